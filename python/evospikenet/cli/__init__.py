@@ -1,0 +1,25 @@
+"""The ``evospikenet`` command-line interface (click).
+
+Every subcommand parses and validates its options, calls one public function
+of the Python API, and reports with rich. Exit codes: 0 ok, 1 failure of the
+work (verification failed, validation rejected), 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import click
+
+from evospikenet import __version__
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evospikenet")
+def cli() -> None:
+    """EvoSpikeNet: fast, reproducible spiking-network simulation and evolution."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="evospikenet")

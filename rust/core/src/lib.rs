@@ -1,0 +1,9 @@
+//! `evospikenet-core`: the pure-Rust numerical core of EvoSpikeNet.
+//!
+//! No Python types live here; the `evospikenet-python` crate binds this crate
+//! to `evospikenet._core`. Time inside the engine is an integer step;
+//! `t_ms = step * dt_ms`. Units follow NEST: ms, mV, pA, pF, nS, Hz.
+
+pub mod error;
+
+pub use error::{Error, Result};

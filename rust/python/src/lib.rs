@@ -1,0 +1,17 @@
+//! `evospikenet._core`: the PyO3 binding of `evospikenet-core`.
+//!
+//! Each binding function extracts its arguments, releases the interpreter
+//! around the core call ([`detached`]), and converts the result. No numerics
+//! live here.
+
+use pyo3::prelude::*;
+
+mod errors;
+
+pub(crate) use errors::{detached, to_py_err};
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, Rust and Python, from a fresh clone:
+#   bash scripts/test.sh
+# Makes .venv (or uses $VENV) with the package and its dev extras installed
+# from this checkout (this builds the Rust core), then runs `cargo test` on the
+# pure core and pytest. Brian2 comparisons run when .venv-peers exists
+# (benches/setup_peers.sh makes it) and are skipped, with the reason, otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet ".[dev]"
+cargo test -p evospikenet-core
+"$VENV/bin/python" -m pytest "$@"
