@@ -60,7 +60,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// Build an [`Error::InvalidParameter`].
-    pub fn invalid(name: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        name: impl Into<String>,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::InvalidParameter {
             name: name.into(),
             value: value.to_string(),

@@ -4,6 +4,10 @@
 //! to `evospikenet._core`. Time inside the engine is an integer step;
 //! `t_ms = step * dt_ms`. Units follow NEST: ms, mV, pA, pF, nS, Hz.
 
+pub mod connect;
+pub mod engine;
 pub mod error;
+pub mod neuron;
+pub mod rng;
 
 pub use error::{Error, Result};

@@ -12,25 +12,40 @@ pub(crate) fn to_py_err(py: Python<'_>, err: Error) -> PyErr {
     let message = err.to_string();
     let built = (|| -> PyResult<PyErr> {
         let module = py.import("evospikenet.errors")?;
-        let instance = match &err {
-            Error::InvalidParameter { name, value, reason } => module
-                .getattr("InvalidParameterError")?
-                .call1((message, name.as_str(), value.as_str(), reason.as_str()))?,
-            Error::ShapeMismatch { name, expected, got } => module
-                .getattr("ShapeMismatchError")?
-                .call1((message, name.as_str(), expected.as_str(), got.as_str()))?,
-            Error::IndexOutOfRange { kind, index, len } => module
-                .getattr("IndexOutOfRangeError")?
-                .call1((message, kind.as_str(), *index, *len))?,
-            Error::Io { path, source } => module.getattr("FileIOError")?.call1((
-                message,
-                path.as_str(),
-                source.raw_os_error(),
-            ))?,
-            Error::ChainBroken { seq, reason } => module
-                .getattr("ChainBrokenError")?
-                .call1((message, *seq, reason.as_str()))?,
-        };
+        let instance =
+            match &err {
+                Error::InvalidParameter {
+                    name,
+                    value,
+                    reason,
+                } => module.getattr("InvalidParameterError")?.call1((
+                    message,
+                    name.as_str(),
+                    value.as_str(),
+                    reason.as_str(),
+                ))?,
+                Error::ShapeMismatch {
+                    name,
+                    expected,
+                    got,
+                } => module.getattr("ShapeMismatchError")?.call1((
+                    message,
+                    name.as_str(),
+                    expected.as_str(),
+                    got.as_str(),
+                ))?,
+                Error::IndexOutOfRange { kind, index, len } => module
+                    .getattr("IndexOutOfRangeError")?
+                    .call1((message, kind.as_str(), *index, *len))?,
+                Error::Io { path, source } => module.getattr("FileIOError")?.call1((
+                    message,
+                    path.as_str(),
+                    source.raw_os_error(),
+                ))?,
+                Error::ChainBroken { seq, reason } => module
+                    .getattr("ChainBrokenError")?
+                    .call1((message, *seq, reason.as_str()))?,
+            };
         Ok(PyErr::from_value(instance))
     })();
     built.unwrap_or_else(|import_err| import_err)

@@ -1,0 +1,1048 @@
+//! The clock-driven simulation engine.
+//!
+//! A [`Network`] holds populations (structure-of-arrays state), projections
+//! (CSR by presynaptic neuron), inputs and monitors. One step `s` (covering
+//! `t = s dt .. (s+1) dt`) does, in order:
+//!
+//! 1. Poisson inputs add their draws to the arrivals of step `s`;
+//!    step currents and noise fill each population's external current;
+//! 2. state monitors sample (the state at `t = s dt`);
+//! 3. every population integrates one step, consuming the arrivals of step
+//!    `s`; neurons crossing threshold spike at step `s`;
+//! 4. spike monitors record; spikes are delivered: a spike of step `s` over a
+//!    synapse of delay `d` (>= 1 step) arrives at step `s + d`.
+//!
+//! A delay of one step is the smallest causal delay; it matches Brian2's
+//! default zero delay, whose effect also starts with the next step.
+//!
+//! Randomness comes from streams derived from the seed per object and per
+//! fixed block of neurons ([`crate::rng::BLOCK`]), so a run gives identical
+//! spikes whatever the number of threads.
+
+mod ring;
+
+use rand_distr::{Distribution, Normal, Poisson};
+use rayon::prelude::*;
+
+pub use ring::Ring;
+
+use crate::connect::{self, Csr, Dist, Rule};
+use crate::neuron::izhikevich::{self, IzhBlock, IzhParams, IzhState};
+use crate::neuron::lif::{self, LifBlock, LifParams, LifPropagator, LifState, LifSynapse};
+use crate::neuron::{finite, non_negative, positive};
+use crate::rng::{self, tag, Stream, BLOCK};
+use crate::{Error, Result};
+
+/// Which synaptic variable of the target a projection or input feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receptor {
+    /// Excitatory (weights >= 0).
+    Excitatory,
+    /// Inhibitory (weights <= 0 for current and voltage synapses, >= 0 for
+    /// conductances).
+    Inhibitory,
+}
+
+/// A state variable that monitors can sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Var {
+    /// Membrane potential (mV).
+    V,
+    /// Izhikevich recovery variable.
+    U,
+    /// Excitatory synaptic variable (pA or nS); Izhikevich: the synaptic current.
+    SynEx,
+    /// Inhibitory synaptic variable (pA or nS).
+    SynIn,
+}
+
+/// Neuron model and state of a population.
+#[derive(Clone, Debug)]
+pub enum Model {
+    /// Leaky integrate-and-fire.
+    Lif {
+        /// Parameters.
+        params: LifParams,
+        /// Precomputed propagators.
+        prop: LifPropagator,
+        /// State.
+        state: LifState,
+    },
+    /// Izhikevich (2003).
+    Izhikevich {
+        /// Settings.
+        params: IzhParams,
+        /// State and per-neuron parameters.
+        state: IzhState,
+    },
+    /// Spikes given in advance (sorted by step, then neuron).
+    Source {
+        /// Steps of the spikes.
+        steps: Vec<u64>,
+        /// Neurons of the spikes.
+        neurons: Vec<u32>,
+        /// Next spike to emit.
+        cursor: usize,
+    },
+}
+
+/// A population of neurons of one model.
+#[derive(Clone, Debug)]
+pub struct Population {
+    /// Name (unique in the network).
+    pub name: String,
+    /// Number of neurons.
+    pub n: u32,
+    /// Model and state.
+    pub model: Model,
+    ring_ex: Ring,
+    ring_in: Ring,
+    i_ext: Vec<f64>,
+    /// Neurons that spiked in the last step, ascending.
+    pub spikes: Vec<u32>,
+    /// Total spikes emitted so far.
+    pub spike_count: u64,
+}
+
+impl Population {
+    fn new(name: String, n: u32, model: Model) -> Self {
+        Self {
+            name,
+            n,
+            model,
+            ring_ex: Ring::new(n as usize, 0),
+            ring_in: Ring::new(n as usize, 0),
+            i_ext: vec![0.0; n as usize],
+            spikes: Vec::new(),
+            spike_count: 0,
+        }
+    }
+
+    fn ring_mut(&mut self, receptor: Receptor) -> &mut Ring {
+        match receptor {
+            Receptor::Excitatory => &mut self.ring_ex,
+            Receptor::Inhibitory => &mut self.ring_in,
+        }
+    }
+
+    /// Sign convention of weights onto `receptor` of this population:
+    /// `Some(true)` weights must be >= 0, `Some(false)` <= 0, `None` no target.
+    fn weight_sign(&self, receptor: Receptor) -> Option<bool> {
+        match (&self.model, receptor) {
+            (Model::Source { .. }, _) => None,
+            (
+                Model::Lif {
+                    params:
+                        LifParams {
+                            synapse: LifSynapse::CondExp { .. },
+                            ..
+                        },
+                    ..
+                },
+                _,
+            )
+            | (_, Receptor::Excitatory) => Some(true),
+            (_, Receptor::Inhibitory) => Some(false),
+        }
+    }
+
+    /// Values of `var` for all neurons.
+    pub fn state(&self, var: Var) -> Result<&[f64]> {
+        let bad = || {
+            Error::invalid(
+                "variable",
+                format!("{var:?}"),
+                format!("not a state variable of population {}", self.name),
+            )
+        };
+        match (&self.model, var) {
+            (Model::Lif { state, .. }, Var::V) => Ok(&state.v_mv),
+            (Model::Lif { state, .. }, Var::SynEx) => Ok(&state.syn_ex),
+            (Model::Lif { state, .. }, Var::SynIn) => Ok(&state.syn_in),
+            (Model::Izhikevich { state, .. }, Var::V) => Ok(&state.v_mv),
+            (Model::Izhikevich { state, .. }, Var::U) => Ok(&state.u),
+            (Model::Izhikevich { state, .. }, Var::SynEx) => Ok(&state.i_syn),
+            _ => Err(bad()),
+        }
+    }
+
+    fn state_mut(&mut self, var: Var) -> Result<&mut Vec<f64>> {
+        let name = self.name.clone();
+        let bad = move || {
+            Error::invalid(
+                "variable",
+                format!("{var:?}"),
+                format!("not a state variable of population {name}"),
+            )
+        };
+        match (&mut self.model, var) {
+            (Model::Lif { state, .. }, Var::V) => Ok(&mut state.v_mv),
+            (Model::Lif { state, .. }, Var::SynEx) => Ok(&mut state.syn_ex),
+            (Model::Lif { state, .. }, Var::SynIn) => Ok(&mut state.syn_in),
+            (Model::Izhikevich { state, .. }, Var::V) => Ok(&mut state.v_mv),
+            (Model::Izhikevich { state, .. }, Var::U) => Ok(&mut state.u),
+            (Model::Izhikevich { state, .. }, Var::SynEx) => Ok(&mut state.i_syn),
+            _ => Err(bad()),
+        }
+    }
+
+    fn bias_mut(&mut self) -> Option<&mut Vec<f64>> {
+        match &mut self.model {
+            Model::Lif { state, .. } => Some(&mut state.i_e_pa),
+            Model::Izhikevich { state, .. } => Some(&mut state.i_e_pa),
+            Model::Source { .. } => None,
+        }
+    }
+}
+
+/// Synapses from one population to another.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    /// Presynaptic population index.
+    pub pre: usize,
+    /// Postsynaptic population index.
+    pub post: usize,
+    /// Target receptor.
+    pub receptor: Receptor,
+    /// The synapses.
+    pub csr: Csr,
+}
+
+/// Independent Poisson spike trains summed per target neuron.
+#[derive(Clone, Debug)]
+struct PoissonInput {
+    target: usize,
+    receptor: Receptor,
+    weight: f64,
+    dist: Option<Poisson<f64>>,
+    streams: Vec<Stream>,
+}
+
+/// Gaussian white current noise, redrawn every step.
+#[derive(Clone, Debug)]
+struct NoiseInput {
+    target: usize,
+    mean_pa: f64,
+    std_pa: f64,
+    streams: Vec<Stream>,
+}
+
+/// Piecewise-constant current (pA) into chosen neurons.
+#[derive(Clone, Debug)]
+struct StepCurrent {
+    target: usize,
+    neurons: Option<Vec<u32>>,
+    steps: Vec<u64>,
+    amplitudes_pa: Vec<f64>,
+}
+
+impl StepCurrent {
+    fn amplitude_at(&self, step: u64) -> f64 {
+        let k = self.steps.partition_point(|&s| s <= step);
+        if k == 0 {
+            0.0
+        } else {
+            self.amplitudes_pa[k - 1]
+        }
+    }
+}
+
+/// Records spikes of a population.
+#[derive(Clone, Debug, Default)]
+pub struct SpikeMonitor {
+    /// Population index.
+    pub pop: usize,
+    mask: Option<Vec<bool>>,
+    /// Steps of recorded spikes.
+    pub steps: Vec<u64>,
+    /// Neurons of recorded spikes.
+    pub neurons: Vec<u32>,
+}
+
+/// Samples a state variable of chosen neurons every `every` steps.
+#[derive(Clone, Debug)]
+pub struct StateMonitor {
+    /// Population index.
+    pub pop: usize,
+    /// Variable.
+    pub var: Var,
+    /// Recorded neurons.
+    pub neurons: Vec<u32>,
+    /// Sampling interval in steps.
+    pub every: u64,
+    /// Steps of the samples.
+    pub steps: Vec<u64>,
+    /// Samples, row-major `(n_samples, neurons.len())`.
+    pub values: Vec<f64>,
+}
+
+/// A simulated network.
+pub struct Network {
+    dt_ms: f64,
+    seed: u64,
+    step: u64,
+    threads: usize,
+    pool: Option<rayon::ThreadPool>,
+    /// Populations.
+    pub populations: Vec<Population>,
+    /// Projections.
+    pub projections: Vec<Projection>,
+    poisson: Vec<PoissonInput>,
+    noise: Vec<NoiseInput>,
+    currents: Vec<StepCurrent>,
+    /// Spike monitors.
+    pub spike_monitors: Vec<SpikeMonitor>,
+    /// State monitors.
+    pub state_monitors: Vec<StateMonitor>,
+}
+
+fn block_streams(seed: u64, kind: u64, id: usize, n: u32) -> Vec<Stream> {
+    (0..(n as usize).div_ceil(BLOCK))
+        .map(|b| rng::stream(seed, &[kind, id as u64, b as u64]))
+        .collect()
+}
+
+impl Network {
+    /// An empty network with time step `dt_ms`, master `seed`, and `threads`
+    /// worker threads (1 = no thread pool).
+    pub fn new(dt_ms: f64, seed: u64, threads: usize) -> Result<Self> {
+        positive("dt_ms", dt_ms)?;
+        if threads == 0 {
+            return Err(Error::invalid("threads", threads, "must be >= 1"));
+        }
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| Error::invalid("threads", threads, e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            dt_ms,
+            seed,
+            step: 0,
+            threads,
+            pool,
+            populations: Vec::new(),
+            projections: Vec::new(),
+            poisson: Vec::new(),
+            noise: Vec::new(),
+            currents: Vec::new(),
+            spike_monitors: Vec::new(),
+            state_monitors: Vec::new(),
+        })
+    }
+
+    /// Time step (ms).
+    pub fn dt_ms(&self) -> f64 {
+        self.dt_ms
+    }
+
+    /// Current step (number of steps simulated).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Master seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn pop_index(&self, pop: usize) -> Result<()> {
+        if pop < self.populations.len() {
+            Ok(())
+        } else {
+            Err(Error::IndexOutOfRange {
+                kind: "population".into(),
+                index: pop,
+                len: self.populations.len(),
+            })
+        }
+    }
+
+    fn push_population(&mut self, name: &str, n: u32, model: Model) -> Result<usize> {
+        if name.is_empty() {
+            return Err(Error::invalid(
+                "name",
+                "''",
+                "population name must not be empty",
+            ));
+        }
+        if self.populations.iter().any(|p| p.name == name) {
+            return Err(Error::invalid(
+                "name",
+                name,
+                "a population with this name exists",
+            ));
+        }
+        self.populations
+            .push(Population::new(name.to_owned(), n, model));
+        Ok(self.populations.len() - 1)
+    }
+
+    /// Add `n` LIF neurons, all starting at `v_reset_mv`.
+    pub fn add_lif(&mut self, name: &str, n: u32, params: LifParams) -> Result<usize> {
+        params.validate(self.dt_ms)?;
+        let prop = LifPropagator::new(&params, self.dt_ms);
+        let state = LifState::new(n as usize, params.v_reset_mv);
+        self.push_population(
+            name,
+            n,
+            Model::Lif {
+                params,
+                prop,
+                state,
+            },
+        )
+    }
+
+    /// Add Izhikevich neurons with per-neuron `a b c d` (one entry each).
+    pub fn add_izhikevich(
+        &mut self,
+        name: &str,
+        params: IzhParams,
+        a: Vec<f64>,
+        b: Vec<f64>,
+        c: Vec<f64>,
+        d: Vec<f64>,
+    ) -> Result<usize> {
+        params.validate()?;
+        let n = a.len() as u32;
+        let state = IzhState::new(a, b, c, d)?;
+        self.push_population(name, n, Model::Izhikevich { params, state })
+    }
+
+    /// Add `n` spike sources firing at `times_ms` (neuron `neurons[k]` at
+    /// `times_ms[k]`); times are rounded to the step grid.
+    pub fn add_spike_source(
+        &mut self,
+        name: &str,
+        n: u32,
+        times_ms: &[f64],
+        neurons: &[u32],
+    ) -> Result<usize> {
+        if times_ms.len() != neurons.len() {
+            return Err(Error::ShapeMismatch {
+                name: "neurons".into(),
+                expected: format!("({},) like times_ms", times_ms.len()),
+                got: format!("({},)", neurons.len()),
+            });
+        }
+        let mut pairs = Vec::with_capacity(times_ms.len());
+        for (k, (&t, &i)) in times_ms.iter().zip(neurons).enumerate() {
+            non_negative(&format!("times_ms[{k}]"), t)?;
+            if i >= n {
+                return Err(Error::invalid(
+                    format!("neurons[{k}]"),
+                    i,
+                    format!("must be < n = {n}"),
+                ));
+            }
+            pairs.push(((t / self.dt_ms).round() as u64, i));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (steps, neurons) = pairs.into_iter().unzip();
+        self.push_population(
+            name,
+            n,
+            Model::Source {
+                steps,
+                neurons,
+                cursor: 0,
+            },
+        )
+    }
+
+    /// Set `var` of every neuron of `pop` from `values` (length n).
+    pub fn set_state(&mut self, pop: usize, var: Var, values: &[f64]) -> Result<()> {
+        self.pop_index(pop)?;
+        let p = &mut self.populations[pop];
+        let n = p.n as usize;
+        if values.len() != n {
+            return Err(Error::ShapeMismatch {
+                name: "values".into(),
+                expected: format!("({n},)"),
+                got: format!("({},)", values.len()),
+            });
+        }
+        for (k, &x) in values.iter().enumerate() {
+            finite(&format!("values[{k}]"), x)?;
+        }
+        p.state_mut(var)?.copy_from_slice(values);
+        Ok(())
+    }
+
+    /// Draw `var` of every neuron of `pop` from `dist` (seeded per population
+    /// and variable).
+    pub fn init_state(&mut self, pop: usize, var: Var, dist: &Dist) -> Result<()> {
+        self.pop_index(pop)?;
+        dist.validate("init")?;
+        let mut rng = rng::stream(self.seed, &[tag::INIT, pop as u64, var as u64]);
+        let p = &mut self.populations[pop];
+        for x in p.state_mut(var)?.iter_mut() {
+            *x = dist.sample(&mut rng);
+        }
+        Ok(())
+    }
+
+    /// Set the constant bias current (pA) of each neuron of `pop`.
+    pub fn set_bias(&mut self, pop: usize, i_e_pa: &[f64]) -> Result<()> {
+        self.pop_index(pop)?;
+        let p = &mut self.populations[pop];
+        let n = p.n as usize;
+        if i_e_pa.len() != n {
+            return Err(Error::ShapeMismatch {
+                name: "i_e_pa".into(),
+                expected: format!("({n},)"),
+                got: format!("({},)", i_e_pa.len()),
+            });
+        }
+        for (k, &x) in i_e_pa.iter().enumerate() {
+            finite(&format!("i_e_pa[{k}]"), x)?;
+        }
+        let name = p.name.clone();
+        p.bias_mut()
+            .ok_or_else(|| Error::invalid("population", name, "a spike source takes no current"))?
+            .copy_from_slice(i_e_pa);
+        Ok(())
+    }
+
+    fn check_weight_sign(
+        &self,
+        post: usize,
+        receptor: Receptor,
+        low: f64,
+        high: f64,
+    ) -> Result<()> {
+        let p = &self.populations[post];
+        match p.weight_sign(receptor) {
+            None => Err(Error::invalid("post", &p.name, "a spike source cannot receive synapses")),
+            Some(true) if low < 0.0 => Err(Error::invalid(
+                "weight",
+                low,
+                format!("weights onto the {receptor:?} receptor of {} must be >= 0", p.name),
+            )),
+            Some(false) if high > 0.0 => Err(Error::invalid(
+                "weight",
+                high,
+                format!("weights onto the Inhibitory receptor of {} must be <= 0 (current or voltage synapse)", p.name),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn push_projection(&mut self, pre: usize, post: usize, receptor: Receptor, csr: Csr) -> usize {
+        let max_delay = csr.max_delay() as usize;
+        let now = self.step;
+        self.populations[post]
+            .ring_mut(receptor)
+            .ensure(max_delay, now);
+        self.projections.push(Projection {
+            pre,
+            post,
+            receptor,
+            csr,
+        });
+        self.projections.len() - 1
+    }
+
+    /// Connect `pre` to `post` with a connection rule; weights and delays
+    /// (ms) drawn from distributions. Returns the projection index.
+    pub fn connect(
+        &mut self,
+        pre: usize,
+        post: usize,
+        receptor: Receptor,
+        rule: &Rule,
+        allow_autapses: bool,
+        weight: &Dist,
+        delay_ms: &Dist,
+    ) -> Result<usize> {
+        self.pop_index(pre)?;
+        self.pop_index(post)?;
+        let (low, high) = match *weight {
+            Dist::Constant(v) => (v, v),
+            Dist::Uniform { low, high } | Dist::Normal { low, high, .. } => (low, high),
+        };
+        self.check_weight_sign(post, receptor, low, high)?;
+        let id = self.projections.len() as u64;
+        let csr = connect::build(
+            rule,
+            self.populations[pre].n,
+            self.populations[post].n,
+            allow_autapses || pre != post,
+            weight,
+            delay_ms,
+            self.dt_ms,
+            &rng::stream(self.seed, &[tag::CONNECT, id, 0]),
+            &rng::stream(self.seed, &[tag::CONNECT, id, 1]),
+        )?;
+        Ok(self.push_projection(pre, post, receptor, csr))
+    }
+
+    /// Connect with explicit synapse arrays (indices local to each population).
+    pub fn connect_arrays(
+        &mut self,
+        pre: usize,
+        post: usize,
+        receptor: Receptor,
+        pre_idx: &[u32],
+        post_idx: &[u32],
+        weight: &[f64],
+        delay_ms: &[f64],
+    ) -> Result<usize> {
+        self.pop_index(pre)?;
+        self.pop_index(post)?;
+        let low = weight.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !weight.is_empty() {
+            self.check_weight_sign(post, receptor, low, high)?;
+        }
+        let csr = connect::from_arrays(
+            self.populations[pre].n,
+            self.populations[post].n,
+            pre_idx,
+            post_idx,
+            weight,
+            delay_ms,
+            self.dt_ms,
+        )?;
+        Ok(self.push_projection(pre, post, receptor, csr))
+    }
+
+    /// Poisson input into every neuron of `target`: a train of total rate
+    /// `rate_hz` per neuron (independent sources summed, so one draw per
+    /// neuron per step), each spike adding `weight` to `receptor`.
+    pub fn add_poisson(
+        &mut self,
+        target: usize,
+        receptor: Receptor,
+        rate_hz: f64,
+        weight: f64,
+    ) -> Result<usize> {
+        self.pop_index(target)?;
+        non_negative("rate_hz", rate_hz)?;
+        finite("weight", weight)?;
+        self.check_weight_sign(target, receptor, weight, weight)?;
+        let lambda = rate_hz * self.dt_ms * 1e-3;
+        let dist = if lambda > 0.0 {
+            Some(
+                Poisson::new(lambda)
+                    .map_err(|e| Error::invalid("rate_hz", rate_hz, e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let id = self.poisson.len();
+        let streams = block_streams(self.seed, tag::POISSON, id, self.populations[target].n);
+        self.poisson.push(PoissonInput {
+            target,
+            receptor,
+            weight,
+            dist,
+            streams,
+        });
+        Ok(id)
+    }
+
+    /// Gaussian current noise (pA) redrawn every step for each neuron of `target`.
+    pub fn add_noise(&mut self, target: usize, mean_pa: f64, std_pa: f64) -> Result<usize> {
+        self.pop_index(target)?;
+        finite("mean_pa", mean_pa)?;
+        non_negative("std_pa", std_pa)?;
+        if self.populations[target].bias_mut().is_none() {
+            return Err(Error::invalid(
+                "target",
+                &self.populations[target].name,
+                "a spike source takes no current",
+            ));
+        }
+        let id = self.noise.len();
+        let streams = block_streams(self.seed, tag::NOISE, id, self.populations[target].n);
+        self.noise.push(NoiseInput {
+            target,
+            mean_pa,
+            std_pa,
+            streams,
+        });
+        Ok(id)
+    }
+
+    /// A piecewise-constant current: `amplitudes_pa[k]` from `times_ms[k]`
+    /// (ascending, on the step grid) until the next time; 0 before the first.
+    /// Into `neurons` of `target` (all when `None`).
+    pub fn add_step_current(
+        &mut self,
+        target: usize,
+        neurons: Option<Vec<u32>>,
+        times_ms: &[f64],
+        amplitudes_pa: &[f64],
+    ) -> Result<usize> {
+        self.pop_index(target)?;
+        if times_ms.len() != amplitudes_pa.len() {
+            return Err(Error::ShapeMismatch {
+                name: "amplitudes_pa".into(),
+                expected: format!("({},) like times_ms", times_ms.len()),
+                got: format!("({},)", amplitudes_pa.len()),
+            });
+        }
+        let mut steps = Vec::with_capacity(times_ms.len());
+        for (k, &t) in times_ms.iter().enumerate() {
+            let s = crate::neuron::steps_exact(&format!("times_ms[{k}]"), t, self.dt_ms)?;
+            if steps.last().is_some_and(|&prev| s <= prev) {
+                return Err(Error::invalid(
+                    format!("times_ms[{k}]"),
+                    t,
+                    "times must be strictly increasing",
+                ));
+            }
+            steps.push(s);
+        }
+        for (k, &a) in amplitudes_pa.iter().enumerate() {
+            finite(&format!("amplitudes_pa[{k}]"), a)?;
+        }
+        let n = self.populations[target].n;
+        if let Some(list) = &neurons {
+            if let Some((k, &i)) = list.iter().enumerate().find(|(_, &i)| i >= n) {
+                return Err(Error::invalid(
+                    format!("neurons[{k}]"),
+                    i,
+                    format!("must be < n = {n}"),
+                ));
+            }
+        }
+        if self.populations[target].bias_mut().is_none() {
+            return Err(Error::invalid(
+                "target",
+                &self.populations[target].name,
+                "a spike source takes no current",
+            ));
+        }
+        self.currents.push(StepCurrent {
+            target,
+            neurons,
+            steps,
+            amplitudes_pa: amplitudes_pa.to_vec(),
+        });
+        Ok(self.currents.len() - 1)
+    }
+
+    /// Record spikes of `pop` (of `neurons` only, when given).
+    pub fn add_spike_monitor(&mut self, pop: usize, neurons: Option<&[u32]>) -> Result<usize> {
+        self.pop_index(pop)?;
+        let n = self.populations[pop].n;
+        let mask = match neurons {
+            None => None,
+            Some(list) => {
+                let mut mask = vec![false; n as usize];
+                for (k, &i) in list.iter().enumerate() {
+                    if i >= n {
+                        return Err(Error::invalid(
+                            format!("neurons[{k}]"),
+                            i,
+                            format!("must be < n = {n}"),
+                        ));
+                    }
+                    mask[i as usize] = true;
+                }
+                Some(mask)
+            }
+        };
+        self.spike_monitors.push(SpikeMonitor {
+            pop,
+            mask,
+            ..SpikeMonitor::default()
+        });
+        Ok(self.spike_monitors.len() - 1)
+    }
+
+    /// Sample `var` of `neurons` of `pop` every `every` steps.
+    pub fn add_state_monitor(
+        &mut self,
+        pop: usize,
+        var: Var,
+        neurons: Vec<u32>,
+        every: u64,
+    ) -> Result<usize> {
+        self.pop_index(pop)?;
+        self.populations[pop].state(var)?;
+        if every == 0 {
+            return Err(Error::invalid("every_steps", every, "must be >= 1"));
+        }
+        let n = self.populations[pop].n;
+        if let Some((k, &i)) = neurons.iter().enumerate().find(|(_, &i)| i >= n) {
+            return Err(Error::invalid(
+                format!("neurons[{k}]"),
+                i,
+                format!("must be < n = {n}"),
+            ));
+        }
+        self.state_monitors.push(StateMonitor {
+            pop,
+            var,
+            neurons,
+            every,
+            steps: Vec::new(),
+            values: Vec::new(),
+        });
+        Ok(self.state_monitors.len() - 1)
+    }
+
+    /// Run `n_steps` steps.
+    pub fn run(&mut self, n_steps: u64) {
+        for _ in 0..n_steps {
+            self.advance();
+        }
+    }
+
+    fn advance(&mut self) {
+        let s = self.step;
+        let pool = self.pool.take();
+
+        // 1. Inputs.
+        for input in &mut self.poisson {
+            let Some(dist) = input.dist else { continue };
+            let weight = input.weight;
+            let pop = &mut self.populations[input.target];
+            let slot = pop.ring_mut(input.receptor).slot_mut(s);
+            let body = |(chunk, rng): (&mut [f64], &mut Stream)| {
+                for x in chunk.iter_mut() {
+                    let count: f64 = dist.sample(rng);
+                    *x += count * weight;
+                }
+            };
+            match &pool {
+                Some(p) if input.streams.len() > 1 => p.install(|| {
+                    slot.par_chunks_mut(BLOCK)
+                        .zip(input.streams.par_iter_mut())
+                        .for_each(body);
+                }),
+                _ => slot
+                    .chunks_mut(BLOCK)
+                    .zip(input.streams.iter_mut())
+                    .for_each(body),
+            }
+        }
+        for pop in &mut self.populations {
+            pop.i_ext.iter_mut().for_each(|x| *x = 0.0);
+        }
+        for c in &self.currents {
+            let amp = c.amplitude_at(s);
+            if amp == 0.0 {
+                continue;
+            }
+            let i_ext = &mut self.populations[c.target].i_ext;
+            match &c.neurons {
+                None => i_ext.iter_mut().for_each(|x| *x += amp),
+                Some(list) => list.iter().for_each(|&i| i_ext[i as usize] += amp),
+            }
+        }
+        for input in &mut self.noise {
+            let (mean, std) = (input.mean_pa, input.std_pa);
+            let normal = Normal::new(mean, std).expect("validated std");
+            let i_ext = &mut self.populations[input.target].i_ext;
+            let body = |(chunk, rng): (&mut [f64], &mut Stream)| {
+                for x in chunk.iter_mut() {
+                    let value: f64 = normal.sample(rng);
+                    *x += value;
+                }
+            };
+            match &pool {
+                Some(p) if input.streams.len() > 1 => p.install(|| {
+                    i_ext
+                        .par_chunks_mut(BLOCK)
+                        .zip(input.streams.par_iter_mut())
+                        .for_each(body);
+                }),
+                _ => i_ext
+                    .chunks_mut(BLOCK)
+                    .zip(input.streams.iter_mut())
+                    .for_each(body),
+            }
+        }
+
+        // 2. State monitors sample the state at t = s dt.
+        for m in &mut self.state_monitors {
+            if s % m.every == 0 {
+                let values = self.populations[m.pop]
+                    .state(m.var)
+                    .expect("checked when added");
+                m.steps.push(s);
+                m.values
+                    .extend(m.neurons.iter().map(|&i| values[i as usize]));
+            }
+        }
+
+        // 3. Integrate.
+        let dt = self.dt_ms;
+        for pop in &mut self.populations {
+            update_population(pop, s, dt, pool.as_ref());
+            pop.spike_count += pop.spikes.len() as u64;
+        }
+
+        // 4. Record and deliver.
+        for m in &mut self.spike_monitors {
+            let spikes = &self.populations[m.pop].spikes;
+            for &i in spikes {
+                if m.mask.as_ref().is_none_or(|mask| mask[i as usize]) {
+                    m.steps.push(s);
+                    m.neurons.push(i);
+                }
+            }
+        }
+        for proj in &self.projections {
+            let spikes = &self.populations[proj.pre].spikes;
+            if spikes.is_empty() {
+                continue;
+            }
+            // Split borrow: the spikes of `pre` are read while the ring of
+            // `post` is written; copy when pre == post.
+            let spikes: Vec<u32> = spikes.clone();
+            let ring = self.populations[proj.post].ring_mut(proj.receptor);
+            deliver(&proj.csr, &spikes, s, ring);
+        }
+        self.pool = pool;
+        self.step += 1;
+    }
+}
+
+/// Add the weights of the synapses of `spikes` to `ring` at step + delay.
+fn deliver(csr: &Csr, spikes: &[u32], s: u64, ring: &mut Ring) {
+    for &i in spikes {
+        let lo = csr.indptr[i as usize] as usize;
+        let hi = csr.indptr[i as usize + 1] as usize;
+        for k in lo..hi {
+            ring.add(
+                s + u64::from(csr.delay_steps[k]),
+                csr.indices[k] as usize,
+                f64::from(csr.weight[k]),
+            );
+        }
+    }
+}
+
+fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&rayon::ThreadPool>) {
+    pop.spikes.clear();
+    let n = pop.n as usize;
+    let base_blocks = n.div_ceil(BLOCK);
+    match &mut pop.model {
+        Model::Source {
+            steps,
+            neurons,
+            cursor,
+        } => {
+            while *cursor < steps.len() && steps[*cursor] < s {
+                *cursor += 1;
+            }
+            while *cursor < steps.len() && steps[*cursor] == s {
+                pop.spikes.push(neurons[*cursor]);
+                *cursor += 1;
+            }
+        }
+        Model::Lif {
+            params,
+            prop,
+            state,
+        } => {
+            let in_ex = pop.ring_ex.slot(s);
+            let in_in = pop.ring_in.slot(s);
+            let blocks: Vec<LifBlock<'_>> = state
+                .v_mv
+                .chunks_mut(BLOCK)
+                .zip(state.syn_ex.chunks_mut(BLOCK))
+                .zip(state.syn_in.chunks_mut(BLOCK))
+                .zip(state.ref_left.chunks_mut(BLOCK))
+                .zip(state.i_e_pa.chunks(BLOCK))
+                .zip(pop.i_ext.chunks(BLOCK))
+                .zip(in_ex.chunks(BLOCK).zip(in_in.chunks(BLOCK)))
+                .map(
+                    |((((((v, syn_ex), syn_in), ref_left), i_e), i_ext), (in_ex, in_in))| {
+                        LifBlock {
+                            v,
+                            syn_ex,
+                            syn_in,
+                            ref_left,
+                            i_e,
+                            i_ext,
+                            in_ex,
+                            in_in,
+                        }
+                    },
+                )
+                .collect();
+            let (params, prop) = (*params, *prop);
+            let run = |(b, blk): (usize, LifBlock<'_>)| {
+                let mut out = Vec::new();
+                lif::step_block(&params, &prop, blk, (b * BLOCK) as u32, &mut out);
+                out
+            };
+            let parts: Vec<Vec<u32>> = match pool {
+                Some(p) if base_blocks > 1 => {
+                    p.install(|| blocks.into_par_iter().enumerate().map(run).collect())
+                }
+                _ => blocks.into_iter().enumerate().map(run).collect(),
+            };
+            pop.spikes.extend(parts.into_iter().flatten());
+        }
+        Model::Izhikevich { params, state } => {
+            let in_ex = pop.ring_ex.slot(s);
+            let in_in = pop.ring_in.slot(s);
+            let blocks: Vec<IzhBlock<'_>> = state
+                .v_mv
+                .chunks_mut(BLOCK)
+                .zip(state.u.chunks_mut(BLOCK))
+                .zip(state.i_syn.chunks_mut(BLOCK))
+                .zip(state.i_e_pa.chunks(BLOCK))
+                .zip(state.a.chunks(BLOCK).zip(state.b.chunks(BLOCK)))
+                .zip(state.c.chunks(BLOCK).zip(state.d.chunks(BLOCK)))
+                .zip(
+                    pop.i_ext
+                        .chunks(BLOCK)
+                        .zip(in_ex.chunks(BLOCK).zip(in_in.chunks(BLOCK))),
+                )
+                .map(
+                    |((((((v, u), i_syn), i_e), (a, b)), (c, d)), (i_ext, (in_ex, in_in)))| {
+                        IzhBlock {
+                            v,
+                            u,
+                            i_syn,
+                            i_e,
+                            a,
+                            b,
+                            c,
+                            d,
+                            i_ext,
+                            in_ex,
+                            in_in,
+                        }
+                    },
+                )
+                .collect();
+            let params = *params;
+            let run = |(k, blk): (usize, IzhBlock<'_>)| {
+                let mut out = Vec::new();
+                izhikevich::step_block(&params, dt_ms, blk, (k * BLOCK) as u32, &mut out);
+                out
+            };
+            let parts: Vec<Vec<u32>> = match pool {
+                Some(p) if base_blocks > 1 => {
+                    p.install(|| blocks.into_par_iter().enumerate().map(run).collect())
+                }
+                _ => blocks.into_iter().enumerate().map(run).collect(),
+            };
+            pop.spikes.extend(parts.into_iter().flatten());
+        }
+    }
+    // The arrivals of step s are consumed: clear them for step s + len.
+    pop.ring_ex.slot_mut(s).iter_mut().for_each(|x| *x = 0.0);
+    pop.ring_in.slot_mut(s).iter_mut().for_each(|x| *x = 0.0);
+}
