@@ -1,4 +1,5 @@
 //! LIF kernels against closed forms.
+#![allow(clippy::float_cmp, clippy::needless_range_loop)] // exact values are the point; step indices are the time axis
 //!
 //! Exact integration (Rotter & Diesmann 1999) reproduces the analytic
 //! solution of the linear subthreshold system on the step grid up to
@@ -20,7 +21,7 @@ fn membrane_under_constant_current_matches_closed_form() {
     let i_e = 300.0; // pA
     net.set_bias(p, &[i_e]).unwrap();
     let m = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
-    net.run(2000);
+    net.run(2000).unwrap();
     let mon = &net.state_monitors[m];
     let r = params.tau_m_ms / params.c_m_pf; // GOhm = mV/pA
     for (&step, &v) in mon.steps.iter().zip(&mon.values) {
@@ -42,7 +43,7 @@ fn firing_period_matches_formula() {
     let i_e = 400.0;
     net.set_bias(p, &[i_e]).unwrap();
     let m = net.add_spike_monitor(p, None).unwrap();
-    net.run(20_000);
+    net.run(20_000).unwrap();
     let steps = &net.spike_monitors[m].steps;
     assert!(steps.len() > 10);
     let r = params.tau_m_ms / params.c_m_pf;
@@ -86,7 +87,7 @@ fn psp_net(delay_ms: f64, spike_ms: f64) -> (Network, usize, usize, usize) {
 #[test]
 fn delay_is_exact_and_psc_decays_exponentially() {
     let (mut net, _, mv, mi) = psp_net(2.5, 1.0);
-    net.run(400);
+    net.run(400).unwrap();
     let v = &net.state_monitors[mv].values;
     let i = &net.state_monitors[mi].values;
     // Spike at step 10, delay 25 steps: arrives at step 35, so the state at
@@ -111,7 +112,7 @@ fn delay_is_exact_and_psc_decays_exponentially() {
 #[test]
 fn psp_matches_closed_form() {
     let (mut net, _, mv, _) = psp_net(0.1, 0.0);
-    net.run(1000);
+    net.run(1000).unwrap();
     let v = &net.state_monitors[mv].values;
     let (c, tau_m, tau_s, w) = (250.0, 10.0, 2.0, 100.0);
     let arrival = 1;
@@ -150,7 +151,7 @@ fn equal_time_constants_use_the_limit_form() {
     )
     .unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
-    net.run(500);
+    net.run(500).unwrap();
     let v = &net.state_monitors[mv].values;
     for s in 1..500 {
         let t = (s - 1) as f64 * 0.1;
@@ -185,7 +186,7 @@ fn conductance_based_membrane_is_exact_without_input() {
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_bias(p, &[150.0]).unwrap();
     let m = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
-    net.run(1000);
+    net.run(1000).unwrap();
     let mon = &net.state_monitors[m];
     for (&step, &v) in mon.steps.iter().zip(&mon.values) {
         let t = step as f64 * 0.1;
@@ -229,7 +230,7 @@ fn conductance_decays_and_pulls_towards_reversal() {
     .unwrap();
     let mg = net.add_state_monitor(p, Var::SynIn, vec![0], 1).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
-    net.run(300);
+    net.run(300).unwrap();
     let g = &net.state_monitors[mg].values;
     for s in 2..300 {
         let expected = 20.0 * (-((s - 1) as f64) * 0.1 / 10.0).exp();
@@ -275,7 +276,7 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
     .unwrap();
     let ms = net.add_spike_monitor(p, None).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
-    net.run(60);
+    net.run(60).unwrap();
     assert_eq!(net.spike_monitors[ms].steps, vec![1, 31]);
     let v = &net.state_monitors[mv].values;
     // Clamped at reset for 20 steps after the spike at step 1.

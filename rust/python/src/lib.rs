@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod engine;
 mod errors;
 
 pub(crate) use errors::{detached, to_py_err};
@@ -13,5 +14,6 @@ pub(crate) use errors::{detached, to_py_err};
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    engine::register(m)?;
     Ok(())
 }

@@ -98,6 +98,8 @@ pub struct Population {
     ring_ex: Ring,
     ring_in: Ring,
     i_ext: Vec<f64>,
+    /// Whether any step current or noise feeds `i_ext` (else it stays 0).
+    has_ext: bool,
     /// Neurons that spiked in the last step, ascending.
     pub spikes: Vec<u32>,
     /// Total spikes emitted so far.
@@ -113,6 +115,7 @@ impl Population {
             ring_ex: Ring::new(n as usize, 0),
             ring_in: Ring::new(n as usize, 0),
             i_ext: vec![0.0; n as usize],
+            has_ext: false,
             spikes: Vec::new(),
             spike_count: 0,
         }
@@ -283,6 +286,9 @@ pub struct Network {
     step: u64,
     threads: usize,
     pool: Option<rayon::ThreadPool>,
+    /// Process that built `pool`: a forked child must not reuse its
+    /// parent's worker threads (they do not exist in the child).
+    pool_pid: u32,
     /// Populations.
     pub populations: Vec<Population>,
     /// Projections.
@@ -294,6 +300,17 @@ pub struct Network {
     pub spike_monitors: Vec<SpikeMonitor>,
     /// State monitors.
     pub state_monitors: Vec<StateMonitor>,
+}
+
+fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map(Some)
+        .map_err(|e| Error::invalid("threads", threads, e.to_string()))
 }
 
 fn block_streams(seed: u64, kind: u64, id: usize, n: u32) -> Vec<Stream> {
@@ -310,22 +327,13 @@ impl Network {
         if threads == 0 {
             return Err(Error::invalid("threads", threads, "must be >= 1"));
         }
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .map_err(|e| Error::invalid("threads", threads, e.to_string()))?,
-            )
-        } else {
-            None
-        };
         Ok(Self {
             dt_ms,
             seed,
             step: 0,
             threads,
-            pool,
+            pool: build_pool(threads)?,
+            pool_pid: std::process::id(),
             populations: Vec::new(),
             projections: Vec::new(),
             poisson: Vec::new(),
@@ -668,6 +676,7 @@ impl Network {
         }
         let id = self.noise.len();
         let streams = block_streams(self.seed, tag::NOISE, id, self.populations[target].n);
+        self.populations[target].has_ext = true;
         self.noise.push(NoiseInput {
             target,
             mean_pa,
@@ -727,6 +736,7 @@ impl Network {
                 "a spike source takes no current",
             ));
         }
+        self.populations[target].has_ext = true;
         self.currents.push(StepCurrent {
             target,
             neurons,
@@ -798,10 +808,15 @@ impl Network {
     }
 
     /// Run `n_steps` steps.
-    pub fn run(&mut self, n_steps: u64) {
+    pub fn run(&mut self, n_steps: u64) -> Result<()> {
+        if self.pool_pid != std::process::id() {
+            self.pool = build_pool(self.threads)?;
+            self.pool_pid = std::process::id();
+        }
         for _ in 0..n_steps {
             self.advance();
         }
+        Ok(())
     }
 
     fn advance(&mut self) {
@@ -832,7 +847,7 @@ impl Network {
                     .for_each(body),
             }
         }
-        for pop in &mut self.populations {
+        for pop in self.populations.iter_mut().filter(|p| p.has_ext) {
             pop.i_ext.iter_mut().for_each(|x| *x = 0.0);
         }
         for c in &self.currents {
@@ -900,15 +915,15 @@ impl Network {
             }
         }
         for proj in &self.projections {
-            let spikes = &self.populations[proj.pre].spikes;
-            if spikes.is_empty() {
+            if self.populations[proj.pre].spikes.is_empty() {
                 continue;
             }
             // Split borrow: the spikes of `pre` are read while the ring of
-            // `post` is written; copy when pre == post.
-            let spikes: Vec<u32> = spikes.clone();
+            // `post` is written (possibly the same population).
+            let spikes = std::mem::take(&mut self.populations[proj.pre].spikes);
             let ring = self.populations[proj.post].ring_mut(proj.receptor);
             deliver(&proj.csr, &spikes, s, ring);
+            self.populations[proj.pre].spikes = spikes;
         }
         self.pool = pool;
         self.step += 1;
@@ -933,7 +948,12 @@ fn deliver(csr: &Csr, spikes: &[u32], s: u64, ring: &mut Ring) {
 fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&rayon::ThreadPool>) {
     pop.spikes.clear();
     let n = pop.n as usize;
-    let base_blocks = n.div_ceil(BLOCK);
+    // Neuron updates draw no random numbers, so the partition only matters
+    // for speed: one block when running serially.
+    let (chunk, parallel) = match pool {
+        Some(_) if n > BLOCK => (BLOCK, true),
+        _ => (n.max(1), false),
+    };
     match &mut pop.model {
         Model::Source {
             steps,
@@ -953,17 +973,17 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
             prop,
             state,
         } => {
-            let in_ex = pop.ring_ex.slot(s);
-            let in_in = pop.ring_in.slot(s);
+            let in_ex = pop.ring_ex.slot_mut(s);
+            let in_in = pop.ring_in.slot_mut(s);
             let blocks: Vec<LifBlock<'_>> = state
                 .v_mv
-                .chunks_mut(BLOCK)
-                .zip(state.syn_ex.chunks_mut(BLOCK))
-                .zip(state.syn_in.chunks_mut(BLOCK))
-                .zip(state.ref_left.chunks_mut(BLOCK))
-                .zip(state.i_e_pa.chunks(BLOCK))
-                .zip(pop.i_ext.chunks(BLOCK))
-                .zip(in_ex.chunks(BLOCK).zip(in_in.chunks(BLOCK)))
+                .chunks_mut(chunk)
+                .zip(state.syn_ex.chunks_mut(chunk))
+                .zip(state.syn_in.chunks_mut(chunk))
+                .zip(state.ref_left.chunks_mut(chunk))
+                .zip(state.i_e_pa.chunks(chunk))
+                .zip(pop.i_ext.chunks(chunk))
+                .zip(in_ex.chunks_mut(chunk).zip(in_in.chunks_mut(chunk)))
                 .map(
                     |((((((v, syn_ex), syn_in), ref_left), i_e), i_ext), (in_ex, in_in))| {
                         LifBlock {
@@ -982,11 +1002,11 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
             let (params, prop) = (*params, *prop);
             let run = |(b, blk): (usize, LifBlock<'_>)| {
                 let mut out = Vec::new();
-                lif::step_block(&params, &prop, blk, (b * BLOCK) as u32, &mut out);
+                lif::step_block(&params, &prop, blk, (b * chunk) as u32, &mut out);
                 out
             };
             let parts: Vec<Vec<u32>> = match pool {
-                Some(p) if base_blocks > 1 => {
+                Some(p) if parallel => {
                     p.install(|| blocks.into_par_iter().enumerate().map(run).collect())
                 }
                 _ => blocks.into_iter().enumerate().map(run).collect(),
@@ -994,20 +1014,20 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
             pop.spikes.extend(parts.into_iter().flatten());
         }
         Model::Izhikevich { params, state } => {
-            let in_ex = pop.ring_ex.slot(s);
-            let in_in = pop.ring_in.slot(s);
+            let in_ex = pop.ring_ex.slot_mut(s);
+            let in_in = pop.ring_in.slot_mut(s);
             let blocks: Vec<IzhBlock<'_>> = state
                 .v_mv
-                .chunks_mut(BLOCK)
-                .zip(state.u.chunks_mut(BLOCK))
-                .zip(state.i_syn.chunks_mut(BLOCK))
-                .zip(state.i_e_pa.chunks(BLOCK))
-                .zip(state.a.chunks(BLOCK).zip(state.b.chunks(BLOCK)))
-                .zip(state.c.chunks(BLOCK).zip(state.d.chunks(BLOCK)))
+                .chunks_mut(chunk)
+                .zip(state.u.chunks_mut(chunk))
+                .zip(state.i_syn.chunks_mut(chunk))
+                .zip(state.i_e_pa.chunks(chunk))
+                .zip(state.a.chunks(chunk).zip(state.b.chunks(chunk)))
+                .zip(state.c.chunks(chunk).zip(state.d.chunks(chunk)))
                 .zip(
                     pop.i_ext
-                        .chunks(BLOCK)
-                        .zip(in_ex.chunks(BLOCK).zip(in_in.chunks(BLOCK))),
+                        .chunks(chunk)
+                        .zip(in_ex.chunks_mut(chunk).zip(in_in.chunks_mut(chunk))),
                 )
                 .map(
                     |((((((v, u), i_syn), i_e), (a, b)), (c, d)), (i_ext, (in_ex, in_in)))| {
@@ -1030,11 +1050,11 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
             let params = *params;
             let run = |(k, blk): (usize, IzhBlock<'_>)| {
                 let mut out = Vec::new();
-                izhikevich::step_block(&params, dt_ms, blk, (k * BLOCK) as u32, &mut out);
+                izhikevich::step_block(&params, dt_ms, blk, (k * chunk) as u32, &mut out);
                 out
             };
             let parts: Vec<Vec<u32>> = match pool {
-                Some(p) if base_blocks > 1 => {
+                Some(p) if parallel => {
                     p.install(|| blocks.into_par_iter().enumerate().map(run).collect())
                 }
                 _ => blocks.into_iter().enumerate().map(run).collect(),
@@ -1042,7 +1062,6 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
             pop.spikes.extend(parts.into_iter().flatten());
         }
     }
-    // The arrivals of step s are consumed: clear them for step s + len.
-    pop.ring_ex.slot_mut(s).iter_mut().for_each(|x| *x = 0.0);
-    pop.ring_in.slot_mut(s).iter_mut().for_each(|x| *x = 0.0);
+    // The model updates clear the arrivals of step s as they consume them
+    // (the slot is reused for step s + len); a source consumes none.
 }

@@ -207,8 +207,10 @@ pub struct LifState {
     pub syn_ex: Vec<f64>,
     /// Inhibitory synaptic variable: current (pA) or conductance (nS).
     pub syn_in: Vec<f64>,
-    /// Steps of refractoriness left.
-    pub ref_left: Vec<u32>,
+    /// Refractory counter (whole steps, stored as f64 so that the update
+    /// loop is all-f64 and vectorises): the neuron is clamped while it is
+    /// > 1; a spike sets it to `refractory_steps + 1` (see [`step_block`]).
+    pub ref_left: Vec<f64>,
     /// Constant bias current per neuron (pA).
     pub i_e_pa: Vec<f64>,
 }
@@ -220,7 +222,7 @@ impl LifState {
             v_mv: vec![v0_mv; n],
             syn_ex: vec![0.0; n],
             syn_in: vec![0.0; n],
-            ref_left: vec![0; n],
+            ref_left: vec![0.0; n],
             i_e_pa: vec![0.0; n],
         }
     }
@@ -235,19 +237,25 @@ pub struct LifBlock<'a> {
     /// Inhibitory synaptic variable.
     pub syn_in: &'a mut [f64],
     /// Refractory counters.
-    pub ref_left: &'a mut [u32],
+    pub ref_left: &'a mut [f64],
     /// Bias currents (pA).
     pub i_e: &'a [f64],
     /// External current of this step (pA): step currents, noise.
     pub i_ext: &'a [f64],
-    /// Excitatory input arriving this step (weight units).
-    pub in_ex: &'a [f64],
-    /// Inhibitory input arriving this step (weight units).
-    pub in_in: &'a [f64],
+    /// Excitatory input arriving this step (weight units); cleared on use.
+    pub in_ex: &'a mut [f64],
+    /// Inhibitory input arriving this step (weight units); cleared on use.
+    pub in_in: &'a mut [f64],
 }
 
 /// Advance one block by one step; push the local indices of spiking neurons
 /// (offset by `base`) onto `spikes`.
+///
+/// The loops carry no data-dependent branch (refractoriness and threshold
+/// are selects), so they vectorise. The refractory counter doubles as the
+/// spike mark: a neuron that fires gets `ref_steps + 1`, is free again once
+/// the counter is down to 1, and a second cheap pass collects the neurons
+/// holding the mark.
 pub fn step_block(
     params: &LifParams,
     prop: &LifPropagator,
@@ -256,72 +264,93 @@ pub fn step_block(
     spikes: &mut Vec<u32>,
 ) {
     let n = b.v.len();
+    let (e_l, v_th, v_reset) = (params.e_l_mv, params.v_th_mv, params.v_reset_mv);
+    let mark = f64::from(prop.ref_steps + 1);
+    let v = &mut b.v[..n];
+    let (syn_ex, syn_in, ref_left) = (&mut b.syn_ex[..n], &mut b.syn_in[..n], &mut b.ref_left[..n]);
+    let (i_e, i_ext) = (&b.i_e[..n], &b.i_ext[..n]);
+    let (in_ex, in_in) = (&mut b.in_ex[..n], &mut b.in_in[..n]);
     match params.synapse {
         LifSynapse::CurrentExp { .. } => {
             for k in 0..n {
-                let i_ex = b.syn_ex[k] + b.in_ex[k];
-                let i_in = b.syn_in[k] + b.in_in[k];
-                if b.ref_left[k] > 0 {
-                    b.ref_left[k] -= 1;
+                let i_x = syn_ex[k] + in_ex[k];
+                let i_i = syn_in[k] + in_in[k];
+                in_ex[k] = 0.0;
+                in_in[k] = 0.0;
+                let y = prop.p_mm * (v[k] - e_l)
+                    + prop.p_mi * (i_e[k] + i_ext[k])
+                    + prop.p_ex * i_x
+                    + prop.p_in * i_i;
+                let free = ref_left[k] <= 1.0;
+                let v_new = if free { e_l + y } else { v[k] };
+                let fire = free && v_new >= v_th;
+                v[k] = if fire { v_reset } else { v_new };
+                ref_left[k] = if fire {
+                    mark
                 } else {
-                    let y = b.v[k] - params.e_l_mv;
-                    let y = prop.p_mm * y
-                        + prop.p_mi * (b.i_e[k] + b.i_ext[k])
-                        + prop.p_ex * i_ex
-                        + prop.p_in * i_in;
-                    b.v[k] = params.e_l_mv + y;
-                    if b.v[k] >= params.v_th_mv {
-                        b.v[k] = params.v_reset_mv;
-                        b.ref_left[k] = prop.ref_steps;
-                        spikes.push(base + k as u32);
-                    }
-                }
-                b.syn_ex[k] = i_ex * prop.decay_ex;
-                b.syn_in[k] = i_in * prop.decay_in;
+                    (ref_left[k] - 1.0).max(0.0)
+                };
+                syn_ex[k] = i_x * prop.decay_ex;
+                syn_in[k] = i_i * prop.decay_in;
             }
         }
         LifSynapse::CondExp {
             e_ex_mv, e_in_mv, ..
         } => {
             for k in 0..n {
-                let g_ex = b.syn_ex[k] + b.in_ex[k];
-                let g_in = b.syn_in[k] + b.in_in[k];
-                if b.ref_left[k] > 0 {
-                    b.ref_left[k] -= 1;
-                } else {
-                    // Exponential Euler with conductances frozen over the step.
-                    let g_tot = prop.g_l_ns + g_ex + g_in;
-                    let v_inf = (prop.g_l_ns * params.e_l_mv
-                        + g_ex * e_ex_mv
-                        + g_in * e_in_mv
-                        + b.i_e[k]
-                        + b.i_ext[k])
+                let g_ex = syn_ex[k] + in_ex[k];
+                let g_in = syn_in[k] + in_in[k];
+                in_ex[k] = 0.0;
+                in_in[k] = 0.0;
+                // Exponential Euler with conductances frozen over the step.
+                let g_tot = prop.g_l_ns + g_ex + g_in;
+                let v_inf =
+                    (prop.g_l_ns * e_l + g_ex * e_ex_mv + g_in * e_in_mv + i_e[k] + i_ext[k])
                         / g_tot;
-                    let decay = (-prop.h_over_c * g_tot).exp();
-                    b.v[k] = v_inf + (b.v[k] - v_inf) * decay;
-                    if b.v[k] >= params.v_th_mv {
-                        b.v[k] = params.v_reset_mv;
-                        b.ref_left[k] = prop.ref_steps;
-                        spikes.push(base + k as u32);
-                    }
-                }
-                b.syn_ex[k] = g_ex * prop.decay_ex;
-                b.syn_in[k] = g_in * prop.decay_in;
+                let decay = (-prop.h_over_c * g_tot).exp();
+                let free = ref_left[k] <= 1.0;
+                let v_new = if free {
+                    v_inf + (v[k] - v_inf) * decay
+                } else {
+                    v[k]
+                };
+                let fire = free && v_new >= v_th;
+                v[k] = if fire { v_reset } else { v_new };
+                ref_left[k] = if fire {
+                    mark
+                } else {
+                    (ref_left[k] - 1.0).max(0.0)
+                };
+                syn_ex[k] = g_ex * prop.decay_ex;
+                syn_in[k] = g_in * prop.decay_in;
             }
         }
         LifSynapse::Delta => {
             for k in 0..n {
-                if b.ref_left[k] > 0 {
-                    b.ref_left[k] -= 1;
+                let jump = in_ex[k] + in_in[k];
+                in_ex[k] = 0.0;
+                in_in[k] = 0.0;
+                let y = prop.p_mm * (v[k] - e_l + jump) + prop.p_mi * (i_e[k] + i_ext[k]);
+                let free = ref_left[k] <= 1.0;
+                let v_new = if free { e_l + y } else { v[k] };
+                let fire = free && v_new >= v_th;
+                v[k] = if fire { v_reset } else { v_new };
+                ref_left[k] = if fire {
+                    mark
                 } else {
-                    let y = b.v[k] - params.e_l_mv + b.in_ex[k] + b.in_in[k];
-                    let y = prop.p_mm * y + prop.p_mi * (b.i_e[k] + b.i_ext[k]);
-                    b.v[k] = params.e_l_mv + y;
-                    if b.v[k] >= params.v_th_mv {
-                        b.v[k] = params.v_reset_mv;
-                        b.ref_left[k] = prop.ref_steps;
-                        spikes.push(base + k as u32);
-                    }
+                    (ref_left[k] - 1.0).max(0.0)
+                };
+            }
+        }
+    }
+    // The mark is the largest value a counter can hold: skip 16 neurons at
+    // a time when none of them has it.
+    for (c, chunk) in ref_left.chunks(16).enumerate() {
+        if chunk.iter().fold(0.0_f64, |m, &r| m.max(r)) >= mark {
+            for (k, &r) in chunk.iter().enumerate() {
+                #[allow(clippy::float_cmp)] // counters hold small whole numbers exactly
+                if r == mark {
+                    spikes.push(base + (c * 16 + k) as u32);
                 }
             }
         }

@@ -1,0 +1,104 @@
+"""Built-in published networks.
+
+Each entry of :data:`MODELS` builds a ready-to-run :class:`BuiltModel` from
+``scale``, ``seed``, ``dt_ms`` and ``threads``; the model modules document
+their parameters and sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evospikenet.errors import InvalidParameterError
+from evospikenet.models import izhikevich2003, vogels_abbott
+from evospikenet.models._base import BuiltModel
+
+__all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A built-in model: what it is and how to build it at a scale."""
+
+    name: str
+    summary: str
+    reference: str
+    default_dt_ms: float
+    build: Callable[..., BuiltModel]
+
+
+def _positive_scale(scale: float) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0 or scale != scale:
+        raise InvalidParameterError.of("scale", scale, "must be a number > 0")
+    return float(scale)
+
+
+def _cuba(scale: float, **kw: Any) -> BuiltModel:
+    return vogels_abbott.build_cuba(n=max(10, round(4000 * _positive_scale(scale))), **kw)
+
+
+def _coba(scale: float, **kw: Any) -> BuiltModel:
+    return vogels_abbott.build_coba(n=max(10, round(4000 * _positive_scale(scale))), **kw)
+
+
+def _izh(scale: float, **kw: Any) -> BuiltModel:
+    s = _positive_scale(scale)
+    return izhikevich2003.build(n_exc=max(1, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
+
+
+MODELS: dict[str, ModelInfo] = {
+    "cuba": ModelInfo(
+        "cuba",
+        "Vogels & Abbott 2005 current-based network (Brette et al. 2007 benchmark 2), 4000 LIF",
+        "Brette et al. (2007) J Comput Neurosci 23:349",
+        0.1,
+        _cuba,
+    ),
+    "coba": ModelInfo(
+        "coba",
+        "Vogels & Abbott 2005 conductance-based network (Brette et al. 2007 benchmark 1), 4000 LIF",
+        "Brette et al. (2007) J Comput Neurosci 23:349",
+        0.1,
+        _coba,
+    ),
+    "izhikevich2003": ModelInfo(
+        "izhikevich2003",
+        "Izhikevich 2003 network of 1000 heterogeneous neurons with thalamic noise",
+        "Izhikevich (2003) IEEE Trans Neural Netw 14:1569",
+        1.0,
+        _izh,
+    ),
+}
+
+
+def build_model(
+    name: str, *, scale: float = 1.0, seed: int = 0, dt_ms: float | None = None, threads: int = 1, **options: Any
+) -> BuiltModel:
+    """Build built-in model ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`.
+    scale : float
+        Size factor (> 0); each model says how it scales.
+    seed : int
+        Master seed.
+    dt_ms : float, optional
+        Time step (ms); default the model's published one.
+    threads : int
+        Worker threads.
+    **options
+        Model-specific options (see the model's builder).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown model or invalid parameters.
+    """
+    if name not in MODELS:
+        raise InvalidParameterError.of("model", name, f"unknown model (known: {', '.join(MODELS)})")
+    info = MODELS[name]
+    return info.build(scale, seed=seed, dt_ms=info.default_dt_ms if dt_ms is None else dt_ms, threads=threads, **options)

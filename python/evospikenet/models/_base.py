@@ -1,0 +1,46 @@
+"""What a built-in model builder returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from evospikenet.network import Network, Population, SpikeMonitor
+
+__all__ = ["BuiltModel"]
+
+
+@dataclass
+class BuiltModel:
+    """A network built by a model builder, with a spike monitor per population.
+
+    Attributes
+    ----------
+    name : str
+        Model name (key of :data:`evospikenet.models.MODELS`).
+    network : Network
+        The network, ready to run.
+    populations : dict of str to Population
+        Recorded populations by name, in the order of the published tables.
+    monitors : dict of str to SpikeMonitor
+        One spike monitor per recorded population.
+    duration_ms : float
+        Default simulated duration (ms).
+    parameters : dict
+        The parameters the model was built with (for metadata and summaries).
+    """
+
+    name: str
+    network: Network
+    populations: dict[str, Population]
+    monitors: dict[str, SpikeMonitor]
+    duration_ms: float
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, duration_ms: float | None = None, **kwargs: Any) -> None:
+        """Run for ``duration_ms`` (default: the model's); see :meth:`Network.run`."""
+        self.network.run(self.duration_ms if duration_ms is None else duration_ms, **kwargs)
+
+    def spikes(self) -> dict[str, tuple[Any, Any]]:
+        """Recorded spikes ``{population: (t_ms, neuron)}``."""
+        return {name: (m.t_ms, m.neuron) for name, m in self.monitors.items()}

@@ -1,0 +1,541 @@
+//! `evospikenet._core.Engine`: the simulation engine as a Python class.
+//!
+//! Holds a core [`Network`]; every method converts arguments, calls the
+//! core, converts results. Arrays come in as C-contiguous numpy arrays of the
+//! exact dtype (the Python layer converts), and go out as new numpy arrays.
+
+use evospikenet_core::connect::{Dist, Rule};
+use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::neuron::izhikevich::IzhParams;
+use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
+use evospikenet_core::Error;
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1};
+use pyo3::prelude::*;
+
+use crate::{detached, to_py_err};
+
+type SpikeArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>);
+type SampleArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray2<f64>>);
+type SynapseArrays<'py> = (
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<u16>>,
+);
+
+fn slice<'a, T: numpy::Element>(name: &str, arr: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    arr.as_slice().map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!("{name} must be a C-contiguous 1-d array"))
+    })
+}
+
+fn invalid(py: Python<'_>, name: &str, value: &str, reason: &str) -> PyErr {
+    to_py_err(py, Error::invalid(name, value, reason))
+}
+
+fn receptor(py: Python<'_>, name: &str) -> PyResult<Receptor> {
+    match name {
+        "excitatory" => Ok(Receptor::Excitatory),
+        "inhibitory" => Ok(Receptor::Inhibitory),
+        _ => Err(invalid(
+            py,
+            "receptor",
+            name,
+            "must be 'excitatory' or 'inhibitory'",
+        )),
+    }
+}
+
+fn var(py: Python<'_>, name: &str) -> PyResult<Var> {
+    match name {
+        "v" => Ok(Var::V),
+        "u" => Ok(Var::U),
+        "syn_ex" => Ok(Var::SynEx),
+        "syn_in" => Ok(Var::SynIn),
+        _ => Err(invalid(
+            py,
+            "variable",
+            name,
+            "must be one of v, u, syn_ex, syn_in",
+        )),
+    }
+}
+
+/// A distribution from its tuple form: ("constant", v), ("uniform", low,
+/// high), ("normal", mean, std, low, high).
+fn dist(py: Python<'_>, name: &str, spec: &(String, Vec<f64>)) -> PyResult<Dist> {
+    let (kind, args) = spec;
+    match (kind.as_str(), args.as_slice()) {
+        ("constant", [v]) => Ok(Dist::Constant(*v)),
+        ("uniform", [low, high]) => Ok(Dist::Uniform { low: *low, high: *high }),
+        ("normal", [mean, std, low, high]) => Ok(Dist::Normal {
+            mean: *mean,
+            std: *std,
+            low: *low,
+            high: *high,
+        }),
+        _ => Err(invalid(
+            py,
+            name,
+            &format!("{kind}{args:?}"),
+            "expected ('constant', [v]), ('uniform', [low, high]) or ('normal', [mean, std, low, high])",
+        )),
+    }
+}
+
+/// The simulation engine (see `evospikenet.Network` for the public API).
+#[pyclass(module = "evospikenet._core")]
+pub struct Engine {
+    net: Network,
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (dt_ms, seed, threads=1))]
+    fn new(py: Python<'_>, dt_ms: f64, seed: u64, threads: usize) -> PyResult<Self> {
+        Ok(Self {
+            net: Network::new(dt_ms, seed, threads).map_err(|e| to_py_err(py, e))?,
+        })
+    }
+
+    #[getter]
+    fn dt_ms(&self) -> f64 {
+        self.net.dt_ms()
+    }
+
+    #[getter]
+    fn step(&self) -> u64 {
+        self.net.step()
+    }
+
+    #[getter]
+    fn threads(&self) -> usize {
+        self.net.threads()
+    }
+
+    #[pyo3(signature = (name, n, c_m_pf, tau_m_ms, e_l_mv, v_th_mv, v_reset_mv, t_ref_ms, synapse, tau_syn_ex_ms=0.0, tau_syn_in_ms=0.0, e_ex_mv=0.0, e_in_mv=0.0))]
+    fn add_lif(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        n: u32,
+        c_m_pf: f64,
+        tau_m_ms: f64,
+        e_l_mv: f64,
+        v_th_mv: f64,
+        v_reset_mv: f64,
+        t_ref_ms: f64,
+        synapse: &str,
+        tau_syn_ex_ms: f64,
+        tau_syn_in_ms: f64,
+        e_ex_mv: f64,
+        e_in_mv: f64,
+    ) -> PyResult<usize> {
+        let synapse = match synapse {
+            "current" => LifSynapse::CurrentExp {
+                tau_syn_ex_ms,
+                tau_syn_in_ms,
+            },
+            "conductance" => LifSynapse::CondExp {
+                tau_syn_ex_ms,
+                tau_syn_in_ms,
+                e_ex_mv,
+                e_in_mv,
+            },
+            "delta" => LifSynapse::Delta,
+            _ => {
+                return Err(invalid(
+                    py,
+                    "synapse",
+                    synapse,
+                    "must be 'current', 'conductance' or 'delta'",
+                ))
+            }
+        };
+        let params = LifParams {
+            c_m_pf,
+            tau_m_ms,
+            e_l_mv,
+            v_th_mv,
+            v_reset_mv,
+            t_ref_ms,
+            synapse,
+        };
+        self.net
+            .add_lif(name, n, params)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn add_izhikevich(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        a: PyReadonlyArray1<'_, f64>,
+        b: PyReadonlyArray1<'_, f64>,
+        c: PyReadonlyArray1<'_, f64>,
+        d: PyReadonlyArray1<'_, f64>,
+        tau_syn_ms: f64,
+    ) -> PyResult<usize> {
+        let (a, b, c, d) = (
+            slice("a", &a)?.to_vec(),
+            slice("b", &b)?.to_vec(),
+            slice("c", &c)?.to_vec(),
+            slice("d", &d)?.to_vec(),
+        );
+        self.net
+            .add_izhikevich(name, IzhParams { tau_syn_ms }, a, b, c, d)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn add_spike_source(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        n: u32,
+        times_ms: PyReadonlyArray1<'_, f64>,
+        neurons: PyReadonlyArray1<'_, u32>,
+    ) -> PyResult<usize> {
+        self.net
+            .add_spike_source(
+                name,
+                n,
+                slice("times_ms", &times_ms)?,
+                slice("neurons", &neurons)?,
+            )
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn set_state(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        variable: &str,
+        values: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let v = var(py, variable)?;
+        self.net
+            .set_state(pop, v, slice("values", &values)?)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn init_state(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        variable: &str,
+        distribution: (String, Vec<f64>),
+    ) -> PyResult<()> {
+        let v = var(py, variable)?;
+        let d = dist(py, variable, &distribution)?;
+        self.net
+            .init_state(pop, v, &d)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn set_bias(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        i_e_pa: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        self.net
+            .set_bias(pop, slice("i_e_pa", &i_e_pa)?)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    #[pyo3(signature = (pre, post, receptor_name, rule, value, allow_autapses, weight, delay_ms))]
+    fn connect(
+        &mut self,
+        py: Python<'_>,
+        pre: usize,
+        post: usize,
+        receptor_name: &str,
+        rule: &str,
+        value: f64,
+        allow_autapses: bool,
+        weight: (String, Vec<f64>),
+        delay_ms: (String, Vec<f64>),
+    ) -> PyResult<usize> {
+        let rec = receptor(py, receptor_name)?;
+        let count = |name: &str| -> PyResult<u64> {
+            if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
+                Ok(value as u64)
+            } else {
+                Err(invalid(
+                    py,
+                    name,
+                    &value.to_string(),
+                    "must be a non-negative integer",
+                ))
+            }
+        };
+        let rule = match rule {
+            "fixed_probability" => Rule::FixedProbability { p: value },
+            "fixed_indegree" => Rule::FixedIndegree {
+                k: count("indegree")?,
+            },
+            "fixed_total_number" => Rule::FixedTotalNumber {
+                n: count("total_number")?,
+            },
+            "all_to_all" => Rule::AllToAll,
+            "one_to_one" => Rule::OneToOne,
+            _ => return Err(invalid(py, "rule", rule, "unknown connection rule")),
+        };
+        let w = dist(py, "weight", &weight)?;
+        let d = dist(py, "delay_ms", &delay_ms)?;
+        let net = &mut self.net;
+        detached(py, || {
+            net.connect(pre, post, rec, &rule, allow_autapses, &w, &d)
+        })
+    }
+
+    fn connect_arrays(
+        &mut self,
+        py: Python<'_>,
+        pre: usize,
+        post: usize,
+        receptor_name: &str,
+        pre_idx: PyReadonlyArray1<'_, u32>,
+        post_idx: PyReadonlyArray1<'_, u32>,
+        weight: PyReadonlyArray1<'_, f64>,
+        delay_ms: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<usize> {
+        let rec = receptor(py, receptor_name)?;
+        let (pi, po, w, d) = (
+            slice("pre", &pre_idx)?,
+            slice("post", &post_idx)?,
+            slice("weight", &weight)?,
+            slice("delay_ms", &delay_ms)?,
+        );
+        let net = &mut self.net;
+        detached(py, || net.connect_arrays(pre, post, rec, pi, po, w, d))
+    }
+
+    fn add_poisson(
+        &mut self,
+        py: Python<'_>,
+        target: usize,
+        receptor_name: &str,
+        rate_hz: f64,
+        weight: f64,
+    ) -> PyResult<usize> {
+        let rec = receptor(py, receptor_name)?;
+        self.net
+            .add_poisson(target, rec, rate_hz, weight)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn add_noise(
+        &mut self,
+        py: Python<'_>,
+        target: usize,
+        mean_pa: f64,
+        std_pa: f64,
+    ) -> PyResult<usize> {
+        self.net
+            .add_noise(target, mean_pa, std_pa)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn add_step_current(
+        &mut self,
+        py: Python<'_>,
+        target: usize,
+        neurons: Option<PyReadonlyArray1<'_, u32>>,
+        times_ms: PyReadonlyArray1<'_, f64>,
+        amplitudes_pa: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<usize> {
+        let neurons = match &neurons {
+            Some(arr) => Some(slice("neurons", arr)?.to_vec()),
+            None => None,
+        };
+        self.net
+            .add_step_current(
+                target,
+                neurons,
+                slice("times_ms", &times_ms)?,
+                slice("amplitudes_pa", &amplitudes_pa)?,
+            )
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn add_spike_monitor(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        neurons: Option<PyReadonlyArray1<'_, u32>>,
+    ) -> PyResult<usize> {
+        let list = match &neurons {
+            Some(arr) => Some(slice("neurons", arr)?),
+            None => None,
+        };
+        self.net
+            .add_spike_monitor(pop, list)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    fn add_state_monitor(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        variable: &str,
+        neurons: PyReadonlyArray1<'_, u32>,
+        every_steps: u64,
+    ) -> PyResult<usize> {
+        let v = var(py, variable)?;
+        let list = slice("neurons", &neurons)?.to_vec();
+        self.net
+            .add_state_monitor(pop, v, list, every_steps)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Run `n_steps`, in chunks of `chunk_steps` with the interpreter
+    /// released; between chunks, check for Ctrl-C and call
+    /// `callback(steps_done, n_steps)` if given.
+    #[pyo3(signature = (n_steps, chunk_steps=1000, callback=None))]
+    fn run(
+        &mut self,
+        py: Python<'_>,
+        n_steps: u64,
+        chunk_steps: u64,
+        callback: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let chunk = chunk_steps.max(1);
+        let mut done = 0;
+        while done < n_steps {
+            let todo = chunk.min(n_steps - done);
+            let net = &mut self.net;
+            detached(py, || net.run(todo))?;
+            done += todo;
+            py.check_signals()?;
+            if let Some(cb) = &callback {
+                cb.call1(py, (done, n_steps))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Recorded spikes of spike monitor `monitor`: `(steps uint64, neurons uint32)`.
+    fn spikes<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SpikeArrays<'py>> {
+        let m = self.net.spike_monitors.get(monitor).ok_or_else(|| {
+            to_py_err(
+                py,
+                Error::IndexOutOfRange {
+                    kind: "spike monitor".into(),
+                    index: monitor,
+                    len: self.net.spike_monitors.len(),
+                },
+            )
+        })?;
+        Ok((
+            m.steps.clone().into_pyarray(py),
+            m.neurons.clone().into_pyarray(py),
+        ))
+    }
+
+    /// Samples of state monitor `monitor`: `(steps uint64 (n_samples,), values float64 (n_samples, n_neurons))`.
+    fn samples<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SampleArrays<'py>> {
+        let m = self.net.state_monitors.get(monitor).ok_or_else(|| {
+            to_py_err(
+                py,
+                Error::IndexOutOfRange {
+                    kind: "state monitor".into(),
+                    index: monitor,
+                    len: self.net.state_monitors.len(),
+                },
+            )
+        })?;
+        let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), m.values.clone())
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        Ok((m.steps.clone().into_pyarray(py), values.into_pyarray(py)))
+    }
+
+    /// Current values of `variable` for every neuron of `pop` (a copy).
+    fn state<'py>(
+        &self,
+        py: Python<'py>,
+        pop: usize,
+        variable: &str,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let v = var(py, variable)?;
+        let p = self.net.populations.get(pop).ok_or_else(|| {
+            to_py_err(
+                py,
+                Error::IndexOutOfRange {
+                    kind: "population".into(),
+                    index: pop,
+                    len: self.net.populations.len(),
+                },
+            )
+        })?;
+        Ok(p.state(v)
+            .map_err(|e| to_py_err(py, e))?
+            .to_vec()
+            .into_pyarray(py))
+    }
+
+    /// Total spikes emitted by population `pop` so far.
+    fn spike_count(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
+        self.net
+            .populations
+            .get(pop)
+            .map(|p| p.spike_count)
+            .ok_or_else(|| {
+                to_py_err(
+                    py,
+                    Error::IndexOutOfRange {
+                        kind: "population".into(),
+                        index: pop,
+                        len: self.net.populations.len(),
+                    },
+                )
+            })
+    }
+
+    /// Number of synapses of projection `proj`.
+    fn projection_size(&self, py: Python<'_>, proj: usize) -> PyResult<usize> {
+        self.net
+            .projections
+            .get(proj)
+            .map(|p| p.csr.len())
+            .ok_or_else(|| {
+                to_py_err(
+                    py,
+                    Error::IndexOutOfRange {
+                        kind: "projection".into(),
+                        index: proj,
+                        len: self.net.projections.len(),
+                    },
+                )
+            })
+    }
+
+    /// Synapses of projection `proj` in CSR order:
+    /// `(pre uint32, post uint32, weight float32, delay_steps uint16)`.
+    fn projection_arrays<'py>(&self, py: Python<'py>, proj: usize) -> PyResult<SynapseArrays<'py>> {
+        let p = self.net.projections.get(proj).ok_or_else(|| {
+            to_py_err(
+                py,
+                Error::IndexOutOfRange {
+                    kind: "projection".into(),
+                    index: proj,
+                    len: self.net.projections.len(),
+                },
+            )
+        })?;
+        let (pre, post, w, d) = p.csr.to_coo();
+        Ok((
+            pre.into_pyarray(py),
+            post.into_pyarray(py),
+            w.into_pyarray(py),
+            d.into_pyarray(py),
+        ))
+    }
+}
+
+/// Register the engine class on the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Engine>()
+}
