@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from evospikenet import __version__
+from evospikenet.cli.simulate import simulate_command
 
 __all__ = ["cli", "main"]
 
@@ -18,6 +19,9 @@ __all__ = ["cli", "main"]
 @click.version_option(__version__, prog_name="evospikenet")
 def cli() -> None:
     """EvoSpikeNet: fast, reproducible spiking-network simulation and evolution."""
+
+
+cli.add_command(simulate_command)
 
 
 def main() -> None:

@@ -19,9 +19,10 @@ that keeps it active), exponential currents with :math:`\tau_e` = 5 ms,
 
 COBA follows Brian 1's ``examples/COBA.py``: :math:`E_L` = -60 mV,
 conductances with :math:`\tau_e` = 5 ms, :math:`\tau_i` = 10 ms, reversal
-0 and -80 mV, weights 6 nS and 67 nS with :math:`g_L` = 10 nS; initial
-conductances drawn as in that example; self-sustained without external
-input.
+0 and -80 mV, weights 6 nS and 67 nS with :math:`g_L` = 10 nS;
+self-sustained without external input. The initial conductances are drawn as in that example, unbounded
+(about 5 % of neurons start with a negative inhibitory conductance; this is
+what ignites the activity).
 
 References
 ----------
@@ -145,10 +146,11 @@ def build_coba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
     inh = net.lif("I", n_i, **params)
     for pop in (exc, inh):
         pop.set("v_mv", Uniform(V_RESET_MV, V_TH_MV))
-        # Brian 1 COBA.py: ge = (randn*1.5 + 4) * 10 nS, gi = (randn*12 + 20) * 10 nS,
-        # conductances in units of g_L there; not allowed below zero here.
-        pop.set("g_ex_ns", Normal(4.0 * g_l, 1.5 * g_l, 0.0))
-        pop.set("g_in_ns", Normal(20.0 * g_l, 12.0 * g_l, 0.0))
+        # Brian 1 COBA.py: ge = randn*1.5 + 4, gi = randn*12 + 20 in units of
+        # g_L, unbounded: ~5 % of neurons start with a negative inhibitory
+        # conductance, and those start the self-sustained activity.
+        pop.set("g_ex_ns", Normal(4.0 * g_l, 1.5 * g_l))
+        pop.set("g_in_ns", Normal(20.0 * g_l, 12.0 * g_l))
     w_e, w_i = 6.0, 67.0
     p = 80.0 / n
     for post in (exc, inh):

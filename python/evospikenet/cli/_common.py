@@ -1,0 +1,51 @@
+"""Helpers shared by the CLI commands: error reporting and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from evospikenet.errors import EvoSpikeNetError, FileIOError, InvalidParameterError, ShapeMismatchError
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_OK", "fail", "stderr_console", "user_errors"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+T = TypeVar("T")
+
+
+def stderr_console() -> Console:
+    """A rich console on stderr (progress and messages never mix with ``--json``)."""
+    return Console(stderr=True)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``Error: message`` on stderr and exit with ``code``."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn bad-input errors into a one-line message and exit code 2, and
+    other EvoSpikeNet errors into exit code 1, without a traceback."""
+    try:
+        yield
+    except (InvalidParameterError, ShapeMismatchError, FileIOError, ImportError) as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    except EvoSpikeNetError as exc:
+        fail(str(exc), EXIT_FAILURE)
+
+
+def call(fn: Callable[[], T]) -> T:
+    """Run ``fn`` under :func:`user_errors`."""
+    with user_errors():
+        return fn()
+    raise AssertionError("unreachable")  # pragma: no cover

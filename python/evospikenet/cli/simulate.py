@@ -1,0 +1,124 @@
+"""``evospikenet simulate``: run a built-in model or a YAML spec."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from evospikenet.cli._common import stderr_console, user_errors
+from evospikenet.models import MODELS
+from evospikenet.simulate import SimulationResult, simulate
+
+__all__ = ["simulate_command"]
+
+
+class _RealTimeFactor(ProgressColumn):
+    """Wall time and the real-time factor (wall seconds per simulated second)."""
+
+    def render(self, task: Task) -> Text:
+        wall = task.elapsed or 0.0
+        sim_s = task.completed * 1e-3
+        rtf = wall / sim_s if sim_s > 0 else float("nan")
+        return Text(f"wall {wall:6.2f} s  RTF {rtf:6.3f}", style="cyan")
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "-" if value != value else f"{value:.{digits}f}"
+
+
+def _print_summary(result: SimulationResult) -> None:
+    console = stderr_console() if not sys.stdout.isatty() else None
+    from rich.console import Console
+
+    out = console or Console()
+    table = Table(title=f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  {result.duration_ms:g} ms simulated")
+    for col in ("population", "neurons", "synapses in", "spikes", "rate (Hz)", "CV ISI", "Fano"):
+        table.add_column(col, justify="right" if col != "population" else "left")
+    for p in result.populations:
+        table.add_row(p.name, str(p.n), f"{p.synapses_in:,}", f"{p.spikes:,}", _fmt(p.mean_rate_hz), _fmt(p.cv_isi), _fmt(p.fano))
+    out.print(table)
+    out.print(
+        f"build {result.build_s:.3f} s, run {result.wall_s:.3f} s, real-time factor {result.real_time_factor:.3f}"
+        + (f", spikes written to {result.out}" if result.out else "")
+    )
+
+
+@click.command("simulate")
+@click.argument("model", required=False, type=click.Choice(sorted(MODELS)), metavar="[MODEL]")
+@click.option("--spec", "spec", type=click.Path(dir_okay=False, path_type=Path), help="YAML network spec instead of a built-in model.")
+@click.option("--duration-ms", type=float, default=None, help="Simulated time (ms); default: the model's (1000).")
+@click.option("--dt-ms", type=float, default=None, help="Time step (ms); default: the model's published one.")
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True, help="Master seed.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Network size factor (> 0).")
+@click.option("--threads", type=click.IntRange(1, 1024), default=1, show_default=True, help="Worker threads (results do not depend on it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write spikes to this Parquet file.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a raster + rate plot (needs the plot extra).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def simulate_command(
+    model: str | None,
+    spec: Path | None,
+    duration_ms: float | None,
+    dt_ms: float | None,
+    seed: int,
+    scale: float,
+    threads: int,
+    out: Path | None,
+    plot: Path | None,
+    as_json: bool,
+    no_progress: bool,
+) -> None:
+    """Simulate MODEL (default: cuba) or the network in --spec.
+
+    Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
+    izhikevich2003, brunel2000, potjans2014. Exit codes: 0 ok, 2 bad input.
+    """
+    if model is not None and spec is not None:
+        raise click.UsageError("give either MODEL or --spec, not both")
+    if model is None and spec is None:
+        model = "cuba"
+    show = not (no_progress or as_json) and sys.stderr.isatty()
+    with user_errors():
+        if show:
+            progress = Progress(
+                TextColumn("[bold]simulating"),
+                BarColumn(),
+                TextColumn("{task.completed:,.0f} / {task.total:,.0f} ms"),
+                _RealTimeFactor(),
+                console=stderr_console(),
+                transient=True,
+            )
+            with progress:
+                task = progress.add_task("run", total=None)
+                started = time.perf_counter()
+
+                def update(done_ms: float, total_ms: float) -> None:
+                    progress.update(task, completed=done_ms, total=total_ms)
+
+                result = simulate(
+                    model, spec=spec, duration_ms=duration_ms, dt_ms=dt_ms, seed=seed, scale=scale,
+                    threads=threads, out=out, progress=update,
+                )  # fmt: skip
+                del started
+        else:
+            result = simulate(
+                model, spec=spec, duration_ms=duration_ms, dt_ms=dt_ms, seed=seed, scale=scale, threads=threads, out=out
+            )
+        if plot is not None and result.built is not None:
+            from evospikenet.plotting import raster_plot
+
+            built = result.built
+            raster_plot(
+                built.spikes(), {k: p.n for k, p in built.populations.items()}, result.duration_ms, plot, title=result.model
+            )
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+    else:
+        _print_summary(result)

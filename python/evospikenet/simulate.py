@@ -1,0 +1,199 @@
+"""Run a built-in model or a YAML spec and summarise it: the function behind
+``evospikenet simulate``."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
+from evospikenet.errors import InvalidParameterError
+from evospikenet.io import write_spikes
+from evospikenet.models import MODELS, BuiltModel, build_model
+from evospikenet.spec import build_from_spec, load_spec
+
+__all__ = ["PopulationSummary", "SimulationResult", "simulate", "summarize"]
+
+
+@dataclass(frozen=True)
+class PopulationSummary:
+    """Statistics of one population over a run.
+
+    Attributes
+    ----------
+    name : str
+        Population name.
+    n : int
+        Number of neurons.
+    synapses_in : int
+        Synapses onto the population from all projections.
+    spikes : int
+        Recorded spikes.
+    mean_rate_hz : float
+        Spikes per neuron per second.
+    cv_isi : float
+        Mean CV of inter-spike intervals over neurons with >= 3 spikes (NaN if none).
+    fano : float
+        Fano factor of the population spike count in 3 ms bins (synchrony; ~1
+        for asynchronous firing).
+    """
+
+    name: str
+    n: int
+    synapses_in: int
+    spikes: int
+    mean_rate_hz: float
+    cv_isi: float
+    fano: float
+
+
+@dataclass
+class SimulationResult:
+    """Outcome of :func:`simulate` (the ``--json`` object of the CLI)."""
+
+    model: str
+    seed: int
+    dt_ms: float
+    duration_ms: float
+    build_s: float
+    wall_s: float
+    real_time_factor: float
+    populations: list[PopulationSummary]
+    out: str | None = None
+    built: BuiltModel | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN becomes None)."""
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            return value
+
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("built", "populations")}
+        data["populations"] = [{k: clean(v) for k, v in asdict(p).items()} for p in self.populations]
+        return {k: clean(v) for k, v in data.items()}
+
+
+def summarize(built: BuiltModel, duration_ms: float) -> list[PopulationSummary]:
+    """Per-population statistics of a run of ``duration_ms``."""
+    synapses_in: dict[str, int] = {}
+    for proj in built.network.projections:
+        synapses_in[proj.post.name] = synapses_in.get(proj.post.name, 0) + len(proj)
+    rows = []
+    for name, mon in built.monitors.items():
+        t, i = mon.t_ms, mon.neuron
+        pop = built.populations[name]
+        rows.append(
+            PopulationSummary(
+                name=name,
+                n=pop.n,
+                synapses_in=synapses_in.get(name, 0),
+                spikes=int(t.size),
+                mean_rate_hz=mean_rate_hz(int(t.size), pop.n, duration_ms),
+                cv_isi=cv_isi(t, i),
+                fano=fano_factor(t, duration_ms),
+            )
+        )
+    return rows
+
+
+def simulate(
+    model: str | None = "cuba",
+    *,
+    spec: str | os.PathLike[str] | None = None,
+    duration_ms: float | None = None,
+    dt_ms: float | None = None,
+    seed: int = 0,
+    scale: float = 1.0,
+    threads: int = 1,
+    out: str | os.PathLike[str] | None = None,
+    progress: Callable[[float, float], None] | None = None,
+    options: dict[str, Any] | None = None,
+) -> SimulationResult:
+    """Build and run a built-in model (or a YAML spec), then summarise it.
+
+    Parameters
+    ----------
+    model : str or None
+        Built-in model name (see :data:`evospikenet.models.MODELS`); ignored
+        when ``spec`` is given.
+    spec : path-like, optional
+        YAML network spec (:mod:`evospikenet.spec`).
+    duration_ms : float, optional
+        Simulated time (ms); default the model's or the spec's.
+    dt_ms : float, optional
+        Time step (ms); default the model's published one or the spec's.
+    seed : int
+        Master seed.
+    scale : float
+        Model size factor (> 0; built-in models only).
+    threads : int
+        Worker threads.
+    out : path-like, optional
+        Parquet file for the spikes, written atomically after the run.
+    progress : callable, optional
+        ``progress(t_done_ms, t_total_ms)`` between chunks.
+    options : dict, optional
+        Model-specific builder options.
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown model, bad times, seed or scale, bad spec content.
+    FileIOError
+        Unreadable spec or unwritable output (an existing ``out`` is kept).
+    """
+    if duration_ms is not None:
+        _check_duration(duration_ms)
+    t0 = time.perf_counter()
+    if spec is not None:
+        built = build_from_spec(load_spec(spec), seed=seed, dt_ms=dt_ms, threads=threads)
+        name = f"spec:{Path(spec).name}"
+    else:
+        if model is None or model not in MODELS:
+            raise InvalidParameterError.of("model", model, f"unknown model (known: {', '.join(MODELS)})")
+        built = build_model(model, scale=scale, seed=seed, dt_ms=dt_ms, threads=threads, **(options or {}))
+        name = model
+    build_s = time.perf_counter() - t0
+    duration = built.duration_ms if duration_ms is None else duration_ms
+    _check_duration(duration)
+    t1 = time.perf_counter()
+    built.run(float(duration), progress=progress)
+    wall_s = time.perf_counter() - t1
+    net = built.network
+    if out is not None:
+        write_spikes(out, built.spikes(), model=name, seed=net.seed, dt_ms=net.dt_ms, duration_ms=float(duration))
+    return SimulationResult(
+        model=name,
+        seed=net.seed,
+        dt_ms=net.dt_ms,
+        duration_ms=float(duration),
+        build_s=build_s,
+        wall_s=wall_s,
+        real_time_factor=wall_s / (float(duration) * 1e-3) if duration > 0 else float("nan"),
+        populations=summarize(built, float(duration)),
+        out=None if out is None else str(out),
+        built=built,
+    )
+
+
+def _check_duration(duration: Any) -> None:
+    if (
+        isinstance(duration, bool)
+        or not isinstance(duration, int | float | np.floating)
+        or not math.isfinite(duration)
+        or duration < 0
+    ):
+        raise InvalidParameterError.of("duration_ms", duration, "must be a finite number >= 0")
