@@ -1,6 +1,9 @@
-"""Atomic file replacement: write a temporary file beside the target, fsync
-it, rename it over the target, fsync the directory. A failure at any point
-leaves the previous file untouched."""
+"""Atomic file replacement.
+
+Write a temporary file beside the target, fsync it, rename it over the
+target, fsync the directory. A failure at any point leaves the previous file
+untouched.
+"""
 
 from __future__ import annotations
 

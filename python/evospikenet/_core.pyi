@@ -1,3 +1,137 @@
-"""Typed stubs of the Rust extension ``evospikenet._core``."""
+"""Typed stubs of the Rust extension ``evospikenet._core``.
+
+The public API is :mod:`evospikenet.network`; these classes are its engine.
+Arrays in must be C-contiguous with the exact dtype shown; arrays out are
+new numpy arrays. Errors are the classes of :mod:`evospikenet.errors`.
+"""
+
+from collections.abc import Callable
+from typing import final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Engine", "__version__"]
 
 __version__: str
+
+_Dist = tuple[str, list[float]]
+_Synapses = tuple[
+    npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float32], npt.NDArray[np.uint16]
+]
+
+@final
+class Engine:
+    """The simulation engine: populations, projections, inputs, monitors.
+
+    ``Engine(dt_ms, seed, threads=1)``; raises ``InvalidParameterError`` for
+    ``dt_ms <= 0`` or ``threads < 1``.
+    """
+
+    def __new__(cls, dt_ms: float, seed: int, threads: int = 1) -> Engine: ...
+    @property
+    def dt_ms(self) -> float:
+        """Time step (ms)."""
+    @property
+    def step(self) -> int:
+        """Steps simulated so far."""
+    @property
+    def threads(self) -> int:
+        """Worker threads."""
+    def add_lif(
+        self,
+        name: str,
+        n: int,
+        c_m_pf: float,
+        tau_m_ms: float,
+        e_l_mv: float,
+        v_th_mv: float,
+        v_reset_mv: float,
+        t_ref_ms: float,
+        synapse: str,
+        tau_syn_ex_ms: float = 0.0,
+        tau_syn_in_ms: float = 0.0,
+        e_ex_mv: float = 0.0,
+        e_in_mv: float = 0.0,
+    ) -> int:
+        """Add a LIF population (``synapse``: current, conductance, delta); return its index."""
+    def add_izhikevich(
+        self,
+        name: str,
+        a: npt.NDArray[np.float64],
+        b: npt.NDArray[np.float64],
+        c: npt.NDArray[np.float64],
+        d: npt.NDArray[np.float64],
+        tau_syn_ms: float,
+    ) -> int:
+        """Add an Izhikevich population with per-neuron parameters; return its index."""
+    def add_spike_source(
+        self, name: str, n: int, times_ms: npt.NDArray[np.float64], neurons: npt.NDArray[np.uint32]
+    ) -> int:
+        """Add a spike-source population; return its index."""
+    def set_state(self, pop: int, variable: str, values: npt.NDArray[np.float64]) -> None:
+        """Set a state variable (``v``, ``u``, ``syn_ex``, ``syn_in``) of every neuron."""
+    def init_state(self, pop: int, variable: str, distribution: _Dist) -> None:
+        """Draw a state variable from a distribution (seeded per population and variable)."""
+    def set_bias(self, pop: int, i_e_pa: npt.NDArray[np.float64]) -> None:
+        """Set the per-neuron bias current (pA)."""
+    def connect(
+        self,
+        pre: int,
+        post: int,
+        receptor_name: str,
+        rule: str,
+        value: float,
+        allow_autapses: bool,
+        weight: _Dist,
+        delay_ms: _Dist,
+    ) -> int:
+        """Build a projection with a connection rule; return its index."""
+    def connect_arrays(
+        self,
+        pre: int,
+        post: int,
+        receptor_name: str,
+        pre_idx: npt.NDArray[np.uint32],
+        post_idx: npt.NDArray[np.uint32],
+        weight: npt.NDArray[np.float64],
+        delay_ms: npt.NDArray[np.float64],
+    ) -> int:
+        """Build a projection from explicit synapse arrays; return its index."""
+    def add_poisson(self, target: int, receptor_name: str, rate_hz: float, weight: float) -> int:
+        """Add a Poisson input of total rate ``rate_hz`` per neuron; return its index."""
+    def add_noise(self, target: int, mean_pa: float, std_pa: float) -> int:
+        """Add Gaussian current noise redrawn every step; return its index."""
+    def add_step_current(
+        self,
+        target: int,
+        neurons: npt.NDArray[np.uint32] | None,
+        times_ms: npt.NDArray[np.float64],
+        amplitudes_pa: npt.NDArray[np.float64],
+    ) -> int:
+        """Add a piecewise-constant current; return its index."""
+    def add_spike_monitor(self, pop: int, neurons: npt.NDArray[np.uint32] | None) -> int:
+        """Record spikes of a population; return the monitor index."""
+    def add_state_monitor(
+        self, pop: int, variable: str, neurons: npt.NDArray[np.uint32], every_steps: int
+    ) -> int:
+        """Sample a state variable every ``every_steps``; return the monitor index."""
+    def run(
+        self,
+        n_steps: int,
+        chunk_steps: int = 1000,
+        callback: Callable[[int, int], object] | None = None,
+    ) -> None:
+        """Run ``n_steps`` in chunks with the GIL released; ``callback(done, total)`` between."""
+    def spikes(self, monitor: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """Recorded ``(steps, neurons)`` of a spike monitor."""
+    def samples(self, monitor: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+        """Recorded ``(steps, values[n_samples, n_neurons])`` of a state monitor."""
+    def state(self, pop: int, variable: str) -> npt.NDArray[np.float64]:
+        """A copy of a state variable of every neuron."""
+    def spike_count(self, pop: int) -> int:
+        """Total spikes of a population so far."""
+    def projection_size(self, proj: int) -> int:
+        """Number of synapses of a projection."""
+    def projection_arrays(self, proj: int) -> _Synapses:
+        """Synapses ``(pre, post, weight, delay_steps)`` in CSR order."""

@@ -42,7 +42,7 @@ def cv_isi(t_ms: npt.ArrayLike, neuron: npt.ArrayLike, min_spikes: int = 3) -> f
     isi, owner = isi[same], i[1:][same]
     if isi.size == 0:
         return float("nan")
-    ids, start, counts = np.unique(owner, return_index=True, return_counts=True)
+    _, start, counts = np.unique(owner, return_index=True, return_counts=True)
     keep = counts >= max(min_spikes - 1, 1)
     sums = np.add.reduceat(isi, start)
     sq = np.add.reduceat(isi * isi, start)
@@ -57,7 +57,7 @@ def cv_isi(t_ms: npt.ArrayLike, neuron: npt.ArrayLike, min_spikes: int = 3) -> f
 def population_rate_hz(
     t_ms: npt.ArrayLike, n_neurons: int, duration_ms: float, bin_ms: float = 1.0
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Population rate histogram.
+    """Compute the population rate histogram.
 
     Returns
     -------
@@ -68,10 +68,13 @@ def population_rate_hz(
     edges = np.arange(n_bins + 1) * bin_ms
     counts, _ = np.histogram(np.asarray(t_ms, dtype=np.float64), bins=edges)
     rate = counts / max(n_neurons, 1) / (bin_ms * 1e-3)
-    return (edges[:-1] + bin_ms / 2, rate.astype(np.float64))
+    centres = (edges[:-1] + bin_ms / 2).astype(np.float64)
+    return (centres, rate.astype(np.float64))
 
 
-def fano_factor(t_ms: npt.ArrayLike, duration_ms: float, bin_ms: float = 3.0, start_ms: float = 0.0) -> float:
+def fano_factor(
+    t_ms: npt.ArrayLike, duration_ms: float, bin_ms: float = 3.0, start_ms: float = 0.0
+) -> float:
     """Fano factor (variance over mean) of the population spike count in bins.
 
     A synchrony measure: about 1 for asynchronous Poisson-like activity,
@@ -95,9 +98,13 @@ def fano_factor(t_ms: npt.ArrayLike, duration_ms: float, bin_ms: float = 3.0, st
 
 
 def spectrum_peak_hz(
-    t_ms: npt.ArrayLike, n_neurons: int, duration_ms: float, bin_ms: float = 1.0, f_min_hz: float = 1.0
+    t_ms: npt.ArrayLike,
+    n_neurons: int,
+    duration_ms: float,
+    bin_ms: float = 1.0,
+    f_min_hz: float = 1.0,
 ) -> float:
-    """Frequency (Hz) of the largest peak of the population-rate power spectrum above ``f_min_hz``."""
+    """Return the frequency (Hz) of the population-rate spectrum peak above ``f_min_hz``."""
     _, rate = population_rate_hz(t_ms, n_neurons, duration_ms, bin_ms)
     rate = rate - rate.mean()
     power = np.abs(np.fft.rfft(rate)) ** 2

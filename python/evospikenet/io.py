@@ -98,7 +98,12 @@ def write_spikes(
         t = np.asarray(spikes[name][0], dtype=np.float64)
         n = np.asarray(spikes[name][1], dtype=np.uint32)
         if t.shape != n.shape:
-            raise ShapeMismatchError(f"spikes of {name}: t_ms {t.shape} vs neuron {n.shape}", name, str(t.shape), str(n.shape))
+            raise ShapeMismatchError(
+                f"spikes of {name}: t_ms {t.shape} vs neuron {n.shape}",
+                name,
+                str(t.shape),
+                str(n.shape),
+            )
         t_parts.append(t)
         n_parts.append(n)
         codes.append(np.full(t.size, code, dtype=np.int32))
@@ -106,7 +111,9 @@ def write_spikes(
     n_all = np.concatenate(n_parts) if n_parts else np.empty(0, dtype=np.uint32)
     c_all = np.concatenate(codes) if codes else np.empty(0, dtype=np.int32)
     order = np.lexsort((n_all, c_all, t_all))
-    population = pa.DictionaryArray.from_arrays(pa.array(c_all[order], type=pa.int32()), pa.array(names, type=pa.string()))
+    population = pa.DictionaryArray.from_arrays(
+        pa.array(c_all[order], type=pa.int32()), pa.array(names, type=pa.string())
+    )
     meta = {
         "evospikenet_version": __version__,
         "model": model,
@@ -131,8 +138,7 @@ def write_spikes(
 
 
 def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
-    """Read a spike Parquet file written by :func:`write_spikes` (or any file
-    following the same contract).
+    """Read a spike Parquet file following the contract of :func:`write_spikes`.
 
     Raises
     ------
@@ -147,13 +153,17 @@ def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
-        raise FileIOError(f"cannot read spikes from {path}: {exc}", str(path), getattr(exc, "errno", None)) from exc
+        raise FileIOError(
+            f"cannot read spikes from {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
     expected = {"t_ms": pa.float64(), "neuron": pa.uint32()}
     for column, dtype in expected.items():
         if column not in table.column_names:
             raise InvalidParameterError.of("column", column, f"missing from {path}")
         if table.schema.field(column).type != dtype:
-            raise InvalidParameterError.of(column, str(table.schema.field(column).type), f"must be {dtype}")
+            raise InvalidParameterError.of(
+                column, str(table.schema.field(column).type), f"must be {dtype}"
+            )
     if "population" not in table.column_names:
         raise InvalidParameterError.of("column", "population", f"missing from {path}")
     raw = table.schema.metadata or {}

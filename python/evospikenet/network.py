@@ -16,7 +16,7 @@ start of step ``s + d`` (``d >= 1``; one step matches Brian2's zero delay).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -120,7 +120,9 @@ class LIFParameters:
     e_in_mv: float = -80.0
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: LIFParameters | None = None) -> LIFParameters:
+    def from_mapping(
+        cls, values: Mapping[str, Any], base: LIFParameters | None = None
+    ) -> LIFParameters:
         """Build from a mapping, rejecting unknown names.
 
         Raises
@@ -132,12 +134,16 @@ class LIFParameters:
         known = {f.name for f in fields(cls)}
         for key in values:
             if key not in known:
-                raise InvalidParameterError.of(key, values[key], f"unknown LIF parameter (known: {', '.join(sorted(known))})")
+                raise InvalidParameterError.of(
+                    key, values[key], f"unknown LIF parameter (known: {', '.join(sorted(known))})"
+                )
         checked: dict[str, Any] = {}
         for key, value in values.items():
             if key == "synapse":
                 if value not in ("current", "conductance", "delta"):
-                    raise InvalidParameterError.of("synapse", value, "must be 'current', 'conductance' or 'delta'")
+                    raise InvalidParameterError.of(
+                        "synapse", value, "must be 'current', 'conductance' or 'delta'"
+                    )
                 checked[key] = value
             else:
                 checked[key] = _finite(key, value)
@@ -180,7 +186,7 @@ class Population:
         raise InvalidParameterError.of("variable", variable, f"{self.model} has no state variables")
 
     def get(self, variable: str) -> npt.NDArray[np.float64]:
-        """Current values of a state variable (a copy), float64, shape ``(n,)``.
+        """Return the current values of a state variable (a copy), float64, shape ``(n,)``.
 
         Raises
         ------
@@ -222,7 +228,12 @@ class Population:
         InvalidParameterError
             For non-finite values or a spike source.
         """
-        arr = np.ascontiguousarray(np.broadcast_to(np.asarray(i_e_pa, dtype=np.float64), (self.n,)) if np.ndim(i_e_pa) == 0 else i_e_pa, dtype=np.float64)
+        arr = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(i_e_pa, dtype=np.float64), (self.n,))
+            if np.ndim(i_e_pa) == 0
+            else i_e_pa,
+            dtype=np.float64,
+        )
         self.network._engine.set_bias(self.index, arr)
 
 
@@ -235,7 +246,9 @@ class LIFPopulation(Population):
 
     model = "lif"
 
-    def __init__(self, network: Network, name: str, n: int, index: int, params: LIFParameters) -> None:
+    def __init__(
+        self, network: Network, name: str, n: int, index: int, params: LIFParameters
+    ) -> None:
         super().__init__(network, name, n, index)
         self.params = params
 
@@ -246,7 +259,11 @@ class LIFPopulation(Population):
         elif self.params.synapse == "conductance":
             names |= {"g_ex_ns": "syn_ex", "g_in_ns": "syn_in"}
         if variable not in names:
-            raise InvalidParameterError.of("variable", variable, f"not a state variable of {self.name} (have {', '.join(names)})")
+            raise InvalidParameterError.of(
+                "variable",
+                variable,
+                f"not a state variable of {self.name} (have {', '.join(names)})",
+            )
         return names[variable]
 
 
@@ -280,7 +297,11 @@ class IzhikevichPopulation(Population):
     def _state_var(self, variable: str) -> str:
         names = {"v_mv": "v", "u": "u", "i_syn_pa": "syn_ex"}
         if variable not in names:
-            raise InvalidParameterError.of("variable", variable, f"not a state variable of {self.name} (have {', '.join(names)})")
+            raise InvalidParameterError.of(
+                "variable",
+                variable,
+                f"not a state variable of {self.name} (have {', '.join(names)})",
+            )
         return names[variable]
 
 
@@ -314,7 +335,7 @@ class Projection:
         return int(self.network._engine.projection_size(self.index))
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """The synapses as arrays in CSR order (by presynaptic neuron).
+        """Return the synapses as arrays in CSR order (by presynaptic neuron).
 
         Returns
         -------
@@ -369,7 +390,14 @@ class StateMonitor:
     Samples are the state at the start of each sampled step, ``t_ms = s*dt_ms``.
     """
 
-    def __init__(self, network: Network, population: Population, variable: str, neurons: npt.NDArray[np.uint32], index: int) -> None:
+    def __init__(
+        self,
+        network: Network,
+        population: Population,
+        variable: str,
+        neurons: npt.NDArray[np.uint32],
+        index: int,
+    ) -> None:
         self.network = network
         self.population = population
         self.variable = variable
@@ -419,9 +447,17 @@ class Network:
         dt_ms = _finite("dt_ms", dt_ms)
         if dt_ms <= 0:
             raise InvalidParameterError.of("dt_ms", dt_ms, "must be > 0")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**64:
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, int | np.integer)
+            or not 0 <= int(seed) < 2**64
+        ):
             raise InvalidParameterError.of("seed", seed, "must be an integer in [0, 2**64)")
-        if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or int(threads) < 1:
+        if (
+            isinstance(threads, bool)
+            or not isinstance(threads, int | np.integer)
+            or int(threads) < 1
+        ):
             raise InvalidParameterError.of("threads", threads, "must be an integer >= 1")
         self.dt_ms = dt_ms
         self.seed = int(seed)
@@ -438,7 +474,9 @@ class Network:
         self.populations[pop.name] = pop
         return pop
 
-    def lif(self, name: str, n: int, params: LIFParameters | None = None, **overrides: Any) -> LIFPopulation:
+    def lif(
+        self, name: str, n: int, params: LIFParameters | None = None, **overrides: Any
+    ) -> LIFPopulation:
         """Add ``n`` LIF neurons (parameters as :class:`LIFParameters`).
 
         Neurons start at ``v_reset_mv``; use :meth:`Population.set`.
@@ -497,7 +535,11 @@ class Network:
         if preset is not None:
             key = preset.upper()
             if key not in IZHIKEVICH_PRESETS:
-                raise InvalidParameterError.of("preset", preset, f"unknown Izhikevich preset (known: {', '.join(IZHIKEVICH_PRESETS)})")
+                raise InvalidParameterError.of(
+                    "preset",
+                    preset,
+                    f"unknown Izhikevich preset (known: {', '.join(IZHIKEVICH_PRESETS)})",
+                )
             base = IZHIKEVICH_PRESETS[key]
         arrays = []
         for k, (pname, value) in enumerate((("a", a), ("b", b), ("c", c), ("d", d))):
@@ -510,10 +552,12 @@ class Network:
                 arr = np.full(count, float(arr))
             arrays.append(np.ascontiguousarray(arr))
         tau = _finite("tau_syn_ms", tau_syn_ms)
-        index = self._engine.add_izhikevich(name, *arrays, tau)
+        index = self._engine.add_izhikevich(name, arrays[0], arrays[1], arrays[2], arrays[3], tau)
         return self._register(IzhikevichPopulation(self, name, count, index))  # type: ignore[no-any-return]
 
-    def spike_source(self, name: str, n: int, times_ms: npt.ArrayLike, neurons: npt.ArrayLike) -> SpikeSourcePopulation:
+    def spike_source(
+        self, name: str, n: int, times_ms: npt.ArrayLike, neurons: npt.ArrayLike
+    ) -> SpikeSourcePopulation:
         """Add ``n`` neurons firing at given times (rounded to the step grid).
 
         Parameters
@@ -588,27 +632,46 @@ class Network:
             Conflicting or missing rule, probability outside [0, 1], weights
             of the wrong sign, a delay off the grid.
         """
-        chosen = {
-            k: v for k, v in (("p", p), ("indegree", indegree), ("total_number", total_number)) if v is not None
+        chosen: dict[str, object] = {
+            k: v
+            for k, v in (("p", p), ("indegree", indegree), ("total_number", total_number))
+            if v is not None
         }
         if rule is not None:
             chosen["rule"] = rule
         if len(chosen) != 1:
-            raise InvalidParameterError.of("rule", chosen or None, "give exactly one of p, indegree, total_number or rule")
+            raise InvalidParameterError.of(
+                "rule", chosen or None, "give exactly one of p, indegree, total_number or rule"
+            )
         ((kind, value),) = chosen.items()
-        names = {"p": "fixed_probability", "indegree": "fixed_indegree", "total_number": "fixed_total_number"}
+        names = {
+            "p": "fixed_probability",
+            "indegree": "fixed_indegree",
+            "total_number": "fixed_total_number",
+        }
         if kind == "rule":
             if value not in ("all_to_all", "one_to_one"):
-                raise InvalidParameterError.of("rule", value, "must be 'all_to_all' or 'one_to_one' (or pass p, indegree, total_number)")
+                raise InvalidParameterError.of(
+                    "rule",
+                    value,
+                    "must be 'all_to_all' or 'one_to_one' (or pass p, indegree, total_number)",
+                )
             rule_name, rule_value = str(value), 0.0
         else:
-            rule_name, rule_value = names[kind], _finite(kind, value)
+            rule_name, rule_value = names[kind], _finite(kind, value)  # type: ignore[arg-type]
         w = as_distribution("weight", weight)
         d = as_distribution("delay_ms", delay_ms)
         self._check_member(pre, "pre")
         self._check_member(post, "post")
         index = self._engine.connect(
-            pre.index, post.index, receptor, rule_name, rule_value, bool(allow_autapses), w.spec(), d.spec()
+            pre.index,
+            post.index,
+            receptor,
+            rule_name,
+            rule_value,
+            bool(allow_autapses),
+            w.spec(),
+            d.spec(),
         )
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
@@ -640,8 +703,18 @@ class Network:
         self._check_member(post, "post")
         pi = _indices("pre_index", pre_index)
         po = _indices("post_index", post_index)
-        w = np.ascontiguousarray(np.broadcast_to(np.asarray(weight, dtype=np.float64), pi.shape) if np.ndim(weight) == 0 else weight, dtype=np.float64)
-        dl = np.ascontiguousarray(np.broadcast_to(np.asarray(delay_ms, dtype=np.float64), pi.shape) if np.ndim(delay_ms) == 0 else delay_ms, dtype=np.float64)
+        w = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(weight, dtype=np.float64), pi.shape)
+            if np.ndim(weight) == 0
+            else weight,
+            dtype=np.float64,
+        )
+        dl = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(delay_ms, dtype=np.float64), pi.shape)
+            if np.ndim(delay_ms) == 0
+            else delay_ms,
+            dtype=np.float64,
+        )
         index = self._engine.connect_arrays(pre.index, post.index, receptor, pi, po, w, dl)
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
@@ -649,7 +722,15 @@ class Network:
 
     # -- inputs ------------------------------------------------------------
 
-    def poisson(self, target: Population, rate_hz: float, weight: float, *, receptor: Receptor = "excitatory", n_sources: int = 1) -> int:
+    def poisson(
+        self,
+        target: Population,
+        rate_hz: float,
+        weight: float,
+        *,
+        receptor: Receptor = "excitatory",
+        n_sources: int = 1,
+    ) -> int:
         """Independent Poisson input into every neuron of ``target``.
 
         Each neuron receives ``n_sources`` Poisson trains of ``rate_hz`` each;
@@ -663,7 +744,9 @@ class Network:
         """
         self._check_member(target, "target")
         total = _finite("rate_hz", rate_hz) * _count("n_sources", n_sources)
-        return int(self._engine.add_poisson(target.index, receptor, total, _finite("weight", weight)))
+        return int(
+            self._engine.add_poisson(target.index, receptor, total, _finite("weight", weight))
+        )
 
     def noise(self, target: Population, mean_pa: float, std_pa: float) -> int:
         """Gaussian current (pA) redrawn every step for each neuron of ``target``.
@@ -674,7 +757,11 @@ class Network:
             Non-finite mean, negative std, or a spike-source target.
         """
         self._check_member(target, "target")
-        return int(self._engine.add_noise(target.index, _finite("mean_pa", mean_pa), _finite("std_pa", std_pa)))
+        return int(
+            self._engine.add_noise(
+                target.index, _finite("mean_pa", mean_pa), _finite("std_pa", std_pa)
+            )
+        )
 
     def current(
         self,
@@ -683,7 +770,7 @@ class Network:
         amplitudes_pa: npt.ArrayLike,
         neurons: npt.ArrayLike | None = None,
     ) -> int:
-        """A step current: ``amplitudes_pa[k]`` from ``times_ms[k]`` to the next time.
+        """Add a step current: ``amplitudes_pa[k]`` from ``times_ms[k]`` to the next time.
 
         Zero before ``times_ms[0]``. For a DC current pass ``[0.0], [amp]``.
         Applied to ``neurons`` of ``target`` (all when None).
@@ -703,7 +790,9 @@ class Network:
 
     # -- monitors ----------------------------------------------------------
 
-    def spike_monitor(self, population: Population, neurons: npt.ArrayLike | None = None) -> SpikeMonitor:
+    def spike_monitor(
+        self, population: Population, neurons: npt.ArrayLike | None = None
+    ) -> SpikeMonitor:
         """Record the spikes of ``population`` (of ``neurons`` only, if given).
 
         Raises
@@ -717,7 +806,13 @@ class Network:
         self.spike_monitors.append(mon)
         return mon
 
-    def state_monitor(self, population: Population, variable: str, neurons: npt.ArrayLike, every_ms: float | None = None) -> StateMonitor:
+    def state_monitor(
+        self,
+        population: Population,
+        variable: str,
+        neurons: npt.ArrayLike,
+        every_ms: float | None = None,
+    ) -> StateMonitor:
         """Sample ``variable`` of ``neurons`` every ``every_ms`` (default every step).
 
         Raises
@@ -730,7 +825,13 @@ class Network:
         var = population._state_var(variable)
         idx = _indices("neurons", neurons)
         every = 1 if every_ms is None else _steps("every_ms", every_ms, self.dt_ms, minimum=1)
-        mon = StateMonitor(self, population, variable, idx, self._engine.add_state_monitor(population.index, var, idx, every))
+        mon = StateMonitor(
+            self,
+            population,
+            variable,
+            idx,
+            self._engine.add_state_monitor(population.index, var, idx, every),
+        )
         self.state_monitors.append(mon)
         return mon
 
@@ -741,7 +842,12 @@ class Network:
         """Simulated time so far (ms)."""
         return float(self._engine.step) * self.dt_ms
 
-    def run(self, duration_ms: float, progress: ProgressCallback | None = None, chunk_ms: float | None = None) -> None:
+    def run(
+        self,
+        duration_ms: float,
+        progress: ProgressCallback | None = None,
+        chunk_ms: float | None = None,
+    ) -> None:
         """Advance the network by ``duration_ms`` in one call into the core.
 
         The core runs in chunks (default ~1 % of the run, at least 10 ms)
@@ -757,7 +863,7 @@ class Network:
         """
         n_steps = _steps("duration_ms", duration_ms, self.dt_ms, minimum=0)
         if chunk_ms is None:
-            chunk = max(int(round(10.0 / self.dt_ms)), n_steps // 100, 1)
+            chunk = max(round(10.0 / self.dt_ms), n_steps // 100, 1)
         else:
             chunk = _steps("chunk_ms", chunk_ms, self.dt_ms, minimum=1)
         dt = self.dt_ms
@@ -776,15 +882,26 @@ class Network:
 
 
 def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 0 or int(value) >= 2**32:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or int(value) < 0
+        or int(value) >= 2**32
+    ):
         raise InvalidParameterError.of(name, value, "must be an integer in [0, 2**32)")
     return int(value)
 
 
 def _indices(name: str, values: npt.ArrayLike) -> npt.NDArray[np.uint32]:
     arr = np.asarray(values)
-    if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= 2**32):
-        raise InvalidParameterError.of(name, arr.dtype.name if not np.issubdtype(arr.dtype, np.integer) else int(arr.min()), "must be non-negative integer indices")
+    if arr.size and (
+        not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= 2**32
+    ):
+        raise InvalidParameterError.of(
+            name,
+            arr.dtype.name if not np.issubdtype(arr.dtype, np.integer) else int(arr.min()),
+            "must be non-negative integer indices",
+        )
     return np.ascontiguousarray(arr, dtype=np.uint32).ravel()
 
 
@@ -797,7 +914,7 @@ def _steps(name: str, value_ms: float, dt_ms: float, minimum: int) -> int:
     if abs(ratio - steps) > 1e-9 * max(steps, 1):
         raise InvalidParameterError.of(name, value_ms, f"must be a multiple of dt_ms = {dt_ms}")
     if steps < minimum:
-        raise InvalidParameterError.of(name, value_ms, f"must be at least {minimum} step(s) of dt_ms = {dt_ms}")
+        raise InvalidParameterError.of(
+            name, value_ms, f"must be at least {minimum} step(s) of dt_ms = {dt_ms}"
+        )
     return int(steps)
-
-

@@ -55,11 +55,15 @@ def raster_plot(
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise MissingExtraError("--plot needs matplotlib: pip install 'evospikenet[plot]'") from exc
-    fig, (ax_r, ax_p) = plt.subplots(2, 1, sharex=True, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax_r, ax_p) = plt.subplots(
+        2, 1, sharex=True, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1]}
+    )
     offset = 0
     for k, (name, (t, i)) in enumerate(spikes.items()):
         color = f"C{k}"
-        ax_r.scatter(np.asarray(t), np.asarray(i) + offset, s=0.5, color=color, label=name, rasterized=True)
+        ax_r.scatter(
+            np.asarray(t), np.asarray(i) + offset, s=0.5, color=color, label=name, rasterized=True
+        )
         centres, rate = population_rate_hz(t, sizes[name], duration_ms, bin_ms)
         ax_p.plot(centres, rate, color=color, lw=1, label=name)
         offset += sizes[name]

@@ -1,5 +1,7 @@
-"""Run a built-in model or a YAML spec and summarise it: the function behind
-``evospikenet simulate``."""
+"""Run a built-in model or a YAML spec and summarise it.
+
+The function behind ``evospikenet simulate``.
+"""
 
 from __future__ import annotations
 
@@ -77,8 +79,14 @@ class SimulationResult:
                 return None
             return value
 
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("built", "populations")}
-        data["populations"] = [{k: clean(v) for k, v in asdict(p).items()} for p in self.populations]
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("built", "populations")
+        }
+        data["populations"] = [
+            {k: clean(v) for k, v in asdict(p).items()} for p in self.populations
+        ]
         return {k: clean(v) for k, v in data.items()}
 
 
@@ -111,7 +119,7 @@ def simulate(
     spec: str | os.PathLike[str] | None = None,
     duration_ms: float | None = None,
     dt_ms: float | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     scale: float = 1.0,
     threads: int = 1,
     out: str | os.PathLike[str] | None = None,
@@ -131,8 +139,8 @@ def simulate(
         Simulated time (ms); default the model's or the spec's.
     dt_ms : float, optional
         Time step (ms); default the model's published one or the spec's.
-    seed : int
-        Master seed.
+    seed : int, optional
+        Master seed; default the spec's, or 0 for a built-in model.
     scale : float
         Model size factor (> 0; built-in models only).
     threads : int
@@ -163,8 +171,17 @@ def simulate(
         name = f"spec:{Path(spec).name}"
     else:
         if model is None or model not in MODELS:
-            raise InvalidParameterError.of("model", model, f"unknown model (known: {', '.join(MODELS)})")
-        built = build_model(model, scale=scale, seed=seed, dt_ms=dt_ms, threads=threads, **(options or {}))
+            raise InvalidParameterError.of(
+                "model", model, f"unknown model (known: {', '.join(MODELS)})"
+            )
+        built = build_model(
+            model,
+            scale=scale,
+            seed=0 if seed is None else seed,
+            dt_ms=dt_ms,
+            threads=threads,
+            **(options or {}),
+        )
         name = model
     build_s = time.perf_counter() - t0
     duration = built.duration_ms if duration_ms is None else duration_ms
@@ -174,7 +191,14 @@ def simulate(
     wall_s = time.perf_counter() - t1
     net = built.network
     if out is not None:
-        write_spikes(out, built.spikes(), model=name, seed=net.seed, dt_ms=net.dt_ms, duration_ms=float(duration))
+        write_spikes(
+            out,
+            built.spikes(),
+            model=name,
+            seed=net.seed,
+            dt_ms=net.dt_ms,
+            duration_ms=float(duration),
+        )
     return SimulationResult(
         model=name,
         seed=net.seed,

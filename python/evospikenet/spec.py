@@ -57,7 +57,9 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FileIOError(f"cannot read spec {path}: {exc}", str(path), getattr(exc, "errno", None)) from exc
+        raise FileIOError(
+            f"cannot read spec {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -82,24 +84,38 @@ def _dist(name: str, value: Any) -> float | Distribution:
         try:
             numbers = [float(a) for a in args]
         except (TypeError, ValueError) as exc:
-            raise InvalidParameterError.of(name, value, "distribution arguments must be numbers") from exc
+            raise InvalidParameterError.of(
+                name, value, "distribution arguments must be numbers"
+            ) from exc
         if kind == "constant" and len(numbers) == 1:
             return Constant(numbers[0])
         if kind == "uniform" and len(numbers) == 2:
             return Uniform(*numbers)
         if kind == "normal" and len(numbers) in (2, 4):
-            return Normal(*numbers) if len(numbers) == 4 else Normal(numbers[0], numbers[1], -math.inf, math.inf)
-    raise InvalidParameterError.of(name, value, "must be a number or {constant|uniform|normal: [...]}")
+            return (
+                Normal(*numbers)
+                if len(numbers) == 4
+                else Normal(numbers[0], numbers[1], -math.inf, math.inf)
+            )
+    raise InvalidParameterError.of(
+        name, value, "must be a number or {constant|uniform|normal: [...]}"
+    )
 
 
 def _known(name: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
     for key in entry:
         if key not in allowed:
-            raise InvalidParameterError.of(f"{name}.{key}", entry[key], f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            raise InvalidParameterError.of(
+                f"{name}.{key}", entry[key], f"unknown key (allowed: {', '.join(sorted(allowed))})"
+            )
 
 
 def build_from_spec(
-    spec: Mapping[str, Any], *, seed: int | None = None, dt_ms: float | None = None, threads: int = 1
+    spec: Mapping[str, Any],
+    *,
+    seed: int | None = None,
+    dt_ms: float | None = None,
+    threads: int = 1,
 ) -> BuiltModel:
     """Build a network from a spec mapping (see the module docstring).
 
@@ -118,7 +134,9 @@ def build_from_spec(
     """
     _known("spec", spec, _TOP)
     if spec.get("plasticity"):
-        raise InvalidParameterError.of("plasticity", spec["plasticity"], "plasticity rules are not available in this version")
+        raise InvalidParameterError.of(
+            "plasticity", spec["plasticity"], "plasticity rules are not available in this version"
+        )
     run = _mapping("run", spec.get("run", {}))
     _known("run", run, {"duration_ms", "dt_ms", "seed"})
     net = Network(
@@ -129,17 +147,25 @@ def build_from_spec(
     pops: dict[str, Population] = {}
     populations = _mapping("populations", spec.get("populations"))
     if not populations:
-        raise InvalidParameterError.of("populations", populations, "at least one population is needed")
+        raise InvalidParameterError.of(
+            "populations", populations, "at least one population is needed"
+        )
     for name, raw in populations.items():
         entry = _mapping(f"populations.{name}", raw)
         where = f"populations.{name}"
         model = entry.get("model", "lif")
-        n = entry.get("n")
+        n: Any = entry.get("n")
         if model == "lif":
             _known(where, entry, {"model", "n", "params", "init", "bias_pa"})
-            pop: Population = net.lif(str(name), n, **_mapping(f"{where}.params", entry.get("params", {})))
+            pop: Population = net.lif(
+                str(name), n, **_mapping(f"{where}.params", entry.get("params", {}))
+            )
         elif model == "izhikevich":
-            _known(where, entry, {"model", "n", "preset", "a", "b", "c", "d", "tau_syn_ms", "init", "bias_pa"})
+            _known(
+                where,
+                entry,
+                {"model", "n", "preset", "a", "b", "c", "d", "tau_syn_ms", "init", "bias_pa"},
+            )
             pop = net.izhikevich(
                 str(name), n, entry.get("preset", "RS"),
                 a=entry.get("a"), b=entry.get("b"), c=entry.get("c"), d=entry.get("d"),
@@ -147,9 +173,13 @@ def build_from_spec(
             )  # fmt: skip
         elif model == "spike_source":
             _known(where, entry, {"model", "n", "times_ms", "neurons"})
-            pop = net.spike_source(str(name), n, entry.get("times_ms", []), entry.get("neurons", []))
+            pop = net.spike_source(
+                str(name), n, entry.get("times_ms", []), entry.get("neurons", [])
+            )
         else:
-            raise InvalidParameterError.of(f"{where}.model", model, "must be lif, izhikevich or spike_source")
+            raise InvalidParameterError.of(
+                f"{where}.model", model, "must be lif, izhikevich or spike_source"
+            )
         for var, value in _mapping(f"{where}.init", entry.get("init", {})).items():
             dist = _dist(f"{where}.init.{var}", value)
             pop.set(str(var), dist)
@@ -159,13 +189,30 @@ def build_from_spec(
 
     def lookup(field: str, key: Any) -> Population:
         if key not in pops:
-            raise InvalidParameterError.of(field, key, f"no such population (have {', '.join(pops)})")
+            raise InvalidParameterError.of(
+                field, key, f"no such population (have {', '.join(pops)})"
+            )
         return pops[key]
 
     for k, raw in enumerate(spec.get("projections") or []):
         where = f"projections[{k}]"
         entry = _mapping(where, raw)
-        _known(where, entry, {"pre", "post", "receptor", "p", "indegree", "total_number", "rule", "weight", "delay_ms", "allow_autapses"})
+        _known(
+            where,
+            entry,
+            {
+                "pre",
+                "post",
+                "receptor",
+                "p",
+                "indegree",
+                "total_number",
+                "rule",
+                "weight",
+                "delay_ms",
+                "allow_autapses",
+            },
+        )
         net.connect(
             lookup(f"{where}.pre", entry.get("pre")),
             lookup(f"{where}.post", entry.get("post")),
@@ -185,21 +232,35 @@ def build_from_spec(
         target = lookup(f"{where}.target", entry.get("target"))
         if kind == "poisson":
             _known(where, entry, {"type", "target", "rate_hz", "n_sources", "weight", "receptor"})
-            net.poisson(target, entry.get("rate_hz", 0.0), entry.get("weight", 0.0),
-                        receptor=entry.get("receptor", "excitatory"), n_sources=entry.get("n_sources", 1))  # fmt: skip
+            net.poisson(
+                target,
+                entry.get("rate_hz", 0.0),
+                entry.get("weight", 0.0),
+                receptor=entry.get("receptor", "excitatory"),
+                n_sources=entry.get("n_sources", 1),
+            )
         elif kind == "current":
             _known(where, entry, {"type", "target", "times_ms", "amplitudes_pa", "neurons"})
-            net.current(target, entry.get("times_ms", []), entry.get("amplitudes_pa", []), entry.get("neurons"))
+            net.current(
+                target,
+                entry.get("times_ms", []),
+                entry.get("amplitudes_pa", []),
+                entry.get("neurons"),
+            )
         elif kind == "noise":
             _known(where, entry, {"type", "target", "mean_pa", "std_pa"})
             net.noise(target, entry.get("mean_pa", 0.0), entry.get("std_pa", 0.0))
         else:
-            raise InvalidParameterError.of(f"{where}.type", kind, "must be poisson, current or noise")
+            raise InvalidParameterError.of(
+                f"{where}.type", kind, "must be poisson, current or noise"
+            )
     monitors = _mapping("monitors", spec.get("monitors", {}))
     _known("monitors", monitors, {"spikes"})
     recorded = monitors.get("spikes", list(pops))
     if not isinstance(recorded, list):
-        raise InvalidParameterError.of("monitors.spikes", recorded, "must be a list of population names")
+        raise InvalidParameterError.of(
+            "monitors.spikes", recorded, "must be a list of population names"
+        )
     chosen = {str(name): lookup("monitors.spikes", name) for name in recorded}
     duration = run.get("duration_ms", 1000.0)
     if isinstance(duration, bool) or not isinstance(duration, int | float):

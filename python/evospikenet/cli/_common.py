@@ -10,7 +10,12 @@ from typing import NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from evospikenet.errors import EvoSpikeNetError, FileIOError, InvalidParameterError, ShapeMismatchError
+from evospikenet.errors import (
+    EvoSpikeNetError,
+    FileIOError,
+    InvalidParameterError,
+    ShapeMismatchError,
+)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_OK", "fail", "stderr_console", "user_errors"]
 
@@ -22,7 +27,7 @@ T = TypeVar("T")
 
 
 def stderr_console() -> Console:
-    """A rich console on stderr (progress and messages never mix with ``--json``)."""
+    """Return a rich console on stderr (progress and messages never mix with ``--json``)."""
     return Console(stderr=True)
 
 
@@ -34,8 +39,10 @@ def fail(message: str, code: int) -> NoReturn:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn bad-input errors into a one-line message and exit code 2, and
-    other EvoSpikeNet errors into exit code 1, without a traceback."""
+    """Report errors in one line, without a traceback.
+
+    Bad input exits with code 2, other EvoSpikeNet errors with code 1.
+    """
     try:
         yield
     except (InvalidParameterError, ShapeMismatchError, FileIOError, ImportError) as exc:

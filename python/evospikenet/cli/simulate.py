@@ -38,36 +38,87 @@ def _print_summary(result: SimulationResult) -> None:
     from rich.console import Console
 
     out = console or Console()
-    table = Table(title=f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  {result.duration_ms:g} ms simulated")
+    table = Table(
+        title=(
+            f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  "
+            f"{result.duration_ms:g} ms simulated"
+        )
+    )
     for col in ("population", "neurons", "synapses in", "spikes", "rate (Hz)", "CV ISI", "Fano"):
         table.add_column(col, justify="right" if col != "population" else "left")
     for p in result.populations:
-        table.add_row(p.name, str(p.n), f"{p.synapses_in:,}", f"{p.spikes:,}", _fmt(p.mean_rate_hz), _fmt(p.cv_isi), _fmt(p.fano))
+        table.add_row(
+            p.name,
+            str(p.n),
+            f"{p.synapses_in:,}",
+            f"{p.spikes:,}",
+            _fmt(p.mean_rate_hz),
+            _fmt(p.cv_isi),
+            _fmt(p.fano),
+        )
     out.print(table)
     out.print(
-        f"build {result.build_s:.3f} s, run {result.wall_s:.3f} s, real-time factor {result.real_time_factor:.3f}"
+        f"build {result.build_s:.3f} s, run {result.wall_s:.3f} s, "
+        f"real-time factor {result.real_time_factor:.3f}"
         + (f", spikes written to {result.out}" if result.out else "")
     )
 
 
 @click.command("simulate")
 @click.argument("model", required=False, type=click.Choice(sorted(MODELS)), metavar="[MODEL]")
-@click.option("--spec", "spec", type=click.Path(dir_okay=False, path_type=Path), help="YAML network spec instead of a built-in model.")
-@click.option("--duration-ms", type=float, default=None, help="Simulated time (ms); default: the model's (1000).")
-@click.option("--dt-ms", type=float, default=None, help="Time step (ms); default: the model's published one.")
-@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True, help="Master seed.")
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Network size factor (> 0).")
-@click.option("--threads", type=click.IntRange(1, 1024), default=1, show_default=True, help="Worker threads (results do not depend on it).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write spikes to this Parquet file.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a raster + rate plot (needs the plot extra).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
+@click.option(
+    "--spec",
+    "spec",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML network spec instead of a built-in model.",
+)
+@click.option(
+    "--duration-ms",
+    type=float,
+    default=None,
+    help="Simulated time (ms); default: the model's (1000).",
+)
+@click.option(
+    "--dt-ms", type=float, default=None, help="Time step (ms); default: the model's published one."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**64 - 1),
+    default=None,
+    help="Master seed (default 0, or the spec's).",
+)
+@click.option(
+    "--scale", type=float, default=1.0, show_default=True, help="Network size factor (> 0)."
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=1,
+    show_default=True,
+    help="Worker threads (results do not depend on it).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write spikes to this Parquet file.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a raster + rate plot (needs the plot extra).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table."
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def simulate_command(
     model: str | None,
     spec: Path | None,
     duration_ms: float | None,
     dt_ms: float | None,
-    seed: int,
+    seed: int | None,
     scale: float,
     threads: int,
     out: Path | None,
@@ -109,14 +160,25 @@ def simulate_command(
                 del started
         else:
             result = simulate(
-                model, spec=spec, duration_ms=duration_ms, dt_ms=dt_ms, seed=seed, scale=scale, threads=threads, out=out
+                model,
+                spec=spec,
+                duration_ms=duration_ms,
+                dt_ms=dt_ms,
+                seed=seed,
+                scale=scale,
+                threads=threads,
+                out=out,
             )
         if plot is not None and result.built is not None:
             from evospikenet.plotting import raster_plot
 
             built = result.built
             raster_plot(
-                built.spikes(), {k: p.n for k, p in built.populations.items()}, result.duration_ms, plot, title=result.model
+                built.spikes(),
+                {k: p.n for k, p in built.populations.items()},
+                result.duration_ms,
+                plot,
+                title=result.model,
             )
     if as_json:
         click.echo(json.dumps(result.to_dict()))

@@ -30,7 +30,12 @@ class ModelInfo:
 
 
 def _positive_scale(scale: float) -> float:
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0 or scale != scale:
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not scale > 0
+        or scale != scale
+    ):
         raise InvalidParameterError.of("scale", scale, "must be a number > 0")
     return float(scale)
 
@@ -74,7 +79,13 @@ MODELS: dict[str, ModelInfo] = {
 
 
 def build_model(
-    name: str, *, scale: float = 1.0, seed: int = 0, dt_ms: float | None = None, threads: int = 1, **options: Any
+    name: str,
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    dt_ms: float | None = None,
+    threads: int = 1,
+    **options: Any,
 ) -> BuiltModel:
     """Build built-in model ``name``.
 
@@ -101,4 +112,10 @@ def build_model(
     if name not in MODELS:
         raise InvalidParameterError.of("model", name, f"unknown model (known: {', '.join(MODELS)})")
     info = MODELS[name]
-    return info.build(scale, seed=seed, dt_ms=info.default_dt_ms if dt_ms is None else dt_ms, threads=threads, **options)
+    return info.build(
+        scale,
+        seed=seed,
+        dt_ms=info.default_dt_ms if dt_ms is None else dt_ms,
+        threads=threads,
+        **options,
+    )

@@ -42,5 +42,5 @@ class BuiltModel:
         self.network.run(self.duration_ms if duration_ms is None else duration_ms, **kwargs)
 
     def spikes(self) -> dict[str, tuple[Any, Any]]:
-        """Recorded spikes ``{population: (t_ms, neuron)}``."""
+        """Return the recorded spikes ``{population: (t_ms, neuron)}``."""
         return {name: (m.t_ms, m.neuron) for name, m in self.monitors.items()}

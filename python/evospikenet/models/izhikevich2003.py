@@ -28,7 +28,9 @@ from evospikenet.network import Network
 __all__ = ["build"]
 
 
-def build(n_exc: int = 800, n_inh: int = 200, seed: int = 0, dt_ms: float = 1.0, threads: int = 1) -> BuiltModel:
+def build(
+    n_exc: int = 800, n_inh: int = 200, seed: int = 0, dt_ms: float = 1.0, threads: int = 1
+) -> BuiltModel:
     """Build the network.
 
     Parameters
@@ -59,11 +61,20 @@ def build(n_exc: int = 800, n_inh: int = 200, seed: int = 0, dt_ms: float = 1.0,
     rng = np.random.default_rng(seed)
     r_e = rng.random(n_exc)
     r_i = rng.random(n_inh)
-    exc = net.izhikevich("E", n_exc, None, a=0.02, b=0.2, c=-65.0 + 15.0 * r_e**2, d=8.0 - 6.0 * r_e**2)
+    exc = net.izhikevich(
+        "E", n_exc, None, a=0.02, b=0.2, c=-65.0 + 15.0 * r_e**2, d=8.0 - 6.0 * r_e**2
+    )
     inh = net.izhikevich("I", n_inh, None, a=0.02 + 0.08 * r_i, b=0.25 - 0.05 * r_i, c=-65.0, d=2.0)
     for post in (exc, inh):
         net.connect(exc, post, rule="all_to_all", weight=Uniform(0.0, 0.5), delay_ms=dt_ms)
-        net.connect(inh, post, rule="all_to_all", weight=Uniform(-1.0, 0.0), delay_ms=dt_ms, receptor="inhibitory")
+        net.connect(
+            inh,
+            post,
+            rule="all_to_all",
+            weight=Uniform(-1.0, 0.0),
+            delay_ms=dt_ms,
+            receptor="inhibitory",
+        )
     net.noise(exc, 0.0, 5.0)
     net.noise(inh, 0.0, 2.0)
     pops = {"E": exc, "I": inh}
@@ -73,5 +84,10 @@ def build(n_exc: int = 800, n_inh: int = 200, seed: int = 0, dt_ms: float = 1.0,
         populations=dict(pops),
         monitors={k: net.spike_monitor(v) for k, v in pops.items()},
         duration_ms=1000.0,
-        parameters={"n_exc": n_exc, "n_inh": n_inh, "thalamic_std_exc": 5.0, "thalamic_std_inh": 2.0},
+        parameters={
+            "n_exc": n_exc,
+            "n_inh": n_inh,
+            "thalamic_std_exc": 5.0,
+            "thalamic_std_inh": 2.0,
+        },
     )

@@ -1,5 +1,4 @@
-r"""Vogels & Abbott (2005) networks: benchmarks 1 (COBA) and 2 (CUBA) of
-Brette et al. (2007).
+r"""Vogels & Abbott (2005) networks, benchmarks 1 (COBA) and 2 (CUBA) of Brette et al. (2007).
 
 Both have ``n`` LIF neurons (default 4000), the first 80 % excitatory,
 random connectivity with probability ``p = 80 / n`` (0.02 at n = 4000, so
@@ -20,7 +19,8 @@ that keeps it active), exponential currents with :math:`\tau_e` = 5 ms,
 COBA follows Brian 1's ``examples/COBA.py``: :math:`E_L` = -60 mV,
 conductances with :math:`\tau_e` = 5 ms, :math:`\tau_i` = 10 ms, reversal
 0 and -80 mV, weights 6 nS and 67 nS with :math:`g_L` = 10 nS;
-self-sustained without external input. The initial conductances are drawn as in that example, unbounded
+self-sustained without external input. The initial conductances are drawn
+as in that example, unbounded
 (about 5 % of neurons start with a negative inhibitory conductance; this is
 what ignites the activity).
 
@@ -36,6 +36,8 @@ doi:10.1007/s10827-007-0038-6
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from evospikenet.distributions import Normal, Uniform
 from evospikenet.errors import InvalidParameterError
@@ -54,7 +56,7 @@ T_REF_MS = 5.0
 def _sizes(n: int) -> tuple[int, int]:
     if isinstance(n, bool) or not isinstance(n, int) or n < 10:
         raise InvalidParameterError.of("n", n, "must be an integer >= 10")
-    n_e = int(round(0.8 * n))
+    n_e = round(0.8 * n)
     return n_e, n - n_e
 
 
@@ -84,7 +86,7 @@ def build_cuba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
     """
     n_e, n_i = _sizes(n)
     net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
-    params = dict(
+    params: dict[str, Any] = dict(
         c_m_pf=C_M_PF, tau_m_ms=TAU_M_MS, e_l_mv=-49.0, v_th_mv=V_TH_MV, v_reset_mv=V_RESET_MV,
         t_ref_ms=T_REF_MS, synapse="current", tau_syn_ex_ms=5.0, tau_syn_in_ms=10.0,
     )  # fmt: skip
@@ -137,7 +139,7 @@ def build_coba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
     n_e, n_i = _sizes(n)
     net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
     g_l = C_M_PF / TAU_M_MS  # 10 nS
-    params = dict(
+    params: dict[str, Any] = dict(
         c_m_pf=C_M_PF, tau_m_ms=TAU_M_MS, e_l_mv=-60.0, v_th_mv=V_TH_MV, v_reset_mv=V_RESET_MV,
         t_ref_ms=T_REF_MS, synapse="conductance", tau_syn_ex_ms=5.0, tau_syn_in_ms=10.0,
         e_ex_mv=0.0, e_in_mv=-80.0,

@@ -1,0 +1,5 @@
+"""``python -m evospikenet`` runs the CLI."""
+
+from evospikenet.cli import main
+
+main()
