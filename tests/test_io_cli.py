@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+
 from evospikenet.cli import cli
 from evospikenet.errors import FileIOError, InvalidParameterError
 from evospikenet.io import read_spikes, write_spikes

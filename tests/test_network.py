@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from evospikenet.distributions import Normal, Uniform
 from evospikenet.errors import (
     EvoSpikeNetError,
