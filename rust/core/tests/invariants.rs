@@ -131,9 +131,14 @@ proptest! {
         net.run(2000).unwrap();
         for &v in &net.state_monitors[0].values {
             prop_assert!(v.is_finite());
-            // After every step a neuron is below threshold: it either did not
-            // reach it or was reset.
-            prop_assert!(v < params.v_th_mv);
+            // Samples are taken after a step's arrivals: below threshold
+            // (a neuron either did not reach it or was reset), except that a
+            // delta synapse's jumps show before the next threshold check.
+            if params.synapse == LifSynapse::Delta {
+                prop_assert!(v < params.v_th_mv + 100.0 * w_ex);
+            } else {
+                prop_assert!(v < params.v_th_mv);
+            }
         }
         for pop in &net.populations {
             for var in [Var::V, Var::SynEx, Var::SynIn] {

@@ -90,15 +90,20 @@ fn delay_is_exact_and_psc_decays_exponentially() {
     net.run(400).unwrap();
     let v = &net.state_monitors[mv].values;
     let i = &net.state_monitors[mi].values;
-    // Spike at step 10, delay 25 steps: arrives at step 35, so the state at
-    // the start of step 35 is untouched and the end of step 35 is not.
+    // Spike at step 10, delay 25 steps: arrives at step 35. State samples
+    // are taken after the step's arrivals and before integration, so the
+    // current is there from the sample of step 35 on, and the membrane moves
+    // from the sample of step 36 on.
     let arrival = 35;
-    for s in 0..=arrival {
+    for s in 0..arrival {
         assert_eq!(i[s], 0.0, "current before arrival at step {s}");
+    }
+    for s in 0..=arrival {
         assert_eq!(v[s], -70.0, "voltage before arrival at step {s}");
     }
+    assert!(v[arrival + 1] > -70.0);
     let tau_s = 2.0;
-    for s in arrival + 1..400 {
+    for s in arrival..400 {
         let t = (s - arrival) as f64 * 0.1;
         let expected = 100.0 * (-t / tau_s).exp();
         assert!(

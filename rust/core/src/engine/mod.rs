@@ -19,12 +19,12 @@
 //! fixed block of neurons ([`crate::rng::BLOCK`]), so a run gives identical
 //! spikes whatever the number of threads.
 
-mod ring;
+mod queue;
 
 use rand_distr::{Distribution, Normal, Poisson};
 use rayon::prelude::*;
 
-pub use ring::Ring;
+pub use queue::EventQueue;
 
 use crate::connect::{self, Csr, Dist, Rule};
 use crate::neuron::izhikevich::{self, IzhBlock, IzhParams, IzhState};
@@ -95,11 +95,13 @@ pub struct Population {
     pub n: u32,
     /// Model and state.
     pub model: Model,
-    ring_ex: Ring,
-    ring_in: Ring,
+    queue_ex: EventQueue,
+    queue_in: EventQueue,
     i_ext: Vec<f64>,
     /// Whether any step current or noise feeds `i_ext` (else it stays 0).
     has_ext: bool,
+    /// Whether any neuron has a nonzero bias current.
+    has_bias: bool,
     /// Neurons that spiked in the last step, ascending.
     pub spikes: Vec<u32>,
     /// Total spikes emitted so far.
@@ -112,19 +114,54 @@ impl Population {
             name,
             n,
             model,
-            ring_ex: Ring::new(n as usize, 0),
-            ring_in: Ring::new(n as usize, 0),
+            queue_ex: EventQueue::new(0),
+            queue_in: EventQueue::new(0),
             i_ext: vec![0.0; n as usize],
             has_ext: false,
+            has_bias: false,
             spikes: Vec::new(),
             spike_count: 0,
         }
     }
 
-    fn ring_mut(&mut self, receptor: Receptor) -> &mut Ring {
+    fn queue_mut(&mut self, receptor: Receptor) -> &mut EventQueue {
         match receptor {
-            Receptor::Excitatory => &mut self.ring_ex,
-            Receptor::Inhibitory => &mut self.ring_in,
+            Receptor::Excitatory => &mut self.queue_ex,
+            Receptor::Inhibitory => &mut self.queue_in,
+        }
+    }
+
+    /// The state variable that input onto `receptor` adds to (the synaptic
+    /// current or conductance, the membrane for delta synapses, or the
+    /// Izhikevich synaptic current), with the refractory counters when
+    /// input must be dropped during refractoriness (delta synapses, as
+    /// NEST's `iaf_psc_delta`). `None` for spike sources.
+    fn input_mut(&mut self, receptor: Receptor) -> Option<(&mut [f64], Option<&[f64]>)> {
+        match (&mut self.model, receptor) {
+            (Model::Lif { params, state, .. }, _) => Some(match (params.synapse, receptor) {
+                (LifSynapse::Delta, _) => (&mut state.v_mv, Some(&state.ref_left)),
+                (_, Receptor::Excitatory) => (&mut state.syn_ex, None),
+                (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
+            }),
+            (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
+            (Model::Source { .. }, _) => None,
+        }
+    }
+
+    /// Add the synaptic events arriving at step `s` to the state.
+    fn apply_events(&mut self, s: u64) {
+        for receptor in [Receptor::Excitatory, Receptor::Inhibitory] {
+            let mut queue = std::mem::take(self.queue_mut(receptor));
+            match self.input_mut(receptor) {
+                Some((target, None)) => queue.drain(s, |i, w| target[i] += w),
+                Some((target, Some(ref_left))) => queue.drain(s, |i, w| {
+                    if ref_left[i] <= 1.0 {
+                        target[i] += w;
+                    }
+                }),
+                None => {}
+            }
+            *self.queue_mut(receptor) = queue;
         }
     }
 
@@ -518,6 +555,7 @@ impl Network {
             finite(&format!("i_e_pa[{k}]"), x)?;
         }
         let name = p.name.clone();
+        p.has_bias = i_e_pa.iter().any(|&x| x != 0.0);
         p.bias_mut()
             .ok_or_else(|| Error::invalid("population", name, "a spike source takes no current"))?
             .copy_from_slice(i_e_pa);
@@ -552,7 +590,7 @@ impl Network {
         let max_delay = csr.max_delay() as usize;
         let now = self.step;
         self.populations[post]
-            .ring_mut(receptor)
+            .queue_mut(receptor)
             .ensure(max_delay, now);
         self.projections.push(Projection {
             pre,
@@ -823,27 +861,43 @@ impl Network {
         let s = self.step;
         let pool = self.pool.take();
 
-        // 1. Inputs.
+        // 1. Inputs: synaptic events of step s, Poisson draws, currents.
+        for pop in &mut self.populations {
+            pop.apply_events(s);
+        }
         for input in &mut self.poisson {
             let Some(dist) = input.dist else { continue };
             let weight = input.weight;
-            let pop = &mut self.populations[input.target];
-            let slot = pop.ring_mut(input.receptor).slot_mut(s);
-            let body = |(chunk, rng): (&mut [f64], &mut Stream)| {
-                for x in chunk.iter_mut() {
+            let (target, gate) = self.populations[input.target]
+                .input_mut(input.receptor)
+                .expect("checked when added");
+            let body = |((chunk, rng), gate): ((&mut [f64], &mut Stream), Option<&[f64]>)| {
+                for (k, x) in chunk.iter_mut().enumerate() {
                     let count: f64 = dist.sample(rng);
-                    *x += count * weight;
+                    if gate.is_none_or(|g| g[k] <= 1.0) {
+                        *x += count * weight;
+                    }
                 }
             };
+            let gates = |n: usize| -> Vec<Option<&[f64]>> {
+                match gate {
+                    Some(g) => g.chunks(BLOCK).map(Some).collect(),
+                    None => vec![None; n],
+                }
+            };
+            let n_blocks = input.streams.len();
             match &pool {
-                Some(p) if input.streams.len() > 1 => p.install(|| {
-                    slot.par_chunks_mut(BLOCK)
+                Some(p) if n_blocks > 1 => p.install(|| {
+                    target
+                        .par_chunks_mut(BLOCK)
                         .zip(input.streams.par_iter_mut())
+                        .zip(gates(n_blocks))
                         .for_each(body);
                 }),
-                _ => slot
+                _ => target
                     .chunks_mut(BLOCK)
                     .zip(input.streams.iter_mut())
+                    .zip(gates(n_blocks))
                     .for_each(body),
             }
         }
@@ -862,8 +916,7 @@ impl Network {
             }
         }
         for input in &mut self.noise {
-            let (mean, std) = (input.mean_pa, input.std_pa);
-            let normal = Normal::new(mean, std).expect("validated std");
+            let normal = Normal::new(input.mean_pa, input.std_pa).expect("validated std");
             let i_ext = &mut self.populations[input.target].i_ext;
             let body = |(chunk, rng): (&mut [f64], &mut Stream)| {
                 for x in chunk.iter_mut() {
@@ -885,7 +938,8 @@ impl Network {
             }
         }
 
-        // 2. State monitors sample the state at t = s dt.
+        // 2. State monitors sample the state at t = s dt (after the inputs
+        //    of step s arrived, before integration).
         for m in &mut self.state_monitors {
             if s % m.every == 0 {
                 let values = self.populations[m.pop]
@@ -918,11 +972,11 @@ impl Network {
             if self.populations[proj.pre].spikes.is_empty() {
                 continue;
             }
-            // Split borrow: the spikes of `pre` are read while the ring of
+            // Split borrow: the spikes of `pre` are read while the queue of
             // `post` is written (possibly the same population).
             let spikes = std::mem::take(&mut self.populations[proj.pre].spikes);
-            let ring = self.populations[proj.post].ring_mut(proj.receptor);
-            deliver(&proj.csr, &spikes, s, ring);
+            let queue = self.populations[proj.post].queue_mut(proj.receptor);
+            deliver(&proj.csr, &spikes, s, queue);
             self.populations[proj.pre].spikes = spikes;
         }
         self.pool = pool;
@@ -930,17 +984,51 @@ impl Network {
     }
 }
 
-/// Add the weights of the synapses of `spikes` to `ring` at step + delay.
-fn deliver(csr: &Csr, spikes: &[u32], s: u64, ring: &mut Ring) {
+/// Queue the weights of the synapses of `spikes` for step + delay.
+fn deliver(csr: &Csr, spikes: &[u32], s: u64, queue: &mut EventQueue) {
     for &i in spikes {
         let lo = csr.indptr[i as usize] as usize;
         let hi = csr.indptr[i as usize + 1] as usize;
         for k in lo..hi {
-            ring.add(
+            queue.push(
                 s + u64::from(csr.delay_steps[k]),
-                csr.indices[k] as usize,
-                f64::from(csr.weight[k]),
+                csr.indices[k],
+                csr.weight[k],
             );
+        }
+    }
+}
+
+/// Run `step` over the blocks of a population: the whole population as one
+/// block when serial, [`BLOCK`]-sized blocks on the pool otherwise (the
+/// updates draw no random numbers, so the partition does not change
+/// results). Returns the spikes in ascending order.
+fn run_blocks<B: Send>(
+    blocks: Vec<B>,
+    chunk: usize,
+    pool: Option<&rayon::ThreadPool>,
+    step: impl Fn(B, u32, &mut Vec<u32>) + Sync,
+    spikes: &mut Vec<u32>,
+) {
+    match pool {
+        Some(p) if blocks.len() > 1 => {
+            let parts: Vec<Vec<u32>> = p.install(|| {
+                blocks
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(b, blk)| {
+                        let mut out = Vec::new();
+                        step(blk, (b * chunk) as u32, &mut out);
+                        out
+                    })
+                    .collect()
+            });
+            spikes.extend(parts.into_iter().flatten());
+        }
+        _ => {
+            for (b, blk) in blocks.into_iter().enumerate() {
+                step(blk, (b * chunk) as u32, spikes);
+            }
         }
     }
 }
@@ -948,12 +1036,11 @@ fn deliver(csr: &Csr, spikes: &[u32], s: u64, ring: &mut Ring) {
 fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&rayon::ThreadPool>) {
     pop.spikes.clear();
     let n = pop.n as usize;
-    // Neuron updates draw no random numbers, so the partition only matters
-    // for speed: one block when running serially.
-    let (chunk, parallel) = match pool {
-        Some(_) if n > BLOCK => (BLOCK, true),
-        _ => (n.max(1), false),
+    let chunk = match pool {
+        Some(_) if n > BLOCK => BLOCK,
+        _ => n.max(1),
     };
+    let with_current = pop.has_ext || pop.has_bias;
     match &mut pop.model {
         Model::Source {
             steps,
@@ -973,49 +1060,38 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
             prop,
             state,
         } => {
-            let in_ex = pop.ring_ex.slot_mut(s);
-            let in_in = pop.ring_in.slot_mut(s);
             let blocks: Vec<LifBlock<'_>> = state
                 .v_mv
                 .chunks_mut(chunk)
                 .zip(state.syn_ex.chunks_mut(chunk))
                 .zip(state.syn_in.chunks_mut(chunk))
                 .zip(state.ref_left.chunks_mut(chunk))
-                .zip(state.i_e_pa.chunks(chunk))
-                .zip(pop.i_ext.chunks(chunk))
-                .zip(in_ex.chunks_mut(chunk).zip(in_in.chunks_mut(chunk)))
+                .zip(state.i_e_pa.chunks(chunk).zip(pop.i_ext.chunks(chunk)))
                 .map(
-                    |((((((v, syn_ex), syn_in), ref_left), i_e), i_ext), (in_ex, in_in))| {
-                        LifBlock {
-                            v,
-                            syn_ex,
-                            syn_in,
-                            ref_left,
-                            i_e,
-                            i_ext,
-                            in_ex,
-                            in_in,
-                        }
+                    |((((v, syn_ex), syn_in), ref_left), (i_e, i_ext))| LifBlock {
+                        v,
+                        syn_ex,
+                        syn_in,
+                        ref_left,
+                        i_e,
+                        i_ext,
                     },
                 )
                 .collect();
             let (params, prop) = (*params, *prop);
-            let run = |(b, blk): (usize, LifBlock<'_>)| {
-                let mut out = Vec::new();
-                lif::step_block(&params, &prop, blk, (b * chunk) as u32, &mut out);
-                out
-            };
-            let parts: Vec<Vec<u32>> = match pool {
-                Some(p) if parallel => {
-                    p.install(|| blocks.into_par_iter().enumerate().map(run).collect())
-                }
-                _ => blocks.into_iter().enumerate().map(run).collect(),
-            };
-            pop.spikes.extend(parts.into_iter().flatten());
+            if with_current {
+                let step = |blk, base, out: &mut Vec<u32>| {
+                    lif::step_block::<true>(&params, &prop, blk, base, out);
+                };
+                run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
+            } else {
+                let step = |blk, base, out: &mut Vec<u32>| {
+                    lif::step_block::<false>(&params, &prop, blk, base, out);
+                };
+                run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
+            }
         }
         Model::Izhikevich { params, state } => {
-            let in_ex = pop.ring_ex.slot_mut(s);
-            let in_in = pop.ring_in.slot_mut(s);
             let blocks: Vec<IzhBlock<'_>> = state
                 .v_mv
                 .chunks_mut(chunk)
@@ -1024,44 +1100,26 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
                 .zip(state.i_e_pa.chunks(chunk))
                 .zip(state.a.chunks(chunk).zip(state.b.chunks(chunk)))
                 .zip(state.c.chunks(chunk).zip(state.d.chunks(chunk)))
-                .zip(
-                    pop.i_ext
-                        .chunks(chunk)
-                        .zip(in_ex.chunks_mut(chunk).zip(in_in.chunks_mut(chunk))),
-                )
+                .zip(pop.i_ext.chunks(chunk))
                 .map(
-                    |((((((v, u), i_syn), i_e), (a, b)), (c, d)), (i_ext, (in_ex, in_in)))| {
-                        IzhBlock {
-                            v,
-                            u,
-                            i_syn,
-                            i_e,
-                            a,
-                            b,
-                            c,
-                            d,
-                            i_ext,
-                            in_ex,
-                            in_in,
-                        }
+                    |((((((v, u), i_syn), i_e), (a, b)), (c, d)), i_ext)| IzhBlock {
+                        v,
+                        u,
+                        i_syn,
+                        i_e,
+                        a,
+                        b,
+                        c,
+                        d,
+                        i_ext,
                     },
                 )
                 .collect();
             let params = *params;
-            let run = |(k, blk): (usize, IzhBlock<'_>)| {
-                let mut out = Vec::new();
-                izhikevich::step_block(&params, dt_ms, blk, (k * chunk) as u32, &mut out);
-                out
+            let step = |blk, base, out: &mut Vec<u32>| {
+                izhikevich::step_block(&params, dt_ms, blk, base, out);
             };
-            let parts: Vec<Vec<u32>> = match pool {
-                Some(p) if parallel => {
-                    p.install(|| blocks.into_par_iter().enumerate().map(run).collect())
-                }
-                _ => blocks.into_iter().enumerate().map(run).collect(),
-            };
-            pop.spikes.extend(parts.into_iter().flatten());
+            run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
         }
     }
-    // The model updates clear the arrivals of step s as they consume them
-    // (the slot is reused for step s + len); a source consumes none.
 }

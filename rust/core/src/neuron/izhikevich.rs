@@ -146,10 +146,6 @@ pub struct IzhBlock<'a> {
     pub d: &'a [f64],
     /// External current of this step (pA).
     pub i_ext: &'a [f64],
-    /// Excitatory input arriving this step (pA); cleared on use.
-    pub in_ex: &'a mut [f64],
-    /// Inhibitory input arriving this step (pA); cleared on use.
-    pub in_in: &'a mut [f64],
 }
 
 /// Advance one block by one step of `dt_ms`.
@@ -168,9 +164,8 @@ pub fn step_block(
         0.0
     };
     for k in 0..blk.v.len() {
-        let i_syn = blk.i_syn[k] + blk.in_ex[k] + blk.in_in[k];
-        blk.in_ex[k] = 0.0;
-        blk.in_in[k] = 0.0;
+        // The step's synaptic events are already added to i_syn.
+        let i_syn = blk.i_syn[k];
         let current = i_syn + blk.i_e[k] + blk.i_ext[k];
         let mut v = blk.v[k];
         let u = blk.u[k];

@@ -229,6 +229,9 @@ impl LifState {
 }
 
 /// Mutable views of one block of a LIF population for one step.
+///
+/// The synaptic events of the step have already been added to `syn_ex`,
+/// `syn_in` (or, for delta synapses, to `v`).
 pub struct LifBlock<'a> {
     /// Membrane potentials (mV).
     pub v: &'a mut [f64],
@@ -242,21 +245,19 @@ pub struct LifBlock<'a> {
     pub i_e: &'a [f64],
     /// External current of this step (pA): step currents, noise.
     pub i_ext: &'a [f64],
-    /// Excitatory input arriving this step (weight units); cleared on use.
-    pub in_ex: &'a mut [f64],
-    /// Inhibitory input arriving this step (weight units); cleared on use.
-    pub in_in: &'a mut [f64],
 }
 
 /// Advance one block by one step; push the local indices of spiking neurons
 /// (offset by `base`) onto `spikes`.
 ///
-/// The loops carry no data-dependent branch (refractoriness and threshold
-/// are selects), so they vectorise. The refractory counter doubles as the
-/// spike mark: a neuron that fires gets `ref_steps + 1`, is free again once
-/// the counter is down to 1, and a second cheap pass collects the neurons
-/// holding the mark.
-pub fn step_block(
+/// `CURRENT = false` skips the bias and external currents (all zero), which
+/// saves two memory streams. The loops carry no data-dependent branch, so
+/// they vectorise: every neuron's free trajectory is computed, and
+/// [`threshold`] then applies refractoriness, threshold and reset
+/// arithmetically. The refractory counter doubles as the spike mark: a
+/// neuron that fires gets `ref_steps + 1`, is free again once the counter is
+/// down to 1, and a second cheap pass collects the neurons holding the mark.
+pub fn step_block<const CURRENT: bool>(
     params: &LifParams,
     prop: &LifPropagator,
     b: LifBlock<'_>,
@@ -268,28 +269,21 @@ pub fn step_block(
     let mark = f64::from(prop.ref_steps + 1);
     let v = &mut b.v[..n];
     let (syn_ex, syn_in, ref_left) = (&mut b.syn_ex[..n], &mut b.syn_in[..n], &mut b.ref_left[..n]);
-    let (i_e, i_ext) = (&b.i_e[..n], &b.i_ext[..n]);
-    let (in_ex, in_in) = (&mut b.in_ex[..n], &mut b.in_in[..n]);
+    let (i_e, i_ext) = if CURRENT {
+        (&b.i_e[..n], &b.i_ext[..n])
+    } else {
+        (&b.i_e[..0], &b.i_ext[..0])
+    };
+    let current = |k: usize| if CURRENT { i_e[k] + i_ext[k] } else { 0.0 };
     match params.synapse {
         LifSynapse::CurrentExp { .. } => {
             for k in 0..n {
-                let i_x = syn_ex[k] + in_ex[k];
-                let i_i = syn_in[k] + in_in[k];
-                in_ex[k] = 0.0;
-                in_in[k] = 0.0;
+                let (i_x, i_i) = (syn_ex[k], syn_in[k]);
                 let y = prop.p_mm * (v[k] - e_l)
-                    + prop.p_mi * (i_e[k] + i_ext[k])
+                    + prop.p_mi * current(k)
                     + prop.p_ex * i_x
                     + prop.p_in * i_i;
-                let free = ref_left[k] <= 1.0;
-                let v_new = if free { e_l + y } else { v[k] };
-                let fire = free && v_new >= v_th;
-                v[k] = if fire { v_reset } else { v_new };
-                ref_left[k] = if fire {
-                    mark
-                } else {
-                    (ref_left[k] - 1.0).max(0.0)
-                };
+                (v[k], ref_left[k]) = threshold(e_l + y, ref_left[k], v_th, v_reset, mark);
                 syn_ex[k] = i_x * prop.decay_ex;
                 syn_in[k] = i_i * prop.decay_in;
             }
@@ -298,48 +292,22 @@ pub fn step_block(
             e_ex_mv, e_in_mv, ..
         } => {
             for k in 0..n {
-                let g_ex = syn_ex[k] + in_ex[k];
-                let g_in = syn_in[k] + in_in[k];
-                in_ex[k] = 0.0;
-                in_in[k] = 0.0;
+                let (g_ex, g_in) = (syn_ex[k], syn_in[k]);
                 // Exponential Euler with conductances frozen over the step.
                 let g_tot = prop.g_l_ns + g_ex + g_in;
                 let v_inf =
-                    (prop.g_l_ns * e_l + g_ex * e_ex_mv + g_in * e_in_mv + i_e[k] + i_ext[k])
-                        / g_tot;
+                    (prop.g_l_ns * e_l + g_ex * e_ex_mv + g_in * e_in_mv + current(k)) / g_tot;
                 let decay = (-prop.h_over_c * g_tot).exp();
-                let free = ref_left[k] <= 1.0;
-                let v_new = if free {
-                    v_inf + (v[k] - v_inf) * decay
-                } else {
-                    v[k]
-                };
-                let fire = free && v_new >= v_th;
-                v[k] = if fire { v_reset } else { v_new };
-                ref_left[k] = if fire {
-                    mark
-                } else {
-                    (ref_left[k] - 1.0).max(0.0)
-                };
+                let v_new = v_inf + (v[k] - v_inf) * decay;
+                (v[k], ref_left[k]) = threshold(v_new, ref_left[k], v_th, v_reset, mark);
                 syn_ex[k] = g_ex * prop.decay_ex;
                 syn_in[k] = g_in * prop.decay_in;
             }
         }
         LifSynapse::Delta => {
             for k in 0..n {
-                let jump = in_ex[k] + in_in[k];
-                in_ex[k] = 0.0;
-                in_in[k] = 0.0;
-                let y = prop.p_mm * (v[k] - e_l + jump) + prop.p_mi * (i_e[k] + i_ext[k]);
-                let free = ref_left[k] <= 1.0;
-                let v_new = if free { e_l + y } else { v[k] };
-                let fire = free && v_new >= v_th;
-                v[k] = if fire { v_reset } else { v_new };
-                ref_left[k] = if fire {
-                    mark
-                } else {
-                    (ref_left[k] - 1.0).max(0.0)
-                };
+                let y = prop.p_mm * (v[k] - e_l) + prop.p_mi * current(k);
+                (v[k], ref_left[k]) = threshold(e_l + y, ref_left[k], v_th, v_reset, mark);
             }
         }
     }
@@ -355,4 +323,22 @@ pub fn step_block(
             }
         }
     }
+}
+
+/// Refractoriness, threshold and reset of one neuron.
+///
+/// `v_new` is the freely integrated membrane potential. A refractory neuron
+/// (counter > 1) or one reaching `v_th` is set to `v_reset`; a neuron that
+/// fires gets the counter `mark`, the others count down to 0. Written as
+/// multiplications by exact 0/1 factors rather than selects: the result is
+/// bit-identical for finite values, and the compiler cannot turn it into
+/// masked loads and stores, which are slow on some x86 cores.
+#[inline]
+fn threshold(v_new: f64, ref_left: f64, v_th: f64, v_reset: f64, mark: f64) -> (f64, f64) {
+    let free = ref_left <= 1.0;
+    let fired = f64::from(u8::from(free && v_new >= v_th));
+    let reset = f64::from(u8::from(!free || v_new >= v_th));
+    let v = v_new * (1.0 - reset) + v_reset * reset;
+    let counter = fired * mark + (1.0 - fired) * (ref_left - 1.0).max(0.0);
+    (v, counter)
 }
