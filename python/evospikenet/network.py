@@ -9,8 +9,10 @@ value) where it is written, and nothing half-built stays behind.
 
 Step semantics: step ``s`` covers ``t = s*dt_ms .. (s+1)*dt_ms``; a spike is
 stamped ``t_ms = s*dt_ms`` of the step in which the membrane crossed
-threshold; over a synapse of delay ``d`` steps it reaches its target at the
-start of step ``s + d`` (``d >= 1``; one step matches Brian2's zero delay).
+threshold; over a synapse of delay ``d`` steps (``d >= 0``) it is added to its
+target at the end of step ``s + d`` and acts from step ``s + d + 1``. A delay
+of 0 is Brian2's default; a nominal delay ``D`` acts at ``(s + 1)*dt + D``
+as in Brian2 and NEST.
 """
 
 from __future__ import annotations
@@ -597,7 +599,7 @@ class Network:
         indegree: int | None = None,
         total_number: int | None = None,
         weight: float | Distribution = 1.0,
-        delay_ms: float | Distribution = 0.1,
+        delay_ms: float | Distribution = 0.0,
         allow_autapses: bool = True,
     ) -> Projection:
         """Connect two populations with a NEST connection rule.
@@ -618,7 +620,7 @@ class Network:
             Weight in the unit of the target variable (pA, nS or mV).
         delay_ms : float or Distribution
             Delay (ms); a constant must be a multiple of ``dt_ms``, drawn
-            delays round to the grid; the minimum is one step.
+            delays round to the grid; 0 (the default) acts from the next step.
         allow_autapses : bool
             Allow a neuron to connect to itself when ``pre is post``.
 

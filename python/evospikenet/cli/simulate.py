@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import click
+import yaml
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
@@ -64,6 +65,16 @@ def _print_summary(result: SimulationResult) -> None:
     )
 
 
+def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return options
+
+
 @click.command("simulate")
 @click.argument("model", required=False, type=click.Choice(sorted(MODELS)), metavar="[MODEL]")
 @click.option(
@@ -110,6 +121,13 @@ def _print_summary(result: SimulationResult) -> None:
     help="Write a raster + rate plot (needs the plot extra).",
 )
 @click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Model option, repeatable (e.g. regime=SI-slow, g=4.5, thalamic=true, k_scale=1).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table."
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -123,6 +141,7 @@ def simulate_command(
     threads: int,
     out: Path | None,
     plot: Path | None,
+    params: tuple[str, ...],
     as_json: bool,
     no_progress: bool,
 ) -> None:
@@ -136,7 +155,12 @@ def simulate_command(
     if model is None and spec is None:
         model = "cuba"
     show = not (no_progress or as_json) and sys.stderr.isatty()
+    options = _parse_params(params)
     with user_errors():
+        kwargs: dict[str, Any] = {
+            "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
+            "scale": scale, "threads": threads, "out": out, "options": options,
+        }  # fmt: skip
         if show:
             progress = Progress(
                 TextColumn("[bold]simulating"),
@@ -148,38 +172,19 @@ def simulate_command(
             )
             with progress:
                 task = progress.add_task("run", total=None)
-                started = time.perf_counter()
 
                 def update(done_ms: float, total_ms: float) -> None:
                     progress.update(task, completed=done_ms, total=total_ms)
 
-                result = simulate(
-                    model, spec=spec, duration_ms=duration_ms, dt_ms=dt_ms, seed=seed, scale=scale,
-                    threads=threads, out=out, progress=update,
-                )  # fmt: skip
-                del started
+                result = simulate(model, progress=update, **kwargs)
         else:
-            result = simulate(
-                model,
-                spec=spec,
-                duration_ms=duration_ms,
-                dt_ms=dt_ms,
-                seed=seed,
-                scale=scale,
-                threads=threads,
-                out=out,
-            )
+            result = simulate(model, **kwargs)
         if plot is not None and result.built is not None:
             from evospikenet.plotting import raster_plot
 
             built = result.built
-            raster_plot(
-                built.spikes(),
-                {k: p.n for k, p in built.populations.items()},
-                result.duration_ms,
-                plot,
-                title=result.model,
-            )
+            sizes = {k: p.n for k, p in built.populations.items()}
+            raster_plot(built.spikes(), sizes, result.duration_ms, plot, title=result.model)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evospikenet.errors import InvalidParameterError
-from evospikenet.models import izhikevich2003, vogels_abbott
+from evospikenet.models import brunel2000, izhikevich2003, potjans2014, vogels_abbott
 from evospikenet.models._base import BuiltModel
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
@@ -27,6 +27,7 @@ class ModelInfo:
     reference: str
     default_dt_ms: float
     build: Callable[..., BuiltModel]
+    options: tuple[str, ...] = ()
 
 
 def _positive_scale(scale: float) -> float:
@@ -53,6 +54,14 @@ def _izh(scale: float, **kw: Any) -> BuiltModel:
     return izhikevich2003.build(n_exc=max(1, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
 
 
+def _brunel(scale: float, **kw: Any) -> BuiltModel:
+    return brunel2000.build(scale=_positive_scale(scale), **kw)
+
+
+def _potjans(scale: float, **kw: Any) -> BuiltModel:
+    return potjans2014.build(scale=_positive_scale(scale), **kw)
+
+
 MODELS: dict[str, ModelInfo] = {
     "cuba": ModelInfo(
         "cuba",
@@ -74,6 +83,22 @@ MODELS: dict[str, ModelInfo] = {
         "Izhikevich (2003) IEEE Trans Neural Netw 14:1569",
         1.0,
         _izh,
+    ),
+    "brunel2000": ModelInfo(
+        "brunel2000",
+        "Brunel 2000 sparse E/I network of 12500 LIF neurons; regimes SR, AI, SI-fast, SI-slow",
+        "Brunel (2000) J Comput Neurosci 8:183",
+        0.1,
+        _brunel,
+        ("regime", "g", "eta"),
+    ),
+    "potjans2014": ModelInfo(
+        "potjans2014",
+        "Potjans & Diesmann 2014 cortical microcircuit, 8 populations, 77169 LIF at scale 1",
+        "Potjans & Diesmann (2014) Cereb Cortex 24:785",
+        0.1,
+        _potjans,
+        ("background", "thalamic", "k_scale"),
     ),
 }
 
@@ -112,6 +137,12 @@ def build_model(
     if name not in MODELS:
         raise InvalidParameterError.of("model", name, f"unknown model (known: {', '.join(MODELS)})")
     info = MODELS[name]
+    for key, value in options.items():
+        if key not in info.options:
+            allowed = ", ".join(info.options) or "none"
+            raise InvalidParameterError.of(
+                key, value, f"not an option of {name} (options: {allowed})"
+            )
     return info.build(
         scale,
         seed=seed,

@@ -66,13 +66,13 @@ def build(
     )
     inh = net.izhikevich("I", n_inh, None, a=0.02 + 0.08 * r_i, b=0.25 - 0.05 * r_i, c=-65.0, d=2.0)
     for post in (exc, inh):
-        net.connect(exc, post, rule="all_to_all", weight=Uniform(0.0, 0.5), delay_ms=dt_ms)
+        net.connect(exc, post, rule="all_to_all", weight=Uniform(0.0, 0.5), delay_ms=0.0)
         net.connect(
             inh,
             post,
             rule="all_to_all",
             weight=Uniform(-1.0, 0.0),
-            delay_ms=dt_ms,
+            delay_ms=0.0,
             receptor="inhibitory",
         )
     net.noise(exc, 0.0, 5.0)

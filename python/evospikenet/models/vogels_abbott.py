@@ -5,8 +5,8 @@ random connectivity with probability ``p = 80 / n`` (0.02 at n = 4000, so
 every neuron keeps ~80 inputs at any size; autapses allowed), ``dt = 0.1 ms``,
 :math:`\tau_m` = 20 ms, :math:`V_t` = -50 mV, :math:`V_r` = -60 mV,
 refractory 5 ms, membrane potentials initially uniform in
-:math:`[V_r, V_t)`. Synapses act from the step after the spike (Brian2's
-default zero delay = one step here).
+:math:`[V_r, V_t)`. Synapses act from the step after the spike (Brian2's default zero
+delay).
 
 CUBA follows Brian2's ``examples/CUBA.py``: :math:`E_L` = -49 mV (the drive
 that keeps it active), exponential currents with :math:`\tau_e` = 5 ms,
@@ -99,8 +99,8 @@ def build_cuba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
     w_i = -20 * 4.5 / 10 * scale
     p = 80.0 / n
     for post in (exc, inh):
-        net.connect(exc, post, p=p, weight=w_e, delay_ms=dt_ms)
-        net.connect(inh, post, p=p, weight=w_i, delay_ms=dt_ms, receptor="inhibitory")
+        net.connect(exc, post, p=p, weight=w_e, delay_ms=0.0)
+        net.connect(inh, post, p=p, weight=w_i, delay_ms=0.0, receptor="inhibitory")
     pops = {"E": exc, "I": inh}
     return BuiltModel(
         name="cuba",
@@ -156,8 +156,8 @@ def build_coba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
     w_e, w_i = 6.0, 67.0
     p = 80.0 / n
     for post in (exc, inh):
-        net.connect(exc, post, p=p, weight=w_e, delay_ms=dt_ms)
-        net.connect(inh, post, p=p, weight=w_i, delay_ms=dt_ms, receptor="inhibitory")
+        net.connect(exc, post, p=p, weight=w_e, delay_ms=0.0)
+        net.connect(inh, post, p=p, weight=w_i, delay_ms=0.0, receptor="inhibitory")
     pops = {"E": exc, "I": inh}
     return BuiltModel(
         name="coba",

@@ -151,7 +151,7 @@ pub struct Csr {
     pub indices: Vec<u32>,
     /// Weight of each synapse (unit of the target's synaptic variable).
     pub weight: Vec<f32>,
-    /// Transmission delay of each synapse in steps (>= 1).
+    /// Transmission delay of each synapse in steps (>= 0).
     pub delay_steps: Vec<u16>,
 }
 
@@ -192,13 +192,12 @@ impl Csr {
     }
 }
 
-/// Convert a delay in ms to whole steps (>= 1).
+/// Convert a delay in ms to whole steps (>= 0).
 ///
 /// Constant delays must be multiples of `dt_ms` (error otherwise); drawn
-/// delays are rounded to the nearest step. Delays below one step become one
-/// step, the smallest causal delay of a clock-driven engine.
+/// delays are rounded to the nearest step.
 fn delay_to_steps(delay_ms: f64, dt_ms: f64) -> u16 {
-    let steps = (delay_ms / dt_ms).round().max(1.0);
+    let steps = (delay_ms / dt_ms).round().max(0.0);
     steps.min(f64::from(u16::MAX)) as u16
 }
 

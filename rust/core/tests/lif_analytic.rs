@@ -90,21 +90,20 @@ fn delay_is_exact_and_psc_decays_exponentially() {
     net.run(400).unwrap();
     let v = &net.state_monitors[mv].values;
     let i = &net.state_monitors[mi].values;
-    // Spike at step 10, delay 25 steps: arrives at step 35. State samples
-    // are taken after the step's arrivals and before integration, so the
-    // current is there from the sample of step 35 on, and the membrane moves
-    // from the sample of step 36 on.
-    let arrival = 35;
-    for s in 0..arrival {
+    // Spike at step 10, delay 25 steps: queued for step 35 and added at its
+    // end, so the sample of step 36 (the state at t = 3.6 ms) is the first
+    // with the current, and the membrane moves from the sample of step 37.
+    let onset = 36;
+    for s in 0..onset {
         assert_eq!(i[s], 0.0, "current before arrival at step {s}");
     }
-    for s in 0..=arrival {
+    for s in 0..=onset {
         assert_eq!(v[s], -70.0, "voltage before arrival at step {s}");
     }
-    assert!(v[arrival + 1] > -70.0);
+    assert!(v[onset + 1] > -70.0);
     let tau_s = 2.0;
-    for s in arrival..400 {
-        let t = (s - arrival) as f64 * 0.1;
+    for s in onset..400 {
+        let t = (s - onset) as f64 * 0.1;
         let expected = 100.0 * (-t / tau_s).exp();
         assert!(
             (i[s] - expected).abs() < 1e-9 * 100.0,
@@ -120,9 +119,10 @@ fn psp_matches_closed_form() {
     net.run(1000).unwrap();
     let v = &net.state_monitors[mv].values;
     let (c, tau_m, tau_s, w) = (250.0, 10.0, 2.0, 100.0);
-    let arrival = 1;
-    for s in arrival..1000 {
-        let t = (s - arrival) as f64 * 0.1;
+    // Spike at step 0, delay one step: the current is there from t = 0.2 ms.
+    let onset = 2;
+    for s in onset..1000 {
+        let t = (s - onset) as f64 * 0.1;
         let expected = -70.0
             + w / c * tau_s * tau_m / (tau_m - tau_s) * ((-t / tau_m).exp() - (-t / tau_s).exp());
         assert!(
@@ -158,8 +158,8 @@ fn equal_time_constants_use_the_limit_form() {
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(500).unwrap();
     let v = &net.state_monitors[mv].values;
-    for s in 1..500 {
-        let t = (s - 1) as f64 * 0.1;
+    for s in 2..500 {
+        let t = (s - 2) as f64 * 0.1;
         let expected = -70.0 + 50.0 / 250.0 * t * (-t / 10.0).exp();
         assert!(
             (v[s] - expected).abs() < 1e-12 * 10.0,
@@ -238,7 +238,7 @@ fn conductance_decays_and_pulls_towards_reversal() {
     net.run(300).unwrap();
     let g = &net.state_monitors[mg].values;
     for s in 2..300 {
-        let expected = 20.0 * (-((s - 1) as f64) * 0.1 / 10.0).exp();
+        let expected = 20.0 * (-((s - 2) as f64) * 0.1 / 10.0).exp();
         assert!((g[s] - expected).abs() < 1e-9);
     }
     let v = &net.state_monitors[mv].values;
@@ -262,8 +262,9 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
         synapse: LifSynapse::Delta,
     };
     let mut net = Network::new(0.1, 1, 1).unwrap();
-    // Three jumps: the first makes it fire at step 0 + 1; the second
-    // arrives while refractory and is lost; the third lands after.
+    // Three jumps (one-step delay, added at the end of the step after the
+    // spike): the first makes it fire in the step after; the second arrives
+    // while refractory and is lost; the third lands after.
     let src = net
         .add_spike_source("src", 1, &[0.0, 1.0, 3.0], &[0, 0, 0])
         .unwrap();
@@ -282,10 +283,10 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
     let ms = net.add_spike_monitor(p, None).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(60).unwrap();
-    assert_eq!(net.spike_monitors[ms].steps, vec![1, 31]);
+    assert_eq!(net.spike_monitors[ms].steps, vec![2, 32]);
     let v = &net.state_monitors[mv].values;
-    // Clamped at reset for 20 steps after the spike at step 1.
-    for s in 2..=22 {
+    // Clamped at reset for 20 steps after the spike at step 2.
+    for s in 3..=23 {
         assert_eq!(v[s], 10.0, "step {s}");
     }
 }

@@ -4,16 +4,19 @@
 //! (CSR by presynaptic neuron), inputs and monitors. One step `s` (covering
 //! `t = s dt .. (s+1) dt`) does, in order:
 //!
-//! 1. Poisson inputs add their draws to the arrivals of step `s`;
-//!    step currents and noise fill each population's external current;
+//! 1. Poisson inputs add their draws to the synaptic variables; step
+//!    currents and noise fill each population's external current;
 //! 2. state monitors sample (the state at `t = s dt`);
-//! 3. every population integrates one step, consuming the arrivals of step
-//!    `s`; neurons crossing threshold spike at step `s`;
-//! 4. spike monitors record; spikes are delivered: a spike of step `s` over a
-//!    synapse of delay `d` (>= 1 step) arrives at step `s + d`.
+//! 3. every population integrates one step; neurons crossing threshold
+//!    spike at step `s` (stamped `t = s dt`);
+//! 4. spike monitors record; spikes are delivered: a spike of step `s` over
+//!    a synapse of delay `d` steps (`d >= 0`) is queued for step `s + d`;
+//! 5. the events queued for step `s` are added to the synaptic variables
+//!    (the membrane, for delta synapses), so they act from step `s + 1`.
 //!
-//! A delay of one step is the smallest causal delay; it matches Brian2's
-//! default zero delay, whose effect also starts with the next step.
+//! A nominal delay `D` therefore first acts on the membrane at
+//! `(s + 1) dt + D`, as in Brian2 (whose default zero delay acts from the
+//! next step) and NEST.
 //!
 //! Randomness comes from streams derived from the seed per object and per
 //! fixed block of neurons ([`crate::rng::BLOCK`]), so a run gives identical
@@ -861,10 +864,7 @@ impl Network {
         let s = self.step;
         let pool = self.pool.take();
 
-        // 1. Inputs: synaptic events of step s, Poisson draws, currents.
-        for pop in &mut self.populations {
-            pop.apply_events(s);
-        }
+        // 1. Inputs: Poisson draws, currents.
         for input in &mut self.poisson {
             let Some(dist) = input.dist else { continue };
             let weight = input.weight;
@@ -938,8 +938,8 @@ impl Network {
             }
         }
 
-        // 2. State monitors sample the state at t = s dt (after the inputs
-        //    of step s arrived, before integration).
+        // 2. State monitors sample the state at t = s dt (with this step's
+        //    Poisson input, before integration).
         for m in &mut self.state_monitors {
             if s % m.every == 0 {
                 let values = self.populations[m.pop]
@@ -978,6 +978,11 @@ impl Network {
             let queue = self.populations[proj.post].queue_mut(proj.receptor);
             deliver(&proj.csr, &spikes, s, queue);
             self.populations[proj.pre].spikes = spikes;
+        }
+
+        // 5. Events of step s act from step s + 1.
+        for pop in &mut self.populations {
+            pop.apply_events(s);
         }
         self.pool = pool;
         self.step += 1;
