@@ -94,3 +94,36 @@ def test_matches_brian2_over_seeds(model: str) -> None:
     ours = [run_ours(model, s) for s in SEEDS]
     for key in ("mean_rate_hz", "cv_isi_mean"):
         assert_same_distribution(f"{model} {key}", [o[key] for o in ours], [t[key] for t in theirs])
+
+
+def brunel_ours(seed: int, scale: float = 0.5, duration_ms: float = 600.0) -> dict[str, float]:
+    built = build_model("brunel2000", scale=scale, seed=seed, regime="AI")
+    built.run(duration_ms)
+    mon = built.monitors["E"]
+    t, i, n = mon.t_ms, mon.neuron, built.populations["E"].n
+    keep = t >= 100.0
+    return {
+        "mean_rate_hz": mean_rate_hz(int(keep.sum()), n, duration_ms - 100.0),
+        "cv_isi_mean": cv_isi(t[keep], i[keep]),
+    }
+
+
+def brunel_brian2(seed: int, scale: float = 0.5, duration_s: float = 0.6) -> dict[str, float]:
+    runner = ROOT / "benches" / "peers" / "brunel_brian2.py"
+    proc = subprocess.run(
+        [str(PEER_PYTHON), str(runner), "--g", "5", "--eta", "2", "--scale", str(scale),
+         "--duration", str(duration_s), "--seed", str(seed)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_brunel_ai_matches_brian2() -> None:
+    # Brunel (2000) g = 5, eta = 2 at half size, three seeds each.
+    ours = [brunel_ours(s) for s in (1, 2, 3)]
+    theirs = [brunel_brian2(s) for s in (1, 2, 3)]
+    for key in ("mean_rate_hz", "cv_isi_mean"):
+        assert_same_distribution(
+            f"brunel AI {key}", [o[key] for o in ours], [t[key] for t in theirs]
+        )

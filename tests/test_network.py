@@ -234,14 +234,11 @@ def izhikevich_reference(
     a: float, b: float, c: float, d: float, current: float, steps: int
 ) -> list[int]:
     # The paper's scheme at dt = 1 ms (two 0.5 ms half-steps for v, then u),
-    # holding v at the 30 mV peak once reached, written out directly.
+    # written out directly.
     v, u, spikes = -65.0, b * -65.0, []
     for step in range(steps):
         for _ in range(2):
             v += 0.5 * (0.04 * v * v + 5 * v + 140 - u + current)
-            if v >= 30.0:
-                v = 30.0
-                break
         u += a * (b * v - u)
         if v >= 30.0:
             spikes.append(step)

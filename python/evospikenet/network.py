@@ -283,7 +283,8 @@ class IzhikevichPopulation(Population):
 
     ``v`` advances in ``ceil(dt/0.5 ms)`` Euler sub-steps (the paper's two
     half-steps at dt = 1 ms), ``u`` one Euler step of ``dt`` with the new
-    ``v``; ``v`` is held at 30 mV once it gets there within a step. Currents
+    ``v``; as in the paper's listing, ``v`` may overshoot 30 mV within the
+    step of a spike, and is reset to ``c`` after it. Currents
     are in the paper's units (written pA). With ``tau_syn_ms = 0`` synaptic
     weights form the current of the step in which they arrive (the paper's
     scheme); otherwise the current decays with ``tau_syn_ms``.

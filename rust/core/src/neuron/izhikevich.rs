@@ -10,10 +10,11 @@
 //! Trans Neural Netw 14:1569, doi:10.1109/TNN.2003.820440), generalised to
 //! any `dt`: `v` advances in `ceil(dt / 0.5 ms)` equal forward-Euler
 //! sub-steps (two 0.5 ms half-steps at the paper's dt = 1 ms), then `u`
-//! advances one Euler step of `dt` with the new `v`. Once `v` reaches the
-//! 30 mV peak within a step, it is held at the peak for the rest of the step
-//! (the listing lets the second half-step overshoot, which can grow without
-//! bound under strong input; holding it keeps the state finite).
+//! advances one Euler step of `dt` with the new `v`; a neuron with
+//! `v >= 30 mV` after the step spikes and is reset. As in the listing, the
+//! sub-steps of a step that crosses the peak run to the end, so `v` may
+//! overshoot 30 mV before the reset and `u` is updated with that value
+//! (holding `v` at the peak instead changes the network's mean rate by ~7 %).
 //!
 //! Input current `I` (in the paper's dimensionless current units, written pA
 //! here) is the sum of bias, external and synaptic current. Synaptic input is
@@ -171,10 +172,6 @@ pub fn step_block(
         let u = blk.u[k];
         for _ in 0..n_sub {
             v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + current);
-            if v >= V_PEAK_MV {
-                v = V_PEAK_MV;
-                break;
-            }
         }
         let mut u = u + dt_ms * blk.a[k] * (blk.b[k] * v - u);
         if v >= V_PEAK_MV {
