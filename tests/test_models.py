@@ -44,7 +44,10 @@ def test_izhikevich_network_matches_the_papers_listing() -> None:
         peaks_ref.append(spectrum_peak_hz(t_ref, 1000, 1000.0, f_min_hz=3.0))
     a, b = np.asarray(ours), np.asarray(ref)
     se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    detail = f"evospikenet {a.mean():.3f}±{a.std(ddof=1):.3f} Hz, numpy port {b.mean():.3f}±{b.std(ddof=1):.3f} Hz"
+    detail = (
+        f"evospikenet {a.mean():.3f}±{a.std(ddof=1):.3f} Hz, "
+        f"numpy port {b.mean():.3f}±{b.std(ddof=1):.3f} Hz"
+    )
     assert abs(a.mean() - b.mean()) <= 4 * se, detail
     assert abs(a.mean() - b.mean()) <= 0.10 * b.mean(), detail
     assert 4.0 <= float(np.median(peaks_ours)) <= 13.0, peaks_ours

@@ -59,7 +59,7 @@ def main():
         b2.set_device("cpp_standalone", directory=tmpdir, build_on_run=False)
     b2.seed(args.seed)
     n = args.n
-    n_e = int(round(0.8 * n))
+    n_e = round(0.8 * n)
     ns = dict(
         taum=20 * ms,
         taue=5 * ms,
