@@ -8,5 +8,23 @@ quantities carry a lowercase unit suffix (``tau_m_ms``, ``v_th_mv``).
 from __future__ import annotations
 
 from evospikenet._core import __version__
+from evospikenet.distributions import Constant, Normal, Uniform
+from evospikenet.network import (
+    LIFParameters,
+    Network,
+    Projection,
+    SpikeMonitor,
+    StateMonitor,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "Constant",
+    "LIFParameters",
+    "Network",
+    "Normal",
+    "Projection",
+    "SpikeMonitor",
+    "StateMonitor",
+    "Uniform",
+    "__version__",
+]

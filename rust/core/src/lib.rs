@@ -8,6 +8,7 @@ pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod neuron;
+pub mod poisson;
 pub mod rng;
 
 pub use error::{Error, Result};

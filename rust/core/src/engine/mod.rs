@@ -24,7 +24,7 @@
 
 mod queue;
 
-use rand_distr::{Distribution, Normal, Poisson};
+use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
 pub use queue::EventQueue;
@@ -33,6 +33,7 @@ use crate::connect::{self, Csr, Dist, Rule};
 use crate::neuron::izhikevich::{self, IzhBlock, IzhParams, IzhState};
 use crate::neuron::lif::{self, LifBlock, LifParams, LifPropagator, LifState, LifSynapse};
 use crate::neuron::{finite, non_negative, positive};
+use crate::poisson::PoissonCounts;
 use crate::rng::{self, tag, Stream, BLOCK};
 use crate::{Error, Result};
 
@@ -257,7 +258,7 @@ struct PoissonInput {
     target: usize,
     receptor: Receptor,
     weight: f64,
-    dist: Option<Poisson<f64>>,
+    dist: Option<PoissonCounts>,
     streams: Vec<Stream>,
 }
 
@@ -684,10 +685,7 @@ impl Network {
         self.check_weight_sign(target, receptor, weight, weight)?;
         let lambda = rate_hz * self.dt_ms * 1e-3;
         let dist = if lambda > 0.0 {
-            Some(
-                Poisson::new(lambda)
-                    .map_err(|e| Error::invalid("rate_hz", rate_hz, e.to_string()))?,
-            )
+            Some(PoissonCounts::new(lambda)?)
         } else {
             None
         };
@@ -866,14 +864,14 @@ impl Network {
 
         // 1. Inputs: Poisson draws, currents.
         for input in &mut self.poisson {
-            let Some(dist) = input.dist else { continue };
+            let Some(dist) = &input.dist else { continue };
             let weight = input.weight;
             let (target, gate) = self.populations[input.target]
                 .input_mut(input.receptor)
                 .expect("checked when added");
             let body = |((chunk, rng), gate): ((&mut [f64], &mut Stream), Option<&[f64]>)| {
                 for (k, x) in chunk.iter_mut().enumerate() {
-                    let count: f64 = dist.sample(rng);
+                    let count = dist.sample(rng);
                     if gate.is_none_or(|g| g[k] <= 1.0) {
                         *x += count * weight;
                     }
