@@ -11,7 +11,11 @@ VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet ".[dev]"
+# .ci/run installs once and sets EVOSPIKENET_SKIP_INSTALL=1 (a second
+# `pip install .` would rebuild the optimised extension).
+if [ "${EVOSPIKENET_SKIP_INSTALL:-0}" != 1 ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet ".[dev]"
+fi
 cargo test -p evospikenet-core
 "$VENV/bin/python" -m pytest "$@"

@@ -9,10 +9,12 @@
 //! 2. state monitors sample (the state at `t = s dt`);
 //! 3. every population integrates one step; neurons crossing threshold
 //!    spike at step `s` (stamped `t = s dt`);
-//! 4. spike monitors record; spikes are delivered: a spike of step `s` over
-//!    a synapse of delay `d` steps (`d >= 0`) is queued for step `s + d`;
-//! 5. the events queued for step `s` are added to the synaptic variables
-//!    (the membrane, for delta synapses), so they act from step `s + 1`.
+//! 4. spike monitors record;
+//! 5. spikes are delivered: a spike of step `s` over a synapse of delay `d`
+//!    steps (`d >= 0`) is queued for step `s + d`; then the events queued
+//!    for step `s` are added to the synaptic variables (the membrane, for
+//!    delta synapses), so they act from step `s + 1`. Target populations
+//!    are independent here and run in parallel.
 //!
 //! A nominal delay `D` therefore first acts on the membrane at
 //! `(s + 1) dt + D`, as in Brian2 (whose default zero delay acts from the
@@ -334,6 +336,8 @@ pub struct Network {
     pub populations: Vec<Population>,
     /// Projections.
     pub projections: Vec<Projection>,
+    /// Per population, the indices of the projections onto it, ascending.
+    incoming: Vec<Vec<usize>>,
     poisson: Vec<PoissonInput>,
     noise: Vec<NoiseInput>,
     currents: Vec<StepCurrent>,
@@ -377,6 +381,7 @@ impl Network {
             pool_pid: std::process::id(),
             populations: Vec::new(),
             projections: Vec::new(),
+            incoming: Vec::new(),
             poisson: Vec::new(),
             noise: Vec::new(),
             currents: Vec::new(),
@@ -434,6 +439,7 @@ impl Network {
         }
         self.populations
             .push(Population::new(name.to_owned(), n, model));
+        self.incoming.push(Vec::new());
         Ok(self.populations.len() - 1)
     }
 
@@ -602,6 +608,7 @@ impl Network {
             receptor,
             csr,
         });
+        self.incoming[post].push(self.projections.len() - 1);
         self.projections.len() - 1
     }
 
@@ -966,21 +973,45 @@ impl Network {
                 }
             }
         }
-        for proj in &self.projections {
-            if self.populations[proj.pre].spikes.is_empty() {
-                continue;
+        // 5. Deliver, then add the events of step s (they act from step
+        //    s + 1). Each target population takes its incoming projections in
+        //    index order, so targets can run in parallel with results
+        //    independent of the thread count.
+        let spikes: Vec<Vec<u32>> = self
+            .populations
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.spikes))
+            .collect();
+        let projections = &self.projections;
+        let incoming = &self.incoming;
+        let work = |(target, pop): (usize, &mut Population)| {
+            for &k in &incoming[target] {
+                let proj = &projections[k];
+                if !spikes[proj.pre].is_empty() {
+                    deliver(
+                        &proj.csr,
+                        &spikes[proj.pre],
+                        s,
+                        pop.queue_mut(proj.receptor),
+                    );
+                }
             }
-            // Split borrow: the spikes of `pre` are read while the queue of
-            // `post` is written (possibly the same population).
-            let spikes = std::mem::take(&mut self.populations[proj.pre].spikes);
-            let queue = self.populations[proj.post].queue_mut(proj.receptor);
-            deliver(&proj.csr, &spikes, s, queue);
-            self.populations[proj.pre].spikes = spikes;
-        }
-
-        // 5. Events of step s act from step s + 1.
-        for pop in &mut self.populations {
             pop.apply_events(s);
+        };
+        // Expected synaptic events this step: below a few thousand, handing
+        // work to the pool costs more than it saves.
+        let events: usize = projections
+            .iter()
+            .map(|p| spikes[p.pre].len() * p.csr.len() / p.csr.n_pre().max(1))
+            .sum();
+        match &pool {
+            Some(p) if self.populations.len() > 1 && events > 4096 => p.install(|| {
+                self.populations.par_iter_mut().enumerate().for_each(work);
+            }),
+            _ => self.populations.iter_mut().enumerate().for_each(work),
+        }
+        for (pop, spikes) in self.populations.iter_mut().zip(spikes) {
+            pop.spikes = spikes;
         }
         self.pool = pool;
         self.step += 1;
