@@ -41,6 +41,19 @@ def test_parquet_contract(tmp_path: Path) -> None:
     assert len(back) == 3
 
 
+def test_network_to_parquet_round_trip(tmp_path: Path) -> None:
+    from evospikenet.models import build_model
+
+    built = build_model("cuba", seed=5)
+    built.run(100.0)
+    built.to_parquet(tmp_path / "c.parquet")
+    table = read_spikes(tmp_path / "c.parquet")
+    t_e, _ = table.of("E")
+    np.testing.assert_array_equal(np.sort(t_e), np.sort(built.monitors["E"].t_ms))
+    assert len(table) == sum(m.count for m in built.monitors.values())
+    assert table.metadata["model"] == "cuba" and float(table.metadata["duration_ms"]) == 100.0
+
+
 def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.parquet"
     path.write_bytes(b"old")

@@ -18,6 +18,7 @@ as in Brian2 and NEST.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
@@ -878,6 +879,29 @@ class Network:
                 cb(done * dt, total * dt)
 
         self._engine.run(n_steps, chunk, callback)
+
+    def to_parquet(self, path: str | os.PathLike[str], model: str = "network") -> None:
+        """Write the spikes of every spike monitor to Parquet, atomically.
+
+        Columns ``t_ms`` (float64), ``neuron`` (uint32, index within the
+        population), ``population`` (dictionary<string>); metadata
+        ``evospikenet_version``, ``model``, ``seed``, ``dt_ms``,
+        ``duration_ms`` (the simulated time so far). See
+        :func:`evospikenet.io.read_spikes`.
+
+        Raises
+        ------
+        FileIOError
+            If the file cannot be written (an existing file is kept).
+        """
+        from evospikenet.io import write_spikes
+
+        spikes: dict[str, tuple[Any, Any]] = {}
+        for mon in self.spike_monitors:
+            spikes[mon.population.name] = (mon.t_ms, mon.neuron)
+        write_spikes(
+            path, spikes, model=model, seed=self.seed, dt_ms=self.dt_ms, duration_ms=self.t_ms
+        )
 
     def _check_member(self, pop: Population, field: str) -> None:
         if not isinstance(pop, Population) or pop.network is not self:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,10 @@ class BuiltModel:
     def run(self, duration_ms: float | None = None, **kwargs: Any) -> None:
         """Run for ``duration_ms`` (default: the model's); see :meth:`Network.run`."""
         self.network.run(self.duration_ms if duration_ms is None else duration_ms, **kwargs)
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the recorded spikes to Parquet (see :meth:`Network.to_parquet`)."""
+        self.network.to_parquet(path, model=self.name)
 
     def spikes(self) -> dict[str, tuple[Any, Any]]:
         """Return the recorded spikes ``{population: (t_ms, neuron)}``."""
