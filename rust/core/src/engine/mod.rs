@@ -1020,12 +1020,14 @@ impl Network {
 
 /// Queue the weights of the synapses of `spikes` for step + delay.
 fn deliver(csr: &Csr, spikes: &[u32], s: u64, queue: &mut EventQueue) {
+    let base = queue.base(s);
     for &i in spikes {
         let lo = csr.indptr[i as usize] as usize;
         let hi = csr.indptr[i as usize + 1] as usize;
         for k in lo..hi {
-            queue.push(
-                s + u64::from(csr.delay_steps[k]),
+            queue.push_ahead(
+                base,
+                usize::from(csr.delay_steps[k]),
                 csr.indices[k],
                 csr.weight[k],
             );

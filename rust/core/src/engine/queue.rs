@@ -29,10 +29,21 @@ impl EventQueue {
         (step % self.slots.len() as u64) as usize
     }
 
-    /// Queue `weight` for neuron `target` at step `step`.
+    /// The slot of step `step`, for [`EventQueue::push_ahead`].
     #[inline]
-    pub fn push(&mut self, step: u64, target: u32, weight: f32) {
-        let i = self.index(step);
+    pub fn base(&self, step: u64) -> usize {
+        self.index(step)
+    }
+
+    /// Queue `weight` for neuron `target` `delay` steps after the step whose
+    /// slot is `base` (`delay` < number of slots). Avoids a 64-bit division
+    /// per event.
+    #[inline]
+    pub fn push_ahead(&mut self, base: usize, delay: usize, target: u32, weight: f32) {
+        let mut i = base + delay;
+        if i >= self.slots.len() {
+            i -= self.slots.len();
+        }
         self.slots[i].push((target, weight));
     }
 
