@@ -52,9 +52,11 @@ def run_brian2(model: str, seed: int, n: int = 4000, duration_s: float = 1.0) ->
     runner = RUNNERS[model]
     if not runner.exists():
         pytest.skip(f"Brian2 runner {runner} not found")
+    # COBA: the same integrator as evospikenet (Brian 1 used forward Euler).
+    method = ["--method", "exponential_euler"] if model == "coba" else []
     proc = subprocess.run(
         [str(PEER_PYTHON), str(runner), "--device", "runtime", "--target", "numpy",
-         "--seed", str(seed), "--n", str(n), "--duration", str(duration_s)],
+         "--seed", str(seed), "--n", str(n), "--duration", str(duration_s), *method],
         capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -38,6 +38,19 @@ class BuiltModel:
     duration_ms: float
     parameters: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def record(
+        cls,
+        name: str,
+        network: Network,
+        populations: dict[str, Population],
+        parameters: dict[str, Any],
+        duration_ms: float = 1000.0,
+    ) -> BuiltModel:
+        """Wrap a built network, adding a spike monitor to each population."""
+        monitors = {k: network.spike_monitor(v) for k, v in populations.items()}
+        return cls(name, network, dict(populations), monitors, duration_ms, parameters)
+
     def run(self, duration_ms: float | None = None, **kwargs: Any) -> None:
         """Run for ``duration_ms`` (default: the model's); see :meth:`Network.run`."""
         self.network.run(self.duration_ms if duration_ms is None else duration_ms, **kwargs)

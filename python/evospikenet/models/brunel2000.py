@@ -42,37 +42,22 @@ from typing import Any
 
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
+from evospikenet.models import _brunel2000_params as ref
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import Network
 
 __all__ = ["REGIMES", "build", "nu_thr_hz"]
 
-#: Regime name -> (g, eta) as in Brunel (2000), Fig. 8.
+#: Regime name -> (g, eta) as in Brunel (2000), Fig. 8 (panels A-D; see
+#: :mod:`evospikenet.models._brunel2000_params` for the sources).
 REGIMES: dict[str, tuple[float, float]] = {
-    "SR": (3.0, 2.0),
-    "SI-fast": (6.0, 4.0),
-    "AI": (5.0, 2.0),
-    "SI-slow": (4.5, 0.9),
+    name.replace("_", "-"): (regime["g"], regime["eta"]) for name, regime in ref.REGIMES.items()
 }
 
-J_MV = 0.1
-C_E = 1000
-C_I = 250
-TAU_M_MS = 20.0
-THETA_MV = 20.0
-V_RESET_MV = 10.0
-T_REF_MS = 2.0
-DELAY_MS = 1.5
 
-
-def nu_thr_hz(
-    j_mv: float = J_MV, c_e: int = C_E, tau_m_ms: float = TAU_M_MS, theta_mv: float = THETA_MV
-) -> float:
-    r"""Return the external rate (Hz) that alone brings the mean input to threshold.
-
-    :math:`\nu_{thr} = \theta / (J C_E \tau)`, 10 Hz for model A.
-    """
-    return theta_mv / (j_mv * c_e * tau_m_ms) * 1e3
+def nu_thr_hz() -> float:
+    r"""Return :math:`\nu_{thr} = \theta / (J C_E \tau)` in Hz (10 Hz for model A)."""
+    return ref.nu_thr_hz()
 
 
 def build(
@@ -128,40 +113,40 @@ def build(
         raise InvalidParameterError.of(
             "scale", scale, "must be >= 0.1 (1000 excitatory inputs per neuron)"
         )
-    n_e, n_i = round(10000 * scale), round(2500 * scale)
+    n_e, n_i = round(ref.N_E * scale), round(ref.N_I * scale)
     net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
     params: dict[str, Any] = {
-        "c_m_pf": 250.0, "tau_m_ms": TAU_M_MS, "e_l_mv": 0.0, "v_th_mv": THETA_MV,
-        "v_reset_mv": V_RESET_MV, "t_ref_ms": T_REF_MS, "synapse": "delta",
+        "c_m_pf": 250.0, "tau_m_ms": ref.TAU_M_MS, "e_l_mv": 0.0, "v_th_mv": ref.THETA_MV,
+        "v_reset_mv": ref.V_R_MV, "t_ref_ms": ref.TAU_RP_MS, "synapse": "delta",
     }  # fmt: skip
     exc = net.lif("E", n_e, **params)
     inh = net.lif("I", n_i, **params)
     for pop in (exc, inh):
-        pop.set("v_mv", Uniform(V_RESET_MV, THETA_MV))
-        net.poisson(pop, rate_hz=eta * nu_thr_hz(), n_sources=C_E, weight=J_MV)
+        pop.set("v_mv", Uniform(ref.V_R_MV, ref.THETA_MV))
+        net.poisson(pop, rate_hz=eta * nu_thr_hz(), n_sources=ref.C_E, weight=ref.J_MV)
     for post in (exc, inh):
-        net.connect(exc, post, indegree=C_E, weight=J_MV, delay_ms=DELAY_MS, allow_autapses=False)
+        net.connect(
+            exc,
+            post,
+            indegree=ref.C_E,
+            weight=ref.J_MV,
+            delay_ms=ref.DELAY_MS,
+            allow_autapses=False,
+        )
         net.connect(
             inh,
             post,
-            indegree=C_I,
-            weight=-g * J_MV,
-            delay_ms=DELAY_MS,
+            indegree=ref.C_I,
+            weight=-g * ref.J_MV,
+            delay_ms=ref.DELAY_MS,
             receptor="inhibitory",
             allow_autapses=False,
         )
-    pops = {"E": exc, "I": inh}
-    return BuiltModel(
-        name="brunel2000",
-        network=net,
-        populations=dict(pops),
-        monitors={k: net.spike_monitor(v) for k, v in pops.items()},
-        duration_ms=1000.0,
-        parameters={
-            "regime": regime,
-            "g": g,
-            "eta": eta,
-            "scale": scale,
-            "nu_ext_hz": eta * nu_thr_hz(),
-        },
-    )
+    parameters = {
+        "regime": regime,
+        "g": g,
+        "eta": eta,
+        "scale": scale,
+        "nu_ext_hz": eta * nu_thr_hz(),
+    }
+    return BuiltModel.record("brunel2000", net, {"E": exc, "I": inh}, parameters)

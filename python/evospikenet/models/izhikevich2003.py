@@ -77,17 +77,10 @@ def build(
         )
     net.noise(exc, 0.0, 5.0)
     net.noise(inh, 0.0, 2.0)
-    pops = {"E": exc, "I": inh}
-    return BuiltModel(
-        name="izhikevich2003",
-        network=net,
-        populations=dict(pops),
-        monitors={k: net.spike_monitor(v) for k, v in pops.items()},
-        duration_ms=1000.0,
-        parameters={
-            "n_exc": n_exc,
-            "n_inh": n_inh,
-            "thalamic_std_exc": 5.0,
-            "thalamic_std_inh": 2.0,
-        },
-    )
+    parameters = {
+        "n_exc": n_exc,
+        "n_inh": n_inh,
+        "thalamic_std_exc": 5.0,
+        "thalamic_std_inh": 2.0,
+    }
+    return BuiltModel.record("izhikevich2003", net, {"E": exc, "I": inh}, parameters)

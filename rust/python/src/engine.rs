@@ -30,6 +30,20 @@ fn slice<'a, T: numpy::Element>(name: &str, arr: &'a PyReadonlyArray1<'_, T>) ->
     })
 }
 
+/// `items[index]`, or an `IndexOutOfRangeError` naming `kind`.
+fn get<'a, T>(py: Python<'_>, items: &'a [T], kind: &str, index: usize) -> PyResult<&'a T> {
+    items.get(index).ok_or_else(|| {
+        to_py_err(
+            py,
+            Error::IndexOutOfRange {
+                kind: kind.into(),
+                index,
+                len: items.len(),
+            },
+        )
+    })
+}
+
 fn invalid(py: Python<'_>, name: &str, value: &str, reason: &str) -> PyErr {
     to_py_err(py, Error::invalid(name, value, reason))
 }
@@ -419,16 +433,7 @@ impl Engine {
 
     /// Recorded spikes of spike monitor `monitor`: `(steps uint64, neurons uint32)`.
     fn spikes<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SpikeArrays<'py>> {
-        let m = self.net.spike_monitors.get(monitor).ok_or_else(|| {
-            to_py_err(
-                py,
-                Error::IndexOutOfRange {
-                    kind: "spike monitor".into(),
-                    index: monitor,
-                    len: self.net.spike_monitors.len(),
-                },
-            )
-        })?;
+        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
         Ok((
             m.steps.clone().into_pyarray(py),
             m.neurons.clone().into_pyarray(py),
@@ -437,16 +442,7 @@ impl Engine {
 
     /// Samples of state monitor `monitor`: `(steps uint64 (n_samples,), values float64 (n_samples, n_neurons))`.
     fn samples<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SampleArrays<'py>> {
-        let m = self.net.state_monitors.get(monitor).ok_or_else(|| {
-            to_py_err(
-                py,
-                Error::IndexOutOfRange {
-                    kind: "state monitor".into(),
-                    index: monitor,
-                    len: self.net.state_monitors.len(),
-                },
-            )
-        })?;
+        let m = get(py, &self.net.state_monitors, "state monitor", monitor)?;
         let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), m.values.clone())
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
         Ok((m.steps.clone().into_pyarray(py), values.into_pyarray(py)))
@@ -460,16 +456,7 @@ impl Engine {
         variable: &str,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let v = var(py, variable)?;
-        let p = self.net.populations.get(pop).ok_or_else(|| {
-            to_py_err(
-                py,
-                Error::IndexOutOfRange {
-                    kind: "population".into(),
-                    index: pop,
-                    len: self.net.populations.len(),
-                },
-            )
-        })?;
+        let p = get(py, &self.net.populations, "population", pop)?;
         Ok(p.state(v)
             .map_err(|e| to_py_err(py, e))?
             .to_vec()
@@ -478,53 +465,18 @@ impl Engine {
 
     /// Total spikes emitted by population `pop` so far.
     fn spike_count(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        self.net
-            .populations
-            .get(pop)
-            .map(|p| p.spike_count)
-            .ok_or_else(|| {
-                to_py_err(
-                    py,
-                    Error::IndexOutOfRange {
-                        kind: "population".into(),
-                        index: pop,
-                        len: self.net.populations.len(),
-                    },
-                )
-            })
+        get(py, &self.net.populations, "population", pop).map(|p| p.spike_count)
     }
 
     /// Number of synapses of projection `proj`.
     fn projection_size(&self, py: Python<'_>, proj: usize) -> PyResult<usize> {
-        self.net
-            .projections
-            .get(proj)
-            .map(|p| p.csr.len())
-            .ok_or_else(|| {
-                to_py_err(
-                    py,
-                    Error::IndexOutOfRange {
-                        kind: "projection".into(),
-                        index: proj,
-                        len: self.net.projections.len(),
-                    },
-                )
-            })
+        get(py, &self.net.projections, "projection", proj).map(|p| p.csr.len())
     }
 
     /// Synapses of projection `proj` in CSR order:
     /// `(pre uint32, post uint32, weight float32, delay_steps uint16)`.
     fn projection_arrays<'py>(&self, py: Python<'py>, proj: usize) -> PyResult<SynapseArrays<'py>> {
-        let p = self.net.projections.get(proj).ok_or_else(|| {
-            to_py_err(
-                py,
-                Error::IndexOutOfRange {
-                    kind: "projection".into(),
-                    index: proj,
-                    len: self.net.projections.len(),
-                },
-            )
-        })?;
+        let p = get(py, &self.net.projections, "projection", proj)?;
         let (pre, post, w, d) = p.csr.to_coo();
         Ok((
             pre.into_pyarray(py),
