@@ -347,6 +347,21 @@ pub struct Network {
     pub state_monitors: Vec<StateMonitor>,
 }
 
+/// Check that `values` has one finite entry per neuron of a population of `n`.
+fn check_per_neuron(name: &str, values: &[f64], n: u32) -> Result<()> {
+    if values.len() != n as usize {
+        return Err(Error::ShapeMismatch {
+            name: name.into(),
+            expected: format!("({n},)"),
+            got: format!("({},)", values.len()),
+        });
+    }
+    for (k, &x) in values.iter().enumerate() {
+        finite(&format!("{name}[{k}]"), x)?;
+    }
+    Ok(())
+}
+
 fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
     if threads <= 1 {
         return Ok(None);
@@ -521,17 +536,7 @@ impl Network {
     pub fn set_state(&mut self, pop: usize, var: Var, values: &[f64]) -> Result<()> {
         self.pop_index(pop)?;
         let p = &mut self.populations[pop];
-        let n = p.n as usize;
-        if values.len() != n {
-            return Err(Error::ShapeMismatch {
-                name: "values".into(),
-                expected: format!("({n},)"),
-                got: format!("({},)", values.len()),
-            });
-        }
-        for (k, &x) in values.iter().enumerate() {
-            finite(&format!("values[{k}]"), x)?;
-        }
+        check_per_neuron("values", values, p.n)?;
         p.state_mut(var)?.copy_from_slice(values);
         Ok(())
     }
@@ -553,22 +558,12 @@ impl Network {
     pub fn set_bias(&mut self, pop: usize, i_e_pa: &[f64]) -> Result<()> {
         self.pop_index(pop)?;
         let p = &mut self.populations[pop];
-        let n = p.n as usize;
-        if i_e_pa.len() != n {
-            return Err(Error::ShapeMismatch {
-                name: "i_e_pa".into(),
-                expected: format!("({n},)"),
-                got: format!("({},)", i_e_pa.len()),
-            });
-        }
-        for (k, &x) in i_e_pa.iter().enumerate() {
-            finite(&format!("i_e_pa[{k}]"), x)?;
-        }
+        check_per_neuron("i_e_pa", i_e_pa, p.n)?;
         let name = p.name.clone();
-        p.has_bias = i_e_pa.iter().any(|&x| x != 0.0);
         p.bias_mut()
             .ok_or_else(|| Error::invalid("population", name, "a spike source takes no current"))?
             .copy_from_slice(i_e_pa);
+        p.has_bias = i_e_pa.iter().any(|&x| x != 0.0);
         Ok(())
     }
 
