@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evospikenet import _core
-from evospikenet.distributions import Distribution, as_distribution
+from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
 from evospikenet.errors import InvalidParameterError
 
 __all__ = [
@@ -212,14 +212,12 @@ class Population:
             If an array does not have shape ``(n,)``.
         """
         var = self._state_var(variable)
-        if isinstance(values, int | float) and not isinstance(values, bool):
-            values = np.full(self.n, _finite(variable, values))
-        if hasattr(values, "spec"):
-            dist = as_distribution(variable, values)  # type: ignore[arg-type]
-            self.network._engine.init_state(self.index, var, dist.spec())
+        if isinstance(values, Constant | Uniform | Normal):
+            self.network._engine.init_state(self.index, var, values.spec())
         else:
-            arr = np.ascontiguousarray(values, dtype=np.float64)
-            self.network._engine.set_state(self.index, var, arr)
+            if np.ndim(values) == 0:
+                _finite(variable, values)  # type: ignore[arg-type]
+            self.network._engine.set_state(self.index, var, _float_array(values, self.n))
 
     def set_bias(self, i_e_pa: float | npt.ArrayLike) -> None:
         """Set the constant bias current (pA), a scalar or shape ``(n,)``.
@@ -231,13 +229,7 @@ class Population:
         InvalidParameterError
             For non-finite values or a spike source.
         """
-        arr = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(i_e_pa, dtype=np.float64), (self.n,))
-            if np.ndim(i_e_pa) == 0
-            else i_e_pa,
-            dtype=np.float64,
-        )
-        self.network._engine.set_bias(self.index, arr)
+        self.network._engine.set_bias(self.index, _float_array(i_e_pa, self.n))
 
 
 class LIFPopulation(Population):
@@ -551,10 +543,7 @@ class Network:
                 if base is None:
                     raise InvalidParameterError.of(pname, None, "needed when preset is None")
                 value = base[k]
-            arr = np.asarray(value, dtype=np.float64)
-            if arr.ndim == 0:
-                arr = np.full(count, float(arr))
-            arrays.append(np.ascontiguousarray(arr))
+            arrays.append(_float_array(value, count))
         tau = _finite("tau_syn_ms", tau_syn_ms)
         index = self._engine.add_izhikevich(name, arrays[0], arrays[1], arrays[2], arrays[3], tau)
         return self._register(IzhikevichPopulation(self, name, count, index))  # type: ignore[no-any-return]
@@ -707,18 +696,8 @@ class Network:
         self._check_member(post, "post")
         pi = _indices("pre_index", pre_index)
         po = _indices("post_index", post_index)
-        w = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(weight, dtype=np.float64), pi.shape)
-            if np.ndim(weight) == 0
-            else weight,
-            dtype=np.float64,
-        )
-        dl = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(delay_ms, dtype=np.float64), pi.shape)
-            if np.ndim(delay_ms) == 0
-            else delay_ms,
-            dtype=np.float64,
-        )
+        w = _float_array(weight, pi.size)
+        dl = _float_array(delay_ms, pi.size)
         index = self._engine.connect_arrays(pre.index, post.index, receptor, pi, po, w, dl)
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
@@ -906,6 +885,17 @@ class Network:
     def _check_member(self, pop: Population, field: str) -> None:
         if not isinstance(pop, Population) or pop.network is not self:
             raise InvalidParameterError.of(field, pop, "must be a population of this network")
+
+
+def _float_array(values: float | npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
+    """Return ``values`` as a contiguous float64 array; a scalar is repeated ``size`` times.
+
+    Arrays keep their shape, so the core can report a wrong one.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(size, float(arr))
+    return np.ascontiguousarray(arr)
 
 
 def _count(name: str, value: Any) -> int:
