@@ -4,6 +4,7 @@
 //! to `evospikenet._core`. Time inside the engine is an integer step;
 //! `t_ms = step * dt_ms`. Units follow NEST: ms, mV, pA, pF, nS, Hz.
 
+pub mod audit;
 pub mod connect;
 pub mod engine;
 pub mod error;
