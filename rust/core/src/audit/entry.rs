@@ -5,15 +5,16 @@
 //! without `entry_hash`. Canonical key order (UTF-16 code units) is
 //! `action, actor, detail, entry_hash, prev_hash, resource, result, seq,
 //! timestamp`, so the writer emits the whole line canonically and the hash
-//! input is that line without its `"entry_hash":"…",` member. Strings and
-//! `detail` are serialized by `serde_json_canonicalizer` (numbers as ECMAScript
-//! doubles through `ryu-js`); only the fixed key order is written here.
+//! input is that line without its `"entry_hash":"…",` member. Values are
+//! written by [`super::canonical`].
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use super::canonical;
 
 /// A SHA-256 digest (FIPS 180-4).
 pub type Hash32 = [u8; 32];
@@ -40,6 +41,12 @@ pub const MAX_SEQ: u64 = (1 << 53) - 1;
 pub const RESULTS: [&str; 3] = ["success", "failure", "error"];
 
 /// SHA-256 of `data`.
+///
+/// Never inlined: the crate's SHA-NI code is legacy-SSE encoded, and inlined
+/// after 256-bit AVX moves (this crate is built with `target-cpu=native`) it
+/// ran 80 times slower from AVX-SSE transition stalls; a call boundary puts
+/// a `vzeroupper` in between.
+#[inline(never)]
 pub fn sha256(data: &[u8]) -> Hash32 {
     Sha256::digest(data).into()
 }
@@ -102,10 +109,6 @@ pub struct Fields<'a> {
     pub prev_hash: &'a Hash32,
 }
 
-fn put<T: serde::Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
-    serde_json_canonicalizer::to_writer(value, out).map_err(|e| e.to_string())
-}
-
 /// Canonical JSON of `fields`, with `entry_hash` spliced in at its sorted
 /// place when given. Returns the byte range of the `"entry_hash":"…",`
 /// member (empty when `entry_hash` is `None`).
@@ -113,14 +116,14 @@ fn write_canonical(
     fields: &Fields<'_>,
     entry_hash: Option<&Hash32>,
     out: &mut Vec<u8>,
-) -> Result<std::ops::Range<usize>, String> {
+) -> std::ops::Range<usize> {
     out.push(b'{');
     out.extend_from_slice(b"\"action\":");
-    put(out, &fields.action)?;
+    canonical::write_str(fields.action, out);
     out.extend_from_slice(b",\"actor\":");
-    put(out, &fields.actor)?;
+    canonical::write_str(fields.actor, out);
     out.extend_from_slice(b",\"detail\":");
-    put(out, fields.detail)?;
+    canonical::write_value(fields.detail, out);
     out.push(b',');
     let start = out.len();
     if let Some(hash) = entry_hash {
@@ -132,38 +135,38 @@ fn write_canonical(
     out.extend_from_slice(b"\"prev_hash\":\"");
     out.extend_from_slice(format_hash(fields.prev_hash).as_bytes());
     out.extend_from_slice(b"\",\"resource\":");
-    put(out, &fields.resource)?;
+    canonical::write_str(fields.resource, out);
     out.extend_from_slice(b",\"result\":");
-    put(out, &fields.result)?;
+    canonical::write_str(fields.result, out);
     out.extend_from_slice(b",\"seq\":");
-    put(out, &fields.seq)?;
+    canonical::write_u64(fields.seq, out);
     out.extend_from_slice(b",\"timestamp\":");
-    put(out, &fields.timestamp)?;
+    canonical::write_str(fields.timestamp, out);
     out.push(b'}');
-    Ok(splice)
+    splice
 }
 
 /// RFC 8785 canonical JSON of the entry without `entry_hash`: the hash input.
-pub fn canonical_bytes(fields: &Fields<'_>) -> Result<Vec<u8>, String> {
+pub fn canonical_bytes(fields: &Fields<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    write_canonical(fields, None, &mut out)?;
-    Ok(out)
+    write_canonical(fields, None, &mut out);
+    out
 }
 
 /// `entry_hash` of an entry: SHA-256 of [`canonical_bytes`].
-pub fn entry_hash(fields: &Fields<'_>) -> Result<Hash32, String> {
-    canonical_bytes(fields).map(|bytes| sha256(&bytes))
+pub fn entry_hash(fields: &Fields<'_>) -> Hash32 {
+    sha256(&canonical_bytes(fields))
 }
 
 /// The canonical line of an entry (no newline) and its hash; the same
 /// bytes, less the `entry_hash` member, are what was hashed.
-pub fn format_line(fields: &Fields<'_>) -> Result<(Vec<u8>, Hash32), String> {
+pub fn format_line(fields: &Fields<'_>) -> (Vec<u8>, Hash32) {
     let mut line = Vec::with_capacity(320);
-    let splice = write_canonical(fields, None, &mut line)?;
+    let splice = write_canonical(fields, None, &mut line);
     let hash = sha256(&line);
     let member = format!("\"entry_hash\":\"{}\",", format_hash(&hash));
     line.splice(splice.start..splice.start, member.bytes());
-    Ok((line, hash))
+    (line, hash)
 }
 
 /// A line as it is stored, every field of the fixed format present, nothing else.
@@ -285,7 +288,7 @@ pub fn check_line(line: &[u8]) -> Result<Checked, String> {
         result: &wire.result,
         detail: &wire.detail,
         prev_hash: &prev_hash,
-    })?;
+    });
     Ok(Checked {
         seq: wire.seq,
         prev_hash,
@@ -378,14 +381,14 @@ mod tests {
             "actor": fields.actor, "action": fields.action,
         });
         let expected = serde_json_canonicalizer::to_vec(&whole).unwrap();
-        assert_eq!(canonical_bytes(&fields).unwrap(), expected);
+        assert_eq!(canonical_bytes(&fields), expected);
     }
 
     #[test]
     fn line_is_canonical_and_hash_excludes_entry_hash() {
         let detail = json!({"b": 2, "a": "x"});
         let fields = sample(&detail);
-        let (line, hash) = format_line(&fields).unwrap();
+        let (line, hash) = format_line(&fields);
         let value: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(serde_json_canonicalizer::to_vec(&value).unwrap(), line);
         let mut without = value.clone();
@@ -404,7 +407,7 @@ mod tests {
     #[test]
     fn malformed_lines_are_rejected_with_reasons() {
         let detail = json!({});
-        let (line, _) = format_line(&sample(&detail)).unwrap();
+        let (line, _) = format_line(&sample(&detail));
         let text = String::from_utf8(line).unwrap();
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (b"".to_vec(), "empty line"),

@@ -267,8 +267,7 @@ impl Appender {
                 detail: &entry.detail,
                 prev_hash: &tail.last_hash,
             };
-            let (line, hash) =
-                format_line(&fields).map_err(|reason| Error::invalid("detail", "…", reason))?;
+            let (line, hash) = format_line(&fields);
             if line.len() > MAX_LINE_BYTES {
                 return Err(Error::invalid(
                     "detail",

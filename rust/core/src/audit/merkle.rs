@@ -11,8 +11,6 @@
 
 use std::ops::Range;
 
-use sha2::{Digest, Sha256};
-
 use super::entry::{sha256, Hash32};
 
 /// `MTH({})`: SHA-256 of the empty string.
@@ -22,19 +20,17 @@ pub fn empty_root() -> Hash32 {
 
 /// Leaf hash of an entry hash: `SHA-256(0x00 || entry_hash)`.
 pub fn leaf_hash(entry_hash: &Hash32) -> Hash32 {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(entry_hash);
-    h.finalize().into()
+    let mut input = [0u8; 33];
+    input[1..].copy_from_slice(entry_hash);
+    sha256(&input)
 }
 
 /// Interior node hash: `SHA-256(0x01 || left || right)`.
 pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    let mut input = [1u8; 65];
+    input[1..33].copy_from_slice(left);
+    input[33..].copy_from_slice(right);
+    sha256(&input)
 }
 
 /// Largest power of two strictly smaller than `n` (`n >= 2`): RFC 9162's `k`.

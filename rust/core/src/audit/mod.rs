@@ -22,6 +22,7 @@
 //! consistency proof shows a later head extends an earlier one
 //! (RFC 9162, sections 2.1.3 and 2.1.4).
 
+pub mod canonical;
 pub mod entry;
 pub mod lines;
 pub mod log;
