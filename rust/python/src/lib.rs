@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod audit;
 mod engine;
 mod errors;
 
@@ -15,5 +16,6 @@ pub(crate) use errors::{detached, to_py_err};
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
+    audit::register(m)?;
     Ok(())
 }
