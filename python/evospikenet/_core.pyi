@@ -5,8 +5,9 @@ Arrays in must be C-contiguous with the exact dtype shown; arrays out are
 new numpy arrays. Errors are the classes of :mod:`evospikenet.errors`.
 """
 
+import os
 from collections.abc import Callable
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -135,3 +136,95 @@ class Engine:
         """Number of synapses of a projection."""
     def projection_arrays(self, proj: int) -> _Synapses:
         """Synapses ``(pre, post, weight, delay_steps)`` in CSR order."""
+
+# --- audit ---
+# Tamper-evident audit log (evospikenet_core::audit); the public API is
+# evospikenet.audit. Hashes are "sha256:<64 lowercase hex>" strings.
+
+__all__ += [
+    "AUDIT_GENESIS_PREV_HASH",
+    "AUDIT_MAX_LINE_BYTES",
+    "AuditAppender",
+    "audit_canonical_json",
+    "audit_consistency_proof",
+    "audit_entry_hash",
+    "audit_inclusion_proof",
+    "audit_set_parallel",
+    "audit_tail",
+    "audit_torn_tail",
+    "audit_tree_head",
+    "audit_truncate_torn_tail",
+    "audit_verify",
+    "audit_verify_consistency",
+    "audit_verify_inclusion",
+]
+
+AUDIT_GENESIS_PREV_HASH: str
+AUDIT_MAX_LINE_BYTES: int
+
+@final
+class AuditAppender:
+    """Appends entries to one log; the caller holds the log's file lock."""
+
+    def __new__(cls, path: str | os.PathLike[str]) -> AuditAppender: ...
+    def append(
+        self, entries: list[tuple[str, str, str, str, str]], sync: bool
+    ) -> list[tuple[int, str, str]]:
+        """Append ``(actor, action, resource, result, detail_json)`` tuples in one write.
+
+        Returns ``(seq, entry_hash, timestamp)`` per entry. Raises
+        ``InvalidParameterError`` (bad result, empty action, detail not JSON,
+        line over 1 MiB), ``ChainBrokenError`` (torn or damaged tail),
+        ``FileIOError``.
+        """
+    def sync(self) -> None:
+        """Run fdatasync on the log file."""
+
+def audit_verify(
+    path: str | os.PathLike[str],
+    head_size: int | None = None,
+    head_root: str | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> dict[str, Any]:
+    """Verify a log (streaming, parallel); the result dict of ``AuditLogManager.verify``."""
+
+def audit_tail(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """Return ``(next_seq, last_hash)``; raises ``ChainBrokenError`` on a torn or damaged tail."""
+
+def audit_tree_head(path: str | os.PathLike[str], size: int) -> str:
+    """Return the RFC 9162 root over the stored hashes of the first ``size`` entries."""
+
+def audit_inclusion_proof(
+    path: str | os.PathLike[str], index: int, size: int
+) -> tuple[str, list[str]]:
+    """Return ``(entry_hash, path)``, the inclusion proof of entry ``index``."""
+
+def audit_consistency_proof(
+    path: str | os.PathLike[str], old_size: int, new_size: int
+) -> list[str]:
+    """Return the consistency proof between two tree sizes."""
+
+def audit_verify_inclusion(
+    entry_hash: str, index: int, size: int, path: list[str], root: str
+) -> bool:
+    """Check an inclusion proof (RFC 9162, 2.1.3.2)."""
+
+def audit_verify_consistency(
+    old_size: int, new_size: int, old_root: str, new_root: str, proof: list[str]
+) -> bool:
+    """Check a consistency proof (RFC 9162, 2.1.4.2)."""
+
+def audit_torn_tail(path: str | os.PathLike[str]) -> int | None:
+    """Return the offset where a torn final line starts, or None."""
+
+def audit_truncate_torn_tail(path: str | os.PathLike[str], offset: int) -> int:
+    """Cut the torn final line starting at ``offset``; return the bytes removed."""
+
+def audit_canonical_json(text: str) -> str:
+    """Return the RFC 8785 canonical form of the JSON text."""
+
+def audit_entry_hash(line: str) -> str:
+    """Return the recomputed ``entry_hash`` of a stored line."""
+
+def audit_set_parallel(on: bool) -> None:
+    """Hash on all cores (True) or one (False, used in a forked child)."""

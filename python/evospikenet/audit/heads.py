@@ -101,7 +101,11 @@ class TreeHead:
 
     def signed_message(self) -> bytes:
         """Return the bytes that are signed: RFC 8785 JSON of size, root and timestamp."""
-        body = {"root_hash": self.root_hash, "timestamp": self.timestamp, "tree_size": self.tree_size}
+        body = {
+            "root_hash": self.root_hash,
+            "timestamp": self.timestamp,
+            "tree_size": self.tree_size,
+        }
         return _core.audit_canonical_json(json.dumps(body)).encode()
 
     def sign(self, private_key: Ed25519PrivateKey) -> TreeHead:

@@ -344,9 +344,7 @@ class AuditLogManager:
                 self._last_sync = now
             else:
                 self._unsynced += len(rows)
-        return [
-            WriteResult(entry_id=entry_id(h), seq=seq, entry_hash=h) for seq, h, _ in appended
-        ]
+        return [WriteResult(entry_id=entry_id(h), seq=seq, entry_hash=h) for seq, h, _ in appended]
 
     def flush(self) -> None:
         """End the current group commit: ``fdatasync`` the log now.
@@ -648,7 +646,7 @@ class AuditLogManager:
 
     # -- exporting and repairing ------------------------------------------------
 
-    def export(self, format: Literal["json", "csv"], out: str | os.PathLike[str]) -> int:  # noqa: A002
+    def export(self, format: Literal["json", "csv"], out: str | os.PathLike[str]) -> int:
         """Write all entries to ``out`` as a JSON array or CSV, atomically.
 
         CSV columns are the entry fields in the ARCHITECTURE.md order; ``detail``

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from evospikenet import __version__
+from evospikenet.cli.audit import audit
 from evospikenet.cli.simulate import simulate_command
 
 __all__ = ["cli", "main"]
@@ -22,6 +23,7 @@ def cli() -> None:
 
 
 cli.add_command(simulate_command)
+cli.add_command(audit)
 
 
 def main() -> None:

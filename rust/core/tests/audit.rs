@@ -60,10 +60,18 @@ fn appended_log_verifies_and_chains_from_genesis() {
     assert_eq!(tail.next_seq, 40);
     assert_eq!(tail.last_hash, report.last_hash);
     assert_eq!(report.head, tree_head(&path, 40).unwrap());
-    let first: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&path).unwrap().lines().next().unwrap())
-            .unwrap();
-    assert_eq!(first["prev_hash"], evospikenet_core::audit::GENESIS_PREV_HASH);
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        first["prev_hash"],
+        evospikenet_core::audit::GENESIS_PREV_HASH
+    );
     assert_eq!(first["seq"], 0);
     assert_ne!(report.last_hash, GENESIS);
 }
@@ -114,13 +122,27 @@ fn deletion_swap_insertion_are_caught_at_the_right_seq() {
     let join = |parts: Vec<&[u8]>| parts.concat();
 
     let deleted = join(vec![&bytes[..lines[5].0], &bytes[lines[6].0..]]);
-    assert_eq!(first_bad(&path, &deleted), (Some(5), ErrorKind::SeqMismatch));
+    assert_eq!(
+        first_bad(&path, &deleted),
+        (Some(5), ErrorKind::SeqMismatch)
+    );
 
-    let swapped = join(vec![&bytes[..lines[5].0], line(6), line(5), &bytes[lines[7].0..]]);
-    assert_eq!(first_bad(&path, &swapped), (Some(5), ErrorKind::SeqMismatch));
+    let swapped = join(vec![
+        &bytes[..lines[5].0],
+        line(6),
+        line(5),
+        &bytes[lines[7].0..],
+    ]);
+    assert_eq!(
+        first_bad(&path, &swapped),
+        (Some(5), ErrorKind::SeqMismatch)
+    );
 
     let duplicated = join(vec![&bytes[..lines[5].0], line(4), &bytes[lines[5].0..]]);
-    assert_eq!(first_bad(&path, &duplicated), (Some(5), ErrorKind::SeqMismatch));
+    assert_eq!(
+        first_bad(&path, &duplicated),
+        (Some(5), ErrorKind::SeqMismatch)
+    );
 
     let torn = &bytes[..lines[12].0 + 10];
     assert_eq!(first_bad(&path, torn), (Some(12), ErrorKind::TornFinalLine));
@@ -168,7 +190,13 @@ fn proofs_from_the_file_verify_against_heads() {
         for index in [0, n / 2, n - 1] {
             let proof = inclusion_proof(&path, index, n).unwrap();
             let root = heads[n as usize].root;
-            assert!(verify_inclusion(&proof.entry_hash, index, n, &proof.path, &root));
+            assert!(verify_inclusion(
+                &proof.entry_hash,
+                index,
+                n,
+                &proof.path,
+                &root
+            ));
         }
         for old in [0u64, 1, n / 3, n] {
             let proof = consistency_proof(&path, old, n).unwrap();
@@ -212,7 +240,10 @@ fn huge_and_non_utf8_lines_are_malformed() {
     let mut latin1 = bytes.clone();
     let at = lines[1].0 + 3;
     latin1[at] = 0xe9;
-    assert_eq!(first_bad(&path, &latin1), (Some(1), ErrorKind::MalformedLine));
+    assert_eq!(
+        first_bad(&path, &latin1),
+        (Some(1), ErrorKind::MalformedLine)
+    );
 }
 
 proptest! {

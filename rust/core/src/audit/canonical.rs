@@ -37,7 +37,9 @@ pub fn write_number(n: &Number, out: &mut Vec<u8>) {
             return;
         }
     }
-    let f = n.as_f64().expect("serde_json numbers are finite without arbitrary_precision");
+    let f = n
+        .as_f64()
+        .expect("serde_json numbers are finite without arbitrary_precision");
     let mut buffer = ryu_js::Buffer::new();
     out.extend_from_slice(buffer.format_finite(f).as_bytes());
 }

@@ -373,7 +373,8 @@ mod tests {
 
     #[test]
     fn canonical_bytes_equal_the_crate_on_the_whole_object() {
-        let detail = json!({"z": [1.0, 1e21, -0.0, "\u{2028}"], "a": {"\u{20ac}": 1, "\r": 2}, "n": null});
+        let detail =
+            json!({"z": [1.0, 1e21, -0.0, "\u{2028}"], "a": {"\u{20ac}": 1, "\r": 2}, "n": null});
         let fields = sample(&detail);
         let whole = json!({
             "timestamp": fields.timestamp, "seq": fields.seq, "result": fields.result,
@@ -413,12 +414,30 @@ mod tests {
             (b"".to_vec(), "empty line"),
             (b"{".to_vec(), "not an entry"),
             (vec![0xff, 0xfe], "not UTF-8"),
-            (text.replace("\"seq\":7", "\"seq\":\"7\"").into_bytes(), "invalid type"),
-            (text.replace("\"seq\":7", "\"seq\":7.5").into_bytes(), "invalid type"),
-            (text.replace("\"actor\"", "\"actos\"").into_bytes(), "unknown field"),
-            (text.replace(",\"actor\":\"ci\"", "").into_bytes(), "missing field"),
-            (text.replacen('{', "{\"seq\":7,", 1).into_bytes(), "duplicate field"),
-            (text.replace("sha256:", "SHA256:").into_bytes(), "lowercase hex"),
+            (
+                text.replace("\"seq\":7", "\"seq\":\"7\"").into_bytes(),
+                "invalid type",
+            ),
+            (
+                text.replace("\"seq\":7", "\"seq\":7.5").into_bytes(),
+                "invalid type",
+            ),
+            (
+                text.replace("\"actor\"", "\"actos\"").into_bytes(),
+                "unknown field",
+            ),
+            (
+                text.replace(",\"actor\":\"ci\"", "").into_bytes(),
+                "missing field",
+            ),
+            (
+                text.replacen('{', "{\"seq\":7,", 1).into_bytes(),
+                "duplicate field",
+            ),
+            (
+                text.replace("sha256:", "SHA256:").into_bytes(),
+                "lowercase hex",
+            ),
             (vec![b' '; MAX_LINE_BYTES + 1], "longer than the limit"),
         ];
         for (bad, why) in cases {

@@ -60,7 +60,7 @@ impl Chunker {
     }
 
     /// File size in bytes at the time of the call.
-    pub fn len(&self) -> Result<u64> {
+    pub fn file_len(&self) -> Result<u64> {
         self.file
             .metadata()
             .map(|m| m.len())

@@ -12,8 +12,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::entry::{
-    check_line, format_line, stored_hash, Fields, Hash32, GENESIS, MAX_LINE_BYTES, MAX_SEQ,
-    RESULTS,
+    check_line, format_line, stored_hash, Fields, Hash32, GENESIS, MAX_LINE_BYTES, MAX_SEQ, RESULTS,
 };
 use super::lines::{io_err, split_lines, Chunk, Chunker};
 use super::merkle::{consistency_ranges, inclusion_ranges, Accumulator, RangeHasher};
@@ -158,7 +157,29 @@ pub struct Appended {
     pub timestamp: String,
 }
 
+/// Whether every integer in `value` is exact as an IEEE double (|i| <= 2^53).
+fn integers_exact(value: &Value) -> bool {
+    const EXACT: u64 = 1 << 53;
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .map(|u| u <= EXACT)
+            .or_else(|| n.as_i64().map(|i| i.unsigned_abs() <= EXACT))
+            .unwrap_or(true),
+        Value::Array(items) => items.iter().all(integers_exact),
+        Value::Object(map) => map.values().all(integers_exact),
+        _ => true,
+    }
+}
+
 fn validate(entry: &NewEntry) -> Result<()> {
+    if !integers_exact(&entry.detail) {
+        return Err(Error::invalid(
+            "detail",
+            "an integer beyond 2^53",
+            "RFC 8785 numbers are IEEE doubles, which would round it; store it as a string",
+        ));
+    }
     if entry.action.is_empty() {
         return Err(Error::invalid("action", "''", "must not be empty"));
     }
@@ -214,10 +235,7 @@ impl Appender {
             Err(e) => return Err(io_err(&self.path, e)),
         };
         let reuse = match (&self.file, on_disk) {
-            (Some(f), Some(id)) => f
-                .metadata()
-                .map(|m| identity(&m) == id)
-                .unwrap_or(false),
+            (Some(f), Some(id)) => f.metadata().is_ok_and(|m| identity(&m) == id),
             _ => false,
         };
         if !reuse {
@@ -251,7 +269,11 @@ impl Appender {
             _ => tail_of(file, &path)?,
         };
         if tail.next_seq + entries.len() as u64 > MAX_SEQ {
-            return Err(Error::invalid("seq", tail.next_seq, "the log is full (2^53 entries)"));
+            return Err(Error::invalid(
+                "seq",
+                tail.next_seq,
+                "the log is full (2^53 entries)",
+            ));
         }
         let timestamp = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
         let mut out = Vec::with_capacity(entries.len() * 320);
@@ -314,10 +336,8 @@ fn stored_hashes(path: &Path, size: u64, mut each: impl FnMut(Hash32)) -> Result
                     if seen == size {
                         break;
                     }
-                    let hash = stored_hash(line).map_err(|reason| Error::ChainBroken {
-                        seq: seen,
-                        reason,
-                    })?;
+                    let hash = stored_hash(line)
+                        .map_err(|reason| Error::ChainBroken { seq: seen, reason })?;
                     each(hash);
                     seen += 1;
                 }

@@ -36,7 +36,7 @@ pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
 /// Largest power of two strictly smaller than `n` (`n >= 2`): RFC 9162's `k`.
 fn split(n: u64) -> u64 {
     debug_assert!(n >= 2);
-    1 << (63 - (n - 1).leading_zeros())
+    1 << (n - 1).ilog2()
 }
 
 /// Streaming Merkle tree hash: push leaves in order, read the root of
@@ -204,7 +204,10 @@ pub fn range_roots(
 ) -> Option<Vec<Hash32>> {
     let end = ranges.iter().map(|r| r.end).max().unwrap_or(0);
     let mut hasher = RangeHasher::new(ranges);
-    for leaf in leaves.into_iter().take(usize::try_from(end).unwrap_or(usize::MAX)) {
+    for leaf in leaves
+        .into_iter()
+        .take(usize::try_from(end).unwrap_or(usize::MAX))
+    {
         hasher.push(&leaf);
     }
     hasher.finish()
@@ -360,7 +363,9 @@ mod tests {
     }
 
     fn salted(n: usize, salt: &str) -> Vec<Hash32> {
-        (0..n).map(|i| sha256(format!("{salt} {i}").as_bytes())).collect()
+        (0..n)
+            .map(|i| sha256(format!("{salt} {i}").as_bytes()))
+            .collect()
     }
 
     fn roots_of(d: &[Hash32], ranges: &[Range<u64>]) -> Vec<Hash32> {
@@ -399,7 +404,13 @@ mod tests {
             for m in 1..n {
                 let proof = roots_of(&d, &consistency_ranges(m as u64, n as u64));
                 assert_eq!(proof, subproof_ref(m, &d[..n], true), "PROOF({m}, {n})");
-                assert!(verify_consistency(m as u64, n as u64, &mth(&d[..m]), &root, &proof));
+                assert!(verify_consistency(
+                    m as u64,
+                    n as u64,
+                    &mth(&d[..m]),
+                    &root,
+                    &proof
+                ));
             }
             assert!(verify_consistency(n as u64, n as u64, &root, &root, &[]));
             assert!(verify_consistency(0, n as u64, &empty_root(), &root, &[]));
@@ -418,17 +429,19 @@ mod tests {
                 // Wrong leaf, wrong index, wrong size.
                 assert!(!verify_inclusion(&d[(m + 1) % n], mu, nu, &path, &root));
                 for wrong in 0..=nu + 1 {
-                    if wrong != mu && verify_inclusion(&d[m], wrong, nu, &path, &root) {
-                        panic!("index {wrong} accepted for leaf {m} of {n}");
-                    }
+                    assert!(
+                        !(wrong != mu && verify_inclusion(&d[m], wrong, nu, &path, &root)),
+                        "index {wrong} accepted for leaf {m} of {n}"
+                    );
                 }
                 // Another size, with that size's genuine root (the head a
                 // verifier would hold): the path does not lead there.
                 for wrong in 1..=n + 3 {
                     let genuine = mth(&d[..wrong]);
-                    if wrong != n && verify_inclusion(&d[m], mu, wrong as u64, &path, &genuine) {
-                        panic!("size {wrong} accepted for leaf {m} of {n}");
-                    }
+                    assert!(
+                        !(wrong != n && verify_inclusion(&d[m], mu, wrong as u64, &path, &genuine)),
+                        "size {wrong} accepted for leaf {m} of {n}"
+                    );
                 }
                 // Swapped siblings, truncated, extended, corrupted.
                 if path.len() >= 2 {
@@ -436,7 +449,13 @@ mod tests {
                     swapped.swap(0, 1);
                     assert!(!verify_inclusion(&d[m], mu, nu, &swapped, &root));
                 }
-                assert!(!verify_inclusion(&d[m], mu, nu, &path[..path.len() - 1], &root));
+                assert!(!verify_inclusion(
+                    &d[m],
+                    mu,
+                    nu,
+                    &path[..path.len() - 1],
+                    &root
+                ));
                 let mut longer = path.clone();
                 longer.push(root);
                 assert!(!verify_inclusion(&d[m], mu, nu, &longer, &root));
@@ -467,19 +486,31 @@ mod tests {
                 // Other sizes, each with its genuine root.
                 for wrong_old in 1..n {
                     let genuine = mth(&d[..wrong_old]);
-                    if wrong_old != m
-                        && verify_consistency(wrong_old as u64, nu, &genuine, &new_root, &proof)
-                    {
-                        panic!("old size {wrong_old} accepted for {m} -> {n}");
-                    }
+                    assert!(
+                        !(wrong_old != m
+                            && verify_consistency(
+                                wrong_old as u64,
+                                nu,
+                                &genuine,
+                                &new_root,
+                                &proof
+                            )),
+                        "old size {wrong_old} accepted for {m} -> {n}"
+                    );
                 }
                 for wrong_new in m + 1..=n + 3 {
                     let genuine = mth(&d[..wrong_new]);
-                    if wrong_new != n
-                        && verify_consistency(mu, wrong_new as u64, &old_root, &genuine, &proof)
-                    {
-                        panic!("new size {wrong_new} accepted for {m} -> {n}");
-                    }
+                    assert!(
+                        !(wrong_new != n
+                            && verify_consistency(
+                                mu,
+                                wrong_new as u64,
+                                &old_root,
+                                &genuine,
+                                &proof
+                            )),
+                        "new size {wrong_new} accepted for {m} -> {n}"
+                    );
                 }
                 if proof.len() >= 2 {
                     let mut swapped = proof.clone();

@@ -123,7 +123,7 @@ impl Verifier {
     /// log's first `saved.size` entries have Merkle root `saved.root`.
     pub fn open(path: &Path, saved: Option<TreeHead>) -> Result<Self> {
         let chunker = Chunker::open(path)?;
-        let total_bytes = chunker.len()?;
+        let total_bytes = chunker.file_len()?;
         let saved_root_seen = match saved {
             Some(TreeHead { size: 0, .. }) => Some(super::merkle::empty_root()),
             _ => None,
@@ -228,8 +228,7 @@ impl Verifier {
                     return Ok(true);
                 }
                 Chunk::TooLong { offset } => {
-                    let reason =
-                        format!("line longer than the limit of {MAX_LINE_BYTES} bytes");
+                    let reason = format!("line longer than the limit of {MAX_LINE_BYTES} bytes");
                     self.fail(ErrorKind::MalformedLine, offset, reason);
                     return Ok(true);
                 }
