@@ -88,7 +88,7 @@ def test_entries_have_the_fixed_format_and_chain_from_genesis(tmp_path: Path) ->
         if i:
             assert e["prev_hash"] == entries[i - 1]["entry_hash"]
     # Lines are stored in canonical form.
-    for line, e in zip(lines_of(data), entries):
+    for line, e in zip(lines_of(data), entries, strict=True):
         assert line == rfc8785.dumps(e) + b"\n"
 
 

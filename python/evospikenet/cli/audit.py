@@ -32,6 +32,7 @@ from evospikenet.audit import (
     verify_inclusion_proof,
 )
 from evospikenet.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, fail, stderr_console, user_errors
+from evospikenet.errors import IndexOutOfRangeError
 
 __all__ = ["audit"]
 
@@ -40,10 +41,13 @@ _LOG_HELP = "The audit log (JSON Lines); default $EVOSPIKENET_AUDIT_LOG."
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Map errors to exit codes: bad input 2, broken log or lock timeout 1."""
+    """Map errors to exit codes: bad input (or index) 2, broken log or lock timeout 1."""
     try:
         with user_errors():
-            yield
+            try:
+                yield
+            except IndexOutOfRangeError as exc:
+                fail(str(exc), EXIT_BAD_INPUT)
     except Timeout as exc:
         fail(f"could not lock the log: {exc}", EXIT_FAILURE)
     except OSError as exc:
