@@ -164,9 +164,14 @@ AUDIT_MAX_LINE_BYTES: int
 
 @final
 class AuditAppender:
-    """Appends entries to one log; the caller holds the log's file lock."""
+    """Appends entries to one log under an exclusive ``flock`` of the log file.
 
-    def __new__(cls, path: str | os.PathLike[str]) -> AuditAppender: ...
+    Raises ``InvalidParameterError`` for a negative or non-finite timeout.
+    """
+
+    def __new__(
+        cls, path: str | os.PathLike[str], lock_timeout_s: float = 60.0
+    ) -> AuditAppender: ...
     def append(
         self, entries: list[tuple[str, str, str, str, str]], sync: bool
     ) -> list[tuple[int, str, str]]:
@@ -174,8 +179,8 @@ class AuditAppender:
 
         Returns ``(seq, entry_hash, timestamp)`` per entry. Raises
         ``InvalidParameterError`` (bad result, empty action, detail not JSON,
-        line over 1 MiB), ``ChainBrokenError`` (torn or damaged tail),
-        ``FileIOError``.
+        line over 1 MiB, an integer beyond 2^53), ``ChainBrokenError`` (torn
+        or damaged tail), ``FileIOError`` (also when the lock times out).
         """
     def sync(self) -> None:
         """Run fdatasync on the log file."""
@@ -218,7 +223,7 @@ def audit_torn_tail(path: str | os.PathLike[str]) -> int | None:
     """Return the offset where a torn final line starts, or None."""
 
 def audit_truncate_torn_tail(path: str | os.PathLike[str], offset: int) -> int:
-    """Cut the torn final line starting at ``offset``; return the bytes removed."""
+    """Cut the torn final line starting at ``offset`` (under the lock); return bytes removed."""
 
 def audit_canonical_json(text: str) -> str:
     """Return the RFC 8785 canonical form of the JSON text."""

@@ -20,8 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from filelock import FileLock
-
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
 from evospikenet.audit.heads import TreeHead
@@ -168,8 +166,11 @@ class AuditLogManager:
     Parameters
     ----------
     path : str or os.PathLike
-        The JSON Lines log; created on the first write. ``PATH.lock`` beside
-        it is the lock file that serializes writers across processes.
+        The JSON Lines log; created on the first write. Writers in any
+        number of processes and threads are serialized by an exclusive
+        ``flock(2)`` on the log file, held from reading the tail to the end of
+        the write (and its ``fdatasync``): no lost, duplicated or interleaved
+        lines, ``seq`` strictly increasing.
     fsync : {"always", "batch"}
         ``"always"``: every :meth:`write` returns only after ``fdatasync``.
         ``"batch"``: group commit; each entry is written to the OS at once
@@ -184,7 +185,8 @@ class AuditLogManager:
     batch_interval_s : float
         Longest time (s) between syncs while writes keep coming, ``"batch"`` mode.
     lock_timeout_s : float
-        How long (s) to wait for the file lock before giving up.
+        How long (s) to wait for the log's lock before giving up
+        (``FileIOError``).
 
     Raises
     ------
@@ -235,9 +237,8 @@ class AuditLogManager:
         self.fsync = fsync
         self.batch_size = batch_size
         self.batch_interval_s = batch_interval_s
-        self._lock = FileLock(f"{self.path}.lock", timeout=lock_timeout_s)
         self._thread_lock = threading.Lock()
-        self._appender = _core.AuditAppender(self.path)
+        self._appender = _core.AuditAppender(self.path, lock_timeout_s)
         self._unsynced = 0
         self._last_sync = time.monotonic()
 
@@ -279,10 +280,8 @@ class AuditLogManager:
         ChainBrokenError
             If the log ends in a torn line or a damaged entry (verify, then
             ``evospikenet audit repair``).
-        filelock.Timeout
-            If the lock could not be taken within ``lock_timeout_s``.
         FileIOError
-            If the log cannot be written.
+            If the log cannot be written, or locked within ``lock_timeout_s``.
         """
         return self.write_many(
             [
@@ -331,7 +330,7 @@ class AuditLogManager:
             rows.append((fields[0], fields[1], fields[2], fields[3], detail_json))
         if not rows:
             return []
-        with self._thread_lock, self._lock:
+        with self._thread_lock:
             now = time.monotonic()
             sync = (
                 self.fsync == "always"
@@ -717,8 +716,10 @@ class AuditLogManager:
     def repair(self, confirm: Callable[[RepairPlan], bool]) -> int:
         """Cut a torn final line, and nothing else, after confirmation.
 
-        Holds the log's lock throughout, so no writer appends meanwhile; the
-        cut is one ``ftruncate`` followed by ``fsync``.
+        Writers refuse to append after a torn line, so the log cannot change
+        meanwhile; the cut itself takes the log's lock, checks that the torn
+        line still starts at the planned offset, and is one ``ftruncate``
+        followed by ``fsync``.
 
         Parameters
         ----------
@@ -736,11 +737,10 @@ class AuditLogManager:
         ChainBrokenError
             If the log is broken by anything other than a torn final line.
         """
-        with self._thread_lock, self._lock:
-            plan = self.repair_plan()
-            if plan is None or not confirm(plan):
-                return 0
-            return int(_core.audit_truncate_torn_tail(self.path, plan.offset))
+        plan = self.repair_plan()
+        if plan is None or not confirm(plan):
+            return 0
+        return int(_core.audit_truncate_torn_tail(self.path, plan.offset))
 
 
 _EMPTY_ROOT = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from filelock import Timeout
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
@@ -41,15 +40,13 @@ _LOG_HELP = "The audit log (JSON Lines); default $EVOSPIKENET_AUDIT_LOG."
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Map errors to exit codes: bad input (or index) 2, broken log or lock timeout 1."""
+    """Map errors to exit codes: bad input (or index) 2, broken log 1."""
     try:
         with user_errors():
             try:
                 yield
             except IndexOutOfRangeError as exc:
                 fail(str(exc), EXIT_BAD_INPUT)
-    except Timeout as exc:
-        fail(f"could not lock the log: {exc}", EXIT_FAILURE)
     except OSError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
 

@@ -90,7 +90,7 @@ fn audit_verify<'py>(
     report_dict(py, &verifier.report())
 }
 
-/// Appends entries to one log; the caller holds the log's file lock.
+/// Appends entries to one log under an exclusive `flock` of the log file.
 #[pyclass(module = "evospikenet._core")]
 struct AuditAppender {
     inner: Appender,
@@ -99,10 +99,17 @@ struct AuditAppender {
 #[pymethods]
 impl AuditAppender {
     #[new]
-    fn new(path: PathBuf) -> Self {
-        Self {
-            inner: Appender::new(&path),
-        }
+    #[pyo3(signature = (path, lock_timeout_s=60.0))]
+    fn new(py: Python<'_>, path: PathBuf, lock_timeout_s: f64) -> PyResult<Self> {
+        let timeout = std::time::Duration::try_from_secs_f64(lock_timeout_s).map_err(|_| {
+            to_py_err(
+                py,
+                Error::invalid("lock_timeout_s", lock_timeout_s, "must be >= 0 and finite"),
+            )
+        })?;
+        Ok(Self {
+            inner: Appender::with_timeout(&path, timeout),
+        })
     }
 
     /// Append `(actor, action, resource, result, detail_json)` tuples in one
