@@ -179,3 +179,35 @@ def test_real_subprocess() -> None:
         [*cmd, "simulate", "--scale", "-1"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2 and "scale" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_simulate_records_itself_in_the_audit_log(tmp_path: Path) -> None:
+    import hashlib
+
+    from evospikenet.audit import AuditLogManager
+
+    out, log = tmp_path / "s.parquet", tmp_path / "audit.jsonl"
+    args = [
+        "simulate",
+        "--duration-ms",
+        "50",
+        "--seed",
+        "4",
+        "--out",
+        str(out),
+        "--audit-log",
+        str(log),
+    ]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(cli, ["simulate", "--duration-ms", "50", "--audit-log", str(log)])
+        .exit_code
+        == 0
+    )
+    manager = AuditLogManager(log)
+    assert manager.verify()["valid"]
+    (entry,) = manager.query()  # the run without outputs is not recorded
+    assert entry["action"] == "cli.simulate" and entry["detail"]["seed"] == 4
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert digest in str(entry["detail"]["outputs"])

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from evospikenet.audit import audit_log_path, record_command
 from evospikenet.cli._common import stderr_console, user_errors
 from evospikenet.models import MODELS
 from evospikenet.simulate import SimulationResult, simulate
@@ -131,6 +132,12 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table."
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Record runs that write files in this audit log (default: $EVOSPIKENET_AUDIT_LOG).",
+)
 def simulate_command(
     model: str | None,
     spec: Path | None,
@@ -144,6 +151,7 @@ def simulate_command(
     params: tuple[str, ...],
     as_json: bool,
     no_progress: bool,
+    audit_log: Path | None,
 ) -> None:
     """Simulate MODEL (default: cuba) or the network in --spec.
 
@@ -185,6 +193,14 @@ def simulate_command(
             built = result.built
             sizes = {k: p.n for k, p in built.populations.items()}
             raster_plot(built.spikes(), sizes, result.duration_ms, plot, title=result.model)
+        log = audit_log_path(audit_log)
+        outputs = [path for path in (out, plot) if path is not None]
+        if log is not None and outputs:
+            detail = {
+                "model": result.model, "seed": result.seed, "dt_ms": result.dt_ms,
+                "duration_ms": result.duration_ms, "scale": scale, "params": options,
+            }  # fmt: skip
+            record_command(log, "simulate", [spec] if spec else [], outputs, "success", detail)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:
