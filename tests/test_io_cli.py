@@ -211,3 +211,21 @@ def test_simulate_records_itself_in_the_audit_log(tmp_path: Path) -> None:
     assert entry["action"] == "cli.simulate" and entry["detail"]["seed"] == 4
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     assert digest in str(entry["detail"]["outputs"])
+
+
+def test_progress_columns_render_before_the_total_is_known() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from evospikenet.cli.simulate import _RealTimeFactor, _SimulatedTime
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with Progress(_SimulatedTime(), _RealTimeFactor(), console=console) as progress:
+        task = progress.add_task("run", total=None)
+        progress.refresh()
+        progress.update(task, completed=10, total=100)
+        progress.refresh()
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "0 / ? ms" in text and "10 / 100 ms" in text

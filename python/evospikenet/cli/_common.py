@@ -9,6 +9,7 @@ from typing import NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import Progress, ProgressColumn
 
 from evospikenet.errors import (
     EvoSpikeNetError,
@@ -17,7 +18,15 @@ from evospikenet.errors import (
     ShapeMismatchError,
 )
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_OK", "fail", "stderr_console", "user_errors"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "fail",
+    "progress_bar",
+    "stderr_console",
+    "user_errors",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -29,6 +38,26 @@ T = TypeVar("T")
 def stderr_console() -> Console:
     """Return a rich console on stderr (progress and messages never mix with ``--json``)."""
     return Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(
+    show: bool, *columns: ProgressColumn
+) -> Iterator[Callable[[float, float], None] | None]:
+    """Yield a ``progress(done, total)`` callback driving a transient rich bar on stderr.
+
+    Yields None (no bar) when ``show`` is false.
+    """
+    if not show:
+        yield None
+        return
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
+        task = progress.add_task("", total=None)
+
+        def update(done: float, total: float) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
 
 
 def fail(message: str, code: int) -> NoReturn:

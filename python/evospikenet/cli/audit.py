@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from evospikenet.audit import (
@@ -30,7 +30,7 @@ from evospikenet.audit import (
     load_public_key,
     verify_inclusion_proof,
 )
-from evospikenet.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, fail, stderr_console, user_errors
+from evospikenet.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, fail, progress_bar, user_errors
 from evospikenet.errors import IndexOutOfRangeError
 
 __all__ = ["audit"]
@@ -81,22 +81,8 @@ def audit() -> None:
 def _run_verify(
     manager: AuditLogManager, head: TreeHead | None, show_progress: bool
 ) -> VerifyResult:
-    if not show_progress:
-        return manager.verify(head)
-    progress = Progress(
-        TextColumn("verify"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=stderr_console(),
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("verify", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
+    columns = (TextColumn("verify"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with progress_bar(show_progress, *columns) as update:
         return manager.verify(head, progress=update)
 
 

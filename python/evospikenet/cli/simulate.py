@@ -9,16 +9,24 @@ from typing import Any
 
 import click
 import yaml
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.progress import BarColumn, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from evospikenet.audit import audit_log_path, record_command
-from evospikenet.cli._common import stderr_console, user_errors
+from evospikenet.cli._common import progress_bar, stderr_console, user_errors
 from evospikenet.models import MODELS
 from evospikenet.simulate import SimulationResult, simulate
 
 __all__ = ["simulate_command"]
+
+
+class _SimulatedTime(ProgressColumn):
+    """Simulated time done and total (ms)."""
+
+    def render(self, task: Task) -> Text:
+        total = f"{task.total:,.0f}" if task.total is not None else "?"
+        return Text(f"{task.completed:,.0f} / {total} ms")
 
 
 class _RealTimeFactor(ProgressColumn):
@@ -169,24 +177,14 @@ def simulate_command(
             "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
             "scale": scale, "threads": threads, "out": out, "options": options,
         }  # fmt: skip
-        if show:
-            progress = Progress(
-                TextColumn("[bold]simulating"),
-                BarColumn(),
-                TextColumn("{task.completed:,.0f} / {task.total:,.0f} ms"),
-                _RealTimeFactor(),
-                console=stderr_console(),
-                transient=True,
-            )
-            with progress:
-                task = progress.add_task("run", total=None)
-
-                def update(done_ms: float, total_ms: float) -> None:
-                    progress.update(task, completed=done_ms, total=total_ms)
-
-                result = simulate(model, progress=update, **kwargs)
-        else:
-            result = simulate(model, **kwargs)
+        columns = (
+            TextColumn("[bold]simulating"),
+            BarColumn(),
+            _SimulatedTime(),
+            _RealTimeFactor(),
+        )
+        with progress_bar(show, *columns) as update:
+            result = simulate(model, progress=update, **kwargs)
         if plot is not None and result.built is not None:
             from evospikenet.plotting import raster_plot
 

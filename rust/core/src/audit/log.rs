@@ -83,8 +83,9 @@ fn count_lines(path: &Path) -> Result<u64> {
 }
 
 /// Offset of the start of the line that ends at `end` (exclusive of its
-/// newline), reading backwards from `end` in blocks.
-fn line_start(mut file: &File, path: &Path, end: u64) -> Result<u64> {
+/// newline), reading backwards from `end` in blocks. With `limit`, gives up
+/// once more than `limit` bytes were searched and returns where it stopped.
+fn line_start(mut file: &File, path: &Path, end: u64, limit: Option<u64>) -> Result<u64> {
     let mut pos = end;
     let mut block = vec![0u8; 64 << 10];
     while pos > 0 {
@@ -97,7 +98,7 @@ fn line_start(mut file: &File, path: &Path, end: u64) -> Result<u64> {
         if let Some(i) = memchr::memrchr(b'\n', &block[..n]) {
             return Ok(pos + i as u64 + 1);
         }
-        if end - pos > MAX_LINE_BYTES as u64 + 1 {
+        if limit.is_some_and(|limit| end - pos > limit) {
             return Ok(pos);
         }
     }
@@ -145,7 +146,7 @@ fn tail_of(mut file: &File, path: &Path) -> Result<Tail> {
                 .to_owned(),
         });
     }
-    let start = line_start(file, path, len - 1)?;
+    let start = line_start(file, path, len - 1, Some(MAX_LINE_BYTES as u64 + 1))?;
     let line_len = usize::try_from(len - 1 - start).unwrap_or(usize::MAX);
     let bad = |reason: String| -> Result<Tail> {
         Err(Error::ChainBroken {
@@ -489,20 +490,7 @@ pub fn torn_tail(path: &Path) -> Result<Option<u64>> {
         return Ok(None);
     }
     // The torn bytes may be longer than one line's limit; search back fully.
-    let mut pos = len;
-    let mut block = vec![0u8; 64 << 10];
-    while pos > 0 {
-        let n = block.len().min(usize::try_from(pos).unwrap_or(usize::MAX));
-        pos -= n as u64;
-        file.seek(SeekFrom::Start(pos))
-            .map_err(|e| io_err(path, e))?;
-        file.read_exact(&mut block[..n])
-            .map_err(|e| io_err(path, e))?;
-        if let Some(i) = memchr::memrchr(b'\n', &block[..n]) {
-            return Ok(Some(pos + i as u64 + 1));
-        }
-    }
-    Ok(Some(0))
+    Ok(Some(line_start(&file, path, len, None)?))
 }
 
 /// Cut the torn final line that starts at `offset`, and nothing else: the
