@@ -99,6 +99,15 @@ class Engine:
         delay_ms: npt.NDArray[np.float64],
     ) -> int:
         """Build a projection from explicit synapse arrays; return its index."""
+    def add_gap_junctions(
+        self,
+        pre: int,
+        post: int,
+        pre_idx: npt.NDArray[np.uint32],
+        post_idx: npt.NDArray[np.uint32],
+        g_ns: npt.NDArray[np.float64],
+    ) -> int:
+        """Add gap junctions (nS) between two LIF populations; return the set's index."""
     def add_poisson(self, target: int, receptor_name: str, rate_hz: float, weight: float) -> int:
         """Add a Poisson input of total rate ``rate_hz`` per neuron; return its index."""
     def add_noise(self, target: int, mean_pa: float, std_pa: float) -> int:
