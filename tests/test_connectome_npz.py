@@ -92,7 +92,7 @@ def test_absent_synapse_type_means_chemical(tmp_path: Path) -> None:
                 "synapse_type": [0] * 5,
             },
             "edges",
-            "duplicate",
+            "more than once",
         ),
         ({"neuron_name": ["A", "B"]}, "neuron_name", "length"),
         ({"meta": {"materialization_version": -1}}, "meta.materialization_version", "non-neg"),

@@ -11,6 +11,7 @@ import click
 
 from evospikenet import __version__
 from evospikenet.cli.audit import audit
+from evospikenet.cli.connectome import connectome, sync_connectome_command
 from evospikenet.cli.map_connectome import map_connectome_command
 from evospikenet.cli.simulate import simulate_command
 
@@ -25,7 +26,9 @@ def cli() -> None:
 
 cli.add_command(simulate_command)
 cli.add_command(audit)
-cli.add_command(map_connectome_command)
+cli.add_command(connectome)  # issue 5
+cli.add_command(sync_connectome_command)  # issue 5
+cli.add_command(map_connectome_command)  # issue 5
 
 
 def main() -> None:

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from evospikenet import _core
 from evospikenet._atomic import atomic_path
 from evospikenet.connectome._errors import ConnectomeSchemaError
-from evospikenet.errors import FileIOError
+from evospikenet.errors import FileIOError, InvalidParameterError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -148,7 +149,7 @@ def _as_1d(name: str, value: Any, dtype: type, kind: str) -> npt.NDArray[Any]:
         raise ConnectomeSchemaError.of(
             name, f"dtype {arr.dtype}", f"must have dtype kind in {kind!r} (convert to {dtype})"
         )
-    return arr.astype(dtype, copy=False)
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def make_connectome(
@@ -245,12 +246,6 @@ def validate_connectome(c: Connectome) -> None:
             raise ConnectomeSchemaError.of(
                 name, f"shape {arr.shape}", f"must have neuron_id's length {m}"
             )
-    sorted_ids = np.sort(c.neuron_id)
-    dup = sorted_ids[1:] == sorted_ids[:-1]
-    if dup.any():
-        raise ConnectomeSchemaError.of(
-            "neuron_id", int(sorted_ids[1:][dup][0]), "neuron ids must be unique"
-        )
     bad_sign = (c.neuron_sign != 1) & (c.neuron_sign != -1)
     if bad_sign.any():
         i = _first_bad(bad_sign)
@@ -259,44 +254,13 @@ def validate_connectome(c: Connectome) -> None:
             int(c.neuron_sign[i]),
             f"must be +1 or -1 (neuron_id {int(c.neuron_id[i])})",
         )
-    for name in ("pre_id", "post_id"):
-        ids = getattr(c, name)
-        if n == 0:
-            continue
-        pos = np.searchsorted(sorted_ids, ids)
-        pos[pos >= m] = max(m - 1, 0)
-        unknown = sorted_ids[pos] != ids if m else np.ones(n, dtype=bool)
-        if unknown.any():
-            i = _first_bad(unknown)
-            raise ConnectomeSchemaError.of(
-                name, int(ids[i]), f"edge {i} names a neuron id that is not in neuron_id"
-            )
-    nonfinite = ~np.isfinite(c.weight)
-    if nonfinite.any():
-        i = _first_bad(nonfinite)
-        raise ConnectomeSchemaError.of("weight", float(c.weight[i]), f"edge {i}: must be finite")
-    bad_delay = ~np.isfinite(c.delay_ms) | (c.delay_ms < 0)
-    if bad_delay.any():
-        i = _first_bad(bad_delay)
-        raise ConnectomeSchemaError.of(
-            "delay_ms", float(c.delay_ms[i]), f"edge {i}: must be finite and >= 0"
+    # Edge checks (ids, finiteness, types, duplicate keys) in one Rust pass.
+    try:
+        _core.connectome_validate_edges(
+            (c.pre_id, c.post_id, c.weight, c.delay_ms, c.synapse_type), c.neuron_id
         )
-    bad_type = c.synapse_type > SYNAPSE_ELECTRICAL
-    if bad_type.any():
-        i = _first_bad(bad_type)
-        raise ConnectomeSchemaError.of(
-            "synapse_type", int(c.synapse_type[i]), f"edge {i}: must be 0 (chemical) or 1 (gap)"
-        )
-    if n > 1:
-        order = np.lexsort((c.synapse_type, c.post_id, c.pre_id))
-        p, q, t = c.pre_id[order], c.post_id[order], c.synapse_type[order]
-        same = (p[1:] == p[:-1]) & (q[1:] == q[:-1]) & (t[1:] == t[:-1])
-        if same.any():
-            j = _first_bad(same)
-            key = (int(p[j]), int(q[j]), int(t[j]))
-            raise ConnectomeSchemaError.of(
-                "edges", key, "duplicate edge key (pre_id, post_id, synapse_type)"
-            )
+    except InvalidParameterError as exc:
+        raise ConnectomeSchemaError(str(exc), exc.name, exc.value, exc.reason) from exc
     _validate_meta(c.meta)
 
 
@@ -441,20 +405,14 @@ def ei_ratio(connectome: Connectome, *, weighted: bool = False) -> float:
         The ratio; ``inf`` if there is excitation but no inhibition, ``nan``
         if there are no chemical edges with a signed presynaptic neuron.
     """
-    chem = connectome.synapse_type == SYNAPSE_CHEMICAL
-    order = np.argsort(connectome.neuron_id)
-    ids = connectome.neuron_id[order]
-    signs = connectome.neuron_sign[order]
-    pre = connectome.pre_id[chem]
-    pos = np.searchsorted(ids, pre)
-    pre_sign = signs[np.clip(pos, 0, max(ids.size - 1, 0))] if ids.size else np.zeros(0, np.int8)
-    w = (
-        np.abs(connectome.weight[chem]).astype(np.float64)
-        if weighted
-        else np.ones(pre.size, dtype=np.float64)
+    n_exc, n_inh, w_exc, w_inh = _core.connectome_ei_counts(
+        connectome.pre_id,
+        connectome.synapse_type,
+        connectome.weight,
+        connectome.neuron_id,
+        connectome.neuron_sign,
     )
-    exc = float(w[pre_sign == 1].sum())
-    inh = float(w[pre_sign == -1].sum())
+    exc, inh = (w_exc, w_inh) if weighted else (float(n_exc), float(n_inh))
     if inh == 0.0:
         return float("inf") if exc > 0 else float("nan")
     return exc / inh

@@ -7,6 +7,8 @@
 use pyo3::prelude::*;
 
 mod audit;
+// Connectome delta merge / diff (issue 5).
+mod connectome;
 mod engine;
 mod errors;
 
@@ -17,5 +19,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
     audit::register(m)?;
+    connectome::register(m)?;
     Ok(())
 }
