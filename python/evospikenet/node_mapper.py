@@ -44,6 +44,9 @@ Coarsening:
   the most common member type; edges between clusters (including within
   one: an autapse; gap junctions within one are dropped) are aggregated
   per key by summing weights, with the weight-weighted mean delay.
+  k-means assigns the spectral embedding to clusters; should it leave a
+  cluster empty, the shard has fewer neurons than ``target_neurons`` (the
+  manifest's ``n_neurons`` is always the real count).
 
 Inter-node edges are mapped the same way (edges to neurons dropped by
 sampling are dropped; edges of clustered neurons go to their cluster), and
@@ -341,7 +344,7 @@ def _spectral(c: Connectome, target: int, seed: int) -> npt.NDArray[np.int64]:
                 warnings.simplefilter("ignore")
                 labels = SpectralClustering(
                     n_clusters=k, affinity="precomputed", random_state=seed,
-                    assign_labels="discretize",
+                    assign_labels="kmeans",
                 ).fit_predict(dense)  # fmt: skip
         ids = c.neuron_id[members]
         for lab in np.unique(labels):
