@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evospikenet.cli import cli
 from evospikenet.connectome import ei_ratio, load_connectome_npz, save_connectome_npz
@@ -139,3 +141,27 @@ def test_map_connectome_cli(tmp_path: Path) -> None:
     bad = ["map-connectome", "--input", str(tmp_path / "none.npz"), "--output-dir", str(out)]
     run = CliRunner().invoke(cli, [*bad, "--config", str(cfg)])
     assert run.exit_code == 2
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(1, 40),
+    p=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**16),
+    split=st.sampled_from(["^sensory$", "^(sensory|motor)$", "."]),
+)
+def test_reassembly_is_exact_for_any_split(
+    tmp_path: Path, n: int, p: float, seed: int, split: str
+) -> None:
+    src = tmp_path / f"in{seed}.npz"
+    save_connectome_npz(src, synthetic_connectome(n=n, seed=seed, p=p))
+    cfg = tmp_path / f"cfg{seed}.yaml"
+    nodes = {"a": {"match": {"neuron_type": split}}, "b": {"match": {"neuron_name": "."}}}
+    cfg.write_text(yaml.safe_dump({"nodes": nodes}))
+    result = map_connectome(src, tmp_path / f"out{seed}", cfg)
+    original = load_connectome_npz(src)
+    back = assemble_shards(result.manifest_path)
+    assert _edge_set(back) == _edge_set(original) and back.n_edges == original.n_edges
+    assert sum(e.n_neurons for e in result.entries) == original.n_neurons

@@ -46,7 +46,9 @@ Coarsening:
   per key by summing weights, with the weight-weighted mean delay.
   k-means assigns the spectral embedding to clusters; should it leave a
   cluster empty, the shard has fewer neurons than ``target_neurons`` (the
-  manifest's ``n_neurons`` is always the real count).
+  manifest's ``n_neurons`` is always the real count). The affinity of each
+  sign group is a dense matrix (8 n^2 bytes): fine for C. elegans or a
+  few thousand neurons per node; for larger nodes sample first.
 
 Inter-node edges are mapped the same way (edges to neurons dropped by
 sampling are dropped; edges of clustered neurons go to their cluster), and
