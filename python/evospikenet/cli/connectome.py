@@ -69,6 +69,7 @@ def connectome() -> None:
     help="cect: YAML mapping transmitter -> +1/-1 over the default map.",
 )
 @click.option("--materialization-version", type=int, default=1, show_default=True)
+@click.option("--neurons-only", is_flag=True, help="cect: drop muscles, glia and other cells.")
 @click.option("--weight-unit", default="", help="csv: unit of the weight column.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def import_command(
@@ -82,6 +83,7 @@ def import_command(
     sign_map: str | None,
     materialization_version: int,
     weight_unit: str,
+    neurons_only: bool,
     as_json: bool,
 ) -> None:
     """Convert SOURCE into the connectome NPZ contract.
@@ -105,6 +107,7 @@ def import_command(
                 glutamate_sign=int(glutamate_sign),
                 delay_ms=delay_ms,
                 materialization_version=materialization_version,
+                neurons_only=neurons_only,
             )
         else:
             if not neurons_path:

@@ -35,6 +35,7 @@ from evospikenet.connectome._import import (
     DEFAULT_TRANSMITTER_SIGNS,
     import_cect,
     import_csv,
+    is_neuron_type,
     list_cect_datasets,
     neuron_id_of,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "ei_ratio",
     "import_cect",
     "import_csv",
+    "is_neuron_type",
     "list_cect_datasets",
     "load_connectome_npz",
     "make_connectome",

@@ -92,6 +92,7 @@ __all__ = [
     "cect_cache_dir",
     "import_cect",
     "import_csv",
+    "is_neuron_type",
     "list_cect_datasets",
     "neuron_id_of",
 ]
@@ -130,6 +131,32 @@ DEFAULT_TRANSMITTER_SIGNS: Mapping[str, int] = {
 }
 
 _TRANSMITTER_TABLE_DATASET = "OpenWormUnifiedReader"
+
+#: WormAtlas cell types (cect ``data/all_cell_info.csv``) that are neurons
+#: although the word "neuron" is not in them (sensory classes, RIP).
+_NEURON_TYPES_WITHOUT_THE_WORD = frozenset(
+    {
+        "Amphid",
+        "Amphid, nociceptive",
+        "Cephalic",
+        "Linker to pharynx",
+        "Mechanosensory",
+        "O2, CO2, social signals, touch",
+        "Phasmid",
+        "Touch",
+    }
+)
+
+
+def is_neuron_type(neuron_type: str) -> bool:
+    """Whether a WormAtlas cell type (as in ``neuron_type`` of a cect import) is a neuron.
+
+    True for types containing "neuron" (motor neurons, interneurons, ...) and
+    the sensory classes named without it (Amphid, Cephalic, Touch, ...);
+    false for muscles, glia (GLR, sheath cells), epithelia and glands. With it
+    Cook et al. (2019) has 302 neurons and Witvliet et al. (2021) 161 → 180.
+    """
+    return "neuron" in neuron_type.lower() or neuron_type in _NEURON_TYPES_WITHOUT_THE_WORD
 
 
 def neuron_id_of(name: str) -> int:
@@ -250,6 +277,7 @@ def import_cect(
     default_sign: int = 1,
     delay_ms: float = 1.0,
     materialization_version: int = 1,
+    neurons_only: bool = False,
 ) -> Connectome:
     """Import a cect dataset (module docstring: classes, ids, signs).
 
@@ -270,6 +298,9 @@ def import_cect(
         Uniform synaptic delay (ms); the data carry none.
     materialization_version : int
         ``meta["materialization_version"]`` of the result.
+    neurons_only : bool
+        Keep only cells whose type is a neuron (:func:`is_neuron_type`) and
+        the edges between them (drops muscles, glia, other cells).
 
     Returns
     -------
@@ -299,6 +330,11 @@ def import_cect(
     if len(set(nodes)) != len(nodes):
         raise InvalidParameterError.of("nodes", str(path), "cell names repeat")
     own = _transmitters(nodes, matrices)
+    cell_types = _cell_types()
+    if neurons_only:
+        keep = [i for i, n in enumerate(nodes) if is_neuron_type(cell_types.get(n, ""))]
+        nodes = [nodes[i] for i in keep]
+        matrices = {cls: m[np.ix_(keep, keep)] for cls, m in matrices.items()}
     table = own if own else dict(_default_transmitter_table())
     ids = np.array([neuron_id_of(n) for n in nodes], dtype=np.int64)
     chem = np.zeros((len(nodes), len(nodes)))
@@ -318,7 +354,6 @@ def import_cect(
         posts.append(ids[j])
         weights.append(m[i, j])
         types.append(np.full(i.size, stype, dtype=np.uint8))
-    cell_types = _cell_types()
     defaulted = sorted(n for n in nodes if signs_map.get(table.get(n, ""), 0) == 0)
     neuron_sign = [signs_map.get(table.get(n, ""), default_sign) for n in nodes]
     stem = path.stem
@@ -337,6 +372,7 @@ def import_cect(
         "neuron_transmitter": {n: table[n] for n in sorted(table) if n in set(nodes)},
         "sign_defaulted": defaulted,
         "skipped_classes": skipped,
+        "neurons_only": neurons_only,
     }
     c = make_connectome(
         pre_id=np.concatenate(pres),

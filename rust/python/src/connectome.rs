@@ -6,7 +6,7 @@
 //! synapse_type uint8)`; key sets as `(pre_id, post_id, synapse_type)`.
 
 use evospikenet_core::connectome::{
-    self, parse_delta, write_delta, DeltaDoc, EdgeKey, Edges, EdgesView, KeysView,
+    self, parse_delta, write_delta, DeltaDoc, Edges, EdgesView, KeysView,
 };
 use evospikenet_core::Error;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -108,13 +108,9 @@ fn connectome_apply_delta<'py>(
     d.set_item("n_result", report.n_result)?;
     d.set_item("n_removed", report.n_removed)?;
     d.set_item("n_added", report.n_added)?;
-    d.set_item("removed_absent", keys_list(&report.removed_absent))?;
-    d.set_item("added_existing", keys_list(&report.added_existing))?;
+    d.set_item("removed_absent", report.removed_absent.clone())?;
+    d.set_item("added_existing", report.added_existing.clone())?;
     Ok((edge_arrays(py, out), d))
-}
-
-fn keys_list(keys: &[EdgeKey]) -> Vec<(i64, i64, u8)> {
-    keys.to_vec()
 }
 
 /// The delta from `old` to `new`: `(removed, added)` edge arrays, sorted by key.
@@ -161,14 +157,11 @@ fn connectome_write_delta<'py>(
     removed: EdgeArgs<'py>,
     added: EdgeArgs<'py>,
 ) -> PyResult<String> {
-    let extra = match serde_json::from_str::<serde_json::Value>(extra_json) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => {
-            return Err(to_py_err(
-                py,
-                Error::invalid("extra_json", extra_json, "must be a JSON object"),
-            ))
-        }
+    let Ok(serde_json::Value::Object(extra)) = serde_json::from_str(extra_json) else {
+        return Err(to_py_err(
+            py,
+            Error::invalid("extra_json", extra_json, "must be a JSON object"),
+        ));
     };
     let doc = DeltaDoc {
         schema_version,

@@ -197,7 +197,7 @@ fn duplicate(name: &str, key: EdgeKey) -> Error {
 }
 
 #[inline]
-fn at(order: &Option<Vec<usize>>, k: usize) -> usize {
+fn at(order: Option<&[usize]>, k: usize) -> usize {
     match order {
         Some(o) => o[k],
         None => k,
@@ -258,13 +258,15 @@ pub fn apply_delta(
         // Next surviving base edge: skip the removed ones.
         let mut next_base: Option<(usize, EdgeKey)> = None;
         while i < n_base {
-            let bi = at(&border, i);
+            let bi = at(border.as_deref(), i);
             let kb = bkeys.key(bi);
-            while r < n_rm && removed.key(at(&rorder, r)) < kb {
-                report.removed_absent.push(removed.key(at(&rorder, r)));
+            while r < n_rm && removed.key(at(rorder.as_deref(), r)) < kb {
+                report
+                    .removed_absent
+                    .push(removed.key(at(rorder.as_deref(), r)));
                 r += 1;
             }
-            if r < n_rm && removed.key(at(&rorder, r)) == kb {
+            if r < n_rm && removed.key(at(rorder.as_deref(), r)) == kb {
                 report.n_removed += 1;
                 r += 1;
                 i += 1;
@@ -274,7 +276,7 @@ pub fn apply_delta(
             break;
         }
         let next_add = (a < n_add).then(|| {
-            let ai = at(&aorder, a);
+            let ai = at(aorder.as_deref(), a);
             (ai, akeys.key(ai))
         });
         match (next_base, next_add) {
@@ -306,7 +308,9 @@ pub fn apply_delta(
         }
     }
     while r < n_rm {
-        report.removed_absent.push(removed.key(at(&rorder, r)));
+        report
+            .removed_absent
+            .push(removed.key(at(rorder.as_deref(), r)));
         r += 1;
     }
     if strict {
@@ -355,8 +359,8 @@ pub fn diff(old: &EdgesView<'_>, new: &EdgesView<'_>) -> Result<(Edges, Edges)> 
     let mut added = Edges::default();
     let (mut i, mut j) = (0usize, 0usize);
     while i < n_old || j < n_new {
-        let oi = (i < n_old).then(|| at(&oorder, i));
-        let nj = (j < n_new).then(|| at(&norder, j));
+        let oi = (i < n_old).then(|| at(oorder.as_deref(), i));
+        let nj = (j < n_new).then(|| at(norder.as_deref(), j));
         let ord = match (oi, nj) {
             (Some(oi), Some(nj)) => okeys.key(oi).cmp(&nkeys.key(nj)),
             (Some(_), None) => Ordering::Less,
