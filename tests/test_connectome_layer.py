@@ -51,8 +51,10 @@ def test_structure_follows_the_connectome() -> None:
     assert layer.n_gap_junctions == int((c.synapse_type == 1).sum()) // 2
 
 
-def _run(seed: int, gap_scale_ns: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    built = connectome_model(synthetic_connectome(), seed=seed, gap_scale_ns=gap_scale_ns)
+def _run(seed: int, gap_scale_ns: float = 1.0, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    built = connectome_model(
+        synthetic_connectome(), seed=seed, gap_scale_ns=gap_scale_ns, threads=threads
+    )
     built.run(200.0)
     mon = next(iter(built.monitors.values()))
     return mon.t_ms, mon.neuron
@@ -66,6 +68,13 @@ def test_simulation_is_active_finite_and_deterministic() -> None:
     np.testing.assert_array_equal(t1, t2)
     np.testing.assert_array_equal(i1, i2)
     assert not np.array_equal(t1, t3[: t1.size]) or t1.size != t3.size
+
+
+def test_same_spikes_whatever_the_thread_count() -> None:
+    t1, i1 = _run(5, gap_scale_ns=5.0, threads=1)
+    t2, i2 = _run(5, gap_scale_ns=5.0, threads=2)
+    np.testing.assert_array_equal(t1, t2)
+    np.testing.assert_array_equal(i1, i2)
 
 
 def test_gap_junctions_change_the_dynamics() -> None:
