@@ -752,9 +752,10 @@ class Network:
 
         The currents are computed from the membrane potentials at the start
         of each step and held constant over it, where the exact LIF
-        propagator integrates them with the leak (NEST's ``gap_junction``
-        without waveform relaxation): global error :math:`O(dt)` in the
-        coupling. The step is a contraction for passive membranes when
+        propagator integrates them with the leak (as NEST without waveform
+        relaxation, which couples with the potentials of the previous
+        communication interval; here one step): global error :math:`O(dt)`
+        in the coupling. The step is a contraction for passive membranes when
         every neuron's total junction conductance :math:`G_i` satisfies
         :math:`2 \tau_m (1 - e^{-dt/\tau_m}) G_i / C_m < 1 + e^{-dt/\tau_m}`
         (roughly :math:`dt\,G_i/C_m < 1`); larger totals are rejected.

@@ -19,8 +19,9 @@
 //! with the leak and synaptic currents. The coupling is thus explicit
 //! (forward Euler in the coupling term only): local error `O(dt^2)`, global
 //! error `O(dt)` in the junction current; the rest of the LIF dynamics stays
-//! exact. NEST without waveform relaxation (`use_wfr = False`) does the same
-//! (the coupling is exchanged once per `min_delay`).
+//! exact. NEST without waveform relaxation (`use_wfr = False`) likewise
+//! couples with the potentials of the previous communication interval
+//! (Hahne et al. 2015); here that interval is one step.
 //!
 //! # Stability
 //!
