@@ -165,3 +165,15 @@ def test_reassembly_is_exact_for_any_split(
     back = assemble_shards(result.manifest_path)
     assert _edge_set(back) == _edge_set(original) and back.n_edges == original.n_edges
     assert sum(e.n_neurons for e in result.entries) == original.n_neurons
+
+
+def test_empty_spectral_clusters_are_refilled() -> None:
+    from evospikenet.node_mapper import _fill_empty
+
+    # Four neurons in one cluster; neuron 3 is the most weakly attached, then neuron 2.
+    affinity = np.array(
+        [[0, 5, 4, 1], [5, 0, 4, 1], [4, 4, 0, 0.5], [1, 1, 0.5, 0]], dtype=np.float64
+    )
+    labels = _fill_empty(np.array([7, 7, 7, 7]), 3, affinity)
+    assert sorted(np.bincount(labels).tolist()) == [1, 1, 2]
+    assert labels[0] == labels[1] and len({labels[1], labels[2], labels[3]}) == 3

@@ -45,8 +45,10 @@ Coarsening:
   one: an autapse; gap junctions within one are dropped) are aggregated
   per key by summing weights, with the weight-weighted mean delay.
   k-means assigns the spectral embedding to clusters; should it leave a
-  cluster empty, the shard has fewer neurons than ``target_neurons`` (the
-  manifest's ``n_neurons`` is always the real count). The affinity of each
+  cluster empty, the largest cluster gives up its most weakly attached
+  member (lowest summed affinity to the rest of it) as a new cluster until
+  the count is reached, so a node always gets exactly ``target_neurons``
+  neurons (or all of them, if it has fewer). The affinity of each
   sign group is a dense matrix (8 n^2 bytes): fine for C. elegans or a
   few thousand neurons per node; for larger nodes sample first.
 
@@ -348,11 +350,27 @@ def _spectral(c: Connectome, target: int, seed: int) -> npt.NDArray[np.int64]:
                     n_clusters=k, affinity="precomputed", random_state=seed,
                     assign_labels="kmeans",
                 ).fit_predict(dense)  # fmt: skip
+            labels = _fill_empty(labels, k, dense)
         ids = c.neuron_id[members]
         for lab in np.unique(labels):
             sel = labels == lab
             rep[members[sel]] = ids[sel].min()
     return rep
+
+
+def _fill_empty(
+    labels: npt.NDArray[np.int64], k: int, affinity: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
+    """Return labels ``0..k-1``, splitting singletons off the largest clusters if some are empty."""
+    labels = np.unique(labels, return_inverse=True)[1].ravel().astype(np.int64)
+    m = int(labels.max()) + 1
+    while m < k:
+        big = int(np.argmax(np.bincount(labels)))
+        members = np.flatnonzero(labels == big)
+        within = affinity[np.ix_(members, members)].sum(axis=1)
+        labels[members[int(np.argmin(within))]] = m
+        m += 1
+    return labels
 
 
 def _coarsen_edges(
