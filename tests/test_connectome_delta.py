@@ -36,8 +36,16 @@ from evospikenet.connectome import (
 Key = tuple[int, int, int]
 
 
-def build(edges: dict[Key, tuple[float, float]], signs: dict[int, int], version: int) -> Connectome:
+def build(
+    edges: dict[Key, tuple[float, float]],
+    signs: dict[int, int],
+    version: int,
+    rng: Any = None,
+) -> Connectome:
+    """Base in key order, or shuffled with ``rng`` (the merge's unsorted path)."""
     keys = sorted(edges)
+    if rng is not None:
+        rng.shuffle(keys)
     return make_connectome(
         pre_id=[k[0] for k in keys],
         post_id=[k[1] for k in keys],
@@ -87,7 +95,7 @@ def test_merge_matches_dict_reference(
     shuffle: Any,
 ) -> None:
     signs = {i: (1 if i % 3 else -1) for i in range(8)}
-    c = build(base, signs, 5)
+    c = build(base, signs, 5, rng=shuffle if shuffle.random() < 0.5 else None)
     rm_order = sorted(removed)
     shuffle.shuffle(rm_order)
     add_order = sorted(added)

@@ -253,6 +253,7 @@ __all__ += [
     "connectome_diff",
     "connectome_ei_counts",
     "connectome_parse_delta",
+    "connectome_read_delta",
     "connectome_validate_edges",
     "connectome_write_delta",
 ]
@@ -294,6 +295,11 @@ def connectome_ei_counts(
 
 def connectome_parse_delta(text: str) -> tuple[str, int, int, _Edges, _Edges, str]:
     """Parse delta JSON: ``(schema_version, from, to, removed, added, extra_json)``."""
+
+def connectome_read_delta(
+    path: str | os.PathLike[str],
+) -> tuple[str, int, int, _Edges, _Edges, str]:
+    """Read and parse a delta JSON file; as ``connectome_parse_delta``."""
 
 def connectome_write_delta(
     schema_version: str,

@@ -179,20 +179,27 @@ def read_delta(path: str | os.PathLike[str]) -> Delta:
     """
     p = os.fspath(path)
     try:
-        text = Path(p).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileIOError(f"cannot read delta {p!r}: {exc}", p, exc.errno) from exc
-    return parse_delta_text(text, source=p)
+        parsed = _core.connectome_read_delta(p)
+    except InvalidParameterError as exc:
+        raise DeltaConflictError(
+            f"invalid delta {p}: {exc.reason} ({exc.value})", "delta", exc.value, exc.reason
+        ) from exc
+    return _delta_from_parsed(parsed)
 
 
 def parse_delta_text(text: str, *, source: str = "<delta>") -> Delta:
     """Parse delta JSON text; see :func:`read_delta`."""
     try:
-        schema, v_from, v_to, removed, added, extra_json = _core.connectome_parse_delta(text)
+        parsed = _core.connectome_parse_delta(text)
     except InvalidParameterError as exc:
         raise DeltaConflictError(
             f"invalid delta {source}: {exc.reason} ({exc.value})", "delta", exc.value, exc.reason
         ) from exc
+    return _delta_from_parsed(parsed)
+
+
+def _delta_from_parsed(parsed: tuple[Any, ...]) -> Delta:
+    schema, v_from, v_to, removed, added, extra_json = parsed
     extra = json.loads(extra_json)
     removed_neurons = extra.pop("removed_neurons", [])
     added_neurons = extra.pop("added_neurons", [])
@@ -360,6 +367,56 @@ def diff_connectomes(
     )
 
 
+def _apply_neuron_changes(base: Connectome, delta: Delta, strict: bool) -> tuple[Any, int]:
+    """Neuron arrays after ``removed_neurons`` then ``added_neurons``, sorted by id.
+
+    Vectorized (no per-neuron Python work unless the delta names neurons).
+    Returns the four arrays and how many removed ids were present.
+    """
+    ids = base.neuron_id
+    rm = np.array(delta.removed_neurons, dtype=np.int64)
+    if np.unique(rm).size != rm.size:
+        raise DeltaConflictError.of("removed_neurons", delta.removed_neurons, "repeated id")
+    rm_present = np.isin(rm, ids)
+    if strict and not rm_present.all():
+        raise DeltaConflictError.of(
+            "removed_neurons", int(rm[~rm_present][0]), "strict mode: neuron absent from the base"
+        )
+    keep = ~np.isin(ids, rm) if rm.size else np.ones(ids.size, dtype=bool)
+    add = delta.added_neurons
+    add_ids = np.array([int(e["neuron_id"]) for e in add], dtype=np.int64)
+    if np.unique(add_ids).size != add_ids.size:
+        raise DeltaConflictError.of("added_neurons", add_ids.tolist(), "repeated neuron_id")
+    if add_ids.size:
+        existing = np.isin(add_ids, ids[keep])
+        if strict and existing.any():
+            raise DeltaConflictError.of(
+                "added_neurons",
+                int(add_ids[existing][0]),
+                "strict mode: neuron already in the base",
+            )
+        keep &= ~np.isin(ids, add_ids)  # a lenient re-add replaces the neuron
+    has_type = base.neuron_type is not None or any("neuron_type" in e for e in add)
+    has_name = base.neuron_name is not None or any("neuron_name" in e for e in add)
+
+    def column(base_col: npt.NDArray[np.str_] | None, key: str) -> npt.NDArray[np.str_]:
+        kept = base_col[keep] if base_col is not None else np.full(int(keep.sum()), "")
+        return np.concatenate([kept, np.array([str(e.get(key, "")) for e in add], dtype=np.str_)])
+
+    new_ids = np.concatenate([ids[keep], add_ids])
+    new_signs = np.concatenate(
+        [base.neuron_sign[keep], np.array([int(e["neuron_sign"]) for e in add], dtype=np.int8)]
+    )
+    types = column(base.neuron_type, "neuron_type") if has_type else None
+    names = column(base.neuron_name, "neuron_name") if has_name else None
+    if new_ids.size > 1 and not bool(np.all(new_ids[1:] > new_ids[:-1])):
+        order = np.argsort(new_ids, kind="stable")
+        new_ids, new_signs = new_ids[order], new_signs[order]
+        types = None if types is None else types[order]
+        names = None if names is None else names[order]
+    return (new_ids, new_signs, types, names), int(rm_present.sum())
+
+
 def apply_delta_to(
     base: Connectome, delta: Delta, *, strict: bool = False
 ) -> tuple[Connectome, DeltaReport]:
@@ -404,30 +461,7 @@ def apply_delta_to(
         )
     except InvalidParameterError as exc:
         raise _conflict(exc) from exc
-    rows = _neuron_rows(base)
-    n_before = len(rows)
-    rm_absent = [nid for nid in delta.removed_neurons if nid not in rows]
-    if len(set(delta.removed_neurons)) != len(delta.removed_neurons):
-        raise DeltaConflictError.of("removed_neurons", delta.removed_neurons, "repeated id")
-    if strict and rm_absent:
-        raise DeltaConflictError.of(
-            "removed_neurons", rm_absent[0], "strict mode: neuron absent from the base"
-        )
-    for nid in delta.removed_neurons:
-        rows.pop(nid, None)
-    added_ids = [e["neuron_id"] for e in delta.added_neurons]
-    if len(set(added_ids)) != len(added_ids):
-        raise DeltaConflictError.of("added_neurons", added_ids, "repeated neuron_id")
-    existing = [nid for nid in added_ids if nid in rows]
-    if strict and existing:
-        raise DeltaConflictError.of(
-            "added_neurons", existing[0], "strict mode: neuron already in the base"
-        )
-    for entry in delta.added_neurons:
-        rows[int(entry["neuron_id"])] = dict(entry)
-    ids = sorted(rows)
-    has_type = base.neuron_type is not None or any("neuron_type" in e for e in delta.added_neurons)
-    has_name = base.neuron_name is not None or any("neuron_name" in e for e in delta.added_neurons)
+    neurons, n_rm_present = _apply_neuron_changes(base, delta, strict)
     meta = {**base.meta, **delta.meta, "materialization_version": delta.materialization_version_to}
     result = Connectome(
         pre_id=merged[0],
@@ -435,14 +469,10 @@ def apply_delta_to(
         weight=merged[2],
         delay_ms=merged[3],
         synapse_type=merged[4],
-        neuron_id=np.array(ids, dtype=np.int64),
-        neuron_sign=np.array([rows[i]["neuron_sign"] for i in ids], dtype=np.int8),
-        neuron_type=np.array([rows[i].get("neuron_type", "") for i in ids], dtype=np.str_)
-        if has_type
-        else None,
-        neuron_name=np.array([rows[i].get("neuron_name", "") for i in ids], dtype=np.str_)
-        if has_name
-        else None,
+        neuron_id=neurons[0],
+        neuron_sign=neurons[1],
+        neuron_type=neurons[2],
+        neuron_name=neurons[3],
         meta=meta,
     )
     try:
@@ -462,9 +492,9 @@ def apply_delta_to(
         n_edges_after=result.n_edges,
         n_removed=int(rep["n_removed"]),
         n_added=int(rep["n_added"]),
-        n_neurons_before=n_before,
+        n_neurons_before=base.n_neurons,
         n_neurons_after=result.n_neurons,
-        n_neurons_removed=len(delta.removed_neurons) - len(rm_absent),
+        n_neurons_removed=n_rm_present,
         n_neurons_added=len(delta.added_neurons),
         ei_ratio_before=ei_ratio(base),
         ei_ratio_after=ei_ratio(result),

@@ -6,8 +6,10 @@
 //! synapse_type uint8)`; key sets as `(pre_id, post_id, synapse_type)`.
 
 use evospikenet_core::connectome::{
-    self, parse_delta, write_delta, DeltaDoc, Edges, EdgesView, KeysView,
+    self, parse_delta, read_delta_file, write_delta, DeltaDoc, Edges, EdgesView, KeysView,
 };
+use std::path::PathBuf;
+
 use evospikenet_core::Error;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -126,23 +128,32 @@ fn connectome_diff<'py>(
     Ok((edge_arrays(py, rm), edge_arrays(py, add)))
 }
 
-/// Parse delta JSON text: `(schema_version, from, to, removed, added, extra_json)`.
-#[pyfunction]
-#[allow(clippy::type_complexity)]
-fn connectome_parse_delta<'py>(
-    py: Python<'py>,
-    text: &str,
-) -> PyResult<(String, u64, u64, EdgeArrays<'py>, EdgeArrays<'py>, String)> {
-    let doc = detached(py, || parse_delta(text))?;
+type ParsedDelta<'py> = (String, u64, u64, EdgeArrays<'py>, EdgeArrays<'py>, String);
+
+fn parsed<'py>(py: Python<'py>, doc: DeltaDoc) -> ParsedDelta<'py> {
     let extra = serde_json::Value::Object(doc.extra).to_string();
-    Ok((
+    (
         doc.schema_version,
         doc.materialization_version_from,
         doc.materialization_version_to,
         edge_arrays(py, doc.removed),
         edge_arrays(py, doc.added),
         extra,
-    ))
+    )
+}
+
+/// Parse delta JSON text: `(schema_version, from, to, removed, added, extra_json)`.
+#[pyfunction]
+fn connectome_parse_delta<'py>(py: Python<'py>, text: &str) -> PyResult<ParsedDelta<'py>> {
+    let doc = detached(py, || parse_delta(text))?;
+    Ok(parsed(py, doc))
+}
+
+/// Read and parse a delta JSON file; as `connectome_parse_delta`.
+#[pyfunction]
+fn connectome_read_delta(py: Python<'_>, path: PathBuf) -> PyResult<ParsedDelta<'_>> {
+    let doc = detached(py, || read_delta_file(&path))?;
+    Ok(parsed(py, doc))
 }
 
 /// Write delta JSON text from its header, `extra_json` (a JSON object of
@@ -213,6 +224,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connectome_ei_counts, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_validate_edges, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_parse_delta, m)?)?;
+    m.add_function(wrap_pyfunction!(connectome_read_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_write_delta, m)?)?;
     Ok(())
 }

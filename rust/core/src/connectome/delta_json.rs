@@ -108,6 +108,19 @@ pub fn parse_delta(text: &str) -> Result<DeltaDoc> {
     })
 }
 
+/// Read and parse a delta JSON file (no copy through Python strings).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read (or is not UTF-8); otherwise as
+/// [`parse_delta`].
+pub fn read_delta_file(path: &std::path::Path) -> Result<DeltaDoc> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse_delta(&text)
+}
+
 /// Write a delta as JSON text, one edge entry per line (diff-friendly).
 ///
 /// Weights and delays are written in the shortest form that reads back to
