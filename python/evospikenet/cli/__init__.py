@@ -11,6 +11,7 @@ import click
 
 from evospikenet import __version__
 from evospikenet.cli.audit import audit
+from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
 from evospikenet.cli.simulate import simulate_command
 
 __all__ = ["cli", "main"]
@@ -24,6 +25,9 @@ def cli() -> None:
 
 cli.add_command(simulate_command)
 cli.add_command(audit)
+cli.add_command(evolve_command)
+cli.add_command(genome_group)
+cli.add_command(snapshot_group)
 
 
 def main() -> None:
