@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evospikenet.evolution import CartPoleTask, DigitsTask, FitnessEvaluator, load_genome
+from evospikenet.evolution import CartPoleTask, DigitsTask, EvoGenome, FitnessEvaluator, load_genome
 from evospikenet.evolution.run import evolve
 
 pytest.importorskip("gymnasium")
@@ -21,6 +21,24 @@ def test_stored_cartpole_winner_replays_its_return() -> None:
     # Exact: every draw is seeded and gymnasium's CartPole is deterministic per reset seed.
     genome = load_genome(DATA / "cartpole_winner.json")
     assert CartPoleTask().evaluate(genome.build()) == genome.fitness == 484.6
+
+
+def test_core_closed_loop_equals_gymnasium_loop() -> None:
+    # The core runs CartPole-v1's dynamics itself; gymnasium's own step() in the
+    # Python loop must give the same return for every genome and reset seed (exact:
+    # same float64 operations in the same order, observations rounded to float32).
+    task = CartPoleTask()
+    genomes = [load_genome(DATA / "cartpole_winner.json")]
+    genomes += [
+        EvoGenome.minimal(4, 2, hidden=(5,), rng=np.random.default_rng(s)) for s in range(4)
+    ]
+    returns = []
+    for genome in genomes:
+        core, python = genome.build(), genome.build()
+        for seed in range(4):
+            returns.append(task.episode(core, seed))
+            assert returns[-1] == task.episode_python(python, seed)
+    assert len(set(returns)) > 3  # different controllers, different episodes
 
 
 def test_cartpole_episode_is_gymnasiums() -> None:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from evospikenet import _core
 from evospikenet.errors import InvalidParameterError
 from evospikenet.evolution.genome import BuiltNetwork, EvoGenome
 
@@ -109,7 +110,36 @@ class CartPoleTask:
         return self._env
 
     def episode(self, built: BuiltNetwork, seed: int) -> float:
-        """Return of one episode started with reset seed ``seed``."""
+        """Return of one episode started with reset seed ``seed``, run in the core.
+
+        gymnasium draws the initial state (``env.reset(seed=seed)``); the
+        episode then runs in Rust (``evospikenet._core.cartpole_episode``):
+        gymnasium's CartPole-v1 dynamics operation for operation, the same
+        encoding and decoding as :meth:`episode_python`, which the tests check
+        it against step for step.
+        """
+        env = self._make_env()
+        env.reset(seed=int(seed))
+        state = [float(v) for v in env.unwrapped.state]
+        built.reset()
+        g = built.genome
+        ret = _core.cartpole_episode(
+            built.network._engine,
+            built.input.index,
+            [float(x) for x in g.input.gains_pa],
+            float(g.input.bias_pa),
+            g.input.neurons_per_feature,
+            CARTPOLE_SCALE.tolist(),
+            [p.index for p in built.outputs],
+            round(g.readout.window_ms / g.dt_ms),
+            (state[0], state[1], state[2], state[3]),
+            int(env.spec.max_episode_steps),
+        )
+        built.sync_counts()
+        return float(ret)
+
+    def episode_python(self, built: BuiltNetwork, seed: int) -> float:
+        """Return of one episode with gymnasium's own ``step`` (the reference loop)."""
         env = self._make_env()
         obs, _ = env.reset(seed=int(seed))
         built.reset()

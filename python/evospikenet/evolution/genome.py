@@ -679,14 +679,21 @@ class BuiltNetwork:
         return counts
 
     def act(self, x: np.ndarray) -> int:
-        """Present ``x`` and return the chosen output (most spikes; ties: higher mean ``v``)."""
+        """Present ``x`` and return the chosen output (most spikes; ties: higher summed ``v``)."""
         counts = self.step(x).tolist()
         top = max(counts)
         best = [k for k, c in enumerate(counts) if c == top]
         if len(best) == 1:
             return best[0]
-        v = [float(self.outputs[k].get("v_mv").mean()) for k in best]
-        return best[int(np.argmax(v))]
+        # Summed left to right, as the core's closed loop does (identical results).
+        v = [sum(self.outputs[k].get("v_mv").tolist()) for k in best]
+        return best[v.index(max(v))]
+
+    def sync_counts(self) -> None:
+        """Take the output spike counts as they are now as the start of the next window."""
+        self._last = np.array(
+            [self._engine.spike_count(k) for k in self._out_index], dtype=np.int64
+        )
 
     def total_spikes(self) -> int:
         """Spikes of all populations so far."""

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod connect;
+pub mod control;
 pub mod engine;
 pub mod error;
 pub mod neuron;

@@ -7,6 +7,7 @@
 use pyo3::prelude::*;
 
 mod audit;
+mod control;
 mod engine;
 mod errors;
 
@@ -17,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
     audit::register(m)?;
+    control::register(m)?;
     Ok(())
 }
