@@ -177,7 +177,7 @@ ops = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence=ops, seed=st.integers(0, 2**32 - 1), ridge=st.booleans())
 def test_random_operator_sequences_keep_genomes_valid_and_buildable(
     sequence: list[object], seed: int, ridge: bool
@@ -457,3 +457,22 @@ def test_parallel_evaluation_equals_serial() -> None:
         parallel = ev.evaluate_many(genomes)
     assert parallel == serial
     assert len(set(serial)) > 1
+
+
+def test_izhikevich_layer_builds_and_takes_negative_weights() -> None:
+    data = _genome().to_dict()
+    data["modules"][0]["layers"][1].update(
+        model="izhikevich", params={"a": 0.02, "b": 0.2, "c": -65.0, "d": 8.0, "tau_syn_ms": 5.0}
+    )
+    data["connections"][1]["weight_mean"] = -20.0  # h0 -> h1, inhibitory
+    g = EvoGenome.from_dict(data)
+    built = g.build(2)
+    pop = built.populations["h1"]
+    assert pop.model == "izhikevich"
+    np.testing.assert_array_equal(pop.get("v_mv"), -65.0)
+    np.testing.assert_array_equal(pop.get("u"), 0.2 * -65.0)
+    proj = next(p for p in built.network.projections if p.post.name == "h1")
+    assert np.all(proj.arrays()["weight"] <= 0)
+    a, b = _spikes(g, 2), _spikes(g, 2)
+    for (ta, _), (tb, _) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(ta, tb)

@@ -719,11 +719,9 @@ def _connect(
     arrays: dict[str, np.ndarray] | None,
 ) -> None:
     excitatory = conn.weight_mean >= 0
-    # Izhikevich neurons have one synaptic current: inhibition is a negative weight
-    # onto it; LIF neurons take inhibition on their inhibitory receptor.
-    receptor: Literal["excitatory", "inhibitory"] = (
-        "excitatory" if excitatory or not isinstance(post, LIFPopulation) else "inhibitory"
-    )
+    # Inhibition: weights <= 0 onto the inhibitory receptor (LIF: its own synaptic
+    # current; Izhikevich: the one synaptic current, so it subtracts).
+    receptor: Literal["excitatory", "inhibitory"] = "excitatory" if excitatory else "inhibitory"
     if arrays is not None:
         net.connect_arrays(
             pre, post, arrays["pre"], arrays["post"], arrays["weight"], arrays["delay_ms"],

@@ -332,13 +332,14 @@ class AdvancedMutationEngine:
         victim = min(layers, key=lambda la: score[la.name]).name
         names = g.node_names()
         k = names.index(victim)
-        a, b = names[k - 1], names[k + 1]
+        # The last layer of a ridge readout has no successor: nothing to bridge.
+        a, b = names[k - 1], (names[k + 1] if k + 1 < len(names) else None)
         inbound = next(c for c in g.connections if (c.pre, c.post) == (a, victim))
         g.connections = [c for c in g.connections if victim not in (c.pre, c.post)]
         for module in g.modules:
             module.layers = [la for la in module.layers if la.name != victim]
         g.modules = [m for m in g.modules if m.layers]
-        if not any((c.pre, c.post) == (a, b) for c in g.connections):
+        if b is not None and not any((c.pre, c.post) == (a, b) for c in g.connections):
             g.connections.append(_copy_gene(inbound, a, b))
         return True
 
