@@ -476,3 +476,13 @@ def test_izhikevich_layer_builds_and_takes_negative_weights() -> None:
     a, b = _spikes(g, 2), _spikes(g, 2)
     for (ta, _), (tb, _) in zip(a, b, strict=True):
         np.testing.assert_array_equal(ta, tb)
+
+
+def test_make_task_episodes() -> None:
+    from evospikenet.evolution import make_task
+
+    assert make_task("cartpole", 3).seeds == (0, 1, 2)  # type: ignore[union-attr]
+    for name, episodes in (("cartpole", 0), ("digits", 3)):
+        with pytest.raises(InvalidParameterError) as info:
+            make_task(name, episodes)
+        assert info.value.name == "episodes"

@@ -66,6 +66,10 @@ def _data_errors() -> Iterator[None]:
     help="cartpole: test the winner on this many new episodes; digits: any value > 0 "
     "reports the held-out test accuracy.",
 )  # fmt: skip
+@click.option(
+    "--episodes", type=int, default=None,
+    help="cartpole: training episodes per evaluation (reset seeds 0..N-1; default 5).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No per-generation display.")
 def evolve_command(
@@ -80,6 +84,7 @@ def evolve_command(
     robustness_weight: float,
     energy_weight: float,
     test_episodes: int,
+    episodes: int | None,
     as_json: bool,
     no_progress: bool,
 ) -> None:
@@ -93,7 +98,7 @@ def evolve_command(
     show = not (no_progress or as_json)
     console = stderr_console()
     with user_errors():
-        make_task(task)  # fail fast, naming the field
+        make_task(task, episodes)  # fail fast, naming the field
         weights = FitnessWeights(1.0, robustness_weight, energy_weight)
         progress = Progress(
             TextColumn("[bold]evolving"),
@@ -131,6 +136,7 @@ def evolve_command(
                 target_fitness=target_fitness,
                 weights=weights,
                 on_generation=report,
+                episodes=episodes,
             )
         if test_episodes:
             task_obj = make_task(task)

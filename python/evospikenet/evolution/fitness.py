@@ -338,14 +338,31 @@ class CallableTask:
         return EvoGenome.minimal(self.n_inputs, self.n_outputs)
 
 
-def make_task(name: str) -> CartPoleTask | DigitsTask | CallableTask:
+def make_task(name: str, episodes: int | None = None) -> CartPoleTask | DigitsTask | CallableTask:
     """Task by name: ``cartpole``, ``digits`` or ``module:callable``.
+
+    Parameters
+    ----------
+    name : str
+        Task name.
+    episodes : int, optional
+        ``cartpole`` only: training episodes per evaluation (reset seeds
+        ``0 .. episodes-1``; default 5).
 
     Raises
     ------
     InvalidParameterError
-        For an unknown name (field ``task``).
+        For an unknown name (field ``task``) or ``episodes`` < 1 or given
+        for another task (field ``episodes``).
     """
+    if episodes is not None:
+        if name != "cartpole":
+            raise InvalidParameterError.of(
+                "episodes", episodes, "only the cartpole task has episodes"
+            )
+        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+            raise InvalidParameterError.of("episodes", episodes, "must be an integer >= 1")
+        return CartPoleTask(seeds=tuple(range(episodes)))
     if name == "cartpole":
         return CartPoleTask()
     if name == "digits":
@@ -386,11 +403,12 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 _WORKER_TASKS: dict[str, Any] = {}
 
 
-def _worker_evaluate(args: tuple[str, dict[str, float], dict[str, Any]]) -> float:
-    task_name, weights, genome = args
-    task = _WORKER_TASKS.get(task_name)
+def _worker_evaluate(args: tuple[str, int | None, dict[str, float], dict[str, Any]]) -> float:
+    task_name, episodes, weights, genome = args
+    key = f"{task_name}/{episodes}"
+    task = _WORKER_TASKS.get(key)
     if task is None:
-        task = _WORKER_TASKS[task_name] = make_task(task_name)
+        task = _WORKER_TASKS[key] = make_task(task_name, episodes)
     evaluator = FitnessEvaluator(task, FitnessWeights(**weights), workers=1)
     return evaluator.evaluate(EvoGenome.from_dict(genome))
 
@@ -409,6 +427,8 @@ class FitnessEvaluator:
         Processes evaluating in parallel (1 = in this process). Results do
         not depend on it: an evaluation depends only on the genome and the
         task's fixed seeds.
+    episodes : int, optional
+        Passed to :func:`make_task` when ``task`` is a name.
 
     Raises
     ------
@@ -428,11 +448,13 @@ class FitnessEvaluator:
         task: TaskBenchmark | str,
         weights: FitnessWeights | None = None,
         workers: int = 1,
+        episodes: int | None = None,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InvalidParameterError.of("workers", workers, "must be an integer >= 1")
         self.task_name = task if isinstance(task, str) else None
-        self.task: TaskBenchmark = make_task(task) if isinstance(task, str) else task
+        self.episodes = episodes
+        self.task: TaskBenchmark = make_task(task, episodes) if isinstance(task, str) else task
         if workers > 1 and self.task_name is None:
             raise InvalidParameterError.of("task", task, "give the task by name to use workers > 1")
         self.weights = weights or FitnessWeights()
@@ -488,7 +510,7 @@ class FitnessEvaluator:
                 self.workers, mp_context=multiprocessing.get_context("spawn")
             )
         assert self.task_name is not None
-        args = [(self.task_name, asdict(self.weights), g.to_dict()) for g in genomes]
+        args = [(self.task_name, self.episodes, asdict(self.weights), g.to_dict()) for g in genomes]
         chunk = max(1, len(args) // (4 * self.workers))
         values = list(self._executor.map(_worker_evaluate, args, chunksize=chunk))
         self.evaluations += len(values)

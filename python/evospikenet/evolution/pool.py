@@ -62,7 +62,7 @@ class MutationConfig:
     ``max_neurons``).
     """
 
-    base_mutation_rate: float = 0.1
+    base_mutation_rate: float = 0.3
     mutation_strength: float = 0.1
     structural: bool = True
     structural_rate: float = 0.05

@@ -109,6 +109,7 @@ def evolve(
     weights: FitnessWeights | None = None,
     on_generation: Callable[[GenerationReport], None] | None = None,
     snapshots: bool = True,
+    episodes: int | None = None,
 ) -> EvolveResult:
     """Evolve genomes on a task; checkpoint after every generation.
 
@@ -137,6 +138,8 @@ def evolve(
         Called with a :class:`GenerationReport` after each generation.
     snapshots : bool
         Also keep a pool snapshot per generation in ``out/snapshots``.
+    episodes : int, optional
+        ``cartpole``: training episodes per evaluation (default 5).
 
     Returns
     -------
@@ -151,13 +154,13 @@ def evolve(
     """
     if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
         raise InvalidParameterError.of("generations", generations, "must be an integer >= 1")
-    task_obj = make_task(task)
+    task_obj = make_task(task, episodes)
     out_dir = Path(out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileIOError(f"cannot create {out_dir}: {exc}", str(out_dir), exc.errno) from exc
-    config = {"task": task, "population": population, "seed": seed}
+    config = {"task": task, "population": population, "seed": seed, "episodes": episodes}
     manager = SnapshotManager(out_dir / "snapshots") if snapshots else None
     pool = GenomePool(population, seed=seed, snapshot_manager=manager, template=task_obj.template())
     ckpt = out_dir / CHECKPOINT
@@ -180,7 +183,7 @@ def evolve(
         done = False
     workers_used = workers if task_obj.name in ("cartpole", "digits") or ":" in task else 1
     evaluator = FitnessEvaluator(
-        task if workers_used > 1 else task_obj, weights, workers=workers_used
+        task if workers_used > 1 else task_obj, weights, workers=workers_used, episodes=episodes
     )
     try:
         while not done:
