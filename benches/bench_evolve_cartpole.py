@@ -10,7 +10,8 @@ neat-ff (feed-forward, tanh), neat-iznn (neat's Izhikevich spiking nets; see
 benches/peers/neat_cartpole.py for their encoding), and EvoSpikeNet (LIF spiking
 controllers; evospikenet.evolution, the closed loop in the Rust core, one worker).
 Evaluations to solve count whole generations (both stop after the generation that
-solves). Prints a table and writes benches/results/evolve_cartpole.json.
+solves). `--systems evospikenet-10ep` trains EvoSpikeNet on 10 episodes per evaluation
+instead of 5. Prints a table and writes benches/results/evolve_cartpole*.json.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def run_neat(mode: str, seed: int, generations: int) -> dict[str, object]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def run_evospikenet(seed: int, generations: int) -> dict[str, object]:
+def run_evospikenet(seed: int, generations: int, episodes: int = 5) -> dict[str, object]:
     evals = {"n": 0, "s": 0.0}
 
     def report(r) -> None:  # type: ignore[no-untyped-def]
@@ -53,11 +54,13 @@ def run_evospikenet(seed: int, generations: int) -> dict[str, object]:
         res = evolve(
             "cartpole", population=50, generations=generations, seed=seed, workers=1,
             out=tmp, target_fitness=475.0, on_generation=report, snapshots=False,
+            episodes=episodes,
         )  # fmt: skip
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     test = CartPoleTask().test(res.best, range(10_000, 10_100))
     return {
-        "system": "evospikenet", "seed": seed, "solved": res.best_fitness >= 475,
+        "system": "evospikenet" if episodes == 5 else f"evospikenet-{episodes}ep",
+        "seed": seed, "solved": res.best_fitness >= 475,
         "best_fitness": res.best_fitness, "evaluations": res.evaluations,
         "solved_at_evaluations": res.solved_at_evaluations, "wall_s": wall, "cpu_s": cpu,
         "eval_s": evals["s"], "evaluations_per_s": res.evaluations / evals["s"],
@@ -80,6 +83,9 @@ def main() -> None:
         for system in systems:
             if system == "evospikenet":
                 row = run_evospikenet(seed, args.generations)
+            elif system.startswith("evospikenet-"):  # e.g. evospikenet-10ep
+                episodes = int(system.removeprefix("evospikenet-").removesuffix("ep"))
+                row = run_evospikenet(seed, args.generations, episodes)
             else:
                 row = run_neat(system.removeprefix("neat-"), seed, args.generations)
             rows.append(row)
@@ -106,9 +112,12 @@ def main() -> None:
               f"{cpu_ms:12.2f} {passed:6d}/{len(solved):<3d} {med_test:12.1f}")  # fmt: skip
     results = ROOT / "benches" / "results"
     results.mkdir(exist_ok=True)
-    (results / "evolve_cartpole.json").write_text(
-        json.dumps({"rows": rows, "summary": summary}, indent=1)
+    name = (
+        "evolve_cartpole.json"
+        if args.systems == ap.get_default("systems")
+        else (f"evolve_cartpole_{args.systems.replace(',', '_')}.json")
     )
+    (results / name).write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
 
 
 if __name__ == "__main__":

@@ -486,3 +486,22 @@ def test_make_task_episodes() -> None:
         with pytest.raises(InvalidParameterError) as info:
             make_task(name, episodes)
         assert info.value.name == "episodes"
+
+
+def test_combined_fitness_terms() -> None:
+    from evospikenet.evolution import FitnessWeights
+
+    task = CallableTask("evo_tasks:sign_task")
+    g = EvoGenome.minimal(2, 2, hidden=(6,), rng=np.random.default_rng(4))
+    g.input.bias_pa = 450.0
+    score = FitnessEvaluator(task).evaluate(g)
+    built = g.build()
+    assert score == task.evaluate(built)
+    # Energy: mean rate over all neurons during the task, per 100 Hz.
+    rate_hz = built.total_spikes() / (g.n_neurons() * built.network.t_ms * 1e-3)
+    assert rate_hz > 0
+    energy = FitnessEvaluator(task, FitnessWeights(1.0, 0.0, 0.5)).evaluate(g)
+    assert energy == pytest.approx(score - 0.5 * rate_hz / 100.0, rel=1e-12)
+    ev = FitnessEvaluator(task, FitnessWeights(2.0, 0.3, 0.0))
+    rob = np.mean(list(ev._evaluate_robustness(g, g.build()).values()))
+    assert ev.evaluate(g) == pytest.approx(2.0 * score + 0.3 * rob, rel=1e-12)

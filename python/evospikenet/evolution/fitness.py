@@ -249,21 +249,23 @@ class DigitsTask:
         np.add.at(counts, (which, mon.neuron.astype(np.int64)), 1.0)
         return counts
 
-    def _score(self, genome: EvoGenome, fit: str, score: str) -> float:
+    def _score(
+        self, genome: EvoGenome, fit: str, score: str, built: BuiltNetwork | None = None
+    ) -> float:
         linear_model = _require("sklearn.linear_model")
         data = self._splits()
         parts = fit.split("+")
         x_fit = np.concatenate([data[p][0] for p in parts])
         y_fit = np.concatenate([data[p][1] for p in parts])
         x_all = np.concatenate([x_fit, data[score][0]])
-        feats = self.features(genome.build(), x_all)
+        feats = self.features(built if built is not None else genome.build(), x_all)
         clf = linear_model.RidgeClassifier(alpha=genome.readout.ridge_alpha)
         clf.fit(feats[: len(x_fit)], y_fit)
         return float(clf.score(feats[len(x_fit) :], data[score][1]))
 
     def evaluate(self, built: BuiltNetwork) -> float:
         """Return the validation accuracy of the ridge readout fitted on the training split."""
-        return self._score(built.genome, "train", "val")
+        return self._score(built.genome, "train", "val", built)
 
     def test_accuracy(self, genome: EvoGenome) -> float:
         """Held-out test accuracy, readout fitted on training + validation."""

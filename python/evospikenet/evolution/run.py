@@ -181,9 +181,8 @@ def evolve(
     else:
         pool.initialize_population()
         done = False
-    workers_used = workers if task_obj.name in ("cartpole", "digits") or ":" in task else 1
     evaluator = FitnessEvaluator(
-        task if workers_used > 1 else task_obj, weights, workers=workers_used, episodes=episodes
+        task if workers > 1 else task_obj, weights, workers=workers, episodes=episodes
     )
     try:
         while not done:
