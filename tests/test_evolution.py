@@ -178,14 +178,24 @@ ops = st.lists(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sequence=ops, seed=st.integers(0, 2**32 - 1), ridge=st.booleans())
+@given(
+    sequence=ops,
+    seed=st.integers(0, 2**32 - 1),
+    ridge=st.booleans(),
+    dt_ms=st.sampled_from([0.5, 1.0, 2.0]),
+)
 def test_random_operator_sequences_keep_genomes_valid_and_buildable(
-    sequence: list[object], seed: int, ridge: bool
+    sequence: list[object], seed: int, ridge: bool, dt_ms: float
 ) -> None:
     rng = np.random.default_rng(seed)
     readout = "ridge" if ridge else "populations"
     g = EvoGenome.minimal(3, 2, readout=readout, hidden=(4,), rng=rng)
     other = EvoGenome.minimal(3, 2, readout=readout, hidden=(5, 3), rng=rng)
+    for genome in (g, other):
+        genome.dt_ms = dt_ms
+        genome.readout.window_ms = 20.0
+        for c in genome.connections:
+            c.delay_ms = (2.0, 4.0)  # on every grid sampled
     advanced = AdvancedMutationEngine(AdaptiveMutationConfig(max_layers=5, max_neurons=120))
     params = MutationEngine(0.5, 0.3)
     for op in sequence:
@@ -198,7 +208,7 @@ def test_random_operator_sequences_keep_genomes_valid_and_buildable(
         EvoGenome.from_json(g.to_json())  # valid as JSON, too
         assert len(g.layers()) <= 5
     built = g.build(seed % 1000)
-    built.network.run(5.0)
+    built.network.run(4.0)
 
 
 def test_each_structural_mutation_does_what_it_says() -> None:

@@ -152,9 +152,12 @@ def _is_backbone(genome: EvoGenome, conn: Connection) -> bool:
     return genome.connection_kind(conn) == "feedforward"
 
 
-def _random_gene(pre: str, post: str, rng: np.random.Generator, scale: float) -> Connection:
+def _random_gene(
+    g: EvoGenome, pre: str, post: str, rng: np.random.Generator, scale: float
+) -> Connection:
+    """Return a new connection gene: N(0, scale) weight mean, one-step delay."""
     mean = _clip(float(rng.normal(0.0, scale)), WEIGHT_MEAN_BOUNDS)
-    return Connection(pre, post, 0.3, mean, abs(mean) * 0.25, (1.0, 1.0))
+    return Connection(pre, post, 0.3, mean, abs(mean) * 0.25, (g.dt_ms, g.dt_ms))
 
 
 class AdvancedMutationEngine:
@@ -357,7 +360,7 @@ class AdvancedMutationEngine:
         longest = max(j - i for i, j in pairs)
         cands = [(i, j) for i, j in pairs if j - i == longest]
         i, j = cands[int(r.integers(0, len(cands)))]
-        g.connections.append(_random_gene(names[i], names[j], r, 200.0))
+        g.connections.append(_random_gene(g, names[i], names[j], r, 200.0))
         return True
 
     def _remove_skip_connection(self, g: EvoGenome, r: np.random.Generator, _: Any) -> bool:
@@ -402,7 +405,7 @@ class AdvancedMutationEngine:
         pairs.sort(key=lambda ij: ij[1] - ij[0])
         n = max(1, math.ceil(0.1 * len(g.connections)))
         for i, j in pairs[:n]:
-            g.connections.append(_random_gene(names[i], names[j], r, 200.0))
+            g.connections.append(_random_gene(g, names[i], names[j], r, 200.0))
         return True
 
     def _module_duplication(self, g: EvoGenome, r: np.random.Generator, _: Any) -> bool:
@@ -491,8 +494,8 @@ class AdvancedMutationEngine:
         if not pairs:
             return False
         i, j = pairs[int(r.integers(0, len(pairs)))]
-        gene = _random_gene(names[i], names[j], r, 100.0)
-        gene.delay_ms = (1.0, 2.0) if g.dt_ms <= 1.0 else (g.dt_ms, g.dt_ms)
+        gene = _random_gene(g, names[i], names[j], r, 100.0)
+        gene.delay_ms = (g.dt_ms, 2 * g.dt_ms)
         g.connections.append(gene)
         return True
 
