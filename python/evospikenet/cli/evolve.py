@@ -120,7 +120,11 @@ def evolve_command(
                     f"mean {s.mean_fitness:10.4f}  diversity {s.diversity:6.3f}  "
                     f"{r.evaluations_per_s:7.1f} eval/s  evaluations {r.evaluations}"
                 )
-                progress.update(bar, completed=s.generation + 1, description=line)
+                progress.update(
+                    bar,
+                    completed=s.generation + 1,
+                    description=f"best {s.max_fitness:.4g}  {r.evaluations_per_s:.0f} eval/s",
+                )
                 if show:
                     console.print(line)
                     console.print(f"        best so far {r.best.summary()}", style="dim")
