@@ -12,7 +12,7 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Engine", "__version__"]
+__all__ = ["Engine", "__version__", "cartpole_episode"]
 
 __version__: str
 
@@ -310,3 +310,23 @@ def connectome_write_delta(
     added: _Edges,
 ) -> str:
     """Write delta JSON text, one edge entry per line."""
+# --- control ---
+def cartpole_episode(
+    engine: Engine,
+    input_pop: int,
+    gains_pa: list[float],
+    bias_pa: float,
+    neurons_per_feature: int,
+    scale: list[float],
+    outputs: list[int],
+    window_steps: int,
+    initial_state: tuple[float, float, float, float],
+    max_steps: int,
+) -> int:
+    """Run one gymnasium CartPole-v1 episode in the core with the network as controller.
+
+    Each step: input currents ``bias + max(+-gain * obs / scale, 0)`` (push-pull, or
+    ``bias + gain * obs / scale`` with one neuron per feature) for ``window_steps``;
+    action = the output population with more spikes (ties: higher summed ``v``).
+    Returns the episode's return (steps survived, at most ``max_steps``).
+    """

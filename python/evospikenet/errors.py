@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ChainBrokenError",
+    "DataLoadError",
     "EvoSpikeNetError",
     "FileIOError",
     "IndexOutOfRangeError",
@@ -85,3 +86,11 @@ class ChainBrokenError(EvoSpikeNetError):
         super().__init__(message)
         self.seq = seq
         self.reason = reason
+
+
+class DataLoadError(EvoSpikeNetError, LookupError):
+    """Saved data (a snapshot, a stored genome) is unknown, missing or corrupt."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path

@@ -101,7 +101,7 @@ fn dist(py: Python<'_>, name: &str, spec: &(String, Vec<f64>)) -> PyResult<Dist>
 /// The simulation engine (see `evospikenet.Network` for the public API).
 #[pyclass(module = "evospikenet._core")]
 pub struct Engine {
-    net: Network,
+    pub(crate) net: Network,
 }
 
 #[pymethods]

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 mod audit;
 // Connectome delta merge / diff (issue 5).
 mod connectome;
+mod control;
 mod engine;
 mod errors;
 
@@ -20,5 +21,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     engine::register(m)?;
     audit::register(m)?;
     connectome::register(m)?;
+    control::register(m)?;
     Ok(())
 }

@@ -1,0 +1,308 @@
+"""``evospikenet evolve``, ``evospikenet genome ...``, ``evospikenet snapshot ...``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from evospikenet.cli._common import EXIT_BAD_INPUT, fail, stderr_console, user_errors
+from evospikenet.errors import DataLoadError
+
+__all__ = ["evolve_command", "genome_group", "snapshot_group"]
+
+
+@contextmanager
+def _data_errors() -> Iterator[None]:
+    """Unknown snapshot ids and genome names are bad input (exit 2)."""
+    with user_errors():
+        try:
+            yield
+        except DataLoadError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
+
+
+@click.command("evolve")
+@click.option(
+    "--task",
+    required=True,
+    help="cartpole (gymnasium CartPole-v1), digits (scikit-learn) or module:callable.",
+)
+@click.option("--population", type=click.IntRange(2, 100_000), default=50, show_default=True)
+@click.option("--generations", type=click.IntRange(1, 1_000_000), default=30, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=1,
+    show_default=True,
+    help="Evaluation processes (results do not depend on it).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output directory: checkpoint.json.gz, best_genome.json, snapshots/.",
+)
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
+@click.option("--target-fitness", type=float, default=None, help="Stop once the best reaches this.")
+@click.option(
+    "--robustness-weight", type=float, default=0.0, show_default=True,
+    help="Weight of the mean robustness score in the fitness.",
+)  # fmt: skip
+@click.option(
+    "--energy-weight", type=float, default=0.0, show_default=True,
+    help="Weight of the energy penalty (mean rate / 100 Hz).",
+)  # fmt: skip
+@click.option(
+    "--test-episodes", type=click.IntRange(0, 100_000), default=0, show_default=True,
+    help="cartpole: test the winner on this many new episodes; digits: any value > 0 "
+    "reports the held-out test accuracy.",
+)  # fmt: skip
+@click.option(
+    "--episodes", type=int, default=None,
+    help="cartpole: training episodes per evaluation (reset seeds 0..N-1; default 5).",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--no-progress", is_flag=True, help="No per-generation display.")
+def evolve_command(
+    task: str,
+    population: int,
+    generations: int,
+    seed: int,
+    workers: int,
+    out: Path,
+    resume: bool,
+    target_fitness: float | None,
+    robustness_weight: float,
+    energy_weight: float,
+    test_episodes: int,
+    episodes: int | None,
+    as_json: bool,
+    no_progress: bool,
+) -> None:
+    """Evolve spiking networks on a task, with a checkpoint every generation.
+
+    Exit codes: 0 ok, 2 bad input (unknown task, bad checkpoint).
+    """
+    from evospikenet.evolution.fitness import CartPoleTask, DigitsTask, FitnessWeights, make_task
+    from evospikenet.evolution.run import GenerationReport, evolve
+
+    show = not (no_progress or as_json)
+    console = stderr_console()
+    with user_errors():
+        make_task(task, episodes)  # fail fast, naming the field
+        weights = FitnessWeights(1.0, robustness_weight, energy_weight)
+        progress = Progress(
+            TextColumn("[bold]evolving"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+            disable=not (show and sys.stderr.isatty()),
+        )
+
+        with progress:
+            bar = progress.add_task("", total=generations)
+
+            def report(r: GenerationReport) -> None:
+                s = r.stats
+                line = (
+                    f"gen {s.generation:3d}  best {s.max_fitness:10.4f}  "
+                    f"mean {s.mean_fitness:10.4f}  diversity {s.diversity:6.3f}  "
+                    f"{r.evaluations_per_s:7.1f} eval/s  evaluations {r.evaluations}"
+                )
+                progress.update(
+                    bar,
+                    completed=s.generation + 1,
+                    description=f"best {s.max_fitness:.4g}  {r.evaluations_per_s:.0f} eval/s",
+                )
+                if show:
+                    console.print(line)
+                    console.print(f"        best so far {r.best.summary()}", style="dim")
+
+            result = evolve(
+                task,
+                population=population,
+                generations=generations,
+                seed=seed,
+                workers=workers,
+                out=out,
+                resume=resume,
+                target_fitness=target_fitness,
+                weights=weights,
+                on_generation=report,
+                episodes=episodes,
+            )
+        if test_episodes:
+            task_obj = make_task(task)
+            if isinstance(task_obj, CartPoleTask):
+                returns = task_obj.test(result.best, range(10_000, 10_000 + test_episodes))
+                result.extra["test_mean_return"] = sum(returns) / len(returns)
+                result.extra["test_min_return"] = min(returns)
+            elif isinstance(task_obj, DigitsTask):
+                result.extra["test_accuracy"] = task_obj.test_accuracy(result.best)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+        return
+    table = Table(title=f"evolve {task}: best {result.best_genome_id}")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    table.add_row("best fitness", f"{result.best_fitness:.4f}")
+    table.add_row("evaluations", str(result.evaluations))
+    for key, value in result.extra.items():
+        table.add_row(key, f"{value:.4f}")
+    table.add_row("best genome", result.best.summary())
+    table.add_row("out", result.out)
+    console.print(table)
+
+
+# -- genome store -------------------------------------------------------------------
+
+
+@click.group("genome")
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("genomes"),
+    show_default=True,
+    help="Genome store directory.",
+)
+@click.pass_context
+def genome_group(ctx: click.Context, store: Path) -> None:
+    """List, show, save and apply stored genomes."""
+    ctx.obj = {"store": store}
+
+
+@genome_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def genome_list(obj: dict[str, Any], as_json: bool) -> None:
+    """List the stored genomes."""
+    from evospikenet.evolution.snapshot import GenomeStore
+
+    with _data_errors():
+        rows = GenomeStore(obj["store"]).list_genomes()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    table = Table(title=str(obj["store"]))
+    for col in ("name", "genome_id", "generation", "fitness", "active"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(
+            *(str(row[c]) for c in ("name", "genome_id", "generation", "fitness", "active"))
+        )
+    stderr_console().print(table)
+
+
+@genome_group.command("show")
+@click.argument("name_or_path")
+@click.pass_obj
+def genome_show(obj: dict[str, Any], name_or_path: str) -> None:
+    """Validate and print a genome (a store name or a JSON file)."""
+    from evospikenet.evolution.genome import load_genome
+    from evospikenet.evolution.snapshot import GenomeStore
+
+    with _data_errors():
+        path = Path(name_or_path)
+        if path.suffix == ".json" or path.exists():
+            g = load_genome(path)
+        else:
+            g = GenomeStore(obj["store"]).get_genome(name_or_path)
+    click.echo(g.to_json())
+    stderr_console().print(g.summary())
+
+
+@genome_group.command("save")
+@click.argument("name")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--active", is_flag=True, help="Also make it the active genome.")
+@click.pass_obj
+def genome_save(obj: dict[str, Any], name: str, path: Path, active: bool) -> None:
+    """Validate the genome in PATH and store it as NAME."""
+    from evospikenet.evolution.genome import load_genome
+    from evospikenet.evolution.snapshot import GenomeStore
+
+    with _data_errors():
+        info = GenomeStore(obj["store"]).save_genome(name, load_genome(path), make_active=active)
+    click.echo(json.dumps(info))
+
+
+@genome_group.command("apply")
+@click.argument("name")
+@click.pass_obj
+def genome_apply(obj: dict[str, Any], name: str) -> None:
+    """Make stored genome NAME active (active_genome.json, replaced atomically)."""
+    from evospikenet.evolution.snapshot import GenomeStore
+
+    with _data_errors():
+        info = GenomeStore(obj["store"]).apply_genome(name)
+    click.echo(json.dumps(info))
+
+
+# -- snapshots ------------------------------------------------------------------------
+
+
+@click.group("snapshot")
+@click.option(
+    "--dir",
+    "snapshot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Snapshot directory (evolve writes OUT/snapshots).",
+)
+@click.pass_context
+def snapshot_group(ctx: click.Context, snapshot_dir: Path) -> None:
+    """List and restore evolution snapshots."""
+    ctx.obj = {"dir": snapshot_dir}
+
+
+@snapshot_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def snapshot_list(obj: dict[str, Any], as_json: bool) -> None:
+    """List the snapshots, oldest first."""
+    from evospikenet.evolution.snapshot import SnapshotManager
+
+    if not obj["dir"].is_dir():
+        fail(f"no snapshot directory {obj['dir']}", EXIT_BAD_INPUT)
+    with _data_errors():
+        rows = SnapshotManager(obj["dir"]).list_snapshots()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    table = Table(title=str(obj["dir"]))
+    for col in ("id", "name", "timestamp", "size"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["timestamp"], str(row["size"]))
+    stderr_console().print(table)
+
+
+@snapshot_group.command("restore")
+@click.argument("snapshot_id")
+@click.option(
+    "--target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to restore the snapshot file (gzip JSON).",
+)
+@click.pass_obj
+def snapshot_restore(obj: dict[str, Any], snapshot_id: str, target: Path) -> None:
+    """Restore snapshot SNAPSHOT_ID to --target (checked against its SHA-256)."""
+    from evospikenet.evolution.snapshot import SnapshotManager, rollback_to_snapshot
+
+    if not obj["dir"].is_dir():
+        fail(f"no snapshot directory {obj['dir']}", EXIT_BAD_INPUT)
+    with _data_errors():
+        path = rollback_to_snapshot(snapshot_id, SnapshotManager(obj["dir"]), target)
+    click.echo(json.dumps({"id": snapshot_id, "restored": str(path)}))

@@ -1,0 +1,244 @@
+"""The evolution loop behind ``evospikenet evolve``, with checkpoints and resume."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evospikenet._atomic import atomic_path
+from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights, make_task
+from evospikenet.evolution.genome import EvoGenome
+from evospikenet.evolution.pool import GenomePool, PopulationStats
+from evospikenet.evolution.snapshot import SnapshotManager
+
+__all__ = ["CHECKPOINT", "EvolveResult", "GenerationReport", "evolve"]
+
+#: Checkpoint file in the output directory (gzip JSON, replaced atomically).
+CHECKPOINT = "checkpoint.json.gz"
+
+
+@dataclass
+class GenerationReport:
+    """What :func:`evolve` reports after each generation."""
+
+    stats: PopulationStats
+    evaluations: int
+    evaluations_per_s: float
+    best: EvoGenome
+
+
+@dataclass
+class EvolveResult:
+    """Outcome of :func:`evolve`.
+
+    Attributes
+    ----------
+    best_genome_id : str
+    best_fitness : float
+    evaluations : int
+        Fitness evaluations over the whole run (resumed runs included).
+    history : list of dict
+        Per generation: generation, max_fitness, mean_fitness, min_fitness, diversity.
+    out : str
+        Output directory (``best_genome.json``, ``checkpoint.json.gz``,
+        ``snapshots/``).
+    best : EvoGenome
+    solved_at_evaluations : int or None
+        Evaluations done when ``target_fitness`` was first reached.
+    """
+
+    best_genome_id: str
+    best_fitness: float
+    evaluations: int
+    history: list[dict[str, float]]
+    out: str
+    best: EvoGenome
+    solved_at_evaluations: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``--json`` object."""
+        return {
+            "best_genome_id": self.best_genome_id,
+            "best_fitness": self.best_fitness,
+            "evaluations": self.evaluations,
+            "solved_at_evaluations": self.solved_at_evaluations,
+            "history": self.history,
+            "out": self.out,
+            **self.extra,
+        }
+
+
+def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    data = gzip.compress(json.dumps(state, sort_keys=True).encode(), compresslevel=6, mtime=0)
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise FileIOError(f"cannot write checkpoint {path}: {exc}", str(path), exc.errno) from exc
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, EOFError, json.JSONDecodeError) as exc:
+        raise FileIOError(f"cannot read checkpoint {path}: {exc}", str(path)) from exc
+    if not isinstance(state, dict):
+        raise FileIOError(f"checkpoint {path} is not an object", str(path))
+    return state
+
+
+def evolve(
+    task: str,
+    *,
+    population: int = 50,
+    generations: int = 30,
+    seed: int = 0,
+    workers: int = 1,
+    out: str | os.PathLike[str],
+    resume: bool = False,
+    target_fitness: float | None = None,
+    weights: FitnessWeights | None = None,
+    on_generation: Callable[[GenerationReport], None] | None = None,
+    snapshots: bool = True,
+    episodes: int | None = None,
+) -> EvolveResult:
+    """Evolve genomes on a task; checkpoint after every generation.
+
+    Parameters
+    ----------
+    task : str
+        ``cartpole``, ``digits`` or ``module:callable`` (see :func:`make_task`).
+    population, generations : int
+        Population size (>= 2) and generations to evaluate (>= 1).
+    seed : int
+        Seed of the pool's generator (the tasks' seeds are fixed).
+    workers : int
+        Evaluation processes; the result does not depend on it.
+    out : path
+        Output directory.
+    resume : bool
+        Continue from ``out/checkpoint.json.gz`` (same task, population and
+        seed required). A run killed at any point and resumed gives the
+        same result as one never interrupted: the checkpoint holds the whole
+        pool state, generator included, and evaluations are deterministic.
+    target_fitness : float, optional
+        Stop after the first generation whose best reaches it.
+    weights : FitnessWeights, optional
+        Combined-fitness weights.
+    on_generation : callable, optional
+        Called with a :class:`GenerationReport` after each generation.
+    snapshots : bool
+        Also keep a pool snapshot per generation in ``out/snapshots``.
+    episodes : int, optional
+        ``cartpole``: training episodes per evaluation (default 5).
+
+    Returns
+    -------
+    EvolveResult
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad task name, sizes, or a checkpoint of a different run.
+    FileIOError
+        If the output cannot be written or the checkpoint read.
+    """
+    if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
+        raise InvalidParameterError.of("generations", generations, "must be an integer >= 1")
+    task_obj = make_task(task, episodes)
+    out_dir = Path(out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileIOError(f"cannot create {out_dir}: {exc}", str(out_dir), exc.errno) from exc
+    config = {"task": task, "population": population, "seed": seed, "episodes": episodes}
+    manager = SnapshotManager(out_dir / "snapshots") if snapshots else None
+    pool = GenomePool(population, seed=seed, snapshot_manager=manager, template=task_obj.template())
+    ckpt = out_dir / CHECKPOINT
+    evaluations = 0
+    solved_at: int | None = None
+    best: EvoGenome | None = None
+    if resume and ckpt.exists():
+        state = _read_checkpoint(ckpt)
+        if state.get("config") != config:
+            raise InvalidParameterError.of(
+                "resume", state.get("config"), f"checkpoint is of another run (this one: {config})"
+            )
+        pool.load_state(state["pool"])
+        evaluations = int(state["evaluations"])
+        solved_at = state.get("solved_at")
+        best = EvoGenome.from_dict(state["best"]) if state.get("best") else None
+        done = bool(state.get("done"))
+    else:
+        pool.initialize_population()
+        done = False
+    evaluator = FitnessEvaluator(
+        task if workers > 1 else task_obj, weights, workers=workers, episodes=episodes
+    )
+    try:
+        while not done:
+            t0 = time.perf_counter()
+            todo = [g for g in pool.genomes if g.fitness is None]
+            for g, v in zip(todo, evaluator.evaluate_many(todo), strict=True):
+                g.fitness = v
+            evaluations += len(todo)
+            elapsed = time.perf_counter() - t0
+            stats = pool.stats()
+            gen_best = pool.get(stats.best_genome_id)
+            if best is None or (gen_best.fitness or 0.0) > (best.fitness or 0.0):
+                best = gen_best.copy()
+            if (
+                target_fitness is not None
+                and solved_at is None
+                and stats.max_fitness >= target_fitness
+            ):
+                solved_at = evaluations
+            last = pool.generation + 1 >= generations or solved_at is not None
+            if last:
+                pool.history.append(stats)
+                done = True
+            else:
+                asyncio.run(pool.evolve_generation())
+            _write_checkpoint(
+                ckpt,
+                {
+                    "config": config,
+                    "pool": pool.state(),
+                    "evaluations": evaluations,
+                    "solved_at": solved_at,
+                    "best": best.to_dict(),
+                    "done": done,
+                },
+            )
+            if on_generation is not None:
+                on_generation(
+                    GenerationReport(
+                        stats, evaluations, len(todo) / elapsed if elapsed > 0 else 0.0, best
+                    )
+                )
+    finally:
+        evaluator.close()
+    assert best is not None and best.fitness is not None
+    best.save(out_dir / "best_genome.json")
+    history = [
+        {
+            "generation": s.generation,
+            "max_fitness": s.max_fitness,
+            "mean_fitness": s.mean_fitness,
+            "min_fitness": s.min_fitness,
+            "diversity": s.diversity,
+        }
+        for s in pool.history
+    ]
+    return EvolveResult(
+        best.genome_id, float(best.fitness), evaluations, history, str(out_dir), best, solved_at
+    )

@@ -1,0 +1,52 @@
+//! Closed-loop control episodes (`evospikenet_core::control`) for Python.
+
+use evospikenet_core::control::{cartpole_episode as core_episode, RateEncoder};
+use pyo3::prelude::*;
+
+use crate::detached;
+use crate::engine::Engine;
+
+/// Run one `CartPole-v1` episode in the core with the network of `engine`
+/// as the controller; return the episode's return.
+#[pyfunction]
+#[pyo3(signature = (
+    engine, input_pop, gains_pa, bias_pa, neurons_per_feature, scale, outputs, window_steps,
+    initial_state, max_steps
+))]
+#[allow(clippy::too_many_arguments)]
+fn cartpole_episode(
+    py: Python<'_>,
+    mut engine: PyRefMut<'_, Engine>,
+    input_pop: usize,
+    gains_pa: Vec<f64>,
+    bias_pa: f64,
+    neurons_per_feature: usize,
+    scale: Vec<f64>,
+    outputs: Vec<usize>,
+    window_steps: u64,
+    initial_state: [f64; 4],
+    max_steps: u32,
+) -> PyResult<u32> {
+    let encoder = RateEncoder {
+        pop: input_pop,
+        gains_pa,
+        bias_pa,
+        neurons_per_feature,
+        scale,
+    };
+    let net = &mut engine.net;
+    detached(py, || {
+        core_episode(
+            net,
+            &encoder,
+            &outputs,
+            window_steps,
+            initial_state,
+            max_steps,
+        )
+    })
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(cartpole_episode, m)?)
+}
