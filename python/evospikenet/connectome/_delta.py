@@ -537,7 +537,12 @@ def apply_delta(
 
 
 def _check_range(ei_ratio_range: tuple[float, float]) -> tuple[float, float]:
-    lo, hi = (float(x) for x in ei_ratio_range)
+    try:
+        lo, hi = (float(x) for x in ei_ratio_range)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError.of(
+            "ei_ratio_range", ei_ratio_range, "must be two numbers (lo, hi)"
+        ) from exc
     if not (lo <= hi) or math.isnan(lo) or math.isnan(hi):
         raise InvalidParameterError.of("ei_ratio_range", ei_ratio_range, "need lo <= hi")
     return lo, hi
