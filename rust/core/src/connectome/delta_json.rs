@@ -37,6 +37,12 @@ struct Removed {
     post_id: i64,
     #[serde(default)]
     synapse_type: u8,
+    /// Accepted (a producer may echo the removed edge's values) and ignored.
+    #[serde(default, skip_serializing, rename = "weight")]
+    _weight: Option<f32>,
+    /// Accepted and ignored, as `weight`.
+    #[serde(default, skip_serializing, rename = "delay_ms")]
+    _delay_ms: Option<f32>,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +157,8 @@ pub fn write_delta(doc: &DeltaDoc) -> Result<String> {
             pre_id: doc.removed.pre_id[i],
             post_id: doc.removed.post_id[i],
             synapse_type: doc.removed.synapse_type[i],
+            _weight: None,
+            _delay_ms: None,
         };
         s.push_str(if i == 0 { "\n" } else { ",\n" });
         s.push_str(&json(&e));
@@ -185,11 +193,12 @@ mod tests {
         let text = r#"{"schema_version": "1.0", "materialization_version_from": 42,
             "materialization_version_to": 43,
             "added": [{"pre_id": 100, "post_id": 200, "weight": 0.15, "delay_ms": 1.5}],
-            "removed": [{"pre_id": 50, "post_id": 80}]}"#;
+            "removed": [{"pre_id": 50, "post_id": 80}, {"pre_id": 1, "post_id": 2, "weight": 3.0}]}"#;
         let d = parse_delta(text).unwrap();
         assert_eq!(d.materialization_version_from, 42);
         assert_eq!(d.added.weight, vec![0.15f32]);
-        assert_eq!(d.removed.synapse_type, vec![0]);
+        assert_eq!(d.removed.synapse_type, vec![0, 0]);
+        assert_eq!(d.removed.pre_id, vec![50, 1]);
         assert!(d.extra.is_empty());
     }
 
