@@ -646,6 +646,7 @@ def apply_delta_with_validation(
         check_ei_ratio(result, rng, weighted=weighted)
     except ConnectomeSyncValidationError as exc:
         exc.rollback_path = write_rollback(base_path, rollback_dir)
+        exc.args = (f"{exc.args[0]}; base copied to {exc.rollback_path}, result not written",)
         raise
     if weighted:
         report = replace(

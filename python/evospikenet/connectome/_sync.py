@@ -297,6 +297,10 @@ def sync_connectome(
                 check_ei_ratio(current, (ei_range[0], ei_range[1]), weighted=weighted)
             except ConnectomeSyncValidationError as exc:
                 exc.rollback_path = write_rollback(cache_path, rollback_dir)
+                exc.args = (
+                    f"{exc.args[0]} (delta {v_from}->{v_to}); cache copied to "
+                    f"{exc.rollback_path}, output not written",
+                )
                 raise
         reports.append(report)
         if progress is not None:
