@@ -208,6 +208,10 @@ def test_delta_file_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text('{"schema_version": "1.0",\n "materialization_version_from": "x"}')
     with pytest.raises(DeltaConflictError, match="line 2"):
         read_delta(path)
+    # A misspelt top-level key is an error, never a delta that silently does nothing.
+    path.write_text(json.dumps(dict(seed_example, remove=seed_example["removed"])))
+    with pytest.raises(DeltaConflictError, match="unknown field `remove`"):
+        read_delta(path)
     bad = dict(seed_example, added_neurons=[{"neuron_id": 1, "neuron_sign": 0}])
     path.write_text(json.dumps(bad))
     with pytest.raises(DeltaConflictError, match=r"\+1 or -1"):
