@@ -16,6 +16,8 @@ fi
 if [ "${EVOSPIKENET_SKIP_INSTALL:-0}" != 1 ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet ".[dev]"
+    # Real connectome data for the connectome tests (only cect's bundled JSON is read).
+    "$VENV/bin/python" -m pip install --quiet --no-deps cect==0.3.5
 fi
 cargo test -p evospikenet-core
 "$VENV/bin/python" -m pytest "$@"

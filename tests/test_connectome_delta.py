@@ -208,6 +208,10 @@ def test_delta_file_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text('{"schema_version": "1.0",\n "materialization_version_from": "x"}')
     with pytest.raises(DeltaConflictError, match="line 2"):
         read_delta(path)
+    # A misspelt top-level key is an error, never a delta that silently does nothing.
+    path.write_text(json.dumps(dict(seed_example, remove=seed_example["removed"])))
+    with pytest.raises(DeltaConflictError, match="unknown field `remove`"):
+        read_delta(path)
     bad = dict(seed_example, added_neurons=[{"neuron_id": 1, "neuron_sign": 0}])
     path.write_text(json.dumps(bad))
     with pytest.raises(DeltaConflictError, match=r"\+1 or -1"):
@@ -299,3 +303,63 @@ def test_sigkill_mid_write_leaves_old_output(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     assert out.read_bytes() == before
     assert load_connectome_npz(out).materialization_version == 1
+
+
+def test_meta_changes_round_trip_through_diff() -> None:
+    old = base3()
+    old.meta["note"] = "old only"
+    new = build({(1, 2, 0): (1.0, 1.0)}, {1: 1, 2: 1, 3: -1}, 2)
+    new.meta["source"] = "elsewhere"
+    d = diff_connectomes(old, new)
+    assert d.meta == {"source": "elsewhere", "note": None}
+    r, _ = apply_delta_to(old, d, strict=True)
+    assert r.equals(new)
+
+
+def test_cli_diff_apply_and_exit_codes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from evospikenet.cli import cli
+
+    runner = CliRunner()
+    base_path, delta_path = write_pair(tmp_path, inh_removed=True)
+    out = tmp_path / "out.npz"
+    res = runner.invoke(
+        cli, ["connectome", "apply", str(base_path), str(delta_path), "--out", str(out), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.output)
+    assert rep["n_removed"] == 1 and rep["n_added"] == 1 and rep["ei_ratio_after"] is None
+    res = runner.invoke(
+        cli, ["connectome", "diff", str(base_path), str(out), "--out", str(tmp_path / "d.json")]
+    )
+    assert res.exit_code == 0, res.output
+    assert read_delta(tmp_path / "d.json").n_removed == 1
+    before = out.read_bytes()
+    res = runner.invoke(
+        cli,
+        [
+            "connectome",
+            "apply",
+            str(base_path),
+            str(delta_path),
+            "--out",
+            str(out),
+            "--ei-range",
+            "1",
+            "5",
+            "--rollback-dir",
+            str(tmp_path / "rb"),
+        ],
+    )
+    assert res.exit_code == 1 and "outside" in res.output
+    assert out.read_bytes() == before
+    (tmp_path / "bad.json").write_text("{")
+    res = runner.invoke(
+        cli, ["connectome", "apply", str(base_path), str(tmp_path / "bad.json"), "--out", str(out)]
+    )
+    assert res.exit_code == 2 and "invalid delta" in res.output
+    res = runner.invoke(
+        cli, ["connectome", "apply", str(out), str(delta_path), "--out", str(out), "--strict"]
+    )
+    assert res.exit_code == 2 and "materialization_version_from" in res.output

@@ -72,6 +72,21 @@ def test_directory_sync_reproduces_stage8_exactly(stages: Path, tmp_path: Path) 
     assert res["neurons_added"] > 0
     assert out.read_bytes() == (stages / "stage8.npz").read_bytes()
     assert load_connectome_npz(out).equals(load_connectome_npz(stages / "stage8.npz"))
+    # The CLI's rich summary (no --json): versions, edge counts, E/I before and after.
+    res = CliRunner().invoke(
+        cli,
+        [
+            "sync-connectome",
+            "--config",
+            str(cfg),
+            "--cache",
+            str(stages / "stage6.npz"),
+            "--output",
+            str(tmp_path / "cli.npz"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "6 → 8" in res.output and "E/I ratio" in res.output and "success" in res.output
 
 
 def test_dry_run_and_no_update(stages: Path, tmp_path: Path) -> None:
@@ -106,7 +121,7 @@ def test_ei_rejection_leaves_output_byte_for_byte(stages: Path, tmp_path: Path) 
         cli, ["sync-connectome", "--config", str(cfg), "--cache", str(out), "--output", str(out)]
     )
     assert res.exit_code == 1, res.output
-    assert "E/I ratio" in res.output
+    assert "E/I ratio" in res.output and "output not written" in res.output
     assert out.read_bytes() == before
 
 

@@ -310,6 +310,7 @@ def connectome_write_delta(
     added: _Edges,
 ) -> str:
     """Write delta JSON text, one edge entry per line."""
+
 # --- control ---
 def cartpole_episode(
     engine: Engine,

@@ -17,8 +17,9 @@ additions; a changed weight is a removal plus an addition of the same key,
 a changed neuron (sign, type or name) a removal plus an addition of the same
 id. Afterwards every edge must name existing neurons. ``meta`` (optional, an
 extension of the seed's schema like ``added_neurons``) updates keys of the
-base's meta. The result carries ``materialization_version_to`` and is in
-canonical order (edges by key, neurons by id).
+base's meta; a ``null`` value deletes the key. The result carries
+``materialization_version_to`` and is in canonical order (edges by key,
+neurons by id).
 
 The edge merge, the diff and the JSON (de)serialization of the edge lists run
 in Rust (``evospikenet._core.connectome_*``).
@@ -351,11 +352,12 @@ def diff_connectomes(
         for nid in sorted(new_rows)
         if nid not in old_rows or old_rows[nid] != new_rows[nid]
     ]
-    meta = {
+    meta: dict[str, Any] = {
         k: v
         for k, v in new.meta.items()
         if k != "materialization_version" and old.meta.get(k, object()) != v
     }
+    meta.update({k: None for k in old.meta if k not in new.meta})
     return Delta(
         materialization_version_from=int(v_from),
         materialization_version_to=int(v_to),
@@ -463,6 +465,9 @@ def apply_delta_to(
         raise _conflict(exc) from exc
     neurons, n_rm_present = _apply_neuron_changes(base, delta, strict)
     meta = {**base.meta, **delta.meta, "materialization_version": delta.materialization_version_to}
+    for key, value in delta.meta.items():
+        if value is None:  # a null in the delta's meta deletes the key
+            meta.pop(key, None)
     result = Connectome(
         pre_id=merged[0],
         post_id=merged[1],
@@ -532,7 +537,12 @@ def apply_delta(
 
 
 def _check_range(ei_ratio_range: tuple[float, float]) -> tuple[float, float]:
-    lo, hi = (float(x) for x in ei_ratio_range)
+    try:
+        lo, hi = (float(x) for x in ei_ratio_range)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError.of(
+            "ei_ratio_range", ei_ratio_range, "must be two numbers (lo, hi)"
+        ) from exc
     if not (lo <= hi) or math.isnan(lo) or math.isnan(hi):
         raise InvalidParameterError.of("ei_ratio_range", ei_ratio_range, "need lo <= hi")
     return lo, hi
@@ -636,6 +646,7 @@ def apply_delta_with_validation(
         check_ei_ratio(result, rng, weighted=weighted)
     except ConnectomeSyncValidationError as exc:
         exc.rollback_path = write_rollback(base_path, rollback_dir)
+        exc.args = (f"{exc.args[0]}; base copied to {exc.rollback_path}, result not written",)
         raise
     if weighted:
         report = replace(

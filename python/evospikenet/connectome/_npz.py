@@ -321,7 +321,13 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
                 "meta", "unparsable", f"must be a JSON string: {exc}"
             ) from exc
         _validate_meta(meta)
-        arrays = {name: npz[name] for name in files if name != "meta"}
+        try:
+            arrays = {name: npz[name] for name in files if name != "meta"}
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            # e.g. pickled object arrays, which are never loaded (allow_pickle=False)
+            raise ConnectomeSchemaError.of(
+                "arrays", p, f"unreadable array (object arrays are not allowed): {exc}"
+            ) from exc
     return make_connectome(
         pre_id=arrays["pre_id"],
         post_id=arrays["post_id"],

@@ -156,7 +156,11 @@ class _HttpSource:
         return list(zip([start, *later[:-1]], later, strict=True))
 
     def fetch(self, v_from: int, v_to: int) -> Delta:
-        text = self._get(f"delta/{v_from}/{v_to}").text
+        raw = self._get(f"delta/{v_from}/{v_to}").content
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DeltaSourceError(f"delta {v_from}->{v_to} is not UTF-8: {exc}") from exc
         return parse_delta_text(text, source=f"{self._url}/delta/{v_from}/{v_to}")
 
 
@@ -293,6 +297,10 @@ def sync_connectome(
                 check_ei_ratio(current, (ei_range[0], ei_range[1]), weighted=weighted)
             except ConnectomeSyncValidationError as exc:
                 exc.rollback_path = write_rollback(cache_path, rollback_dir)
+                exc.args = (
+                    f"{exc.args[0]} (delta {v_from}->{v_to}); cache copied to "
+                    f"{exc.rollback_path}, output not written",
+                )
                 raise
         reports.append(report)
         if progress is not None:

@@ -7,9 +7,9 @@
 //!  "removed": [{"pre_id": 50, "post_id": 80}]}
 //! ```
 //!
-//! Entries may carry `synapse_type` (default 0, chemical). Other top-level
-//! fields (`added_neurons`, `removed_neurons`, `meta`, ...) are kept as JSON
-//! for the caller. Parsing and writing live here because a delta of a million
+//! Entries may carry `synapse_type` (default 0, chemical). The optional
+//! top-level fields `added_neurons`, `removed_neurons` and `meta` are kept as
+//! JSON for the caller; any other top-level field is an error. Parsing and writing live here because a delta of a million
 //! edges is too slow to go through Python dicts.
 
 use std::fmt::Write as _;
@@ -37,19 +37,92 @@ struct Removed {
     post_id: i64,
     #[serde(default)]
     synapse_type: u8,
+    /// Accepted (a producer may echo the removed edge's values) and ignored.
+    #[serde(default, skip_serializing, rename = "weight")]
+    _weight: Option<f32>,
+    /// Accepted and ignored, as `weight`.
+    #[serde(default, skip_serializing, rename = "delay_ms")]
+    _delay_ms: Option<f32>,
 }
 
+/// Edge entries deserialized straight into columns (no `Vec` of structs).
+#[derive(Default)]
+struct Columns(Edges);
+
+impl<'de> Deserialize<'de> for Columns {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Columns;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of edge objects")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Columns, A::Error> {
+                let mut e = Edges::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(a) = seq.next_element::<Added>()? {
+                    e.pre_id.push(a.pre_id);
+                    e.post_id.push(a.post_id);
+                    e.weight.push(a.weight);
+                    e.delay_ms.push(a.delay_ms);
+                    e.synapse_type.push(a.synapse_type);
+                }
+                Ok(Columns(e))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// Removed keys deserialized straight into columns (weight and delay 0).
+#[derive(Default)]
+struct KeyColumns(Edges);
+
+impl<'de> Deserialize<'de> for KeyColumns {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KeyColumns;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of edge key objects")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<KeyColumns, A::Error> {
+                let mut e = Edges::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(r) = seq.next_element::<Removed>()? {
+                    e.pre_id.push(r.pre_id);
+                    e.post_id.push(r.post_id);
+                    e.weight.push(0.0);
+                    e.delay_ms.push(0.0);
+                    e.synapse_type.push(r.synapse_type);
+                }
+                Ok(KeyColumns(e))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// The top level. No `#[serde(flatten)]`: it would buffer the whole document
+/// (a million edge objects) before deserializing. Unknown top-level fields
+/// are errors, so a misspelt `removed` cannot silently remove nothing.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Raw {
     schema_version: String,
     materialization_version_from: u64,
     materialization_version_to: u64,
     #[serde(default)]
-    added: Vec<Added>,
+    added: Columns,
     #[serde(default)]
-    removed: Vec<Removed>,
-    #[serde(flatten)]
-    extra: serde_json::Map<String, serde_json::Value>,
+    removed: KeyColumns,
+    added_neurons: Option<serde_json::Value>,
+    removed_neurons: Option<serde_json::Value>,
+    meta: Option<serde_json::Value>,
 }
 
 /// A parsed delta: header, edge columns and the other top-level fields.
@@ -65,7 +138,7 @@ pub struct DeltaDoc {
     pub added: Edges,
     /// Removed keys (file order; weight and delay_ms are 0).
     pub removed: Edges,
-    /// Every other top-level field, as JSON.
+    /// `added_neurons`, `removed_neurons` and `meta` when present, as JSON.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -82,29 +155,23 @@ pub fn parse_delta(text: &str) -> Result<DeltaDoc> {
             e.to_string(),
         )
     })?;
-    let mut added = Edges::with_capacity(raw.added.len());
-    for a in &raw.added {
-        added.pre_id.push(a.pre_id);
-        added.post_id.push(a.post_id);
-        added.weight.push(a.weight);
-        added.delay_ms.push(a.delay_ms);
-        added.synapse_type.push(a.synapse_type);
-    }
-    let mut removed = Edges::with_capacity(raw.removed.len());
-    for r in &raw.removed {
-        removed.pre_id.push(r.pre_id);
-        removed.post_id.push(r.post_id);
-        removed.weight.push(0.0);
-        removed.delay_ms.push(0.0);
-        removed.synapse_type.push(r.synapse_type);
+    let mut extra = serde_json::Map::new();
+    for (key, value) in [
+        ("added_neurons", raw.added_neurons),
+        ("removed_neurons", raw.removed_neurons),
+        ("meta", raw.meta),
+    ] {
+        if let Some(v) = value {
+            extra.insert(key.to_owned(), v);
+        }
     }
     Ok(DeltaDoc {
         schema_version: raw.schema_version,
         materialization_version_from: raw.materialization_version_from,
         materialization_version_to: raw.materialization_version_to,
-        added,
-        removed,
-        extra: raw.extra,
+        added: raw.added.0,
+        removed: raw.removed.0,
+        extra,
     })
 }
 
@@ -151,6 +218,8 @@ pub fn write_delta(doc: &DeltaDoc) -> Result<String> {
             pre_id: doc.removed.pre_id[i],
             post_id: doc.removed.post_id[i],
             synapse_type: doc.removed.synapse_type[i],
+            _weight: None,
+            _delay_ms: None,
         };
         s.push_str(if i == 0 { "\n" } else { ",\n" });
         s.push_str(&json(&e));
@@ -185,11 +254,12 @@ mod tests {
         let text = r#"{"schema_version": "1.0", "materialization_version_from": 42,
             "materialization_version_to": 43,
             "added": [{"pre_id": 100, "post_id": 200, "weight": 0.15, "delay_ms": 1.5}],
-            "removed": [{"pre_id": 50, "post_id": 80}]}"#;
+            "removed": [{"pre_id": 50, "post_id": 80}, {"pre_id": 1, "post_id": 2, "weight": 3.0}]}"#;
         let d = parse_delta(text).unwrap();
         assert_eq!(d.materialization_version_from, 42);
         assert_eq!(d.added.weight, vec![0.15f32]);
-        assert_eq!(d.removed.synapse_type, vec![0]);
+        assert_eq!(d.removed.synapse_type, vec![0, 0]);
+        assert_eq!(d.removed.pre_id, vec![50, 1]);
         assert!(d.extra.is_empty());
     }
 
@@ -227,5 +297,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("delay_ms") && err.contains("line 2"), "{err}");
+        let err = parse_delta(
+            r#"{"schema_version": "1.0", "materialization_version_from": 1,
+            "materialization_version_to": 2, "remove": []}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `remove`"), "{err}");
     }
 }
