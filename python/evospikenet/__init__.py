@@ -8,6 +8,8 @@ quantities carry a lowercase unit suffix (``tau_m_ms``, ``v_th_mv``).
 from __future__ import annotations
 
 from evospikenet._core import __version__
+from evospikenet.connectome import load_connectome_npz  # issue 5 (seed 000's top-level names)
+from evospikenet.connectome_layer import ConnectomeLIFLayer, apply_connectome_to_layer
 from evospikenet.distributions import Constant, Normal, Uniform
 from evospikenet.network import (
     LIFParameters,
@@ -18,6 +20,7 @@ from evospikenet.network import (
 )
 
 __all__ = [
+    "ConnectomeLIFLayer",
     "Constant",
     "LIFParameters",
     "Network",
@@ -27,4 +30,6 @@ __all__ = [
     "StateMonitor",
     "Uniform",
     "__version__",
+    "apply_connectome_to_layer",
+    "load_connectome_npz",
 ]

@@ -99,6 +99,15 @@ class Engine:
         delay_ms: npt.NDArray[np.float64],
     ) -> int:
         """Build a projection from explicit synapse arrays; return its index."""
+    def add_gap_junctions(
+        self,
+        pre: int,
+        post: int,
+        pre_idx: npt.NDArray[np.uint32],
+        post_idx: npt.NDArray[np.uint32],
+        g_ns: npt.NDArray[np.float64],
+    ) -> int:
+        """Add gap junctions (nS) between two LIF populations; return the set's index."""
     def add_poisson(self, target: int, receptor_name: str, rate_hz: float, weight: float) -> int:
         """Add a Poisson input of total rate ``rate_hz`` per neuron; return its index."""
     def add_noise(self, target: int, mean_pa: float, std_pa: float) -> int:
@@ -234,6 +243,73 @@ def audit_entry_hash(line: str) -> str:
 def audit_set_parallel(on: bool) -> None:
     """Hash on all cores (True) or one (False, used in a forked child)."""
 
+# --- connectome (issue 5): delta merge, diff, delta JSON, validation --------
+# Edge sets are tuples (pre_id int64, post_id int64, weight float32,
+# delay_ms float32, synapse_type uint8) of C-contiguous 1-d arrays; key sets
+# (pre_id, post_id, synapse_type).
+
+__all__ += [
+    "connectome_apply_delta",
+    "connectome_diff",
+    "connectome_ei_counts",
+    "connectome_parse_delta",
+    "connectome_read_delta",
+    "connectome_validate_edges",
+    "connectome_write_delta",
+]
+
+_Edges = tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.uint8],
+]
+_Keys = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]
+
+def connectome_apply_delta(
+    base: _Edges, removed: _Keys, added: _Edges, strict: bool = False
+) -> tuple[_Edges, dict[str, Any]]:
+    """Remove then add edges; return the result sorted by key and a report.
+
+    The report has ``n_base``, ``n_result``, ``n_removed``, ``n_added``,
+    ``removed_absent`` and ``added_existing`` (lists of key tuples). Raises
+    ``InvalidParameterError`` for repeated keys and, in strict mode, for
+    conflicts; ``ShapeMismatchError`` for arrays of unequal length.
+    """
+
+def connectome_diff(old: _Edges, new: _Edges) -> tuple[_Edges, _Edges]:
+    """Return ``(removed, added)`` turning ``old`` into ``new``, both sorted by key."""
+
+def connectome_validate_edges(edges: _Edges, neuron_id: npt.NDArray[np.int64]) -> bool:
+    """Check edges against the NPZ contract; return whether they are sorted by key."""
+
+def connectome_ei_counts(
+    pre_id: npt.NDArray[np.int64],
+    synapse_type: npt.NDArray[np.uint8],
+    weight: npt.NDArray[np.float32],
+    neuron_id: npt.NDArray[np.int64],
+    neuron_sign: npt.NDArray[np.int8],
+) -> tuple[int, int, float, float]:
+    """Return chemical ``(exc_edges, inh_edges, exc_weight, inh_weight)`` by presynaptic sign."""
+
+def connectome_parse_delta(text: str) -> tuple[str, int, int, _Edges, _Edges, str]:
+    """Parse delta JSON: ``(schema_version, from, to, removed, added, extra_json)``."""
+
+def connectome_read_delta(
+    path: str | os.PathLike[str],
+) -> tuple[str, int, int, _Edges, _Edges, str]:
+    """Read and parse a delta JSON file; as ``connectome_parse_delta``."""
+
+def connectome_write_delta(
+    schema_version: str,
+    materialization_version_from: int,
+    materialization_version_to: int,
+    extra_json: str,
+    removed: _Edges,
+    added: _Edges,
+) -> str:
+    """Write delta JSON text, one edge entry per line."""
 # --- control ---
 def cartpole_episode(
     engine: Engine,

@@ -125,6 +125,7 @@ def simulate(
     out: str | os.PathLike[str] | None = None,
     progress: Callable[[float, float], None] | None = None,
     options: dict[str, Any] | None = None,
+    connectome: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """Build and run a built-in model (or a YAML spec), then summarise it.
 
@@ -150,7 +151,12 @@ def simulate(
     progress : callable, optional
         ``progress(t_done_ms, t_total_ms)`` between chunks.
     options : dict, optional
-        Model-specific builder options.
+        Model-specific builder options (for ``connectome``: the keyword
+        arguments of :func:`evospikenet.connectome_layer.connectome_model`).
+    connectome : path-like, optional
+        Connectome NPZ file to simulate as a LIF network with Poisson drive
+        into every neuron (:func:`evospikenet.connectome_layer.connectome_model`);
+        ``model`` is then ignored.
 
     Returns
     -------
@@ -159,14 +165,28 @@ def simulate(
     Raises
     ------
     InvalidParameterError
-        Unknown model, bad times, seed or scale, bad spec content.
+        Unknown model, bad times, seed or scale, bad spec content, a
+        connectome file that breaks the NPZ contract.
     FileIOError
-        Unreadable spec or unwritable output (an existing ``out`` is kept).
+        Unreadable spec or connectome, or unwritable output (an existing
+        ``out`` is kept).
     """
     if duration_ms is not None:
         _check_duration(duration_ms)
     t0 = time.perf_counter()
-    if spec is not None:
+    if connectome is not None:
+        from evospikenet.connectome import load_connectome_npz
+        from evospikenet.connectome_layer import connectome_model
+
+        built = connectome_model(
+            load_connectome_npz(connectome),
+            dt_ms=dt_ms,
+            seed=0 if seed is None else seed,
+            threads=threads,
+            **(options or {}),
+        )
+        name = f"connectome:{Path(connectome).name}"
+    elif spec is not None:
         built = build_from_spec(load_spec(spec), seed=seed, dt_ms=dt_ms, threads=threads)
         name = f"spec:{Path(spec).name}"
     else:

@@ -11,6 +11,8 @@ import click
 
 from evospikenet import __version__
 from evospikenet.cli.audit import audit
+from evospikenet.cli.connectome import connectome, sync_connectome_command
+from evospikenet.cli.map_connectome import map_connectome_command
 from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
 from evospikenet.cli.simulate import simulate_command
 
@@ -25,6 +27,9 @@ def cli() -> None:
 
 cli.add_command(simulate_command)
 cli.add_command(audit)
+cli.add_command(connectome)  # issue 5
+cli.add_command(sync_connectome_command)  # issue 5
+cli.add_command(map_connectome_command)  # issue 5
 cli.add_command(evolve_command)
 cli.add_command(genome_group)
 cli.add_command(snapshot_group)

@@ -93,6 +93,15 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     help="YAML network spec instead of a built-in model.",
 )
 @click.option(
+    "--connectome",
+    "connectome",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=(
+        "Connectome NPZ to simulate as a LIF network, Poisson drive into every neuron "
+        "(--param drive_rate_hz=, drive_weight_pa=, weight_scale_pa=, g_inh=, gap_scale_ns=)."
+    ),
+)
+@click.option(
     "--duration-ms",
     type=float,
     default=None,
@@ -149,6 +158,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 def simulate_command(
     model: str | None,
     spec: Path | None,
+    connectome: Path | None,
     duration_ms: float | None,
     dt_ms: float | None,
     seed: int | None,
@@ -161,14 +171,14 @@ def simulate_command(
     no_progress: bool,
     audit_log: Path | None,
 ) -> None:
-    """Simulate MODEL (default: cuba) or the network in --spec.
+    """Simulate MODEL (default: cuba), the network in --spec, or a --connectome.
 
     Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
     izhikevich2003, brunel2000, potjans2014. Exit codes: 0 ok, 2 bad input.
     """
-    if model is not None and spec is not None:
-        raise click.UsageError("give either MODEL or --spec, not both")
-    if model is None and spec is None:
+    if sum(x is not None for x in (model, spec, connectome)) > 1:
+        raise click.UsageError("give one of MODEL, --spec, --connectome")
+    if model is None and spec is None and connectome is None:
         model = "cuba"
     show = not (no_progress or as_json) and sys.stderr.isatty()
     options = _parse_params(params)
@@ -176,6 +186,7 @@ def simulate_command(
         kwargs: dict[str, Any] = {
             "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
             "scale": scale, "threads": threads, "out": out, "options": options,
+            "connectome": connectome,
         }  # fmt: skip
         columns = (
             TextColumn("[bold]simulating"),
@@ -198,7 +209,8 @@ def simulate_command(
                 "model": result.model, "seed": result.seed, "dt_ms": result.dt_ms,
                 "duration_ms": result.duration_ms, "scale": scale, "params": options,
             }  # fmt: skip
-            record_command(log, "simulate", [spec] if spec else [], outputs, "success", detail)
+            inputs = [p for p in (spec, connectome) if p is not None]
+            record_command(log, "simulate", inputs, outputs, "success", detail)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:

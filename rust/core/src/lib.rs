@@ -6,6 +6,8 @@
 
 pub mod audit;
 pub mod connect;
+// Connectome delta merge / diff (issue 5).
+pub mod connectome;
 pub mod control;
 pub mod engine;
 pub mod error;

@@ -327,6 +327,24 @@ impl Engine {
         detached(py, || net.connect_arrays(pre, post, rec, pi, po, w, d))
     }
 
+    fn add_gap_junctions(
+        &mut self,
+        py: Python<'_>,
+        pre: usize,
+        post: usize,
+        pre_idx: PyReadonlyArray1<'_, u32>,
+        post_idx: PyReadonlyArray1<'_, u32>,
+        g_ns: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<usize> {
+        let (pi, po, g) = (
+            slice("pre_index", &pre_idx)?,
+            slice("post_index", &post_idx)?,
+            slice("g_ns", &g_ns)?,
+        );
+        let net = &mut self.net;
+        detached(py, || net.add_gap_junctions(pre, post, pi, po, g))
+    }
+
     fn add_poisson(
         &mut self,
         py: Python<'_>,

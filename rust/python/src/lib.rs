@@ -7,6 +7,8 @@
 use pyo3::prelude::*;
 
 mod audit;
+// Connectome delta merge / diff (issue 5).
+mod connectome;
 mod control;
 mod engine;
 mod errors;
@@ -18,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
     audit::register(m)?;
+    connectome::register(m)?;
     control::register(m)?;
     Ok(())
 }

@@ -5,7 +5,9 @@
 //! `t = s dt .. (s+1) dt`) does, in order:
 //!
 //! 1. Poisson inputs add their draws to the synaptic variables; step
-//!    currents and noise fill each population's external current;
+//!    currents and noise fill each population's external current, and so
+//!    do gap-junction currents computed from the membrane potentials at
+//!    `t = s dt` (held constant over the step, see `gap.rs`);
 //! 2. state monitors sample (the state at `t = s dt`);
 //! 3. every population integrates one step; neurons crossing threshold
 //!    spike at step `s` (stamped `t = s dt`);
@@ -24,11 +26,13 @@
 //! fixed block of neurons ([`crate::rng::BLOCK`]), so a run gives identical
 //! spikes whatever the number of threads.
 
+mod gap;
 mod queue;
 
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
+pub use gap::GapJunctions;
 pub use queue::EventQueue;
 
 use crate::connect::{self, Csr, Dist, Rule};
@@ -345,6 +349,8 @@ pub struct Network {
     pub spike_monitors: Vec<SpikeMonitor>,
     /// State monitors.
     pub state_monitors: Vec<StateMonitor>,
+    /// Gap junctions (see `gap.rs`).
+    gaps: Vec<GapJunctions>,
 }
 
 /// Check that `values` has one finite entry per neuron of a population of `n`.
@@ -402,6 +408,7 @@ impl Network {
             currents: Vec::new(),
             spike_monitors: Vec::new(),
             state_monitors: Vec::new(),
+            gaps: Vec::new(),
         })
     }
 
@@ -937,6 +944,9 @@ impl Network {
                     .for_each(body),
             }
         }
+
+        // 1b. Gap-junction currents from the voltages at t = s dt (gap.rs).
+        gap::add_currents(&mut self.gaps, &mut self.populations);
 
         // 2. State monitors sample the state at t = s dt (with this step's
         //    Poisson input, before integration).

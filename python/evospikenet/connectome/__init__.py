@@ -1,0 +1,84 @@
+"""Connectomes: the NPZ contract, imports of real data, versioned deltas, sync.
+
+Public API (names stable; other modules build on them):
+
+- the contract: :class:`Connectome`, :func:`load_connectome_npz`,
+  :func:`save_connectome_npz`, :func:`validate_connectome`,
+  :func:`make_connectome`, :func:`ei_ratio`;
+- imports: :func:`import_cect`, :func:`import_csv`;
+- deltas: :class:`Delta`, :func:`read_delta`, :func:`write_delta`,
+  :func:`diff_connectomes`, :func:`apply_delta_to`, :func:`apply_delta`,
+  :func:`apply_delta_with_validation`;
+- sync: :func:`sync_connectome`;
+- errors :class:`ConnectomeSchemaError`, :class:`DeltaConflictError`,
+  :class:`ConnectomeSyncValidationError`, :class:`DeltaSourceError`.
+"""
+
+from __future__ import annotations
+
+from evospikenet.connectome._delta import (
+    Delta,
+    DeltaReport,
+    apply_delta,
+    apply_delta_to,
+    apply_delta_with_validation,
+    diff_connectomes,
+    read_delta,
+    write_delta,
+)
+from evospikenet.connectome._errors import (
+    ConnectomeSchemaError,
+    ConnectomeSyncValidationError,
+    DeltaConflictError,
+)
+from evospikenet.connectome._import import (
+    DEFAULT_TRANSMITTER_SIGNS,
+    import_cect,
+    import_csv,
+    is_neuron_type,
+    list_cect_datasets,
+    neuron_id_of,
+)
+from evospikenet.connectome._npz import (
+    SCHEMA_VERSION,
+    SYNAPSE_CHEMICAL,
+    SYNAPSE_ELECTRICAL,
+    Connectome,
+    ei_ratio,
+    load_connectome_npz,
+    make_connectome,
+    save_connectome_npz,
+    validate_connectome,
+)
+from evospikenet.connectome._sync import DeltaSourceError, sync_connectome
+
+__all__ = [
+    "DEFAULT_TRANSMITTER_SIGNS",
+    "SCHEMA_VERSION",
+    "SYNAPSE_CHEMICAL",
+    "SYNAPSE_ELECTRICAL",
+    "Connectome",
+    "ConnectomeSchemaError",
+    "ConnectomeSyncValidationError",
+    "Delta",
+    "DeltaConflictError",
+    "DeltaReport",
+    "DeltaSourceError",
+    "apply_delta",
+    "apply_delta_to",
+    "apply_delta_with_validation",
+    "diff_connectomes",
+    "ei_ratio",
+    "import_cect",
+    "import_csv",
+    "is_neuron_type",
+    "list_cect_datasets",
+    "load_connectome_npz",
+    "make_connectome",
+    "neuron_id_of",
+    "read_delta",
+    "save_connectome_npz",
+    "sync_connectome",
+    "validate_connectome",
+    "write_delta",
+]
