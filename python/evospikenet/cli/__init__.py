@@ -12,8 +12,8 @@ import click
 from evospikenet import __version__
 from evospikenet.cli.audit import audit
 from evospikenet.cli.connectome import connectome, sync_connectome_command
-from evospikenet.cli.map_connectome import map_connectome_command
 from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
+from evospikenet.cli.map_connectome import map_connectome_command
 from evospikenet.cli.simulate import simulate_command
 
 __all__ = ["cli", "main"]

@@ -130,7 +130,7 @@ fn connectome_diff<'py>(
 
 type ParsedDelta<'py> = (String, u64, u64, EdgeArrays<'py>, EdgeArrays<'py>, String);
 
-fn parsed<'py>(py: Python<'py>, doc: DeltaDoc) -> ParsedDelta<'py> {
+fn parsed(py: Python<'_>, doc: DeltaDoc) -> ParsedDelta<'_> {
     let extra = serde_json::Value::Object(doc.extra).to_string();
     (
         doc.schema_version,
