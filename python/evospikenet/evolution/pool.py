@@ -208,6 +208,10 @@ class GenomePool:
         self.mutation_engine = MutationEngine(
             self.mutation.base_mutation_rate, self.mutation.mutation_strength, advanced
         )
+        #: Spread (pA) added to the template's input gains and weight means in
+        #: :meth:`initialize_population`.
+        self.init_gain_std_pa = 600.0
+        self.init_weight_std_pa = 150.0
         self.genomes: list[EvoGenome] = []
         self.generation = 0
         self._next_id = 0
@@ -241,12 +245,17 @@ class GenomePool:
             g.input.gains_pa = [
                 float(np.clip(x + d, *GAIN_BOUNDS))
                 for x, d in zip(
-                    g.input.gains_pa, self.rng.normal(0.0, 600.0, g.input.size), strict=True
+                    g.input.gains_pa,
+                    self.rng.normal(0.0, self.init_gain_std_pa, g.input.size),
+                    strict=True,
                 )
             ]
             for c in g.connections:
                 c.weight_mean = float(
-                    np.clip(c.weight_mean + self.rng.normal(0.0, 150.0), *WEIGHT_MEAN_BOUNDS)
+                    np.clip(
+                        c.weight_mean + self.rng.normal(0.0, self.init_weight_std_pa),
+                        *WEIGHT_MEAN_BOUNDS,
+                    )
                 )
             g.network_seed = int(self.rng.integers(0, 2**32))
             g.validate()
