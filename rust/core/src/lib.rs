@@ -9,6 +9,7 @@ pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod neuron;
+pub mod plasticity;
 pub mod poisson;
 pub mod rng;
 

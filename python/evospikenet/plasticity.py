@@ -1,0 +1,384 @@
+r"""Synaptic plasticity rules (STDP, reward-modulated STDP, BCM, Oja).
+
+Attach a rule to a projection with :meth:`evospikenet.Network.add_plasticity`.
+
+The rules run in the Rust core. Spike-timing rules (:class:`STDP`,
+:class:`RewardModulatedSTDP`) are event-driven: a synapse is updated only
+when a presynaptic spike *arrives* at it (after its delay, as Brian2's
+``on_pre``) or when its postsynaptic neuron fires (``on_post``); traces
+decay in closed form between events. Within a step, arrivals come first and
+transmit the weight they find, then postsynaptic spikes update. Rate rules
+(:class:`BCM`, :class:`Oja`) read exponentially filtered spike trains and
+update all weights of the projection every ``interval_ms``.
+
+Weights are in the unit of the projection (pA, nS or mV) and stay in
+``[0, w_max]``; a projection's initial weights must already lie there.
+Only excitatory projections are plastic unless a rule sets
+``allow_inhibitory=True`` (then only onto conductance-based receptors).
+
+References
+----------
+Song S, Miller KD, Abbott LF (2000) Competitive Hebbian learning through
+spike-timing-dependent synaptic plasticity. Nat Neurosci 3:919-926.
+van Rossum MCW, Bi GQ, Turrigiano GG (2000) Stable Hebbian learning from spike
+timing-dependent plasticity. J Neurosci 20:8812-8821.
+Gütig R, Aharonov R, Rotter S, Sompolinsky H (2003) Learning input
+correlations through nonlinear temporally asymmetric Hebbian plasticity.
+J Neurosci 23:3697-3714.
+Morrison A, Diesmann M, Gerstner W (2008) Phenomenological models of synaptic
+plasticity based on spike timing. Biol Cybern 98:459-478.
+Izhikevich EM (2007) Solving the distal reward problem through linkage of
+STDP and dopamine signaling. Cereb Cortex 17:2443-2452.
+Bienenstock EL, Cooper LN, Munro PW (1982) Theory for the development of
+neuron selectivity. J Neurosci 2:32-48.
+Oja E (1982) A simplified neuron model as a principal component analyzer.
+J Math Biol 15:267-273.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from evospikenet.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from evospikenet import _core
+
+__all__ = ["BCM", "STDP", "Oja", "PlasticityRule", "RewardModulatedSTDP"]
+
+
+def _positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameterError.of(name, value, "must be a real number")
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidParameterError.of(name, value, "must be finite and > 0")
+
+
+def _flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidParameterError.of(name, value, "must be True or False")
+
+
+@dataclass(frozen=True)
+class STDP:
+    r"""Pair-based spike-timing-dependent plasticity.
+
+    A presynaptic spike arriving at a synapse and a postsynaptic spike
+    :math:`\Delta t = t_{post} - t_{arrival}` later change the weight by
+
+    .. math::
+
+        \Delta w = \begin{cases}
+          +A_+ \, f_+(w)\, e^{-\Delta t/\tau_+} & \Delta t \ge 0 \\
+          -A_- \, f_-(w)\, e^{\Delta t/\tau_-} & \Delta t < 0
+        \end{cases}
+
+    then ``w`` is clipped to ``[0, w_max]``. ``additive``: :math:`f_\pm = 1`
+    (Song, Miller & Abbott 2000). ``multiplicative``: :math:`f_+ = 1 -
+    w/w_{max}`, :math:`f_- = w/w_{max}` (soft bounds; Gütig et al. 2003 with
+    :math:`\mu = 1`; van Rossum et al. 2000 make depression proportional to
+    ``w`` likewise). Pairs at the same step count as potentiation.
+
+    ``traces="all_to_all"`` sums over all pairs (traces add 1 per spike);
+    ``"nearest"`` is the symmetric nearest-neighbour scheme (traces reset to
+    1 per spike; Morrison et al. 2008, Fig. 7B): each spike pairs only with
+    the latest spike of the other side.
+
+    Parameters
+    ----------
+    a_plus, a_minus : float
+        Amplitudes (> 0) in the unit of the projection's weights. Brian2's
+        Song et al. example: ``a_plus = 0.01 w_max``, ``a_minus = 1.05 a_plus``.
+    tau_plus_ms, tau_minus_ms : float
+        Window time constants (ms, > 0); default 20 ms.
+    w_max : float
+        Upper weight bound (> 0).
+    weight_dependence : {"additive", "multiplicative"}
+    traces : {"all_to_all", "nearest"}
+    allow_inhibitory : bool
+        Allow attaching to an inhibitory (conductance) projection.
+
+    Raises
+    ------
+    InvalidParameterError
+        For non-positive or non-finite numbers or unknown choices.
+    """
+
+    a_plus: float
+    a_minus: float
+    tau_plus_ms: float = 20.0
+    tau_minus_ms: float = 20.0
+    w_max: float = 1.0
+    weight_dependence: Literal["additive", "multiplicative"] = "additive"
+    traces: Literal["all_to_all", "nearest"] = "all_to_all"
+    allow_inhibitory: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("a_plus", "a_minus", "tau_plus_ms", "tau_minus_ms", "w_max"):
+            _positive(name, getattr(self, name))
+        if self.weight_dependence not in ("additive", "multiplicative"):
+            raise InvalidParameterError.of(
+                "weight_dependence",
+                self.weight_dependence,
+                "must be 'additive' or 'multiplicative'",
+            )
+        if self.traces not in ("all_to_all", "nearest"):
+            raise InvalidParameterError.of(
+                "traces", self.traces, "must be 'all_to_all' or 'nearest'"
+            )
+        _flag("allow_inhibitory", self.allow_inhibitory)
+
+    def _attach(self, engine: _core.Engine, proj: int) -> None:
+        engine.add_stdp(
+            proj,
+            float(self.a_plus),
+            float(self.a_minus),
+            float(self.tau_plus_ms),
+            float(self.tau_minus_ms),
+            float(self.w_max),
+            self.weight_dependence,
+            self.traces,
+            self.allow_inhibitory,
+        )
+
+
+@dataclass(frozen=True)
+class RewardModulatedSTDP:
+    r"""Reward-modulated (three-factor) STDP (Izhikevich 2007).
+
+    Additive all-to-all STDP pairs (as :class:`STDP`, with ``a_plus``,
+    ``a_minus``) change an eligibility trace ``c`` per synapse instead of the
+    weight; a global dopamine concentration ``d`` (raised by
+    :meth:`evospikenet.Network.add_dopamine`) gates the weight change:
+
+    .. math::
+
+        \dot c = -c/\tau_c + \mathrm{STDP}, \quad
+        \dot d = -d/\tau_d + \mathrm{reward}, \quad
+        \dot w = c\, d \;\; (\text{per ms}),\quad w \in [0, w_{max}].
+
+    Between events ``c`` and ``d`` decay exponentially, so the core
+    integrates :math:`\int c\,d\,dt` in closed form per synapse when the
+    synapse is next touched (adding dopamine or changing the plasticity scale
+    brings all synapses of the projection up to date first). The paper uses
+    ``tau_c_ms = 1000``, ``tau_d_ms = 200``, ``a_plus = 1``, ``a_minus =
+    1.5``, ``w_max = 4`` (mV of a 1 ms Izhikevich step) and a tonic dopamine
+    of 0.01 µM; add a tonic level through :meth:`Network.add_dopamine`
+    if needed.
+
+    Parameters
+    ----------
+    a_plus, a_minus : float
+        Eligibility change of a pre-before-post / post-before-pre pair (> 0).
+    tau_plus_ms, tau_minus_ms : float
+        STDP windows (ms, > 0).
+    tau_c_ms : float
+        Eligibility time constant (ms, > 0).
+    tau_d_ms : float
+        Dopamine time constant (ms, > 0).
+    w_max : float
+        Upper weight bound (> 0).
+    allow_inhibitory : bool
+        Allow attaching to an inhibitory (conductance) projection.
+
+    Raises
+    ------
+    InvalidParameterError
+        For non-positive or non-finite numbers.
+    """
+
+    a_plus: float = 1.0
+    a_minus: float = 1.5
+    tau_plus_ms: float = 20.0
+    tau_minus_ms: float = 20.0
+    tau_c_ms: float = 1000.0
+    tau_d_ms: float = 200.0
+    w_max: float = 4.0
+    allow_inhibitory: bool = False
+
+    def __post_init__(self) -> None:
+        for name in (
+            "a_plus",
+            "a_minus",
+            "tau_plus_ms",
+            "tau_minus_ms",
+            "tau_c_ms",
+            "tau_d_ms",
+            "w_max",
+        ):
+            _positive(name, getattr(self, name))
+        _flag("allow_inhibitory", self.allow_inhibitory)
+
+    def _attach(self, engine: _core.Engine, proj: int) -> None:
+        engine.add_rstdp(
+            proj,
+            float(self.a_plus),
+            float(self.a_minus),
+            float(self.tau_plus_ms),
+            float(self.tau_minus_ms),
+            float(self.tau_c_ms),
+            float(self.tau_d_ms),
+            float(self.w_max),
+            self.allow_inhibitory,
+        )
+
+
+@dataclass(frozen=True)
+class BCM:
+    r"""BCM rule with a sliding threshold (Bienenstock, Cooper & Munro 1982).
+
+    .. math::
+
+        \frac{dw_{ij}}{dt} = \eta\, x_j\, y_i\,(y_i - \theta_i),\qquad
+        \tau_\theta \frac{d\theta_i}{dt} = y_i^2 - \theta_i
+
+    (the threshold tracks :math:`\langle y^2\rangle`, as in Intrator &
+    Cooper 1992); ``theta`` is advanced exactly for :math:`y^2` held over an
+    interval. ``eta`` is ``learning_rate`` in weight units per second.
+
+    Rates are estimated per neuron by an exponential filter of its spike
+    train, :math:`r(t) = \sum_f e^{-(t - t_f)/\tau_r} / \tau_r` (Hz; its
+    mean is the firing rate of a stationary train), presynaptic trains at
+    emission (delays ignored), and enter normalised:
+    :math:`x = r_{pre}/r_{ref}`, :math:`y = r_{post}/r_{ref}`. Every
+    ``interval_ms`` every weight of the projection takes one Euler step of
+    length ``interval_ms`` with the rates of that moment, then is clipped to
+    ``[0, w_max]`` (so the cost is one pass over the synapses per interval,
+    not per step).
+
+    Parameters
+    ----------
+    learning_rate : float
+        :math:`\eta` (weight unit per second, > 0).
+    tau_rate_ms : float
+        Rate filter time constant (ms, > 0), default 100.
+    tau_theta_ms : float
+        Threshold time constant (ms, > 0), default 1000.
+    rate_ref_hz : float
+        Reference rate (Hz, > 0), default 10.
+    interval_ms : float
+        Update interval (ms, multiple of ``dt_ms``), default 1.
+    w_max : float
+        Upper weight bound (> 0).
+    allow_inhibitory : bool
+
+    Raises
+    ------
+    InvalidParameterError
+        For non-positive or non-finite numbers.
+
+    References
+    ----------
+    Intrator N, Cooper LN (1992) Objective function formulation of the BCM
+    theory of visual cortical plasticity. Neural Netw 5:3-17.
+    """
+
+    learning_rate: float = 1e-3
+    tau_rate_ms: float = 100.0
+    tau_theta_ms: float = 1000.0
+    rate_ref_hz: float = 10.0
+    interval_ms: float = 1.0
+    w_max: float = 1.0
+    allow_inhibitory: bool = False
+
+    def __post_init__(self) -> None:
+        for name in (
+            "learning_rate",
+            "tau_rate_ms",
+            "tau_theta_ms",
+            "rate_ref_hz",
+            "interval_ms",
+            "w_max",
+        ):
+            _positive(name, getattr(self, name))
+        _flag("allow_inhibitory", self.allow_inhibitory)
+
+    def _attach(self, engine: _core.Engine, proj: int) -> None:
+        engine.add_rate_rule(
+            proj,
+            "bcm",
+            float(self.learning_rate),
+            float(self.tau_rate_ms),
+            float(self.tau_theta_ms),
+            float(self.rate_ref_hz),
+            float(self.interval_ms),
+            float(self.w_max),
+            self.allow_inhibitory,
+        )
+
+
+@dataclass(frozen=True)
+class Oja:
+    r"""Oja's rule (Oja 1982) on the normalised weight :math:`u = w/w_{max}`.
+
+    .. math::
+
+        \frac{du_{ij}}{dt} = \eta\, y_i\,(x_j - y_i\, u_{ij})
+
+    For a neuron whose normalised rate is linear in its inputs,
+    :math:`y = \sum_j u_j x_j`, ``u`` converges to the unit-norm principal
+    eigenvector of the input correlation matrix :math:`\langle x x^T\rangle`
+    (non-negative for non-negative rates, so the bounds ``[0, w_max]`` do not
+    bind). A spiking neuron is only approximately linear. ``eta`` is
+    ``learning_rate`` per second.
+
+    Rates are estimated per neuron by an exponential filter of its spike
+    train, :math:`r(t) = \sum_f e^{-(t - t_f)/\tau_r} / \tau_r` (Hz; its
+    mean is the firing rate of a stationary train), presynaptic trains at
+    emission (delays ignored), and enter normalised:
+    :math:`x = r_{pre}/r_{ref}`, :math:`y = r_{post}/r_{ref}`. Every
+    ``interval_ms`` every weight of the projection takes one Euler step of
+    length ``interval_ms`` with the rates of that moment, then is clipped to
+    ``[0, w_max]`` (so the cost is one pass over the synapses per interval,
+    not per step).
+
+    Parameters
+    ----------
+    learning_rate : float
+        :math:`\eta` (per second, > 0).
+    tau_rate_ms : float
+        Rate filter time constant (ms, > 0), default 100.
+    rate_ref_hz : float
+        Reference rate (Hz, > 0), default 10.
+    interval_ms : float
+        Update interval (ms, multiple of ``dt_ms``), default 1.
+    w_max : float
+        Weight scale and upper bound (> 0).
+    allow_inhibitory : bool
+
+    Raises
+    ------
+    InvalidParameterError
+        For non-positive or non-finite numbers.
+    """
+
+    learning_rate: float = 1e-3
+    tau_rate_ms: float = 100.0
+    rate_ref_hz: float = 10.0
+    interval_ms: float = 1.0
+    w_max: float = 1.0
+    allow_inhibitory: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("learning_rate", "tau_rate_ms", "rate_ref_hz", "interval_ms", "w_max"):
+            _positive(name, getattr(self, name))
+        _flag("allow_inhibitory", self.allow_inhibitory)
+
+    def _attach(self, engine: _core.Engine, proj: int) -> None:
+        engine.add_rate_rule(
+            proj,
+            "oja",
+            float(self.learning_rate),
+            float(self.tau_rate_ms),
+            1.0,  # unused by Oja
+            float(self.rate_ref_hz),
+            float(self.interval_ms),
+            float(self.w_max),
+            self.allow_inhibitory,
+        )
+
+
+#: Any rule accepted by :meth:`evospikenet.Network.add_plasticity`.
+PlasticityRule = STDP | RewardModulatedSTDP | BCM | Oja

@@ -1,0 +1,160 @@
+"""Plasticity rules through the Python API (evospikenet.plasticity).
+
+The exact pair-window and trace-scheme checks live in the Rust unit tests
+(``rust/core/src/plasticity/tests.rs``); here the same window is checked end
+to end through a network, plus validation, the weight accessors, the scale
+hook and Izhikevich's (2007) distal-reward experiment scaled down.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evospikenet import Network
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
+from evospikenet.plasticity import BCM, STDP, Oja, RewardModulatedSTDP
+
+DT = 0.1
+
+
+def pair_network(pre_ms: float, post_ms: float, rule: STDP, w0: float = 0.5):
+    """A pre source onto a delta-synapse LIF neuron that a second source makes fire.
+
+    The driver source fires at ``post_ms - dt``; its 50 mV jump arrives at the
+    end of that step, so the neuron crosses threshold in the step of
+    ``post_ms``. The plastic synapse (``w0`` mV, far below threshold) gets the
+    pre spike at ``pre_ms`` (delay 0: it arrives in that step).
+    """
+    net = Network(dt_ms=DT, seed=1)
+    pre = net.spike_source("pre", 1, [pre_ms], [0])
+    drv = net.spike_source("drv", 1, [post_ms - DT], [0])
+    post = net.lif("post", 1, synapse="delta", e_l_mv=-70.0, v_reset_mv=-70.0, v_th_mv=-50.0)
+    post.set("v_mv", -70.0)
+    proj = net.connect_arrays(pre, post, [0], [0], w0, 0.0)
+    net.connect_arrays(drv, post, [0], [0], 50.0, 0.0)
+    net.add_plasticity(proj, rule)
+    mon = net.spike_monitor(post)
+    return net, proj, mon
+
+
+@pytest.mark.parametrize("lag_ms", [-30.0, -5.0, 0.0, 2.0, 17.3])
+def test_pair_window_end_to_end(lag_ms: float) -> None:
+    rule = STDP(a_plus=0.01, a_minus=0.0105, tau_plus_ms=20.0, tau_minus_ms=15.0, w_max=1.0)
+    pre_ms = 50.0
+    net, proj, mon = pair_network(pre_ms, pre_ms + lag_ms, rule)
+    net.run(150.0)
+    assert mon.t_ms.tolist() == pytest.approx([pre_ms + lag_ms])
+    dw = proj.weights()[0] - 0.5
+    potentiation = 0.01 * math.exp(-lag_ms / 20.0)
+    depression = -0.0105 * math.exp(lag_ms / 15.0)
+    expected = potentiation if lag_ms >= 0 else depression
+    # Times are multiples of dt: only float rounding separates them.
+    assert dw == pytest.approx(expected, rel=1e-9)
+
+
+def test_rule_validation_names_the_field() -> None:
+    with pytest.raises(InvalidParameterError, match="a_plus"):
+        STDP(a_plus=-1.0, a_minus=0.1)
+    with pytest.raises(InvalidParameterError, match="tau_minus_ms"):
+        STDP(a_plus=1.0, a_minus=0.1, tau_minus_ms=float("nan"))
+    with pytest.raises(InvalidParameterError, match="weight_dependence"):
+        STDP(a_plus=1.0, a_minus=0.1, weight_dependence="mult")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="traces"):
+        STDP(a_plus=1.0, a_minus=0.1, traces="nn")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="tau_c_ms"):
+        RewardModulatedSTDP(tau_c_ms=0.0)
+    with pytest.raises(InvalidParameterError, match="learning_rate"):
+        BCM(learning_rate=0.0)
+    with pytest.raises(InvalidParameterError, match="w_max"):
+        Oja(w_max=-2.0)
+
+
+def test_attach_errors() -> None:
+    net = Network(dt_ms=DT, seed=1)
+    src = net.spike_source("s", 3, [], [])
+    cur = net.lif("cur", 2)
+    cond = net.lif("cond", 2, synapse="conductance")
+    rule = STDP(a_plus=0.01, a_minus=0.01, w_max=1.0)
+    inh = net.connect(src, cur, rule="all_to_all", weight=-1.0, receptor="inhibitory")
+    with pytest.raises(InvalidParameterError, match="allow_inhibitory"):
+        net.add_plasticity(inh, rule)
+    with pytest.raises(InvalidParameterError, match="<= 0"):
+        net.add_plasticity(inh, STDP(a_plus=0.01, a_minus=0.01, allow_inhibitory=True))
+    inh_g = net.connect(src, cond, rule="all_to_all", weight=0.5, receptor="inhibitory")
+    net.add_plasticity(inh_g, STDP(a_plus=0.01, a_minus=0.01, allow_inhibitory=True))
+    big = net.connect(src, cur, rule="all_to_all", weight=2.0)
+    with pytest.raises(InvalidParameterError, match="w_max"):
+        net.add_plasticity(big, rule)
+    ok = net.connect(src, cur, rule="all_to_all", weight=0.5)
+    with pytest.raises(InvalidParameterError, match="rule"):
+        net.add_plasticity(ok, "stdp")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="no plasticity"):
+        net.set_plasticity_scale(ok, 0.5)
+    net.add_plasticity(ok, rule)
+    with pytest.raises(InvalidParameterError, match="already"):
+        net.add_plasticity(ok, rule)
+    for bad in (-0.1, float("inf"), float("nan")):
+        with pytest.raises(InvalidParameterError, match="scale"):
+            net.set_plasticity_scale(ok, bad)
+    with pytest.raises(InvalidParameterError, match="amount"):
+        net.add_dopamine(float("nan"))
+
+
+def test_weights_accessors() -> None:
+    net = Network(dt_ms=DT, seed=1)
+    src = net.spike_source("s", 4, [], [])
+    post = net.lif("p", 3)
+    proj = net.connect(src, post, rule="all_to_all", weight=0.25)
+    w = proj.weights()
+    assert w.dtype == np.float64 and w.shape == (12,)
+    new = np.linspace(0.0, 1.0, 12)
+    proj.set_weights(new)
+    np.testing.assert_array_equal(proj.weights(), new.astype(np.float32).astype(np.float64))
+    net.add_plasticity(proj, STDP(a_plus=0.01, a_minus=0.01, w_max=1.0))
+    proj.set_weights(new)
+    np.testing.assert_array_equal(proj.weights(), new)
+    np.testing.assert_array_equal(proj.arrays()["weight"], new.astype(np.float32))
+    with pytest.raises(ShapeMismatchError):
+        proj.set_weights(np.zeros(5))
+    with pytest.raises(InvalidParameterError, match="w_max"):
+        proj.set_weights(np.full(12, 1.5))
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.5, 3.0])
+def test_plasticity_scale_multiplies_changes(scale: float) -> None:
+    rule = STDP(a_plus=0.01, a_minus=0.0105, w_max=1.0)
+    net, proj, _ = pair_network(50.0, 60.0, rule)
+    net.set_plasticity_scale(proj, scale)
+    net.run(100.0)
+    assert proj.weights()[0] - 0.5 == pytest.approx(scale * 0.01 * math.exp(-0.5), abs=1e-15)
+
+
+def test_weights_stay_bounded_under_random_drive() -> None:
+    # Strong, random drive with large amplitudes: weights stay in [0, w_max]
+    # for every rule (the Rust proptest covers random parameters).
+    rules = [
+        STDP(a_plus=0.3, a_minus=0.3, w_max=2.0, weight_dependence="multiplicative"),
+        STDP(a_plus=0.5, a_minus=0.6, w_max=2.0, traces="nearest"),
+        RewardModulatedSTDP(a_plus=1.0, a_minus=1.5, w_max=2.0),
+        BCM(learning_rate=1.0, w_max=2.0),
+        Oja(learning_rate=1.0, w_max=2.0),
+    ]
+    for k, rule in enumerate(rules):
+        net = Network(dt_ms=DT, seed=k)
+        rng = np.random.default_rng(k)
+        n = 50
+        times = rng.uniform(0, 500, 2000)
+        src = net.spike_source("s", n, times, rng.integers(0, n, times.size))
+        post = net.lif("p", 5, synapse="conductance", tau_syn_ex_ms=5.0)
+        net.poisson(post, rate_hz=2000.0, weight=3.0)
+        proj = net.connect(src, post, rule="all_to_all", weight=1.0, delay_ms=1.0)
+        net.add_plasticity(proj, rule)
+        for _ in range(5):
+            net.run(100.0)
+            net.add_dopamine(0.5)
+        w = proj.weights()
+        assert np.all(np.isfinite(w)) and w.min() >= 0.0 and w.max() <= 2.0, rule
+        assert not np.allclose(w, 1.0), f"{rule} changed nothing"
