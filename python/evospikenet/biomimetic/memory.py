@@ -399,10 +399,10 @@ class SleepConsolidation:
     def set_scale(self, projection: Projection, scale: float) -> None:
         """Set and remember the plasticity scale of ``projection`` (outside replay)."""
         self._scales[projection.index] = float(scale)
-        self.network.set_plasticity_scale(projection, float(scale))  # type: ignore[attr-defined]
+        self.network.set_plasticity_scale(projection, float(scale))
 
     def _weights(self) -> list[npt.NDArray[np.float64]]:
-        return [np.asarray(p.arrays()["weight"], dtype=np.float64) for p in self.projections]
+        return [p.weights() for p in self.projections]
 
     def offline_consolidation(
         self, episodes: Iterable[Episode], stdp: Any = None
@@ -485,12 +485,12 @@ class SleepConsolidation:
         before = self._weights()
         scale = self.sleep_scale * plasticity_scale(stdp, 1.0)
         for proj in self.projections:
-            net.set_plasticity_scale(proj, scale)  # type: ignore[attr-defined]
+            net.set_plasticity_scale(proj, scale)
         try:
             net.run(duration)
         finally:
             for proj in self.projections:
-                net.set_plasticity_scale(proj, self._scales.get(proj.index, 1.0))  # type: ignore[attr-defined]
+                net.set_plasticity_scale(proj, self._scales.get(proj.index, 1.0))
         after = self._weights()
         changes = [np.abs(a - b) for a, b in zip(after, before, strict=True)]
         total = sum(c.size for c in changes)
