@@ -228,7 +228,7 @@ class BrainSimulationConfig:
         real("pattern_fraction", 0.0, 1.0, open_lo=True)
         real("stimulus_interval_ms", 0.0, open_lo=True)
         rp = self.rewarded_pattern
-        if not _is_int(rp) or not (rp == -1 or 0 <= rp < self.n_patterns):
+        if not _is_int(rp) or not (rp == -1 or 0 <= rp < max(self.n_patterns, 1)):
             raise InvalidParameterError.of(
                 "rewarded_pattern",
                 self.rewarded_pattern,
@@ -485,6 +485,8 @@ class BrainSimulationFramework:
         self._rng = np.random.default_rng([config.seed, 0xB10])
         self.gate = NeuromodulatorGate(name="brain")
         self.gate.update(**dict(config.neuromod))
+        # a dopamine level given in the config is the tonic level phasic dopamine returns to
+        self.gate.tonic_dopamine = self.gate.dopamine
         self.registry = NeuromodulatorRegistry()
         self.gate.connect_to_registry(self.registry)
         self.gate.push_to_registry()
@@ -703,7 +705,7 @@ class BrainSimulationFramework:
         in_mon = self.monitors["input"]
         while done < n_steps:
             seg_steps = min(segment, n_steps - done)
-            onsets = self._stimulus(net.t_ms + c.dt_ms, seg_steps)
+            onsets = self._stimulus(net.t_ms, seg_steps)
             seg_start = net.t_ms
             pending = list(onsets)
             seg_done = 0
@@ -764,8 +766,15 @@ class BrainSimulationFramework:
             # 6. sleep consolidation
             if bio and c.sleep_every and c.sleep_cycles and seg_steps == segment:
                 for _ in range(c.sleep_cycles):
+                    before = {n: p.spike_count for n, p in self._pops().items()}
                     stats = self.sleep.offline_consolidation(
                         self.buffer.replay(c.replay_per_cycle), self.rule
+                    )
+                    # sleep costs energy too (phase 4's budget covers all simulated time)
+                    spikes = {n: p.spike_count - before[n] for n, p in self._pops().items()}
+                    events = sum(spikes[n] * out_degree[n] for n in spikes)
+                    self.energy.record(
+                        sum(spikes.values()), round(events), stats["replay_duration_ms"]
                     )
                     sleeps.append(stats)
                     self.cycle.advance(self.cycle.cycle_steps)

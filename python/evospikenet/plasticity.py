@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from evospikenet.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from evospikenet import _core
+    from evospikenet.biomimetic.neuromodulation import NeuromodulatorGate
 
 __all__ = ["BCM", "STDP", "Oja", "PlasticityRule", "RewardModulatedSTDP"]
 
@@ -129,6 +130,39 @@ class STDP:
                 "traces", self.traces, "must be 'all_to_all' or 'nearest'"
             )
         _flag("allow_inhibitory", self.allow_inhibitory)
+
+    # -- neuromodulation (evospikenet.biomimetic; seed 000's STDP extensions) --
+
+    @classmethod
+    def with_neuromodulation(cls, gate: NeuromodulatorGate, **params: Any) -> STDP:
+        """Build an STDP rule gated by ``gate`` (see :func:`connect_plasticity_gate`).
+
+        ``a_plus`` and ``a_minus`` default to 0.01 and 0.0105 (Song et al.
+        2000's ratio 1.05, for ``w_max = 1``).
+
+        Raises
+        ------
+        InvalidParameterError
+            Bad rule parameters, or ``gate`` not a ``NeuromodulatorGate``.
+        """
+        from evospikenet.biomimetic.neuromodulation import with_neuromodulation
+
+        params.setdefault("a_plus", 0.01)
+        params.setdefault("a_minus", 0.0105)
+        rule: STDP = with_neuromodulation(cls, gate, **params)
+        return rule
+
+    def connect_plasticity_gate(self, gate: NeuromodulatorGate) -> None:
+        """Attach ``gate``: code applying the rule scales it by ``gate.gated_learning_rate(1)``.
+
+        Raises
+        ------
+        InvalidParameterError
+            If ``gate`` is not a ``NeuromodulatorGate``.
+        """
+        from evospikenet.biomimetic.neuromodulation import connect_plasticity_gate
+
+        connect_plasticity_gate(self, gate)
 
     def _attach(self, engine: _core.Engine, proj: int) -> None:
         engine.add_stdp(
