@@ -198,3 +198,10 @@ def test_stdp_neuromodulation_methods() -> None:
     assert plain.gate is gate  # type: ignore[attr-defined]
     with pytest.raises(InvalidParameterError, match="gate"):
         plain.connect_plasticity_gate(0.5)  # type: ignore[arg-type]
+
+
+def test_model_options_match_the_config_fields() -> None:
+    from evospikenet.models import MODELS
+    from evospikenet.models.biomimetic import OPTIONS
+
+    assert MODELS["biomimetic"].options == OPTIONS

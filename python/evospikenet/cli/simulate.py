@@ -139,6 +139,22 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table."
 )
+# -- biomimetic (issue 4) --
+@click.option(
+    "--sleep-every",
+    type=int,
+    default=None,
+    help="biomimetic model: wake steps between sleeps (0: never).",
+)
+@click.option(
+    "--sleep-cycles", type=int, default=None, help="biomimetic model: replay rounds per sleep."
+)
+@click.option(
+    "--neuromod",
+    default=None,
+    metavar="NAME=LEVEL,...",
+    help="biomimetic model: neuromodulator levels in [0, 1], e.g. dopamine=0.8,serotonin=0.4.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--audit-log",
@@ -158,13 +174,18 @@ def simulate_command(
     plot: Path | None,
     params: tuple[str, ...],
     as_json: bool,
+    sleep_every: int | None,
+    sleep_cycles: int | None,
+    neuromod: str | None,
     no_progress: bool,
     audit_log: Path | None,
 ) -> None:
     """Simulate MODEL (default: cuba) or the network in --spec.
 
     Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
-    izhikevich2003, brunel2000, potjans2014. Exit codes: 0 ok, 2 bad input.
+    izhikevich2003, brunel2000, potjans2014; biomimetic (seed 000's
+    BrainSimulationFramework: --sleep-every, --sleep-cycles, --neuromod).
+    Exit codes: 0 ok, 2 bad input.
     """
     if model is not None and spec is not None:
         raise click.UsageError("give either MODEL or --spec, not both")
@@ -173,6 +194,7 @@ def simulate_command(
     show = not (no_progress or as_json) and sys.stderr.isatty()
     options = _parse_params(params)
     with user_errors():
+        options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
         kwargs: dict[str, Any] = {
             "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
             "scale": scale, "threads": threads, "out": out, "options": options,
@@ -199,7 +221,61 @@ def simulate_command(
                 "duration_ms": result.duration_ms, "scale": scale, "params": options,
             }  # fmt: skip
             record_command(log, "simulate", [spec] if spec else [], outputs, "success", detail)
+    bio = _biomimetic_summary(result)
     if as_json:
-        click.echo(json.dumps(result.to_dict()))
+        data = result.to_dict()
+        if bio:
+            data["biomimetic"] = bio
+        click.echo(json.dumps(data))
     else:
         _print_summary(result)
+        if bio:
+            _print_biomimetic(bio)
+
+
+# -- biomimetic (issue 4) --
+
+
+def _biomimetic_options(
+    sleep_every: int | None, sleep_cycles: int | None, neuromod: str | None
+) -> dict[str, Any]:
+    from evospikenet.brain_simulation import parse_neuromod
+
+    options: dict[str, Any] = {}
+    if sleep_every is not None:
+        options["sleep_every"] = sleep_every
+    if sleep_cycles is not None:
+        options["sleep_cycles"] = sleep_cycles
+    if neuromod is not None:
+        options["neuromod"] = parse_neuromod(neuromod)
+    return options
+
+
+def _biomimetic_summary(result: SimulationResult) -> dict[str, Any]:
+    from evospikenet.models.biomimetic import BiomimeticModel
+
+    built = result.built
+    return built.summary() if isinstance(built, BiomimeticModel) else {}
+
+
+def _print_biomimetic(bio: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    out = stderr_console() if not sys.stdout.isatty() else Console()
+    table = Table(title="biomimetic phases")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    rows = [
+        ("spikes", f"{bio['spikes_total']:,}"),
+        ("wake / simulated (ms)", f"{bio['wake_ms']:g} / {bio['simulated_ms']:g}"),
+        (f"mean |dw| ({bio['plasticity_rule']})", f"{bio['weight_change_mean']:.4g}"),
+        ("dopamine", f"{bio['dopamine']:.3f}"),
+        ("energy (J) / power (W)", f"{bio['energy_j']:.3g} / {bio['power_w']:.3g}"),
+        ("energy fitness term", f"{bio['energy_fitness_term']:.6f}"),
+        ("episodes stored", str(bio["episodes_stored"])),
+        ("sleep cycles", str(bio["sleep_cycles"])),
+        ("replayed episodes", str(bio["replayed_episodes"])),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)

@@ -17,6 +17,16 @@ from evospikenet.models._base import BuiltModel
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
 
+# Option names of the biomimetic model: the BrainSimulationConfig fields (issue 4).
+_BIOMIMETIC_OPTIONS: tuple[str, ...] = (
+    "connection_probability", "excitatory_ratio", "inhibitory_ratio", "refractory_period_ms",
+    "membrane_time_constant_ms", "enable_biomimetic", "development_epoch", "total_epochs",
+    "energy_budget_w", "duration_ms", "plasticity_rule", "plasticity_interval", "sleep_every",
+    "sleep_cycles", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
+    "pattern_fraction", "stimulus_interval_ms", "rewarded_pattern", "episode_ms",
+    "replay_buffer_size", "replay_per_cycle", "neuromod",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -62,6 +72,13 @@ def _potjans(scale: float, **kw: Any) -> BuiltModel:
     return potjans2014.build(scale=_positive_scale(scale), **kw)
 
 
+# -- biomimetic (issue 4) --
+def _biomimetic(scale: float, **kw: Any) -> BuiltModel:
+    from evospikenet.models import biomimetic
+
+    return biomimetic.build(_positive_scale(scale), **kw)
+
+
 MODELS: dict[str, ModelInfo] = {
     "cuba": ModelInfo(
         "cuba",
@@ -99,6 +116,16 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _potjans,
         ("background", "thalamic", "k_scale"),
+    ),
+    # -- biomimetic (issue 4) --
+    "biomimetic": ModelInfo(
+        "biomimetic",
+        "Seed 000 BrainSimulationFramework: E/I circuit + STDP x neuromodulation, "
+        "hippocampal store, sleep replay, energy budget; 1000 neurons",
+        "Doya (2002) Neural Netw 15:495; Song et al. (2000) Nat Neurosci 3:919",
+        1.0,
+        _biomimetic,
+        _BIOMIMETIC_OPTIONS,
     ),
 }
 
