@@ -205,3 +205,33 @@ def test_model_options_match_the_config_fields() -> None:
     from evospikenet.models.biomimetic import OPTIONS
 
     assert MODELS["biomimetic"].options == OPTIONS
+
+
+def test_rest_operations() -> None:
+    fw = BrainSimulationFramework(True, {**SMALL, "plasticity_rule": "rstdp"})
+    levels = fw.update_neuromod(dopamine=0.8, serotonin=0.5)
+    assert levels["dopamine"] == 0.8 and fw.gate.tonic_dopamine == 0.8
+    assert fw.registry.read("brain")["dopamine"] == 0.8
+    with pytest.raises(InvalidParameterError, match="noradrenaline"):
+        fw.update_neuromod(noradrenaline=-0.2)
+    # an unpredicted reward of 1: delta = 1, dopamine 0.8 + 0.5 * 1 clipped to 1
+    out = fw.deliver_reward(1.0)
+    assert out == {"td_error": 1.0, "dopamine_level": 1.0}
+    assert fw.deliver_reward(0.5, td_error=-0.4)["dopamine_level"] == pytest.approx(0.8)
+    assert fw.deliver_reward(1.0, update_neuromod=False)["dopamine_level"] == pytest.approx(0.8)
+    with pytest.raises(InvalidParameterError, match="reward"):
+        fw.deliver_reward(2.0)
+    cfg = fw.configure_sleep(awake_phase_steps=100, sleep_phase_steps=400, sleep_cycles_per_epoch=1)
+    assert cfg == {"awake_phase_steps": 100, "sleep_phase_steps": 400, "sleep_cycles_per_epoch": 1}
+    res = fw.run_simulation(200.0)
+    sleep = res["phase_results"]["sleep_consolidation"]
+    assert sleep["sleeps"] == 2 and sleep["cycles"] == 2
+    # each cycle lasts at least sleep_phase_steps (400 ms here, replays are shorter)
+    assert sleep["sleep_duration_ms"] == pytest.approx(800.0)
+    assert res["simulated_ms"] == pytest.approx(200.0 + 800.0)
+    now = fw.consolidate(sleep_cycles=2)
+    assert now["cycles_completed"] == 2 and now["replayed_events"] > 0
+    with pytest.raises(InvalidParameterError, match="sleep_cycles"):
+        fw.consolidate(0)
+    fw.reset(enable_biomimetic=False)
+    assert fw.network.t_ms == 0.0 and len(fw.buffer) == 0 and not fw.enable_biomimetic

@@ -122,6 +122,7 @@ class BrainSimulationConfig:
     ``plasticity_interval``          10       steps    steps between gate/energy/memory phases
     ``sleep_every``                  500      steps    wake steps between sleeps (0: never)
     ``sleep_cycles``                 3                 replay rounds per sleep
+    ``sleep_phase_steps``            100      steps    minimum length of a sleep cycle
     ``neuron_type``                  lif               ``lif`` or ``izhikevich``
     ``dt_ms``                        1.0      ms       time step (seed: 1 ms)
     ``seed``                         0                 master seed
@@ -158,6 +159,7 @@ class BrainSimulationConfig:
     plasticity_interval: int = 10
     sleep_every: int = 500
     sleep_cycles: int = 3
+    sleep_phase_steps: int = 100
     neuron_type: Literal["lif", "izhikevich"] = "lif"
     dt_ms: float = 1.0
     seed: int = 0
@@ -215,6 +217,7 @@ class BrainSimulationConfig:
         integer("plasticity_interval", 1)
         integer("sleep_every", 0)
         integer("sleep_cycles", 0)
+        integer("sleep_phase_steps", 1)
         if self.neuron_type not in ("lif", "izhikevich"):
             raise InvalidParameterError.of(
                 "neuron_type", self.neuron_type, "must be 'lif' or 'izhikevich'"
@@ -244,10 +247,6 @@ class BrainSimulationConfig:
         if not isinstance(self.neuromod, Mapping):
             raise InvalidParameterError.of("neuromod", self.neuromod, "must be a mapping")
         NeuromodulatorGate().update(**dict(self.neuromod))  # validates names and levels
-        for name in ("plasticity_interval", "sleep_every"):
-            steps = getattr(self, name)
-            if steps and (steps * self.dt_ms) % self.dt_ms:  # pragma: no cover - integer steps
-                raise InvalidParameterError.of(name, steps, "must be whole steps")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> BrainSimulationConfig:
@@ -496,10 +495,12 @@ class BrainSimulationFramework:
             budget_w=config.energy_budget_w, n_neurons=config.num_neurons
         )
         self.buffer = HippocampalBuffer(config.replay_buffer_size)
-        awake = config.sleep_every or 1
+        # seed 000's wake-config maps onto the simulate parameters: awake_phase_steps is
+        # sleep_every, sleep_cycles_per_epoch is sleep_cycles (replay rounds per sleep)
+        self.sleep_enabled = config.sleep_every > 0 and config.sleep_cycles > 0
         self.cycle = SleepWakeCycleController(
-            awake_phase_steps=awake,
-            sleep_phase_steps=1,
+            awake_phase_steps=config.sleep_every or 1,
+            sleep_phase_steps=config.sleep_phase_steps,
             sleep_cycles_per_epoch=max(1, config.sleep_cycles),
         )
         self.efference = EfferenceCopy()
@@ -691,8 +692,8 @@ class BrainSimulationFramework:
                 "duration_ms", dur, f"must be a multiple of dt_ms = {c.dt_ms}"
             )
         bio = self.enable_biomimetic
-        segment = c.sleep_every if (bio and c.sleep_every and c.sleep_cycles) else n_steps
-        segment = max(segment, 1)
+        sleeping = bio and self.sleep_enabled
+        segment = self.cycle.awake_phase_steps if sleeping else max(n_steps, 1)
         out_degree = self._out_degree()
         counts0 = {n: p.spike_count for n, p in self._pops().items()}
         w_start = self._weights()
@@ -706,7 +707,6 @@ class BrainSimulationFramework:
         while done < n_steps:
             seg_steps = min(segment, n_steps - done)
             onsets = self._stimulus(net.t_ms, seg_steps)
-            seg_start = net.t_ms
             pending = list(onsets)
             seg_done = 0
             while seg_done < seg_steps:
@@ -762,19 +762,24 @@ class BrainSimulationFramework:
                 if progress is not None:
                     progress((done + seg_done) * c.dt_ms, n_steps * c.dt_ms)
             done += seg_steps
-            del seg_start
             # 6. sleep consolidation
-            if bio and c.sleep_every and c.sleep_cycles and seg_steps == segment:
-                for _ in range(c.sleep_cycles):
+            if sleeping and seg_steps == segment:
+                for _ in range(self.cycle.sleep_cycles_per_epoch):
                     before = {n: p.spike_count for n, p in self._pops().items()}
+                    t_sleep = net.t_ms
                     stats = self.sleep.offline_consolidation(
                         self.buffer.replay(c.replay_per_cycle), self.rule
                     )
+                    # a cycle lasts at least sleep_phase_steps: quiet sleep after the replay
+                    rest = self.cycle.sleep_phase_steps * c.dt_ms - (net.t_ms - t_sleep)
+                    if rest > 0:
+                        net.run(round(rest / c.dt_ms) * c.dt_ms)
+                    stats["sleep_duration_ms"] = net.t_ms - t_sleep
                     # sleep costs energy too (phase 4's budget covers all simulated time)
                     spikes = {n: p.spike_count - before[n] for n, p in self._pops().items()}
                     events = sum(spikes[n] * out_degree[n] for n in spikes)
                     self.energy.record(
-                        sum(spikes.values()), round(events), stats["replay_duration_ms"]
+                        sum(spikes.values()), round(events), stats["sleep_duration_ms"]
                     )
                     sleeps.append(stats)
                     self.cycle.advance(self.cycle.cycle_steps)
@@ -808,7 +813,7 @@ class BrainSimulationFramework:
                 {"stored": stored, "buffer_size": len(self.buffer)} if bio else {"skipped": True}
             ),
             "sleep_consolidation": {
-                "sleeps": len(sleeps) // max(c.sleep_cycles, 1) if sleeps else 0,
+                "sleeps": len(sleeps) // self.cycle.sleep_cycles_per_epoch,
                 "cycles": len(sleeps),
                 "replayed_episodes": sum(s["replayed_episodes"] for s in sleeps),
                 "replayed_events": sum(s["replayed_events"] for s in sleeps),
@@ -816,6 +821,7 @@ class BrainSimulationFramework:
                     float(np.mean([s["weight_updates_mean"] for s in sleeps])) if sleeps else 0.0
                 ),
                 "replay_duration_ms": sum(s["replay_duration_ms"] for s in sleeps),
+                "sleep_duration_ms": sum(s["sleep_duration_ms"] for s in sleeps),
             },
         }
         return {
@@ -826,12 +832,120 @@ class BrainSimulationFramework:
             "spikes_total": int(sum(spikes_total.values())),
         }
 
+    # -- seed 000's /biomimetic/* operations --------------------------------------------
+
+    def update_neuromod(self, **levels: float) -> dict[str, float]:
+        """Set neuromodulator levels (POST /biomimetic/neuromod/update); return all seven.
+
+        A dopamine level given here also becomes the tonic level. The levels
+        are pushed to the registry and act from the next plasticity interval.
+
+        Raises
+        ------
+        InvalidParameterError
+            An unknown name or a level outside [0, 1]; nothing changes.
+        """
+        out = self.gate.update(**levels)
+        if "dopamine" in levels:
+            self.gate.tonic_dopamine = self.gate.dopamine
+        self.gate.push_to_registry()
+        return out
+
+    def deliver_reward(
+        self, reward: float, td_error: float | None = None, update_neuromod: bool = True
+    ) -> dict[str, float]:
+        r"""Deliver a reward (POST /biomimetic/reward); return ``td_error`` and ``dopamine_level``.
+
+        Without ``td_error`` the TD error of an unpredicted terminal reward is
+        learned: :math:`\delta = r - V(\mathrm{external})`, V updated by TD(0).
+        With ``update_neuromod`` the phasic dopamine response moves the gate
+        (and, for ``rstdp``, the engine's dopamine by :math:`\delta`).
+
+        Raises
+        ------
+        InvalidParameterError
+            ``reward`` outside [-1, 1] (the seed's range) or a non-finite TD error.
+        """
+        if not _is_real(reward) or not -1.0 <= float(reward) <= 1.0:
+            raise InvalidParameterError.of("reward", reward, "must be a number in [-1, 1]")
+        if td_error is None:
+            delta = self.td.td_error("external", float(reward), None)
+            lr = min(1.0, self.td.alpha * 2.0 * self.gate.acetylcholine)
+            self.td.values["external"] = self.td.values.get("external", 0.0) + lr * delta
+        elif _is_real(td_error):
+            delta = float(td_error)
+        else:
+            raise InvalidParameterError.of("td_error", td_error, "must be a finite number")
+        if update_neuromod:
+            self.gate.apply_td_error(delta)
+            if self.config.plasticity_rule == "rstdp":
+                self.network.add_dopamine(delta)
+            self.gate.push_to_registry()
+        return {"td_error": delta, "dopamine_level": self.gate.dopamine}
+
+    def configure_sleep(self, **params: int) -> dict[str, int]:
+        """Set the sleep/wake schedule (POST /biomimetic/sleep/wake-config); return it.
+
+        ``awake_phase_steps`` is the wake time between sleeps (``sleep_every``),
+        ``sleep_cycles_per_epoch`` the replay rounds per sleep
+        (``sleep_cycles``), ``sleep_phase_steps`` the minimum length of a
+        sleep cycle. Configuring enables sleep.
+
+        Raises
+        ------
+        InvalidParameterError
+            An unknown name or a value below 1; nothing changes.
+        """
+        out = self.cycle.configure(**params)
+        self.sleep_enabled = True
+        return out
+
+    def consolidate(self, sleep_cycles: int = 3) -> dict[str, Any]:
+        """Replay the buffer now (POST /biomimetic/sleep/consolidate).
+
+        Returns
+        -------
+        dict
+            ``cycles_completed`` and ``replayed_events`` of this call, and the
+            per-cycle statistics of :meth:`SleepConsolidation.offline_consolidation`.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``sleep_cycles`` below 1.
+        """
+        if not _is_int(sleep_cycles) or sleep_cycles < 1:
+            raise InvalidParameterError.of("sleep_cycles", sleep_cycles, "must be an integer >= 1")
+        stats = [
+            self.sleep.offline_consolidation(
+                self.buffer.replay(self.config.replay_per_cycle), self.rule
+            )
+            for _ in range(int(sleep_cycles))
+        ]
+        return {
+            "cycles_completed": len(stats),
+            "replayed_events": sum(s["replayed_events"] for s in stats),
+            "cycles": stats,
+        }
+
+    def reset(self, enable_biomimetic: bool | None = None) -> None:
+        """Rebuild the network and every module from the config (POST /biomimetic/framework/reset).
+
+        Raises
+        ------
+        InvalidParameterError
+            ``enable_biomimetic`` not a bool.
+        """
+        enable = self.enable_biomimetic if enable_biomimetic is None else enable_biomimetic
+        self.__init__(enable, self.config)  # type: ignore[misc]
+
     def biomimetic_status(self) -> dict[str, Any]:
         """Return a snapshot of every module's state (seed 000's keys where they exist)."""
         return {
             "biomimetic_enabled": self.enable_biomimetic,
             "stdp_connected_gate": getattr(self.rule, "gate", None) is self.gate,
-            "sleep_consolidation_replay": self.enable_biomimetic and self.config.sleep_cycles > 0,
+            "sleep_consolidation_replay": self.enable_biomimetic and self.sleep_enabled,
+            "sleep_wake_config": self.cycle.configure(),
             "izhikevich_circuits": int(self.config.neuron_type == "izhikevich"),
             "cortical_columns_registered": self.integrator.cortical_columns,
             "neuromodulator_registry_linked": self.gate.registry_linked,

@@ -22,7 +22,7 @@ _BIOMIMETIC_OPTIONS: tuple[str, ...] = (
     "connection_probability", "excitatory_ratio", "inhibitory_ratio", "refractory_period_ms",
     "membrane_time_constant_ms", "enable_biomimetic", "development_epoch", "total_epochs",
     "energy_budget_w", "duration_ms", "plasticity_rule", "plasticity_interval", "sleep_every",
-    "sleep_cycles", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
+    "sleep_cycles", "sleep_phase_steps", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
     "pattern_fraction", "stimulus_interval_ms", "rewarded_pattern", "episode_ms",
     "replay_buffer_size", "replay_per_cycle", "neuromod",
 )  # fmt: skip
