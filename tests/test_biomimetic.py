@@ -241,6 +241,20 @@ def test_energy_budget_against_hand_computation() -> None:
         budget.record(-1, 0, 1.0)
 
 
+def test_energy_budget_reproduces_attwell_laughlin_total_at_4_hz() -> None:
+    """Attwell & Laughlin (2001): 3.29e9 ATP/s per neuron at a mean rate of 4 Hz.
+
+    Their budget assumes 8000 synapses per neuron (one synaptic event per synapse
+    per spike). Our model leaves out the glial resting potential (~1e8 ATP/s per
+    neuron, ~3 % of the total), so the total must be within 5 % below 3.29e9.
+    The figure is quoted by BioNumbers (id 108672) from the paper's p. 1139.
+    """
+    budget = NodeEnergyBudget(n_neurons=1)
+    budget.record(spikes=4, synaptic_events=4 * 8000, duration_ms=1000.0)
+    atp_per_s = budget.energy_j / JOULES_PER_ATP
+    assert 0.95 * 3.29e9 < atp_per_s < 3.29e9
+
+
 def test_efference_copy_lms_converges_geometrically() -> None:
     """Constant command m: g_k - g* = (g_0 - g*) (1 - eta m^2)^k (LMS closed form)."""
     eff = EfferenceCopy(gain=1.0, learning_rate=0.1)

@@ -26,6 +26,11 @@ ATP is converted to joules with the free energy of ATP hydrolysis under
 cellular conditions, about 50 kJ/mol (Nicholls & Ferguson, Bioenergetics),
 i.e. :math:`50\,000 / N_A \approx 8.3\times10^{-20}` J per ATP.
 
+Check: one neuron at 4 Hz with 8000 synapses costs 3.19e9 ATP/s here, against
+Attwell & Laughlin's total of 3.29e9 ATP/s per neuron at 4 Hz, the difference
+being the glial resting potential, which this model leaves out
+(``tests/test_biomimetic.py``).
+
 Modelling choices
 -----------------
 The energy fitness term :math:`f = 1 - P / P_{budget}` (1 for a free network,
