@@ -184,6 +184,24 @@ def test_buffer_is_bounded_and_keeps_the_salient() -> None:
         buf.store("x")  # type: ignore[arg-type]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.lists(st.sampled_from([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0]), min_size=0, max_size=20),
+)
+def test_buffer_keeps_the_top_episodes_by_salience_then_recency(
+    capacity: int, rewards: list[float]
+) -> None:
+    buf = HippocampalBuffer(capacity)
+    episodes = [_ep(r) for r in rewards]
+    for ep in episodes:
+        buf.store(ep)
+    ranked = sorted(range(len(episodes)), key=lambda k: (abs(rewards[k]), k), reverse=True)
+    expected = [episodes[k] for k in ranked[:capacity]]
+    assert [id(e) for e in buf.replay()] == [id(e) for e in expected]
+    assert len(buf) == min(capacity, len(rewards))
+
+
 def test_episode_validation() -> None:
     with pytest.raises(InvalidParameterError, match="t_ms"):
         Episode.from_spikes({"in": ([1.0, 12.0], [0, 1])}, 10.0)
