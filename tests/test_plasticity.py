@@ -9,13 +9,25 @@ hook and Izhikevich's (2007) distal-reward experiment scaled down.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
 from evospikenet import Network
-from evospikenet.errors import InvalidParameterError, ShapeMismatchError
-from evospikenet.plasticity import BCM, STDP, Oja, RewardModulatedSTDP
+from evospikenet.cli import cli
+from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
+from evospikenet.io import read_weights, write_weights
+from evospikenet.plasticity import (
+    BCM,
+    RULE_NAMES,
+    STDP,
+    Oja,
+    RewardModulatedSTDP,
+    default_rule,
+)
 
 DT = 0.1
 
@@ -222,3 +234,63 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
     assert w[0] >= 3.0
     assert w[1:].max() < w[0] - 1.0
     assert w[1:].mean() < 1.0
+
+
+def test_simulate_cli_plasticity_and_weight_snapshots(tmp_path: Path) -> None:
+    out = tmp_path / "w.parquet"
+    result = CliRunner().invoke(
+        cli,
+        ["simulate", "coba", "--scale", "0.05", "--duration-ms", "100", "--plasticity", "stdp",
+         "--record-weights", str(out), "--record-weights-every-ms", "25", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = read_weights(out)
+    assert table.metadata["model"] == "coba"
+    assert np.unique(table.step).tolist() == [0, 250, 500, 750, 1000]
+    # Only the excitatory projections (E->E, E->I) are plastic and recorded.
+    assert sorted(set(table.projection)) == ["0:E->E", "2:E->I"]
+    first, last = table.step == 0, table.step == 1000
+    assert np.all(table.weight[first] == 6.0)
+    assert not np.array_equal(table.weight[first], table.weight[last])
+    assert table.weight.min() >= 0.0 and table.weight.max() <= 12.0  # w_max = 2 x 6 nS
+    pre0 = table.pre[first]
+    np.testing.assert_array_equal(pre0, table.pre[last])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--plasticity", "hebb"],
+        ["--record-weights", "{tmp}/w.parquet", "--record-weights-every-ms", "0.05"],
+        ["--record-weights", "{tmp}/w.parquet", "--record-weights-every-ms", "-1"],
+    ],
+)
+def test_simulate_cli_plasticity_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(cli, ["simulate", "coba", "--scale", "0.05", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "w.parquet").exists()
+
+
+def test_weight_file_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.parquet"
+    path.write_bytes(b"old")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", broken)
+    with pytest.raises(FileIOError):
+        write_weights(
+            path, [(0, "0:A->B", [0], [1], [0.5])], model="m", seed=0, dt_ms=0.1, duration_ms=1.0
+        )
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["w.parquet"]
+
+
+def test_default_rules() -> None:
+    for name in RULE_NAMES:
+        assert default_rule(name, 2.0).w_max == 2.0
+    with pytest.raises(InvalidParameterError, match="plasticity"):
+        default_rule("hebb", 1.0)

@@ -43,6 +43,9 @@ def parse_args():
     ap.add_argument("--bins", type=int, default=10)
     ap.add_argument("--late", type=float, default=20.0, help="s at the end for the rate")
     ap.add_argument(
+        "--static", action="store_true", help="no STDP: the same network with fixed weights"
+    )
+    ap.add_argument(
         "--target", choices=["auto", "cython", "numpy"], default="auto",
         help="runtime code-generation target",
     )  # fmt: skip
@@ -95,19 +98,22 @@ def main():
     neuron = b2.NeuronGroup(
         1, eqs, threshold="v>vt", reset="v = vr", method=args.method, namespace=consts
     )
-    syn = b2.Synapses(
-        inputs,
-        neuron,
-        """w : 1
-           dApre/dt = -Apre / taupre : 1 (event-driven)
-           dApost/dt = -Apost / taupost : 1 (event-driven)""",
-        on_pre="""ge += w
-                  Apre += dApre
-                  w = clip(w + Apost, 0, gmax)""",
-        on_post="""Apost += dApost
-                   w = clip(w + Apre, 0, gmax)""",
-        namespace=consts,
-    )
+    if args.static:
+        syn = b2.Synapses(inputs, neuron, "w : 1", on_pre="ge += w", namespace=consts)
+    else:
+        syn = b2.Synapses(
+            inputs,
+            neuron,
+            """w : 1
+               dApre/dt = -Apre / taupre : 1 (event-driven)
+               dApost/dt = -Apost / taupost : 1 (event-driven)""",
+            on_pre="""ge += w
+                      Apre += dApre
+                      w = clip(w + Apost, 0, gmax)""",
+            on_post="""Apost += dApost
+                       w = clip(w + Apre, 0, gmax)""",
+            namespace=consts,
+        )
     syn.connect()
     syn.w = "rand() * gmax"
     spikes = b2.SpikeMonitor(neuron)
@@ -121,6 +127,7 @@ def main():
         "duration_s": args.duration,
         "rate_hz": args.rate,
         "method": args.method,
+        "static": args.static,
     }
     t1 = time.perf_counter()
     net.run(args.duration * second)

@@ -46,8 +46,18 @@ from evospikenet.errors import InvalidParameterError
 if TYPE_CHECKING:
     from evospikenet import _core
     from evospikenet.biomimetic.neuromodulation import NeuromodulatorGate
+    from evospikenet.network import Network, Projection
 
-__all__ = ["BCM", "STDP", "Oja", "PlasticityRule", "RewardModulatedSTDP"]
+__all__ = [
+    "BCM",
+    "RULE_NAMES",
+    "STDP",
+    "Oja",
+    "PlasticityRule",
+    "RewardModulatedSTDP",
+    "apply_to_excitatory",
+    "default_rule",
+]
 
 
 def _positive(name: str, value: object) -> None:
@@ -416,3 +426,74 @@ class Oja:
 
 #: Any rule accepted by :meth:`evospikenet.Network.add_plasticity`.
 PlasticityRule = STDP | RewardModulatedSTDP | BCM | Oja
+
+
+# -- defaults for whole models (``evospikenet simulate --plasticity``) --------
+
+#: Rule names accepted by :func:`default_rule` and the CLI.
+RULE_NAMES = ("stdp", "rstdp", "bcm", "oja")
+
+
+def default_rule(name: str, w_max: float) -> PlasticityRule:
+    """Return the rule ``name`` with default parameters scaled to ``w_max``.
+
+    ====== ==============================================================
+    name   rule
+    ====== ==============================================================
+    stdp   :class:`STDP`, additive, all-to-all, ``a_plus = 0.01 w_max``,
+           ``a_minus = 1.05 a_plus``, 20 ms windows (Song et al. 2000 as
+           in Brian2's example)
+    rstdp  :class:`RewardModulatedSTDP`, ``a_plus = 1e-3 w_max``,
+           ``a_minus = 1.5 a_plus`` (the paper's ratio), tau_c = 1 s,
+           tau_d = 200 ms; weights change only while dopamine is present
+           (:meth:`~evospikenet.Network.add_dopamine`)
+    bcm    :class:`BCM`, ``learning_rate = 0.01 w_max`` per s, rate filter
+           100 ms, threshold 1 s, reference rate 10 Hz, every 1 ms
+    oja    :class:`Oja`, ``learning_rate = 0.01`` per s, rate filter
+           100 ms, reference rate 10 Hz, every 1 ms
+    ====== ==============================================================
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown name or non-positive ``w_max``.
+    """
+    _positive("w_max", w_max)
+    w = float(w_max)
+    if name == "stdp":
+        return STDP(a_plus=0.01 * w, a_minus=0.0105 * w, w_max=w)
+    if name == "rstdp":
+        return RewardModulatedSTDP(a_plus=1e-3 * w, a_minus=1.5e-3 * w, w_max=w)
+    if name == "bcm":
+        return BCM(learning_rate=0.01 * w, w_max=w)
+    if name == "oja":
+        return Oja(learning_rate=0.01, w_max=w)
+    raise InvalidParameterError.of("plasticity", name, f"must be one of {', '.join(RULE_NAMES)}")
+
+
+def apply_to_excitatory(network: Network, name: str) -> list[Projection]:
+    """Attach :func:`default_rule` ``name`` to every excitatory projection of ``network``.
+
+    Each projection gets ``w_max`` = twice its largest initial weight
+    (projections whose weights are all 0 are skipped). Returns the
+    projections made plastic, in network order.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown rule name.
+    """
+    if name not in RULE_NAMES:
+        raise InvalidParameterError.of(
+            "plasticity", name, f"must be one of {', '.join(RULE_NAMES)}"
+        )
+    plastic = []
+    for proj in network.projections:
+        if proj.receptor != "excitatory" or len(proj) == 0:
+            continue
+        top = float(proj.weights().max())
+        if top <= 0:
+            continue
+        network.add_plasticity(proj, default_rule(name, 2.0 * top))
+        plastic.append(proj)
+    return plastic

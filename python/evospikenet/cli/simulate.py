@@ -157,6 +157,24 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
+    "--plasticity",
+    type=click.Choice(["stdp", "rstdp", "bcm", "oja"]),
+    default=None,
+    help="Make the excitatory projections plastic (defaults: evospikenet.plasticity.default_rule).",
+)
+@click.option(
+    "--record-weights",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write weight snapshots (step, projection, pre, post, weight) to this Parquet file.",
+)
+@click.option(
+    "--record-weights-every-ms",
+    type=float,
+    default=None,
+    help="Snapshot interval (ms); default a tenth of the run.",
+)
+@click.option(
     "--audit-log",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -179,6 +197,9 @@ def simulate_command(
     neuromod: str | None,
     no_progress: bool,
     audit_log: Path | None,
+    plasticity: str | None,
+    record_weights: Path | None,
+    record_weights_every_ms: float | None,
 ) -> None:
     """Simulate MODEL (default: cuba) or the network in --spec.
 
@@ -199,6 +220,11 @@ def simulate_command(
             "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
             "scale": scale, "threads": threads, "out": out, "options": options,
         }  # fmt: skip
+        if plasticity is not None or record_weights is not None:
+            kwargs |= {
+                "plasticity": plasticity, "record_weights": record_weights,
+                "record_weights_every_ms": record_weights_every_ms,
+            }  # fmt: skip
         columns = (
             TextColumn("[bold]simulating"),
             BarColumn(),
@@ -214,7 +240,7 @@ def simulate_command(
             sizes = {k: p.n for k, p in built.populations.items()}
             raster_plot(built.spikes(), sizes, result.duration_ms, plot, title=result.model)
         log = audit_log_path(audit_log)
-        outputs = [path for path in (out, plot) if path is not None]
+        outputs = [path for path in (out, plot, record_weights) if path is not None]
         if log is not None and outputs:
             detail = {
                 "model": result.model, "seed": result.seed, "dt_ms": result.dt_ms,
