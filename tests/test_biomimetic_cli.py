@@ -61,6 +61,15 @@ def test_bad_input_exits_2_naming_the_field(args: list[str], field: str) -> None
     assert f"invalid parameter {field} " in res.output
 
 
+def test_plasticity_flag_selects_the_framework_rule(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, [*SMALL, "--plasticity", "oja", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["biomimetic"]["plasticity_rule"] == "oja"
+    res = CliRunner().invoke(cli, [*SMALL, "--record-weights", str(tmp_path / "w.parquet")])
+    assert res.exit_code == 2 and "record_weights" in res.output
+    assert not (tmp_path / "w.parquet").exists()
+
+
 def test_sleep_flags_are_refused_for_other_models() -> None:
     res = CliRunner().invoke(cli, ["simulate", "cuba", "--scale", "0.01", "--sleep-every", "5"])
     assert res.exit_code == 2

@@ -179,6 +179,17 @@ def simulate(
     """
     if duration_ms is not None:
         _check_duration(duration_ms)
+    # -- biomimetic (issue 4): the framework owns its plasticity and its run loop --
+    if spec is None and model == "biomimetic":
+        if record_weights is not None:
+            raise InvalidParameterError.of(
+                "record_weights",
+                str(record_weights),
+                "not supported by the biomimetic model (its run interleaves sleep replay)",
+            )
+        if plasticity is not None:
+            options = {**(options or {}), "plasticity_rule": plasticity}
+            plasticity = None
     t0 = time.perf_counter()
     if spec is not None:
         built = build_from_spec(load_spec(spec), seed=seed, dt_ms=dt_ms, threads=threads)
