@@ -30,8 +30,10 @@ each run and asserted to put a chance spike in a 10 ms window with probability
 12 mV below threshold). "No recall" is therefore <= 0.1 and "recall" >= 0.9;
 the two are separated by the cue's depolarisation, 10 x w: about 8.6 mV after
 wake (w ~0.86 mV) against the 12 mV gap, and ~15 mV after sleep (w ~1.55 mV).
-The weight margins (0.3 mV) are a fifth of the ~0.7 mV that sleep adds. Three
-seeds each.
+The weight margins (0.3 mV) are under half of what sleep adds. Three seeds
+here; over seeds 1-30 the sleep recall was >= 0.99, the no-sleep recall 0, the
+shuffled-replay recall <= 0.03, the control-cue response 0, sleep added >= 0.67
+mV to the pattern's weights and ended >= 0.6 mV above shuffled replay.
 """
 
 from __future__ import annotations

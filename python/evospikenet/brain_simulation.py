@@ -782,7 +782,6 @@ class BrainSimulationFramework:
                         sum(spikes.values()), round(events), stats["sleep_duration_ms"]
                     )
                     sleeps.append(stats)
-                    self.cycle.advance(self.cycle.cycle_steps)
         self.epoch += 1
         w_end = self._weights()
         dw = [np.abs(a - b) for a, b in zip(w_end, w_start, strict=True)]
