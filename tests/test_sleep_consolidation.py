@@ -171,3 +171,40 @@ def test_sleep_replay_improves_pattern_completion(seed: int) -> None:
     assert slept["w_pattern"] > slept["w_pattern_wake"] + 0.3
     assert awake["w_pattern"] == pytest.approx(awake["w_pattern_wake"])
     assert shuffled["w_pattern"] < slept["w_pattern"] - 0.3
+
+
+def _weight_change(gate: NeuromodulatorGate) -> np.ndarray:
+    """Weight change of a fixed pre/post spike pairing, plasticity scaled by ``gate``.
+
+    The readout is driven only by a teacher (plastic weights of 0.01 mV cannot
+    make it fire), so the spike trains, and hence the STDP pairs, are the same
+    whatever the scale.
+    """
+    net = Network(dt_ms=1.0, seed=5)
+    relay = net.lif("input", 5, synapse="delta", t_ref_ms=1.0)
+    out = net.lif("out", 2, synapse="delta", t_ref_ms=1.0)
+    proj = net.connect(relay, out, rule="all_to_all", weight=0.01, delay_ms=1.0)
+    rule = plasticity.STDP(a_plus=1e-3, a_minus=1.05e-3, w_max=1.0)
+    net.add_plasticity(proj, connect_plasticity_gate(rule, gate))
+    from evospikenet.biomimetic import plasticity_scale
+
+    net.set_plasticity_scale(proj, plasticity_scale(rule))
+    t = np.arange(10.0, 400.0, 37.0)
+    src = net.spike_source("s", 5, np.repeat(t, 5), np.tile(np.arange(5), t.size))
+    net.connect(src, relay, rule="one_to_one", weight=20.0)
+    teach = net.spike_source("t", 2, np.repeat(t + 4.0, 2), np.tile([0, 1], t.size))
+    net.connect(teach, out, rule="one_to_one", weight=20.0)
+    net.run(450.0)
+    return proj.weights() - 0.01
+
+
+def test_gate_scales_engine_stdp_exactly() -> None:
+    """STDP x gate through the engine: the change is gated_learning_rate(1) times the base."""
+    base = _weight_change(NeuromodulatorGate())
+    assert np.all(base > 0)  # pre 5 ms before post: potentiation
+    gate = NeuromodulatorGate(dopamine=0.9, acetylcholine=0.7, motivation_factor=0.8)
+    eta = gate.gated_learning_rate(1.0)
+    # the engine stores weights as float32 (2**-24 relative rounding per update, ~20
+    # updates here, on weights ~3x the change): 1e-6 relative
+    np.testing.assert_allclose(_weight_change(gate), eta * base, rtol=1e-6)
+    assert np.all(_weight_change(NeuromodulatorGate(acetylcholine=0.0)) == 0.0)
