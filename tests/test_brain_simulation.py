@@ -235,3 +235,38 @@ def test_rest_operations() -> None:
         fw.consolidate(0)
     fw.reset(enable_biomimetic=False)
     assert fw.network.t_ms == 0.0 and len(fw.buffer) == 0 and not fw.enable_biomimetic
+
+
+def _selectivity(fw: BrainSimulationFramework, k: int) -> float:
+    """Mean input->E weight from pattern k's relay neurons over that from non-pattern ones."""
+    a = fw.proj_in.arrays()
+    w = fw.proj_in.weights()
+    pattern = np.isin(a["pre"], fw.patterns[k])
+    other = ~np.isin(a["pre"], np.concatenate(fw.patterns))
+    return float(w[pattern].mean() / w[other].mean())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_framework_sleep_strengthens_the_stored_patterns(seed: int) -> None:
+    """Phase 6 at work: after sleeps, the stored stimulus patterns' synapses stand out.
+
+    Control: the same wake without sleep, then as much simulated time idle
+    (the circuit's own activity, plasticity on, no replay). Without replay
+    the pattern synapses stay within a few % of the rest (selectivity ~1.01
+    over seeds 1-10); with it their mean selectivity rose by 0.15-0.39
+    (seeds 1-10). Asserted: control within 5 % of 1, sleep above control by
+    0.08, about half the smallest rise seen.
+    """
+    cfg = {"num_neurons": 500, "duration": 1000, "sleep_every": 500, "sleep_cycles": 2}
+    slept = BrainSimulationFramework(True, {**cfg, "seed": seed})
+    out = slept.run_simulation()
+    control = BrainSimulationFramework(True, {**cfg, "seed": seed, "sleep_every": 0})
+    control.run_simulation()
+    extra_ms = out["simulated_ms"] - 1000.0
+    assert extra_ms > 0
+    asyncio.run(control.run_idle_phase(extra_ms / 1000.0, chunk_ms=extra_ms))
+    assert control.network.t_ms == slept.network.t_ms
+    sel_sleep = np.mean([_selectivity(slept, k) for k in range(2)])
+    sel_control = np.mean([_selectivity(control, k) for k in range(2)])
+    assert abs(sel_control - 1.0) < 0.05
+    assert sel_sleep > sel_control + 0.08
