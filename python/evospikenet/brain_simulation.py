@@ -13,14 +13,24 @@ interval:
    errors that move dopamine (Schultz et al. 1997), and the plasticity scale
    of the next interval becomes ``m_dev * gate.gated_learning_rate(1) * h_E``;
 4. energy homeostasis: :class:`NodeEnergyBudget` counts the interval's spikes
-   and synaptic events; above the budget the energy factor ``h_E`` falls to
-   ``budget / power`` (learning is the first thing an energy-starved brain
-   gives up: Plaçais & Preat 2013 — the factor itself is a modelling choice);
+   and synaptic events (sleep time is counted too); above the budget the
+   energy factor ``h_E`` falls to ``budget / power`` (learning is the first
+   thing an energy-starved brain gives up: Plaçais & Preat 2013 — the factor
+   itself is a modelling choice);
 5. :meth:`HippocampalBuffer.store` of each stimulus episode (the relay
    layer's spikes in the episode window, its context and reward);
 6. every ``sleep_every`` steps, ``sleep_cycles`` rounds of
    :meth:`SleepConsolidation.offline_consolidation` replaying the buffer's
-   most salient episodes with plasticity on.
+   most salient episodes with plasticity on; each round lasts at least
+   ``sleep_phase_steps`` (quiet sleep after the replay). Sleep adds simulated
+   time: a run of ``duration_ms`` of wake ends ``simulated_ms`` later.
+
+Stimuli: ``n_patterns`` fixed random sets of relay neurons; every
+``stimulus_interval_ms`` one of them (drawn uniformly) fires as a volley
+(each neuron once, 0-10 ms jitter) over the 5 Hz background. Pattern
+``rewarded_pattern`` is followed by reward 1 (TD state = pattern id), the
+others by 0. ``tests/test_brain_simulation.py`` shows phase 6 raising the
+stored patterns' synaptic selectivity against a same-time idle control.
 
 References
 ----------
@@ -451,8 +461,10 @@ class BrainSimulationFramework:
     Notes
     -----
     Circuit: LIF neurons with delta synapses (weights in mV; ``v_th`` 15 mV
-    above rest and reset) receiving Poisson drive near threshold (Brunel
-    2000's fluctuation-driven regime), or Izhikevich (2003) RS/FS neurons
+    above rest and reset; J = 0.2 mV, inhibition g = 5 times stronger)
+    receiving Poisson drive of 3500 Hz x 0.2 mV scaled by 20 ms /
+    ``membrane_time_constant_ms`` (mean drive ~14 mV, near threshold: Brunel
+    2000's fluctuation-driven regime; ~10 Hz at the defaults), or Izhikevich (2003) RS/FS neurons
     with the paper's thalamic noise and weights scaled to the connection
     probability. The relay layer fires one step after each sensory spike;
     input→E and E→E carry the plasticity rule.
