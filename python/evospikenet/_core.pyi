@@ -176,6 +176,20 @@ class Engine:
         allow_inhibitory: bool = False,
     ) -> None:
         """Attach a rate rule (``"bcm"`` or ``"oja"``) to a projection."""
+    def add_derivative_stdp(
+        self,
+        proj: int,
+        a_plus: float,
+        a_minus: float,
+        tau_plus_ms: float,
+        tau_minus_ms: float,
+        w_max: float,
+        interval_ms: float,
+        drift: float,
+        sd_decay: float,
+        allow_inhibitory: bool = False,
+    ) -> None:
+        """Attach Izhikevich (2006) STDP with a weight derivative to a projection."""
     def set_plasticity_scale(self, proj: int, scale: float) -> None:
         """Multiply later weight changes of a projection by ``scale``."""
     def add_dopamine(self, amount: float) -> None:

@@ -353,6 +353,11 @@ class Projection:
 
     # -- plasticity (evospikenet.plasticity) --------------------------------
 
+    @property
+    def plasticity(self) -> PlasticityRule | None:
+        """The plasticity rule attached with :meth:`Network.add_plasticity`, or None."""
+        return self.network._plasticity.get(self.index)
+
     def weights(self) -> npt.NDArray[np.float64]:
         """Return the current weights in CSR order, float64, shape ``(n_synapses,)``.
 
@@ -489,6 +494,8 @@ class Network:
         self.projections: list[Projection] = []
         self.spike_monitors: list[SpikeMonitor] = []
         self.state_monitors: list[StateMonitor] = []
+        # Plasticity rule per projection index (evospikenet.plasticity).
+        self._plasticity: dict[int, PlasticityRule] = {}
 
     # -- populations -------------------------------------------------------
 
@@ -740,7 +747,7 @@ class Network:
             A projection of this network; excitatory unless the rule sets
             ``allow_inhibitory=True`` (then onto a conductance receptor).
             Its weights must lie in ``[0, rule.w_max]``.
-        rule : STDP, RewardModulatedSTDP, BCM or Oja
+        rule : STDP, RewardModulatedSTDP, BCM, Oja or IzhikevichSTDP
             See :mod:`evospikenet.plasticity`.
 
         Raises
@@ -750,17 +757,18 @@ class Network:
             projection without ``allow_inhibitory``, weights outside the
             bounds, or a projection that already has a rule.
         """
-        from evospikenet.plasticity import BCM, STDP, Oja, RewardModulatedSTDP
+        from evospikenet.plasticity import BCM, STDP, IzhikevichSTDP, Oja, RewardModulatedSTDP
 
         if not isinstance(projection, Projection) or projection.network is not self:
             raise InvalidParameterError.of(
                 "projection", projection, "must be a projection of this network"
             )
-        if not isinstance(rule, STDP | RewardModulatedSTDP | BCM | Oja):
+        if not isinstance(rule, STDP | RewardModulatedSTDP | BCM | Oja | IzhikevichSTDP):
             raise InvalidParameterError.of(
-                "rule", rule, "must be STDP, RewardModulatedSTDP, BCM or Oja"
+                "rule", rule, "must be STDP, RewardModulatedSTDP, BCM, Oja or IzhikevichSTDP"
             )
         rule._attach(self._engine, projection.index)
+        self._plasticity[projection.index] = rule
 
     def set_plasticity_scale(self, projection: Projection, scale: float) -> None:
         """Multiply every later weight change of ``projection`` by ``scale``.

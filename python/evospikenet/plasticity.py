@@ -52,6 +52,7 @@ __all__ = [
     "BCM",
     "RULE_NAMES",
     "STDP",
+    "IzhikevichSTDP",
     "Oja",
     "PlasticityRule",
     "RewardModulatedSTDP",
@@ -424,8 +425,88 @@ class Oja:
         )
 
 
+@dataclass(frozen=True)
+class IzhikevichSTDP:
+    r"""STDP through a weight derivative updated at intervals (Izhikevich 2006, ``spnet``).
+
+    Pairs change a derivative ``sd`` per synapse (nearest-neighbour traces,
+    additive: ``+a_plus e^{-dt/tau_plus}`` for pre-before-post,
+    ``-a_minus e^{-dt/tau_minus}`` for post-before-pre); every
+    ``interval_ms`` every weight moves by ``drift + sd``, is clipped to
+    ``[0, w_max]``, and ``sd`` is multiplied by ``sd_decay``. The defaults
+    are ``spnet.cpp``'s: traces of 0.1 and 0.12 decaying by 0.95 per ms
+    (``tau = -1 / ln 0.95`` = 19.5 ms), ``s += 0.01 + sd; sd *= 0.9`` once
+    per second, ``sm = 10``. ``spnet`` reads its traces one step apart from
+    this engine's event order (its pairs at equal steps depress, here they
+    potentiate; see :mod:`evospikenet.models.izhikevich2006`).
+
+    Parameters
+    ----------
+    a_plus, a_minus : float
+        Derivative change of a pair at lag 0 (> 0).
+    tau_plus_ms, tau_minus_ms : float
+        Windows (ms, > 0).
+    w_max : float
+        Upper weight bound (> 0).
+    interval_ms : float
+        Interval between weight updates (ms, a multiple of ``dt_ms``).
+    drift : float
+        Constant added to every weight per update.
+    sd_decay : float
+        Factor in [0, 1] applied to ``sd`` after each update.
+    allow_inhibitory : bool
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad numbers.
+
+    References
+    ----------
+    Izhikevich EM (2006) Polychronization: computation with spikes. Neural
+    Comput 18:245-282. doi:10.1162/089976606775093882
+    """
+
+    a_plus: float = 0.1
+    a_minus: float = 0.12
+    tau_plus_ms: float = -1.0 / math.log(0.95)
+    tau_minus_ms: float = -1.0 / math.log(0.95)
+    w_max: float = 10.0
+    interval_ms: float = 1000.0
+    drift: float = 0.01
+    sd_decay: float = 0.9
+    allow_inhibitory: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("a_plus", "a_minus", "tau_plus_ms", "tau_minus_ms", "w_max", "interval_ms"):
+            _positive(name, getattr(self, name))
+        if isinstance(self.drift, bool) or not (
+            isinstance(self.drift, int | float) and math.isfinite(self.drift)
+        ):
+            raise InvalidParameterError.of("drift", self.drift, "must be a finite number")
+        if isinstance(self.sd_decay, bool) or not (
+            isinstance(self.sd_decay, int | float) and 0.0 <= self.sd_decay <= 1.0
+        ):
+            raise InvalidParameterError.of("sd_decay", self.sd_decay, "must lie in [0, 1]")
+        _flag("allow_inhibitory", self.allow_inhibitory)
+
+    def _attach(self, engine: _core.Engine, proj: int) -> None:
+        engine.add_derivative_stdp(
+            proj,
+            float(self.a_plus),
+            float(self.a_minus),
+            float(self.tau_plus_ms),
+            float(self.tau_minus_ms),
+            float(self.w_max),
+            float(self.interval_ms),
+            float(self.drift),
+            float(self.sd_decay),
+            self.allow_inhibitory,
+        )
+
+
 #: Any rule accepted by :meth:`evospikenet.Network.add_plasticity`.
-PlasticityRule = STDP | RewardModulatedSTDP | BCM | Oja
+PlasticityRule = STDP | RewardModulatedSTDP | BCM | Oja | IzhikevichSTDP
 
 
 # -- defaults for whole models (``evospikenet simulate --plasticity``) --------
@@ -475,8 +556,9 @@ def apply_to_excitatory(network: Network, name: str) -> list[Projection]:
     """Attach :func:`default_rule` ``name`` to every excitatory projection of ``network``.
 
     Each projection gets ``w_max`` = twice its largest initial weight
-    (projections whose weights are all 0 are skipped). Returns the
-    projections made plastic, in network order.
+    (projections whose weights are all 0, and projections that already have
+    a rule, are skipped). Returns the projections made plastic, in network
+    order.
 
     Raises
     ------
@@ -489,7 +571,7 @@ def apply_to_excitatory(network: Network, name: str) -> list[Projection]:
         )
     plastic = []
     for proj in network.projections:
-        if proj.receptor != "excitatory" or len(proj) == 0:
+        if proj.receptor != "excitatory" or len(proj) == 0 or proj.plasticity is not None:
             continue
         top = float(proj.weights().max())
         if top <= 0:

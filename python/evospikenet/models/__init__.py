@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from evospikenet.errors import InvalidParameterError
-from evospikenet.models import brunel2000, izhikevich2003, potjans2014, vogels_abbott
+from evospikenet.models import (
+    brunel2000,
+    izhikevich2003,
+    izhikevich2006,
+    potjans2014,
+    vogels_abbott,
+)
 from evospikenet.models._base import BuiltModel
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
@@ -62,6 +68,11 @@ def _coba(scale: float, **kw: Any) -> BuiltModel:
 def _izh(scale: float, **kw: Any) -> BuiltModel:
     s = _positive_scale(scale)
     return izhikevich2003.build(n_exc=max(1, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
+
+
+def _izh2006(scale: float, **kw: Any) -> BuiltModel:
+    s = _positive_scale(scale)
+    return izhikevich2006.build(n_exc=max(101, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
 
 
 def _brunel(scale: float, **kw: Any) -> BuiltModel:
@@ -116,6 +127,14 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _potjans,
         ("background", "thalamic", "k_scale"),
+    ),
+    "izhikevich2006": ModelInfo(
+        "izhikevich2006",
+        "Izhikevich 2006 polychronization network (spnet): 1000 neurons, delays 1-20 ms, STDP",
+        "Izhikevich (2006) Neural Comput 18:245",
+        1.0,
+        _izh2006,
+        ("plastic",),
     ),
     # -- biomimetic (issue 4) --
     "biomimetic": ModelInfo(

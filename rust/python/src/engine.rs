@@ -9,7 +9,8 @@ use evospikenet_core::engine::{Network, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use evospikenet_core::plasticity::{
-    RateParams, RateRule, RstdpParams, Rule as PlasticityRule, StdpParams, Traces, WeightDependence,
+    DerivativeStdpParams, RateParams, RateRule, RstdpParams, Rule as PlasticityRule, StdpParams,
+    Traces, WeightDependence,
 };
 use evospikenet_core::Error;
 use numpy::ndarray::Array2;
@@ -604,6 +605,38 @@ impl Engine {
             rate_ref_hz,
             interval_ms,
             w_max,
+        });
+        self.net
+            .add_plasticity(proj, rule, allow_inhibitory)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Attach Izhikevich (2006) STDP with a weight derivative to projection `proj`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (proj, a_plus, a_minus, tau_plus_ms, tau_minus_ms, w_max, interval_ms, drift, sd_decay, allow_inhibitory=false))]
+    fn add_derivative_stdp(
+        &mut self,
+        py: Python<'_>,
+        proj: usize,
+        a_plus: f64,
+        a_minus: f64,
+        tau_plus_ms: f64,
+        tau_minus_ms: f64,
+        w_max: f64,
+        interval_ms: f64,
+        drift: f64,
+        sd_decay: f64,
+        allow_inhibitory: bool,
+    ) -> PyResult<()> {
+        let rule = PlasticityRule::DerivativeStdp(DerivativeStdpParams {
+            a_plus,
+            a_minus,
+            tau_plus_ms,
+            tau_minus_ms,
+            w_max,
+            interval_ms,
+            drift,
+            sd_decay,
         });
         self.net
             .add_plasticity(proj, rule, allow_inhibitory)

@@ -96,6 +96,31 @@ pub struct RstdpParams {
     pub w_max: f64,
 }
 
+/// STDP accumulated into a per-synapse derivative `sd` that moves the
+/// weight only at fixed intervals, as in Izhikevich (2006, Neural Comput
+/// 18:245) `spnet`: pairs change `sd` (nearest-neighbour traces, additive);
+/// every `interval_ms`, `w += drift + sd`, `sd *= sd_decay`, `w` clipped to
+/// `[0, w_max]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DerivativeStdpParams {
+    /// `sd` increment of a pre-before-post pair at lag 0 (spnet: 0.1).
+    pub a_plus: f64,
+    /// `sd` decrement of a post-before-pre pair at lag 0 (spnet: 0.12).
+    pub a_minus: f64,
+    /// Potentiation window (ms; spnet: `-1 / ln 0.95` = 19.5 ms).
+    pub tau_plus_ms: f64,
+    /// Depression window (ms).
+    pub tau_minus_ms: f64,
+    /// Upper weight bound (spnet: 10).
+    pub w_max: f64,
+    /// Interval between weight updates (ms; spnet: 1000).
+    pub interval_ms: f64,
+    /// Constant added to every weight per update (spnet: 0.01).
+    pub drift: f64,
+    /// Factor applied to `sd` after each update (spnet: 0.9).
+    pub sd_decay: f64,
+}
+
 /// Which rate rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateRule {
@@ -144,6 +169,8 @@ pub enum Rule {
     Rstdp(RstdpParams),
     /// BCM or Oja.
     Rate(RateParams),
+    /// STDP into a derivative applied at intervals (Izhikevich 2006).
+    DerivativeStdp(DerivativeStdpParams),
 }
 
 impl Rule {
@@ -153,6 +180,16 @@ impl Rule {
             Rule::Stdp(p) => p.w_max,
             Rule::Rstdp(p) => p.w_max,
             Rule::Rate(p) => p.w_max,
+            Rule::DerivativeStdp(p) => p.w_max,
+        }
+    }
+
+    /// Update interval of rules that update at intervals.
+    fn interval_ms(&self) -> Option<f64> {
+        match self {
+            Rule::Rate(p) => Some(p.interval_ms),
+            Rule::DerivativeStdp(p) => Some(p.interval_ms),
+            _ => None,
         }
     }
 
@@ -181,6 +218,19 @@ impl Rule {
                 positive("tau_theta_ms", p.tau_theta_ms)?;
                 positive("rate_ref_hz", p.rate_ref_hz)?;
                 positive("w_max", p.w_max)?;
+                crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
+                positive("interval_ms", p.interval_ms)?;
+            }
+            Rule::DerivativeStdp(p) => {
+                positive("a_plus", p.a_plus)?;
+                positive("a_minus", p.a_minus)?;
+                positive("tau_plus_ms", p.tau_plus_ms)?;
+                positive("tau_minus_ms", p.tau_minus_ms)?;
+                positive("w_max", p.w_max)?;
+                finite("drift", p.drift)?;
+                if !(0.0..=1.0).contains(&p.sd_decay) {
+                    return Err(Error::invalid("sd_decay", p.sd_decay, "must lie in [0, 1]"));
+                }
                 crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
                 positive("interval_ms", p.interval_ms)?;
             }
@@ -266,6 +316,8 @@ pub struct Plasticity {
     arrivals: Vec<Vec<u32>>,
     /// Presynaptic neuron of each synapse (rate rules).
     pre_of: Vec<u32>,
+    /// Weight derivative per synapse (derivative STDP).
+    sd: Vec<f64>,
 }
 
 impl Plasticity {
@@ -315,14 +367,21 @@ impl Plasticity {
         }
         let mut rates = Rates::default();
         let mut pre_of = Vec::new();
-        if let Rule::Rate(p) = rule {
+        if let Some(interval_ms) = rule.interval_ms() {
+            rates.interval_steps = crate::neuron::steps_exact("interval_ms", interval_ms, dt_ms)?;
+            rates.countdown = rates.interval_steps;
+        }
+        if let Rule::Rate(_) = rule {
             rates.pre = vec![Lazy::default(); csr.n_pre()];
             rates.post = vec![Lazy::default(); n_post];
             rates.theta = vec![0.0; n_post];
-            rates.interval_steps = crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
-            rates.countdown = rates.interval_steps;
             pre_of = csr.to_coo().0;
         }
+        let sd = if let Rule::DerivativeStdp(_) = rule {
+            vec![0.0; n_syn]
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             rule,
             w,
@@ -343,6 +402,7 @@ impl Plasticity {
             rates,
             arrivals: vec![Vec::new(); usize::from(csr.max_delay()) + 1],
             pre_of,
+            sd,
         })
     }
 
@@ -489,9 +549,25 @@ impl Plasticity {
         for &j in post_spikes {
             self.on_post(j as usize, t_ms);
         }
-        if let Rule::Rate(p) = self.rule {
-            self.rate_step(&p, pre_spikes, post_spikes, t_ms);
+        match self.rule {
+            Rule::Rate(p) => self.rate_step(&p, pre_spikes, post_spikes, t_ms),
+            Rule::DerivativeStdp(p) => {
+                self.rates.countdown -= 1;
+                if self.rates.countdown == 0 {
+                    self.rates.countdown = self.rates.interval_steps;
+                    for (w, sd) in self.w.iter_mut().zip(self.sd.iter_mut()) {
+                        *w = (*w + self.scale * (p.drift + *sd)).clamp(0.0, p.w_max);
+                        *sd *= p.sd_decay;
+                    }
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// Weight derivatives `sd` (derivative STDP; empty for other rules).
+    pub fn derivative(&self) -> &[f64] {
+        &self.sd
     }
 
     #[inline]
@@ -514,6 +590,10 @@ impl Plasticity {
                 let y = self.post[j].at(t_ms, p.tau_minus_ms);
                 self.elig.c[k] -= p.a_minus * y;
                 self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, false);
+            }
+            Rule::DerivativeStdp(p) => {
+                self.sd[k] -= p.a_minus * self.post[j].at(t_ms, p.tau_minus_ms);
+                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, true);
             }
             Rule::Rate(_) => {}
         }
@@ -544,6 +624,13 @@ impl Plasticity {
                     let k = self.csc[idx] as usize;
                     self.integrate(&p, k, t_ms);
                     self.elig.c[k] += p.a_plus * self.pre[k].at(t_ms, p.tau_plus_ms);
+                }
+            }
+            Rule::DerivativeStdp(p) => {
+                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, true);
+                for &k in &self.csc[lo..hi] {
+                    let k = k as usize;
+                    self.sd[k] += p.a_plus * self.pre[k].at(t_ms, p.tau_plus_ms);
                 }
             }
             Rule::Rate(_) => {}

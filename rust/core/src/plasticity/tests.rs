@@ -379,3 +379,29 @@ fn bcm_threshold_tracks_mean_squared_rate() {
     let mean = sum / count as f64;
     assert!((mean - 5.0).abs() < 0.25, "mean theta {mean}");
 }
+
+#[test]
+fn derivative_stdp_moves_weights_only_at_the_interval() {
+    // spnet rule: a pair at lag 2 ms adds a_plus e^{-2/tau} to sd; the weight
+    // moves by drift + sd at the 1 s update, then sd decays by 0.9.
+    let params = DerivativeStdpParams {
+        a_plus: 0.1,
+        a_minus: 0.12,
+        tau_plus_ms: 20.0,
+        tau_minus_ms: 20.0,
+        w_max: 10.0,
+        interval_ms: 1000.0,
+        drift: 0.01,
+        sd_decay: 0.9,
+    };
+    let c = csr(1, 6.0, 0);
+    let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[30], 9_999);
+    let sd0 = 0.1 * (-2.0f64 / 20.0).exp();
+    assert_eq!(p.w[0], 6.0);
+    close(p.derivative()[0], sd0);
+    let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[30], 10_000);
+    close(p.w[0], 6.0 + 0.01 + sd0);
+    close(p.derivative()[0], 0.9 * sd0);
+    let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[30], 20_000);
+    close(p.w[0], 6.0 + 0.02 + sd0 * 1.9);
+}
