@@ -339,3 +339,17 @@ def test_replay_injects_the_episode_spikes_in_order() -> None:
         sleep.offline_consolidation([Episode.from_spikes({"other": ([0.0], [0])}, 1.0)])
     with pytest.raises(InvalidParameterError, match="neuron"):
         sleep.offline_consolidation([Episode.from_spikes({"in": ([0.0], [9])}, 1.0)])
+
+
+def test_replay_time_compression() -> None:
+    net = Network(dt_ms=1.0, seed=1)
+    relay = net.lif("in", 3, synapse="delta", t_ref_ms=1.0)
+    mon = net.spike_monitor(relay)
+    sleep = SleepConsolidation(net, {"in": relay}, gap_ms=0.0, time_compression=4.0)
+    ep = Episode.from_spikes({"in": ([0.0, 8.0, 20.0], [0, 1, 2])}, 40.0)
+    stats = sleep.offline_consolidation([ep, ep])
+    # starts at t = 1 ms; times / 4 -> 0, 2, 5 ms; second copy 10 ms later; relay +1 step
+    assert mon.t_ms.tolist() == [2.0, 4.0, 7.0, 12.0, 14.0, 17.0]
+    assert stats["replay_duration_ms"] == pytest.approx(21.0)
+    with pytest.raises(InvalidParameterError, match="time_compression"):
+        SleepConsolidation(net, {"in": relay}, time_compression=0.5)

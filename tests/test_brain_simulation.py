@@ -70,6 +70,7 @@ def test_seed_payload_is_accepted() -> None:
         ("rewarded_pattern", 5),
         ("episode_ms", 500.0),
         ("replay_buffer_size", 0),
+        ("replay_compression", 0.5),
         ("colour", "red"),
     ],
 )

@@ -145,6 +145,7 @@ class BrainSimulationConfig:
     ``episode_ms``                   50       ms       episode window from stimulus onset
     ``replay_buffer_size``           256               hippocampal buffer capacity
     ``replay_per_cycle``             8                 episodes replayed per sleep cycle
+    ``replay_compression``           1                 replay speed-up (>= 1; Nádasdy 1999)
     ``neuromod``                     {}                initial gate levels (``dopamine`` ...)
     ===============================  ========  ======  =======================================
 
@@ -182,6 +183,7 @@ class BrainSimulationConfig:
     episode_ms: float = 50.0
     replay_buffer_size: int = 256
     replay_per_cycle: int = 8
+    replay_compression: float = 1.0
     neuromod: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -254,6 +256,7 @@ class BrainSimulationConfig:
             )
         integer("replay_buffer_size", 1)
         integer("replay_per_cycle", 1)
+        real("replay_compression", 1.0)
         if not isinstance(self.neuromod, Mapping):
             raise InvalidParameterError.of("neuromod", self.neuromod, "must be a mapping")
         NeuromodulatorGate().update(**dict(self.neuromod))  # validates names and levels
@@ -580,7 +583,11 @@ class BrainSimulationFramework:
         for proj in self.plastic:
             net.add_plasticity(proj, self.rule)
         self.sleep = SleepConsolidation(
-            net, {"input": relay}, self.plastic, drive_weight=self.RELAY_WEIGHT_MV
+            net,
+            {"input": relay},
+            self.plastic,
+            drive_weight=self.RELAY_WEIGHT_MV,
+            time_compression=c.replay_compression,
         )
         for proj in self.plastic:
             self.sleep.set_scale(proj, self._plasticity_scale(0.0))

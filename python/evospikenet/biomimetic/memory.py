@@ -10,6 +10,13 @@ episodes are replayed preferentially (Singer & Frank 2009), which
 
 References
 ----------
+Nádasdy Z, Hirase H, Czurkó A, Csicsvari J, Buzsáki G (1999) Replay and time
+compression of recurring spike sequences in the hippocampus. J Neurosci
+19:9497-9507. doi:10.1523/JNEUROSCI.19-21-09497.1999
+
+Lee AK, Wilson MA (2002) Memory of sequential experience in the hippocampus
+during slow wave sleep. Neuron 36:1183-1194. doi:10.1016/S0896-6273(02)01096-6
+
 Wilson MA, McNaughton BL (1994) Reactivation of hippocampal ensemble memories
 during sleep. Science 265:676-679. doi:10.1126/science.8036517
 
@@ -351,6 +358,12 @@ class SleepConsolidation:
         traces and membrane potentials decay between episodes.
     sleep_scale : float
         Multiplier of the plasticity scale during replay (>= 0).
+    time_compression : float
+        Replay speed-up (>= 1): spike times and episode lengths are divided
+        by it. Hippocampal replay in sleep runs several times faster than the
+        experience (Nádasdy et al. 1999; Lee & Wilson 2002); 1, the default,
+        replays in real time. Times still round to the step grid, so spikes
+        closer than ``time_compression * dt_ms`` may merge.
 
     Notes
     -----
@@ -374,6 +387,7 @@ class SleepConsolidation:
         drive_weight: float = 20.0,
         gap_ms: float = 50.0,
         sleep_scale: float = 1.0,
+        time_compression: float = 1.0,
     ) -> None:
         if not isinstance(network, Network):
             raise InvalidParameterError.of("network", network, "must be a Network")
@@ -390,6 +404,7 @@ class SleepConsolidation:
         self.drive_weight = _real("drive_weight", drive_weight)
         self.gap_ms = _real("gap_ms", gap_ms, minimum=0.0)
         self.sleep_scale = _real("sleep_scale", sleep_scale, minimum=0.0)
+        self.time_compression = _real("time_compression", time_compression, minimum=1.0)
         self.cycles_completed = 0
         self.replayed_events = 0
         self.replayed_episodes = 0
@@ -468,9 +483,9 @@ class SleepConsolidation:
         offset = start
         for ep in eps:
             for pop, (t, n) in ep.spikes.items():
-                times[pop].append(t + offset)
+                times[pop].append(t / self.time_compression + offset)
                 neurons[pop].append(n)
-            offset += ep.duration_ms + self.gap_ms
+            offset += ep.duration_ms / self.time_compression + self.gap_ms
         duration = math.ceil((offset - net.t_ms) / dt - 1e-9) * dt
         self._sessions += 1
         events = 0

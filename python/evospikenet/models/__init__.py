@@ -30,7 +30,7 @@ _BIOMIMETIC_OPTIONS: tuple[str, ...] = (
     "energy_budget_w", "duration_ms", "plasticity_rule", "plasticity_interval", "sleep_every",
     "sleep_cycles", "sleep_phase_steps", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
     "pattern_fraction", "stimulus_interval_ms", "rewarded_pattern", "episode_ms",
-    "replay_buffer_size", "replay_per_cycle", "neuromod",
+    "replay_buffer_size", "replay_per_cycle", "replay_compression", "neuromod",
 )  # fmt: skip
 
 
