@@ -990,8 +990,10 @@ class BrainSimulationFramework:
         The engine runs in a worker thread (it releases the GIL), one
         ``chunk_ms`` at a time, so other coroutines proceed meanwhile. Only
         the circuit's own activity and drive remain: no stimulus, no
-        learning phases. This is the network's idle activity, not a model of
-        the default-mode network's anatomy.
+        learning phases (plasticity keeps its current scale). Do not call
+        other methods of the framework while awaiting it. This is the
+        network's idle activity, not a model of the default-mode network's
+        anatomy.
 
         Returns
         -------
