@@ -145,6 +145,70 @@ class Engine:
         """Number of synapses of a projection."""
     def projection_arrays(self, proj: int) -> _Synapses:
         """Synapses ``(pre, post, weight, delay_steps)`` in CSR order."""
+    # --- plasticity (evospikenet.plasticity) ---
+    def add_stdp(
+        self,
+        proj: int,
+        a_plus: float,
+        a_minus: float,
+        tau_plus_ms: float,
+        tau_minus_ms: float,
+        w_max: float,
+        weight_dependence: str,
+        traces: str,
+        allow_inhibitory: bool = False,
+    ) -> None:
+        """Attach pair-based STDP to a projection."""
+    def add_rstdp(
+        self,
+        proj: int,
+        a_plus: float,
+        a_minus: float,
+        tau_plus_ms: float,
+        tau_minus_ms: float,
+        tau_c_ms: float,
+        tau_d_ms: float,
+        w_max: float,
+        allow_inhibitory: bool = False,
+    ) -> None:
+        """Attach reward-modulated STDP to a projection."""
+    def add_rate_rule(
+        self,
+        proj: int,
+        rule: str,
+        learning_rate: float,
+        tau_rate_ms: float,
+        tau_theta_ms: float,
+        rate_ref_hz: float,
+        interval_ms: float,
+        w_max: float,
+        allow_inhibitory: bool = False,
+    ) -> None:
+        """Attach a rate rule (``"bcm"`` or ``"oja"``) to a projection."""
+    def add_derivative_stdp(
+        self,
+        proj: int,
+        a_plus: float,
+        a_minus: float,
+        tau_plus_ms: float,
+        tau_minus_ms: float,
+        w_max: float,
+        interval_ms: float,
+        drift: float,
+        sd_decay: float,
+        allow_inhibitory: bool = False,
+    ) -> None:
+        """Attach Izhikevich (2006) STDP with a weight derivative to a projection."""
+    def set_plasticity_scale(self, proj: int, scale: float) -> None:
+        """Multiply later weight changes of a projection by ``scale``."""
+    def add_dopamine(self, amount: float) -> None:
+        """Add to the dopamine of every reward-modulated projection."""
+    def projection_weights(self, proj: int) -> npt.NDArray[np.float64]:
+        """Current weights of a projection in CSR order."""
+    def set_projection_weights(self, proj: int, values: npt.NDArray[np.float64]) -> None:
+        """Replace the weights of a projection (CSR order)."""
+    def plasticity_theta(self, proj: int) -> npt.NDArray[np.float64]:
+        """BCM thresholds per postsynaptic neuron (empty for other rules)."""
 
 # --- audit ---
 # Tamper-evident audit log (evospikenet_core::audit); the public API is

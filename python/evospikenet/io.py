@@ -20,7 +20,14 @@ from evospikenet import __version__
 from evospikenet._atomic import atomic_path
 from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
 
-__all__ = ["SpikeTable", "read_spikes", "write_spikes"]
+__all__ = [
+    "SpikeTable",
+    "WeightTable",
+    "read_spikes",
+    "read_weights",
+    "write_spikes",
+    "write_weights",
+]
 
 _REQUIRED_META = ("evospikenet_version", "model", "seed", "dt_ms", "duration_ms")
 
@@ -176,5 +183,170 @@ def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
         t_ms=table.column("t_ms").to_numpy(),
         neuron=table.column("neuron").to_numpy(),
         population=population,
+        metadata=metadata,
+    )
+
+
+# -- weight snapshots (``evospikenet simulate --record-weights``) -------------
+
+#: Columns of a weight-snapshot file.
+WEIGHT_COLUMNS = ("step", "projection", "pre", "post", "weight")
+
+
+@dataclass
+class WeightTable:
+    """Weight snapshots of projections.
+
+    Attributes
+    ----------
+    step : ndarray of uint64, shape (n,)
+        Step of the snapshot (``t_ms = step * dt_ms``).
+    projection : ndarray of str (object), shape (n,)
+        Projection label ``"<index>:<pre>-><post>"``.
+    pre, post : ndarray of uint32, shape (n,)
+        Neuron indices within the pre- and postsynaptic populations.
+    weight : ndarray of float64, shape (n,)
+        Weight (unit of the target variable: pA, nS or mV).
+    metadata : dict of str to str
+        File metadata.
+    """
+
+    step: npt.NDArray[np.uint64]
+    projection: npt.NDArray[np.object_]
+    pre: npt.NDArray[np.uint32]
+    post: npt.NDArray[np.uint32]
+    weight: npt.NDArray[np.float64]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.step.size)
+
+
+def write_weights(
+    path: str | os.PathLike[str],
+    snapshots: list[tuple[int, str, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]],
+    *,
+    model: str,
+    seed: int,
+    dt_ms: float,
+    duration_ms: float,
+) -> None:
+    """Write weight snapshots to a Parquet file, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file; replaced only once the new file is complete.
+    snapshots : list of (step, projection, pre, post, weight)
+        One entry per projection and snapshot; ``pre``, ``post``, ``weight``
+        of equal length (synapses in CSR order).
+    model, seed, dt_ms, duration_ms
+        Metadata as in :func:`write_spikes`.
+
+    Raises
+    ------
+    ShapeMismatchError
+        Arrays of one snapshot of different lengths.
+    FileIOError
+        If the file cannot be written (the old file, if any, is kept).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    labels: list[str] = []
+    parts: dict[str, list[npt.NDArray[Any]]] = {c: [] for c in WEIGHT_COLUMNS}
+    for step, label, pre, post, weight in snapshots:
+        pre_a = np.asarray(pre, dtype=np.uint32)
+        post_a = np.asarray(post, dtype=np.uint32)
+        w_a = np.asarray(weight, dtype=np.float64)
+        if not pre_a.shape == post_a.shape == w_a.shape:
+            raise ShapeMismatchError(
+                f"snapshot of {label}: pre {pre_a.shape}, post {post_a.shape}, weight {w_a.shape}",
+                label,
+                str(pre_a.shape),
+                str(w_a.shape),
+            )
+        if label not in labels:
+            labels.append(label)
+        parts["step"].append(np.full(w_a.size, step, dtype=np.uint64))
+        parts["projection"].append(np.full(w_a.size, labels.index(label), dtype=np.int32))
+        parts["pre"].append(pre_a)
+        parts["post"].append(post_a)
+        parts["weight"].append(w_a)
+    dtypes = {"step": np.uint64, "projection": np.int32, "pre": np.uint32, "post": np.uint32}
+    cols = {
+        c: np.concatenate(parts[c]) if parts[c] else np.empty(0, dtype=dtypes.get(c, np.float64))
+        for c in WEIGHT_COLUMNS
+    }
+    meta = {
+        "evospikenet_version": __version__,
+        "model": model,
+        "seed": str(seed),
+        "dt_ms": repr(float(dt_ms)),
+        "duration_ms": repr(float(duration_ms)),
+    }
+    table = pa.table(
+        {
+            "step": pa.array(cols["step"], type=pa.uint64()),
+            "projection": pa.DictionaryArray.from_arrays(
+                pa.array(cols["projection"], type=pa.int32()), pa.array(labels, type=pa.string())
+            ),
+            "pre": pa.array(cols["pre"], type=pa.uint32()),
+            "post": pa.array(cols["post"], type=pa.uint32()),
+            "weight": pa.array(cols["weight"], type=pa.float64()),
+        }
+    ).replace_schema_metadata(meta)
+    try:
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+    except OSError as exc:
+        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
+
+
+def read_weights(path: str | os.PathLike[str]) -> WeightTable:
+    """Read a weight-snapshot file written by :func:`write_weights`.
+
+    Raises
+    ------
+    FileIOError
+        If the file is missing or not Parquet.
+    InvalidParameterError
+        If a column or metadata key is missing or has the wrong type.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise FileIOError(
+            f"cannot read weights from {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
+    expected = {
+        "step": pa.uint64(),
+        "pre": pa.uint32(),
+        "post": pa.uint32(),
+        "weight": pa.float64(),
+    }
+    for column, dtype in expected.items():
+        if column not in table.column_names:
+            raise InvalidParameterError.of("column", column, f"missing from {path}")
+        if table.schema.field(column).type != dtype:
+            raise InvalidParameterError.of(
+                column, str(table.schema.field(column).type), f"must be {dtype}"
+            )
+    if "projection" not in table.column_names:
+        raise InvalidParameterError.of("column", "projection", f"missing from {path}")
+    raw = table.schema.metadata or {}
+    metadata = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
+    for key in _REQUIRED_META:
+        if key not in metadata:
+            raise InvalidParameterError.of("metadata", key, f"missing from {path}")
+    return WeightTable(
+        step=table.column("step").to_numpy(),
+        projection=np.asarray(table.column("projection").to_pylist(), dtype=object),
+        pre=table.column("pre").to_numpy(),
+        post=table.column("post").to_numpy(),
+        weight=table.column("weight").to_numpy(),
         metadata=metadata,
     )

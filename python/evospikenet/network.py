@@ -21,7 +21,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,9 @@ import numpy.typing as npt
 from evospikenet import _core
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
 from evospikenet.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from evospikenet.plasticity import PlasticityRule
 
 __all__ = [
     "IZHIKEVICH_PRESETS",
@@ -348,6 +351,34 @@ class Projection:
             "delay_ms": delay_steps.astype(np.float64) * self.network.dt_ms,
         }
 
+    # -- plasticity (evospikenet.plasticity) --------------------------------
+
+    @property
+    def plasticity(self) -> PlasticityRule | None:
+        """The plasticity rule attached with :meth:`Network.add_plasticity`, or None."""
+        return self.network._plasticity.get(self.index)
+
+    def weights(self) -> npt.NDArray[np.float64]:
+        """Return the current weights in CSR order, float64, shape ``(n_synapses,)``.
+
+        For a plastic projection these are the weights as learnt so far
+        (:meth:`arrays` returns them too, as float32).
+        """
+        return self.network._engine.projection_weights(self.index)
+
+    def set_weights(self, values: float | npt.ArrayLike) -> None:
+        """Replace the weights (CSR order): a scalar or shape ``(n_synapses,)``.
+
+        Raises
+        ------
+        ShapeMismatchError
+            If an array does not have one entry per synapse.
+        InvalidParameterError
+            Non-finite values, values of the wrong sign for the receptor, or
+            (plastic projections) values outside ``[0, w_max]``.
+        """
+        self.network._engine.set_projection_weights(self.index, _float_array(values, len(self)))
+
 
 class SpikeMonitor:
     """Records the spikes of a population.
@@ -463,6 +494,8 @@ class Network:
         self.projections: list[Projection] = []
         self.spike_monitors: list[SpikeMonitor] = []
         self.state_monitors: list[StateMonitor] = []
+        # Plasticity rule per projection index (evospikenet.plasticity).
+        self._plasticity: dict[int, PlasticityRule] = {}
 
     # -- populations -------------------------------------------------------
 
@@ -773,6 +806,72 @@ class Network:
         po = _indices("post_index", post_index)
         g = _float_array(g_ns, pi.size)
         return int(self._engine.add_gap_junctions(pre.index, post.index, pi, po, g))
+
+    # -- plasticity (evospikenet.plasticity) --------------------------------
+
+    def add_plasticity(self, projection: Projection, rule: PlasticityRule) -> None:
+        """Make ``projection`` plastic under ``rule`` from now on.
+
+        Parameters
+        ----------
+        projection : Projection
+            A projection of this network; excitatory unless the rule sets
+            ``allow_inhibitory=True`` (then onto a conductance receptor).
+            Its weights must lie in ``[0, rule.w_max]``.
+        rule : STDP, RewardModulatedSTDP, BCM, Oja or IzhikevichSTDP
+            See :mod:`evospikenet.plasticity`.
+
+        Raises
+        ------
+        InvalidParameterError
+            Not a rule, a projection of another network, an inhibitory
+            projection without ``allow_inhibitory``, weights outside the
+            bounds, or a projection that already has a rule.
+        """
+        from evospikenet.plasticity import BCM, STDP, IzhikevichSTDP, Oja, RewardModulatedSTDP
+
+        if not isinstance(projection, Projection) or projection.network is not self:
+            raise InvalidParameterError.of(
+                "projection", projection, "must be a projection of this network"
+            )
+        if not isinstance(rule, STDP | RewardModulatedSTDP | BCM | Oja | IzhikevichSTDP):
+            raise InvalidParameterError.of(
+                "rule", rule, "must be STDP, RewardModulatedSTDP, BCM, Oja or IzhikevichSTDP"
+            )
+        rule._attach(self._engine, projection.index)
+        self._plasticity[projection.index] = rule
+
+    def set_plasticity_scale(self, projection: Projection, scale: float) -> None:
+        """Multiply every later weight change of ``projection`` by ``scale``.
+
+        The hook for neuromodulator gating: 0 freezes learning, 1 is the
+        rule as given. Applies from the current time on (reward-modulated
+        STDP integrates up to now with the old scale first).
+
+        Raises
+        ------
+        InvalidParameterError
+            ``scale`` negative or not finite, or the projection has no rule.
+        """
+        if not isinstance(projection, Projection) or projection.network is not self:
+            raise InvalidParameterError.of(
+                "projection", projection, "must be a projection of this network"
+            )
+        self._engine.set_plasticity_scale(projection.index, _finite("scale", scale))
+
+    def add_dopamine(self, amount: float) -> None:
+        """Raise the dopamine concentration of every reward-modulated projection now.
+
+        The concentration then decays with each rule's ``tau_d_ms``
+        (see :class:`~evospikenet.plasticity.RewardModulatedSTDP`).
+        Other rules ignore it.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``amount`` not finite.
+        """
+        self._engine.add_dopamine(_finite("amount", amount))
 
     # -- inputs ------------------------------------------------------------
 

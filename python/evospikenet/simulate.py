@@ -126,6 +126,9 @@ def simulate(
     progress: Callable[[float, float], None] | None = None,
     options: dict[str, Any] | None = None,
     connectome: str | os.PathLike[str] | None = None,
+    plasticity: str | None = None,
+    record_weights: str | os.PathLike[str] | None = None,
+    record_weights_every_ms: float | None = None,
 ) -> SimulationResult:
     """Build and run a built-in model (or a YAML spec), then summarise it.
 
@@ -157,6 +160,17 @@ def simulate(
         Connectome NPZ file to simulate as a LIF network with Poisson drive
         into every neuron (:func:`evospikenet.connectome_layer.connectome_model`);
         ``model`` is then ignored.
+    plasticity : {"stdp", "rstdp", "bcm", "oja"}, optional
+        Make every excitatory projection plastic with the default rule of
+        :func:`evospikenet.plasticity.default_rule` (``w_max`` = twice the
+        projection's largest initial weight).
+    record_weights : path-like, optional
+        Parquet file of weight snapshots (:func:`evospikenet.io.write_weights`:
+        columns step, projection, pre, post, weight) of the plastic
+        projections (all projections when none is plastic), at step 0, every
+        ``record_weights_every_ms`` and at the end; written atomically.
+    record_weights_every_ms : float, optional
+        Snapshot interval (ms, a multiple of dt); default a tenth of the run.
 
     Returns
     -------
@@ -173,6 +187,17 @@ def simulate(
     """
     if duration_ms is not None:
         _check_duration(duration_ms)
+    # -- biomimetic (issue 4): the framework owns its plasticity and its run loop --
+    if spec is None and model == "biomimetic":
+        if record_weights is not None:
+            raise InvalidParameterError.of(
+                "record_weights",
+                str(record_weights),
+                "not supported by the biomimetic model (its run interleaves sleep replay)",
+            )
+        if plasticity is not None:
+            options = {**(options or {}), "plasticity_rule": plasticity}
+            plasticity = None
     t0 = time.perf_counter()
     if connectome is not None:
         from evospikenet.connectome import load_connectome_npz
@@ -203,13 +228,37 @@ def simulate(
             **(options or {}),
         )
         name = model
+    # -- plasticity (evospikenet.plasticity) --
+    plastic = []
+    if plasticity is not None:
+        from evospikenet.plasticity import apply_to_excitatory
+
+        plastic = apply_to_excitatory(built.network, plasticity)
     build_s = time.perf_counter() - t0
     duration = built.duration_ms if duration_ms is None else duration_ms
     _check_duration(duration)
     t1 = time.perf_counter()
-    built.run(float(duration), progress=progress)
+    if record_weights is None:
+        built.run(float(duration), progress=progress)
+    else:
+        snapshots = _run_recording_weights(
+            built, float(duration), record_weights_every_ms, plastic, progress
+        )
     wall_s = time.perf_counter() - t1
     net = built.network
+    # models that also simulate offline time (the biomimetic model's sleep) ran longer
+    recorded_ms = max(float(duration), net.t_ms)
+    if record_weights is not None:
+        from evospikenet.io import write_weights
+
+        write_weights(
+            record_weights,
+            snapshots,
+            model=name,
+            seed=net.seed,
+            dt_ms=net.dt_ms,
+            duration_ms=float(duration),
+        )
     if out is not None:
         write_spikes(
             out,
@@ -217,7 +266,7 @@ def simulate(
             model=name,
             seed=net.seed,
             dt_ms=net.dt_ms,
-            duration_ms=float(duration),
+            duration_ms=recorded_ms,
         )
     return SimulationResult(
         model=name,
@@ -227,7 +276,7 @@ def simulate(
         build_s=build_s,
         wall_s=wall_s,
         real_time_factor=wall_s / (float(duration) * 1e-3) if duration > 0 else float("nan"),
-        populations=summarize(built, float(duration)),
+        populations=summarize(built, recorded_ms),
         out=None if out is None else str(out),
         built=built,
     )
@@ -241,3 +290,61 @@ def _check_duration(duration: Any) -> None:
         or duration < 0
     ):
         raise InvalidParameterError.of("duration_ms", duration, "must be a finite number >= 0")
+
+
+def _run_recording_weights(
+    built: BuiltModel,
+    duration_ms: float,
+    every_ms: float | None,
+    plastic: list[Any],
+    progress: Callable[[float, float], None] | None,
+) -> list[tuple[int, str, Any, Any, Any]]:
+    """Run ``duration_ms`` in segments; snapshot weights at 0, every ``every_ms``, the end."""
+    net = built.network
+    total = round(duration_ms / net.dt_ms)
+    if every_ms is None:
+        every = max(1, total // 10)
+    else:
+        if (
+            isinstance(every_ms, bool)
+            or not isinstance(every_ms, int | float)
+            or not math.isfinite(every_ms)
+            or every_ms <= 0
+        ):
+            raise InvalidParameterError.of(
+                "record_weights_every_ms", every_ms, "must be a finite number > 0"
+            )
+        every = round(every_ms / net.dt_ms)
+        if every < 1 or abs(every * net.dt_ms - every_ms) > 1e-9 * every_ms:
+            raise InvalidParameterError.of(
+                "record_weights_every_ms", every_ms, f"must be a multiple of dt_ms = {net.dt_ms}"
+            )
+    projections = plastic or list(net.projections)
+    coords = {}
+    for k, proj in enumerate(net.projections):
+        if any(p is proj for p in projections):
+            arrays = proj.arrays()
+            coords[k] = (f"{k}:{proj.pre.name}->{proj.post.name}", arrays["pre"], arrays["post"])
+    snapshots: list[tuple[int, str, Any, Any, Any]] = []
+
+    def snap() -> None:
+        step = round(net.t_ms / net.dt_ms)
+        for k, (label, pre, post) in coords.items():
+            snapshots.append((step, label, pre, post, net.projections[k].weights()))
+
+    start_ms = net.t_ms
+    snap()
+    done = 0
+    while done < total:
+        todo = min(every, total - done)
+        offset = done * net.dt_ms
+
+        def segment_progress(t_done: float, _t_total: float, offset: float = offset) -> None:
+            if progress is not None:
+                progress(offset + t_done, duration_ms)
+
+        net.run(todo * net.dt_ms, progress=segment_progress)
+        done += todo
+        snap()
+    assert abs(net.t_ms - start_ms - total * net.dt_ms) < 1e-6 * max(1.0, duration_ms)
+    return snapshots

@@ -148,7 +148,41 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table."
 )
+# -- biomimetic (issue 4) --
+@click.option(
+    "--sleep-every",
+    type=int,
+    default=None,
+    help="biomimetic model: wake steps between sleeps (0: never).",
+)
+@click.option(
+    "--sleep-cycles", type=int, default=None, help="biomimetic model: replay rounds per sleep."
+)
+@click.option(
+    "--neuromod",
+    default=None,
+    metavar="NAME=LEVEL,...",
+    help="biomimetic model: neuromodulator levels in [0, 1], e.g. dopamine=0.8,serotonin=0.4.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--plasticity",
+    type=click.Choice(["stdp", "rstdp", "bcm", "oja"]),
+    default=None,
+    help="Make the excitatory projections plastic (defaults: evospikenet.plasticity.default_rule).",
+)
+@click.option(
+    "--record-weights",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write weight snapshots (step, projection, pre, post, weight) to this Parquet file.",
+)
+@click.option(
+    "--record-weights-every-ms",
+    type=float,
+    default=None,
+    help="Snapshot interval (ms); default a tenth of the run.",
+)
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -168,13 +202,21 @@ def simulate_command(
     plot: Path | None,
     params: tuple[str, ...],
     as_json: bool,
+    sleep_every: int | None,
+    sleep_cycles: int | None,
+    neuromod: str | None,
     no_progress: bool,
     audit_log: Path | None,
+    plasticity: str | None,
+    record_weights: Path | None,
+    record_weights_every_ms: float | None,
 ) -> None:
     """Simulate MODEL (default: cuba), the network in --spec, or a --connectome.
 
     Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
-    izhikevich2003, brunel2000, potjans2014. Exit codes: 0 ok, 2 bad input.
+    izhikevich2003, brunel2000, potjans2014; biomimetic (seed 000's
+    BrainSimulationFramework: --sleep-every, --sleep-cycles, --neuromod).
+    Exit codes: 0 ok, 2 bad input.
     """
     if sum(x is not None for x in (model, spec, connectome)) > 1:
         raise click.UsageError("give one of MODEL, --spec, --connectome")
@@ -183,11 +225,17 @@ def simulate_command(
     show = not (no_progress or as_json) and sys.stderr.isatty()
     options = _parse_params(params)
     with user_errors():
+        options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
         kwargs: dict[str, Any] = {
             "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
             "scale": scale, "threads": threads, "out": out, "options": options,
             "connectome": connectome,
         }  # fmt: skip
+        if plasticity is not None or record_weights is not None:
+            kwargs |= {
+                "plasticity": plasticity, "record_weights": record_weights,
+                "record_weights_every_ms": record_weights_every_ms,
+            }  # fmt: skip
         columns = (
             TextColumn("[bold]simulating"),
             BarColumn(),
@@ -203,7 +251,7 @@ def simulate_command(
             sizes = {k: p.n for k, p in built.populations.items()}
             raster_plot(built.spikes(), sizes, result.duration_ms, plot, title=result.model)
         log = audit_log_path(audit_log)
-        outputs = [path for path in (out, plot) if path is not None]
+        outputs = [path for path in (out, plot, record_weights) if path is not None]
         if log is not None and outputs:
             detail = {
                 "model": result.model, "seed": result.seed, "dt_ms": result.dt_ms,
@@ -211,7 +259,61 @@ def simulate_command(
             }  # fmt: skip
             inputs = [p for p in (spec, connectome) if p is not None]
             record_command(log, "simulate", inputs, outputs, "success", detail)
+    bio = _biomimetic_summary(result)
     if as_json:
-        click.echo(json.dumps(result.to_dict()))
+        data = result.to_dict()
+        if bio:
+            data["biomimetic"] = bio
+        click.echo(json.dumps(data))
     else:
         _print_summary(result)
+        if bio:
+            _print_biomimetic(bio)
+
+
+# -- biomimetic (issue 4) --
+
+
+def _biomimetic_options(
+    sleep_every: int | None, sleep_cycles: int | None, neuromod: str | None
+) -> dict[str, Any]:
+    from evospikenet.brain_simulation import parse_neuromod
+
+    options: dict[str, Any] = {}
+    if sleep_every is not None:
+        options["sleep_every"] = sleep_every
+    if sleep_cycles is not None:
+        options["sleep_cycles"] = sleep_cycles
+    if neuromod is not None:
+        options["neuromod"] = parse_neuromod(neuromod)
+    return options
+
+
+def _biomimetic_summary(result: SimulationResult) -> dict[str, Any]:
+    from evospikenet.models.biomimetic import BiomimeticModel
+
+    built = result.built
+    return built.summary() if isinstance(built, BiomimeticModel) else {}
+
+
+def _print_biomimetic(bio: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    out = stderr_console() if not sys.stdout.isatty() else Console()
+    table = Table(title="biomimetic phases")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    rows = [
+        ("spikes", f"{bio['spikes_total']:,}"),
+        ("wake / simulated (ms)", f"{bio['wake_ms']:g} / {bio['simulated_ms']:g}"),
+        (f"mean |dw| ({bio['plasticity_rule']})", f"{bio['weight_change_mean']:.4g}"),
+        ("dopamine", f"{bio['dopamine']:.3f}"),
+        ("energy (J) / power (W)", f"{bio['energy_j']:.3g} / {bio['power_w']:.3g}"),
+        ("energy fitness term", f"{bio['energy_fitness_term']:.6f}"),
+        ("episodes stored", str(bio["episodes_stored"])),
+        ("sleep cycles", str(bio["sleep_cycles"])),
+        ("replayed episodes", str(bio["replayed_episodes"])),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)

@@ -12,10 +12,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from evospikenet.errors import InvalidParameterError
-from evospikenet.models import brunel2000, izhikevich2003, potjans2014, vogels_abbott
+from evospikenet.models import (
+    brunel2000,
+    izhikevich2003,
+    izhikevich2006,
+    potjans2014,
+    vogels_abbott,
+)
 from evospikenet.models._base import BuiltModel
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
+
+# Option names of the biomimetic model: the BrainSimulationConfig fields (issue 4).
+_BIOMIMETIC_OPTIONS: tuple[str, ...] = (
+    "connection_probability", "excitatory_ratio", "inhibitory_ratio", "refractory_period_ms",
+    "membrane_time_constant_ms", "enable_biomimetic", "development_epoch", "total_epochs",
+    "energy_budget_w", "duration_ms", "plasticity_rule", "plasticity_interval", "sleep_every",
+    "sleep_cycles", "sleep_phase_steps", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
+    "pattern_fraction", "stimulus_interval_ms", "rewarded_pattern", "episode_ms",
+    "replay_buffer_size", "replay_per_cycle", "replay_compression", "neuromod",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,12 +70,24 @@ def _izh(scale: float, **kw: Any) -> BuiltModel:
     return izhikevich2003.build(n_exc=max(1, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
 
 
+def _izh2006(scale: float, **kw: Any) -> BuiltModel:
+    s = _positive_scale(scale)
+    return izhikevich2006.build(n_exc=max(101, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
+
+
 def _brunel(scale: float, **kw: Any) -> BuiltModel:
     return brunel2000.build(scale=_positive_scale(scale), **kw)
 
 
 def _potjans(scale: float, **kw: Any) -> BuiltModel:
     return potjans2014.build(scale=_positive_scale(scale), **kw)
+
+
+# -- biomimetic (issue 4) --
+def _biomimetic(scale: float, **kw: Any) -> BuiltModel:
+    from evospikenet.models import biomimetic
+
+    return biomimetic.build(_positive_scale(scale), **kw)
 
 
 MODELS: dict[str, ModelInfo] = {
@@ -99,6 +127,24 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _potjans,
         ("background", "thalamic", "k_scale"),
+    ),
+    "izhikevich2006": ModelInfo(
+        "izhikevich2006",
+        "Izhikevich 2006 polychronization network (spnet): 1000 neurons, delays 1-20 ms, STDP",
+        "Izhikevich (2006) Neural Comput 18:245",
+        1.0,
+        _izh2006,
+        ("plastic",),
+    ),
+    # -- biomimetic (issue 4) --
+    "biomimetic": ModelInfo(
+        "biomimetic",
+        "Seed 000 BrainSimulationFramework: E/I circuit + STDP x neuromodulation, "
+        "hippocampal store, sleep replay, energy budget; 1000 neurons",
+        "Doya (2002) Neural Netw 15:495; Song et al. (2000) Nat Neurosci 3:919",
+        1.0,
+        _biomimetic,
+        _BIOMIMETIC_OPTIONS,
     ),
 }
 

@@ -12,6 +12,7 @@ pub mod control;
 pub mod engine;
 pub mod error;
 pub mod neuron;
+pub mod plasticity;
 pub mod poisson;
 pub mod rng;
 

@@ -8,6 +8,10 @@ use evospikenet_core::connect::{Dist, Rule};
 use evospikenet_core::engine::{Network, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
+use evospikenet_core::plasticity::{
+    DerivativeStdpParams, RateParams, RateRule, RstdpParams, Rule as PlasticityRule, StdpParams,
+    Traces, WeightDependence,
+};
 use evospikenet_core::Error;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1};
@@ -502,6 +506,210 @@ impl Engine {
             w.into_pyarray(py),
             d.into_pyarray(py),
         ))
+    }
+
+    // ---- plasticity (evospikenet.plasticity) ----------------------------
+
+    /// Attach pair-based STDP to projection `proj`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (proj, a_plus, a_minus, tau_plus_ms, tau_minus_ms, w_max, weight_dependence, traces, allow_inhibitory=false))]
+    fn add_stdp(
+        &mut self,
+        py: Python<'_>,
+        proj: usize,
+        a_plus: f64,
+        a_minus: f64,
+        tau_plus_ms: f64,
+        tau_minus_ms: f64,
+        w_max: f64,
+        weight_dependence: &str,
+        traces: &str,
+        allow_inhibitory: bool,
+    ) -> PyResult<()> {
+        let weight_dependence = match weight_dependence {
+            "additive" => WeightDependence::Additive,
+            "multiplicative" => WeightDependence::Multiplicative,
+            other => {
+                return Err(invalid(
+                    py,
+                    "weight_dependence",
+                    other,
+                    "must be 'additive' or 'multiplicative'",
+                ))
+            }
+        };
+        let traces = match traces {
+            "all_to_all" => Traces::AllToAll,
+            "nearest" => Traces::Nearest,
+            other => {
+                return Err(invalid(
+                    py,
+                    "traces",
+                    other,
+                    "must be 'all_to_all' or 'nearest'",
+                ))
+            }
+        };
+        let rule = PlasticityRule::Stdp(StdpParams {
+            a_plus,
+            a_minus,
+            tau_plus_ms,
+            tau_minus_ms,
+            w_max,
+            weight_dependence,
+            traces,
+        });
+        self.net
+            .add_plasticity(proj, rule, allow_inhibitory)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Attach reward-modulated STDP (Izhikevich 2007) to projection `proj`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (proj, a_plus, a_minus, tau_plus_ms, tau_minus_ms, tau_c_ms, tau_d_ms, w_max, allow_inhibitory=false))]
+    fn add_rstdp(
+        &mut self,
+        py: Python<'_>,
+        proj: usize,
+        a_plus: f64,
+        a_minus: f64,
+        tau_plus_ms: f64,
+        tau_minus_ms: f64,
+        tau_c_ms: f64,
+        tau_d_ms: f64,
+        w_max: f64,
+        allow_inhibitory: bool,
+    ) -> PyResult<()> {
+        let rule = PlasticityRule::Rstdp(RstdpParams {
+            a_plus,
+            a_minus,
+            tau_plus_ms,
+            tau_minus_ms,
+            tau_c_ms,
+            tau_d_ms,
+            w_max,
+        });
+        self.net
+            .add_plasticity(proj, rule, allow_inhibitory)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Attach a rate rule (`"bcm"` or `"oja"`) to projection `proj`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (proj, rule, learning_rate, tau_rate_ms, tau_theta_ms, rate_ref_hz, interval_ms, w_max, allow_inhibitory=false))]
+    fn add_rate_rule(
+        &mut self,
+        py: Python<'_>,
+        proj: usize,
+        rule: &str,
+        learning_rate: f64,
+        tau_rate_ms: f64,
+        tau_theta_ms: f64,
+        rate_ref_hz: f64,
+        interval_ms: f64,
+        w_max: f64,
+        allow_inhibitory: bool,
+    ) -> PyResult<()> {
+        let rule = match rule {
+            "bcm" => RateRule::Bcm,
+            "oja" => RateRule::Oja,
+            other => return Err(invalid(py, "rule", other, "must be 'bcm' or 'oja'")),
+        };
+        let rule = PlasticityRule::Rate(RateParams {
+            rule,
+            learning_rate,
+            tau_rate_ms,
+            tau_theta_ms,
+            rate_ref_hz,
+            interval_ms,
+            w_max,
+        });
+        self.net
+            .add_plasticity(proj, rule, allow_inhibitory)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Attach Izhikevich (2006) STDP with a weight derivative to projection `proj`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (proj, a_plus, a_minus, tau_plus_ms, tau_minus_ms, w_max, interval_ms, drift, sd_decay, allow_inhibitory=false))]
+    fn add_derivative_stdp(
+        &mut self,
+        py: Python<'_>,
+        proj: usize,
+        a_plus: f64,
+        a_minus: f64,
+        tau_plus_ms: f64,
+        tau_minus_ms: f64,
+        w_max: f64,
+        interval_ms: f64,
+        drift: f64,
+        sd_decay: f64,
+        allow_inhibitory: bool,
+    ) -> PyResult<()> {
+        let rule = PlasticityRule::DerivativeStdp(DerivativeStdpParams {
+            a_plus,
+            a_minus,
+            tau_plus_ms,
+            tau_minus_ms,
+            w_max,
+            interval_ms,
+            drift,
+            sd_decay,
+        });
+        self.net
+            .add_plasticity(proj, rule, allow_inhibitory)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Multiply every later weight change of projection `proj` by `scale`.
+    fn set_plasticity_scale(&mut self, py: Python<'_>, proj: usize, scale: f64) -> PyResult<()> {
+        self.net
+            .set_plasticity_scale(proj, scale)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Add `amount` to the dopamine seen by every reward-modulated projection.
+    fn add_dopamine(&mut self, py: Python<'_>, amount: f64) -> PyResult<()> {
+        self.net.add_dopamine(amount).map_err(|e| to_py_err(py, e))
+    }
+
+    /// Current weights of projection `proj` in CSR order (float64).
+    fn projection_weights<'py>(
+        &self,
+        py: Python<'py>,
+        proj: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        Ok(self
+            .net
+            .weights(proj)
+            .map_err(|e| to_py_err(py, e))?
+            .into_pyarray(py))
+    }
+
+    /// Replace the weights of projection `proj` (CSR order).
+    fn set_projection_weights(
+        &mut self,
+        py: Python<'_>,
+        proj: usize,
+        values: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let v = slice("values", &values)?;
+        self.net.set_weights(proj, v).map_err(|e| to_py_err(py, e))
+    }
+
+    /// BCM thresholds of projection `proj` per postsynaptic neuron
+    /// (normalised rate squared; empty for other rules).
+    fn plasticity_theta<'py>(
+        &self,
+        py: Python<'py>,
+        proj: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let p = get(py, &self.net.projections, "projection", proj)?;
+        Ok(p.plasticity
+            .as_ref()
+            .map(|s| s.theta().to_vec())
+            .unwrap_or_default()
+            .into_pyarray(py))
     }
 }
 

@@ -1,0 +1,714 @@
+//! Synaptic plasticity of projections: pair-based STDP, reward-modulated
+//! (three-factor) STDP, BCM and Oja.
+//!
+//! Spike-timing rules are event-driven: a synapse is touched only when a
+//! presynaptic spike *arrives* at it (after its delay, as Brian2's `on_pre`)
+//! or when its postsynaptic neuron spikes (Brian2's `on_post`), never by a
+//! loop over all synapses every step. Traces decay lazily: each stores its
+//! value and the time it was last updated, and is decayed in closed form
+//! when next read. Postsynaptic spikes reach their synapses through a
+//! by-postsynaptic index (a CSC permutation of the CSR synapse arrays).
+//!
+//! Within a step, arrivals are handled before postsynaptic spikes (Brian2's
+//! order of the `pre` and `post` pathways), and a spike transmits the weight
+//! it finds on arrival, before its own update (`ge += w` first in Brian2).
+//!
+//! Rate rules (BCM, Oja) read exponentially filtered spike trains and update
+//! every weight of the projection once per `interval_ms` (see [`RateParams`]).
+//!
+//! All times inside are in ms (`t = step * dt_ms`).
+
+#[cfg(test)]
+mod tests;
+
+use crate::connect::Csr;
+use crate::neuron::{finite, positive};
+use crate::{Error, Result};
+
+/// How a weight change depends on the current weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightDependence {
+    /// `dw+ = a_plus x`, `dw- = -a_minus y` (Song, Miller & Abbott 2000),
+    /// with hard bounds `[0, w_max]`.
+    Additive,
+    /// `dw+ = a_plus (1 - w/w_max) x`, `dw- = -a_minus (w/w_max) y`: soft
+    /// bounds, Gütig et al. (2003) with `mu = 1` (van Rossum, Bi &
+    /// Turrigiano 2000 make depression proportional to `w` in the same way).
+    Multiplicative,
+}
+
+/// Which spike pairs a spike-timing rule sums over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traces {
+    /// Every pre spike pairs with every post spike: traces add 1 per spike.
+    AllToAll,
+    /// Symmetric nearest-neighbour: each spike pairs only with the nearest
+    /// spike of the other side before it; traces are reset to 1 per spike
+    /// (Morrison, Diesmann & Gerstner 2008, Biol Cybern 98:459, Fig. 7B).
+    Nearest,
+}
+
+/// Pair-based STDP parameters. Weight changes are in the unit of the
+/// projection's weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StdpParams {
+    /// Potentiation amplitude (> 0, weight unit): a pre spike followed by a
+    /// post spike `dt` later adds `a_plus exp(-dt / tau_plus_ms)`.
+    pub a_plus: f64,
+    /// Depression amplitude (> 0, weight unit): a post spike followed by a
+    /// pre arrival `dt` later subtracts `a_minus exp(-dt / tau_minus_ms)`.
+    pub a_minus: f64,
+    /// Potentiation window (ms, > 0).
+    pub tau_plus_ms: f64,
+    /// Depression window (ms, > 0).
+    pub tau_minus_ms: f64,
+    /// Upper weight bound (> 0); the lower bound is 0.
+    pub w_max: f64,
+    /// Weight dependence of the update.
+    pub weight_dependence: WeightDependence,
+    /// Pairing scheme.
+    pub traces: Traces,
+}
+
+/// Reward-modulated STDP (Izhikevich 2007, Cereb Cortex 17:2443).
+///
+/// Additive all-to-all STDP pairs feed an eligibility trace `c` per synapse
+/// instead of the weight; `dc/dt = -c / tau_c_ms`, the dopamine
+/// concentration `d` decays with `tau_d_ms` and jumps by
+/// [`crate::engine::Network::add_dopamine`]; `dw/dt = c d` (per ms), with
+/// hard bounds `[0, w_max]`. Between events `c` and `d` decay exponentially,
+/// so the weight change over an interval is integrated in closed form.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RstdpParams {
+    /// Eligibility increment of a pre-before-post pair (> 0).
+    pub a_plus: f64,
+    /// Eligibility decrement of a post-before-pre pair (> 0).
+    pub a_minus: f64,
+    /// Potentiation window (ms, > 0).
+    pub tau_plus_ms: f64,
+    /// Depression window (ms, > 0).
+    pub tau_minus_ms: f64,
+    /// Eligibility time constant (ms, > 0; 1000 in the paper).
+    pub tau_c_ms: f64,
+    /// Dopamine time constant (ms, > 0; 200 in the paper).
+    pub tau_d_ms: f64,
+    /// Upper weight bound (> 0).
+    pub w_max: f64,
+}
+
+/// STDP accumulated into a per-synapse derivative `sd` that moves the
+/// weight only at fixed intervals, as in Izhikevich (2006, Neural Comput
+/// 18:245) `spnet`: pairs change `sd` (nearest-neighbour traces, additive);
+/// every `interval_ms`, `w += drift + sd`, `sd *= sd_decay`, `w` clipped to
+/// `[0, w_max]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DerivativeStdpParams {
+    /// `sd` increment of a pre-before-post pair at lag 0 (spnet: 0.1).
+    pub a_plus: f64,
+    /// `sd` decrement of a post-before-pre pair at lag 0 (spnet: 0.12).
+    pub a_minus: f64,
+    /// Potentiation window (ms; spnet: `-1 / ln 0.95` = 19.5 ms).
+    pub tau_plus_ms: f64,
+    /// Depression window (ms).
+    pub tau_minus_ms: f64,
+    /// Upper weight bound (spnet: 10).
+    pub w_max: f64,
+    /// Interval between weight updates (ms; spnet: 1000).
+    pub interval_ms: f64,
+    /// Constant added to every weight per update (spnet: 0.01).
+    pub drift: f64,
+    /// Factor applied to `sd` after each update (spnet: 0.9).
+    pub sd_decay: f64,
+}
+
+/// Which rate rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateRule {
+    /// `dw/dt = eta x y (y - theta)`, `theta` tracking `<y^2>` (Bienenstock,
+    /// Cooper & Munro 1982, in the form of Intrator & Cooper 1992).
+    Bcm,
+    /// `dw/dt = eta y (x - y w / w_max) w_max` (Oja 1982).
+    Oja,
+}
+
+/// Parameters of the rate rules (BCM, Oja).
+///
+/// Rates are estimated per neuron by an exponential filter of its spike
+/// train, `r(t) = sum_f exp(-(t - t_f) / tau_rate_ms) / tau_rate_ms` (Hz
+/// after scaling; its mean is the firing rate of a stationary train),
+/// presynaptic trains at emission (delays ignored). Rates enter the rules
+/// normalised, `x = r_pre / rate_ref_hz`, `y = r_post / rate_ref_hz`. Every
+/// `interval_ms` all weights of the projection take one Euler step of length
+/// `interval_ms` with the filtered rates of that moment, then are clipped to
+/// `[0, w_max]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateParams {
+    /// Which rule.
+    pub rule: RateRule,
+    /// Learning rate (weight unit per second for BCM; per second for Oja,
+    /// which works on `w / w_max`) (> 0).
+    pub learning_rate: f64,
+    /// Rate-filter time constant (ms, > 0).
+    pub tau_rate_ms: f64,
+    /// BCM threshold time constant (ms, > 0): `theta` relaxes to `y^2`.
+    pub tau_theta_ms: f64,
+    /// Reference rate normalising rates (Hz, > 0).
+    pub rate_ref_hz: f64,
+    /// Interval between weight updates (ms, > 0, multiple of dt).
+    pub interval_ms: f64,
+    /// Upper weight bound (> 0).
+    pub w_max: f64,
+}
+
+/// A plasticity rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rule {
+    /// Pair-based STDP.
+    Stdp(StdpParams),
+    /// Reward-modulated STDP.
+    Rstdp(RstdpParams),
+    /// BCM or Oja.
+    Rate(RateParams),
+    /// STDP into a derivative applied at intervals (Izhikevich 2006).
+    DerivativeStdp(DerivativeStdpParams),
+}
+
+impl Rule {
+    /// Upper weight bound.
+    pub fn w_max(&self) -> f64 {
+        match self {
+            Rule::Stdp(p) => p.w_max,
+            Rule::Rstdp(p) => p.w_max,
+            Rule::Rate(p) => p.w_max,
+            Rule::DerivativeStdp(p) => p.w_max,
+        }
+    }
+
+    /// Update interval of rules that update at intervals.
+    fn interval_ms(&self) -> Option<f64> {
+        match self {
+            Rule::Rate(p) => Some(p.interval_ms),
+            Rule::DerivativeStdp(p) => Some(p.interval_ms),
+            _ => None,
+        }
+    }
+
+    /// Check every parameter, naming the bad one.
+    pub fn validate(&self, dt_ms: f64) -> Result<()> {
+        match self {
+            Rule::Stdp(p) => {
+                positive("a_plus", p.a_plus)?;
+                positive("a_minus", p.a_minus)?;
+                positive("tau_plus_ms", p.tau_plus_ms)?;
+                positive("tau_minus_ms", p.tau_minus_ms)?;
+                positive("w_max", p.w_max)?;
+            }
+            Rule::Rstdp(p) => {
+                positive("a_plus", p.a_plus)?;
+                positive("a_minus", p.a_minus)?;
+                positive("tau_plus_ms", p.tau_plus_ms)?;
+                positive("tau_minus_ms", p.tau_minus_ms)?;
+                positive("tau_c_ms", p.tau_c_ms)?;
+                positive("tau_d_ms", p.tau_d_ms)?;
+                positive("w_max", p.w_max)?;
+            }
+            Rule::Rate(p) => {
+                positive("learning_rate", p.learning_rate)?;
+                positive("tau_rate_ms", p.tau_rate_ms)?;
+                positive("tau_theta_ms", p.tau_theta_ms)?;
+                positive("rate_ref_hz", p.rate_ref_hz)?;
+                positive("w_max", p.w_max)?;
+                crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
+                positive("interval_ms", p.interval_ms)?;
+            }
+            Rule::DerivativeStdp(p) => {
+                positive("a_plus", p.a_plus)?;
+                positive("a_minus", p.a_minus)?;
+                positive("tau_plus_ms", p.tau_plus_ms)?;
+                positive("tau_minus_ms", p.tau_minus_ms)?;
+                positive("w_max", p.w_max)?;
+                finite("drift", p.drift)?;
+                if !(0.0..=1.0).contains(&p.sd_decay) {
+                    return Err(Error::invalid("sd_decay", p.sd_decay, "must lie in [0, 1]"));
+                }
+                crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
+                positive("interval_ms", p.interval_ms)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A lazily decaying trace: `value` at time `t_ms`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Lazy {
+    value: f64,
+    t_ms: f64,
+}
+
+impl Lazy {
+    #[inline]
+    fn at(&self, t_ms: f64, tau_ms: f64) -> f64 {
+        if self.value == 0.0 {
+            0.0
+        } else {
+            self.value * (-(t_ms - self.t_ms) / tau_ms).exp()
+        }
+    }
+
+    /// Decay to `t_ms`, then add `inc` (all-to-all) or reset to `inc`.
+    #[inline]
+    fn bump(&mut self, t_ms: f64, tau_ms: f64, inc: f64, reset: bool) {
+        self.value = if reset {
+            inc
+        } else {
+            self.at(t_ms, tau_ms) + inc
+        };
+        self.t_ms = t_ms;
+    }
+}
+
+/// Per-synapse state of reward-modulated STDP.
+#[derive(Clone, Debug, Default)]
+struct Eligibility {
+    /// Eligibility `c` at `t_ms[k]`.
+    c: Vec<f64>,
+    /// Time up to which synapse `k`'s weight is integrated.
+    t_ms: Vec<f64>,
+    /// Dopamine concentration `d` at `d_t_ms` (no jumps since then).
+    d: f64,
+    d_t_ms: f64,
+}
+
+/// Per-neuron state of the rate rules.
+#[derive(Clone, Debug, Default)]
+struct Rates {
+    pre: Vec<Lazy>,
+    post: Vec<Lazy>,
+    theta: Vec<f64>,
+    /// Steps until the next weight update.
+    countdown: u64,
+    interval_steps: u64,
+}
+
+/// The plastic state of one projection.
+#[derive(Clone, Debug)]
+pub struct Plasticity {
+    /// The rule.
+    pub rule: Rule,
+    /// Current weights in CSR order (f64; the CSR's f32 copy is synced
+    /// after each run).
+    pub w: Vec<f64>,
+    /// Multiplies every weight change (>= 0; neuromodulator gating).
+    pub scale: f64,
+    /// CSC column pointers (length n_post + 1) into `csc`.
+    cscptr: Vec<usize>,
+    /// Synapse indices (CSR order) sorted by postsynaptic neuron.
+    csc: Vec<u32>,
+    /// Presynaptic trace per synapse (STDP, R-STDP).
+    pre: Vec<Lazy>,
+    /// Postsynaptic trace per postsynaptic neuron (STDP, R-STDP).
+    post: Vec<Lazy>,
+    elig: Eligibility,
+    rates: Rates,
+    /// Arrival queue: slot `s % len` holds synapses whose pre spike arrives
+    /// at step `s`.
+    arrivals: Vec<Vec<u32>>,
+    /// Presynaptic neuron of each synapse (rate rules).
+    pre_of: Vec<u32>,
+    /// Weight derivative per synapse (derivative STDP).
+    sd: Vec<f64>,
+}
+
+impl Plasticity {
+    /// Plastic state for `csr` (whose weights must lie in `[0, w_max]`).
+    pub fn new(rule: Rule, csr: &Csr, n_post: u32, dt_ms: f64) -> Result<Self> {
+        rule.validate(dt_ms)?;
+        let w_max = rule.w_max();
+        let w: Vec<f64> = csr.weight.iter().map(|&x| f64::from(x)).collect();
+        if let Some((k, &x)) = w
+            .iter()
+            .enumerate()
+            .find(|(_, &x)| !(0.0..=w_max).contains(&x))
+        {
+            return Err(Error::invalid(
+                format!("weight[{k}]"),
+                x,
+                format!("initial weights of a plastic projection must lie in [0, w_max = {w_max}]"),
+            ));
+        }
+        if csr.len() > u32::MAX as usize {
+            return Err(Error::invalid(
+                "projection",
+                csr.len(),
+                "plasticity supports at most 2**32 - 1 synapses per projection",
+            ));
+        }
+        let n_post = n_post as usize;
+        let mut cscptr = vec![0usize; n_post + 1];
+        for &j in &csr.indices {
+            cscptr[j as usize + 1] += 1;
+        }
+        for j in 0..n_post {
+            cscptr[j + 1] += cscptr[j];
+        }
+        let mut fill = cscptr.clone();
+        let mut csc = vec![0u32; csr.len()];
+        for (k, &j) in csr.indices.iter().enumerate() {
+            csc[fill[j as usize]] = k as u32;
+            fill[j as usize] += 1;
+        }
+        let n_syn = csr.len();
+        let spike_timing = !matches!(rule, Rule::Rate(_));
+        let mut elig = Eligibility::default();
+        if let Rule::Rstdp(_) = rule {
+            elig.c = vec![0.0; n_syn];
+            elig.t_ms = vec![0.0; n_syn];
+        }
+        let mut rates = Rates::default();
+        let mut pre_of = Vec::new();
+        if let Some(interval_ms) = rule.interval_ms() {
+            rates.interval_steps = crate::neuron::steps_exact("interval_ms", interval_ms, dt_ms)?;
+            rates.countdown = rates.interval_steps;
+        }
+        if let Rule::Rate(_) = rule {
+            rates.pre = vec![Lazy::default(); csr.n_pre()];
+            rates.post = vec![Lazy::default(); n_post];
+            rates.theta = vec![0.0; n_post];
+            pre_of = csr.to_coo().0;
+        }
+        let sd = if let Rule::DerivativeStdp(_) = rule {
+            vec![0.0; n_syn]
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            rule,
+            w,
+            scale: 1.0,
+            cscptr,
+            csc,
+            pre: if spike_timing {
+                vec![Lazy::default(); n_syn]
+            } else {
+                Vec::new()
+            },
+            post: if spike_timing {
+                vec![Lazy::default(); n_post]
+            } else {
+                Vec::new()
+            },
+            elig,
+            rates,
+            arrivals: vec![Vec::new(); usize::from(csr.max_delay()) + 1],
+            pre_of,
+            sd,
+        })
+    }
+
+    /// Set the time at which the projection starts (R-STDP integrates
+    /// weights from there).
+    pub fn start_at(&mut self, t_ms: f64) {
+        self.elig.t_ms.iter_mut().for_each(|t| *t = t_ms);
+        self.elig.d_t_ms = t_ms;
+    }
+
+    /// Replace the weights (each in `[0, w_max]`, one per synapse).
+    pub fn set_weights(&mut self, values: &[f64]) -> Result<()> {
+        if values.len() != self.w.len() {
+            return Err(Error::ShapeMismatch {
+                name: "values".into(),
+                expected: format!("({},)", self.w.len()),
+                got: format!("({},)", values.len()),
+            });
+        }
+        let w_max = self.rule.w_max();
+        for (k, &x) in values.iter().enumerate() {
+            finite(&format!("values[{k}]"), x)?;
+            if !(0.0..=w_max).contains(&x) {
+                return Err(Error::invalid(
+                    format!("values[{k}]"),
+                    x,
+                    format!("must lie in [0, w_max = {w_max}]"),
+                ));
+            }
+        }
+        self.w.copy_from_slice(values);
+        Ok(())
+    }
+
+    /// Bring every synapse up to `t_ms` (R-STDP: integrate `dw = c d dt`),
+    /// so that a change of dopamine or scale applies from `t_ms` on.
+    pub fn flush(&mut self, t_ms: f64) {
+        if let Rule::Rstdp(p) = self.rule {
+            for k in 0..self.w.len() {
+                self.integrate(&p, k, t_ms);
+            }
+        }
+    }
+
+    /// Set the scale of weight changes from `t_ms` on.
+    pub fn set_scale(&mut self, scale: f64, t_ms: f64) -> Result<()> {
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(Error::invalid("scale", scale, "must be finite and >= 0"));
+        }
+        self.flush(t_ms);
+        self.scale = scale;
+        Ok(())
+    }
+
+    /// Add `amount` to the dopamine concentration at `t_ms` (R-STDP only;
+    /// other rules ignore it).
+    pub fn add_dopamine(&mut self, amount: f64, t_ms: f64) {
+        if let Rule::Rstdp(p) = self.rule {
+            self.flush(t_ms);
+            let d = self.elig.d * (-(t_ms - self.elig.d_t_ms) / p.tau_d_ms).exp();
+            self.elig.d = d + amount;
+            self.elig.d_t_ms = t_ms;
+        }
+    }
+
+    /// Current dopamine concentration at `t_ms` (0 for other rules).
+    pub fn dopamine(&self, t_ms: f64) -> f64 {
+        match self.rule {
+            Rule::Rstdp(p) => self.elig.d * (-(t_ms - self.elig.d_t_ms) / p.tau_d_ms).exp(),
+            _ => 0.0,
+        }
+    }
+
+    /// R-STDP: integrate synapse `k`'s weight to `t_ms` in closed form.
+    ///
+    /// With `c(u) = c_k e^{-u/tau_c}` and `d(u) = d_k e^{-u/tau_d}` on
+    /// `[t_k, t]` (no dopamine jump inside: jumps flush first),
+    /// `int c d du = c_k d_k tau_e (1 - e^{-T/tau_e})`,
+    /// `1/tau_e = 1/tau_c + 1/tau_d`. `c d` keeps its sign on the interval,
+    /// so clipping at the end equals clipping continuously.
+    #[inline]
+    fn integrate(&mut self, p: &RstdpParams, k: usize, t_ms: f64) {
+        let span = t_ms - self.elig.t_ms[k];
+        if span <= 0.0 {
+            return;
+        }
+        let c = self.elig.c[k];
+        if c != 0.0 {
+            let d_k = self.elig.d * (-(self.elig.t_ms[k] - self.elig.d_t_ms) / p.tau_d_ms).exp();
+            if d_k != 0.0 {
+                let tau_e = 1.0 / (1.0 / p.tau_c_ms + 1.0 / p.tau_d_ms);
+                let dw = c * d_k * tau_e * -(-span / tau_e).exp_m1();
+                self.w[k] = (self.w[k] + self.scale * dw).clamp(0.0, p.w_max);
+            }
+            self.elig.c[k] = c * (-span / p.tau_c_ms).exp();
+        }
+        self.elig.t_ms[k] = t_ms;
+    }
+
+    /// Queue the synapses of this step's presynaptic `spikes` for their
+    /// arrival steps.
+    pub fn push_spikes(&mut self, csr: &Csr, spikes: &[u32], s: u64) {
+        let len = self.arrivals.len() as u64;
+        for &i in spikes {
+            let lo = csr.indptr[i as usize] as usize;
+            let hi = csr.indptr[i as usize + 1] as usize;
+            for k in lo..hi {
+                let slot = ((s + u64::from(csr.delay_steps[k])) % len) as usize;
+                self.arrivals[slot].push(k as u32);
+            }
+        }
+    }
+
+    /// Step `s` (time `t_ms`): transmit the arrivals of this step into
+    /// `target` (the postsynaptic variable; `gate` = refractory counters for
+    /// delta synapses), applying the pre-side update, then the post-side
+    /// update for `post_spikes`, then (rate rules) the rate filters and, at
+    /// the interval, the weight update.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        csr: &Csr,
+        s: u64,
+        t_ms: f64,
+        pre_spikes: &[u32],
+        post_spikes: &[u32],
+        target: &mut [f64],
+        gate: Option<&[f64]>,
+    ) {
+        let len = self.arrivals.len() as u64;
+        let slot = (s % len) as usize;
+        let arrivals = std::mem::take(&mut self.arrivals[slot]);
+        for &k in &arrivals {
+            let k = k as usize;
+            let j = csr.indices[k] as usize;
+            if gate.is_none_or(|g| g[j] <= 1.0) {
+                target[j] += self.w[k];
+            }
+            self.on_pre(k, j, t_ms);
+        }
+        let mut arrivals = arrivals;
+        arrivals.clear();
+        self.arrivals[slot] = arrivals;
+        for &j in post_spikes {
+            self.on_post(j as usize, t_ms);
+        }
+        match self.rule {
+            Rule::Rate(p) => self.rate_step(&p, pre_spikes, post_spikes, t_ms),
+            Rule::DerivativeStdp(p) => {
+                self.rates.countdown -= 1;
+                if self.rates.countdown == 0 {
+                    self.rates.countdown = self.rates.interval_steps;
+                    for (w, sd) in self.w.iter_mut().zip(self.sd.iter_mut()) {
+                        *w = (*w + self.scale * (p.drift + *sd)).clamp(0.0, p.w_max);
+                        *sd *= p.sd_decay;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Weight derivatives `sd` (derivative STDP; empty for other rules).
+    pub fn derivative(&self) -> &[f64] {
+        &self.sd
+    }
+
+    #[inline]
+    fn on_pre(&mut self, k: usize, j: usize, t_ms: f64) {
+        match self.rule {
+            Rule::Stdp(p) => {
+                let y = self.post[j].at(t_ms, p.tau_minus_ms);
+                if y != 0.0 {
+                    let w = self.w[k];
+                    let dep = match p.weight_dependence {
+                        WeightDependence::Additive => p.a_minus * y,
+                        WeightDependence::Multiplicative => p.a_minus * y * w / p.w_max,
+                    };
+                    self.w[k] = (w - self.scale * dep).clamp(0.0, p.w_max);
+                }
+                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, p.traces == Traces::Nearest);
+            }
+            Rule::Rstdp(p) => {
+                self.integrate(&p, k, t_ms);
+                let y = self.post[j].at(t_ms, p.tau_minus_ms);
+                self.elig.c[k] -= p.a_minus * y;
+                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, false);
+            }
+            Rule::DerivativeStdp(p) => {
+                self.sd[k] -= p.a_minus * self.post[j].at(t_ms, p.tau_minus_ms);
+                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, true);
+            }
+            Rule::Rate(_) => {}
+        }
+    }
+
+    #[inline]
+    fn on_post(&mut self, j: usize, t_ms: f64) {
+        let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
+        match self.rule {
+            Rule::Stdp(p) => {
+                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, p.traces == Traces::Nearest);
+                for &k in &self.csc[lo..hi] {
+                    let k = k as usize;
+                    let x = self.pre[k].at(t_ms, p.tau_plus_ms);
+                    if x != 0.0 {
+                        let w = self.w[k];
+                        let pot = match p.weight_dependence {
+                            WeightDependence::Additive => p.a_plus * x,
+                            WeightDependence::Multiplicative => p.a_plus * x * (1.0 - w / p.w_max),
+                        };
+                        self.w[k] = (w + self.scale * pot).clamp(0.0, p.w_max);
+                    }
+                }
+            }
+            Rule::Rstdp(p) => {
+                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, false);
+                for idx in lo..hi {
+                    let k = self.csc[idx] as usize;
+                    self.integrate(&p, k, t_ms);
+                    self.elig.c[k] += p.a_plus * self.pre[k].at(t_ms, p.tau_plus_ms);
+                }
+            }
+            Rule::DerivativeStdp(p) => {
+                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, true);
+                for &k in &self.csc[lo..hi] {
+                    let k = k as usize;
+                    self.sd[k] += p.a_plus * self.pre[k].at(t_ms, p.tau_plus_ms);
+                }
+            }
+            Rule::Rate(_) => {}
+        }
+    }
+
+    fn rate_step(&mut self, p: &RateParams, pre_spikes: &[u32], post_spikes: &[u32], t_ms: f64) {
+        let inc = 1000.0 / p.tau_rate_ms; // Hz per spike
+        for &i in pre_spikes {
+            self.rates.pre[i as usize].bump(t_ms, p.tau_rate_ms, inc, false);
+        }
+        for &j in post_spikes {
+            self.rates.post[j as usize].bump(t_ms, p.tau_rate_ms, inc, false);
+        }
+        self.rates.countdown -= 1;
+        if self.rates.countdown > 0 {
+            return;
+        }
+        self.rates.countdown = self.rates.interval_steps;
+        let h_s = p.interval_ms * 1e-3;
+        let x: Vec<f64> = self
+            .rates
+            .pre
+            .iter()
+            .map(|r| r.at(t_ms, p.tau_rate_ms) / p.rate_ref_hz)
+            .collect();
+        let y: Vec<f64> = self
+            .rates
+            .post
+            .iter()
+            .map(|r| r.at(t_ms, p.tau_rate_ms) / p.rate_ref_hz)
+            .collect();
+        let eta = self.scale * p.learning_rate * h_s;
+        for j in 0..y.len() {
+            let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
+            let yj = y[j];
+            match p.rule {
+                RateRule::Bcm => {
+                    let theta = self.rates.theta[j];
+                    for &k in &self.csc[lo..hi] {
+                        let k = k as usize;
+                        let xi = x[self.pre_of[k] as usize];
+                        let dw = bcm_dw(eta, xi, yj, theta);
+                        self.w[k] = (self.w[k] + dw).clamp(0.0, p.w_max);
+                    }
+                    // theta relaxes towards y^2 (exact for y^2 held over the interval).
+                    let a = (-p.interval_ms / p.tau_theta_ms).exp();
+                    self.rates.theta[j] = yj * yj + (theta - yj * yj) * a;
+                }
+                RateRule::Oja => {
+                    for &k in &self.csc[lo..hi] {
+                        let k = k as usize;
+                        let xi = x[self.pre_of[k] as usize];
+                        let u = self.w[k] / p.w_max;
+                        let du = oja_du(eta, xi, yj, u);
+                        self.w[k] = ((u + du) * p.w_max).clamp(0.0, p.w_max);
+                    }
+                }
+            }
+        }
+    }
+
+    /// BCM threshold of each postsynaptic neuron (normalised rate squared;
+    /// empty for other rules).
+    pub fn theta(&self) -> &[f64] {
+        &self.rates.theta
+    }
+}
+
+/// One Euler step of BCM: `eta x y (y - theta)` (`eta` already times the step).
+#[inline]
+pub fn bcm_dw(eta: f64, x: f64, y: f64, theta: f64) -> f64 {
+    eta * x * y * (y - theta)
+}
+
+/// One Euler step of Oja's rule on the normalised weight `u`:
+/// `eta y (x - y u)` (`eta` already times the step).
+#[inline]
+pub fn oja_du(eta: f64, x: f64, y: f64, u: f64) -> f64 {
+    eta * y * (x - y * u)
+}
