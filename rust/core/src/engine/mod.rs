@@ -1247,7 +1247,7 @@ impl Network {
     pub fn add_dopamine(&mut self, amount: f64) -> Result<()> {
         finite("amount", amount)?;
         let t = self.step as f64 * self.dt_ms;
-        for p in self.projections.iter_mut() {
+        for p in &mut self.projections {
             if let Some(state) = p.plasticity.as_mut() {
                 state.add_dopamine(amount, t);
             }
@@ -1301,7 +1301,7 @@ impl Network {
 
     /// Copy the f64 weights of plastic projections into their CSR (f32).
     fn sync_plastic_weights(&mut self) {
-        for p in self.projections.iter_mut() {
+        for p in &mut self.projections {
             if let Some(state) = &p.plasticity {
                 for (w, &x) in p.csr.weight.iter_mut().zip(&state.w) {
                     *w = x as f32;
@@ -1312,7 +1312,7 @@ impl Network {
 
     fn step_plastic(&mut self, s: u64, spikes: &[Vec<u32>]) {
         let t_ms = s as f64 * self.dt_ms;
-        for proj in self.projections.iter_mut() {
+        for proj in &mut self.projections {
             let Some(state) = proj.plasticity.as_mut() else {
                 continue;
             };

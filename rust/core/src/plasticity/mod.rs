@@ -664,9 +664,8 @@ impl Plasticity {
             .map(|r| r.at(t_ms, p.tau_rate_ms) / p.rate_ref_hz)
             .collect();
         let eta = self.scale * p.learning_rate * h_s;
-        for j in 0..y.len() {
+        for (j, &yj) in y.iter().enumerate() {
             let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
-            let yj = y[j];
             match p.rule {
                 RateRule::Bcm => {
                     let theta = self.rates.theta[j];
