@@ -346,3 +346,72 @@ def test_bcm_threshold_in_the_engine() -> None:
         expected = (r_hz**2 + r_hz / (2 * tau_r * 1e-3)) / ref**2
         late = np.mean([t[j] for t in thetas[10:]])
         assert late == pytest.approx(expected, rel=0.15), (r_hz, late, expected)
+
+
+def filtered_rates(
+    steps: np.ndarray, neurons: np.ndarray, n: int, at: np.ndarray, tau_ms: float
+) -> np.ndarray:
+    """The documented rate estimator: sum over spikes <= s of e^{-(s-f) dt/tau} / tau (Hz)."""
+    out = np.zeros((at.size, n))
+    decay = math.exp(-DT / tau_ms)
+    acc = np.zeros(n)
+    last = 0
+    k = 0
+    order = np.argsort(steps, kind="stable")
+    steps, neurons = steps[order], neurons[order]
+    for i, s in enumerate(at):
+        acc = acc * decay ** (s - last)
+        last = s
+        while k < steps.size and steps[k] <= s:
+            acc[neurons[k]] += 1000.0 / tau_ms * decay ** (s - steps[k])
+            k += 1
+        out[i] = acc
+    return out
+
+
+def test_oja_weights_in_the_engine_follow_the_documented_update() -> None:
+    """Oja in a running network equals the documented update recomputed in numpy.
+
+    Inputs are given spike trains (4 sources, two of them sharing half their
+    spikes, i.e. correlated); the postsynaptic neuron is a LIF driven by the
+    inputs and by Poisson drive. From the recorded spikes, numpy recomputes the
+    filtered rates at every update and applies u += eta h y (x - y u), clipped
+    to [0, 1]; the engine's weights must agree to 1e-9 (only float rounding
+    separates them). Convergence of this rule to the principal eigenvector is
+    checked analytically in the Rust unit tests.
+    """
+    rng = np.random.default_rng(5)
+    t_ms = 5000.0
+    shared = rng.uniform(0, t_ms, 200)
+    times = [np.concatenate([shared, rng.uniform(0, t_ms, 200)]) for _ in range(2)]
+    times += [rng.uniform(0, t_ms, 300), rng.uniform(0, t_ms, 100)]
+    all_t = np.round(np.concatenate(times) / DT) * DT
+    all_i = np.repeat(np.arange(4), [t.size for t in times])
+    net = Network(dt_ms=DT, seed=5)
+    src = net.spike_source("s", 4, all_t, all_i)
+    post = net.lif("p", 1, synapse="current", tau_syn_ex_ms=2.0)
+    net.poisson(post, rate_hz=9000.0, weight=30.0)
+    proj = net.connect(src, post, rule="all_to_all", weight=0.3)
+    eta, tau, ref, interval = 0.05, 100.0, 10.0, 2.0
+    net.add_plasticity(
+        proj, Oja(learning_rate=eta, tau_rate_ms=tau, rate_ref_hz=ref, interval_ms=interval)
+    )
+    mon = net.spike_monitor(post)
+    net.run(t_ms)
+    every = round(interval / DT)
+    at = np.arange(every - 1, round(t_ms / DT), every)
+    src_steps = np.unique(np.stack([np.round(all_t / DT), all_i]), axis=1).astype(np.int64)
+    x = filtered_rates(src_steps[0], src_steps[1], 4, at, tau) / ref
+    post_steps = np.round(mon.t_ms / DT).astype(np.int64)
+    y = (
+        filtered_rates(post_steps, np.zeros(post_steps.size, dtype=np.int64), 1, at, tau)[:, 0]
+        / ref
+    )
+    u = np.full(4, 0.3)
+    h = interval * 1e-3
+    for xi, yi in zip(x, y, strict=True):
+        u = np.clip(u + eta * h * yi * (xi - yi * u), 0.0, 1.0)
+    assert mon.count > 50
+    np.testing.assert_allclose(proj.weights(), u, rtol=1e-9)
+    # Weights moved and stayed inside the bounds (the clip is not what agrees).
+    assert np.all((u > 0.0) & (u < 1.0)) and np.all(np.abs(u - 0.3) > 0.01), u
