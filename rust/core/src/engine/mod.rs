@@ -15,6 +15,10 @@
 //!    for step `s` are added to the synaptic variables (the membrane, for
 //!    delta synapses), so they act from step `s + 1`. Target populations
 //!    are independent here and run in parallel.
+//! 6. plastic projections ([`crate::plasticity`]) deliver through their
+//!    own arrival queues, serially: the arrivals of step `s` add their
+//!    current weights (acting from step `s + 1`, as above) and take the
+//!    pre-side update, then the spikes of step `s` take the post-side one.
 //!
 //! A nominal delay `D` therefore first acts on the membrane at
 //! `(s + 1) dt + D`, as in Brian2 (whose default zero delay acts from the
