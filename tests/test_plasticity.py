@@ -173,7 +173,8 @@ def test_weights_stay_bounded_under_random_drive() -> None:
 
 
 @pytest.mark.slow
-def test_rstdp_strengthens_the_rewarded_synapse() -> None:
+@pytest.mark.parametrize("contingent", [True, False])
+def test_rstdp_strengthens_the_rewarded_synapse(contingent: bool) -> None:
     """Izhikevich (2007) distal reward, scaled down to one neuron and 50 synapses.
 
     50 Poisson inputs (5 Hz) onto one LIF neuron that a noise current keeps
@@ -194,6 +195,11 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
     +1/20; a_minus = 1.1 a_plus (the paper: 1.5) makes unrewarded pairings
     depress on average. Observed (seeds 1, 2): rewarded synapse 3.89 / 3.98,
     others mean 0.45 / 0.48, max 1.97 / 2.15 (of w_max = 4, from 1).
+
+    Control (``contingent=False``): 1300 rewards (about as many) at uniformly
+    random times; synapse 0 is then like any other (asserted: below 2.5,
+    while the rewarded one must reach 3; observed 0.12, others mean 0.33,
+    max 2.20).
     """
     rng = np.random.default_rng(1)
     t_s, n_pre, pre_hz, dt = 3600.0, 50, 5.0, 1.0
@@ -212,7 +218,7 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
     a = 4e-4
     net.add_plasticity(proj, RewardModulatedSTDP(a_plus=a, a_minus=1.1 * a, w_max=4.0))
     mon = net.spike_monitor(post)
-    pending = np.empty(0)
+    pending = np.empty(0) if contingent else rng.uniform(0.0, t_s * 1000.0, 1300)
     seen, rewards, t, chunk = 0, 0, 0.0, 50.0
     while t < t_s * 1000.0:
         net.run(chunk)
@@ -223,7 +229,9 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
             k = np.searchsorted(pre0, tp)
             lag = tp - pre0[np.maximum(k - 1, 0)]
             hit = (k > 0) & (lag > 0) & (lag <= 10.0)
-            pending = np.concatenate([pending, tp[hit] + rng.uniform(1000, 3000, int(hit.sum()))])
+            if contingent:
+                delays = rng.uniform(1000, 3000, int(hit.sum()))
+                pending = np.concatenate([pending, tp[hit] + delays])
         due = pending <= t
         for _ in range(int(due.sum())):
             net.add_dopamine(0.5)
@@ -231,9 +239,12 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
         pending = pending[~due]
     w = proj.weights()
     assert rewards > 500
-    assert w[0] >= 3.0
-    assert w[1:].max() < w[0] - 1.0
     assert w[1:].mean() < 1.0
+    if contingent:
+        assert w[0] >= 3.0
+        assert w[1:].max() < w[0] - 1.0
+    else:
+        assert w[0] < 2.5, (w[0], w[1:].max())
 
 
 def test_simulate_cli_plasticity_and_weight_snapshots(tmp_path: Path) -> None:
