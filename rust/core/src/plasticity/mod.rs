@@ -102,7 +102,9 @@ pub struct RstdpParams {
 /// weight only at fixed intervals, as in Izhikevich (2006, Neural Comput
 /// 18:245) `spnet`: pairs change `sd` (nearest-neighbour traces, additive);
 /// every `interval_ms`, `w += drift + sd`, `sd *= sd_decay`, `w` clipped to
-/// `[0, w_max]`.
+/// `[0, w_max]`. As in `spnet`, a step's postsynaptic spikes are handled
+/// before its arrivals, so a pair at the same step depresses (lag 0 on the
+/// depression side, lags >= 1 step on the potentiation side).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DerivativeStdpParams {
     /// `sd` increment of a pre-before-post pair at lag 0 (spnet: 0.1).
@@ -571,6 +573,14 @@ impl Plasticity {
         target: &mut [f64],
         gate: Option<&[f64]>,
     ) {
+        // spnet order for derivative STDP: its post-spike loop runs before
+        // delivery, so same-step pairs depress there (see the rule's docs).
+        let post_first = matches!(self.rule, Rule::DerivativeStdp(_));
+        if post_first {
+            for &j in post_spikes {
+                self.on_post(j as usize, s, t_ms);
+            }
+        }
         let len = self.arrivals.len() as u64;
         let slot = (s % len) as usize;
         let arrivals = std::mem::take(&mut self.arrivals[slot]);
@@ -585,8 +595,10 @@ impl Plasticity {
         let mut arrivals = arrivals;
         arrivals.clear();
         self.arrivals[slot] = arrivals;
-        for &j in post_spikes {
-            self.on_post(j as usize, s, t_ms);
+        if !post_first {
+            for &j in post_spikes {
+                self.on_post(j as usize, s, t_ms);
+            }
         }
         match self.rule {
             Rule::Rate(p) => self.rate_step(&p, pre_spikes, post_spikes, s),
