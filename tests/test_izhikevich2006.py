@@ -5,8 +5,8 @@ Izhikevich (2006) and the replication of Pauli et al. (2018) report, for the
 digits of Hz, inhibitory (fast-spiking) ones several times faster, after an
 initial transient of higher activity. Over 20 s this engine gives (seed 0,
 seconds 10-20) E ~1.4 Hz, I ~7 Hz. Asserted: E rate in [0.5, 9] Hz, I rate
-at least 3x the E rate, and STDP already moving weights (the mean up from 6,
-some weights past 9; spnet's drift of +0.01/s alone would add 0.2). The
+at least 3x the E rate, and STDP already spreading the weights (observed:
+15 % past 9, sd 2.2; spnet's drift of +0.01/s alone would leave all at 6.2). The
 hour-long run (bimodal weights, gamma rhythm) is in benches/README.md.
 """
 
@@ -49,5 +49,6 @@ def test_rates_and_learning_over_20_s() -> None:
     assert rate_i >= 3.0 * rate_e, (rate_e, rate_i)
     w = np.concatenate([p.weights() for p in built.parameters["plastic_projections"]])
     assert w.min() >= 0.0 and w.max() <= 10.0
-    assert w.mean() > 6.25
+    # The drift alone (+0.01/s) would leave every weight at 6.2.
+    assert w.std() > 0.5
     assert np.mean(w > 9.0) > 0.05

@@ -173,7 +173,8 @@ def test_weights_stay_bounded_under_random_drive() -> None:
 
 
 @pytest.mark.slow
-def test_rstdp_strengthens_the_rewarded_synapse() -> None:
+@pytest.mark.parametrize("contingent", [True, False])
+def test_rstdp_strengthens_the_rewarded_synapse(contingent: bool) -> None:
     """Izhikevich (2007) distal reward, scaled down to one neuron and 50 synapses.
 
     50 Poisson inputs (5 Hz) onto one LIF neuron that a noise current keeps
@@ -194,6 +195,11 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
     +1/20; a_minus = 1.1 a_plus (the paper: 1.5) makes unrewarded pairings
     depress on average. Observed (seeds 1, 2): rewarded synapse 3.89 / 3.98,
     others mean 0.45 / 0.48, max 1.97 / 2.15 (of w_max = 4, from 1).
+
+    Control (``contingent=False``): 1300 rewards (about as many) at uniformly
+    random times; synapse 0 is then like any other (asserted: below 2.5,
+    while the rewarded one must reach 3; observed 0.12, others mean 0.33,
+    max 2.20).
     """
     rng = np.random.default_rng(1)
     t_s, n_pre, pre_hz, dt = 3600.0, 50, 5.0, 1.0
@@ -212,7 +218,7 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
     a = 4e-4
     net.add_plasticity(proj, RewardModulatedSTDP(a_plus=a, a_minus=1.1 * a, w_max=4.0))
     mon = net.spike_monitor(post)
-    pending = np.empty(0)
+    pending = np.empty(0) if contingent else rng.uniform(0.0, t_s * 1000.0, 1300)
     seen, rewards, t, chunk = 0, 0, 0.0, 50.0
     while t < t_s * 1000.0:
         net.run(chunk)
@@ -223,7 +229,9 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
             k = np.searchsorted(pre0, tp)
             lag = tp - pre0[np.maximum(k - 1, 0)]
             hit = (k > 0) & (lag > 0) & (lag <= 10.0)
-            pending = np.concatenate([pending, tp[hit] + rng.uniform(1000, 3000, int(hit.sum()))])
+            if contingent:
+                delays = rng.uniform(1000, 3000, int(hit.sum()))
+                pending = np.concatenate([pending, tp[hit] + delays])
         due = pending <= t
         for _ in range(int(due.sum())):
             net.add_dopamine(0.5)
@@ -231,9 +239,12 @@ def test_rstdp_strengthens_the_rewarded_synapse() -> None:
         pending = pending[~due]
     w = proj.weights()
     assert rewards > 500
-    assert w[0] >= 3.0
-    assert w[1:].max() < w[0] - 1.0
     assert w[1:].mean() < 1.0
+    if contingent:
+        assert w[0] >= 3.0
+        assert w[1:].max() < w[0] - 1.0
+    else:
+        assert w[0] < 2.5, (w[0], w[1:].max())
 
 
 def test_simulate_cli_plasticity_and_weight_snapshots(tmp_path: Path) -> None:
@@ -294,3 +305,124 @@ def test_default_rules() -> None:
         assert default_rule(name, 2.0).w_max == 2.0
     with pytest.raises(InvalidParameterError, match="plasticity"):
         default_rule("hebb", 1.0)
+
+
+def test_bcm_threshold_in_the_engine() -> None:
+    """BCM's threshold in a running network, checked two ways.
+
+    Exactly: recomputing the documented estimator in numpy from the recorded
+    postsynaptic spikes (filtered rate sampled every interval, theta relaxing
+    to y^2 with the exact factor) gives the engine's theta to 1e-9.
+    Against theory: for Poisson-like firing at rate r, the filtered rate has
+    <r_hat^2> = r^2 + r / (2 tau_r) (Campbell's theorem), so the time average
+    of theta over the last 40 s matches (r^2 + r / (2 tau_r)) / r_ref^2
+    within 15 %. Observed (seed 4, r ~ 71 Hz): 50.4 and 51.0 against 53.7 and
+    54.3; the variance term r / (2 tau_r) is ~7 % of the total, and these LIF
+    trains are more regular than Poisson, so the average sits a few % below.
+    """
+    tau_r, tau_th, ref, interval = 100.0, 1000.0, 10.0, 1.0
+    net = Network(dt_ms=DT, seed=4)
+    src = net.spike_source("s", 3, [], [])
+    post = net.lif("p", 2, synapse="current", tau_syn_ex_ms=2.0)
+    net.poisson(post, rate_hz=9000.0, weight=30.0)
+    proj = net.connect(src, post, rule="all_to_all", weight=0.5)
+    net.add_plasticity(
+        proj, BCM(tau_rate_ms=tau_r, tau_theta_ms=tau_th, rate_ref_hz=ref, interval_ms=interval)
+    )
+    mon = net.spike_monitor(post)
+    every = round(interval / DT)
+    thetas = []
+    for _ in range(50):
+        net.run(1000.0)
+        thetas.append(proj.bcm_threshold())
+    n_steps = round(net.t_ms / DT)
+    update_steps = np.arange(every - 1, n_steps, every)
+    spike_steps = np.round(mon.t_ms / DT).astype(np.int64)
+    for j in range(2):
+        own = spike_steps[mon.neuron == j]
+        rate = np.zeros(update_steps.size)
+        acc, last, k = 0.0, 0, 0
+        decay = math.exp(-DT / tau_r)
+        for i, s in enumerate(update_steps):
+            while k < own.size and own[k] <= s:
+                acc = acc * decay ** (own[k] - last) + 1000.0 / tau_r
+                last = own[k]
+                k += 1
+            rate[i] = acc * decay ** (s - last)
+        theta, a = 0.0, math.exp(-interval / tau_th)
+        for y in rate / ref:
+            theta = y * y + (theta - y * y) * a
+        assert proj.bcm_threshold()[j] == pytest.approx(theta, rel=1e-9)
+        r_hz = own.size / (net.t_ms * 1e-3)
+        expected = (r_hz**2 + r_hz / (2 * tau_r * 1e-3)) / ref**2
+        late = np.mean([t[j] for t in thetas[10:]])
+        assert late == pytest.approx(expected, rel=0.15), (r_hz, late, expected)
+
+
+def filtered_rates(
+    steps: np.ndarray, neurons: np.ndarray, n: int, at: np.ndarray, tau_ms: float
+) -> np.ndarray:
+    """The documented rate estimator: sum over spikes <= s of e^{-(s-f) dt/tau} / tau (Hz)."""
+    out = np.zeros((at.size, n))
+    decay = math.exp(-DT / tau_ms)
+    acc = np.zeros(n)
+    last = 0
+    k = 0
+    order = np.argsort(steps, kind="stable")
+    steps, neurons = steps[order], neurons[order]
+    for i, s in enumerate(at):
+        acc = acc * decay ** (s - last)
+        last = s
+        while k < steps.size and steps[k] <= s:
+            acc[neurons[k]] += 1000.0 / tau_ms * decay ** (s - steps[k])
+            k += 1
+        out[i] = acc
+    return out
+
+
+def test_oja_weights_in_the_engine_follow_the_documented_update() -> None:
+    """Oja in a running network equals the documented update recomputed in numpy.
+
+    Inputs are given spike trains (4 sources, two of them sharing half their
+    spikes, i.e. correlated); the postsynaptic neuron is a LIF driven by the
+    inputs and by Poisson drive. From the recorded spikes, numpy recomputes the
+    filtered rates at every update and applies u += eta h y (x - y u), clipped
+    to [0, 1]; the engine's weights must agree to 1e-9 (only float rounding
+    separates them). Convergence of this rule to the principal eigenvector is
+    checked analytically in the Rust unit tests.
+    """
+    rng = np.random.default_rng(5)
+    t_ms = 5000.0
+    shared = rng.uniform(0, t_ms, 200)
+    times = [np.concatenate([shared, rng.uniform(0, t_ms, 200)]) for _ in range(2)]
+    times += [rng.uniform(0, t_ms, 300), rng.uniform(0, t_ms, 100)]
+    all_t = np.round(np.concatenate(times) / DT) * DT
+    all_i = np.repeat(np.arange(4), [t.size for t in times])
+    net = Network(dt_ms=DT, seed=5)
+    src = net.spike_source("s", 4, all_t, all_i)
+    post = net.lif("p", 1, synapse="current", tau_syn_ex_ms=2.0)
+    net.poisson(post, rate_hz=9000.0, weight=30.0)
+    proj = net.connect(src, post, rule="all_to_all", weight=0.3)
+    eta, tau, ref, interval = 0.05, 100.0, 10.0, 2.0
+    net.add_plasticity(
+        proj, Oja(learning_rate=eta, tau_rate_ms=tau, rate_ref_hz=ref, interval_ms=interval)
+    )
+    mon = net.spike_monitor(post)
+    net.run(t_ms)
+    every = round(interval / DT)
+    at = np.arange(every - 1, round(t_ms / DT), every)
+    src_steps = np.unique(np.stack([np.round(all_t / DT), all_i]), axis=1).astype(np.int64)
+    x = filtered_rates(src_steps[0], src_steps[1], 4, at, tau) / ref
+    post_steps = np.round(mon.t_ms / DT).astype(np.int64)
+    y = (
+        filtered_rates(post_steps, np.zeros(post_steps.size, dtype=np.int64), 1, at, tau)[:, 0]
+        / ref
+    )
+    u = np.full(4, 0.3)
+    h = interval * 1e-3
+    for xi, yi in zip(x, y, strict=True):
+        u = np.clip(u + eta * h * yi * (xi - yi * u), 0.0, 1.0)
+    assert mon.count > 50
+    np.testing.assert_allclose(proj.weights(), u, rtol=1e-9)
+    # Weights moved and stayed inside the bounds (the clip is not what agrees).
+    assert np.all((u > 0.0) & (u < 1.0)) and np.all(np.abs(u - 0.3) > 0.01), u

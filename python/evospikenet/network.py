@@ -358,6 +358,14 @@ class Projection:
         """The plasticity rule attached with :meth:`Network.add_plasticity`, or None."""
         return self.network._plasticity.get(self.index)
 
+    def bcm_threshold(self) -> npt.NDArray[np.float64]:
+        """Return the BCM thresholds per postsynaptic neuron, float64, shape ``(post.n,)``.
+
+        In units of the squared normalised rate ``(r / rate_ref_hz)**2``
+        (see :class:`~evospikenet.plasticity.BCM`); empty for other rules.
+        """
+        return self.network._engine.plasticity_theta(self.index)
+
     def weights(self) -> npt.NDArray[np.float64]:
         """Return the current weights in CSR order, float64, shape ``(n_synapses,)``.
 

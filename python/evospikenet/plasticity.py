@@ -433,12 +433,14 @@ class IzhikevichSTDP:
     additive: ``+a_plus e^{-dt/tau_plus}`` for pre-before-post,
     ``-a_minus e^{-dt/tau_minus}`` for post-before-pre); every
     ``interval_ms`` every weight moves by ``drift + sd``, is clipped to
-    ``[0, w_max]``, and ``sd`` is multiplied by ``sd_decay``. The defaults
-    are ``spnet.cpp``'s: traces of 0.1 and 0.12 decaying by 0.95 per ms
+    ``[0, w_max]``, and ``sd`` is multiplied by ``sd_decay``. As in
+    ``spnet``, a step's postsynaptic spikes are handled before its arrivals:
+    a pair at the same step depresses by ``a_minus``; potentiation needs the
+    arrival at least one step before the postsynaptic spike. The defaults are
+    ``spnet.cpp``'s: traces 0.1 and 0.12 decaying by 0.95 per ms
     (``tau = -1 / ln 0.95`` = 19.5 ms), ``s += 0.01 + sd; sd *= 0.9`` once
-    per second, ``sm = 10``. ``spnet`` reads its traces one step apart from
-    this engine's event order (its pairs at equal steps depress, here they
-    potentiate; see :mod:`evospikenet.models.izhikevich2006`).
+    per second, ``sm = 10``; spnet's potentiation reads its trace one step
+    back (0.1 at a lag of 1 ms), hence ``a_plus = 0.1 / 0.95`` at lag 0.
 
     Parameters
     ----------
@@ -467,7 +469,7 @@ class IzhikevichSTDP:
     Comput 18:245-282. doi:10.1162/089976606775093882
     """
 
-    a_plus: float = 0.1
+    a_plus: float = 0.1 / 0.95
     a_minus: float = 0.12
     tau_plus_ms: float = -1.0 / math.log(0.95)
     tau_minus_ms: float = -1.0 / math.log(0.95)

@@ -21,9 +21,9 @@ Mapping onto this engine:
   (1 Hz per neuron); here each neuron receives an independent 1 Hz Poisson
   train of weight 20 (the same rate, drawn per neuron rather than exactly
   one per ms);
-* STDP pairs at equal steps potentiate here and depress in spnet (its
-  post-spike loop reads the presynaptic trace one step back), a one-step
-  offset of the window.
+* STDP pairing follows spnet's order (postsynaptic spikes before
+  arrivals, so same-step pairs depress; potentiation 0.1 at a lag of one
+  step), see :class:`~evospikenet.plasticity.IzhikevichSTDP`.
 
 References
 ----------

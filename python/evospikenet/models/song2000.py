@@ -24,8 +24,10 @@ w ~ rand() gmax      ``Uniform(0, w_max)``
 ===================  ==========================  =====================================
 
 Brian2 integrates with forward Euler, the core with exponential Euler (the
-conductance held over a step); at ``dt = 0.1 ms`` the difference is within
-the run-to-run spread of the statistics (checked in ``tests/test_plasticity``).
+conductance held over a step). Over seeds 1-3 the late output rate is
+23.7 +- 1.3 Hz here and 21.4 +- 1.3 Hz in Brian2; weight histograms and mean
+weights agree within the seed-to-seed spread (``tests/test_song2000.py``,
+``benches/README.md``).
 The inputs are drawn here in advance (numpy, seeded) for ``duration_ms``.
 
 References

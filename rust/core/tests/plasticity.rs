@@ -154,8 +154,8 @@ fn zero_scale_plastic_projection_transmits_like_a_static_one() {
     // Same network twice: once static, once with STDP at scale 0. The spike
     // trains must be identical (plastic delivery adds the same weights at the
     // same steps through its own queue).
-    let spikes: Vec<(f64, u32)> = (0..400)
-        .map(|k| ((k * 37 % 3000) as f64 * 0.1, (k * 7 % 30) as u32))
+    let spikes: Vec<(f64, u32)> = (0u32..400)
+        .map(|k| (f64::from(k * 37 % 3000) * 0.1, k * 7 % 30))
         .collect();
     let rule = PRule::Stdp(StdpParams {
         a_plus: 1.0,

@@ -17,6 +17,10 @@
 //!    for step `s` are added to the synaptic variables (the membrane, for
 //!    delta synapses), so they act from step `s + 1`. Target populations
 //!    are independent here and run in parallel.
+//! 6. plastic projections ([`crate::plasticity`]) deliver through their
+//!    own arrival queues, serially: the arrivals of step `s` add their
+//!    current weights (acting from step `s + 1`, as above) and take the
+//!    pre-side update, then the spikes of step `s` take the post-side one.
 //!
 //! A nominal delay `D` therefore first acts on the membrane at
 //! `(s + 1) dt + D`, as in Brian2 (whose default zero delay acts from the
@@ -1257,7 +1261,7 @@ impl Network {
     pub fn add_dopamine(&mut self, amount: f64) -> Result<()> {
         finite("amount", amount)?;
         let t = self.step as f64 * self.dt_ms;
-        for p in self.projections.iter_mut() {
+        for p in &mut self.projections {
             if let Some(state) = p.plasticity.as_mut() {
                 state.add_dopamine(amount, t);
             }
@@ -1311,7 +1315,7 @@ impl Network {
 
     /// Copy the f64 weights of plastic projections into their CSR (f32).
     fn sync_plastic_weights(&mut self) {
-        for p in self.projections.iter_mut() {
+        for p in &mut self.projections {
             if let Some(state) = &p.plasticity {
                 for (w, &x) in p.csr.weight.iter_mut().zip(&state.w) {
                     *w = x as f32;
@@ -1322,7 +1326,7 @@ impl Network {
 
     fn step_plastic(&mut self, s: u64, spikes: &[Vec<u32>]) {
         let t_ms = s as f64 * self.dt_ms;
-        for proj in self.projections.iter_mut() {
+        for proj in &mut self.projections {
             let Some(state) = proj.plasticity.as_mut() else {
                 continue;
             };

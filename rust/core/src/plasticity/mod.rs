@@ -16,7 +16,9 @@
 //! Rate rules (BCM, Oja) read exponentially filtered spike trains and update
 //! every weight of the projection once per `interval_ms` (see [`RateParams`]).
 //!
-//! All times inside are in ms (`t = step * dt_ms`).
+//! Traces keep the step of their last update and decay by a table of
+//! `exp(-n dt / tau)` (exact `exp` past 8 tau); reward-modulated STDP keeps
+//! times in ms (`t = step * dt_ms`).
 
 #[cfg(test)]
 mod tests;
@@ -100,7 +102,9 @@ pub struct RstdpParams {
 /// weight only at fixed intervals, as in Izhikevich (2006, Neural Comput
 /// 18:245) `spnet`: pairs change `sd` (nearest-neighbour traces, additive);
 /// every `interval_ms`, `w += drift + sd`, `sd *= sd_decay`, `w` clipped to
-/// `[0, w_max]`.
+/// `[0, w_max]`. As in `spnet`, a step's postsynaptic spikes are handled
+/// before its arrivals, so a pair at the same step depresses (lag 0 on the
+/// depression side, lags >= 1 step on the potentiation side).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DerivativeStdpParams {
     /// `sd` increment of a pre-before-post pair at lag 0 (spnet: 0.1).
@@ -239,32 +243,57 @@ impl Rule {
     }
 }
 
-/// A lazily decaying trace: `value` at time `t_ms`.
+/// Decay factors `exp(-n dt / tau)` for lags of `n` steps: a table for the
+/// lags that matter (up to 8 tau), `exp` beyond (still exact).
+#[derive(Clone, Debug, Default)]
+struct Decay {
+    table: Vec<f64>,
+    dt_over_tau: f64,
+}
+
+impl Decay {
+    fn new(tau_ms: f64, dt_ms: f64) -> Self {
+        let dt_over_tau = dt_ms / tau_ms;
+        let len = ((8.0 / dt_over_tau).ceil() as usize).clamp(1, 1 << 16);
+        Self {
+            table: (0..len)
+                .map(|n| (-(n as f64) * dt_over_tau).exp())
+                .collect(),
+            dt_over_tau,
+        }
+    }
+
+    #[inline]
+    fn factor(&self, steps: u64) -> f64 {
+        match self.table.get(steps as usize) {
+            Some(&f) => f,
+            None => (-(steps as f64) * self.dt_over_tau).exp(),
+        }
+    }
+}
+
+/// A lazily decaying trace: `value` at step `step`.
 #[derive(Clone, Copy, Debug, Default)]
 struct Lazy {
     value: f64,
-    t_ms: f64,
+    step: u64,
 }
 
 impl Lazy {
     #[inline]
-    fn at(&self, t_ms: f64, tau_ms: f64) -> f64 {
+    fn at(&self, s: u64, decay: &Decay) -> f64 {
         if self.value == 0.0 {
             0.0
         } else {
-            self.value * (-(t_ms - self.t_ms) / tau_ms).exp()
+            self.value * decay.factor(s - self.step)
         }
     }
 
-    /// Decay to `t_ms`, then add `inc` (all-to-all) or reset to `inc`.
+    /// Decay to step `s`, then add `inc` (all-to-all) or reset to `inc`.
     #[inline]
-    fn bump(&mut self, t_ms: f64, tau_ms: f64, inc: f64, reset: bool) {
-        self.value = if reset {
-            inc
-        } else {
-            self.at(t_ms, tau_ms) + inc
-        };
-        self.t_ms = t_ms;
+    fn bump(&mut self, s: u64, decay: &Decay, inc: f64, reset: bool) {
+        self.value = if reset { inc } else { self.at(s, decay) + inc };
+        self.step = s;
     }
 }
 
@@ -318,6 +347,10 @@ pub struct Plasticity {
     pre_of: Vec<u32>,
     /// Weight derivative per synapse (derivative STDP).
     sd: Vec<f64>,
+    /// Decay of the presynaptic trace (STDP) or of the rate filter.
+    decay_plus: Decay,
+    /// Decay of the postsynaptic trace (STDP).
+    decay_minus: Decay,
 }
 
 impl Plasticity {
@@ -377,6 +410,12 @@ impl Plasticity {
             rates.theta = vec![0.0; n_post];
             pre_of = csr.to_coo().0;
         }
+        let taus = match rule {
+            Rule::Stdp(p) => (p.tau_plus_ms, p.tau_minus_ms),
+            Rule::Rstdp(p) => (p.tau_plus_ms, p.tau_minus_ms),
+            Rule::DerivativeStdp(p) => (p.tau_plus_ms, p.tau_minus_ms),
+            Rule::Rate(p) => (p.tau_rate_ms, p.tau_rate_ms),
+        };
         let sd = if let Rule::DerivativeStdp(_) = rule {
             vec![0.0; n_syn]
         } else {
@@ -403,6 +442,8 @@ impl Plasticity {
             arrivals: vec![Vec::new(); usize::from(csr.max_delay()) + 1],
             pre_of,
             sd,
+            decay_plus: Decay::new(taus.0, dt_ms),
+            decay_minus: Decay::new(taus.1, dt_ms),
         })
     }
 
@@ -532,6 +573,14 @@ impl Plasticity {
         target: &mut [f64],
         gate: Option<&[f64]>,
     ) {
+        // spnet order for derivative STDP: its post-spike loop runs before
+        // delivery, so same-step pairs depress there (see the rule's docs).
+        let post_first = matches!(self.rule, Rule::DerivativeStdp(_));
+        if post_first {
+            for &j in post_spikes {
+                self.on_post(j as usize, s, t_ms);
+            }
+        }
         let len = self.arrivals.len() as u64;
         let slot = (s % len) as usize;
         let arrivals = std::mem::take(&mut self.arrivals[slot]);
@@ -541,16 +590,18 @@ impl Plasticity {
             if gate.is_none_or(|g| g[j] <= 1.0) {
                 target[j] += self.w[k];
             }
-            self.on_pre(k, j, t_ms);
+            self.on_pre(k, j, s, t_ms);
         }
         let mut arrivals = arrivals;
         arrivals.clear();
         self.arrivals[slot] = arrivals;
-        for &j in post_spikes {
-            self.on_post(j as usize, t_ms);
+        if !post_first {
+            for &j in post_spikes {
+                self.on_post(j as usize, s, t_ms);
+            }
         }
         match self.rule {
-            Rule::Rate(p) => self.rate_step(&p, pre_spikes, post_spikes, t_ms),
+            Rule::Rate(p) => self.rate_step(&p, pre_spikes, post_spikes, s),
             Rule::DerivativeStdp(p) => {
                 self.rates.countdown -= 1;
                 if self.rates.countdown == 0 {
@@ -571,10 +622,10 @@ impl Plasticity {
     }
 
     #[inline]
-    fn on_pre(&mut self, k: usize, j: usize, t_ms: f64) {
+    fn on_pre(&mut self, k: usize, j: usize, s: u64, t_ms: f64) {
         match self.rule {
             Rule::Stdp(p) => {
-                let y = self.post[j].at(t_ms, p.tau_minus_ms);
+                let y = self.post[j].at(s, &self.decay_minus);
                 if y != 0.0 {
                     let w = self.w[k];
                     let dep = match p.weight_dependence {
@@ -583,31 +634,31 @@ impl Plasticity {
                     };
                     self.w[k] = (w - self.scale * dep).clamp(0.0, p.w_max);
                 }
-                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, p.traces == Traces::Nearest);
+                self.pre[k].bump(s, &self.decay_plus, 1.0, p.traces == Traces::Nearest);
             }
             Rule::Rstdp(p) => {
                 self.integrate(&p, k, t_ms);
-                let y = self.post[j].at(t_ms, p.tau_minus_ms);
+                let y = self.post[j].at(s, &self.decay_minus);
                 self.elig.c[k] -= p.a_minus * y;
-                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, false);
+                self.pre[k].bump(s, &self.decay_plus, 1.0, false);
             }
             Rule::DerivativeStdp(p) => {
-                self.sd[k] -= p.a_minus * self.post[j].at(t_ms, p.tau_minus_ms);
-                self.pre[k].bump(t_ms, p.tau_plus_ms, 1.0, true);
+                self.sd[k] -= p.a_minus * self.post[j].at(s, &self.decay_minus);
+                self.pre[k].bump(s, &self.decay_plus, 1.0, true);
             }
             Rule::Rate(_) => {}
         }
     }
 
     #[inline]
-    fn on_post(&mut self, j: usize, t_ms: f64) {
+    fn on_post(&mut self, j: usize, s: u64, t_ms: f64) {
         let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
         match self.rule {
             Rule::Stdp(p) => {
-                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, p.traces == Traces::Nearest);
+                self.post[j].bump(s, &self.decay_minus, 1.0, p.traces == Traces::Nearest);
                 for &k in &self.csc[lo..hi] {
                     let k = k as usize;
-                    let x = self.pre[k].at(t_ms, p.tau_plus_ms);
+                    let x = self.pre[k].at(s, &self.decay_plus);
                     if x != 0.0 {
                         let w = self.w[k];
                         let pot = match p.weight_dependence {
@@ -619,31 +670,31 @@ impl Plasticity {
                 }
             }
             Rule::Rstdp(p) => {
-                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, false);
+                self.post[j].bump(s, &self.decay_minus, 1.0, false);
                 for idx in lo..hi {
                     let k = self.csc[idx] as usize;
                     self.integrate(&p, k, t_ms);
-                    self.elig.c[k] += p.a_plus * self.pre[k].at(t_ms, p.tau_plus_ms);
+                    self.elig.c[k] += p.a_plus * self.pre[k].at(s, &self.decay_plus);
                 }
             }
             Rule::DerivativeStdp(p) => {
-                self.post[j].bump(t_ms, p.tau_minus_ms, 1.0, true);
+                self.post[j].bump(s, &self.decay_minus, 1.0, true);
                 for &k in &self.csc[lo..hi] {
                     let k = k as usize;
-                    self.sd[k] += p.a_plus * self.pre[k].at(t_ms, p.tau_plus_ms);
+                    self.sd[k] += p.a_plus * self.pre[k].at(s, &self.decay_plus);
                 }
             }
             Rule::Rate(_) => {}
         }
     }
 
-    fn rate_step(&mut self, p: &RateParams, pre_spikes: &[u32], post_spikes: &[u32], t_ms: f64) {
+    fn rate_step(&mut self, p: &RateParams, pre_spikes: &[u32], post_spikes: &[u32], s: u64) {
         let inc = 1000.0 / p.tau_rate_ms; // Hz per spike
         for &i in pre_spikes {
-            self.rates.pre[i as usize].bump(t_ms, p.tau_rate_ms, inc, false);
+            self.rates.pre[i as usize].bump(s, &self.decay_plus, inc, false);
         }
         for &j in post_spikes {
-            self.rates.post[j as usize].bump(t_ms, p.tau_rate_ms, inc, false);
+            self.rates.post[j as usize].bump(s, &self.decay_plus, inc, false);
         }
         self.rates.countdown -= 1;
         if self.rates.countdown > 0 {
@@ -655,18 +706,17 @@ impl Plasticity {
             .rates
             .pre
             .iter()
-            .map(|r| r.at(t_ms, p.tau_rate_ms) / p.rate_ref_hz)
+            .map(|r| r.at(s, &self.decay_plus) / p.rate_ref_hz)
             .collect();
         let y: Vec<f64> = self
             .rates
             .post
             .iter()
-            .map(|r| r.at(t_ms, p.tau_rate_ms) / p.rate_ref_hz)
+            .map(|r| r.at(s, &self.decay_plus) / p.rate_ref_hz)
             .collect();
         let eta = self.scale * p.learning_rate * h_s;
-        for j in 0..y.len() {
+        for (j, &yj) in y.iter().enumerate() {
             let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
-            let yj = y[j];
             match p.rule {
                 RateRule::Bcm => {
                     let theta = self.rates.theta[j];

@@ -1,5 +1,7 @@
 //! Unit tests of the plasticity rules, driving [`Plasticity`] with chosen
 //! spike times (exact expectations: the pair window in closed form).
+// Exact comparisons are intended: clipped and untouched weights are exact.
+#![allow(clippy::float_cmp)]
 
 use super::*;
 
@@ -332,7 +334,7 @@ fn oja_converges_to_the_principal_eigenvector() {
         u[0] += d0;
         u[1] += d1;
     }
-    let lambda = (5.0 + 5f64.sqrt()) / 2.0;
+    let lambda = f64::midpoint(5.0, 5f64.sqrt());
     let e = [1.0, lambda - 3.0];
     let ne = (e[0] * e[0] + e[1] * e[1]).sqrt();
     let nu = (u[0] * u[0] + u[1] * u[1]).sqrt();
@@ -404,4 +406,25 @@ fn derivative_stdp_moves_weights_only_at_the_interval() {
     close(p.derivative()[0], 0.9 * sd0);
     let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[30], 20_000);
     close(p.w[0], 6.0 + 0.02 + sd0 * 1.9);
+}
+
+#[test]
+fn derivative_stdp_same_step_pair_depresses() {
+    // spnet order: post spikes before arrivals, so a same-step pair takes the
+    // full a_minus and no potentiation; one step later it potentiates.
+    let params = DerivativeStdpParams {
+        a_plus: 0.1,
+        a_minus: 0.12,
+        tau_plus_ms: 20.0,
+        tau_minus_ms: 20.0,
+        w_max: 10.0,
+        interval_ms: 1000.0,
+        drift: 0.0,
+        sd_decay: 0.9,
+    };
+    let c = csr(1, 6.0, 0);
+    let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[10], 100);
+    close(p.derivative()[0], -0.12);
+    let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[11], 100);
+    close(p.derivative()[0], 0.1 * (-0.1f64 / 20.0).exp());
 }
