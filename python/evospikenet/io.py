@@ -97,7 +97,6 @@ def write_spikes(
         If the file cannot be written (the old file, if any, is kept).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     names = list(spikes)
     t_parts, n_parts, codes = [], [], []
@@ -121,13 +120,7 @@ def write_spikes(
     population = pa.DictionaryArray.from_arrays(
         pa.array(c_all[order], type=pa.int32()), pa.array(names, type=pa.string())
     )
-    meta = {
-        "evospikenet_version": __version__,
-        "model": model,
-        "seed": str(seed),
-        "dt_ms": repr(float(dt_ms)),
-        "duration_ms": repr(float(duration_ms)),
-    }
+    meta = _run_metadata(model, seed, dt_ms, duration_ms)
     for key, value in (extra_metadata or {}).items():
         meta[str(key)] = str(value)
     table = pa.table(
@@ -137,11 +130,7 @@ def write_spikes(
             "population": population,
         }
     ).replace_schema_metadata(meta)
-    try:
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp)
-    except OSError as exc:
-        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
+    _write_table(path, table)
 
 
 def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
@@ -155,29 +144,10 @@ def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
         If a required column or metadata key is missing or has the wrong type.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise FileIOError(
-            f"cannot read spikes from {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
-    expected = {"t_ms": pa.float64(), "neuron": pa.uint32()}
-    for column, dtype in expected.items():
-        if column not in table.column_names:
-            raise InvalidParameterError.of("column", column, f"missing from {path}")
-        if table.schema.field(column).type != dtype:
-            raise InvalidParameterError.of(
-                column, str(table.schema.field(column).type), f"must be {dtype}"
-            )
-    if "population" not in table.column_names:
-        raise InvalidParameterError.of("column", "population", f"missing from {path}")
-    raw = table.schema.metadata or {}
-    metadata = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
-    for key in _REQUIRED_META:
-        if key not in metadata:
-            raise InvalidParameterError.of("metadata", key, f"missing from {path}")
+    table, metadata = _read_table(
+        path, "spikes", {"t_ms": pa.float64(), "neuron": pa.uint32(), "population": None}
+    )
     population = np.asarray(table.column("population").to_pylist(), dtype=object)
     return SpikeTable(
         t_ms=table.column("t_ms").to_numpy(),
@@ -251,7 +221,6 @@ def write_weights(
         If the file cannot be written (the old file, if any, is kept).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     labels: list[str] = []
     parts: dict[str, list[npt.NDArray[Any]]] = {c: [] for c in WEIGHT_COLUMNS}
@@ -278,13 +247,7 @@ def write_weights(
         c: np.concatenate(parts[c]) if parts[c] else np.empty(0, dtype=dtypes.get(c, np.float64))
         for c in WEIGHT_COLUMNS
     }
-    meta = {
-        "evospikenet_version": __version__,
-        "model": model,
-        "seed": str(seed),
-        "dt_ms": repr(float(dt_ms)),
-        "duration_ms": repr(float(duration_ms)),
-    }
+    meta = _run_metadata(model, seed, dt_ms, duration_ms)
     table = pa.table(
         {
             "step": pa.array(cols["step"], type=pa.uint64()),
@@ -296,11 +259,7 @@ def write_weights(
             "weight": pa.array(cols["weight"], type=pa.float64()),
         }
     ).replace_schema_metadata(meta)
-    try:
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp)
-    except OSError as exc:
-        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
+    _write_table(path, table)
 
 
 def read_weights(path: str | os.PathLike[str]) -> WeightTable:
@@ -314,34 +273,18 @@ def read_weights(path: str | os.PathLike[str]) -> WeightTable:
         If a column or metadata key is missing or has the wrong type.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise FileIOError(
-            f"cannot read weights from {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
-    expected = {
-        "step": pa.uint64(),
-        "pre": pa.uint32(),
-        "post": pa.uint32(),
-        "weight": pa.float64(),
-    }
-    for column, dtype in expected.items():
-        if column not in table.column_names:
-            raise InvalidParameterError.of("column", column, f"missing from {path}")
-        if table.schema.field(column).type != dtype:
-            raise InvalidParameterError.of(
-                column, str(table.schema.field(column).type), f"must be {dtype}"
-            )
-    if "projection" not in table.column_names:
-        raise InvalidParameterError.of("column", "projection", f"missing from {path}")
-    raw = table.schema.metadata or {}
-    metadata = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
-    for key in _REQUIRED_META:
-        if key not in metadata:
-            raise InvalidParameterError.of("metadata", key, f"missing from {path}")
+    table, metadata = _read_table(
+        path,
+        "weights",
+        {
+            "step": pa.uint64(),
+            "projection": None,
+            "pre": pa.uint32(),
+            "post": pa.uint32(),
+            "weight": pa.float64(),
+        },
+    )
     return WeightTable(
         step=table.column("step").to_numpy(),
         projection=np.asarray(table.column("projection").to_pylist(), dtype=object),
@@ -350,3 +293,56 @@ def read_weights(path: str | os.PathLike[str]) -> WeightTable:
         weight=table.column("weight").to_numpy(),
         metadata=metadata,
     )
+
+
+# -- shared by the Parquet files above ---------------------------------------
+
+
+def _run_metadata(model: str, seed: int, dt_ms: float, duration_ms: float) -> dict[str, str]:
+    """File metadata of a simulation output (keys of ``_REQUIRED_META``)."""
+    return {
+        "evospikenet_version": __version__,
+        "model": model,
+        "seed": str(seed),
+        "dt_ms": repr(float(dt_ms)),
+        "duration_ms": repr(float(duration_ms)),
+    }
+
+
+def _write_table(path: str | os.PathLike[str], table: Any) -> None:
+    """Write ``table`` to ``path`` atomically (the old file survives a failure)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+    except OSError as exc:
+        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
+
+
+def _read_table(
+    path: str | os.PathLike[str], what: str, columns: dict[str, Any]
+) -> tuple[Any, dict[str, str]]:
+    """Read a Parquet file and check its columns (type ``None``: any) and metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise FileIOError(
+            f"cannot read {what} from {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
+    for column, dtype in columns.items():
+        if column not in table.column_names:
+            raise InvalidParameterError.of("column", column, f"missing from {path}")
+        if dtype is not None and table.schema.field(column).type != dtype:
+            raise InvalidParameterError.of(
+                column, str(table.schema.field(column).type), f"must be {dtype}"
+            )
+    raw = table.schema.metadata or {}
+    metadata = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
+    for key in _REQUIRED_META:
+        if key not in metadata:
+            raise InvalidParameterError.of("metadata", key, f"missing from {path}")
+    return table, metadata
