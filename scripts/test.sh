@@ -18,6 +18,8 @@ if [ "${EVOSPIKENET_SKIP_INSTALL:-0}" != 1 ]; then
     "$VENV/bin/python" -m pip install --quiet ".[dev]"
     # Real connectome data for the connectome tests (only cect's bundled JSON is read).
     "$VENV/bin/python" -m pip install --quiet --no-deps cect==0.3.5
+    # ... and the Drosophila optic-lobe connectome (only flyvis's bundled JSON is read).
+    "$VENV/bin/python" -m pip install --quiet --no-deps flyvis==1.2.0
 fi
 cargo test -p evospikenet-core
 "$VENV/bin/python" -m pytest "$@"

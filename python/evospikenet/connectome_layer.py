@@ -49,6 +49,30 @@ sensory and neuromodulatory input that the connectome does not contain; C.
 elegans neurons are mostly graded, non-spiking cells, so a LIF network built
 from its wiring is a model of the wiring's dynamics, not of the worm.
 
+Driving a subset (``drive="sensory"``, ``"type:REGEX"``, ``"name:REGEX"``)
+--------------------------------------------------------------------------
+The engine's Poisson input (:meth:`~evospikenet.network.Network.poisson`)
+drives a whole population, and the connectome is one population (so that
+gap junctions and the ``index k = neuron_id[k]`` rule stay simple). A subset
+is driven instead through a spike-source population
+(:meth:`ConnectomeLIFLayer.drive_subset`): for each driven neuron and each
+step, the number of input spikes is drawn from Poisson(``rate_hz * dt``)
+with a numpy ``Generator`` seeded from the layer's seed (``SeedSequence((seed,
+0x5EED_D217E))``), exactly the distribution of the engine's own Poisson input;
+a count ``k`` in a step fires ``k`` distinct source cells of that neuron
+(the engine merges repeated spikes of one source in one step), so the
+source population has ``n_driven * max(k)`` cells, each wired to its one
+target with ``weight_pa`` and delay 0. Differences from the engine input:
+the spikes act one step later (a spike at step ``s`` acts from ``s + 1``,
+ARCHITECTURE.md), which shifts a stationary Poisson train by ``dt`` and
+does not change its statistics, and the spike times are drawn up front for
+a known duration (memory ``~16 bytes * rate_hz * duration_s * n_driven``).
+Neurons outside the subset receive no external input at all.
+``"sensory"`` selects the types in ``meta["sensory_types"]`` when the
+import recorded them (flyvis: the photoreceptors R1–R8) and otherwise the
+WormAtlas sensory classes of the cect data (:data:`SENSORY_TYPE_PATTERN`,
+the same classes as the sensory shard of ``examples/connectome_config.yaml``).
+
 References
 ----------
 Cook SJ, Jarrell TA, Brittin CA, et al. (2019) Whole-animal connectomes of
@@ -61,6 +85,7 @@ Cereb Cortex 24:785-806. doi:10.1093/cercor/bhs358
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,17 +93,37 @@ import numpy.typing as npt
 
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
-from evospikenet.network import LIFParameters, LIFPopulation, Network, Projection, SpikeMonitor
+from evospikenet.network import (
+    LIFParameters,
+    LIFPopulation,
+    Network,
+    Projection,
+    SpikeMonitor,
+    SpikeSourcePopulation,
+)
 
 if TYPE_CHECKING:
     from evospikenet.connectome import Connectome
 
-__all__ = ["ConnectomeLIFLayer", "apply_connectome_to_layer", "connectome_model"]
+__all__ = [
+    "SENSORY_TYPE_PATTERN",
+    "ConnectomeLIFLayer",
+    "apply_connectome_to_layer",
+    "connectome_model",
+    "select_neurons",
+]
 
 WEIGHT_SCALE_PA = 87.8
 GAP_SCALE_NS = 1.0
 DRIVE_RATE_HZ = 10000.0
 DRIVE_WEIGHT_PA = 87.8
+#: WormAtlas cell types (cect ``data/all_cell_info.csv``) of sensory neurons,
+#: matched with ``re.search`` against ``neuron_type``.
+SENSORY_TYPE_PATTERN = (
+    r"^(Amphid|Cephalic|Mechanosensory|Touch|Phasmid|O2, CO2|Pharyngeal polymodal)|sensory"
+)
+#: Second word of the seed of the subset drive's numpy Generator.
+_DRIVE_SEED_TAG = 0x5EED_D217E
 
 
 def _positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
@@ -130,6 +175,8 @@ class ConnectomeLIFLayer:
         :func:`evospikenet.connectome.ei_ratio` of the applied connectome.
     n_gap_junctions : int
         Gap junctions in the network (unordered pairs).
+    n_drive_spikes : int
+        Input spikes drawn by :meth:`drive_subset` (0 before).
 
     Raises
     ------
@@ -177,6 +224,7 @@ class ConnectomeLIFLayer:
         self.neuron_id: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self.ei_ratio = float("nan")
         self.n_gap_junctions = 0
+        self.n_drive_spikes = 0
         self._chem: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
         self._mask: npt.NDArray[np.bool_] | None = None
 
@@ -207,6 +255,74 @@ class ConnectomeLIFLayer:
         """
         net, pop = self._require()
         return net.poisson(pop, rate_hz=rate_hz, weight=weight_pa)
+
+    def drive_subset(
+        self,
+        neurons: npt.ArrayLike,
+        duration_ms: float,
+        rate_hz: float = DRIVE_RATE_HZ,
+        weight_pa: float = DRIVE_WEIGHT_PA,
+    ) -> SpikeSourcePopulation:
+        """Independent Poisson input (``rate_hz`` per neuron) into ``neurons`` only.
+
+        Built from a spike-source population (module docs: how, and how it
+        differs from :meth:`drive`). Spike times are drawn for
+        ``[0, duration_ms)``; running longer leaves the rest undriven.
+
+        Parameters
+        ----------
+        neurons : array_like of int, shape (m,), or of bool, shape (n,)
+            Population indices of the driven neurons, or a mask.
+        duration_ms : float
+            Driven time (ms), > 0.
+        rate_hz : float
+            Poisson rate per driven neuron (Hz), >= 0.
+        weight_pa : float
+            PSC of each input spike (pA), > 0 (excitatory receptor).
+
+        Returns
+        -------
+        SpikeSourcePopulation
+            The sources, named ``"drive"``.
+
+        Raises
+        ------
+        InvalidParameterError
+            Bad indices, an empty subset, bad rate, weight or duration.
+        """
+        net, pop = self._require()
+        idx = np.asarray(neurons)
+        if idx.dtype == np.bool_:
+            if idx.shape != (pop.n,):
+                raise InvalidParameterError.of("neurons", f"mask {idx.shape}", f"needs ({pop.n},)")
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64, copy=False).ravel()
+        if idx.size == 0:
+            raise InvalidParameterError.of("neurons", "[]", "select at least one neuron")
+        if idx.min() < 0 or idx.max() >= pop.n or np.unique(idx).size != idx.size:
+            raise InvalidParameterError.of(
+                "neurons", idx.tolist()[:10], f"distinct, in [0, {pop.n})"
+            )
+        duration = _positive("duration_ms", duration_ms)
+        rate = _positive("rate_hz", rate_hz, allow_zero=True)
+        weight = _positive("weight_pa", weight_pa)
+        n_steps = math.ceil(duration / net.dt_ms - 1e-9)
+        rng = np.random.default_rng(np.random.SeedSequence((int(self.seed), _DRIVE_SEED_TAG)))
+        counts = rng.poisson(rate * net.dt_ms * 1e-3, size=(n_steps, idx.size))
+        k_max = max(int(counts.max(initial=0)), 1)
+        step, target = np.nonzero(counts)
+        c = counts[step, target]
+        first = np.repeat(np.cumsum(c) - c, c)
+        copy = np.arange(int(c.sum())) - first  # 0..k-1 within each (step, neuron)
+        times = np.repeat(step, c) * net.dt_ms
+        source = np.repeat(target, c) * k_max + copy
+        src = net.spike_source("drive", idx.size * k_max, times, source)
+        all_sources = np.arange(idx.size * k_max)
+        net.connect_arrays(
+            src, pop, all_sources, idx[all_sources // k_max], weight, 0.0, receptor="excitatory"
+        )
+        self.n_drive_spikes = int(c.sum())
+        return src
 
     def run(self, duration_ms: float, **kwargs: Any) -> None:
         """Advance the network (see :meth:`evospikenet.network.Network.run`)."""
@@ -302,6 +418,61 @@ def apply_connectome_to_layer(
     return layer
 
 
+def select_neurons(connectome: Connectome, drive: str) -> npt.NDArray[np.bool_]:
+    """Which neurons a drive selector names (module docs, "Driving a subset").
+
+    Parameters
+    ----------
+    connectome : Connectome
+    drive : str
+        ``"all"``; ``"sensory"`` (``meta["sensory_types"]`` if recorded, else
+        :data:`SENSORY_TYPE_PATTERN` on ``neuron_type``); ``"type:REGEX"`` or
+        ``"name:REGEX"`` (``re.search`` on ``neuron_type`` / ``neuron_name``).
+
+    Returns
+    -------
+    ndarray of bool, shape (n_neurons,)
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown selector, bad regular expression, or no neuron selected.
+    """
+    if not isinstance(drive, str):
+        raise InvalidParameterError.of("drive", drive, "must be a string")
+    n = connectome.n_neurons
+    blank = np.full(n, "", dtype=str)
+    types_of = blank if connectome.neuron_type is None else connectome.neuron_type.astype(str)
+    names_of = blank if connectome.neuron_name is None else connectome.neuron_name.astype(str)
+    if drive == "all":
+        mask = np.ones(n, dtype=bool)
+    elif drive == "sensory":
+        types = connectome.meta.get("sensory_types")
+        if isinstance(types, list):
+            mask = np.isin(types_of, [str(t) for t in types])
+        else:
+            pattern = re.compile(SENSORY_TYPE_PATTERN)
+            mask = np.array([bool(pattern.search(t)) for t in types_of], dtype=bool)
+    elif drive.startswith(("type:", "name:")):
+        field, _, expr = drive.partition(":")
+        try:
+            pattern = re.compile(expr)
+        except re.error as exc:
+            raise InvalidParameterError.of(
+                "drive", drive, f"bad regular expression: {exc}"
+            ) from exc
+        values = types_of if field == "type" else names_of
+        mask = np.array([bool(pattern.search(v)) for v in values], dtype=bool)
+    else:
+        raise InvalidParameterError.of(
+            "drive", drive, "must be 'all', 'sensory', 'type:REGEX' or 'name:REGEX'"
+        )
+    mask = mask.astype(bool).reshape(n)
+    if not mask.any():
+        raise InvalidParameterError.of("drive", drive, "selects no neuron")
+    return mask
+
+
 def connectome_model(
     connectome: Connectome,
     *,
@@ -314,13 +485,17 @@ def connectome_model(
     g_inh: float = 1.0,
     gap_scale_ns: float = GAP_SCALE_NS,
     name: str = "connectome",
+    drive: str = "all",
+    duration_ms: float | None = None,
 ) -> BuiltModel:
     """Build a connectome layer with its default drive, as a :class:`BuiltModel`.
 
     What ``evospikenet simulate --connectome FILE.npz`` runs: the layer of
     :func:`apply_connectome_to_layer` plus Poisson input of ``drive_rate_hz``
-    (total per neuron) with PSCs of ``drive_weight_pa`` into every neuron.
-    Default duration 1000 ms.
+    (total per neuron) with PSCs of ``drive_weight_pa`` into every neuron,
+    or with ``drive`` other than ``"all"`` into the neurons
+    :func:`select_neurons` names only (:meth:`ConnectomeLIFLayer.drive_subset`;
+    the input is drawn for ``duration_ms``, default the model's 1000 ms).
 
     Raises
     ------
@@ -332,7 +507,12 @@ def connectome_model(
         dt_ms=0.1 if dt_ms is None else dt_ms, seed=seed, threads=threads,
     )  # fmt: skip
     apply_connectome_to_layer(connectome, layer)
-    layer.drive(drive_rate_hz, drive_weight_pa)
+    duration = 1000.0 if duration_ms is None else duration_ms
+    mask = select_neurons(connectome, drive)
+    if drive == "all":
+        layer.drive(drive_rate_hz, drive_weight_pa)
+    else:
+        layer.drive_subset(np.flatnonzero(mask), duration, drive_rate_hz, drive_weight_pa)
     net, pop = layer._require()
     assert layer.spike_monitor is not None
     parameters = {
@@ -340,7 +520,8 @@ def connectome_model(
         "gap_scale_ns": layer.gap_scale_ns, "drive_rate_hz": drive_rate_hz,
         "drive_weight_pa": drive_weight_pa, "ei_ratio": layer.ei_ratio,
         "n_gap_junctions": layer.n_gap_junctions,
+        "drive": drive, "n_driven": int(mask.sum()),
     }  # fmt: skip
     return BuiltModel(
-        name, net, {pop.name: pop}, {pop.name: layer.spike_monitor}, 1000.0, parameters
+        name, net, {pop.name: pop}, {pop.name: layer.spike_monitor}, duration, parameters
     )

@@ -208,6 +208,7 @@ def simulate(
             dt_ms=dt_ms,
             seed=0 if seed is None else seed,
             threads=threads,
+            duration_ms=duration_ms,  # the length of a subset drive's input
             **(options or {}),
         )
         name = f"connectome:{Path(connectome).name}"

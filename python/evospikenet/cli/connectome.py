@@ -25,6 +25,7 @@ from evospikenet.connectome import (
     ei_ratio,
     import_cect,
     import_csv,
+    import_flyvis,
     load_connectome_npz,
     save_connectome_npz,
     sync_connectome,
@@ -50,7 +51,11 @@ def connectome() -> None:
 @connectome.command("import")
 @click.argument("source")
 @click.option(
-    "--format", "fmt", type=click.Choice(["cect", "csv"]), required=True, help="Input format."
+    "--format",
+    "fmt",
+    type=click.Choice(["cect", "csv", "flyvis"]),
+    required=True,
+    help="Input format.",
 )
 @click.option("--dataset", help="cect dataset (Cook2019Herm, Witvliet1..8, White_whole, ...).")
 @click.option("--neurons", "neurons_path", type=click.Path(), help="csv: the neuron table.")
@@ -71,6 +76,12 @@ def connectome() -> None:
 @click.option("--materialization-version", type=int, default=1, show_default=True)
 @click.option("--neurons-only", is_flag=True, help="cect: drop muscles, glia and other cells.")
 @click.option("--weight-unit", default="", help="csv: unit of the weight column.")
+@click.option(
+    "--extent",
+    type=click.IntRange(0, None),
+    default=None,
+    help="flyvis: expand cell types onto a hex lattice of this radius (default: types as nodes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def import_command(
     source: str,
@@ -84,6 +95,7 @@ def import_command(
     materialization_version: int,
     weight_unit: str,
     neurons_only: bool,
+    extent: int | None,
     as_json: bool,
 ) -> None:
     """Convert SOURCE into the connectome NPZ contract.
@@ -91,7 +103,9 @@ def import_command(
     cect: SOURCE is 'cect' (the installed wheel's data, with --dataset) or a
     cect cache JSON file. csv: SOURCE is the edge list (pre,post,weight
     [,delay_ms][,synapse_type]); --neurons gives neuron_id,neuron_sign
-    [,neuron_type][,neuron_name].
+    [,neuron_type][,neuron_name]. flyvis: SOURCE is 'flyvis' (the installed
+    wheel's fib25-fib19_v2.2.json) or such a JSON file; --extent K puts one
+    neuron per cell type and hex column of radius K.
     """
     with user_errors():
         if fmt == "cect":
@@ -108,6 +122,13 @@ def import_command(
                 delay_ms=delay_ms,
                 materialization_version=materialization_version,
                 neurons_only=neurons_only,
+            )
+        elif fmt == "flyvis":
+            c = import_flyvis(
+                source,
+                extent=extent,
+                delay_ms=delay_ms,
+                materialization_version=materialization_version,
             )
         else:
             if not neurons_path:

@@ -98,7 +98,8 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     type=click.Path(dir_okay=False, path_type=Path),
     help=(
         "Connectome NPZ to simulate as a LIF network, Poisson drive into every neuron "
-        "(--param drive_rate_hz=, drive_weight_pa=, weight_scale_pa=, g_inh=, gap_scale_ns=)."
+        "(--param drive_rate_hz=, drive_weight_pa=, weight_scale_pa=, g_inh=, gap_scale_ns=; "
+        "--param drive=sensory|type:REGEX|name:REGEX drives only those neurons)."
     ),
 )
 @click.option(

@@ -5,7 +5,7 @@ Public API (names stable; other modules build on them):
 - the contract: :class:`Connectome`, :func:`load_connectome_npz`,
   :func:`save_connectome_npz`, :func:`validate_connectome`,
   :func:`make_connectome`, :func:`ei_ratio`;
-- imports: :func:`import_cect`, :func:`import_csv`;
+- imports: :func:`import_cect`, :func:`import_csv`, :func:`import_flyvis`;
 - deltas: :class:`Delta`, :func:`read_delta`, :func:`write_delta`,
   :func:`diff_connectomes`, :func:`apply_delta_to`, :func:`apply_delta`,
   :func:`apply_delta_with_validation`;
@@ -31,6 +31,7 @@ from evospikenet.connectome._errors import (
     ConnectomeSyncValidationError,
     DeltaConflictError,
 )
+from evospikenet.connectome._flyvis import flyvis_connectome_path, import_flyvis
 from evospikenet.connectome._import import (
     DEFAULT_TRANSMITTER_SIGNS,
     import_cect,
@@ -69,8 +70,10 @@ __all__ = [
     "apply_delta_with_validation",
     "diff_connectomes",
     "ei_ratio",
+    "flyvis_connectome_path",
     "import_cect",
     "import_csv",
+    "import_flyvis",
     "is_neuron_type",
     "list_cect_datasets",
     "load_connectome_npz",
