@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from evospikenet.errors import InvalidParameterError
 from evospikenet.evolution import CartPoleTask, DigitsTask, EvoGenome, FitnessEvaluator, load_genome
 from evospikenet.evolution.run import evolve
 
@@ -102,3 +104,37 @@ def test_cartpole_evolution_improves_and_is_worker_independent(tmp_path: Path) -
     ev = FitnessEvaluator("cartpole")
     assert ev.evaluate(one.best) == one.best_fitness
     assert np.isfinite(one.history[-1]["diversity"])
+
+
+def test_validation_declares_winner_on_held_out_episodes(tmp_path: Path) -> None:
+    # Low target so a 6-genome pool passes it within a few generations; the winner
+    # must be a genome over the target in training whose mean on the validation
+    # seeds (1000, 1001), recomputed here independently, also reaches it.
+    target, n_val = 30.0, 2
+    res = evolve(
+        "cartpole", population=6, generations=4, seed=1, out=tmp_path, snapshots=False,
+        target_fitness=target, validation_episodes=n_val, validation_top=2,
+    )  # fmt: skip
+    assert res.best_fitness >= target
+    assert FitnessEvaluator("cartpole").evaluate(res.best) == res.best_fitness
+    val = CartPoleTask(seeds=(1000, 1001)).evaluate(res.best.build())
+    assert res.extra["validation_mean"] == val
+    n_val_eps = res.extra["validation_episodes"]
+    assert n_val_eps > 0 and n_val_eps % n_val == 0
+    # 6 evaluations, then 4 per generation (2 elites kept); 5 validation episodes = 1 evaluation
+    training = 6 + 4 * (len(res.history) - 1)
+    assert res.evaluations == training + math.ceil(n_val_eps / 5)
+    if val >= target:
+        assert res.solved_at_evaluations == res.evaluations
+    else:
+        assert res.solved_at_evaluations is None
+
+
+def test_validation_needs_cartpole_and_target(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="validation_episodes"):
+        evolve("cartpole", out=tmp_path, validation_episodes=5)
+    with pytest.raises(InvalidParameterError, match="validation_episodes"):
+        evolve("digits", out=tmp_path, target_fitness=0.5, validation_episodes=5)
+    with pytest.raises(InvalidParameterError, match="validation_top"):
+        evolve("cartpole", out=tmp_path, target_fitness=5, validation_episodes=5,
+               validation_top=0)  # fmt: skip
