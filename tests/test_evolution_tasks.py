@@ -138,3 +138,31 @@ def test_validation_needs_cartpole_and_target(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError, match="validation_top"):
         evolve("cartpole", out=tmp_path, target_fitness=5, validation_episodes=5,
                validation_top=0)  # fmt: skip
+
+
+class _CrashError(Exception):
+    pass
+
+
+def test_validation_state_survives_resume(tmp_path: Path) -> None:
+    # Seed 2, target 45: generation 1 validates a candidate that fails (3 episodes),
+    # it stays the only genome over 45 in generations 2-3 (kept as elite, not validated
+    # again), and generation 4 validates another that passes. A run stopped after
+    # generation 2's checkpoint and resumed must end exactly like an uninterrupted one
+    # (it would validate the elite again if the checkpoint lost the validation state).
+    kwargs = {
+        "population": 6, "generations": 6, "seed": 2, "snapshots": False,
+        "target_fitness": 45.0, "validation_episodes": 3, "validation_top": 2,
+    }  # fmt: skip
+    whole = evolve("cartpole", out=tmp_path / "a", **kwargs)  # type: ignore[arg-type]
+
+    def crash(r: object) -> None:
+        if r.stats.generation == 2:  # type: ignore[attr-defined]
+            raise _CrashError
+
+    with pytest.raises(_CrashError):
+        evolve("cartpole", out=tmp_path / "b", on_generation=crash, **kwargs)  # type: ignore[arg-type]
+    resumed = evolve("cartpole", out=tmp_path / "b", resume=True, **kwargs)  # type: ignore[arg-type]
+    assert resumed.extra["validation_episodes"] == 6  # the elite is not validated twice
+    assert resumed.to_json() | {"out": ""} == whole.to_json() | {"out": ""}
+    assert resumed.solved_at_evaluations == 6 + 4 * 4 + math.ceil(6 / 5)
