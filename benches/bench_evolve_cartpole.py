@@ -11,7 +11,11 @@ benches/peers/neat_cartpole.py for their encoding), and EvoSpikeNet (LIF spiking
 controllers; evospikenet.evolution, the closed loop in the Rust core, one worker).
 Evaluations to solve count whole generations (both stop after the generation that
 solves). `--systems evospikenet-10ep` trains EvoSpikeNet on 10 episodes per evaluation
-instead of 5. Prints a table and writes benches/results/evolve_cartpole*.json.
+instead of 5; `--systems evospikenet-val20` declares the winner only after up to 5
+genomes over 475 also play 20 validation episodes (reset seeds 1000-1019) and the best
+of them holds >= 475 there (`evolve(validation_episodes=20)`); its evaluations include
+the validation episodes, 5 episodes counted as one evaluation. Prints a table and
+writes benches/results/evolve_cartpole*.json.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ def run_neat(mode: str, seed: int, generations: int) -> dict[str, object]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def run_evospikenet(seed: int, generations: int, episodes: int = 5) -> dict[str, object]:
+def run_evospikenet(
+    seed: int, generations: int, episodes: int = 5, validation: int = 0
+) -> dict[str, object]:
     evals = {"n": 0, "s": 0.0}
 
     def report(r) -> None:  # type: ignore[no-untyped-def]
@@ -54,12 +60,15 @@ def run_evospikenet(seed: int, generations: int, episodes: int = 5) -> dict[str,
         res = evolve(
             "cartpole", population=50, generations=generations, seed=seed, workers=1,
             out=tmp, target_fitness=475.0, on_generation=report, snapshots=False,
-            episodes=episodes,
+            episodes=episodes, validation_episodes=validation,
         )  # fmt: skip
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     test = CartPoleTask().test(res.best, range(10_000, 10_100))
+    system = "evospikenet" if episodes == 5 else f"evospikenet-{episodes}ep"
     return {
-        "system": "evospikenet" if episodes == 5 else f"evospikenet-{episodes}ep",
+        "system": system if not validation else f"evospikenet-val{validation}",
+        "validation_episodes": res.extra.get("validation_episodes", 0),
+        "validation_mean": res.extra.get("validation_mean"),
         "seed": seed, "solved": res.best_fitness >= 475,
         "best_fitness": res.best_fitness, "evaluations": res.evaluations,
         "solved_at_evaluations": res.solved_at_evaluations, "wall_s": wall, "cpu_s": cpu,
@@ -75,7 +84,7 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=30)
     ap.add_argument("--systems", default="neat-ff,neat-iznn,evospikenet")
     args = ap.parse_args()
-    if not NEAT_PY.exists():
+    if not NEAT_PY.exists() and any(s.startswith("neat") for s in args.systems.split(",")):
         sys.exit("run benches/setup_neat.sh first")
     systems = args.systems.split(",")
     rows: list[dict[str, object]] = []
@@ -83,6 +92,9 @@ def main() -> None:
         for system in systems:
             if system == "evospikenet":
                 row = run_evospikenet(seed, args.generations)
+            elif system.startswith("evospikenet-val"):  # e.g. evospikenet-val20
+                validation = int(system.removeprefix("evospikenet-val"))
+                row = run_evospikenet(seed, args.generations, validation=validation)
             elif system.startswith("evospikenet-"):  # e.g. evospikenet-10ep
                 episodes = int(system.removeprefix("evospikenet-").removesuffix("ep"))
                 row = run_evospikenet(seed, args.generations, episodes)

@@ -159,3 +159,22 @@ def test_snapshot_restore(tmp_path: Path) -> None:
     res = runner.invoke(cli, [*snap, "restore", "nope", "--target", str(target)])
     assert res.exit_code == 2 and "nope" in res.output
     assert runner.invoke(cli, ["snapshot", "--dir", str(tmp_path / "none"), "list"]).exit_code == 2
+
+
+def test_evolve_validation_episodes(tmp_path: Path) -> None:
+    pytest.importorskip("gymnasium")
+    res = CliRunner().invoke(
+        cli,
+        ["evolve", "--task", "cartpole", "--out", str(tmp_path / "a"), "--population", "6",
+         "--generations", "3", "--seed", "1", "--target-fitness", "30",
+         "--validation-episodes", "2", "--no-progress", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["best_fitness"] >= 30 and out["validation_episodes"] > 0
+    bad = CliRunner().invoke(
+        cli,
+        ["evolve", "--task", "cartpole", "--out", str(tmp_path / "b"),
+         "--validation-episodes", "2", "--no-progress"],
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "validation_episodes" in bad.output

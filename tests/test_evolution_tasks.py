@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from evospikenet.errors import InvalidParameterError
 from evospikenet.evolution import CartPoleTask, DigitsTask, EvoGenome, FitnessEvaluator, load_genome
 from evospikenet.evolution.run import evolve
 
@@ -102,3 +104,65 @@ def test_cartpole_evolution_improves_and_is_worker_independent(tmp_path: Path) -
     ev = FitnessEvaluator("cartpole")
     assert ev.evaluate(one.best) == one.best_fitness
     assert np.isfinite(one.history[-1]["diversity"])
+
+
+def test_validation_declares_winner_on_held_out_episodes(tmp_path: Path) -> None:
+    # Low target so a 6-genome pool passes it within a few generations; the winner
+    # must be a genome over the target in training whose mean on the validation
+    # seeds (1000, 1001), recomputed here independently, also reaches it.
+    target, n_val = 30.0, 2
+    res = evolve(
+        "cartpole", population=6, generations=4, seed=1, out=tmp_path, snapshots=False,
+        target_fitness=target, validation_episodes=n_val, validation_top=2,
+    )  # fmt: skip
+    assert res.best_fitness >= target
+    assert FitnessEvaluator("cartpole").evaluate(res.best) == res.best_fitness
+    val = CartPoleTask(seeds=(1000, 1001)).evaluate(res.best.build())
+    assert res.extra["validation_mean"] == val
+    n_val_eps = res.extra["validation_episodes"]
+    assert n_val_eps > 0 and n_val_eps % n_val == 0
+    # 6 evaluations, then 4 per generation (2 elites kept); 5 validation episodes = 1 evaluation
+    training = 6 + 4 * (len(res.history) - 1)
+    assert res.evaluations == training + math.ceil(n_val_eps / 5)
+    if val >= target:
+        assert res.solved_at_evaluations == res.evaluations
+    else:
+        assert res.solved_at_evaluations is None
+
+
+def test_validation_needs_cartpole_and_target(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="validation_episodes"):
+        evolve("cartpole", out=tmp_path, validation_episodes=5)
+    with pytest.raises(InvalidParameterError, match="validation_episodes"):
+        evolve("digits", out=tmp_path, target_fitness=0.5, validation_episodes=5)
+    with pytest.raises(InvalidParameterError, match="validation_top"):
+        evolve("cartpole", out=tmp_path, target_fitness=5, validation_episodes=5,
+               validation_top=0)  # fmt: skip
+
+
+class _CrashError(Exception):
+    pass
+
+
+def test_validation_state_survives_resume(tmp_path: Path) -> None:
+    # Seed 2, target 45: generation 1 validates a candidate that fails (3 episodes),
+    # it stays the only genome over 45 in generations 2-3 (kept as elite, not validated
+    # again), and generation 4 validates another that passes. A run stopped after
+    # generation 2's checkpoint and resumed must end exactly like an uninterrupted one
+    # (it would validate the elite again if the checkpoint lost the validation state).
+    kwargs = {
+        "population": 6, "generations": 6, "seed": 2, "snapshots": False,
+        "target_fitness": 45.0, "validation_episodes": 3, "validation_top": 2,
+    }  # fmt: skip
+    whole = evolve("cartpole", out=tmp_path / "a", **kwargs)  # type: ignore[arg-type]
+
+    def crash(r: object) -> None:
+        if r.stats.generation == 2:  # type: ignore[attr-defined]
+            raise _CrashError
+
+    with pytest.raises(_CrashError):
+        evolve("cartpole", out=tmp_path / "b", on_generation=crash, **kwargs)  # type: ignore[arg-type]
+    resumed = evolve("cartpole", out=tmp_path / "b", resume=True, **kwargs)  # type: ignore[arg-type]
+    assert resumed.extra["validation_episodes"] == 6  # the elite is not validated twice
+    assert resumed.to_json() | {"out": ""} == whole.to_json() | {"out": ""}
+    assert resumed.solved_at_evaluations == 6 + 4 * 4 + math.ceil(6 / 5)

@@ -70,6 +70,12 @@ def _data_errors() -> Iterator[None]:
     "--episodes", type=int, default=None,
     help="cartpole: training episodes per evaluation (reset seeds 0..N-1; default 5).",
 )  # fmt: skip
+@click.option(
+    "--validation-episodes", type=int, default=0, show_default=True,
+    help="cartpole with --target-fitness: declare a winner only when one of the (up to 5) "
+    "genomes over the target also reaches it on this many validation episodes (reset "
+    "seeds 1000..); counted in the evaluations (0 = off).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No per-generation display.")
 def evolve_command(
@@ -85,6 +91,7 @@ def evolve_command(
     energy_weight: float,
     test_episodes: int,
     episodes: int | None,
+    validation_episodes: int,
     as_json: bool,
     no_progress: bool,
 ) -> None:
@@ -141,6 +148,7 @@ def evolve_command(
                 weights=weights,
                 on_generation=report,
                 episodes=episodes,
+                validation_episodes=validation_episodes,
             )
         if test_episodes:
             task_obj = make_task(task)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -14,15 +15,23 @@ from typing import Any
 
 from evospikenet._atomic import atomic_path
 from evospikenet.errors import FileIOError, InvalidParameterError
-from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights, make_task
+from evospikenet.evolution.fitness import (
+    CartPoleTask,
+    FitnessEvaluator,
+    FitnessWeights,
+    make_task,
+)
 from evospikenet.evolution.genome import EvoGenome
 from evospikenet.evolution.pool import GenomePool, PopulationStats
 from evospikenet.evolution.snapshot import SnapshotManager
 
-__all__ = ["CHECKPOINT", "EvolveResult", "GenerationReport", "evolve"]
+__all__ = ["CHECKPOINT", "VALIDATION_SEED0", "EvolveResult", "GenerationReport", "evolve"]
 
 #: Checkpoint file in the output directory (gzip JSON, replaced atomically).
 CHECKPOINT = "checkpoint.json.gz"
+
+#: First CartPole reset seed of the validation episodes (``validation_episodes``).
+VALIDATION_SEED0 = 1000
 
 
 @dataclass
@@ -110,6 +119,8 @@ def evolve(
     on_generation: Callable[[GenerationReport], None] | None = None,
     snapshots: bool = True,
     episodes: int | None = None,
+    validation_episodes: int = 0,
+    validation_top: int = 5,
 ) -> EvolveResult:
     """Evolve genomes on a task; checkpoint after every generation.
 
@@ -140,6 +151,21 @@ def evolve(
         Also keep a pool snapshot per generation in ``out/snapshots``.
     episodes : int, optional
         ``cartpole``: training episodes per evaluation (default 5).
+    validation_episodes : int
+        ``cartpole`` with ``target_fitness`` only (0 = off): before a run is
+        declared solved, the (at most) ``validation_top`` genomes of the
+        generation whose training fitness reaches ``target_fitness`` also
+        play ``validation_episodes`` episodes with reset seeds
+        :data:`VALIDATION_SEED0` ``+ 0, 1, ...`` (disjoint from the training
+        seeds and from the 10000-10099 test seeds of the benches). The
+        winner is the candidate with the highest validation mean; the run
+        stops only when that mean also reaches ``target_fitness``, otherwise
+        it evolves on (and if the generations run out, the best validated
+        candidate seen is the winner). Validation episodes count in
+        ``EvolveResult.extra["validation_episodes"]`` and, converted to
+        evaluations of the training size, in ``evaluations``.
+    validation_top : int
+        Candidates validated per generation (>= 1).
 
     Returns
     -------
@@ -155,18 +181,48 @@ def evolve(
     if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
         raise InvalidParameterError.of("generations", generations, "must be an integer >= 1")
     task_obj = make_task(task, episodes)
+    for name, value, low in (
+        ("validation_episodes", validation_episodes, 0),
+        ("validation_top", validation_top, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InvalidParameterError.of(name, value, f"must be an integer >= {low}")
+    validator: CartPoleTask | None = None
+    if validation_episodes:
+        if not isinstance(task_obj, CartPoleTask) or target_fitness is None:
+            raise InvalidParameterError.of(
+                "validation_episodes",
+                validation_episodes,
+                "needs the cartpole task and a target_fitness",
+            )
+        validator = CartPoleTask(
+            seeds=tuple(range(VALIDATION_SEED0, VALIDATION_SEED0 + validation_episodes))
+        )
+    train_episodes = len(task_obj.seeds) if isinstance(task_obj, CartPoleTask) else 1
     out_dir = Path(out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileIOError(f"cannot create {out_dir}: {exc}", str(out_dir), exc.errno) from exc
-    config = {"task": task, "population": population, "seed": seed, "episodes": episodes}
+    config: dict[str, Any] = {
+        "task": task,
+        "population": population,
+        "seed": seed,
+        "episodes": episodes,
+    }
+    if validation_episodes:
+        config["validation"] = [validation_episodes, validation_top]
     manager = SnapshotManager(out_dir / "snapshots") if snapshots else None
     pool = GenomePool(population, seed=seed, snapshot_manager=manager, template=task_obj.template())
     ckpt = out_dir / CHECKPOINT
     evaluations = 0
     solved_at: int | None = None
     best: EvoGenome | None = None
+    # genome_id -> validation mean; the best validated candidate so far
+    validated: dict[str, float] = {}
+    val_best: EvoGenome | None = None
+    val_best_mean = -math.inf
+    val_episodes_done = 0
     if resume and ckpt.exists():
         state = _read_checkpoint(ckpt)
         if state.get("config") != config:
@@ -178,6 +234,12 @@ def evolve(
         solved_at = state.get("solved_at")
         best = EvoGenome.from_dict(state["best"]) if state.get("best") else None
         done = bool(state.get("done"))
+        if validator is not None:
+            vstate = state["validation"]
+            validated = {str(k): float(v) for k, v in vstate["validated"].items()}
+            val_best = EvoGenome.from_dict(vstate["best"]) if vstate["best"] else None
+            val_best_mean = float(vstate["best_mean"]) if val_best is not None else -math.inf
+            val_episodes_done = int(vstate["episodes"])
     else:
         pool.initialize_population()
         done = False
@@ -191,6 +253,7 @@ def evolve(
             for g, v in zip(todo, evaluator.evaluate_many(todo), strict=True):
                 g.fitness = v
             evaluations += len(todo)
+            training_evaluations = evaluations - math.ceil(val_episodes_done / train_episodes)
             elapsed = time.perf_counter() - t0
             stats = pool.stats()
             gen_best = pool.get(stats.best_genome_id)
@@ -201,7 +264,24 @@ def evolve(
                 and solved_at is None
                 and stats.max_fitness >= target_fitness
             ):
-                solved_at = evaluations
+                if validator is None:
+                    solved_at = evaluations
+                else:
+                    passing = sorted(
+                        (g for g in pool.genomes if (g.fitness or 0.0) >= target_fitness),
+                        key=lambda g: -(g.fitness or 0.0),
+                    )[:validation_top]
+                    for g in passing:
+                        if g.genome_id not in validated:
+                            validated[g.genome_id] = validator.evaluate(g.build())
+                            val_episodes_done += validation_episodes
+                        if validated[g.genome_id] > val_best_mean:
+                            val_best, val_best_mean = g.copy(), validated[g.genome_id]
+                    evaluations = training_evaluations + math.ceil(
+                        val_episodes_done / train_episodes
+                    )
+                    if val_best_mean >= target_fitness:
+                        solved_at = evaluations
             last = pool.generation + 1 >= generations or solved_at is not None
             if last:
                 pool.history.append(stats)
@@ -217,6 +297,18 @@ def evolve(
                     "solved_at": solved_at,
                     "best": best.to_dict(),
                     "done": done,
+                    **(
+                        {
+                            "validation": {
+                                "validated": validated,
+                                "best": val_best.to_dict() if val_best is not None else None,
+                                "best_mean": val_best_mean if val_best is not None else None,
+                                "episodes": val_episodes_done,
+                            }
+                        }
+                        if validator is not None
+                        else {}
+                    ),
                 },
             )
             if on_generation is not None:
@@ -228,6 +320,13 @@ def evolve(
     finally:
         evaluator.close()
     assert best is not None and best.fitness is not None
+    extra: dict[str, Any] = {}
+    if validator is not None:
+        if val_best is not None:
+            best = val_best
+            extra["validation_mean"] = val_best_mean
+        extra["validation_episodes"] = val_episodes_done
+    assert best.fitness is not None
     best.save(out_dir / "best_genome.json")
     history = [
         {
@@ -240,5 +339,12 @@ def evolve(
         for s in pool.history
     ]
     return EvolveResult(
-        best.genome_id, float(best.fitness), evaluations, history, str(out_dir), best, solved_at
+        best.genome_id,
+        float(best.fitness),
+        evaluations,
+        history,
+        str(out_dir),
+        best,
+        solved_at,
+        extra,
     )
