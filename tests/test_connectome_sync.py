@@ -240,3 +240,39 @@ def test_bad_config_exit_code_2(stages: Path, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 2 and "sync.source" in res.output
+
+
+def test_bad_ei_range_is_rejected_up_front_naming_the_config_field(
+    stages: Path, tmp_path: Path
+) -> None:
+    # Checked before anything is fetched, also when there is nothing to update.
+    for bad in ([5.0, 1.0], ["a", 2.0]):
+        cfg = config(tmp_path / "c.yaml", {"directory": str(stages / "deltas")}, ei_ratio_range=bad)
+        for cache in ("stage1.npz", "stage8.npz"):
+            with pytest.raises(InvalidParameterError) as info:
+                sync_connectome(cfg, stages / cache, tmp_path / "o.npz")
+            assert info.value.name == "sync.ei_ratio_range"
+    assert not (tmp_path / "o.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "extra", [{"timeout_s": "soon"}, {"retries": None}, {"backoff_factor": float("nan")}]
+)
+def test_bad_http_settings_exit_code_2(
+    stages: Path, tmp_path: Path, extra: dict[str, object]
+) -> None:
+    cfg = config(tmp_path / "c.yaml", {"url": "http://127.0.0.1:9", **extra})
+    res = CliRunner().invoke(
+        cli,
+        [
+            "sync-connectome",
+            "--config",
+            str(cfg),
+            "--cache",
+            str(stages / "stage1.npz"),
+            "--output",
+            str(tmp_path / "o.npz"),
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    assert "sync.source" in res.output

@@ -536,15 +536,15 @@ def apply_delta(
     return report
 
 
-def _check_range(ei_ratio_range: tuple[float, float]) -> tuple[float, float]:
+def _check_range(ei_ratio_range: Any, field: str = "ei_ratio_range") -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in ei_ratio_range)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError.of(
-            "ei_ratio_range", ei_ratio_range, "must be two numbers (lo, hi)"
+            field, ei_ratio_range, "must be two numbers (lo, hi)"
         ) from exc
     if not (lo <= hi) or math.isnan(lo) or math.isnan(hi):
-        raise InvalidParameterError.of("ei_ratio_range", ei_ratio_range, "need lo <= hi")
+        raise InvalidParameterError.of(field, ei_ratio_range, "need lo <= hi")
     return lo, hi
 
 

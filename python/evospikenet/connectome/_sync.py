@@ -44,6 +44,7 @@ import yaml
 from evospikenet.connectome._delta import (
     Delta,
     DeltaReport,
+    _check_range,
     apply_delta_to,
     check_ei_ratio,
     parse_delta_text,
@@ -189,10 +190,15 @@ def _make_source(section: dict[str, Any], root: Path) -> _DirectorySource | _Htt
     url = str(source["url"])
     if not url.startswith(("http://", "https://")):
         raise InvalidParameterError.of("sync.source.url", url, "must be http:// or https://")
-    timeout_s = float(source.get("timeout_s", 10.0))
-    retries = int(source.get("retries", 3))
-    backoff = float(source.get("backoff_factor", 0.5))
-    if timeout_s <= 0 or retries < 0 or backoff < 0:
+    try:
+        timeout_s = float(source.get("timeout_s", 10.0))
+        retries = int(source.get("retries", 3))
+        backoff = float(source.get("backoff_factor", 0.5))
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError.of(
+            "sync.source", source, f"timeout_s, retries and backoff_factor must be numbers: {exc}"
+        ) from exc
+    if not timeout_s > 0 or retries < 0 or not backoff >= 0:
         raise InvalidParameterError.of(
             "sync.source", source, "timeout_s must be > 0, retries and backoff_factor >= 0"
         )
@@ -249,11 +255,12 @@ def sync_connectome(
     (Dorkenwald et al. 2023, "CAVE: Connectome Annotation Versioning Engine").
     """
     section, root = _load_config(config_path)
-    ei_range = section.get("ei_ratio_range")
+    raw_range = section.get("ei_ratio_range")
     weighted = bool(section.get("ei_weighted", False))
     strict = bool(section.get("strict", False))
-    if ei_range is not None and (not isinstance(ei_range, list) or len(ei_range) != 2):
-        raise InvalidParameterError.of("sync.ei_ratio_range", ei_range, "must be [lo, hi]")
+    if raw_range is not None and (not isinstance(raw_range, list) or len(raw_range) != 2):
+        raise InvalidParameterError.of("sync.ei_ratio_range", raw_range, "must be [lo, hi]")
+    ei_range = None if raw_range is None else _check_range(raw_range, "sync.ei_ratio_range")
     rollback_dir = root / str(section.get("rollback_dir", "rollback"))
     cache = load_connectome_npz(cache_path)
     start = cache.materialization_version
@@ -263,6 +270,7 @@ def sync_connectome(
         )
     source = _make_source(section, root)
     newest = source.latest()
+    ratio = ei_ratio(cache, weighted=weighted)
     summary: dict[str, Any] = {
         "version_from": start,
         "version_to": start,
@@ -273,8 +281,8 @@ def sync_connectome(
         "neurons_removed": 0,
         "n_edges_before": cache.n_edges,
         "n_edges_after": cache.n_edges,
-        "ei_ratio_before": ei_ratio(cache, weighted=weighted),
-        "ei_ratio_after": ei_ratio(cache, weighted=weighted),
+        "ei_ratio_before": ratio,
+        "ei_ratio_after": ratio,
         "steps": [],
         "output_path": os.fspath(output_path),
     }
@@ -294,7 +302,7 @@ def sync_connectome(
         current, report = apply_delta_to(current, delta, strict=strict)
         if ei_range is not None:
             try:
-                check_ei_ratio(current, (ei_range[0], ei_range[1]), weighted=weighted)
+                check_ei_ratio(current, ei_range, weighted=weighted)
             except ConnectomeSyncValidationError as exc:
                 exc.rollback_path = write_rollback(cache_path, rollback_dir)
                 exc.args = (
