@@ -145,3 +145,19 @@ def test_cli_import_and_info(tmp_path: Path) -> None:
         cli, ["connectome", "import", "cect", "--format", "cect", "--out", str(out)]
     )
     assert bad.exit_code == 2 and "dataset" in bad.output
+
+
+@pytest.mark.parametrize("text", ["acetylcholine: [1\n", "- 1\n- -1\n"])
+def test_cli_bad_sign_map_exit_code_2(tmp_path: Path, text: str) -> None:
+    # Unparsable YAML and a non-mapping are both bad input, reported without a traceback;
+    # both are rejected before any data is read.
+    sign_map = tmp_path / "signs.yaml"
+    sign_map.write_text(text)
+    out = tmp_path / "w.npz"
+    res = CliRunner().invoke(
+        cli,
+        ["connectome", "import", "cect", "--format", "cect", "--dataset", "Witvliet1",
+         "--sign-map", str(sign_map), "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "--sign-map" in res.output and not out.exists()

@@ -111,7 +111,12 @@ def import_command(
         if fmt == "cect":
             signs = None
             if sign_map:
-                signs = yaml.safe_load(Path(sign_map).read_text(encoding="utf-8"))
+                try:
+                    signs = yaml.safe_load(Path(sign_map).read_text(encoding="utf-8"))
+                except yaml.YAMLError as exc:
+                    raise click.BadParameter(
+                        f"not valid YAML: {exc}", param_hint="--sign-map"
+                    ) from exc
                 if not isinstance(signs, dict):
                     raise click.BadParameter("must be a YAML mapping", param_hint="--sign-map")
             c = import_cect(
