@@ -38,12 +38,10 @@ import logging
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet._yaml import read_yaml_mapping
+from evospikenet.errors import InvalidParameterError
 
 __all__ = [
     "TOPIC_PREFIX",
@@ -56,22 +54,8 @@ TOPIC_PREFIX = "brain_routing/delays"
 _log = logging.getLogger(__name__)
 
 
-def _read_yaml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
-    p = os.fspath(path)
-    try:
-        with Path(p).open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise FileIOError(f"cannot read {what} {p!r}: {exc}", p, exc.errno) from exc
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError.of(what, p, f"not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidParameterError.of(what, p, "must be a YAML mapping")
-    return data
-
-
 def _section(config_path: str | os.PathLike[str]) -> dict[str, Any]:
-    data = _read_yaml(config_path, "config")
+    data = read_yaml_mapping(config_path, "config")
     sec = data.get("hcp_routing")
     if not isinstance(sec, dict):
         raise InvalidParameterError.of("hcp_routing", sec, "config needs an 'hcp_routing' mapping")

@@ -81,6 +81,7 @@ import numpy.typing as npt
 import yaml
 
 from evospikenet._atomic import atomic_path
+from evospikenet._yaml import read_yaml, read_yaml_mapping
 from evospikenet.errors import FileIOError, InvalidParameterError
 
 if TYPE_CHECKING:
@@ -185,16 +186,7 @@ class _NodeRule:
 
 
 def _load_config(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[_NodeRule]]:
-    p = os.fspath(path)
-    try:
-        with Path(p).open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except OSError as exc:
-        raise FileIOError(f"cannot read config {p!r}: {exc}", p, exc.errno) from exc
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError.of("config", p, f"not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise InvalidParameterError.of("config", p, "must be a YAML mapping")
+    raw = read_yaml_mapping(path, "config")
     nodes = raw.get("nodes")
     if not isinstance(nodes, dict) or not nodes:
         raise InvalidParameterError.of("nodes", nodes, "config needs a non-empty 'nodes' mapping")
@@ -639,13 +631,7 @@ def load_node_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         Not YAML, or missing ``schema_version`` / ``nodes`` / a node's ``npz_path``.
     """
     p = os.fspath(path)
-    try:
-        with Path(p).open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise FileIOError(f"cannot read manifest {p!r}: {exc}", p, exc.errno) from exc
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError.of("manifest", p, f"not valid YAML: {exc}") from exc
+    data = read_yaml(p, "manifest")
     if not isinstance(data, dict) or "schema_version" not in data:
         raise InvalidParameterError.of("manifest.schema_version", None, f"missing in {p!r}")
     nodes = data.get("nodes")
