@@ -105,6 +105,13 @@ def test_bad_drive() -> None:
         layer.drive_subset([0, 60], 10.0)
     with pytest.raises(InvalidParameterError, match="duration_ms"):
         layer.drive_subset([0], -1.0)
+    # Fractional indices are refused, not truncated to neuron 1.
+    with pytest.raises(InvalidParameterError, match="neurons"):
+        layer.drive_subset([1.5], 10.0)
+    with pytest.raises(InvalidParameterError, match="neurons"):
+        layer.drive_subset([-1], 10.0)
+    with pytest.raises(InvalidParameterError, match=r"rate_hz.*>= 0"):
+        layer.drive_subset([0], 10.0, rate_hz=-1.0)
 
 
 def test_simulate_cli_drive_param(tmp_path: Path) -> None:

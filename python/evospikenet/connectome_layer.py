@@ -100,6 +100,8 @@ from evospikenet.network import (
     Projection,
     SpikeMonitor,
     SpikeSourcePopulation,
+    _finite,
+    _indices,
 )
 
 if TYPE_CHECKING:
@@ -127,11 +129,9 @@ _DRIVE_SEED_TAG = 0x5EED_D217E
 
 
 def _positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise InvalidParameterError.of(name, value, "must be finite and > 0")
+    v = _finite(name, value)
+    if v < 0 or (v == 0 and not allow_zero):
+        raise InvalidParameterError.of(name, value, "must be >= 0" if allow_zero else "must be > 0")
     return v
 
 
@@ -296,10 +296,10 @@ class ConnectomeLIFLayer:
             if idx.shape != (pop.n,):
                 raise InvalidParameterError.of("neurons", f"mask {idx.shape}", f"needs ({pop.n},)")
             idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64, copy=False).ravel()
+        idx = _indices("neurons", idx).astype(np.int64)
         if idx.size == 0:
             raise InvalidParameterError.of("neurons", "[]", "select at least one neuron")
-        if idx.min() < 0 or idx.max() >= pop.n or np.unique(idx).size != idx.size:
+        if idx.max() >= pop.n or np.unique(idx).size != idx.size:
             raise InvalidParameterError.of(
                 "neurons", idx.tolist()[:10], f"distinct, in [0, {pop.n})"
             )
