@@ -392,6 +392,10 @@ def test_snapshot_create_list_restore_and_rollback(tmp_path: Path) -> None:
     assert not (tmp_path / "x.gz").exists()
     with pytest.raises(InvalidParameterError):
         manager.create_snapshot("../evil", {})
+    # A bad level is refused before the directory is created.
+    with pytest.raises(InvalidParameterError, match="compression_level"):
+        SnapshotManager(tmp_path / "never", compression_level=10)
+    assert not (tmp_path / "never").exists()
 
 
 def test_genome_store(tmp_path: Path) -> None:

@@ -80,6 +80,8 @@ class SnapshotManager:
         state_provider: Callable[[], Mapping[str, Any]] | None = None,
         compression_level: int = 6,
     ) -> None:
+        if not 0 <= compression_level <= 9:
+            raise InvalidParameterError.of("compression_level", compression_level, "must be 0-9")
         self.snapshot_dir = Path(snapshot_dir)
         try:
             self.snapshot_dir.mkdir(parents=True, exist_ok=True)
@@ -88,8 +90,6 @@ class SnapshotManager:
                 f"cannot create {snapshot_dir}: {exc}", str(snapshot_dir), exc.errno
             ) from exc
         self.state_provider = state_provider
-        if not 0 <= compression_level <= 9:
-            raise InvalidParameterError.of("compression_level", compression_level, "must be 0-9")
         self.compression_level = compression_level
 
     def _index(self) -> list[dict[str, Any]]:
