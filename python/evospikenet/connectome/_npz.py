@@ -360,16 +360,10 @@ def save_connectome_npz(
     """
     if validate:
         validate_connectome(connectome)
+    names = (*_EDGE_ARRAYS, "neuron_id", "neuron_sign", "neuron_type", "neuron_name")
     arrays: dict[str, Any] = {
-        name: getattr(connectome, name)
-        for name in ("pre_id", "post_id", "weight", "delay_ms", "synapse_type")
+        name: getattr(connectome, name) for name in names if getattr(connectome, name) is not None
     }
-    arrays["neuron_id"] = connectome.neuron_id
-    arrays["neuron_sign"] = connectome.neuron_sign
-    if connectome.neuron_type is not None:
-        arrays["neuron_type"] = connectome.neuron_type
-    if connectome.neuron_name is not None:
-        arrays["neuron_name"] = connectome.neuron_name
     arrays["meta"] = np.array(json.dumps(connectome.meta, sort_keys=True))
     p = os.fspath(path)
     try:
