@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -106,6 +107,20 @@ def test_resume_refuses_another_run(tmp_path: Path) -> None:
     res = runner.invoke(cli, [*base[:-4], "--population", "5", "--resume", "--no-progress"])
     assert res.exit_code == 2
     assert "resume" in res.output
+
+
+def test_resume_from_incomplete_checkpoint_exits_2(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["evolve", "--task", "evo_tasks:sign_task", "--out", str(tmp_path), "--generations", "1",
+            "--population", "4", "--no-progress", "--json"]  # fmt: skip
+    assert runner.invoke(cli, base).exit_code == 0
+    ckpt = tmp_path / "checkpoint.json.gz"
+    state = json.loads(gzip.decompress(ckpt.read_bytes()))
+    del state["pool"]["genomes"]
+    ckpt.write_bytes(gzip.compress(json.dumps(state).encode()))
+    res = runner.invoke(cli, [*base, "--resume"])
+    assert res.exit_code == 2, res.output
+    assert "checkpoint" in res.output and "genomes" in res.output
 
 
 @pytest.mark.parametrize("task", ["pong", "no_such_module:f", "evo_tasks:N_INPUTS", "evo_tasks:"])

@@ -229,17 +229,24 @@ def evolve(
             raise InvalidParameterError.of(
                 "resume", state.get("config"), f"checkpoint is of another run (this one: {config})"
             )
-        pool.load_state(state["pool"])
-        evaluations = int(state["evaluations"])
-        solved_at = state.get("solved_at")
-        best = EvoGenome.from_dict(state["best"]) if state.get("best") else None
-        done = bool(state.get("done"))
-        if validator is not None:
-            vstate = state["validation"]
-            validated = {str(k): float(v) for k, v in vstate["validated"].items()}
-            val_best = EvoGenome.from_dict(vstate["best"]) if vstate["best"] else None
-            val_best_mean = float(vstate["best_mean"]) if val_best is not None else -math.inf
-            val_episodes_done = int(vstate["episodes"])
+        try:
+            pool.load_state(state["pool"])
+            evaluations = int(state["evaluations"])
+            solved_at = state.get("solved_at")
+            best = EvoGenome.from_dict(state["best"]) if state.get("best") else None
+            done = bool(state.get("done"))
+            if validator is not None:
+                vstate = state["validation"]
+                validated = {str(k): float(v) for k, v in vstate["validated"].items()}
+                val_best = EvoGenome.from_dict(vstate["best"]) if vstate["best"] else None
+                val_best_mean = float(vstate["best_mean"]) if val_best is not None else -math.inf
+                val_episodes_done = int(vstate["episodes"])
+        except InvalidParameterError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise FileIOError(
+                f"checkpoint {ckpt} is incomplete or malformed: {exc!r}", str(ckpt)
+            ) from exc
     else:
         pool.initialize_population()
         done = False
