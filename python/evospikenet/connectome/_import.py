@@ -369,7 +369,7 @@ def import_cect(
         ),
         "transmitter_signs": dict(sorted(signs_map.items())),
         "default_sign": default_sign,
-        "neuron_transmitter": {n: table[n] for n in sorted(table) if n in set(nodes)},
+        "neuron_transmitter": {n: table[n] for n in sorted(table.keys() & set(nodes))},
         "sign_defaulted": defaulted,
         "skipped_classes": skipped,
         "neurons_only": neurons_only,
