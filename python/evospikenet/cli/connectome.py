@@ -287,8 +287,9 @@ def sync_connectome_command(
     """
     columns = (TextColumn("deltas"), BarColumn(), MofNCompleteColumn())
     with user_errors(), progress_bar(not as_json, *columns) as progress:
-        cb = None if progress is None else (lambda d, t: progress(float(d), float(t)))
-        result = sync_connectome(config_path, cache_path, output_path, dry_run=dry_run, progress=cb)
+        result = sync_connectome(
+            config_path, cache_path, output_path, dry_run=dry_run, progress=progress
+        )
     if as_json:
         click.echo(json.dumps(result))
         return
