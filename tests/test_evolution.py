@@ -342,6 +342,19 @@ def test_pool_generation_elitism_and_snapshot(tmp_path: Path) -> None:
         pool.update_fitness(best, float("nan"))
 
 
+def test_evolve_generation_with_given_stats_equals_computing_them() -> None:
+    pools = [_pool(), _pool()]
+    for pool in pools:
+        pool.initialize_population()
+        for k, g in enumerate(pool.genomes):
+            pool.update_fitness(g.genome_id, float(k % 3))
+    given = pools[0].stats()
+    assert asyncio.run(pools[0].evolve_generation(given)) is given
+    computed = asyncio.run(pools[1].evolve_generation())
+    assert computed == given and pools[0].history == pools[1].history == [given]
+    assert [g.to_dict() for g in pools[0].genomes] == [g.to_dict() for g in pools[1].genomes]
+
+
 def test_pool_with_partial_fitness_evolves_like_seed_example() -> None:
     pool = _pool()
     pool.initialize_population()

@@ -324,7 +324,7 @@ class GenomePool:
             best_genome_id=best.genome_id,
         )
 
-    async def evolve_generation(self) -> PopulationStats:
+    async def evolve_generation(self, stats: PopulationStats | None = None) -> PopulationStats:
         """Make the next generation from the current, evaluated one.
 
         Unevaluated genomes count as worse than every evaluated one. Steps:
@@ -333,6 +333,13 @@ class GenomePool:
         genomes carried over unchanged (fitness kept); the rest bred by
         selection, crossover (with probability ``rate``) and mutation;
         snapshot ``post_generation_{N}``.
+
+        Parameters
+        ----------
+        stats : PopulationStats, optional
+            :meth:`stats` of the current population, when the caller has
+            just computed it (saves the O(n^2) diversity); computed here
+            otherwise.
 
         Returns
         -------
@@ -344,7 +351,8 @@ class GenomePool:
         InvalidParameterError
             If no genome is evaluated.
         """
-        stats = self.stats()
+        if stats is None:
+            stats = self.stats()
         self.history.append(stats)
         self._adapt_rates()
         known = [g.fitness for g in self.genomes if g.fitness is not None]

@@ -294,7 +294,7 @@ def evolve(
                 pool.history.append(stats)
                 done = True
             else:
-                asyncio.run(pool.evolve_generation())
+                asyncio.run(pool.evolve_generation(stats))
             _write_checkpoint(
                 ckpt,
                 {
