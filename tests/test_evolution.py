@@ -413,6 +413,8 @@ def test_snapshot_create_list_restore_and_rollback(tmp_path: Path) -> None:
 
 def test_genome_store(tmp_path: Path) -> None:
     store = GenomeStore(tmp_path / "store")
+    assert store.list_genomes() == []
+    assert not (tmp_path / "store").exists()  # reading leaves nothing behind
     g = _genome()
     g.fitness = 3.0
     store.save_genome("alpha", g)

@@ -245,17 +245,14 @@ class GenomeStore:
     Parameters
     ----------
     root : str or path
-        Directory (created if missing).
+        Directory; created by the first :meth:`save_genome`, so reading a
+        store that does not exist leaves nothing behind.
     """
 
     ACTIVE = "active_genome.json"
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise FileIOError(f"cannot create {root}: {exc}", str(root), exc.errno) from exc
 
     def _path(self, name: str) -> Path:
         return self.root / f"{_check_name('genome_name', name)}.json"
@@ -324,6 +321,12 @@ class GenomeStore:
         g = genome if isinstance(genome, EvoGenome) else EvoGenome.from_dict(dict(genome))
         g.validate()
         path = self._path(genome_name)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FileIOError(
+                f"cannot create {self.root}: {exc}", str(self.root), exc.errno
+            ) from exc
         g.save(path)
         if make_active:
             self.apply_genome(genome_name)
