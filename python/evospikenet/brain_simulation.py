@@ -69,7 +69,7 @@ from evospikenet.biomimetic import (
 from evospikenet.biomimetic.neuromodulation import LEVEL_NAMES
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
-from evospikenet.network import LIFParameters, Network, Population, Projection
+from evospikenet.network import LIFParameters, Network, Population, Projection, _steps
 
 __all__ = [
     "BrainRegionConfig",
@@ -703,13 +703,7 @@ class BrainSimulationFramework:
         """
         c, net = self.config, self.network
         dur = c.duration_ms if duration_ms is None else duration_ms
-        if not _is_real(dur) or dur < 0:
-            raise InvalidParameterError.of("duration_ms", dur, "must be a finite number >= 0")
-        n_steps = round(float(dur) / c.dt_ms)
-        if abs(n_steps * c.dt_ms - float(dur)) > 1e-9 * max(1.0, float(dur)):
-            raise InvalidParameterError.of(
-                "duration_ms", dur, f"must be a multiple of dt_ms = {c.dt_ms}"
-            )
+        n_steps = _steps("duration_ms", dur, c.dt_ms, 0)
         bio = self.enable_biomimetic
         sleeping = bio and self.sleep_enabled
         segment = self.cycle.awake_phase_steps if sleeping else max(n_steps, 1)

@@ -19,6 +19,7 @@ from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
 from evospikenet.errors import InvalidParameterError
 from evospikenet.io import write_spikes
 from evospikenet.models import MODELS, BuiltModel, build_model
+from evospikenet.network import _steps
 from evospikenet.spec import build_from_spec, load_spec
 
 __all__ = ["PopulationSummary", "SimulationResult", "simulate", "summarize"]
@@ -306,20 +307,7 @@ def _run_recording_weights(
     if every_ms is None:
         every = max(1, total // 10)
     else:
-        if (
-            isinstance(every_ms, bool)
-            or not isinstance(every_ms, int | float)
-            or not math.isfinite(every_ms)
-            or every_ms <= 0
-        ):
-            raise InvalidParameterError.of(
-                "record_weights_every_ms", every_ms, "must be a finite number > 0"
-            )
-        every = round(every_ms / net.dt_ms)
-        if every < 1 or abs(every * net.dt_ms - every_ms) > 1e-9 * every_ms:
-            raise InvalidParameterError.of(
-                "record_weights_every_ms", every_ms, f"must be a multiple of dt_ms = {net.dt_ms}"
-            )
+        every = _steps("record_weights_every_ms", every_ms, net.dt_ms, 1)
     projections = plastic or list(net.projections)
     coords = {}
     for k, proj in enumerate(net.projections):
