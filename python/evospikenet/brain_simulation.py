@@ -46,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -607,25 +607,17 @@ class BrainSimulationFramework:
         c = self.config
         w_max = self.w_max
         rule: Any
-        if c.plasticity_rule == "stdp":
-            # Song, Miller & Abbott (2000): A- / A+ = 1.05, tau 20 ms, A+ = 1 % of w_max.
-            rule = plasticity.STDP(
-                a_plus=0.01 * w_max, a_minus=0.0105 * w_max, tau_plus_ms=20.0,
-                tau_minus_ms=20.0, w_max=w_max,
-            )  # fmt: skip
-        elif c.plasticity_rule == "rstdp":
+        if c.plasticity_rule == "rstdp":
             rule = plasticity.RewardModulatedSTDP(
                 a_plus=0.01 * w_max, a_minus=0.0105 * w_max, tau_plus_ms=20.0,
                 tau_minus_ms=20.0, tau_c_ms=1000.0, tau_d_ms=200.0, w_max=w_max,
             )  # fmt: skip
-        elif c.plasticity_rule == "bcm":
-            rule = plasticity.BCM(
-                learning_rate=1e-2 * w_max, interval_ms=c.plasticity_interval * c.dt_ms, w_max=w_max
-            )
         else:
-            rule = plasticity.Oja(
-                learning_rate=1e-2, interval_ms=c.plasticity_interval * c.dt_ms, w_max=w_max
-            )
+            # stdp: Song, Miller & Abbott (2000), A- / A+ = 1.05, tau 20 ms, A+ = 1 % of
+            # w_max; bcm / oja: rates updated once per plasticity interval
+            rule = plasticity.default_rule(c.plasticity_rule, w_max)
+            if c.plasticity_rule in ("bcm", "oja"):
+                rule = replace(rule, interval_ms=c.plasticity_interval * c.dt_ms)
         return connect_plasticity_gate(rule, self.gate)
 
     # -- helpers ---------------------------------------------------------------------
