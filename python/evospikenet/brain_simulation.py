@@ -649,7 +649,6 @@ class BrainSimulationFramework:
         times.append(t0_ms + self._rng.uniform(0.0, dur, int(count.sum())))
         onsets: list[tuple[float, int]] = []
         if c.n_patterns:
-            k = 0
             t = t0_ms + 0.5 * c.stimulus_interval_ms
             while t + c.episode_ms <= t0_ms + dur:
                 pat = int(self._rng.integers(c.n_patterns))
@@ -658,7 +657,6 @@ class BrainSimulationFramework:
                 times.append(t + self._rng.uniform(0.0, 10.0, idx.size))
                 neurons.append(idx.astype(np.int64))
                 onsets.append((round(t / c.dt_ms) * c.dt_ms, pat))
-                k += 1
                 t += c.stimulus_interval_ms
         self._stim_sessions += 1
         t_all = np.concatenate(times)
@@ -747,7 +745,7 @@ class BrainSimulationFramework:
                         if self.energy.power_w > 0
                         else 1.0
                     )
-                    scale = m_dev * self.gate.gated_learning_rate(1.0) * self.energy_factor
+                    scale = self._plasticity_scale(t_dev)
                     for proj in self.plastic:
                         self.sleep.set_scale(proj, scale)
                     scales.append(scale)
