@@ -994,9 +994,7 @@ class BrainSimulationFramework:
             raise InvalidParameterError.of("duration_s", duration_s, "must be a finite number >= 0")
         dt = self.config.dt_ms
         total = round(duration_s * 1e3 / dt)
-        chunk = round(chunk_ms / dt) if _is_real(chunk_ms) else 0
-        if chunk < 1:
-            raise InvalidParameterError.of("chunk_ms", chunk_ms, f"must be >= dt_ms = {dt}")
+        chunk = _steps("chunk_ms", chunk_ms, dt, 1)
         pops = {n: p for n, p in self._pops().items() if n != "input"}
         counts: dict[str, list[int]] = {n: [] for n in pops}
         t_ms: list[float] = []
