@@ -45,7 +45,7 @@ from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import Network, _finite
-from evospikenet.plasticity import STDP
+from evospikenet.plasticity import default_rule
 
 __all__ = ["G_L_NS", "W_MAX_NS", "build"]
 
@@ -117,13 +117,8 @@ def build(
     )  # fmt: skip
     out.set("v_mv", -60.0)
     proj = net.connect(inputs, out, rule="all_to_all", weight=Uniform(0.0, W_MAX_NS))
-    rule = STDP(
-        a_plus=0.01 * W_MAX_NS,
-        a_minus=0.0105 * W_MAX_NS,
-        tau_plus_ms=20.0,
-        tau_minus_ms=20.0,
-        w_max=W_MAX_NS,
-    )
+    # a_plus = 0.01 w_max, a_minus = 1.05 a_plus, 20 ms windows (Brian2's example)
+    rule = default_rule("stdp", W_MAX_NS)
     if plastic:
         net.add_plasticity(proj, rule)
     return BuiltModel.record(
