@@ -66,6 +66,7 @@ from evospikenet.biomimetic import (
     TDRewardSignal,
     connect_plasticity_gate,
 )
+from evospikenet.biomimetic.memory import _mean_abs_change
 from evospikenet.biomimetic.neuromodulation import LEVEL_NAMES
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
@@ -787,8 +788,7 @@ class BrainSimulationFramework:
                     sleeps.append(stats)
         self.epoch += 1
         w_end = self._weights()
-        dw = [np.abs(a - b) for a, b in zip(w_end, w_start, strict=True)]
-        n_syn = sum(d.size for d in dw)
+        n_syn = sum(w.size for w in w_end)
         spikes_total = {n: p.spike_count - counts0[n] for n, p in self._pops().items()}
         phase_results = {
             "developmental_schedule": dev if bio else {"skipped": True},
@@ -800,7 +800,7 @@ class BrainSimulationFramework:
             "plasticity_gate": {
                 "rule": c.plasticity_rule,
                 "scale_mean": float(np.mean(scales)) if scales else 1.0,
-                "weight_change_mean": float(sum(d.sum() for d in dw) / n_syn) if n_syn else 0.0,
+                "weight_change_mean": _mean_abs_change(w_end, w_start),
                 "weight_mean": float(np.mean(np.concatenate(w_end))) if n_syn else 0.0,
                 "dopamine": self.gate.dopamine,
                 "td_errors": len(td_errors),
