@@ -871,9 +871,7 @@ class BrainSimulationFramework:
         if not _is_real(reward) or not -1.0 <= float(reward) <= 1.0:
             raise InvalidParameterError.of("reward", reward, "must be a number in [-1, 1]")
         if td_error is None:
-            delta = self.td.td_error("external", float(reward), None)
-            lr = min(1.0, self.td.alpha * 2.0 * self.gate.acetylcholine)
-            self.td.values["external"] = self.td.values.get("external", 0.0) + lr * delta
+            delta = self.td.learn("external", float(reward), None)
         elif _is_real(td_error):
             delta = float(td_error)
         else:
