@@ -308,18 +308,17 @@ def _run_recording_weights(
         every = max(1, total // 10)
     else:
         every = _steps("record_weights_every_ms", every_ms, net.dt_ms, 1)
-    projections = plastic or list(net.projections)
-    coords = {}
-    for k, proj in enumerate(net.projections):
-        if any(p is proj for p in projections):
-            arrays = proj.arrays()
-            coords[k] = (f"{k}:{proj.pre.name}->{proj.post.name}", arrays["pre"], arrays["post"])
+    coords = []  # plastic is in network order, like net.projections
+    for proj in plastic or net.projections:
+        arrays = proj.arrays()
+        label = f"{proj.index}:{proj.pre.name}->{proj.post.name}"
+        coords.append((proj, label, arrays["pre"], arrays["post"]))
     snapshots: list[tuple[int, str, Any, Any, Any]] = []
 
     def snap() -> None:
         step = round(net.t_ms / net.dt_ms)
-        for k, (label, pre, post) in coords.items():
-            snapshots.append((step, label, pre, post, net.projections[k].weights()))
+        for proj, label, pre, post in coords:
+            snapshots.append((step, label, pre, post, proj.weights()))
 
     start_ms = net.t_ms
     snap()
