@@ -313,6 +313,9 @@ def test_cortical_grid_neighbours_within_sqrt2_mm() -> None:
         gen.columns(0, 3)
     with pytest.raises(InvalidParameterError, match="p_rewire"):
         CorticalTopologyGenerator(p_rewire=1.5)
+    for seed in (-1, 1.5, "3"):  # numpy would fail only later, in edges(), or truncate
+        with pytest.raises(InvalidParameterError, match="seed"):
+            CorticalTopologyGenerator(p_rewire=0.5, seed=seed)  # type: ignore[arg-type]
 
 
 # -- replay through the engine -------------------------------------------------------
