@@ -257,6 +257,9 @@ def test_energy_budget_against_hand_computation() -> None:
         NodeEnergyBudget(budget_w=0.0)
     with pytest.raises(InvalidParameterError, match="spikes"):
         budget.record(-1, 0, 1.0)
+    # a fractional count would be truncated in the totals but not in the returned joules
+    with pytest.raises(InvalidParameterError, match="synaptic_events"):
+        budget.record(1, 2.5, 1.0)  # type: ignore[arg-type]
 
 
 def test_energy_budget_reproduces_attwell_laughlin_total_at_4_hz() -> None:
