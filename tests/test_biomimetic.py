@@ -257,6 +257,9 @@ def test_energy_budget_against_hand_computation() -> None:
         NodeEnergyBudget(budget_w=0.0)
     with pytest.raises(InvalidParameterError, match="spikes"):
         budget.record(-1, 0, 1.0)
+    # a fractional count would be truncated in the totals but not in the returned joules
+    with pytest.raises(InvalidParameterError, match="synaptic_events"):
+        budget.record(1, 2.5, 1.0)  # type: ignore[arg-type]
 
 
 def test_energy_budget_reproduces_attwell_laughlin_total_at_4_hz() -> None:
@@ -313,6 +316,9 @@ def test_cortical_grid_neighbours_within_sqrt2_mm() -> None:
         gen.columns(0, 3)
     with pytest.raises(InvalidParameterError, match="p_rewire"):
         CorticalTopologyGenerator(p_rewire=1.5)
+    for seed in (-1, 1.5, "3"):  # numpy would fail only later, in edges(), or truncate
+        with pytest.raises(InvalidParameterError, match="seed"):
+            CorticalTopologyGenerator(p_rewire=0.5, seed=seed)  # type: ignore[arg-type]
 
 
 # -- replay through the engine -------------------------------------------------------

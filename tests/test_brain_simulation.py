@@ -172,6 +172,11 @@ def test_idle_phase_runs_without_sensory_input() -> None:
     assert log["rate_hz"]["E"] > 0
     with pytest.raises(InvalidParameterError, match="duration_s"):
         asyncio.run(fw.run_idle_phase(duration_s=-1.0))
+    t_before = fw.network.t_ms
+    for chunk_ms in (1.5, 0.0, float("nan")):  # off the 1 ms grid, below one step, not finite
+        with pytest.raises(InvalidParameterError, match="chunk_ms"):
+            asyncio.run(fw.run_idle_phase(duration_s=0.01, chunk_ms=chunk_ms))
+    assert fw.network.t_ms == t_before
 
 
 def test_cortical_topology_registers_columns_and_builds() -> None:

@@ -36,6 +36,8 @@ def test_structure() -> None:
     assert ee.plasticity is not None and ie.plasticity is None
     with pytest.raises(InvalidParameterError, match="n_exc"):
         izhikevich2006.build(n_exc=50)
+    with pytest.raises(InvalidParameterError, match="seed"):
+        izhikevich2006.build(n_exc=101, n_inh=1, seed=-1)
 
 
 @pytest.mark.slow

@@ -274,6 +274,7 @@ def test_simulate_cli_plasticity_and_weight_snapshots(tmp_path: Path) -> None:
         ["--plasticity", "hebb"],
         ["--record-weights", "{tmp}/w.parquet", "--record-weights-every-ms", "0.05"],
         ["--record-weights", "{tmp}/w.parquet", "--record-weights-every-ms", "-1"],
+        ["--record-weights-every-ms", "25"],  # was silently ignored without --record-weights
     ],
 )
 def test_simulate_cli_plasticity_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evospikenet.errors import InvalidParameterError
 from evospikenet.models import song2000
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,3 +107,19 @@ def test_song_matches_brian2() -> None:
     assert abs(ours["mean_w_rel"] - theirs["mean_w_rel"]) < 0.02, (ours, theirs)
     rel = abs(ours["late_rate_hz"] - theirs["late_rate_hz"]) / theirs["late_rate_hz"]
     assert rel < 0.25, (ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("rate_hz", {"rate_hz": "x"}),
+        ("rate_hz", {"rate_hz": -1.0}),
+        ("rate_hz", {"rate_hz": 2e4}),  # p = rate * dt > 1 at dt 0.1 ms
+        ("duration_ms", {"duration_ms": float("nan")}),
+        ("dt_ms", {"dt_ms": 0.0}),
+        ("seed", {"seed": -1}),
+    ],
+)
+def test_song2000_bad_input_names_the_field(field: str, kwargs: dict[str, object]) -> None:
+    with pytest.raises(InvalidParameterError, match=field):
+        song2000.build(n_inputs=3, **{"duration_ms": 10.0, **kwargs})  # type: ignore[arg-type]

@@ -46,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -66,10 +66,11 @@ from evospikenet.biomimetic import (
     TDRewardSignal,
     connect_plasticity_gate,
 )
+from evospikenet.biomimetic.memory import _mean_abs_change
 from evospikenet.biomimetic.neuromodulation import LEVEL_NAMES
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
-from evospikenet.network import LIFParameters, Network, Population, Projection
+from evospikenet.network import LIFParameters, Network, Population, Projection, _steps
 
 __all__ = [
     "BrainRegionConfig",
@@ -607,25 +608,17 @@ class BrainSimulationFramework:
         c = self.config
         w_max = self.w_max
         rule: Any
-        if c.plasticity_rule == "stdp":
-            # Song, Miller & Abbott (2000): A- / A+ = 1.05, tau 20 ms, A+ = 1 % of w_max.
-            rule = plasticity.STDP(
-                a_plus=0.01 * w_max, a_minus=0.0105 * w_max, tau_plus_ms=20.0,
-                tau_minus_ms=20.0, w_max=w_max,
-            )  # fmt: skip
-        elif c.plasticity_rule == "rstdp":
+        if c.plasticity_rule == "rstdp":
             rule = plasticity.RewardModulatedSTDP(
                 a_plus=0.01 * w_max, a_minus=0.0105 * w_max, tau_plus_ms=20.0,
                 tau_minus_ms=20.0, tau_c_ms=1000.0, tau_d_ms=200.0, w_max=w_max,
             )  # fmt: skip
-        elif c.plasticity_rule == "bcm":
-            rule = plasticity.BCM(
-                learning_rate=1e-2 * w_max, interval_ms=c.plasticity_interval * c.dt_ms, w_max=w_max
-            )
         else:
-            rule = plasticity.Oja(
-                learning_rate=1e-2, interval_ms=c.plasticity_interval * c.dt_ms, w_max=w_max
-            )
+            # stdp: Song, Miller & Abbott (2000), A- / A+ = 1.05, tau 20 ms, A+ = 1 % of
+            # w_max; bcm / oja: rates updated once per plasticity interval
+            rule = plasticity.default_rule(c.plasticity_rule, w_max)
+            if c.plasticity_rule in ("bcm", "oja"):
+                rule = replace(rule, interval_ms=c.plasticity_interval * c.dt_ms)
         return connect_plasticity_gate(rule, self.gate)
 
     # -- helpers ---------------------------------------------------------------------
@@ -657,7 +650,6 @@ class BrainSimulationFramework:
         times.append(t0_ms + self._rng.uniform(0.0, dur, int(count.sum())))
         onsets: list[tuple[float, int]] = []
         if c.n_patterns:
-            k = 0
             t = t0_ms + 0.5 * c.stimulus_interval_ms
             while t + c.episode_ms <= t0_ms + dur:
                 pat = int(self._rng.integers(c.n_patterns))
@@ -666,7 +658,6 @@ class BrainSimulationFramework:
                 times.append(t + self._rng.uniform(0.0, 10.0, idx.size))
                 neurons.append(idx.astype(np.int64))
                 onsets.append((round(t / c.dt_ms) * c.dt_ms, pat))
-                k += 1
                 t += c.stimulus_interval_ms
         self._stim_sessions += 1
         t_all = np.concatenate(times)
@@ -703,13 +694,7 @@ class BrainSimulationFramework:
         """
         c, net = self.config, self.network
         dur = c.duration_ms if duration_ms is None else duration_ms
-        if not _is_real(dur) or dur < 0:
-            raise InvalidParameterError.of("duration_ms", dur, "must be a finite number >= 0")
-        n_steps = round(float(dur) / c.dt_ms)
-        if abs(n_steps * c.dt_ms - float(dur)) > 1e-9 * max(1.0, float(dur)):
-            raise InvalidParameterError.of(
-                "duration_ms", dur, f"must be a multiple of dt_ms = {c.dt_ms}"
-            )
+        n_steps = _steps("duration_ms", dur, c.dt_ms, 0)
         bio = self.enable_biomimetic
         sleeping = bio and self.sleep_enabled
         segment = self.cycle.awake_phase_steps if sleeping else max(n_steps, 1)
@@ -761,7 +746,7 @@ class BrainSimulationFramework:
                         if self.energy.power_w > 0
                         else 1.0
                     )
-                    scale = m_dev * self.gate.gated_learning_rate(1.0) * self.energy_factor
+                    scale = self._plasticity_scale(t_dev)
                     for proj in self.plastic:
                         self.sleep.set_scale(proj, scale)
                     scales.append(scale)
@@ -803,8 +788,7 @@ class BrainSimulationFramework:
                     sleeps.append(stats)
         self.epoch += 1
         w_end = self._weights()
-        dw = [np.abs(a - b) for a, b in zip(w_end, w_start, strict=True)]
-        n_syn = sum(d.size for d in dw)
+        n_syn = sum(w.size for w in w_end)
         spikes_total = {n: p.spike_count - counts0[n] for n, p in self._pops().items()}
         phase_results = {
             "developmental_schedule": dev if bio else {"skipped": True},
@@ -816,7 +800,7 @@ class BrainSimulationFramework:
             "plasticity_gate": {
                 "rule": c.plasticity_rule,
                 "scale_mean": float(np.mean(scales)) if scales else 1.0,
-                "weight_change_mean": float(sum(d.sum() for d in dw) / n_syn) if n_syn else 0.0,
+                "weight_change_mean": _mean_abs_change(w_end, w_start),
                 "weight_mean": float(np.mean(np.concatenate(w_end))) if n_syn else 0.0,
                 "dopamine": self.gate.dopamine,
                 "td_errors": len(td_errors),
@@ -887,9 +871,7 @@ class BrainSimulationFramework:
         if not _is_real(reward) or not -1.0 <= float(reward) <= 1.0:
             raise InvalidParameterError.of("reward", reward, "must be a number in [-1, 1]")
         if td_error is None:
-            delta = self.td.td_error("external", float(reward), None)
-            lr = min(1.0, self.td.alpha * 2.0 * self.gate.acetylcholine)
-            self.td.values["external"] = self.td.values.get("external", 0.0) + lr * delta
+            delta = self.td.learn("external", float(reward), None)
         elif _is_real(td_error):
             delta = float(td_error)
         else:
@@ -1010,9 +992,7 @@ class BrainSimulationFramework:
             raise InvalidParameterError.of("duration_s", duration_s, "must be a finite number >= 0")
         dt = self.config.dt_ms
         total = round(duration_s * 1e3 / dt)
-        chunk = round(chunk_ms / dt) if _is_real(chunk_ms) else 0
-        if chunk < 1:
-            raise InvalidParameterError.of("chunk_ms", chunk_ms, f"must be >= dt_ms = {dt}")
+        chunk = _steps("chunk_ms", chunk_ms, dt, 1)
         pops = {n: p for n, p in self._pops().items() if n != "input"}
         counts: dict[str, list[int]] = {n: [] for n in pops}
         t_ms: list[float] = []

@@ -19,6 +19,7 @@ from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
 from evospikenet.errors import InvalidParameterError
 from evospikenet.io import write_spikes
 from evospikenet.models import MODELS, BuiltModel, build_model
+from evospikenet.network import _steps
 from evospikenet.spec import build_from_spec, load_spec
 
 __all__ = ["PopulationSummary", "SimulationResult", "simulate", "summarize"]
@@ -306,32 +307,18 @@ def _run_recording_weights(
     if every_ms is None:
         every = max(1, total // 10)
     else:
-        if (
-            isinstance(every_ms, bool)
-            or not isinstance(every_ms, int | float)
-            or not math.isfinite(every_ms)
-            or every_ms <= 0
-        ):
-            raise InvalidParameterError.of(
-                "record_weights_every_ms", every_ms, "must be a finite number > 0"
-            )
-        every = round(every_ms / net.dt_ms)
-        if every < 1 or abs(every * net.dt_ms - every_ms) > 1e-9 * every_ms:
-            raise InvalidParameterError.of(
-                "record_weights_every_ms", every_ms, f"must be a multiple of dt_ms = {net.dt_ms}"
-            )
-    projections = plastic or list(net.projections)
-    coords = {}
-    for k, proj in enumerate(net.projections):
-        if any(p is proj for p in projections):
-            arrays = proj.arrays()
-            coords[k] = (f"{k}:{proj.pre.name}->{proj.post.name}", arrays["pre"], arrays["post"])
+        every = _steps("record_weights_every_ms", every_ms, net.dt_ms, 1)
+    coords = []  # plastic is in network order, like net.projections
+    for proj in plastic or net.projections:
+        arrays = proj.arrays()
+        label = f"{proj.index}:{proj.pre.name}->{proj.post.name}"
+        coords.append((proj, label, arrays["pre"], arrays["post"]))
     snapshots: list[tuple[int, str, Any, Any, Any]] = []
 
     def snap() -> None:
         step = round(net.t_ms / net.dt_ms)
-        for k, (label, pre, post) in coords.items():
-            snapshots.append((step, label, pre, post, net.projections[k].weights()))
+        for proj, label, pre, post in coords:
+            snapshots.append((step, label, pre, post, proj.weights()))
 
     start_ms = net.t_ms
     snap()

@@ -94,12 +94,13 @@ class CorticalTopologyGenerator:
     p_rewire : float
         Watts-Strogatz rewiring probability per edge, in [0, 1].
     seed : int
-        Seed of the rewiring draws.
+        Seed of the rewiring draws (>= 0).
 
     Raises
     ------
     InvalidParameterError
-        A non-positive size, distance or velocity; ``p_rewire`` outside [0, 1].
+        A non-positive size, distance or velocity; ``p_rewire`` outside [0, 1];
+        a negative or non-integer ``seed``.
     """
 
     def __init__(
@@ -122,6 +123,8 @@ class CorticalTopologyGenerator:
         if not 0.0 <= float(p_rewire) <= 1.0:
             raise InvalidParameterError.of("p_rewire", p_rewire, "must be in [0, 1]")
         self.p_rewire = float(p_rewire)
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise InvalidParameterError.of("seed", seed, "must be an integer >= 0")
         self.seed = int(seed)
 
     def columns(self, nx_cols: int, ny_cols: int) -> list[CorticalColumn]:

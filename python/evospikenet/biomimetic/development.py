@@ -35,20 +35,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
+from evospikenet.biomimetic.neuromodulation import _real
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["DevelopmentalSchedule"]
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    x = float(value)
-    if not math.isfinite(x):
-        raise InvalidParameterError.of(name, value, "must be finite")
-    return x
 
 
 @dataclass(frozen=True)

@@ -33,21 +33,10 @@ sensorimotor integration. Science 269:1880-1882. doi:10.1126/science.7569931
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
+from evospikenet.biomimetic.neuromodulation import _real
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["EfferenceCopy"]
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    x = float(value)
-    if not math.isfinite(x):
-        raise InvalidParameterError.of(name, value, "must be finite")
-    return x
 
 
 class EfferenceCopy:

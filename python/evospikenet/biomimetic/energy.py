@@ -55,6 +55,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from evospikenet.biomimetic.memory import _positive_int
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["AVOGADRO", "JOULES_PER_ATP", "NodeEnergyBudget"]
@@ -134,13 +135,13 @@ class NodeEnergyBudget:
         Raises
         ------
         InvalidParameterError
-            Negative counts or duration.
+            Counts that are not integers >= 0, a negative duration.
         """
-        s = _non_negative("spikes", spikes)
-        e = _non_negative("synaptic_events", synaptic_events)
+        s = _positive_int("spikes", spikes, minimum=0)
+        e = _positive_int("synaptic_events", synaptic_events, minimum=0)
         d = _non_negative("duration_ms", duration_ms)
-        self.spikes += int(s)
-        self.synaptic_events += int(e)
+        self.spikes += s
+        self.synaptic_events += e
         self.elapsed_ms += d
         return self._joules(s, e, d)
 

@@ -68,6 +68,15 @@ def _real(name: str, value: Any, *, minimum: float | None = None, strict: bool =
     return x
 
 
+def _mean_abs_change(
+    after: Sequence[npt.NDArray[np.float64]], before: Sequence[npt.NDArray[np.float64]]
+) -> float:
+    """Mean of ``|after - before|`` over all synapses of all projections (0 when none)."""
+    changes = [np.abs(a - b) for a, b in zip(after, before, strict=True)]
+    total = sum(c.size for c in changes)
+    return float(sum(c.sum() for c in changes) / total) if total else 0.0
+
+
 @dataclass(frozen=True)
 class Episode:
     """One stored experience: spike patterns, context and reward.
@@ -506,10 +515,7 @@ class SleepConsolidation:
         finally:
             for proj in self.projections:
                 net.set_plasticity_scale(proj, self._scales.get(proj.index, 1.0))
-        after = self._weights()
-        changes = [np.abs(a - b) for a, b in zip(after, before, strict=True)]
-        total = sum(c.size for c in changes)
-        mean_change = float(sum(c.sum() for c in changes) / total) if total else 0.0
+        mean_change = _mean_abs_change(self._weights(), before)
         self.cycles_completed += 1
         self.replayed_events += events
         self.replayed_episodes += len(eps)

@@ -420,8 +420,10 @@ class TDRewardSignal:
         v_next = 0.0 if next_state is None else self.values.get(next_state, 0.0)
         return r + self.gate.discount_factor() * v_next - self.values.get(state, 0.0)
 
-    def update(self, state: Hashable, reward: float, next_state: Hashable | None = None) -> float:
-        r"""Learn from one transition; update dopamine; return :math:`\delta`.
+    def learn(self, state: Hashable, reward: float, next_state: Hashable | None = None) -> float:
+        r"""Learn :math:`V(s)` from one transition, leaving dopamine alone; return :math:`\delta`.
+
+        The step size is ``min(1, alpha * 2 * ACh)``.
 
         Raises
         ------
@@ -431,6 +433,17 @@ class TDRewardSignal:
         delta = self.td_error(state, reward, next_state)
         lr = min(1.0, self.alpha * 2.0 * self.gate.acetylcholine)
         self.values[state] = self.values.get(state, 0.0) + lr * delta
+        return delta
+
+    def update(self, state: Hashable, reward: float, next_state: Hashable | None = None) -> float:
+        r"""Learn from one transition (:meth:`learn`); update dopamine; return :math:`\delta`.
+
+        Raises
+        ------
+        InvalidParameterError
+            A non-finite ``reward``.
+        """
+        delta = self.learn(state, reward, next_state)
         self.gate.apply_td_error(delta)
         self.last_td_error = delta
         return delta

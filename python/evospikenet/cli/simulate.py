@@ -221,6 +221,8 @@ def simulate_command(
     """
     if sum(x is not None for x in (model, spec, connectome)) > 1:
         raise click.UsageError("give one of MODEL, --spec, --connectome")
+    if record_weights_every_ms is not None and record_weights is None:
+        raise click.UsageError("--record-weights-every-ms needs --record-weights")
     if model is None and spec is None and connectome is None:
         model = "cuba"
     show = not (no_progress or as_json) and sys.stderr.isatty()

@@ -91,8 +91,8 @@ def build(
     if n_exc <= M:
         raise InvalidParameterError.of("n_exc", n_exc, f"must exceed M = {M}")
     n = n_exc + n_inh
+    net = Network(dt_ms=dt_ms, seed=seed, threads=threads)  # validates seed before numpy
     rng = np.random.default_rng(seed)
-    net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
     exc = net.izhikevich("E", n_exc, None, a=0.02, b=0.2, c=-65.0, d=8.0)
     inh = net.izhikevich("I", n_inh, None, a=0.1, b=0.2, c=-65.0, d=2.0)
     # Excitatory: M distinct targets among the other n - 1 neurons; synapse

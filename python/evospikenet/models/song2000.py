@@ -44,8 +44,8 @@ import numpy as np
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
-from evospikenet.network import Network
-from evospikenet.plasticity import STDP
+from evospikenet.network import Network, _finite
+from evospikenet.plasticity import default_rule
 
 __all__ = ["G_L_NS", "W_MAX_NS", "build"]
 
@@ -93,18 +93,22 @@ def build(
     """
     if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
         raise InvalidParameterError.of("n_inputs", n_inputs, "must be an integer >= 1")
-    if not (np.isfinite(rate_hz) and rate_hz >= 0):
+    if _finite("rate_hz", rate_hz) < 0:
         raise InvalidParameterError.of("rate_hz", rate_hz, "must be finite and >= 0")
-    if not (np.isfinite(duration_ms) and duration_ms > 0):
+    if _finite("duration_ms", duration_ms) <= 0:
         raise InvalidParameterError.of("duration_ms", duration_ms, "must be finite and > 0")
+    net = Network(dt_ms=dt_ms, seed=seed)  # validates dt_ms and seed before they are used
     rng = np.random.default_rng(seed)
     n_steps = round(duration_ms / dt_ms)
     # Bernoulli per step (Brian2's PoissonGroup draws rand() < rate*dt).
     p = rate_hz * dt_ms * 1e-3
+    if p > 1:
+        raise InvalidParameterError.of(
+            "rate_hz", rate_hz, f"must be <= 1 / dt_ms = {1e3 / dt_ms:g} Hz (one spike per step)"
+        )
     counts = rng.binomial(n_steps, p, size=n_inputs)
     neurons = np.repeat(np.arange(n_inputs, dtype=np.uint32), counts)
     steps = np.concatenate([np.sort(rng.choice(n_steps, c, replace=False)) for c in counts])
-    net = Network(dt_ms=dt_ms, seed=seed)
     inputs = net.spike_source("input", n_inputs, steps * dt_ms, neurons)
     out = net.lif(
         "output", 1, c_m_pf=C_M_PF, tau_m_ms=TAU_M_MS, e_l_mv=-74.0, v_th_mv=-54.0,
@@ -113,13 +117,8 @@ def build(
     )  # fmt: skip
     out.set("v_mv", -60.0)
     proj = net.connect(inputs, out, rule="all_to_all", weight=Uniform(0.0, W_MAX_NS))
-    rule = STDP(
-        a_plus=0.01 * W_MAX_NS,
-        a_minus=0.0105 * W_MAX_NS,
-        tau_plus_ms=20.0,
-        tau_minus_ms=20.0,
-        w_max=W_MAX_NS,
-    )
+    # a_plus = 0.01 w_max, a_minus = 1.05 a_plus, 20 ms windows (Brian2's example)
+    rule = default_rule("stdp", W_MAX_NS)
     if plastic:
         net.add_plasticity(proj, rule)
     return BuiltModel.record(

@@ -715,6 +715,8 @@ impl Plasticity {
             .map(|r| r.at(s, &self.decay_plus) / p.rate_ref_hz)
             .collect();
         let eta = self.scale * p.learning_rate * h_s;
+        // BCM: theta relaxes towards y^2 (exact for y^2 held over the interval).
+        let theta_decay = (-p.interval_ms / p.tau_theta_ms).exp();
         for (j, &yj) in y.iter().enumerate() {
             let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
             match p.rule {
@@ -726,9 +728,7 @@ impl Plasticity {
                         let dw = bcm_dw(eta, xi, yj, theta);
                         self.w[k] = (self.w[k] + dw).clamp(0.0, p.w_max);
                     }
-                    // theta relaxes towards y^2 (exact for y^2 held over the interval).
-                    let a = (-p.interval_ms / p.tau_theta_ms).exp();
-                    self.rates.theta[j] = yj * yj + (theta - yj * yj) * a;
+                    self.rates.theta[j] = yj * yj + (theta - yj * yj) * theta_decay;
                 }
                 RateRule::Oja => {
                     for &k in &self.csc[lo..hi] {
