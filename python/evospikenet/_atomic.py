@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "write_atomic"]
 
 
 @contextlib.contextmanager
@@ -42,3 +42,23 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(target: str | os.PathLike[str], data: bytes | str, what: str = "") -> None:
+    """Replace ``target`` with ``data`` (``str`` is written as UTF-8) atomically.
+
+    Raises
+    ------
+    FileIOError
+        If the file cannot be written ("cannot write <what> <target>"); an
+        existing ``target`` is kept.
+    """
+    from evospikenet.errors import FileIOError
+
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(raw)
+    except OSError as exc:
+        label = f"{what} {target}" if what else str(target)
+        raise FileIOError(f"cannot write {label}: {exc}", str(target), exc.errno) from exc

@@ -80,7 +80,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from evospikenet._atomic import atomic_path
+from evospikenet._atomic import write_atomic
 from evospikenet._yaml import read_yaml, read_yaml_mapping
 from evospikenet.errors import FileIOError, InvalidParameterError
 
@@ -613,11 +613,7 @@ def _write_manifest(result: MappingResult) -> None:
         },
     }
     path = result.manifest_path
-    try:
-        with atomic_path(path) as tmp:
-            tmp.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    except OSError as exc:
-        raise FileIOError(f"cannot write manifest {path!r}: {exc}", path, exc.errno) from exc
+    write_atomic(path, yaml.safe_dump(manifest, sort_keys=False), "manifest")
 
 
 def load_node_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evospikenet import _core
-from evospikenet._atomic import atomic_path
+from evospikenet._atomic import atomic_path, write_atomic
 from evospikenet.connectome._errors import (
     ConnectomeSyncValidationError,
     DeltaConflictError,
@@ -282,11 +282,7 @@ def write_delta(path: str | os.PathLike[str], delta: Delta) -> None:
     """
     p = os.fspath(path)
     text = delta_to_text(delta)
-    try:
-        with atomic_path(p) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise FileIOError(f"cannot write delta {p!r}: {exc}", p, exc.errno) from exc
+    write_atomic(p, text, "delta")
 
 
 def _edges(c: Connectome) -> EdgeArrays:

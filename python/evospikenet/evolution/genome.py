@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from evospikenet._atomic import atomic_path
+from evospikenet._atomic import write_atomic
 from evospikenet.distributions import Constant, Normal, Uniform
 from evospikenet.errors import FileIOError, InvalidParameterError
 from evospikenet.network import LIFPopulation, Network, Population
@@ -402,11 +402,7 @@ class EvoGenome:
         FileIOError
             If the file cannot be written (an existing file is kept).
         """
-        try:
-            with atomic_path(path) as tmp:
-                tmp.write_text(self.to_json() + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise FileIOError(f"cannot write genome {path}: {exc}", str(path), exc.errno) from exc
+        write_atomic(path, self.to_json() + "\n", "genome")
 
     @classmethod
     def from_dict(cls, data: Any) -> EvoGenome:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evospikenet._atomic import atomic_path
+from evospikenet._atomic import write_atomic
 from evospikenet.errors import FileIOError, InvalidParameterError
 from evospikenet.evolution.fitness import (
     CartPoleTask,
@@ -88,11 +88,7 @@ class EvolveResult:
 
 def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
     data = gzip.compress(json.dumps(state, sort_keys=True).encode(), compresslevel=6, mtime=0)
-    try:
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-    except OSError as exc:
-        raise FileIOError(f"cannot write checkpoint {path}: {exc}", str(path), exc.errno) from exc
+    write_atomic(path, data, "checkpoint")
 
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from evospikenet._atomic import atomic_path
+from evospikenet._atomic import atomic_path, write_atomic
 from evospikenet.errors import DataLoadError, FileIOError, InvalidParameterError
 from evospikenet.evolution.genome import EvoGenome
 
@@ -42,14 +42,6 @@ def _check_name(field: str, name: str) -> str:
             field, name, "must be 1-128 characters of letters, digits, '_', '.', '-'"
         )
     return name
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    try:
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-    except OSError as exc:
-        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
 
 
 class SnapshotManager:
@@ -128,7 +120,7 @@ class SnapshotManager:
         digest = hashlib.sha256(data).hexdigest()
         snap_id = f"{name}-{digest[:12]}"
         path = self.snapshot_dir / f"{snap_id}.json.gz"
-        _write_bytes(path, data)
+        write_atomic(path, data)
         entries = [e for e in self._index() if e.get("id") != snap_id]
         entries.append(
             {
@@ -140,7 +132,7 @@ class SnapshotManager:
                 "size": len(data),
             }
         )
-        _write_bytes(self.snapshot_dir / self.INDEX, json.dumps(entries, indent=1).encode())
+        write_atomic(self.snapshot_dir / self.INDEX, json.dumps(entries, indent=1).encode())
         return snap_id
 
     def list_snapshots(self) -> list[dict[str, Any]]:
@@ -347,5 +339,5 @@ class GenomeStore:
         """
         g = self.get_genome(genome_name)
         g.save(self.root / self.ACTIVE)
-        _write_bytes(self.root / ".active_name", genome_name.encode())
+        write_atomic(self.root / ".active_name", genome_name.encode())
         return {"name": genome_name, "genome_id": g.genome_id, "path": str(self.root / self.ACTIVE)}
