@@ -1,22 +1,37 @@
-"""Izhikevich (2006) polychronization network (spnet) over a short simulated time.
+"""Izhikevich (2006) polychronization network (spnet) after 10 simulated minutes.
 
-Izhikevich (2006) and the replication of Pauli et al. (2018) report, for the
-1000-neuron network with STDP: excitatory neurons fire in the low single
-digits of Hz, inhibitory (fast-spiking) ones several times faster, after an
-initial transient of higher activity. Over 20 s this engine gives (seed 0,
-seconds 10-20) E ~1.4 Hz, I ~7 Hz. Asserted: E rate in [0.5, 9] Hz, I rate
-at least 3x the E rate, and STDP already spreading the weights (observed:
-15 % past 9, sd 2.2; spnet's drift of +0.01/s alone would leave all at 6.2). The
-hour-long run (bimodal weights, gamma rhythm) is in benches/README.md.
+Two references:
+
+* the paper (and the replication of Pauli et al. 2018): excitatory neurons
+  fire in the low single digits of Hz, inhibitory (fast-spiking) ones
+  several times faster, the excitatory weights go bimodal (to 0 and to the
+  bound 10), and the network shows a gamma (~40 Hz) rhythm next to slow
+  "sleep-like" oscillations;
+* spnet's own algorithm, run side by side: ``reference/spnet_transcription.c``
+  transcribes spnet.cpp's order of operations in single precision (one
+  random neuron driven per ms), with its own random streams.
+
+What the population spectrum shows in both (Welch, last minute): a sharp
+local peak at 35-39 Hz, 2.7-9.2x above the beta-band (13-30 Hz) trough and
+6-20x above the 100-150 Hz floor over four transcription seeds, 5.4-6.0 and
+15-17 here over three seeds; more total power sits in the delta band (1-4 Hz,
+the slow bursts), in the transcription as here. The 1-hour run (gamma at
+60 Hz) is in benches/README.md.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from reference import spnet_transcription
 
+from evospikenet.analysis import band_peak, population_spectrum
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import build_model, izhikevich2006
+
+SECONDS = 600
 
 
 def test_structure() -> None:
@@ -40,17 +55,66 @@ def test_structure() -> None:
         izhikevich2006.build(n_exc=101, n_inh=1, seed=-1)
 
 
-@pytest.mark.slow
-def test_rates_and_learning_over_20_s() -> None:
+@pytest.fixture(scope="module")
+def ours() -> spnet_transcription.SpnetRun:
     built = build_model("izhikevich2006", seed=0)
-    built.run(20_000.0)
+    built.run(SECONDS * 1000.0)
+    last = (SECONDS - 60) * 1000.0
     te, ti = built.monitors["E"].t_ms, built.monitors["I"].t_ms
-    rate_e = np.count_nonzero(te >= 10_000.0) / 800 / 10.0
-    rate_i = np.count_nonzero(ti >= 10_000.0) / 200 / 10.0
-    assert 0.5 <= rate_e <= 9.0, rate_e
-    assert rate_i >= 3.0 * rate_e, (rate_e, rate_i)
     w = np.concatenate([p.weights() for p in built.parameters["plastic_projections"]])
-    assert w.min() >= 0.0 and w.max() <= 10.0
-    # The drift alone (+0.01/s) would leave every weight at 6.2.
-    assert w.std() > 0.5
-    assert np.mean(w > 9.0) > 0.05
+    return spnet_transcription.SpnetRun(te[te >= last], ti[ti >= last], w)
+
+
+def _stats(run: spnet_transcription.SpnetRun) -> dict[str, float]:
+    stop = SECONDS * 1000.0
+    t = np.concatenate([run.t_exc_ms, run.t_inh_ms])
+    f, p = population_spectrum(t, stop - 60_000.0, stop)
+    gamma_hz, gamma = band_peak(f, p, 30.0, 80.0)
+    k = int(np.searchsorted(f, gamma_hz))
+    return {
+        "exc_hz": run.t_exc_ms.size / 800 / 60,
+        "inh_hz": run.t_inh_ms.size / 200 / 60,
+        "gamma_hz": gamma_hz,
+        "gamma_local_max": float(p[k] > p[k - 1] and p[k] > p[k + 1]),
+        "gamma_over_beta": gamma / p[(f >= 13) & (f <= 30)].min(),
+        "gamma_over_floor": gamma / p[(f >= 100) & (f <= 150)].mean(),
+        "w_low": float(np.mean(run.weights < 1.0)),
+        "w_high": float(np.mean(run.weights > 9.0)),
+    }
+
+
+@pytest.mark.slow
+def test_paper_statistics_after_10_min(ours: spnet_transcription.SpnetRun) -> None:
+    s = _stats(ours)
+    # Low single digits for E (observed 2.9-3.0 Hz), I several times faster
+    # (22.6-23.4 Hz).
+    assert 1.0 <= s["exc_hz"] <= 6.0, s
+    assert s["inh_hz"] >= 4.0 * s["exc_hz"], s
+    # Bimodal: about a third at 0-1, nearly half at 9-10 (observed 0.35 and
+    # 0.46; the initial 6 and the +0.01/s drift alone would leave none there).
+    assert s["w_low"] > 0.25 and s["w_high"] > 0.35, s
+    assert s["w_low"] + s["w_high"] > 0.7, s
+    # The gamma rhythm: a local spectral peak in 30-80 Hz standing clear of
+    # the beta trough and the high-frequency floor; bounds below the lowest
+    # transcription seed (2.7, 6.2).
+    assert s["gamma_local_max"] == 1.0, s
+    assert s["gamma_over_beta"] >= 2.0 and s["gamma_over_floor"] >= 4.0, s
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(spnet_transcription.compiler() is None, reason="no C compiler")
+def test_side_by_side_with_spnet_transcription(
+    ours: spnet_transcription.SpnetRun, tmp_path: Path
+) -> None:
+    binary = spnet_transcription.build(tmp_path)
+    ref = _stats(spnet_transcription.run(binary, SECONDS, seed=0))
+    s = _stats(ours)
+    # Tolerances from the spread of the transcription over seeds 0-3 at 10
+    # min (E 2.84-3.41 Hz, I 22.1-26.9 Hz, gamma 35-39 Hz, weight fractions
+    # 0.32-0.36 low and 0.46-0.48 high): the difference between two single
+    # runs stays inside that spread.
+    assert abs(s["exc_hz"] / ref["exc_hz"] - 1.0) < 0.25, (s, ref)
+    assert abs(s["inh_hz"] / ref["inh_hz"] - 1.0) < 0.25, (s, ref)
+    assert abs(s["gamma_hz"] - ref["gamma_hz"]) <= 5.0, (s, ref)
+    assert abs(s["w_low"] - ref["w_low"]) < 0.05, (s, ref)
+    assert abs(s["w_high"] - ref["w_high"]) < 0.05, (s, ref)

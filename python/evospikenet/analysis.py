@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["cv_isi", "fano_factor", "mean_rate_hz", "population_rate_hz", "spectrum_peak_hz"]
+__all__ = [
+    "band_peak",
+    "cv_isi",
+    "fano_factor",
+    "mean_rate_hz",
+    "population_rate_hz",
+    "population_spectrum",
+    "spectrum_peak_hz",
+]
 
 
 def mean_rate_hz(n_spikes: int, n_neurons: int, duration_ms: float) -> float:
@@ -113,3 +121,82 @@ def spectrum_peak_hz(
     if not band.any():
         return float("nan")
     return float(freqs[band][np.argmax(power[band])])
+
+
+def population_spectrum(
+    t_ms: npt.ArrayLike,
+    start_ms: float,
+    stop_ms: float,
+    bin_ms: float = 1.0,
+    segment_ms: float = 1000.0,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Welch power spectrum of the population spike count.
+
+    Spikes in ``[start_ms, stop_ms)`` are counted in bins of ``bin_ms``; the
+    count is split into Hann-windowed segments of ``segment_ms`` (half
+    overlap), each segment's own mean is removed (so slow changes of the mean
+    rate between segments do not leak into the lowest bins) and the
+    periodograms are averaged (Welch 1967, via ``scipy.signal.welch``).
+
+    Parameters
+    ----------
+    t_ms : array_like of float, shape (n_spikes,)
+        Spike times (ms) of the whole population.
+    start_ms, stop_ms : float
+        Analysed window (ms), at least one segment long.
+    bin_ms, segment_ms : float
+        Count bin and segment length (ms).
+
+    Returns
+    -------
+    (freqs_hz, power) : tuple of float64 arrays, shape (segment_ms / bin_ms // 2 + 1,)
+        Frequencies (Hz) and power spectral density (spikes^2 per Hz).
+
+    Raises
+    ------
+    ValueError
+        Window shorter than one segment, or non-positive bin.
+    ImportError
+        scipy is not installed (``pip install "evospikenet[graph]"``).
+    """
+    try:
+        from scipy.signal import welch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            'population_spectrum needs scipy: pip install "evospikenet[graph]"'
+        ) from exc
+    if not bin_ms > 0 or not segment_ms >= bin_ms:
+        raise ValueError(f"bin_ms={bin_ms}, segment_ms={segment_ms}: need 0 < bin_ms <= segment_ms")
+    n_bins = int(np.floor((stop_ms - start_ms) / bin_ms))
+    per_segment = round(segment_ms / bin_ms)
+    if n_bins < per_segment:
+        raise ValueError(
+            f"window [{start_ms}, {stop_ms}) ms is shorter than one segment ({segment_ms} ms)"
+        )
+    t = np.asarray(t_ms, dtype=np.float64)
+    t = t[(t >= start_ms) & (t < start_ms + n_bins * bin_ms)]
+    counts = np.bincount(((t - start_ms) / bin_ms).astype(np.int64), minlength=n_bins)
+    freqs, power = welch(
+        counts.astype(np.float64), fs=1000.0 / bin_ms, nperseg=per_segment, detrend="constant"
+    )
+    return (freqs.astype(np.float64), power.astype(np.float64))
+
+
+def band_peak(
+    freqs_hz: npt.NDArray[np.float64],
+    power: npt.NDArray[np.float64],
+    lo_hz: float,
+    hi_hz: float,
+) -> tuple[float, float]:
+    """Largest spectral value within ``[lo_hz, hi_hz]``.
+
+    Returns
+    -------
+    (peak_hz, peak_power) : tuple of float
+        NaN, NaN when no frequency lies in the band.
+    """
+    band = (freqs_hz >= lo_hz) & (freqs_hz <= hi_hz)
+    if not band.any():
+        return (float("nan"), float("nan"))
+    k = int(np.argmax(power[band]))
+    return (float(freqs_hz[band][k]), float(power[band][k]))
