@@ -5,7 +5,8 @@ excitatory and inhibitory rates over the first and last minute, the
 population spectrum of the last minute (Welch: 1 s Hann segments, each
 segment's mean removed, of the 1 ms population spike count; see
 ``evospikenet.analysis.population_spectrum``) with the peaks in the delta
-(1-4 Hz) and gamma (30-80 Hz) bands, the gamma peak's height over the beta
+(1-4 Hz) and gamma (30-80 Hz) bands and their power ratio (also for the
+excitatory population alone), the gamma peak's height over the beta
 (13-30 Hz) trough and over the 100-150 Hz floor, the fractions of plastic
 (excitatory) weights below 1 and above 9 (bound 10) and the wall time.
 
@@ -46,6 +47,7 @@ def figures(
     f, p = population_spectrum(np.concatenate([te, ti]), last, stop)
     delta_hz, delta = band_peak(f, p, 1.0, 4.0)
     gamma_hz, gamma = band_peak(f, p, 30.0, 80.0)
+    fe, pe = population_spectrum(te, last, stop)
     return {
         "exc_hz_last_min": round(te.size / 800 / 60, 3),
         "inh_hz_last_min": round(ti.size / 200 / 60, 3),
@@ -54,6 +56,9 @@ def figures(
         "delta_over_gamma_power": round(delta / gamma, 2),
         "gamma_over_beta_trough": round(gamma / p[(f >= 13) & (f <= 30)].min(), 1),
         "gamma_over_100_150_hz": round(gamma / p[(f >= 100) & (f <= 150)].mean(), 1),
+        "exc_only_delta_over_gamma_power": round(
+            band_peak(fe, pe, 1.0, 4.0)[1] / band_peak(fe, pe, 30.0, 80.0)[1], 2
+        ),
         "weights_below_1": round(float(np.mean(weights < 1.0)), 3),
         "weights_above_9": round(float(np.mean(weights > 9.0)), 3),
     }
