@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evospikenet.errors import FileIOError, ShapeMismatchError
+from evospikenet import io
+from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
 from evospikenet.io import WeightWriter, read_weights, write_weights
 from evospikenet.network import Network
 from evospikenet.simulate import simulate
@@ -51,6 +52,12 @@ def _one_table(snapshots: list[tuple[int, list[Any]]], meta: dict[bytes, bytes])
 
 
 def test_snapshots_stream_during_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # default row groups: all five snapshots of this small run (12.8k rows each) fit in one
+    simulate("coba", record_weights=tmp_path / "default.parquet", **RUN)
+    default = tmp_path / "default.parquet"
+    assert pq.ParquetFile(default).metadata.num_row_groups == 1
+    # one row group per snapshot: each goes to disk as soon as it is taken
+    monkeypatch.setattr(io, "WEIGHT_ROWS_PER_GROUP", 1)
     events: list[str] = []
     seen: list[tuple[int, list[Any]]] = []
     run, write_table, write_snapshot = (
@@ -79,7 +86,7 @@ def test_snapshots_stream_during_the_run(tmp_path: Path, monkeypatch: pytest.Mon
     # each snapshot is on disk before the next segment runs (nothing piles up in memory)
     assert events == ["write", "run"] * 4 + ["write"]
     assert [step for step, _ in seen] == [0, 250, 500, 750, 1000]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default.parquet", "w.parquet"]
     f = pq.ParquetFile(out)
     assert f.metadata.num_row_groups == 5
     assert [f.metadata.row_group(i).num_rows for i in range(5)] == [
@@ -99,6 +106,9 @@ def test_snapshots_stream_during_the_run(tmp_path: Path, monkeypatch: pytest.Mon
     # same schema (types and metadata) and the same rows as the one-table file
     assert got.schema.equals(want.schema, check_metadata=True)
     assert got.combine_chunks().equals(want.combine_chunks())
+    got_default = pq.read_table(default)
+    assert got_default.schema.equals(want.schema, check_metadata=True)
+    assert got_default.combine_chunks().equals(want.combine_chunks())
     table = read_weights(out)
     assert sorted(set(table.projection)) == ["0:E->E", "2:E->I"]
 
@@ -116,6 +126,7 @@ def test_failure_mid_run_keeps_the_old_file(
         out, [(0, "0:A->B", [0], [1], [0.5])], model="m", seed=0, dt_ms=0.1, duration_ms=1
     )
     before = out.read_bytes()
+    monkeypatch.setattr(io, "WEIGHT_ROWS_PER_GROUP", 1)  # a row group per snapshot
     calls = 0
     if failure == "disk_full":
         write_table = pq.ParquetWriter.write_table
@@ -168,7 +179,7 @@ def test_unwritable_directory_is_file_io_error(tmp_path: Path) -> None:
         pass
 
 
-def test_write_weights_groups_one_row_group_per_step(tmp_path: Path) -> None:
+def test_write_weights_reads_back(tmp_path: Path) -> None:
     out = tmp_path / "w.parquet"
     snapshots: list[Any] = [
         (0, "0:A->B", [0, 1], [1, 0], [0.5, 0.25]),
@@ -177,9 +188,37 @@ def test_write_weights_groups_one_row_group_per_step(tmp_path: Path) -> None:
         (10, "1:B->A", [0], [0], [2.0]),
     ]
     write_weights(out, snapshots, model="m", seed=3, dt_ms=0.1, duration_ms=1.0)
-    assert pq.ParquetFile(out).metadata.num_row_groups == 2
+    assert pq.ParquetFile(out).metadata.num_row_groups == 1  # 6 rows, within the budget
     t = read_weights(out)
     assert t.step.tolist() == [0, 0, 0, 10, 10, 10]
     assert t.projection.tolist() == ["0:A->B"] * 2 + ["1:B->A"] + ["0:A->B"] * 2 + ["1:B->A"]
     assert t.weight.tolist() == [0.5, 0.25, 1.0, 0.75, 0.25, 2.0]
     assert t.metadata["seed"] == "3"
+
+
+def _three_rows(step: int) -> list[Any]:
+    return [("0:A->B", [0, 1], [1, 0], [0.5 + step, 0.25]), ("1:B->A", [0], [0], [1.0 + step])]
+
+
+@pytest.mark.parametrize(
+    ("budget", "groups"), [(1, [3] * 5), (4, [3] * 5), (6, [6, 6, 3]), (15, [15])]
+)
+def test_row_groups_hold_whole_snapshots(tmp_path: Path, budget: int, groups: list[int]) -> None:
+    out = tmp_path / "w.parquet"
+    kw: dict[str, Any] = {"model": "m", "seed": 0, "dt_ms": 0.1, "duration_ms": 1.0}
+    with WeightWriter(out, rows_per_group=budget, **kw) as w:
+        for step in range(5):
+            w.write_snapshot(step * 10, _three_rows(step))
+    m = pq.ParquetFile(out).metadata
+    assert [m.row_group(i).num_rows for i in range(m.num_row_groups)] == groups
+    t = read_weights(out)
+    assert t.step.tolist() == [s for s in range(0, 50, 10) for _ in range(3)]
+    assert t.projection.tolist() == ["0:A->B", "0:A->B", "1:B->A"] * 5
+    assert t.weight.tolist() == [x for k in range(5) for x in (0.5 + k, 0.25, 1.0 + k)]
+
+
+@pytest.mark.parametrize("budget", [0, -1, 2.5, True])
+def test_bad_rows_per_group(tmp_path: Path, budget: Any) -> None:
+    with pytest.raises(InvalidParameterError, match="rows_per_group"):
+        WeightWriter(tmp_path / "w.parquet", model="m", seed=0, dt_ms=0.1, duration_ms=1.0,
+                     rows_per_group=budget)  # fmt: skip
