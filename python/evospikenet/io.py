@@ -205,8 +205,8 @@ def write_weights(
 ) -> None:
     """Write weight snapshots to a Parquet file, atomically.
 
-    Consecutive entries with the same step form one snapshot (one row group);
-    to write snapshots while a run goes on, use :class:`WeightWriter`.
+    Consecutive entries with the same step form one snapshot, written as by
+    :class:`WeightWriter` (which writes snapshots while a run goes on).
 
     Parameters
     ----------
@@ -252,7 +252,7 @@ class WeightWriter:
     snapshot, wait in memory. ``rows_per_group=1`` writes each snapshot at
     once as its own row group; larger groups compress better, because
     weights that stay put from one snapshot to the next share a dictionary
-    (one group per snapshot made a 500-snapshot STDP file 2.2x larger).
+    (one group per snapshot made a 501-snapshot STDP file 2.1x larger).
 
     Parameters
     ----------
