@@ -16,6 +16,7 @@ from evospikenet.connectome import (
     Connectome,
     ConnectomeSchemaError,
     ei_ratio,
+    ei_ratios,
     load_connectome_npz,
     make_connectome,
     save_connectome_npz,
@@ -152,6 +153,33 @@ def test_ei_ratio_by_presynaptic_sign() -> None:
     assert ei_ratio(no_inh) == math.inf
     empty = small(pre_id=[], post_id=[], weight=[], delay_ms=[], synapse_type=[])
     assert math.isnan(ei_ratio(empty))
+
+
+def test_info_counts_the_edges_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from evospikenet import _core
+    from evospikenet.cli import cli
+
+    c = small()
+    assert ei_ratios(c) == (ei_ratio(c), ei_ratio(c, weighted=True))
+    path = tmp_path / "c.npz"
+    save_connectome_npz(path, c)
+    calls: list[int] = []
+    counts = _core.connectome_ei_counts
+
+    def counting(*args: Any) -> tuple[int, int, float, float]:
+        calls.append(1)
+        return counts(*args)
+
+    monkeypatch.setattr(_core, "connectome_ei_counts", counting)
+    res = CliRunner().invoke(cli, ["connectome", "info", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["ei_ratio"] == pytest.approx(3.0)
+    assert info["ei_ratio_weighted"] == pytest.approx((1 + 2 + 3) / 4)
+    # both ratios come from one pass over the edges
+    assert len(calls) == 1
 
 
 @settings(max_examples=40, deadline=None)

@@ -292,7 +292,7 @@ def test_weight_file_written_atomically(tmp_path: Path, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pq, "write_table", broken)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", broken)
     with pytest.raises(FileIOError):
         write_weights(
             path, [(0, "0:A->B", [0], [1], [0.5])], model="m", seed=0, dt_ms=0.1, duration_ms=1.0

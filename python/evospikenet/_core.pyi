@@ -135,6 +135,12 @@ class Engine:
         """Run ``n_steps`` in chunks with the GIL released; ``callback(done, total)`` between."""
     def spikes(self, monitor: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """Recorded ``(steps, neurons)`` of a spike monitor."""
+    def spikes_window(
+        self, monitor: int, start_step: int, stop_step: int
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """Recorded ``(steps, neurons)`` with ``start_step <= step < stop_step``."""
+    def spike_monitor_len(self, monitor: int) -> int:
+        """Number of spikes recorded by a spike monitor."""
     def samples(self, monitor: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
         """Recorded ``(steps, values[n_samples, n_neurons])`` of a state monitor."""
     def state(self, pop: int, variable: str) -> npt.NDArray[np.float64]:

@@ -751,18 +751,17 @@ class BrainSimulationFramework:
                         self.sleep.set_scale(proj, scale)
                     scales.append(scale)
                     # 5. hippocampal store
-                    if ready:
-                        t_in, n_in = in_mon.t_ms, in_mon.neuron
-                        for t_on, pat in ready:
-                            sel = (t_in >= t_on) & (t_in < t_on + c.episode_ms)
-                            ep = Episode.from_spikes(
-                                {"input": (t_in[sel] - t_on, n_in[sel])},
-                                c.episode_ms,
-                                reward=1.0 if pat == c.rewarded_pattern else 0.0,
-                                context={"pattern": pat, "t_ms": t_on},
-                                t_ms=t_on,
-                            )
-                            stored += int(self.buffer.store(ep))
+                    # (only each episode's window of the input spikes is read)
+                    for t_on, pat in ready:
+                        t_in, n_in = in_mon.window(t_on, t_on + c.episode_ms)
+                        ep = Episode.from_spikes(
+                            {"input": (t_in - t_on, n_in)},
+                            c.episode_ms,
+                            reward=1.0 if pat == c.rewarded_pattern else 0.0,
+                            context={"pattern": pat, "t_ms": t_on},
+                            t_ms=t_on,
+                        )
+                        stored += int(self.buffer.store(ep))
                 if progress is not None:
                     progress((done + seg_done) * c.dt_ms, n_steps * c.dt_ms)
             done += seg_steps

@@ -17,7 +17,7 @@ import numpy as np
 
 from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
 from evospikenet.errors import InvalidParameterError
-from evospikenet.io import write_spikes
+from evospikenet.io import WeightWriter, write_spikes
 from evospikenet.models import MODELS, BuiltModel, build_model
 from evospikenet.network import _steps
 from evospikenet.spec import build_from_spec, load_spec
@@ -239,28 +239,25 @@ def simulate(
     build_s = time.perf_counter() - t0
     duration = built.duration_ms if duration_ms is None else duration_ms
     _check_duration(duration)
-    t1 = time.perf_counter()
-    if record_weights is None:
-        built.run(float(duration), progress=progress)
-    else:
-        snapshots = _run_recording_weights(
-            built, float(duration), record_weights_every_ms, plastic, progress
-        )
-    wall_s = time.perf_counter() - t1
     net = built.network
-    # models that also simulate offline time (the biomimetic model's sleep) ran longer
-    recorded_ms = max(float(duration), net.t_ms)
-    if record_weights is not None:
-        from evospikenet.io import write_weights
-
-        write_weights(
+    if record_weights is None:
+        t1 = time.perf_counter()
+        built.run(float(duration), progress=progress)
+        wall_s = time.perf_counter() - t1
+    else:
+        # each snapshot streams to a temporary file, renamed over the target at the end
+        with WeightWriter(
             record_weights,
-            snapshots,
             model=name,
             seed=net.seed,
             dt_ms=net.dt_ms,
             duration_ms=float(duration),
-        )
+        ) as writer:
+            wall_s = _run_recording_weights(
+                built, float(duration), record_weights_every_ms, plastic, progress, writer
+            )
+    # models that also simulate offline time (the biomimetic model's sleep) ran longer
+    recorded_ms = max(float(duration), net.t_ms)
     if out is not None:
         write_spikes(
             out,
@@ -300,8 +297,13 @@ def _run_recording_weights(
     every_ms: float | None,
     plastic: list[Any],
     progress: Callable[[float, float], None] | None,
-) -> list[tuple[int, str, Any, Any, Any]]:
-    """Run ``duration_ms`` in segments; snapshot weights at 0, every ``every_ms``, the end."""
+    writer: WeightWriter,
+) -> float:
+    """Run ``duration_ms`` in segments; snapshot weights at 0, every ``every_ms``, the end.
+
+    Each snapshot goes to ``writer`` at once. Returns the wall time (s) of the
+    run without the time spent writing.
+    """
     net = built.network
     total = round(duration_ms / net.dt_ms)
     if every_ms is None:
@@ -313,13 +315,17 @@ def _run_recording_weights(
         arrays = proj.arrays()
         label = f"{proj.index}:{proj.pre.name}->{proj.post.name}"
         coords.append((proj, label, arrays["pre"], arrays["post"]))
-    snapshots: list[tuple[int, str, Any, Any, Any]] = []
+    write_s = 0.0
 
     def snap() -> None:
+        nonlocal write_s
         step = round(net.t_ms / net.dt_ms)
-        for proj, label, pre, post in coords:
-            snapshots.append((step, label, pre, post, proj.weights()))
+        snapshot = [(label, pre, post, proj.weights()) for proj, label, pre, post in coords]
+        t_w = time.perf_counter()
+        writer.write_snapshot(step, snapshot)
+        write_s += time.perf_counter() - t_w
 
+    t0 = time.perf_counter()
     start_ms = net.t_ms
     snap()
     done = 0
@@ -335,4 +341,4 @@ def _run_recording_weights(
         done += todo
         snap()
     assert abs(net.t_ms - start_ms - total * net.dt_ms) < 1e-6 * max(1.0, duration_ms)
-    return snapshots
+    return time.perf_counter() - t0 - write_s

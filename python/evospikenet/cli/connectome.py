@@ -22,7 +22,7 @@ from evospikenet.connectome import (
     apply_delta,
     apply_delta_with_validation,
     diff_connectomes,
-    ei_ratio,
+    ei_ratios,
     import_cect,
     import_csv,
     import_flyvis,
@@ -151,6 +151,7 @@ def import_command(
 
 def _info_dict(c: Any, path: str) -> dict[str, Any]:
     chem = int((c.synapse_type == 0).sum())
+    by_count, by_weight = ei_ratios(c)
     return {
         "path": path,
         "n_neurons": c.n_neurons,
@@ -159,8 +160,8 @@ def _info_dict(c: Any, path: str) -> dict[str, Any]:
         "n_gap_junction": c.n_edges - chem,
         "n_excitatory_neurons": int((c.neuron_sign == 1).sum()),
         "n_inhibitory_neurons": int((c.neuron_sign == -1).sum()),
-        "ei_ratio": _finite(ei_ratio(c)),
-        "ei_ratio_weighted": _finite(ei_ratio(c, weighted=True)),
+        "ei_ratio": _finite(by_count),
+        "ei_ratio_weighted": _finite(by_weight),
         "materialization_version": c.materialization_version,
         "source": c.meta.get("source"),
         "weight_unit": c.meta.get("weight_unit"),

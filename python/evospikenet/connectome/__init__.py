@@ -4,7 +4,7 @@ Public API (names stable; other modules build on them):
 
 - the contract: :class:`Connectome`, :func:`load_connectome_npz`,
   :func:`save_connectome_npz`, :func:`validate_connectome`,
-  :func:`make_connectome`, :func:`ei_ratio`;
+  :func:`make_connectome`, :func:`ei_ratio`, :func:`ei_ratios`;
 - imports: :func:`import_cect`, :func:`import_csv`, :func:`import_flyvis`;
 - deltas: :class:`Delta`, :func:`read_delta`, :func:`write_delta`,
   :func:`diff_connectomes`, :func:`apply_delta_to`, :func:`apply_delta`,
@@ -46,6 +46,7 @@ from evospikenet.connectome._npz import (
     SYNAPSE_ELECTRICAL,
     Connectome,
     ei_ratio,
+    ei_ratios,
     load_connectome_npz,
     make_connectome,
     save_connectome_npz,
@@ -70,6 +71,7 @@ __all__ = [
     "apply_delta_with_validation",
     "diff_connectomes",
     "ei_ratio",
+    "ei_ratios",
     "flyvis_connectome_path",
     "import_cect",
     "import_csv",

@@ -32,6 +32,7 @@ __all__ = [
     "SYNAPSE_ELECTRICAL",
     "Connectome",
     "ei_ratio",
+    "ei_ratios",
     "load_connectome_npz",
     "make_connectome",
     "save_connectome_npz",
@@ -405,6 +406,20 @@ def ei_ratio(connectome: Connectome, *, weighted: bool = False) -> float:
         The ratio; ``inf`` if there is excitation but no inhibition, ``nan``
         if there are no chemical edges with a signed presynaptic neuron.
     """
+    by_count, by_weight = ei_ratios(connectome)
+    return by_weight if weighted else by_count
+
+
+def ei_ratios(connectome: Connectome) -> tuple[float, float]:
+    """Both E/I ratios of :func:`ei_ratio` from one pass over the edges.
+
+    Returns
+    -------
+    (float, float)
+        ``(ei_ratio(c), ei_ratio(c, weighted=True))``: the ratio of
+        connection counts and the ratio of ``|weight|`` sums, with the same
+        ``inf``/``nan`` conventions.
+    """
     n_exc, n_inh, w_exc, w_inh = _core.connectome_ei_counts(
         connectome.pre_id,
         connectome.synapse_type,
@@ -412,7 +427,10 @@ def ei_ratio(connectome: Connectome, *, weighted: bool = False) -> float:
         connectome.neuron_id,
         connectome.neuron_sign,
     )
-    exc, inh = (w_exc, w_inh) if weighted else (float(n_exc), float(n_inh))
+    return _ratio(float(n_exc), float(n_inh)), _ratio(w_exc, w_inh)
+
+
+def _ratio(exc: float, inh: float) -> float:
     if inh == 0.0:
         return float("inf") if exc > 0 else float("nan")
     return exc / inh

@@ -462,6 +462,30 @@ impl Engine {
         ))
     }
 
+    /// Spikes of spike monitor `monitor` with `start_step <= step < stop_step`:
+    /// `(steps uint64, neurons uint32)`. The recorded steps ascend, so two
+    /// binary searches find the range and only it is copied.
+    fn spikes_window<'py>(
+        &self,
+        py: Python<'py>,
+        monitor: usize,
+        start_step: u64,
+        stop_step: u64,
+    ) -> PyResult<SpikeArrays<'py>> {
+        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
+        let lo = m.steps.partition_point(|&s| s < start_step);
+        let hi = lo.max(m.steps.partition_point(|&s| s < stop_step));
+        Ok((
+            m.steps[lo..hi].to_vec().into_pyarray(py),
+            m.neurons[lo..hi].to_vec().into_pyarray(py),
+        ))
+    }
+
+    /// Number of spikes recorded by spike monitor `monitor`.
+    fn spike_monitor_len(&self, py: Python<'_>, monitor: usize) -> PyResult<usize> {
+        get(py, &self.net.spike_monitors, "spike monitor", monitor).map(|m| m.steps.len())
+    }
+
     /// Samples of state monitor `monitor`: `(steps uint64 (n_samples,), values float64 (n_samples, n_neurons))`.
     fn samples<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SampleArrays<'py>> {
         let m = get(py, &self.net.state_monitors, "state monitor", monitor)?;
