@@ -357,7 +357,7 @@ pub struct Plasticity {
     /// Synapses of group `g`: `gsyn[gptr[g]..gptr[g + 1]]`.
     gptr: Vec<u32>,
     /// Synapse indices (CSR order) by group: by presynaptic neuron, then
-    /// delay, then CSR index.
+    /// delay, then CSR index; empty when that is the CSR order itself.
     gsyn: Vec<u32>,
     /// Delay (steps) of each group.
     gdelay: Vec<u16>,
@@ -378,6 +378,8 @@ pub struct Plasticity {
     decay_plus: Decay,
     /// Decay of the postsynaptic trace (STDP).
     decay_minus: Decay,
+    /// Scratch: the weights of one postsynaptic neuron's synapses.
+    gather: Vec<f64>,
 }
 
 impl Plasticity {
@@ -441,6 +443,11 @@ impl Plasticity {
             row_groups.push(gdelay.len() as u32);
         }
         let n_groups = gdelay.len();
+        if gsyn.iter().enumerate().all(|(idx, &k)| k as usize == idx) {
+            // Delays ascending within every row (always with one delay):
+            // groups are CSR ranges; an empty `gsyn` stands for the identity.
+            gsyn = Vec::new();
+        }
         let mut fill = cscptr.clone();
         let mut csc = vec![Incoming { syn: 0, group: 0 }; n_syn];
         for (k, &j) in csr.indices.iter().enumerate() {
@@ -506,6 +513,7 @@ impl Plasticity {
             sd,
             decay_plus: Decay::new(taus.0, dt_ms),
             decay_minus: Decay::new(taus.1, dt_ms),
+            gather: Vec::new(),
         })
     }
 
@@ -692,29 +700,43 @@ impl Plasticity {
             let g = g as usize;
             let (lo, hi) = (self.gptr[g] as usize, self.gptr[g + 1] as usize);
             let (post, decay_minus) = (&self.post, &self.decay_minus);
+            let identity = self.gsyn.is_empty();
             match rule {
                 Rule::Stdp(p) => {
-                    for &k in &self.gsyn[lo..hi] {
-                        let k = k as usize;
-                        let j = csr.indices[k] as usize;
-                        let w = self.w[k];
+                    let mut synapse = |j: usize, w: &mut f64| {
+                        let w0 = *w;
                         if gate.is_none_or(|gt| gt[j] <= 1.0) {
-                            target[j] += w;
+                            target[j] += w0;
                         }
                         let y = post[j].at(s, decay_minus);
                         if y != 0.0 {
                             let dep = match p.weight_dependence {
                                 WeightDependence::Additive => p.a_minus * y,
-                                WeightDependence::Multiplicative => p.a_minus * y * w / p.w_max,
+                                WeightDependence::Multiplicative => p.a_minus * y * w0 / p.w_max,
                             };
-                            self.w[k] = (w - scale * dep).clamp(0.0, p.w_max);
+                            *w = (w0 - scale * dep).clamp(0.0, p.w_max);
+                        }
+                    };
+                    if identity {
+                        let pairs = csr.indices[lo..hi].iter().zip(&mut self.w[lo..hi]);
+                        for (&j, w) in pairs {
+                            synapse(j as usize, w);
+                        }
+                    } else {
+                        for &k in &self.gsyn[lo..hi] {
+                            let k = k as usize;
+                            synapse(csr.indices[k] as usize, &mut self.w[k]);
                         }
                     }
                     self.pre[g].bump(s, &self.decay_plus, 1.0, p.traces == Traces::Nearest);
                 }
                 Rule::Rstdp(p) => {
                     for idx in lo..hi {
-                        let k = self.gsyn[idx] as usize;
+                        let k = if identity {
+                            idx
+                        } else {
+                            self.gsyn[idx] as usize
+                        };
                         let j = csr.indices[k] as usize;
                         if gate.is_none_or(|gt| gt[j] <= 1.0) {
                             target[j] += self.w[k];
@@ -726,8 +748,12 @@ impl Plasticity {
                     self.pre[g].bump(s, &self.decay_plus, 1.0, false);
                 }
                 Rule::DerivativeStdp(p) => {
-                    for &k in &self.gsyn[lo..hi] {
-                        let k = k as usize;
+                    for idx in lo..hi {
+                        let k = if identity {
+                            idx
+                        } else {
+                            self.gsyn[idx] as usize
+                        };
                         let j = csr.indices[k] as usize;
                         if gate.is_none_or(|gt| gt[j] <= 1.0) {
                             target[j] += self.w[k];
@@ -737,8 +763,12 @@ impl Plasticity {
                     self.pre[g].bump(s, &self.decay_plus, 1.0, true);
                 }
                 Rule::Rate(_) => {
-                    for &k in &self.gsyn[lo..hi] {
-                        let k = k as usize;
+                    for idx in lo..hi {
+                        let k = if identity {
+                            idx
+                        } else {
+                            self.gsyn[idx] as usize
+                        };
                         let j = csr.indices[k] as usize;
                         if gate.is_none_or(|gt| gt[j] <= 1.0) {
                             target[j] += self.w[k];
@@ -761,11 +791,16 @@ impl Plasticity {
                 Rule::Stdp(p) => {
                     self.post[j].bump(s, &self.decay_minus, 1.0, p.traces == Traces::Nearest);
                     let (pre, decay_plus) = (&self.pre, &self.decay_plus);
-                    for inc in &self.csc[lo..hi] {
+                    let column = &self.csc[lo..hi];
+                    // Gather the column's weights first: a tight loop of
+                    // independent loads keeps many cache misses in flight.
+                    self.gather.clear();
+                    self.gather
+                        .extend(column.iter().map(|inc| self.w[inc.syn as usize]));
+                    for (inc, &w) in column.iter().zip(&self.gather) {
                         let x = pre[inc.group as usize].at(s, decay_plus);
                         if x != 0.0 {
                             let k = inc.syn as usize;
-                            let w = self.w[k];
                             let pot = match p.weight_dependence {
                                 WeightDependence::Additive => p.a_plus * x,
                                 WeightDependence::Multiplicative => {
