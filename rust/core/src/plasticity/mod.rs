@@ -696,6 +696,22 @@ impl Plasticity {
     ) {
         let rule = self.rule;
         let scale = self.scale;
+        if self.gsyn.is_empty() {
+            // Touch one element per cache line of every arriving row first:
+            // independent loads, many misses in flight.
+            let mut touch = 0u64;
+            for &g in arrivals {
+                let g = g as usize;
+                let (lo, hi) = (self.gptr[g] as usize, self.gptr[g + 1] as usize);
+                for &j in csr.indices[lo..hi].iter().step_by(16) {
+                    touch = touch.wrapping_add(u64::from(j));
+                }
+                for &w in self.w[lo..hi].iter().step_by(8) {
+                    touch = touch.wrapping_add(w.to_bits());
+                }
+            }
+            std::hint::black_box(touch);
+        }
         for &g in arrivals {
             let g = g as usize;
             let (lo, hi) = (self.gptr[g] as usize, self.gptr[g + 1] as usize);
