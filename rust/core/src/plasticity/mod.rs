@@ -16,7 +16,10 @@
 //! post-side loop reads in a small array (per synapse, they are scattered
 //! over the whole projection and every read misses cache) and takes one
 //! queue entry per spike and delay instead of one per synapse; the results
-//! are those of per-synapse traces, bit for bit.
+//! are those of per-synapse traces, bit for bit. The remaining scattered
+//! reads (a spiking neuron's column of weights; the arriving rows) are
+//! issued first in tight loops, so their cache misses overlap
+//! (`benches/README.md`, plasticity, has the measurements).
 //!
 //! Within a step, arrivals are handled before postsynaptic spikes (Brian2's
 //! order of the `pre` and `post` pathways), and a spike transmits the weight
@@ -614,7 +617,8 @@ impl Plasticity {
     }
 
     /// Queue the trace groups of this step's presynaptic `spikes` for their
-    /// arrival steps.
+    /// arrival steps (the groups were built from the CSR in [`Plasticity::new`];
+    /// `_csr` is not read).
     pub fn push_spikes(&mut self, _csr: &Csr, spikes: &[u32], s: u64) {
         let len = self.arrivals.len();
         let base = (s % len as u64) as usize;
