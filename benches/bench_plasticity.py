@@ -1,13 +1,15 @@
 """Cost of plasticity, and the Song et al. (2000) STDP network vs Brian2, in one run.
 
 Run loops are timed as process CPU time (single thread), which a shared
-machine's time slicing does not inflate; Brian2's times are its own (wall).
+machine's time slicing does not inflate, and as wall time; the load average
+over the runs is reported with them. Brian2's times are its own (wall).
 
 1. STDP overhead: the same network run static and with additive all-to-all
    STDP (:func:`evospikenet.plasticity.default_rule` ``"stdp"``) on its
    excitatory projections; ratio of the run loops. Networks: COBA (Vogels &
    Abbott 2005, 4000 LIF, ~256k excitatory synapses, 1 s) and the Song
-   network (1000 inputs onto one neuron, 100 s).
+   network (1000 inputs onto one neuron, 100 s); medians over the repeats,
+   static and plastic runs alternating.
 2. Song et al. (2000) as Brian2's ``examples/synapses/STDP.py``, 100 s:
    evospikenet (run loop; the input trains are drawn in numpy before, as
    Brian2's PoissonGroup draws them inside its loop, so the build time is
@@ -20,13 +22,14 @@ Prints a Markdown table; JSON goes to ``benches/results/plasticity.json``.
 Usage::
 
     bash benches/setup_peers.sh                   # once: Brian2 venv
-    .venv/bin/python benches/bench_plasticity.py  [--repeats 3] [--no-brian2]
+    .venv/bin/python benches/bench_plasticity.py  [--repeats 5] [--no-brian2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -42,13 +45,13 @@ PEER_PY = ROOT / ".venv-peers" / "bin" / "python"
 SONG_B2 = ROOT / "benches" / "peers" / "song_brian2.py"
 
 
-def coba_run(plastic: bool, seed: int) -> float:
+def coba_run(plastic: bool, seed: int) -> dict[str, float]:
     built = build_model("coba", scale=1.0, seed=seed)
     if plastic:
         apply_to_excitatory(built.network, "stdp")
-    t0 = time.process_time()
+    c0, t0 = time.process_time(), time.perf_counter()
     built.run(1000.0)
-    return time.process_time() - t0
+    return {"run_s": time.process_time() - c0, "run_wall_s": time.perf_counter() - t0}
 
 
 def song_run(plastic: bool, seed: int, duration_s: float = 100.0) -> dict[str, Any]:
@@ -85,10 +88,10 @@ def brian2_song(seed: int, duration_s: float = 100.0) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-brian2", action="store_true")
     args = ap.parse_args()
-    res: dict[str, Any] = {"coba": {}, "song": {}, "brian2": []}
+    res: dict[str, Any] = {"coba": {}, "song": {}, "brian2": [], "loadavg_1min": []}
     # Static and plastic runs alternate, so load from other processes on a
     # shared machine hits both alike.
     for key in ("static", "stdp"):
@@ -98,20 +101,25 @@ def main() -> None:
             key = "stdp" if plastic else "static"
             res["coba"][key].append(coba_run(plastic, s))
             res["song"][key].append(song_run(plastic, s))
+            res["loadavg_1min"].append(os.getloadavg()[0])
     if not args.no_brian2 and PEER_PY.exists():
         res["brian2"] = [brian2_song(s) for s in range(1, args.repeats + 1)]
     med = np.median
-    coba_ratio = med(res["coba"]["stdp"]) / med(res["coba"]["static"])
-    song_static = med([r["run_s"] for r in res["song"]["static"]])
-    song_stdp = med([r["run_s"] for r in res["song"]["stdp"]])
-    print("| network | static run (s) | STDP run (s) | ratio |")
+
+    def times(net: str, key: str, field: str) -> float:
+        return float(med([r[field] for r in res[net][key]]))
+
+    print(f"load average (1 min) over the runs: {min(res['loadavg_1min']):.1f}-"
+          f"{max(res['loadavg_1min']):.1f}; medians of {args.repeats}")  # fmt: skip
+    print()
+    print("| network | static run CPU / wall (s) | STDP run CPU / wall (s) | ratio CPU / wall |")
     print("|---|---|---|---|")
-    print(
-        f"| COBA 4000, 1 s | {med(res['coba']['static']):.3f} | "
-        f"{med(res['coba']['stdp']):.3f} | {coba_ratio:.2f} |"
-    )
-    print(f"| Song 1000->1, 100 s | {song_static:.3f} | {song_stdp:.3f} | "
-          f"{song_stdp / song_static:.2f} |")  # fmt: skip
+    for net, label in (("coba", "COBA 4000, 1 s"), ("song", "Song 1000->1, 100 s")):
+        st_c, st_w = times(net, "static", "run_s"), times(net, "static", "run_wall_s")
+        pl_c, pl_w = times(net, "stdp", "run_s"), times(net, "stdp", "run_wall_s")
+        print(f"| {label} | {st_c:.3f} / {st_w:.3f} | {pl_c:.3f} / {pl_w:.3f} | "
+              f"{pl_c / st_c:.2f} / {pl_w / st_w:.2f} |")  # fmt: skip
+    song_stdp = times("song", "stdp", "run_s")
     if res["brian2"]:
         b_bin = med([r["wall_s_binary"] for r in res["brian2"]])
         b_run = med([r["wall_s_run"] for r in res["brian2"]])

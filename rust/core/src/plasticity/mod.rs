@@ -9,6 +9,18 @@
 //! when next read. Postsynaptic spikes reach their synapses through a
 //! by-postsynaptic index (a CSC permutation of the CSR synapse arrays).
 //!
+//! Synapses of one presynaptic neuron with one delay receive the same
+//! arrivals, so their presynaptic traces are equal: one trace per such
+//! *group* is kept (one per presynaptic neuron when all delays are equal),
+//! and arrivals are queued per group. This keeps the traces that the
+//! post-side loop reads in a small array (per synapse, they are scattered
+//! over the whole projection and every read misses cache) and takes one
+//! queue entry per spike and delay instead of one per synapse; the results
+//! are those of per-synapse traces, bit for bit. The remaining scattered
+//! reads (a spiking neuron's column of weights; the arriving rows) are
+//! issued first in tight loops, so their cache misses overlap
+//! (`benches/README.md`, plasticity, has the measurements).
+//!
 //! Within a step, arrivals are handled before postsynaptic spikes (Brian2's
 //! order of the `pre` and `post` pathways), and a spike transmits the weight
 //! it finds on arrival, before its own update (`ge += w` first in Brian2).
@@ -320,6 +332,14 @@ struct Rates {
     interval_steps: u64,
 }
 
+/// An incoming synapse of a postsynaptic neuron, in the by-postsynaptic
+/// index: the synapse (CSR order) and its presynaptic trace group.
+#[derive(Clone, Copy, Debug)]
+struct Incoming {
+    syn: u32,
+    group: u32,
+}
+
 /// The plastic state of one projection.
 #[derive(Clone, Debug)]
 pub struct Plasticity {
@@ -332,16 +352,26 @@ pub struct Plasticity {
     pub scale: f64,
     /// CSC column pointers (length n_post + 1) into `csc`.
     cscptr: Vec<usize>,
-    /// Synapse indices (CSR order) sorted by postsynaptic neuron.
-    csc: Vec<u32>,
-    /// Presynaptic trace per synapse (STDP, R-STDP).
+    /// Synapses (CSR order, with their trace group) sorted by postsynaptic
+    /// neuron, ascending CSR index within a neuron.
+    csc: Vec<Incoming>,
+    /// Trace groups of presynaptic neuron `i`: `row_groups[i]..row_groups[i + 1]`.
+    row_groups: Vec<u32>,
+    /// Synapses of group `g`: `gsyn[gptr[g]..gptr[g + 1]]`.
+    gptr: Vec<u32>,
+    /// Synapse indices (CSR order) by group: by presynaptic neuron, then
+    /// delay, then CSR index; empty when that is the CSR order itself.
+    gsyn: Vec<u32>,
+    /// Delay (steps) of each group.
+    gdelay: Vec<u16>,
+    /// Presynaptic trace per group (STDP, R-STDP, derivative STDP).
     pre: Vec<Lazy>,
     /// Postsynaptic trace per postsynaptic neuron (STDP, R-STDP).
     post: Vec<Lazy>,
     elig: Eligibility,
     rates: Rates,
-    /// Arrival queue: slot `s % len` holds synapses whose pre spike arrives
-    /// at step `s`.
+    /// Arrival queue: slot `s % len` holds the groups whose pre spike
+    /// arrives at step `s`.
     arrivals: Vec<Vec<u32>>,
     /// Presynaptic neuron of each synapse (rate rules).
     pre_of: Vec<u32>,
@@ -351,6 +381,8 @@ pub struct Plasticity {
     decay_plus: Decay,
     /// Decay of the postsynaptic trace (STDP).
     decay_minus: Decay,
+    /// Scratch: the weights of one postsynaptic neuron's synapses.
+    gather: Vec<f64>,
 }
 
 impl Plasticity {
@@ -385,13 +417,49 @@ impl Plasticity {
         for j in 0..n_post {
             cscptr[j + 1] += cscptr[j];
         }
+        // Trace groups: per presynaptic neuron, its synapses by delay.
+        let n_syn = csr.len();
+        let mut row_groups = Vec::with_capacity(csr.n_pre() + 1);
+        let mut gptr = vec![0u32];
+        let mut gsyn: Vec<u32> = (0..n_syn as u32).collect();
+        let mut gdelay = Vec::new();
+        let mut group_of = vec![0u32; n_syn];
+        row_groups.push(0u32);
+        for i in 0..csr.n_pre() {
+            let (lo, hi) = (csr.indptr[i] as usize, csr.indptr[i + 1] as usize);
+            let row = &mut gsyn[lo..hi];
+            // Stable: CSR order within a delay.
+            row.sort_by_key(|&k| csr.delay_steps[k as usize]);
+            for (idx, &k) in row.iter().enumerate() {
+                let d = csr.delay_steps[k as usize];
+                if idx == 0 || gdelay.last() != Some(&d) {
+                    if idx > 0 {
+                        gptr.push((lo + idx) as u32);
+                    }
+                    gdelay.push(d);
+                }
+                group_of[k as usize] = (gdelay.len() - 1) as u32;
+            }
+            if hi > lo {
+                gptr.push(hi as u32);
+            }
+            row_groups.push(gdelay.len() as u32);
+        }
+        let n_groups = gdelay.len();
+        if gsyn.iter().enumerate().all(|(idx, &k)| k as usize == idx) {
+            // Delays ascending within every row (always with one delay):
+            // groups are CSR ranges; an empty `gsyn` stands for the identity.
+            gsyn = Vec::new();
+        }
         let mut fill = cscptr.clone();
-        let mut csc = vec![0u32; csr.len()];
+        let mut csc = vec![Incoming { syn: 0, group: 0 }; n_syn];
         for (k, &j) in csr.indices.iter().enumerate() {
-            csc[fill[j as usize]] = k as u32;
+            csc[fill[j as usize]] = Incoming {
+                syn: k as u32,
+                group: group_of[k],
+            };
             fill[j as usize] += 1;
         }
-        let n_syn = csr.len();
         let spike_timing = !matches!(rule, Rule::Rate(_));
         let mut elig = Eligibility::default();
         if let Rule::Rstdp(_) = rule {
@@ -427,8 +495,12 @@ impl Plasticity {
             scale: 1.0,
             cscptr,
             csc,
+            row_groups,
+            gptr,
+            gsyn,
+            gdelay,
             pre: if spike_timing {
-                vec![Lazy::default(); n_syn]
+                vec![Lazy::default(); n_groups]
             } else {
                 Vec::new()
             },
@@ -444,6 +516,7 @@ impl Plasticity {
             sd,
             decay_plus: Decay::new(taus.0, dt_ms),
             decay_minus: Decay::new(taus.1, dt_ms),
+            gather: Vec::new(),
         })
     }
 
@@ -543,16 +616,21 @@ impl Plasticity {
         self.elig.t_ms[k] = t_ms;
     }
 
-    /// Queue the synapses of this step's presynaptic `spikes` for their
-    /// arrival steps.
-    pub fn push_spikes(&mut self, csr: &Csr, spikes: &[u32], s: u64) {
-        let len = self.arrivals.len() as u64;
+    /// Queue the trace groups of this step's presynaptic `spikes` for their
+    /// arrival steps (the groups were built from the CSR in [`Plasticity::new`];
+    /// `_csr` is not read).
+    pub fn push_spikes(&mut self, _csr: &Csr, spikes: &[u32], s: u64) {
+        let len = self.arrivals.len();
+        let base = (s % len as u64) as usize;
         for &i in spikes {
-            let lo = csr.indptr[i as usize] as usize;
-            let hi = csr.indptr[i as usize + 1] as usize;
-            for k in lo..hi {
-                let slot = ((s + u64::from(csr.delay_steps[k])) % len) as usize;
-                self.arrivals[slot].push(k as u32);
+            let lo = self.row_groups[i as usize];
+            let hi = self.row_groups[i as usize + 1];
+            for g in lo..hi {
+                let mut slot = base + usize::from(self.gdelay[g as usize]);
+                if slot >= len {
+                    slot -= len;
+                }
+                self.arrivals[slot].push(g);
             }
         }
     }
@@ -577,28 +655,15 @@ impl Plasticity {
         // delivery, so same-step pairs depress there (see the rule's docs).
         let post_first = matches!(self.rule, Rule::DerivativeStdp(_));
         if post_first {
-            for &j in post_spikes {
-                self.on_post(j as usize, s, t_ms);
-            }
+            self.on_post(post_spikes, s, t_ms);
         }
-        let len = self.arrivals.len() as u64;
-        let slot = (s % len) as usize;
-        let arrivals = std::mem::take(&mut self.arrivals[slot]);
-        for &k in &arrivals {
-            let k = k as usize;
-            let j = csr.indices[k] as usize;
-            if gate.is_none_or(|g| g[j] <= 1.0) {
-                target[j] += self.w[k];
-            }
-            self.on_pre(k, j, s, t_ms);
-        }
-        let mut arrivals = arrivals;
+        let slot = (s % self.arrivals.len() as u64) as usize;
+        let mut arrivals = std::mem::take(&mut self.arrivals[slot]);
+        self.on_pre(&arrivals, csr, s, t_ms, target, gate);
         arrivals.clear();
         self.arrivals[slot] = arrivals;
         if !post_first {
-            for &j in post_spikes {
-                self.on_post(j as usize, s, t_ms);
-            }
+            self.on_post(post_spikes, s, t_ms);
         }
         match self.rule {
             Rule::Rate(p) => self.rate_step(&p, pre_spikes, post_spikes, s),
@@ -621,70 +686,171 @@ impl Plasticity {
         &self.sd
     }
 
-    #[inline]
-    fn on_pre(&mut self, k: usize, j: usize, s: u64, t_ms: f64) {
-        match self.rule {
-            Rule::Stdp(p) => {
-                let y = self.post[j].at(s, &self.decay_minus);
-                if y != 0.0 {
-                    let w = self.w[k];
-                    let dep = match p.weight_dependence {
-                        WeightDependence::Additive => p.a_minus * y,
-                        WeightDependence::Multiplicative => p.a_minus * y * w / p.w_max,
-                    };
-                    self.w[k] = (w - self.scale * dep).clamp(0.0, p.w_max);
+    /// Pre-side: each synapse of each arriving group transmits its weight
+    /// into `target`, then takes its update; then the group's presynaptic
+    /// trace takes the spike (no synapse update reads it).
+    fn on_pre(
+        &mut self,
+        arrivals: &[u32],
+        csr: &Csr,
+        s: u64,
+        t_ms: f64,
+        target: &mut [f64],
+        gate: Option<&[f64]>,
+    ) {
+        let rule = self.rule;
+        let scale = self.scale;
+        if self.gsyn.is_empty() {
+            // Touch one element per cache line of every arriving row first:
+            // independent loads, many misses in flight.
+            let mut touch = 0u64;
+            for &g in arrivals {
+                let g = g as usize;
+                let (lo, hi) = (self.gptr[g] as usize, self.gptr[g + 1] as usize);
+                for &j in csr.indices[lo..hi].iter().step_by(16) {
+                    touch = touch.wrapping_add(u64::from(j));
                 }
-                self.pre[k].bump(s, &self.decay_plus, 1.0, p.traces == Traces::Nearest);
+                for &w in self.w[lo..hi].iter().step_by(8) {
+                    touch = touch.wrapping_add(w.to_bits());
+                }
             }
-            Rule::Rstdp(p) => {
-                self.integrate(&p, k, t_ms);
-                let y = self.post[j].at(s, &self.decay_minus);
-                self.elig.c[k] -= p.a_minus * y;
-                self.pre[k].bump(s, &self.decay_plus, 1.0, false);
-            }
-            Rule::DerivativeStdp(p) => {
-                self.sd[k] -= p.a_minus * self.post[j].at(s, &self.decay_minus);
-                self.pre[k].bump(s, &self.decay_plus, 1.0, true);
-            }
-            Rule::Rate(_) => {}
+            std::hint::black_box(touch);
         }
-    }
-
-    #[inline]
-    fn on_post(&mut self, j: usize, s: u64, t_ms: f64) {
-        let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
-        match self.rule {
-            Rule::Stdp(p) => {
-                self.post[j].bump(s, &self.decay_minus, 1.0, p.traces == Traces::Nearest);
-                for &k in &self.csc[lo..hi] {
-                    let k = k as usize;
-                    let x = self.pre[k].at(s, &self.decay_plus);
-                    if x != 0.0 {
-                        let w = self.w[k];
-                        let pot = match p.weight_dependence {
-                            WeightDependence::Additive => p.a_plus * x,
-                            WeightDependence::Multiplicative => p.a_plus * x * (1.0 - w / p.w_max),
+        for &g in arrivals {
+            let g = g as usize;
+            let (lo, hi) = (self.gptr[g] as usize, self.gptr[g + 1] as usize);
+            let (post, decay_minus) = (&self.post, &self.decay_minus);
+            let identity = self.gsyn.is_empty();
+            match rule {
+                Rule::Stdp(p) => {
+                    let mut synapse = |j: usize, w: &mut f64| {
+                        let w0 = *w;
+                        if gate.is_none_or(|gt| gt[j] <= 1.0) {
+                            target[j] += w0;
+                        }
+                        let y = post[j].at(s, decay_minus);
+                        if y != 0.0 {
+                            let dep = match p.weight_dependence {
+                                WeightDependence::Additive => p.a_minus * y,
+                                WeightDependence::Multiplicative => p.a_minus * y * w0 / p.w_max,
+                            };
+                            *w = (w0 - scale * dep).clamp(0.0, p.w_max);
+                        }
+                    };
+                    if identity {
+                        let pairs = csr.indices[lo..hi].iter().zip(&mut self.w[lo..hi]);
+                        for (&j, w) in pairs {
+                            synapse(j as usize, w);
+                        }
+                    } else {
+                        for &k in &self.gsyn[lo..hi] {
+                            let k = k as usize;
+                            synapse(csr.indices[k] as usize, &mut self.w[k]);
+                        }
+                    }
+                    self.pre[g].bump(s, &self.decay_plus, 1.0, p.traces == Traces::Nearest);
+                }
+                Rule::Rstdp(p) => {
+                    for idx in lo..hi {
+                        let k = if identity {
+                            idx
+                        } else {
+                            self.gsyn[idx] as usize
                         };
-                        self.w[k] = (w + self.scale * pot).clamp(0.0, p.w_max);
+                        let j = csr.indices[k] as usize;
+                        if gate.is_none_or(|gt| gt[j] <= 1.0) {
+                            target[j] += self.w[k];
+                        }
+                        self.integrate(&p, k, t_ms);
+                        let y = self.post[j].at(s, &self.decay_minus);
+                        self.elig.c[k] -= p.a_minus * y;
+                    }
+                    self.pre[g].bump(s, &self.decay_plus, 1.0, false);
+                }
+                Rule::DerivativeStdp(p) => {
+                    for idx in lo..hi {
+                        let k = if identity {
+                            idx
+                        } else {
+                            self.gsyn[idx] as usize
+                        };
+                        let j = csr.indices[k] as usize;
+                        if gate.is_none_or(|gt| gt[j] <= 1.0) {
+                            target[j] += self.w[k];
+                        }
+                        self.sd[k] -= p.a_minus * post[j].at(s, decay_minus);
+                    }
+                    self.pre[g].bump(s, &self.decay_plus, 1.0, true);
+                }
+                Rule::Rate(_) => {
+                    for idx in lo..hi {
+                        let k = if identity {
+                            idx
+                        } else {
+                            self.gsyn[idx] as usize
+                        };
+                        let j = csr.indices[k] as usize;
+                        if gate.is_none_or(|gt| gt[j] <= 1.0) {
+                            target[j] += self.w[k];
+                        }
                     }
                 }
             }
-            Rule::Rstdp(p) => {
-                self.post[j].bump(s, &self.decay_minus, 1.0, false);
-                for idx in lo..hi {
-                    let k = self.csc[idx] as usize;
-                    self.integrate(&p, k, t_ms);
-                    self.elig.c[k] += p.a_plus * self.pre[k].at(s, &self.decay_plus);
+        }
+    }
+
+    /// Post-side: each spiking neuron's trace takes the spike, then each of
+    /// its incoming synapses takes its update from its group's trace.
+    fn on_post(&mut self, post_spikes: &[u32], s: u64, t_ms: f64) {
+        let rule = self.rule;
+        let scale = self.scale;
+        for &j in post_spikes {
+            let j = j as usize;
+            let (lo, hi) = (self.cscptr[j], self.cscptr[j + 1]);
+            match rule {
+                Rule::Stdp(p) => {
+                    self.post[j].bump(s, &self.decay_minus, 1.0, p.traces == Traces::Nearest);
+                    let (pre, decay_plus) = (&self.pre, &self.decay_plus);
+                    let column = &self.csc[lo..hi];
+                    // Gather the column's weights first: a tight loop of
+                    // independent loads keeps many cache misses in flight.
+                    self.gather.clear();
+                    self.gather
+                        .extend(column.iter().map(|inc| self.w[inc.syn as usize]));
+                    for (inc, &w) in column.iter().zip(&self.gather) {
+                        let x = pre[inc.group as usize].at(s, decay_plus);
+                        if x != 0.0 {
+                            let k = inc.syn as usize;
+                            let pot = match p.weight_dependence {
+                                WeightDependence::Additive => p.a_plus * x,
+                                WeightDependence::Multiplicative => {
+                                    p.a_plus * x * (1.0 - w / p.w_max)
+                                }
+                            };
+                            self.w[k] = (w + scale * pot).clamp(0.0, p.w_max);
+                        }
+                    }
                 }
-            }
-            Rule::DerivativeStdp(p) => {
-                self.post[j].bump(s, &self.decay_minus, 1.0, true);
-                for &k in &self.csc[lo..hi] {
-                    let k = k as usize;
-                    self.sd[k] += p.a_plus * self.pre[k].at(s, &self.decay_plus);
+                Rule::Rstdp(p) => {
+                    self.post[j].bump(s, &self.decay_minus, 1.0, false);
+                    for idx in lo..hi {
+                        let inc = self.csc[idx];
+                        let k = inc.syn as usize;
+                        self.integrate(&p, k, t_ms);
+                        self.elig.c[k] +=
+                            p.a_plus * self.pre[inc.group as usize].at(s, &self.decay_plus);
+                    }
                 }
+                Rule::DerivativeStdp(p) => {
+                    self.post[j].bump(s, &self.decay_minus, 1.0, true);
+                    let (pre, decay_plus) = (&self.pre, &self.decay_plus);
+                    for inc in &self.csc[lo..hi] {
+                        self.sd[inc.syn as usize] +=
+                            p.a_plus * pre[inc.group as usize].at(s, decay_plus);
+                    }
+                }
+                Rule::Rate(_) => {}
             }
-            Rule::Rate(_) => {}
         }
     }
 
@@ -722,8 +888,8 @@ impl Plasticity {
             match p.rule {
                 RateRule::Bcm => {
                     let theta = self.rates.theta[j];
-                    for &k in &self.csc[lo..hi] {
-                        let k = k as usize;
+                    for inc in &self.csc[lo..hi] {
+                        let k = inc.syn as usize;
                         let xi = x[self.pre_of[k] as usize];
                         let dw = bcm_dw(eta, xi, yj, theta);
                         self.w[k] = (self.w[k] + dw).clamp(0.0, p.w_max);
@@ -731,8 +897,8 @@ impl Plasticity {
                     self.rates.theta[j] = yj * yj + (theta - yj * yj) * theta_decay;
                 }
                 RateRule::Oja => {
-                    for &k in &self.csc[lo..hi] {
-                        let k = k as usize;
+                    for inc in &self.csc[lo..hi] {
+                        let k = inc.syn as usize;
                         let xi = x[self.pre_of[k] as usize];
                         let u = self.w[k] / p.w_max;
                         let du = oja_du(eta, xi, yj, u);

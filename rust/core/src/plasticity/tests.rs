@@ -428,3 +428,87 @@ fn derivative_stdp_same_step_pair_depresses() {
     let p = drive(Rule::DerivativeStdp(params), &c, &[(10, 0)], &[11], 100);
     close(p.derivative()[0], 0.1 * (-0.1f64 / 20.0).exp());
 }
+
+#[test]
+fn mixed_delays_in_a_row_match_the_pair_sum_per_synapse() {
+    // Presynaptic traces are kept per (neuron, delay) group; rows here mix
+    // delays out of order and repeat pre-post pairs with different delays.
+    // Additive all-to-all STDP far from the bounds is the sum over every
+    // (arrival, post spike) pair of the synapse (Song et al. 2000):
+    // +a_plus exp(-lag/tau_plus) when the arrival is at or before the post
+    // spike (arrivals are handled first within a step), -a_minus
+    // exp(-lag/tau_minus) otherwise. Tolerance 1e-12 relative: the lazy
+    // traces multiply table factors instead of summing exponents (a few ulp
+    // per update, tens of updates per synapse).
+    let rows: [&[(u32, u16)]; 3] = [
+        &[(0, 4), (1, 0), (1, 4)],
+        &[(1, 2), (0, 2), (0, 7)],
+        &[(0, 0)],
+    ];
+    let mut c = Csr {
+        indptr: vec![0],
+        indices: Vec::new(),
+        weight: Vec::new(),
+        delay_steps: Vec::new(),
+    };
+    for row in rows {
+        for &(j, d) in row {
+            c.indices.push(j);
+            c.weight.push(0.5);
+            c.delay_steps.push(d);
+        }
+        c.indptr.push(c.indices.len() as u64);
+    }
+    let pre: Vec<(u64, u32)> = (0..40u64).map(|n| (n * 37 % 600, (n % 3) as u32)).collect();
+    let post: [Vec<u64>; 2] = [
+        (0..12u64).map(|n| n * 53 % 600 + 3).collect(),
+        (0..9u64).map(|n| n * 71 % 600 + 1).collect(),
+    ];
+    let (a_plus, a_minus, tau_plus, tau_minus) = (1e-3, 1.05e-3, 20.0, 30.0);
+    let rule = Rule::Stdp(StdpParams {
+        a_plus,
+        a_minus,
+        tau_plus_ms: tau_plus,
+        tau_minus_ms: tau_minus,
+        w_max: 1.0,
+        weight_dependence: WeightDependence::Additive,
+        traces: Traces::AllToAll,
+    });
+    let mut p = Plasticity::new(rule, &c, 2, DT).unwrap();
+    let mut target = vec![0.0; 2];
+    let n = 700;
+    for s in 0..n {
+        let mut pre_s: Vec<u32> = pre.iter().filter(|x| x.0 == s).map(|x| x.1).collect();
+        pre_s.sort_unstable();
+        pre_s.dedup();
+        let post_s: Vec<u32> = (0..2u32)
+            .filter(|&j| post[j as usize].contains(&s))
+            .collect();
+        p.push_spikes(&c, &pre_s, s);
+        p.step(&c, s, s as f64 * DT, &pre_s, &post_s, &mut target, None);
+    }
+    let mut pre_steps: Vec<(u64, u32)> = pre.clone();
+    pre_steps.sort_unstable();
+    pre_steps.dedup();
+    for i in 0..3usize {
+        for k in c.indptr[i] as usize..c.indptr[i + 1] as usize {
+            let (j, d) = (c.indices[k] as usize, u64::from(c.delay_steps[k]));
+            let mut dw = 0.0;
+            for &(s_pre, _) in pre_steps.iter().filter(|x| x.1 as usize == i) {
+                let t_arr = s_pre + d;
+                if t_arr >= n {
+                    continue;
+                }
+                for &t_post in &post[j] {
+                    if t_arr <= t_post {
+                        dw += a_plus * (-((t_post - t_arr) as f64) * DT / tau_plus).exp();
+                    } else {
+                        dw -= a_minus * (-((t_arr - t_post) as f64) * DT / tau_minus).exp();
+                    }
+                }
+            }
+            assert!(dw.abs() > 1e-4, "synapse {k}: no pairs");
+            close(p.w[k] - 0.5, dw);
+        }
+    }
+}
