@@ -1330,7 +1330,7 @@ impl Network {
             let Some(state) = proj.plasticity.as_mut() else {
                 continue;
             };
-            state.push_spikes(&proj.csr, &spikes[proj.pre], s);
+            state.push_spikes(&spikes[proj.pre], s);
             let (target, gate) = self.populations[proj.post]
                 .input_mut(proj.receptor)
                 .expect("plastic projections target neurons");

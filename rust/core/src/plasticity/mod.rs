@@ -617,9 +617,8 @@ impl Plasticity {
     }
 
     /// Queue the trace groups of this step's presynaptic `spikes` for their
-    /// arrival steps (the groups were built from the CSR in [`Plasticity::new`];
-    /// `_csr` is not read).
-    pub fn push_spikes(&mut self, _csr: &Csr, spikes: &[u32], s: u64) {
+    /// arrival steps (the groups were built from the CSR in [`Plasticity::new`]).
+    pub fn push_spikes(&mut self, spikes: &[u32], s: u64) {
         let len = self.arrivals.len();
         let base = (s % len as u64) as usize;
         for &i in spikes {

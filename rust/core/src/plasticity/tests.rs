@@ -38,7 +38,7 @@ fn drive(rule: Rule, c: &Csr, pre: &[(u64, u32)], post: &[u64], n: u64) -> Plast
     for s in 0..n {
         let pre_s: Vec<u32> = pre.iter().filter(|x| x.0 == s).map(|x| x.1).collect();
         let post_s: Vec<u32> = if post.contains(&s) { vec![0] } else { vec![] };
-        p.push_spikes(c, &pre_s, s);
+        p.push_spikes(&pre_s, s);
         p.step(c, s, s as f64 * DT, &pre_s, &post_s, &mut target, None);
     }
     p
@@ -189,7 +189,7 @@ fn transmitted_weight_is_the_weight_before_the_update() {
     // post spike at step 0, pre at step 1: depression on arrival, after
     // transmitting 0.5.
     p.step(&c, 0, 0.0, &[], &[0], &mut target, None);
-    p.push_spikes(&c, &[0], 1);
+    p.push_spikes(&[0], 1);
     p.step(&c, 1, DT, &[0], &[], &mut target, None);
     assert_eq!(target[0], 0.5);
     assert!(p.w[0] < 0.5);
@@ -227,7 +227,7 @@ fn hard_bounds_and_scale() {
         .unwrap();
         p.set_scale(scale, 0.0).unwrap();
         let mut target = vec![0.0];
-        p.push_spikes(&c, &[0], 0);
+        p.push_spikes(&[0], 0);
         p.step(&c, 0, 0.0, &[0], &[], &mut target, None);
         p.step(&c, 10, 1.0, &[], &[0], &mut target, None);
         close(p.w[0] - 0.5, scale * 0.01 * (-1.0f64 / 20.0).exp());
@@ -275,7 +275,7 @@ fn rstdp_closed_form_matches_fine_euler_integration() {
     let mut p = Plasticity::new(Rule::Rstdp(params), &c, 1, DT).unwrap();
     p.start_at(0.0);
     let mut target = vec![0.0];
-    p.push_spikes(&c, &[0], 100);
+    p.push_spikes(&[0], 100);
     p.step(&c, 100, 10.0, &[0], &[], &mut target, None);
     p.step(&c, 150, 15.0, &[], &[0], &mut target, None);
     p.add_dopamine(0.5, 1000.0);
@@ -484,7 +484,7 @@ fn mixed_delays_in_a_row_match_the_pair_sum_per_synapse() {
         let post_s: Vec<u32> = (0..2u32)
             .filter(|&j| post[j as usize].contains(&s))
             .collect();
-        p.push_spikes(&c, &pre_s, s);
+        p.push_spikes(&pre_s, s);
         p.step(&c, s, s as f64 * DT, &pre_s, &post_s, &mut target, None);
     }
     let mut pre_steps: Vec<(u64, u32)> = pre.clone();
