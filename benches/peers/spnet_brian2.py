@@ -270,7 +270,7 @@ def main():
         inh_hz_first_min=round(np.count_nonzero(ti < 60_000.0) / NI / 60, 3),
     )
     out.update(figures(te, ti, w, args.seconds))
-    out["n_exc_synapses"] = int(len(exc))
+    out["n_exc_synapses"] = len(exc)
     out["brian2_version"] = b2.__version__
     print(json.dumps(out), flush=True)
     if tmpdir is not None:
