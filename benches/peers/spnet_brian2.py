@@ -17,8 +17,9 @@ order of operations is documented in ``tests/reference/spnet_transcription.c``):
     plastic in [0, 10], delays 1..20 ms (5 synapses per delay; synapse j has
     delay index j // 5); inhibitory weights -5 fixed, 1 ms;
   * thalamic input: an independent 1 Hz Poisson train of weight 20 per neuron
-    (``PoissonInput``; spnet drives one random neuron per ms, the same rate;
-    the ``izhikevich2006`` model uses the Poisson form);
+    (``PoissonInput``; the ``izhikevich2006`` model uses this form), or with
+    ``--input single`` spnet's own: I = 20 for one random neuron each ms
+    (a ``SpikeGeneratorGroup`` relayed with delay 0);
   * STDP as spnet: at a postsynaptic spike every incoming excitatory synapse
     gets sd += 0.1 * 0.95**(t_post - t_arr - 1), t_arr its last arrival
     before this step (spnet's presynaptic trace, set to 0.1 at a spike, read
@@ -57,6 +58,7 @@ of the crossing).
 
 Usage:
   python spnet_brian2.py --seconds 600 --seed 0
+  python spnet_brian2.py --seconds 600 --seed 0 --input single
   python spnet_brian2.py --seconds 600 --seed 0 --device runtime
 """
 
@@ -75,6 +77,11 @@ def parse_args():
     ap.add_argument("--seconds", type=int, default=600, help="biological time in s (>= 120)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=["runtime", "cpp_standalone"], default="cpp_standalone")
+    ap.add_argument(
+        "--input", choices=["poisson", "single"], default="poisson",
+        help="thalamic input: 1 Hz Poisson per neuron (izhikevich2006) "
+             "or one random neuron per ms (spnet)",
+    )  # fmt: skip
     ap.add_argument(
         "--cython-cache",
         default=str(Path(tempfile.gettempdir()) / "anchors-cython-cache"),
@@ -226,9 +233,21 @@ def main():
     inh.connect(i=np.repeat(np.arange(NI), M), j=post[NE:].ravel())
     inh.w = -5.0
     inh.delay = 0 * ms
-    thalamic = b2.PoissonInput(neurons, "I", N=1, rate=1 * Hz, weight=20.0)
+    if args.input == "poisson":
+        thalamic = [b2.PoissonInput(neurons, "I", N=1, rate=1 * Hz, weight=20.0)]
+    else:
+        # spnet: I = 20 for one random neuron each ms. A generator spike at
+        # step s reaches I in the synapses slot of s (delay 0) and acts in
+        # the update of step s + 1, like every other input here.
+        steps = args.seconds * 1000
+        drive = np.random.default_rng([args.seed, 1]).integers(0, n, steps)
+        source = b2.SpikeGeneratorGroup(n, drive, np.arange(steps) * ms)
+        relay = b2.Synapses(source, neurons, on_pre="I_post += 20")
+        relay.connect(j="i")
+        relay.delay = 0 * ms
+        thalamic = [source, relay]
     spikes = b2.SpikeMonitor(neurons)
-    net = b2.Network(neurons, exc, inh, thalamic, spikes)
+    net = b2.Network(neurons, exc, inh, *thalamic, spikes)
     t_build = time.perf_counter() - t_start
 
     out = {
@@ -237,6 +256,7 @@ def main():
         "device": args.device,
         "seconds": args.seconds,
         "seed": args.seed,
+        "input": args.input,
     }
     t1 = time.perf_counter()
     net.run(args.seconds * second)
