@@ -134,16 +134,18 @@ def test_side_by_side_with_spnet_transcription(
 def test_side_by_side_with_brian2(ours: spnet_transcription.SpnetRun) -> None:
     """spnet written in Brian2 (``benches/peers/spnet_brian2.py``), 10 min, seed 0.
 
-    A peer nobody here wrote the engine of: Brian2 2.9.0 cpp_standalone with
+    A peer whose engine nobody here wrote: Brian2 2.9.0 cpp_standalone with
     spnet's update, timing and STDP pairing (see the runner's docstring);
-    ~75 s, most of it compiling. Tolerances from the spread of single 10 min
+    40-75 s, half of it compiling. Tolerances from the spread of single 10 min
     runs over seeds (this engine seeds 0-2, the transcription seeds 0-3,
-    Brian2 seeds 0-2: E 2.84-3.41 Hz, I 22.1-26.9 Hz, gamma 35-39 Hz, weights
-    < 1 0.32-0.36 and > 9 0.46-0.48): two single runs differ by at most that
-    spread, so the rates agree within 25 %, the gamma peak within 5 Hz, the
-    weight fractions within 0.05, and Brian2's gamma peak stands clear of the
-    beta trough and the floor by the bounds of
-    ``test_paper_statistics_after_10_min``.
+    Brian2 seeds 0-2: E 2.84-3.41 Hz, I 22.1-26.9 Hz, gamma peak 35-39 Hz,
+    weights < 1 0.32-0.36 and > 9 0.46-0.48, gamma over the 100-150 Hz floor
+    6.2-19.6): two single runs differ by at most that spread, so the rates
+    agree within 25 %, the gamma peak within 4 Hz, the weight fractions
+    within 0.05 and the gamma-over-floor ratio within a factor 2.5. What this
+    catches: Brian2 with every delay 1 ms longer (spnet's delay misread by
+    one step) gave gamma at 32 / 30 Hz and gamma over the floor 42 / 48
+    (seeds 0 / 1).
     """
     proc = subprocess.run(
         [str(PEER_PYTHON), str(SPNET_BRIAN2), "--seconds", str(SECONDS), "--seed", "0"],
@@ -154,8 +156,8 @@ def test_side_by_side_with_brian2(ours: spnet_transcription.SpnetRun) -> None:
     s = _stats(ours)
     assert abs(s["exc_hz"] / theirs["exc_hz_last_min"] - 1.0) < 0.25, (s, theirs)
     assert abs(s["inh_hz"] / theirs["inh_hz_last_min"] - 1.0) < 0.25, (s, theirs)
-    assert abs(s["gamma_hz"] - theirs["gamma_peak_hz"]) <= 5.0, (s, theirs)
+    assert abs(s["gamma_hz"] - theirs["gamma_peak_hz"]) <= 4.0, (s, theirs)
     assert abs(s["w_low"] - theirs["weights_below_1"]) < 0.05, (s, theirs)
     assert abs(s["w_high"] - theirs["weights_above_9"]) < 0.05, (s, theirs)
     assert theirs["gamma_over_beta_trough"] >= 2.0, theirs
-    assert theirs["gamma_over_100_150_hz"] >= 4.0, theirs
+    assert 1 / 2.5 < theirs["gamma_over_100_150_hz"] / s["gamma_over_floor"] < 2.5, (s, theirs)
