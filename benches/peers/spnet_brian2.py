@@ -90,7 +90,11 @@ def parse_args():
 
 
 def wiring(seed):
-    """spnet's wiring: targets (N, M) and delay indices (M,), numpy only."""
+    """spnet's wiring: targets (N, M) and delay indices (M,), numpy only.
+
+    Drawn with the same generator and calls as ``izhikevich2006.build``, so
+    seed K here and there is the same network (only the input streams differ).
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
