@@ -21,6 +21,9 @@ the slow bursts), in the transcription as here. The 1-hour run (gamma at
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +35,11 @@ from evospikenet.errors import InvalidParameterError
 from evospikenet.models import build_model, izhikevich2006
 
 SECONDS = 600
+ROOT = Path(__file__).resolve().parents[1]
+PEER_PYTHON = Path(
+    os.environ.get("EVOSPIKENET_PEER_PYTHON", ROOT / ".venv-peers" / "bin" / "python")
+)
+SPNET_BRIAN2 = ROOT / "benches" / "peers" / "spnet_brian2.py"
 
 
 def test_structure() -> None:
@@ -118,3 +126,38 @@ def test_side_by_side_with_spnet_transcription(
     assert abs(s["gamma_hz"] - ref["gamma_hz"]) <= 5.0, (s, ref)
     assert abs(s["w_low"] - ref["w_low"]) < 0.05, (s, ref)
     assert abs(s["w_high"] - ref["w_high"]) < 0.05, (s, ref)
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+@pytest.mark.skipif(not PEER_PYTHON.exists(), reason=f"Brian2 peer venv not found at {PEER_PYTHON}")
+def test_side_by_side_with_brian2(ours: spnet_transcription.SpnetRun) -> None:
+    """spnet written in Brian2 (``benches/peers/spnet_brian2.py``), 10 min, seed 0.
+
+    A peer whose engine nobody here wrote: Brian2 2.9.0 cpp_standalone with
+    spnet's update, timing and STDP pairing (see the runner's docstring);
+    40-75 s, half of it compiling. Tolerances from the spread of single 10 min
+    runs over seeds (this engine seeds 0-2, the transcription seeds 0-3,
+    Brian2 seeds 0-2: E 2.84-3.41 Hz, I 22.1-26.9 Hz, gamma peak 35-39 Hz,
+    weights < 1 0.32-0.36 and > 9 0.46-0.48, gamma over the 100-150 Hz floor
+    6.2-19.6): two single runs differ by at most that spread, so the rates
+    agree within 25 %, the gamma peak within 4 Hz, the weight fractions
+    within 0.05 and the gamma-over-floor ratio within a factor 2.5. What this
+    catches: Brian2 with every delay 1 ms longer (spnet's delay misread by
+    one step) gave gamma at 32 / 30 Hz and gamma over the floor 42 / 48
+    (seeds 0 / 1).
+    """
+    proc = subprocess.run(
+        [str(PEER_PYTHON), str(SPNET_BRIAN2), "--seconds", str(SECONDS), "--seed", "0"],
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    s = _stats(ours)
+    assert abs(s["exc_hz"] / theirs["exc_hz_last_min"] - 1.0) < 0.25, (s, theirs)
+    assert abs(s["inh_hz"] / theirs["inh_hz_last_min"] - 1.0) < 0.25, (s, theirs)
+    assert abs(s["gamma_hz"] - theirs["gamma_peak_hz"]) <= 4.0, (s, theirs)
+    assert abs(s["w_low"] - theirs["weights_below_1"]) < 0.05, (s, theirs)
+    assert abs(s["w_high"] - theirs["weights_above_9"]) < 0.05, (s, theirs)
+    assert theirs["gamma_over_beta_trough"] >= 2.0, theirs
+    assert 1 / 2.5 < theirs["gamma_over_100_150_hz"] / s["gamma_over_floor"] < 2.5, (s, theirs)
