@@ -1,6 +1,6 @@
 """Izhikevich (2006) polychronization network (spnet) after 10 simulated minutes.
 
-Two references:
+Three references:
 
 * the paper (and the replication of Pauli et al. 2018): excitatory neurons
   fire in the low single digits of Hz, inhibitory (fast-spiking) ones
@@ -9,14 +9,15 @@ Two references:
   "sleep-like" oscillations;
 * spnet's own algorithm, run side by side: ``reference/spnet_transcription.c``
   transcribes spnet.cpp's order of operations in single precision (one
-  random neuron driven per ms), with its own random streams.
+  random neuron driven per ms), with its own random streams;
+* Brian2 running spnet's algorithm (``benches/peers/spnet_brian2.py``).
 
-What the population spectrum shows in both (Welch, last minute): a sharp
-local peak at 35-39 Hz, 2.7-9.2x above the beta-band (13-30 Hz) trough and
-6-20x above the 100-150 Hz floor over four transcription seeds, 5.4-6.0 and
-15-17 here over three seeds; more total power sits in the delta band (1-4 Hz,
-the slow bursts), in the transcription as here. The 1-hour run (gamma at
-60 Hz) is in benches/README.md.
+What the population spectrum shows in all three (Welch, last minute): a
+sharp local peak at 35-39 Hz, 2.7-9.2x above the beta-band (13-30 Hz) trough
+and 6-20x above the 100-150 Hz floor over four transcription seeds, 5.4-6.0
+and 15-17 here over three seeds; more total power sits in the delta band
+(1-4 Hz, the slow bursts). The 1-hour runs (gamma the largest peak of the
+excitatory population) are in benches/README.md.
 """
 
 from __future__ import annotations
