@@ -46,15 +46,10 @@ earlier, between its steps 999 and 1000 = Brian2 steps 998 and 999), and the
 last one (at the end of the run) is applied to the read-out weights.
 Brian2 computes in double precision (spnet: single).
 
-Output (one JSON line): wall times, E and I rates over the first and the last
-minute, the figures of ``benches/run_izhikevich2006.py``'s ``figures()``
-(population spectrum of the last minute: Welch, 1 s Hann segments with half
-overlap, each segment's mean removed, 1 ms bins, ``scipy.signal.welch`` as in
-``evospikenet.analysis.population_spectrum``; delta 1-4 Hz and gamma
-30-80 Hz peaks and their power ratio, also for E alone, gamma over the
-13-30 Hz trough and over the 100-150 Hz mean) and the fractions of
-excitatory weights below 1 and above 9. Spike times are Brian2's (the step
-of the crossing).
+Output (one JSON line): wall times, E and I rates over the first minute, and
+``spnet_figures.figures`` (rates and population spectrum of the last minute,
+final weight fractions; shared with ``benches/run_izhikevich2006.py``).
+Spike times are Brian2's (the step of the crossing).
 
 Usage:
   python spnet_brian2.py --seconds 600 --seed 0
@@ -68,6 +63,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+
+from spnet_figures import figures, rounded
 
 NE, NI, M, D = 800, 200, 100, 20
 
@@ -107,53 +104,6 @@ def wiring(seed):
         post[i] = rng.choice(NE, M, replace=False)  # excitatory only
     delay_index = np.arange(M) // (M // D)  # 5 synapses per delay
     return post, delay_index
-
-
-def spectrum(t_ms, start_ms, stop_ms):
-    """Same as ``evospikenet.analysis.population_spectrum`` with 1 ms bins, 1 s segments."""
-    import numpy as np
-    from scipy.signal import welch
-
-    n_bins = int(np.floor(stop_ms - start_ms))
-    t = np.asarray(t_ms, dtype=np.float64)
-    t = t[(t >= start_ms) & (t < start_ms + n_bins)]
-    counts = np.bincount((t - start_ms).astype(np.int64), minlength=n_bins)
-    return welch(counts.astype(np.float64), fs=1000.0, nperseg=1000, detrend="constant")
-
-
-def band_peak(f, p, lo, hi):
-    import numpy as np
-
-    band = (f >= lo) & (f <= hi)
-    k = int(np.argmax(p[band]))
-    return float(f[band][k]), float(p[band][k])
-
-
-def figures(t_exc, t_inh, weights, seconds):
-    """``benches/run_izhikevich2006.py``'s ``figures()``, numpy + scipy only."""
-    import numpy as np
-
-    stop = seconds * 1000.0
-    last = stop - 60_000.0
-    te, ti = t_exc[t_exc >= last], t_inh[t_inh >= last]
-    f, p = spectrum(np.concatenate([te, ti]), last, stop)
-    delta_hz, delta = band_peak(f, p, 1.0, 4.0)
-    gamma_hz, gamma = band_peak(f, p, 30.0, 80.0)
-    fe, pe = spectrum(te, last, stop)
-    return {
-        "exc_hz_last_min": round(te.size / NE / 60, 3),
-        "inh_hz_last_min": round(ti.size / NI / 60, 3),
-        "delta_peak_hz": delta_hz,
-        "gamma_peak_hz": gamma_hz,
-        "delta_over_gamma_power": round(delta / gamma, 2),
-        "gamma_over_beta_trough": round(gamma / p[(f >= 13) & (f <= 30)].min(), 1),
-        "gamma_over_100_150_hz": round(gamma / p[(f >= 100) & (f <= 150)].mean(), 1),
-        "exc_only_delta_over_gamma_power": round(
-            band_peak(fe, pe, 1.0, 4.0)[1] / band_peak(fe, pe, 30.0, 80.0)[1], 2
-        ),
-        "weights_below_1": round(float(np.mean(weights < 1.0)), 3),
-        "weights_above_9": round(float(np.mean(weights > 9.0)), 3),
-    }
 
 
 def main():
@@ -293,7 +243,7 @@ def main():
         exc_hz_first_min=round(np.count_nonzero(te < 60_000.0) / NE / 60, 3),
         inh_hz_first_min=round(np.count_nonzero(ti < 60_000.0) / NI / 60, 3),
     )
-    out.update(figures(te, ti, w, args.seconds))
+    out.update(rounded(figures(te, ti, w, args.seconds)))
     out["n_exc_synapses"] = len(exc)
     out["brian2_version"] = b2.__version__
     print(json.dumps(out), flush=True)
