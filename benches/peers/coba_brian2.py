@@ -116,6 +116,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _standalone import build_timed
+
 
 def isi_cv_over_neurons(neuron, t_s, n):
     """Mean CV of the inter-spike intervals over neurons with at least 3 spikes.
@@ -268,17 +270,7 @@ def main():
 
     dev = b2.get_device()
     if args.device == "cpp_standalone":
-        t2 = time.perf_counter()
-        dev.build(directory=proj_dir, compile=True, run=True, debug=False, clean=True)
-        t_build_call = time.perf_counter() - t2
-        t_compile = dev.timers["compile"]["make"] or 0.0
-        t_clean = dev.timers["compile"]["clean"] or 0.0
-        t_binary = dev.timers["run_binary"] or 0.0
-        out.update(
-            wall_s_codegen=round(t_build_call - t_compile - t_clean - t_binary, 4),
-            wall_s_compile=round(t_compile, 4),
-            wall_s_binary=round(t_binary, 4),
-        )
+        out.update(build_timed(dev, proj_dir))
         codegen_class = "cpp_standalone (g++)"
     else:
         codegen_class = type(group.state_updater.codeobj).__name__

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _standalone import build_timed
+
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -134,17 +136,7 @@ def main():
     out["wall_s_run_call"] = round(time.perf_counter() - t1, 4)
     dev = b2.get_device()
     if args.device == "cpp_standalone":
-        t2 = time.perf_counter()
-        dev.build(directory=tmpdir, compile=True, run=True, debug=False, clean=True)
-        t_build_call = time.perf_counter() - t2
-        t_compile = dev.timers["compile"]["make"] or 0.0
-        t_clean = dev.timers["compile"]["clean"] or 0.0
-        t_binary = dev.timers["run_binary"] or 0.0
-        out.update(
-            wall_s_codegen=round(t_build_call - t_compile - t_clean - t_binary, 4),
-            wall_s_compile=round(t_compile, 4),
-            wall_s_binary=round(t_binary, 4),
-        )
+        out.update(build_timed(dev, tmpdir))
     wall_total = time.perf_counter() - t_start
 
     import numpy as np

@@ -64,6 +64,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _standalone import build_timed
 from spnet_figures import figures, rounded
 
 NE, NI, M, D = 800, 200, 100, 20
@@ -217,17 +218,7 @@ def main():
     out["wall_s_run_call"] = round(time.perf_counter() - t1, 2)
     dev = b2.get_device()
     if args.device == "cpp_standalone":
-        t2 = time.perf_counter()
-        dev.build(directory=tmpdir, compile=True, run=True, debug=False, clean=True)
-        t_build_call = time.perf_counter() - t2
-        t_compile = dev.timers["compile"]["make"] or 0.0
-        t_clean = dev.timers["compile"]["clean"] or 0.0
-        t_binary = dev.timers["run_binary"] or 0.0
-        out.update(
-            wall_s_codegen=round(t_build_call - t_compile - t_clean - t_binary, 2),
-            wall_s_compile=round(t_compile, 2),
-            wall_s_binary=round(t_binary, 2),
-        )
+        out.update(build_timed(dev, tmpdir))
     wall_total = time.perf_counter() - t_start
 
     t_ms = np.asarray(spikes.t[:] / ms)
