@@ -368,6 +368,10 @@ def test_inclusion_proofs_verify_and_forgeries_fail(tmp_path: Path, pristine: by
         assert not verify_inclusion_proof(wrong_seq, head)  # type: ignore[arg-type]
         swapped = dict(proof, path=proof["path"][::-1])
         assert not verify_inclusion_proof(swapped, head)  # type: ignore[arg-type]
+    # A seq or size no tree has is False, never an OverflowError.
+    for bad_seq in (-1, 12, 2**64, 2**70):
+        assert not verify_inclusion_proof(dict(proof, seq=bad_seq), head)  # type: ignore[arg-type]
+    assert not verify_inclusion_proof(dict(proof, seq=True), head)  # type: ignore[arg-type]
     # A proof against a smaller tree does not check against the big head.
     small = log.prove(3, tree_size=7)
     assert not verify_inclusion_proof(small, head)

@@ -103,6 +103,29 @@ def test_signed_head_then_rewrite_is_caught(log: Path, tmp_path: Path) -> None:
     assert run("verify", "--log", str(log), "--head", str(tmp_path / "nope.json"))[0] == 2
 
 
+def test_prove_refuses_an_entry_altered_after_the_head(log: Path, tmp_path: Path) -> None:
+    head_file = tmp_path / "head.json"
+    assert run("head", "--log", str(log), "--out", str(head_file))[0] == 0
+    data = log.read_bytes()
+    log.write_bytes(data.replace(b"/r/2", b"/r/X", 1))
+    assert run("verify", "--log", str(log))[0] == 1
+    code, out, err = run("prove", "2", "--log", str(log), "--head", str(head_file))
+    assert code == 1
+    assert out == ""
+    assert "does not hash" in err
+    # The untouched entries are still proven against the saved head.
+    assert run("prove", "1", "--log", str(log), "--head", str(head_file))[0] == 0
+
+
+def test_non_canonical_spelling_fails_verification(log: Path) -> None:
+    data = log.read_bytes()
+    log.write_bytes(data.replace(b'"actor":', b'"actor": ', 1))
+    code, _, err = run("verify", "--log", str(log))
+    assert code == 1
+    assert "seq 0" in err
+    assert "canonical" in err
+
+
 def test_prove_query_export_stats(log: Path, tmp_path: Path) -> None:
     head_file = tmp_path / "head.json"
     run("head", "--log", str(log), "--out", str(head_file))

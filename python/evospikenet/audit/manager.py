@@ -153,7 +153,14 @@ def verify_inclusion_proof(proof: InclusionProof, head: TreeHead) -> bool:
         True when the entry hash is leaf ``proof["seq"]`` of the tree the head
         describes. The proof's own ``root_hash`` is ignored: only the head counts.
     """
-    if proof["tree_size"] != head.tree_size:
+    seq, size = proof["seq"], proof["tree_size"]
+    if size != head.tree_size:
+        return False
+    # A seq or size outside 0 <= seq < size < 2**64 is no leaf of any tree.
+    for value in (seq, size):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+            return False
+    if seq >= size:
         return False
     return _core.audit_verify_inclusion(
         proof["entry_hash"], proof["seq"], head.tree_size, proof["path"], head.root_hash

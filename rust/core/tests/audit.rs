@@ -210,6 +210,43 @@ fn proofs_from_the_file_verify_against_heads() {
 }
 
 #[test]
+fn no_proof_vouches_for_an_altered_entry() {
+    let path = temp_log("altered.jsonl");
+    let bytes = write_log(&path, 9);
+    let head = tree_head(&path, 9).unwrap();
+    // Change entry 4's content after the head was saved, keeping its stored hash.
+    let (start, end) = line_offsets(&bytes)[4];
+    let line = String::from_utf8(bytes[start..end].to_vec()).unwrap();
+    let altered = line.replacen("/runs/4", "/runs/X", 1);
+    assert_ne!(altered, line);
+    let mut tampered = bytes[..start].to_vec();
+    tampered.extend_from_slice(altered.as_bytes());
+    tampered.extend_from_slice(&bytes[end..]);
+    std::fs::write(&path, &tampered).unwrap();
+    // The stored leaves still give the old head, but entry 4 gets no proof.
+    assert_eq!(tree_head(&path, 9).unwrap(), head);
+    let err = inclusion_proof(&path, 4, 9).unwrap_err().to_string();
+    assert!(err.contains("does not hash"), "{err}");
+    // Untouched entries are still proven against the saved head.
+    let proof = inclusion_proof(&path, 3, 9).unwrap();
+    assert!(verify_inclusion(
+        &proof.entry_hash,
+        3,
+        9,
+        &proof.path,
+        &head.root
+    ));
+    // A re-spelled (non-canonical) line gets no proof either.
+    let respelled = line.replacen(':', ": ", 1);
+    let mut spaced = bytes[..start].to_vec();
+    spaced.extend_from_slice(respelled.as_bytes());
+    spaced.extend_from_slice(&bytes[end..]);
+    std::fs::write(&path, &spaced).unwrap();
+    let err = inclusion_proof(&path, 4, 9).unwrap_err().to_string();
+    assert!(err.contains("canonical"), "{err}");
+}
+
+#[test]
 fn torn_tail_blocks_appends_and_is_truncated_alone() {
     let path = temp_log("torn.jsonl");
     let bytes = write_log(&path, 10);

@@ -276,10 +276,17 @@ fn hashes_of(wire: &Wire<'_>) -> Result<(Hash32, Hash32), String> {
 /// Errors (as text) are malformed lines: not UTF-8, not JSON, a field missing,
 /// unknown, duplicated or of the wrong type, a hash not spelled
 /// `sha256:<64 lowercase hex>`, a line over [`MAX_LINE_BYTES`].
+///
+/// A line must also be byte for byte the canonical line the writer emits for
+/// its content ([`format_line`] with the stored `entry_hash`): whitespace,
+/// other escapes (`\u00e9`, `\/`), other spellings of a number (`1E21`,
+/// `2.50`, `-0`), reordered keys and duplicate keys anywhere (which a JSON
+/// parser resolves one way and another parser may resolve the other) are
+/// malformed, so that a verified log has exactly one reading.
 pub fn check_line(line: &[u8]) -> Result<Checked, String> {
     let wire = parse_wire(line)?;
     let (prev_hash, stored) = hashes_of(&wire)?;
-    let computed = entry_hash(&Fields {
+    let fields = Fields {
         seq: wire.seq,
         timestamp: &wire.timestamp,
         actor: &wire.actor,
@@ -288,13 +295,50 @@ pub fn check_line(line: &[u8]) -> Result<Checked, String> {
         result: &wire.result,
         detail: &wire.detail,
         prev_hash: &prev_hash,
-    });
+    };
+    let mut canonical_line = Vec::with_capacity(line.len());
+    let member = write_canonical(&fields, Some(&stored), &mut canonical_line);
+    if canonical_line != line {
+        return Err(format!(
+            "not the canonical (RFC 8785) line of its content: {}",
+            first_difference(line, &canonical_line)
+        ));
+    }
+    let computed = hash_without(&canonical_line, member);
     Ok(Checked {
         seq: wire.seq,
         prev_hash,
         computed,
         hash_ok: computed == stored,
     })
+}
+
+/// SHA-256 of `line` less the byte range `member` (the `entry_hash` member):
+/// the hash input, without copying the line.
+#[inline(never)]
+fn hash_without(line: &[u8], member: std::ops::Range<usize>) -> Hash32 {
+    let mut hasher = Sha256::new();
+    hasher.update(&line[..member.start]);
+    hasher.update(&line[member.end..]);
+    hasher.finalize().into()
+}
+
+/// Where a stored line first departs from the canonical one, for the error.
+fn first_difference(stored: &[u8], canonical: &[u8]) -> String {
+    let at = stored
+        .iter()
+        .zip(canonical)
+        .position(|(a, b)| a != b)
+        .unwrap_or(stored.len().min(canonical.len()));
+    let show = |bytes: &[u8]| {
+        let end = (at + 16).min(bytes.len());
+        String::from_utf8_lossy(&bytes[at..end]).into_owned()
+    };
+    format!(
+        "byte {at} is {:?} where the canonical line has {:?}",
+        show(stored),
+        show(canonical)
+    )
 }
 
 /// Parse one line into an owned [`Entry`] (hashes as stored, not checked).
@@ -403,6 +447,52 @@ mod tests {
         assert_eq!(checked.computed, hash);
         assert_eq!(stored_hash(&line).unwrap(), hash);
         assert_eq!(parse_entry(&line).unwrap().fields().detail, &detail);
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_of_a_line_verifies() {
+        let detail = json!({"name": "\u{e9}t\u{e9}/x", "n": 1e21, "x": 2.5, "z": 0, "v": "1"});
+        let (line, _) = format_line(&sample(&detail));
+        let text = String::from_utf8(line.clone()).unwrap();
+        assert!(check_line(&line).unwrap().hash_ok);
+        // Each variant parses to the same JSON value as the canonical line.
+        let variants: Vec<(&str, String)> = vec![
+            (
+                "space after a colon",
+                text.replacen("\"actor\":", "\"actor\": ", 1),
+            ),
+            ("trailing space", format!("{text} ")),
+            ("carriage return (CRLF)", format!("{text}\r")),
+            ("\\u escape", text.replacen('\u{e9}', "\\u00e9", 1)),
+            ("escaped solidus", text.replacen("/x", "\\/x", 1)),
+            ("exponent spelling", text.replacen("1e+21", "1E21", 1)),
+            ("trailing zero", text.replacen("2.5", "2.50", 1)),
+            ("negative zero", text.replacen("\"z\":0", "\"z\":-0", 1)),
+            (
+                "reordered keys",
+                text.replacen(
+                    "{\"action\":\"model.deploy\",\"actor\":\"ci\"",
+                    "{\"actor\":\"ci\",\"action\":\"model.deploy\"",
+                    1,
+                ),
+            ),
+            (
+                "duplicate key in detail",
+                text.replacen("\"v\":\"1\"", "\"v\":\"9\",\"v\":\"1\"", 1),
+            ),
+        ];
+        for (what, variant) in variants {
+            assert_ne!(variant, text, "{what}: the variant must differ");
+            // Same canonical form, hence the same hash: only the spelling differs.
+            let same: Value = serde_json::from_str(&variant).unwrap();
+            assert_eq!(
+                serde_json_canonicalizer::to_vec(&same).unwrap(),
+                line,
+                "{what}: must canonicalize to the stored line"
+            );
+            let err = check_line(variant.as_bytes()).unwrap_err();
+            assert!(err.contains("not the canonical"), "{what}: {err}");
+        }
     }
 
     #[test]

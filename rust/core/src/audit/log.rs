@@ -376,8 +376,12 @@ impl Appender {
     }
 }
 
-/// Stream the stored entry hashes of the first `size` entries.
-fn stored_hashes(path: &Path, size: u64, mut each: impl FnMut(Hash32)) -> Result<()> {
+/// Stream the stored entry hashes of the first `size` entries, each with its line.
+fn stored_hashes(
+    path: &Path,
+    size: u64,
+    mut each: impl FnMut(Hash32, &[u8]) -> Result<()>,
+) -> Result<()> {
     let mut chunker = Chunker::open(path)?;
     let mut seen = 0u64;
     while seen < size {
@@ -389,7 +393,7 @@ fn stored_hashes(path: &Path, size: u64, mut each: impl FnMut(Hash32)) -> Result
                     }
                     let hash = stored_hash(line)
                         .map_err(|reason| Error::ChainBroken { seq: seen, reason })?;
-                    each(hash);
+                    each(hash, line)?;
                     seen += 1;
                 }
             }
@@ -409,7 +413,10 @@ fn stored_hashes(path: &Path, size: u64, mut each: impl FnMut(Hash32)) -> Result
 /// recomputed: verify the log to trust them).
 pub fn tree_head(path: &Path, size: u64) -> Result<TreeHead> {
     let mut acc = Accumulator::new();
-    stored_hashes(path, size, |h| acc.push(&h))?;
+    stored_hashes(path, size, |h, _| {
+        acc.push(&h);
+        Ok(())
+    })?;
     Ok(TreeHead {
         size,
         root: acc.root(),
@@ -418,7 +425,10 @@ pub fn tree_head(path: &Path, size: u64) -> Result<TreeHead> {
 
 fn roots_for(path: &Path, size: u64, ranges: &[std::ops::Range<u64>]) -> Result<Vec<Hash32>> {
     let mut hasher = RangeHasher::new(ranges);
-    stored_hashes(path, size, |h| hasher.push(&h))?;
+    stored_hashes(path, size, |h, _| {
+        hasher.push(&h);
+        Ok(())
+    })?;
     Ok(hasher.finish().expect("ranges lie within the size read"))
 }
 
@@ -436,6 +446,10 @@ pub struct InclusionProof {
 }
 
 /// Inclusion proof of entry `index` in the tree of the first `size` entries.
+///
+/// The leaves are the stored hashes; the proven entry itself is checked
+/// (canonical line, content hashing to its stored `entry_hash`), and an
+/// altered entry gets [`Error::ChainBroken`] instead of a proof.
 pub fn inclusion_proof(path: &Path, index: u64, size: u64) -> Result<InclusionProof> {
     if index >= size {
         return Err(Error::IndexOutOfRange {
@@ -447,12 +461,25 @@ pub fn inclusion_proof(path: &Path, index: u64, size: u64) -> Result<InclusionPr
     let mut hasher = RangeHasher::new(&inclusion_ranges(index, size));
     let mut entry_hash = GENESIS;
     let mut seen = 0u64;
-    stored_hashes(path, size, |h| {
+    stored_hashes(path, size, |h, line| {
         if seen == index {
+            // The proof vouches for this entry's content: it must be the
+            // canonical line whose content hashes to the leaf.
+            let checked =
+                check_line(line).map_err(|reason| Error::ChainBroken { seq: index, reason })?;
+            if !checked.hash_ok {
+                return Err(Error::ChainBroken {
+                    seq: index,
+                    reason: "the entry's content does not hash to its entry_hash: no proof \
+                             is given for altered content"
+                        .to_owned(),
+                });
+            }
             entry_hash = h;
         }
         hasher.push(&h);
         seen += 1;
+        Ok(())
     })?;
     let roots = hasher.finish().expect("ranges lie within the size read");
     Ok(InclusionProof {
