@@ -212,6 +212,10 @@ def test_delta_file_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text(json.dumps(dict(seed_example, remove=seed_example["removed"])))
     with pytest.raises(DeltaConflictError, match="unknown field `remove`"):
         read_delta(path)
+    # A schema version this reader does not know is refused, not applied.
+    path.write_text(json.dumps(dict(seed_example, schema_version="99.0")))
+    with pytest.raises(DeltaConflictError, match=r"schema_version.*99\.0"):
+        read_delta(path)
     bad = dict(seed_example, added_neurons=[{"neuron_id": 1, "neuron_sign": 0}])
     path.write_text(json.dumps(bad))
     with pytest.raises(DeltaConflictError, match=r"\+1 or -1"):

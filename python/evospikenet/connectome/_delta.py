@@ -176,16 +176,23 @@ def read_delta(path: str | os.PathLike[str]) -> Delta:
         The file cannot be read.
     DeltaConflictError
         The JSON is malformed, a field is missing or has the wrong type
-        (the message gives line and column), or a neuron entry is invalid.
+        (the message gives line and column), the ``schema_version`` is not
+        one this reader knows, or a neuron entry is invalid.
     """
     p = os.fspath(path)
     try:
         parsed = _core.connectome_read_delta(p)
     except InvalidParameterError as exc:
-        raise DeltaConflictError(
-            f"invalid delta {p}: {exc.reason} ({exc.value})", "delta", exc.value, exc.reason
-        ) from exc
+        raise _invalid_delta(p, exc) from exc
     return _delta_from_parsed(parsed)
+
+
+def _invalid_delta(source: str, exc: InvalidParameterError) -> DeltaConflictError:
+    """The parser's error as a delta error naming the source, and the field when it has one."""
+    where = "" if exc.name == "delta" else f"{exc.name} = "
+    return DeltaConflictError(
+        f"invalid delta {source}: {where}{exc.value}: {exc.reason}", exc.name, exc.value, exc.reason
+    )
 
 
 def parse_delta_text(text: str, *, source: str = "<delta>") -> Delta:
@@ -193,9 +200,7 @@ def parse_delta_text(text: str, *, source: str = "<delta>") -> Delta:
     try:
         parsed = _core.connectome_parse_delta(text)
     except InvalidParameterError as exc:
-        raise DeltaConflictError(
-            f"invalid delta {source}: {exc.reason} ({exc.value})", "delta", exc.value, exc.reason
-        ) from exc
+        raise _invalid_delta(source, exc) from exc
     return _delta_from_parsed(parsed)
 
 

@@ -142,11 +142,17 @@ pub struct DeltaDoc {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The delta schema versions this reader knows (seed 000's is "1.0"). A
+/// delta of another version may mean something else by the same fields, so
+/// it is refused rather than applied.
+pub const DELTA_SCHEMA_VERSIONS: &[&str] = &["1.0"];
+
 /// Parse delta JSON text.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] naming `delta` with the line and column of a
-/// syntax error, a missing field or a wrong type.
+/// syntax error, a missing field or a wrong type, or naming
+/// `schema_version` when the version is not one of [`DELTA_SCHEMA_VERSIONS`].
 pub fn parse_delta(text: &str) -> Result<DeltaDoc> {
     let raw: Raw = serde_json::from_str(text).map_err(|e| {
         Error::invalid(
@@ -155,6 +161,13 @@ pub fn parse_delta(text: &str) -> Result<DeltaDoc> {
             e.to_string(),
         )
     })?;
+    if !DELTA_SCHEMA_VERSIONS.contains(&raw.schema_version.as_str()) {
+        return Err(Error::invalid(
+            "schema_version",
+            &raw.schema_version,
+            format!("unknown delta schema version (known: {DELTA_SCHEMA_VERSIONS:?})"),
+        ));
+    }
     let mut extra = serde_json::Map::new();
     for (key, value) in [
         ("added_neurons", raw.added_neurons),
@@ -286,6 +299,16 @@ mod tests {
 
     #[test]
     fn errors_name_the_place() {
+        let err = parse_delta(
+            r#"{"schema_version": "99.0", "materialization_version_from": 1,
+                "materialization_version_to": 2}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("schema_version") && err.contains("99.0"),
+            "{err}"
+        );
         let err = parse_delta(r#"{"schema_version": "1.0", "materialization_version_from": 1}"#)
             .unwrap_err()
             .to_string();
