@@ -188,7 +188,7 @@ def read_delta(path: str | os.PathLike[str]) -> Delta:
 
 
 def _invalid_delta(source: str, exc: InvalidParameterError) -> DeltaConflictError:
-    """The parser's error as a delta error naming the source, and the field when it has one."""
+    """Turn the parser's error into a delta error naming the source (and the field)."""
     where = "" if exc.name == "delta" else f"{exc.name} = "
     return DeltaConflictError(
         f"invalid delta {source}: {where}{exc.value}: {exc.reason}", exc.name, exc.value, exc.reason
