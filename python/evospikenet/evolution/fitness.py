@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from evospikenet import _core
-from evospikenet.errors import InvalidParameterError
+from evospikenet.errors import InvalidParameterError, MissingExtraError
 from evospikenet.evolution.genome import BuiltNetwork, EvoGenome
 
 __all__ = [
@@ -45,9 +45,7 @@ def _require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ImportError(
-            f"the {module!r} package is needed for this task: pip install 'evospikenet[evolve]'"
-        ) from exc
+        raise MissingExtraError("this task", repr(module), "evolve") from exc
 
 
 class TaskBenchmark(Protocol):

@@ -95,7 +95,9 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = json.loads(gzip.decompress(path.read_bytes()))
     except (OSError, EOFError, json.JSONDecodeError) as exc:
-        raise FileIOError(f"cannot read checkpoint {path}: {exc}", str(path)) from exc
+        raise FileIOError(
+            f"cannot read checkpoint {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
     if not isinstance(state, dict):
         raise FileIOError(f"checkpoint {path} is not an object", str(path))
     return state
