@@ -15,15 +15,11 @@ from typing import Any
 
 from evospikenet._atomic import write_atomic
 from evospikenet.errors import FileIOError, InvalidParameterError
-from evospikenet.evolution.fitness import (
-    CartPoleTask,
-    FitnessEvaluator,
-    FitnessWeights,
-    make_task,
-)
+from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
 from evospikenet.evolution.genome import EvoGenome
 from evospikenet.evolution.pool import GenomePool, PopulationStats
 from evospikenet.evolution.snapshot import SnapshotManager
+from evospikenet.evolution.tasks import CartPoleTask, make_task
 
 __all__ = ["CHECKPOINT", "VALIDATION_SEED0", "EvolveResult", "GenerationReport", "evolve"]
 
