@@ -1,7 +1,7 @@
 """Cost of reading spike windows and of recording weight snapshots.
 
 1. ``SpikeMonitor.window`` against the full copy + mask it replaced in the
-   hippocampal store of :mod:`evospikenet.brain_simulation`: a monitor
+   hippocampal store of :mod:`evospikenet.biomimetic.framework`: a monitor
    holding ``n`` spikes, 200 queries of a 50 ms window each (the store reads
    one window per stimulus episode). CPU time per query.
 2. ``simulate --record-weights``: peak memory (``ru_maxrss`` of a fresh
@@ -34,7 +34,7 @@ import os, resource, sys
 from evospikenet import io, simulate as sim
 path, scale, how = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 if how == "one_group_per_snapshot":
-    io.WEIGHT_ROWS_PER_GROUP = 1
+    io.weights.WEIGHT_ROWS_PER_GROUP = 1
 if how == "in_memory":
     snapshots = []
 

@@ -8,7 +8,7 @@ the other on the same machine and with one thread each:
   subprocess (interpreter start, imports, network build, run, summary);
 * Brian2 ``cpp_standalone`` (the Brian2 team's fastest CPU target; a fresh
   project directory, so code generation and compilation are included in
-  whole-process time, as a user meets them) via ``shared/peers/cuba_brian2.py``;
+  whole-process time, as a user meets them) via ``benches/peers/cuba_brian2.py``;
 * Brian2 ``runtime`` with Cython (compiled-code cache warmed by a first,
   untimed run).
 
@@ -33,7 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_PY = ROOT / ".venv-peers" / "bin" / "python"
-CUBA_B2 = ROOT.parent / "shared" / "peers" / "cuba_brian2.py"
+CUBA_B2 = ROOT / "benches" / "peers" / "cuba_brian2.py"
 EVOSPIKENET = Path(sys.executable).with_name("evospikenet")
 
 

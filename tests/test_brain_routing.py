@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from evospikenet.brain_routing import (
+from evospikenet.brain.routing import (
     HCPDelayRouter,
     build_hcp_routing_table,
     compute_delay_matrix,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evospikenet.biomimetic import CorticalTopologyGenerator, NeuromodulatorGate
-from evospikenet.brain_simulation import (
+from evospikenet.biomimetic.framework import (
     PHASES,
     BrainRegionIntegrator,
     BrainSimulationConfig,

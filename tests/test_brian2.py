@@ -34,7 +34,7 @@ PEER_PYTHON = Path(
     os.environ.get("EVOSPIKENET_PEER_PYTHON", ROOT / ".venv-peers" / "bin" / "python")
 )
 RUNNERS = {
-    "cuba": ROOT.parent / "shared" / "peers" / "cuba_brian2.py",
+    "cuba": ROOT / "benches" / "peers" / "cuba_brian2.py",
     "coba": ROOT / "benches" / "peers" / "coba_brian2.py",
 }
 SEEDS = [1, 2, 3, 4, 5]

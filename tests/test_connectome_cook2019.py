@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from evospikenet.connectome import Connectome, load_connectome_npz, save_connectome_npz
-from evospikenet.connectome_layer import connectome_model
-from evospikenet.node_mapper import assemble_shards, map_connectome
+from evospikenet.connectome.layer import connectome_model
+from evospikenet.connectome.sharding import assemble_shards, map_connectome
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("cect") is None, reason="cect not installed"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from evospikenet.cli import cli
 from evospikenet.connectome import Connectome, make_connectome, save_connectome_npz
-from evospikenet.connectome_layer import (
+from evospikenet.connectome.layer import (
     DRIVE_RATE_HZ,
     DRIVE_WEIGHT_PA,
     ConnectomeLIFLayer,

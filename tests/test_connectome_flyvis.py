@@ -25,7 +25,7 @@ from evospikenet.connectome import (
     save_connectome_npz,
     validate_connectome,
 )
-from evospikenet.connectome_layer import apply_connectome_to_layer, connectome_model
+from evospikenet.connectome.layer import apply_connectome_to_layer, connectome_model
 from evospikenet.errors import InvalidParameterError
 
 pytestmark = pytest.mark.skipif(

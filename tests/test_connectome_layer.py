@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from evospikenet.cli import cli
 from evospikenet.connectome import ei_ratio, save_connectome_npz
-from evospikenet.connectome_layer import (
+from evospikenet.connectome.layer import (
     WEIGHT_SCALE_PA,
     ConnectomeLIFLayer,
     apply_connectome_to_layer,

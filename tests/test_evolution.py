@@ -32,7 +32,7 @@ from evospikenet.evolution import (
     rollback_version,
     select,
 )
-from evospikenet.evolution.fitness import CallableTask
+from evospikenet.evolution.tasks import CallableTask
 
 
 def _genome(seed: int = 1, hidden: tuple[int, ...] = (6, 5)) -> EvoGenome:

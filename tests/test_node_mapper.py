@@ -12,10 +12,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evospikenet.brain.manifest import load_node_manifest
 from evospikenet.cli import cli
 from evospikenet.connectome import ei_ratio, load_connectome_npz, save_connectome_npz
+from evospikenet.connectome.sharding import assemble_shards, map_connectome
 from evospikenet.errors import InvalidParameterError
-from evospikenet.node_mapper import assemble_shards, load_node_manifest, map_connectome
 from tests.connectome_synth import synthetic_connectome
 
 NODES = {
@@ -168,7 +169,7 @@ def test_reassembly_is_exact_for_any_split(
 
 
 def test_empty_spectral_clusters_are_refilled() -> None:
-    from evospikenet.node_mapper import _fill_empty
+    from evospikenet.connectome.sharding import _fill_empty
 
     # Four neurons in one cluster; neuron 3 is the most weakly attached, then neuron 2.
     affinity = np.array(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evospikenet.brain_simulation import BrainSimulationFramework
+from evospikenet.biomimetic.framework import BrainSimulationFramework
 from evospikenet.errors import InvalidParameterError
 from evospikenet.network import Network, SpikeMonitor
 

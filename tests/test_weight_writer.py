@@ -57,7 +57,7 @@ def test_snapshots_stream_during_the_run(tmp_path: Path, monkeypatch: pytest.Mon
     default = tmp_path / "default.parquet"
     assert pq.ParquetFile(default).metadata.num_row_groups == 1
     # one row group per snapshot: each goes to disk as soon as it is taken
-    monkeypatch.setattr(io, "WEIGHT_ROWS_PER_GROUP", 1)
+    monkeypatch.setattr(io.weights, "WEIGHT_ROWS_PER_GROUP", 1)
     events: list[str] = []
     seen: list[tuple[int, list[Any]]] = []
     run, write_table, write_snapshot = (
@@ -126,7 +126,7 @@ def test_failure_mid_run_keeps_the_old_file(
         out, [(0, "0:A->B", [0], [1], [0.5])], model="m", seed=0, dt_ms=0.1, duration_ms=1
     )
     before = out.read_bytes()
-    monkeypatch.setattr(io, "WEIGHT_ROWS_PER_GROUP", 1)  # a row group per snapshot
+    monkeypatch.setattr(io.weights, "WEIGHT_ROWS_PER_GROUP", 1)  # a row group per snapshot
     calls = 0
     if failure == "disk_full":
         write_table = pq.ParquetWriter.write_table

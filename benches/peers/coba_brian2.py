@@ -69,7 +69,7 @@ Command used::
     done
 
 The command line and the one-line JSON output are those of
-``shared/peers/cuba_brian2.py`` (plus ``model``, ``method`` and
+``benches/peers/cuba_brian2.py`` (plus ``model``, ``method`` and
 ``mean_rate_e_hz``, ``mean_rate_i_hz`` fields and the ``--method`` option).  Timing fields
 (seconds, wall clock):
 

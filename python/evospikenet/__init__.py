@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from evospikenet._core import __version__
 from evospikenet.connectome import load_connectome_npz  # issue 5 (seed 000's top-level names)
-from evospikenet.connectome_layer import ConnectomeLIFLayer, apply_connectome_to_layer
+from evospikenet.connectome.layer import ConnectomeLIFLayer, apply_connectome_to_layer
 from evospikenet.distributions import Constant, Normal, Uniform
 from evospikenet.network import (
     LIFParameters,

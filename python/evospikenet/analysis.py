@@ -154,24 +154,34 @@ def population_spectrum(
 
     Raises
     ------
-    ValueError
-        Window shorter than one segment, or non-positive bin.
-    ImportError
+    InvalidParameterError
+        Window shorter than one segment, or non-positive bin (a ``ValueError``;
+        imported when raised, so this file still loads without evospikenet, as
+        ``benches/peers/spnet_figures.py`` loads it).
+    MissingExtraError
         scipy is not installed (``pip install "evospikenet[graph]"``).
     """
     try:
         from scipy.signal import welch
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'population_spectrum needs scipy: pip install "evospikenet[graph]"'
-        ) from exc
+        from evospikenet.errors import MissingExtraError
+
+        raise MissingExtraError("population_spectrum", "scipy", "graph") from exc
     if not bin_ms > 0 or not segment_ms >= bin_ms:
-        raise ValueError(f"bin_ms={bin_ms}, segment_ms={segment_ms}: need 0 < bin_ms <= segment_ms")
+        from evospikenet.errors import InvalidParameterError
+
+        raise InvalidParameterError.of(
+            "bin_ms", bin_ms, f"need 0 < bin_ms <= segment_ms = {segment_ms}"
+        )
     n_bins = int(np.floor((stop_ms - start_ms) / bin_ms))
     per_segment = round(segment_ms / bin_ms)
     if n_bins < per_segment:
-        raise ValueError(
-            f"window [{start_ms}, {stop_ms}) ms is shorter than one segment ({segment_ms} ms)"
+        from evospikenet.errors import InvalidParameterError
+
+        raise InvalidParameterError.of(
+            "stop_ms",
+            stop_ms,
+            f"window [{start_ms}, {stop_ms}) ms is shorter than one segment ({segment_ms} ms)",
         )
     t = np.asarray(t_ms, dtype=np.float64)
     t = t[(t >= start_ms) & (t < start_ms + n_bins * bin_ms)]

@@ -1,21 +1,32 @@
-"""Exception hierarchy of EvoSpikeNet.
+"""Exception hierarchy of EvoSpikeNet: every exception class of the package lives here.
 
 Every error raised by the Rust core is mapped onto one of these classes by the
-binding (``rust/python/src/errors.rs``); Python code raises the same classes.
-Each class also derives from the closest builtin, so ``except ValueError``
-keeps working.
+binding (``rust/python/src/errors.rs``, which looks them up by name in this
+module); Python code raises the same classes, never a bare builtin
+(``tests/test_package_layout.py`` checks it). Each class also derives from
+the closest builtin, so ``except ValueError`` keeps working; a
+:class:`FileIOError` keeps ``errno`` and is also the matching ``OSError``
+subclass (``FileNotFoundError``, ``PermissionError``, ...).
 """
 
 from __future__ import annotations
 
+import errno as _errno
+
 __all__ = [
     "ChainBrokenError",
+    "ConnectomeSchemaError",
+    "ConnectomeSyncValidationError",
     "DataLoadError",
+    "DeltaConflictError",
+    "DeltaSourceError",
     "EvoSpikeNetError",
     "FileIOError",
     "IndexOutOfRangeError",
     "InvalidParameterError",
+    "MissingExtraError",
     "ShapeMismatchError",
+    "StateError",
 ]
 
 
@@ -71,12 +82,71 @@ class IndexOutOfRangeError(EvoSpikeNetError, IndexError):
 
 
 class FileIOError(EvoSpikeNetError, OSError):
-    """Reading or writing a file failed."""
+    """Reading or writing a file failed.
 
-    def __init__(self, message: str, path: str = "", errno_value: int | None = None) -> None:
+    Parameters
+    ----------
+    message : str
+        Human-readable message naming the file.
+    path : str
+        The file.
+    errno_value : int or None
+        The OS error number, also kept as ``errno``. Constructing
+        ``FileIOError`` with a known number gives the subclass that also
+        derives from the matching builtin: ``ENOENT`` ->
+        :class:`FileNotFoundIOError` (a ``FileNotFoundError``), ``EACCES`` /
+        ``EPERM`` -> :class:`PermissionIOError`, ``EISDIR`` ->
+        :class:`IsADirectoryIOError`, ``ENOTDIR`` -> :class:`NotADirectoryIOError`,
+        ``EEXIST`` -> :class:`FileExistsIOError`.
+    """
+
+    def __new__(
+        cls, message: str = "", path: str = "", errno_value: int | None = None
+    ) -> FileIOError:
+        """Make the instance, of the builtin-matching subclass for a known ``errno_value``."""
+        target = _BY_ERRNO.get(errno_value, cls) if cls is FileIOError else cls
+        # Only the message goes to OSError.__new__, so it does not parse
+        # (message, path, errno) as (errno, strerror, filename).
+        return super().__new__(target, message)
+
+    def __init__(self, message: str = "", path: str = "", errno_value: int | None = None) -> None:
         super().__init__(message)
         self.path = path
         self.errno_value = errno_value
+        self.errno = errno_value
+
+    def __reduce__(self) -> tuple[type[FileIOError], tuple[str, str, int | None]]:
+        return (FileIOError, (str(self), self.path, self.errno_value))
+
+
+class FileNotFoundIOError(FileIOError, FileNotFoundError):
+    """A file or directory does not exist (``ENOENT``)."""
+
+
+class PermissionIOError(FileIOError, PermissionError):
+    """Access to a file was denied (``EACCES``, ``EPERM``)."""
+
+
+class IsADirectoryIOError(FileIOError, IsADirectoryError):
+    """A file was expected but the path is a directory (``EISDIR``)."""
+
+
+class NotADirectoryIOError(FileIOError, NotADirectoryError):
+    """A directory was expected but the path is not one (``ENOTDIR``)."""
+
+
+class FileExistsIOError(FileIOError, FileExistsError):
+    """The file already exists (``EEXIST``)."""
+
+
+_BY_ERRNO: dict[int | None, type[FileIOError]] = {
+    _errno.ENOENT: FileNotFoundIOError,
+    _errno.EACCES: PermissionIOError,
+    _errno.EPERM: PermissionIOError,
+    _errno.EISDIR: IsADirectoryIOError,
+    _errno.ENOTDIR: NotADirectoryIOError,
+    _errno.EEXIST: FileExistsIOError,
+}
 
 
 class ChainBrokenError(EvoSpikeNetError):
@@ -94,3 +164,90 @@ class DataLoadError(EvoSpikeNetError, LookupError):
     def __init__(self, message: str, path: str = "") -> None:
         super().__init__(message)
         self.path = path
+
+
+class StateError(EvoSpikeNetError, RuntimeError):
+    """An object was used in a state that does not allow the call.
+
+    For example :meth:`evospikenet.io.WeightWriter.write_snapshot` outside its ``with`` block.
+    """
+
+
+class MissingExtraError(EvoSpikeNetError, ImportError):
+    """An optional dependency (an extra) is not installed.
+
+    Parameters
+    ----------
+    what : str
+        What needs it (``"--plot"``, ``"spectral_coarsen"``, ...).
+    package : str
+        The missing package(s).
+    extra : str
+        The evospikenet extra that installs it, or "" when there is none.
+    pip : str, optional
+        The install command; default ``pip install 'evospikenet[EXTRA]'``.
+    """
+
+    def __init__(self, what: str, package: str, extra: str = "", pip: str = "") -> None:
+        self.what = what
+        self.package = package
+        self.extra = extra
+        self.pip = pip or (
+            f"pip install 'evospikenet[{extra}]'" if extra else f"pip install {package}"
+        )
+        super().__init__(f"{what} needs {package}: {self.pip}", name=package)
+
+
+class ConnectomeSchemaError(InvalidParameterError):
+    """A connectome file or object breaks the NPZ contract (ARCHITECTURE.md).
+
+    ``name`` is the offending array or meta field, ``value`` a short
+    rendering of the offending value, ``reason`` what is wrong. Bad input:
+    the CLI exits with code 2.
+    """
+
+
+class DeltaConflictError(InvalidParameterError):
+    """A delta does not fit its base connectome.
+
+    Raised for a ``materialization_version_from`` that differs from the
+    base's version, for added edges whose neurons do not exist, for a key
+    listed twice in one delta, and (``strict=True``) for removing an absent
+    edge or adding an existing one. Bad input: the CLI exits with code 2.
+    """
+
+
+class DeltaSourceError(EvoSpikeNetError, OSError):
+    """The delta source could not be read (HTTP error after retries, bad directory)."""
+
+
+class ConnectomeSyncValidationError(EvoSpikeNetError):
+    """A delta was applied but the result failed validation; nothing was written.
+
+    Parameters
+    ----------
+    message : str
+        Human-readable message.
+    ei_ratio : float
+        E/I ratio of the rejected result (see :func:`evospikenet.connectome.ei_ratio`).
+    ei_ratio_range : tuple of float
+        The accepted closed interval ``(lo, hi)``.
+    rollback_path : str
+        Where the base connectome was backed up, or "" if nowhere.
+    materialization_version : int or None
+        The version the rejected result would have had.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        ei_ratio: float = float("nan"),
+        ei_ratio_range: tuple[float, float] = (float("nan"), float("nan")),
+        rollback_path: str = "",
+        materialization_version: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.ei_ratio = ei_ratio
+        self.ei_ratio_range = ei_ratio_range
+        self.rollback_path = rollback_path
+        self.materialization_version = materialization_version

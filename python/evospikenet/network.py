@@ -29,6 +29,10 @@ import numpy.typing as npt
 from evospikenet import _core
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
 from evospikenet.errors import InvalidParameterError
+from evospikenet.validation import count as _count
+from evospikenet.validation import finite as _finite
+from evospikenet.validation import indices as _indices
+from evospikenet.validation import steps as _steps
 
 if TYPE_CHECKING:
     from evospikenet.plasticity import PlasticityRule
@@ -59,14 +63,6 @@ IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {
     "TC": (0.02, 0.25, -65.0, 0.05),
     "RZ": (0.1, 0.26, -65.0, 2.0),
 }
-
-
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    if not math.isfinite(float(value)):
-        raise InvalidParameterError.of(name, value, "must be finite")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -1141,42 +1137,3 @@ def _float_array(values: float | npt.ArrayLike, size: int) -> npt.NDArray[np.flo
     if arr.ndim == 0:
         arr = np.full(size, float(arr))
     return np.ascontiguousarray(arr)
-
-
-def _count(name: str, value: Any) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or int(value) < 0
-        or int(value) >= 2**32
-    ):
-        raise InvalidParameterError.of(name, value, "must be an integer in [0, 2**32)")
-    return int(value)
-
-
-def _indices(name: str, values: npt.ArrayLike) -> npt.NDArray[np.uint32]:
-    arr = np.asarray(values)
-    if arr.size and (
-        not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= 2**32
-    ):
-        raise InvalidParameterError.of(
-            name,
-            arr.dtype.name if not np.issubdtype(arr.dtype, np.integer) else int(arr.min()),
-            "must be non-negative integer indices",
-        )
-    return np.ascontiguousarray(arr, dtype=np.uint32).ravel()
-
-
-def _steps(name: str, value_ms: float, dt_ms: float, minimum: int) -> int:
-    value = _finite(name, value_ms)
-    if value < 0:
-        raise InvalidParameterError.of(name, value_ms, "must be >= 0")
-    ratio = value / dt_ms
-    steps = round(ratio)
-    if abs(ratio - steps) > 1e-9 * max(steps, 1):
-        raise InvalidParameterError.of(name, value_ms, f"must be a multiple of dt_ms = {dt_ms}")
-    if steps < minimum:
-        raise InvalidParameterError.of(
-            name, value_ms, f"must be at least {minimum} step(s) of dt_ms = {dt_ms}"
-        )
-    return int(steps)

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from evospikenet import _core
-    from evospikenet.biomimetic.neuromodulation import NeuromodulatorGate
     from evospikenet.network import Network, Projection
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "RULE_NAMES",
     "STDP",
     "IzhikevichSTDP",
+    "LearningRateGate",
     "Oja",
     "PlasticityRule",
     "RewardModulatedSTDP",
@@ -61,16 +62,17 @@ __all__ = [
 ]
 
 
-def _positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    if not (math.isfinite(value) and value > 0):
-        raise InvalidParameterError.of(name, value, "must be finite and > 0")
+@runtime_checkable
+class LearningRateGate(Protocol):
+    """What a plasticity rule needs of a gate: a learning-rate scale.
 
+    :class:`evospikenet.biomimetic.NeuromodulatorGate` is one (the rules do
+    not import it: plasticity sits below the biomimetic layer).
+    """
 
-def _flag(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidParameterError.of(name, value, "must be True or False")
+    def gated_learning_rate(self, base: float) -> float:
+        """Return ``base`` scaled by the gate's current levels."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class STDP:
 
     def __post_init__(self) -> None:
         for name in ("a_plus", "a_minus", "tau_plus_ms", "tau_minus_ms", "w_max"):
-            _positive(name, getattr(self, name))
+            validation.positive(name, getattr(self, name))
         if self.weight_dependence not in ("additive", "multiplicative"):
             raise InvalidParameterError.of(
                 "weight_dependence",
@@ -140,12 +142,12 @@ class STDP:
             raise InvalidParameterError.of(
                 "traces", self.traces, "must be 'all_to_all' or 'nearest'"
             )
-        _flag("allow_inhibitory", self.allow_inhibitory)
+        validation.flag("allow_inhibitory", self.allow_inhibitory)
 
     # -- neuromodulation (evospikenet.biomimetic; seed 000's STDP extensions) --
 
     @classmethod
-    def with_neuromodulation(cls, gate: NeuromodulatorGate, **params: Any) -> STDP:
+    def with_neuromodulation(cls, gate: LearningRateGate, **params: Any) -> STDP:
         """Build an STDP rule gated by ``gate`` (see :func:`connect_plasticity_gate`).
 
         ``a_plus`` and ``a_minus`` default to 0.01 and 0.0105 (Song et al.
@@ -156,14 +158,13 @@ class STDP:
         InvalidParameterError
             Bad rule parameters, or ``gate`` not a ``NeuromodulatorGate``.
         """
-        from evospikenet.biomimetic.neuromodulation import with_neuromodulation
-
         params.setdefault("a_plus", 0.01)
         params.setdefault("a_minus", 0.0105)
-        rule: STDP = with_neuromodulation(cls, gate, **params)
+        rule = cls(**params)
+        rule.connect_plasticity_gate(gate)
         return rule
 
-    def connect_plasticity_gate(self, gate: NeuromodulatorGate) -> None:
+    def connect_plasticity_gate(self, gate: LearningRateGate) -> None:
         """Attach ``gate``: code applying the rule scales it by ``gate.gated_learning_rate(1)``.
 
         Raises
@@ -171,9 +172,9 @@ class STDP:
         InvalidParameterError
             If ``gate`` is not a ``NeuromodulatorGate``.
         """
-        from evospikenet.biomimetic.neuromodulation import connect_plasticity_gate
-
-        connect_plasticity_gate(self, gate)
+        if not isinstance(gate, LearningRateGate):
+            raise InvalidParameterError.of("gate", gate, "must be a NeuromodulatorGate")
+        object.__setattr__(self, "gate", gate)
 
     def _attach(self, engine: _core.Engine, proj: int) -> None:
         engine.add_stdp(
@@ -253,8 +254,8 @@ class RewardModulatedSTDP:
             "tau_d_ms",
             "w_max",
         ):
-            _positive(name, getattr(self, name))
-        _flag("allow_inhibitory", self.allow_inhibitory)
+            validation.positive(name, getattr(self, name))
+        validation.flag("allow_inhibitory", self.allow_inhibitory)
 
     def _attach(self, engine: _core.Engine, proj: int) -> None:
         engine.add_rstdp(
@@ -337,8 +338,8 @@ class BCM:
             "interval_ms",
             "w_max",
         ):
-            _positive(name, getattr(self, name))
-        _flag("allow_inhibitory", self.allow_inhibitory)
+            validation.positive(name, getattr(self, name))
+        validation.flag("allow_inhibitory", self.allow_inhibitory)
 
     def _attach(self, engine: _core.Engine, proj: int) -> None:
         engine.add_rate_rule(
@@ -408,8 +409,8 @@ class Oja:
 
     def __post_init__(self) -> None:
         for name in ("learning_rate", "tau_rate_ms", "rate_ref_hz", "interval_ms", "w_max"):
-            _positive(name, getattr(self, name))
-        _flag("allow_inhibitory", self.allow_inhibitory)
+            validation.positive(name, getattr(self, name))
+        validation.flag("allow_inhibitory", self.allow_inhibitory)
 
     def _attach(self, engine: _core.Engine, proj: int) -> None:
         engine.add_rate_rule(
@@ -481,7 +482,7 @@ class IzhikevichSTDP:
 
     def __post_init__(self) -> None:
         for name in ("a_plus", "a_minus", "tau_plus_ms", "tau_minus_ms", "w_max", "interval_ms"):
-            _positive(name, getattr(self, name))
+            validation.positive(name, getattr(self, name))
         if isinstance(self.drift, bool) or not (
             isinstance(self.drift, int | float) and math.isfinite(self.drift)
         ):
@@ -490,7 +491,7 @@ class IzhikevichSTDP:
             isinstance(self.sd_decay, int | float) and 0.0 <= self.sd_decay <= 1.0
         ):
             raise InvalidParameterError.of("sd_decay", self.sd_decay, "must lie in [0, 1]")
-        _flag("allow_inhibitory", self.allow_inhibitory)
+        validation.flag("allow_inhibitory", self.allow_inhibitory)
 
     def _attach(self, engine: _core.Engine, proj: int) -> None:
         engine.add_derivative_stdp(
@@ -541,7 +542,7 @@ def default_rule(name: str, w_max: float) -> PlasticityRule:
     InvalidParameterError
         Unknown name or non-positive ``w_max``.
     """
-    _positive("w_max", w_max)
+    validation.positive("w_max", w_max)
     w = float(w_max)
     if name == "stdp":
         return STDP(a_plus=0.01 * w, a_minus=0.0105 * w, w_max=w)

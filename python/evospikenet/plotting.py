@@ -9,13 +9,9 @@ import numpy as np
 
 from evospikenet._atomic import atomic_path
 from evospikenet.analysis import population_rate_hz
-from evospikenet.errors import EvoSpikeNetError
+from evospikenet.errors import MissingExtraError
 
-__all__ = ["MissingExtraError", "raster_plot"]
-
-
-class MissingExtraError(EvoSpikeNetError, ImportError):
-    """An optional dependency (an extra) is not installed."""
+__all__ = ["raster_plot"]
 
 
 def raster_plot(
@@ -54,7 +50,7 @@ def raster_plot(
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise MissingExtraError("--plot needs matplotlib: pip install 'evospikenet[plot]'") from exc
+        raise MissingExtraError("--plot", "matplotlib", "plot") from exc
     fig, (ax_r, ax_p) = plt.subplots(
         2, 1, sharex=True, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1]}
     )

@@ -13,14 +13,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from evospikenet import validation
 from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
 from evospikenet.errors import InvalidParameterError
 from evospikenet.io import WeightWriter, write_spikes
+from evospikenet.io.spec import build_from_spec, load_spec
 from evospikenet.models import MODELS, BuiltModel, build_model
-from evospikenet.network import _steps
-from evospikenet.spec import build_from_spec, load_spec
 
 __all__ = ["PopulationSummary", "SimulationResult", "simulate", "summarize"]
 
@@ -139,7 +137,7 @@ def simulate(
         Built-in model name (see :data:`evospikenet.models.MODELS`); ignored
         when ``spec`` is given.
     spec : path-like, optional
-        YAML network spec (:mod:`evospikenet.spec`).
+        YAML network spec (:mod:`evospikenet.io.spec`).
     duration_ms : float, optional
         Simulated time (ms); default the model's or the spec's.
     dt_ms : float, optional
@@ -156,10 +154,10 @@ def simulate(
         ``progress(t_done_ms, t_total_ms)`` between chunks.
     options : dict, optional
         Model-specific builder options (for ``connectome``: the keyword
-        arguments of :func:`evospikenet.connectome_layer.connectome_model`).
+        arguments of :func:`evospikenet.connectome.layer.connectome_model`).
     connectome : path-like, optional
         Connectome NPZ file to simulate as a LIF network with Poisson drive
-        into every neuron (:func:`evospikenet.connectome_layer.connectome_model`);
+        into every neuron (:func:`evospikenet.connectome.layer.connectome_model`);
         ``model`` is then ignored.
     plasticity : {"stdp", "rstdp", "bcm", "oja"}, optional
         Make every excitatory projection plastic with the default rule of
@@ -187,7 +185,7 @@ def simulate(
         ``out`` is kept).
     """
     if duration_ms is not None:
-        _check_duration(duration_ms)
+        validation.non_negative("duration_ms", duration_ms)
     # -- biomimetic (issue 4): the framework owns its plasticity and its run loop --
     if spec is None and model == "biomimetic":
         if record_weights is not None:
@@ -202,7 +200,7 @@ def simulate(
     t0 = time.perf_counter()
     if connectome is not None:
         from evospikenet.connectome import load_connectome_npz
-        from evospikenet.connectome_layer import connectome_model
+        from evospikenet.connectome.layer import connectome_model
 
         built = connectome_model(
             load_connectome_npz(connectome),
@@ -238,7 +236,7 @@ def simulate(
         plastic = apply_to_excitatory(built.network, plasticity)
     build_s = time.perf_counter() - t0
     duration = built.duration_ms if duration_ms is None else duration_ms
-    _check_duration(duration)
+    validation.non_negative("duration_ms", duration)
     net = built.network
     if record_weights is None:
         t1 = time.perf_counter()
@@ -281,16 +279,6 @@ def simulate(
     )
 
 
-def _check_duration(duration: Any) -> None:
-    if (
-        isinstance(duration, bool)
-        or not isinstance(duration, int | float | np.floating)
-        or not math.isfinite(duration)
-        or duration < 0
-    ):
-        raise InvalidParameterError.of("duration_ms", duration, "must be a finite number >= 0")
-
-
 def _run_recording_weights(
     built: BuiltModel,
     duration_ms: float,
@@ -309,7 +297,7 @@ def _run_recording_weights(
     if every_ms is None:
         every = max(1, total // 10)
     else:
-        every = _steps("record_weights_every_ms", every_ms, net.dt_ms, 1)
+        every = validation.steps("record_weights_every_ms", every_ms, net.dt_ms, 1)
     coords = []  # plastic is in network order, like net.projections
     for proj in plastic or net.projections:
         arrays = proj.arrays()

@@ -1,7 +1,7 @@
 """Biomimetic modules: neuromodulation, episodic memory and sleep, development, energy.
 
 Each module documents what it takes from which paper and what is a modelling
-choice. :mod:`evospikenet.brain_simulation` ties them to the engine.
+choice. :mod:`evospikenet.biomimetic.framework` ties them to the engine.
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["ColumnEdge", "CorticalColumn", "CorticalTopologyGenerator"]
@@ -61,21 +61,6 @@ class ColumnEdge:
     post: int
     distance_mm: float
     delay_ms: float
-
-
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number > 0")
-    x = float(value)
-    if not (math.isfinite(x) and x > 0):
-        raise InvalidParameterError.of(name, value, "must be a finite number > 0")
-    return x
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 1:
-        raise InvalidParameterError.of(name, value, "must be an integer >= 1")
-    return int(value)
 
 
 class CorticalTopologyGenerator:
@@ -112,10 +97,10 @@ class CorticalTopologyGenerator:
         p_rewire: float = 0.0,
         seed: int = 0,
     ) -> None:
-        self.spacing_mm = _positive("spacing_mm", spacing_mm)
-        self.radius_mm = _positive("radius_mm", radius_mm)
-        self.neurons_per_column = _count("neurons_per_column", neurons_per_column)
-        self.conduction_velocity_mm_per_ms = _positive(
+        self.spacing_mm = validation.positive("spacing_mm", spacing_mm)
+        self.radius_mm = validation.positive("radius_mm", radius_mm)
+        self.neurons_per_column = validation.positive_int("neurons_per_column", neurons_per_column)
+        self.conduction_velocity_mm_per_ms = validation.positive(
             "conduction_velocity_mm_per_ms", conduction_velocity_mm_per_ms
         )
         if isinstance(p_rewire, bool) or not isinstance(p_rewire, int | float):
@@ -135,8 +120,8 @@ class CorticalTopologyGenerator:
         InvalidParameterError
             ``nx_cols`` or ``ny_cols`` below 1.
         """
-        nx = _count("nx_cols", nx_cols)
-        ny = _count("ny_cols", ny_cols)
+        nx = validation.positive_int("nx_cols", nx_cols)
+        ny = validation.positive_int("ny_cols", ny_cols)
         return [
             CorticalColumn(
                 iy * nx + ix,

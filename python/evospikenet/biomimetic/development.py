@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from evospikenet.biomimetic.neuromodulation import _real
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["DevelopmentalSchedule"]
@@ -82,11 +82,14 @@ class DevelopmentalSchedule:
             raise InvalidParameterError.of(
                 "total_epochs", self.total_epochs, "must be an integer >= 1"
             )
-        if self.t_peak_epochs is not None and not _real("t_peak_epochs", self.t_peak_epochs) > 0:
+        if (
+            self.t_peak_epochs is not None
+            and not validation.finite("t_peak_epochs", self.t_peak_epochs) > 0
+        ):
             raise InvalidParameterError.of("t_peak_epochs", self.t_peak_epochs, "must be > 0")
-        if _real("m_adult", self.m_adult) < 0:
+        if validation.finite("m_adult", self.m_adult) < 0:
             raise InvalidParameterError.of("m_adult", self.m_adult, "must be >= 0")
-        if _real("m_peak", self.m_peak) < self.m_adult:
+        if validation.finite("m_peak", self.m_peak) < self.m_adult:
             raise InvalidParameterError.of("m_peak", self.m_peak, "must be >= m_adult")
 
     @property
@@ -102,7 +105,7 @@ class DevelopmentalSchedule:
         InvalidParameterError
             A negative or non-finite ``t``.
         """
-        x = _real("t", t)
+        x = validation.finite("t", t)
         if x < 0:
             raise InvalidParameterError.of("t", t, "must be >= 0")
         u = x / self.peak_epoch

@@ -33,7 +33,7 @@ sensorimotor integration. Science 269:1880-1882. doi:10.1126/science.7569931
 
 from __future__ import annotations
 
-from evospikenet.biomimetic.neuromodulation import _real
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["EfferenceCopy"]
@@ -65,12 +65,12 @@ class EfferenceCopy:
         gain_min: float = 0.0,
         gain_max: float = 10.0,
     ) -> None:
-        self.initial_gain = _real("gain", gain)
-        self.learning_rate = _real("learning_rate", learning_rate)
+        self.initial_gain = validation.finite("gain", gain)
+        self.learning_rate = validation.finite("learning_rate", learning_rate)
         if self.learning_rate <= 0:
             raise InvalidParameterError.of("learning_rate", learning_rate, "must be > 0")
-        self.gain_min = _real("gain_min", gain_min)
-        self.gain_max = _real("gain_max", gain_max)
+        self.gain_min = validation.finite("gain_min", gain_min)
+        self.gain_max = validation.finite("gain_max", gain_max)
         if self.gain_min > self.gain_max:
             raise InvalidParameterError.of("gain_min", gain_min, "must be <= gain_max")
         if not self.gain_min <= self.initial_gain <= self.gain_max:
@@ -91,12 +91,12 @@ class EfferenceCopy:
         InvalidParameterError
             A non-finite command.
         """
-        self.last_command = _real("motor_command", motor_command)
+        self.last_command = validation.finite("motor_command", motor_command)
         return self.gain * self.last_command
 
     def cancel(self, sensory_input: float) -> float:
         """Return the sensory input minus the prediction for the last command (reafference)."""
-        return _real("sensory_input", sensory_input) - self.gain * self.last_command
+        return validation.finite("sensory_input", sensory_input) - self.gain * self.last_command
 
     def adaptive_gain_update(self, prediction_error: float) -> float:
         """Adapt the gain to ``prediction_error = s - s_hat`` of the last command; return it.
@@ -109,7 +109,7 @@ class EfferenceCopy:
         InvalidParameterError
             A non-finite error.
         """
-        e = _real("prediction_error", prediction_error)
+        e = validation.finite("prediction_error", prediction_error)
         g = self.gain + self.learning_rate * e * self.last_command
         self.gain = min(self.gain_max, max(self.gain_min, g))
         self.updates += 1

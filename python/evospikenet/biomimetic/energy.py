@@ -51,11 +51,9 @@ computation in the neocortex and cerebellum. J Cereb Blood Flow Metab
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any
 
-from evospikenet.biomimetic.memory import _positive_int
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 
 __all__ = ["AVOGADRO", "JOULES_PER_ATP", "NodeEnergyBudget"]
@@ -63,15 +61,6 @@ __all__ = ["AVOGADRO", "JOULES_PER_ATP", "NodeEnergyBudget"]
 AVOGADRO = 6.02214076e23
 #: Free energy of ATP hydrolysis in cells, ~50 kJ/mol, per molecule (J).
 JOULES_PER_ATP = 50_000.0 / AVOGADRO
-
-
-def _non_negative(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number >= 0")
-    x = float(value)
-    if not (math.isfinite(x) and x >= 0):
-        raise InvalidParameterError.of(name, value, "must be a finite number >= 0")
-    return x
 
 
 @dataclass
@@ -114,11 +103,11 @@ class NodeEnergyBudget:
     elapsed_ms: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
-        if _non_negative("budget_w", self.budget_w) <= 0:
+        if validation.non_negative("budget_w", self.budget_w) <= 0:
             raise InvalidParameterError.of("budget_w", self.budget_w, "must be > 0")
         for name in ("atp_per_spike", "atp_per_vesicle", "atp_rest_per_neuron_s", "joules_per_atp"):
-            _non_negative(name, getattr(self, name))
-        if _non_negative("release_probability", self.release_probability) > 1:
+            validation.non_negative(name, getattr(self, name))
+        if validation.non_negative("release_probability", self.release_probability) > 1:
             raise InvalidParameterError.of(
                 "release_probability", self.release_probability, "must be in [0, 1]"
             )
@@ -137,9 +126,9 @@ class NodeEnergyBudget:
         InvalidParameterError
             Counts that are not integers >= 0, a negative duration.
         """
-        s = _positive_int("spikes", spikes, minimum=0)
-        e = _positive_int("synaptic_events", synaptic_events, minimum=0)
-        d = _non_negative("duration_ms", duration_ms)
+        s = validation.positive_int("spikes", spikes, minimum=0)
+        e = validation.positive_int("synaptic_events", synaptic_events, minimum=0)
+        d = validation.non_negative("duration_ms", duration_ms)
         self.spikes += s
         self.synaptic_events += e
         self.elapsed_ms += d

@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 from evospikenet.network import Network, Population, Projection
 
@@ -51,24 +52,7 @@ __all__ = [
 ]
 
 
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < minimum:
-        raise InvalidParameterError.of(name, value, f"must be an integer >= {minimum}")
-    return int(value)
-
-
-def _real(name: str, value: Any, *, minimum: float | None = None, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    x = float(value)
-    if not math.isfinite(x):
-        raise InvalidParameterError.of(name, value, "must be finite")
-    if minimum is not None and (x <= minimum if strict else x < minimum):
-        raise InvalidParameterError.of(name, value, f"must be {'>' if strict else '>='} {minimum}")
-    return x
-
-
-def _mean_abs_change(
+def mean_abs_change(
     after: Sequence[npt.NDArray[np.float64]], before: Sequence[npt.NDArray[np.float64]]
 ) -> float:
     """Mean of ``|after - before|`` over all synapses of all projections (0 when none)."""
@@ -124,7 +108,7 @@ class Episode:
         """
         from evospikenet.errors import ShapeMismatchError
 
-        dur = _real("duration_ms", duration_ms, minimum=0.0, strict=True)
+        dur = validation.positive("duration_ms", duration_ms)
         checked: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]] = {}
         for pop, (t, n) in spikes.items():
             ta = np.ascontiguousarray(t, dtype=np.float64).ravel()
@@ -148,7 +132,13 @@ class Episode:
                     f"must lie in [0, duration_ms = {dur})",
                 )
             checked[str(pop)] = (ta, na)
-        return cls(checked, dur, _real("reward", reward), dict(context or {}), _real("t_ms", t_ms))
+        return cls(
+            checked,
+            dur,
+            validation.finite("reward", reward),
+            dict(context or {}),
+            validation.finite("t_ms", t_ms),
+        )
 
     @property
     def n_spikes(self) -> int:
@@ -180,7 +170,7 @@ class HippocampalBuffer:
     """
 
     def __init__(self, capacity: int = 256) -> None:
-        self.capacity = _positive_int("capacity", capacity)
+        self.capacity = validation.positive_int("capacity", capacity)
         self._episodes: list[tuple[int, Episode]] = []
         self._counter = itertools.count()
         self.stored_total = 0
@@ -250,7 +240,7 @@ class HippocampalBuffer:
                 "order", order, "must be 'priority', 'recent' or 'stored'"
             )
         if n is not None:
-            items = items[: _positive_int("n", n)]
+            items = items[: validation.positive_int("n", n)]
         return [ep for _, ep in items]
 
     def clear(self) -> None:
@@ -303,7 +293,7 @@ class SleepWakeCycleController:
         for key, value in params.items():
             if key not in known:
                 raise InvalidParameterError.of(key, value, f"unknown (known: {', '.join(known)})")
-            checked[key] = _positive_int(key, value)
+            checked[key] = validation.positive_int(key, value)
         for key, value in checked.items():
             object.__setattr__(self, key, value)
         return {k: int(getattr(self, k)) for k in known}
@@ -315,12 +305,12 @@ class SleepWakeCycleController:
 
     def phase_at(self, step: int) -> Literal["wake", "sleep"]:
         """Return the phase of schedule step ``step`` (>= 0)."""
-        s = _positive_int("step", step, minimum=0)
+        s = validation.positive_int("step", step, minimum=0)
         return "wake" if s % self.cycle_steps < self.awake_phase_steps else "sleep"
 
     def cycle_at(self, step: int) -> int:
         """Return the index of the cycle that contains step ``step``."""
-        return _positive_int("step", step, minimum=0) // self.cycle_steps
+        return validation.positive_int("step", step, minimum=0) // self.cycle_steps
 
     def epoch_at(self, step: int) -> int:
         """Return the epoch that contains step ``step``."""
@@ -328,7 +318,7 @@ class SleepWakeCycleController:
 
     def advance(self, steps: int = 1) -> list[tuple[int, str]]:
         """Advance the internal counter; return the ``(step, new_phase)`` transitions crossed."""
-        n = _positive_int("steps", steps, minimum=0)
+        n = validation.positive_int("steps", steps, minimum=0)
         out: list[tuple[int, str]] = []
         for s in range(self.step_count + 1, self.step_count + n + 1):
             if self.phase_at(s) != self.phase_at(s - 1):
@@ -410,10 +400,10 @@ class SleepConsolidation:
         self.network = network
         self.targets = dict(targets)
         self.projections = list(projections)
-        self.drive_weight = _real("drive_weight", drive_weight)
-        self.gap_ms = _real("gap_ms", gap_ms, minimum=0.0)
-        self.sleep_scale = _real("sleep_scale", sleep_scale, minimum=0.0)
-        self.time_compression = _real("time_compression", time_compression, minimum=1.0)
+        self.drive_weight = validation.finite("drive_weight", drive_weight)
+        self.gap_ms = validation.non_negative("gap_ms", gap_ms)
+        self.sleep_scale = validation.non_negative("sleep_scale", sleep_scale)
+        self.time_compression = validation.at_least("time_compression", time_compression, 1.0)
         self.cycles_completed = 0
         self.replayed_events = 0
         self.replayed_episodes = 0
@@ -515,7 +505,7 @@ class SleepConsolidation:
         finally:
             for proj in self.projections:
                 net.set_plasticity_scale(proj, self._scales.get(proj.index, 1.0))
-        mean_change = _mean_abs_change(self._weights(), before)
+        mean_change = mean_abs_change(self._weights(), before)
         self.cycles_completed += 1
         self.replayed_events += events
         self.replayed_episodes += len(eps)

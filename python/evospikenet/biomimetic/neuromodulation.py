@@ -58,6 +58,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 
 __all__ = [
@@ -81,28 +82,6 @@ LEVEL_NAMES: tuple[str, ...] = (
 )
 
 NEUTRAL_LEVEL = 0.5
-
-
-def _unit_interval(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number in [0, 1]")
-    x = float(value)
-    if not (math.isfinite(x) and 0.0 <= x <= 1.0):
-        raise InvalidParameterError.of(name, value, "must be in [0, 1]")
-    return x
-
-
-def _real(name: str, value: Any, *, positive: bool = False, non_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError.of(name, value, "must be a real number")
-    x = float(value)
-    if not math.isfinite(x):
-        raise InvalidParameterError.of(name, value, "must be finite")
-    if positive and x <= 0:
-        raise InvalidParameterError.of(name, value, "must be > 0")
-    if non_negative and x < 0:
-        raise InvalidParameterError.of(name, value, "must be >= 0")
-    return x
 
 
 class NeuromodulatorRegistry:
@@ -153,7 +132,7 @@ def _check_levels(levels: Mapping[str, Any]) -> dict[str, float]:
             raise InvalidParameterError.of(
                 name, value, f"unknown neuromodulator (known: {', '.join(LEVEL_NAMES)})"
             )
-        checked[name] = _unit_interval(name, value)
+        checked[name] = validation.unit_interval(name, value)
     return checked
 
 
@@ -222,14 +201,14 @@ class NeuromodulatorGate:
 
     def __post_init__(self) -> None:
         for level in (*LEVEL_NAMES, "tonic_dopamine"):
-            setattr(self, level, _unit_interval(level, getattr(self, level)))
-        self.tau_d_ms = _real("tau_d_ms", self.tau_d_ms, positive=True)
-        self.dopamine_gain = _real("dopamine_gain", self.dopamine_gain, non_negative=True)
-        self.gamma_min = _unit_interval("gamma_min", self.gamma_min)
-        self.gamma_max = _unit_interval("gamma_max", self.gamma_max)
+            setattr(self, level, validation.unit_interval(level, getattr(self, level)))
+        self.tau_d_ms = validation.positive("tau_d_ms", self.tau_d_ms)
+        self.dopamine_gain = validation.non_negative("dopamine_gain", self.dopamine_gain)
+        self.gamma_min = validation.unit_interval("gamma_min", self.gamma_min)
+        self.gamma_max = validation.unit_interval("gamma_max", self.gamma_max)
         if self.gamma_min > self.gamma_max:
             raise InvalidParameterError.of("gamma_min", self.gamma_min, "must be <= gamma_max")
-        self.beta_max = _real("beta_max", self.beta_max, non_negative=True)
+        self.beta_max = validation.non_negative("beta_max", self.beta_max)
 
     # -- levels --------------------------------------------------------------
 
@@ -275,7 +254,7 @@ class NeuromodulatorGate:
         InvalidParameterError
             A negative or non-finite ``base``.
         """
-        eta0 = _real("base", base, non_negative=True)
+        eta0 = validation.non_negative("base", base)
         return (
             eta0
             * (2.0 * self.acetylcholine)
@@ -309,7 +288,7 @@ class NeuromodulatorGate:
         InvalidParameterError
             A non-finite ``td_error``.
         """
-        delta = _real("td_error", td_error)
+        delta = validation.finite("td_error", td_error)
         self.dopamine = min(1.0, max(0.0, self.dopamine + self.dopamine_gain * delta))
         return self.dopamine
 
@@ -324,7 +303,7 @@ class NeuromodulatorGate:
         InvalidParameterError
             A negative or non-finite ``dt_ms``.
         """
-        dt = _real("dt_ms", dt_ms, non_negative=True)
+        dt = validation.non_negative("dt_ms", dt_ms)
         k = math.exp(-dt / self.tau_d_ms)
         self.dopamine = self.tonic_dopamine + (self.dopamine - self.tonic_dopamine) * k
         return self.dopamine
@@ -406,7 +385,7 @@ class TDRewardSignal:
     def __init__(self, gate: NeuromodulatorGate, alpha: float = 0.1) -> None:
         if not isinstance(gate, NeuromodulatorGate):
             raise InvalidParameterError.of("gate", gate, "must be a NeuromodulatorGate")
-        a = _real("alpha", alpha, positive=True)
+        a = validation.positive("alpha", alpha)
         if a > 1.0:
             raise InvalidParameterError.of("alpha", alpha, "must be in (0, 1]")
         self.gate = gate
@@ -416,7 +395,7 @@ class TDRewardSignal:
 
     def td_error(self, state: Hashable, reward: float, next_state: Hashable | None) -> float:
         r"""Return :math:`\delta = r + \gamma V(s') - V(s)` without learning."""
-        r = _real("reward", reward)
+        r = validation.finite("reward", reward)
         v_next = 0.0 if next_state is None else self.values.get(next_state, 0.0)
         return r + self.gate.discount_factor() * v_next - self.values.get(state, 0.0)
 
@@ -455,7 +434,7 @@ class TDRewardSignal:
 def connect_plasticity_gate(rule: Any, gate: NeuromodulatorGate) -> Any:
     """Attach ``gate`` to a plasticity rule object (sets ``rule.gate``); return the rule.
 
-    Code that applies the rule (e.g. :class:`~evospikenet.brain_simulation.
+    Code that applies the rule (e.g. :class:`~evospikenet.biomimetic.framework.
     BrainSimulationFramework`, :class:`~evospikenet.biomimetic.SleepConsolidation`)
     multiplies its updates by ``gate.gated_learning_rate(1.0)`` through
     ``Network.set_plasticity_scale``.

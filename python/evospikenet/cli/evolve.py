@@ -99,8 +99,9 @@ def evolve_command(
 
     Exit codes: 0 ok, 2 bad input (unknown task, bad checkpoint).
     """
-    from evospikenet.evolution.fitness import CartPoleTask, DigitsTask, FitnessWeights, make_task
+    from evospikenet.evolution.fitness import FitnessWeights
     from evospikenet.evolution.run import GenerationReport, evolve
+    from evospikenet.evolution.tasks import CartPoleTask, DigitsTask, make_task
 
     show = not (no_progress or as_json)
     console = stderr_console()

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from evospikenet.cli._common import progress_bar, stderr_console, user_errors
-from evospikenet.node_mapper import MappingResult, map_connectome
+from evospikenet.connectome.sharding import MappingResult, map_connectome
 
 __all__ = ["map_connectome_command"]
 
@@ -50,7 +50,7 @@ def _print_summary(result: MappingResult) -> None:
 )  # fmt: skip
 @click.option(
     "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML config with the node rules (see evospikenet.node_mapper).",
+    help="YAML config with the node rules (see evospikenet.connectome.sharding).",
 )  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Compute and report, write nothing.")
 @click.option(

@@ -16,7 +16,7 @@ Public API (names stable; other modules build on them):
 
 from __future__ import annotations
 
-from evospikenet.connectome._delta import (
+from evospikenet.connectome.delta import (
     Delta,
     DeltaReport,
     apply_delta,
@@ -26,13 +26,8 @@ from evospikenet.connectome._delta import (
     read_delta,
     write_delta,
 )
-from evospikenet.connectome._errors import (
-    ConnectomeSchemaError,
-    ConnectomeSyncValidationError,
-    DeltaConflictError,
-)
-from evospikenet.connectome._flyvis import flyvis_connectome_path, import_flyvis
-from evospikenet.connectome._import import (
+from evospikenet.connectome.flyvis import flyvis_connectome_path, import_flyvis
+from evospikenet.connectome.importers import (
     DEFAULT_TRANSMITTER_SIGNS,
     import_cect,
     import_csv,
@@ -40,7 +35,7 @@ from evospikenet.connectome._import import (
     list_cect_datasets,
     neuron_id_of,
 )
-from evospikenet.connectome._npz import (
+from evospikenet.connectome.schema import (
     SCHEMA_VERSION,
     SYNAPSE_CHEMICAL,
     SYNAPSE_ELECTRICAL,
@@ -52,7 +47,13 @@ from evospikenet.connectome._npz import (
     save_connectome_npz,
     validate_connectome,
 )
-from evospikenet.connectome._sync import DeltaSourceError, sync_connectome
+from evospikenet.connectome.sync import sync_connectome
+from evospikenet.errors import (
+    ConnectomeSchemaError,
+    ConnectomeSyncValidationError,
+    DeltaConflictError,
+    DeltaSourceError,
+)
 
 __all__ = [
     "DEFAULT_TRANSMITTER_SIGNS",

@@ -9,15 +9,7 @@ See :class:`EvoGenome` (the genome format), :class:`GenomePool` (a population),
 
 from __future__ import annotations
 
-from evospikenet.evolution.fitness import (
-    CallableTask,
-    CartPoleTask,
-    DigitsTask,
-    FitnessEvaluator,
-    FitnessWeights,
-    TaskBenchmark,
-    make_task,
-)
+from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
 from evospikenet.evolution.genome import (
     BuiltNetwork,
     Connection,
@@ -49,6 +41,13 @@ from evospikenet.evolution.snapshot import (
     SnapshotManager,
     rollback_to_snapshot,
     rollback_version,
+)
+from evospikenet.evolution.tasks import (
+    CallableTask,
+    CartPoleTask,
+    DigitsTask,
+    TaskBenchmark,
+    make_task,
 )
 
 __all__ = [

@@ -15,15 +15,11 @@ from typing import Any
 
 from evospikenet._atomic import write_atomic
 from evospikenet.errors import FileIOError, InvalidParameterError
-from evospikenet.evolution.fitness import (
-    CartPoleTask,
-    FitnessEvaluator,
-    FitnessWeights,
-    make_task,
-)
+from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
 from evospikenet.evolution.genome import EvoGenome
 from evospikenet.evolution.pool import GenomePool, PopulationStats
 from evospikenet.evolution.snapshot import SnapshotManager
+from evospikenet.evolution.tasks import CartPoleTask, make_task
 
 __all__ = ["CHECKPOINT", "VALIDATION_SEED0", "EvolveResult", "GenerationReport", "evolve"]
 
@@ -95,7 +91,9 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = json.loads(gzip.decompress(path.read_bytes()))
     except (OSError, EOFError, json.JSONDecodeError) as exc:
-        raise FileIOError(f"cannot read checkpoint {path}: {exc}", str(path)) from exc
+        raise FileIOError(
+            f"cannot read checkpoint {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
     if not isinstance(state, dict):
         raise FileIOError(f"checkpoint {path} is not an object", str(path))
     return state

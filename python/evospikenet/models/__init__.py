@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import (
     brunel2000,
@@ -46,48 +47,41 @@ class ModelInfo:
     options: tuple[str, ...] = ()
 
 
-def _positive_scale(scale: float) -> float:
-    if (
-        isinstance(scale, bool)
-        or not isinstance(scale, int | float)
-        or not scale > 0
-        or scale != scale
-    ):
-        raise InvalidParameterError.of("scale", scale, "must be a number > 0")
-    return float(scale)
-
-
 def _cuba(scale: float, **kw: Any) -> BuiltModel:
-    return vogels_abbott.build_cuba(n=max(10, round(4000 * _positive_scale(scale))), **kw)
+    return vogels_abbott.build_cuba(
+        n=max(10, round(4000 * validation.positive("scale", scale))), **kw
+    )
 
 
 def _coba(scale: float, **kw: Any) -> BuiltModel:
-    return vogels_abbott.build_coba(n=max(10, round(4000 * _positive_scale(scale))), **kw)
+    return vogels_abbott.build_coba(
+        n=max(10, round(4000 * validation.positive("scale", scale))), **kw
+    )
 
 
 def _izh(scale: float, **kw: Any) -> BuiltModel:
-    s = _positive_scale(scale)
+    s = validation.positive("scale", scale)
     return izhikevich2003.build(n_exc=max(1, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
 
 
 def _izh2006(scale: float, **kw: Any) -> BuiltModel:
-    s = _positive_scale(scale)
+    s = validation.positive("scale", scale)
     return izhikevich2006.build(n_exc=max(101, round(800 * s)), n_inh=max(1, round(200 * s)), **kw)
 
 
 def _brunel(scale: float, **kw: Any) -> BuiltModel:
-    return brunel2000.build(scale=_positive_scale(scale), **kw)
+    return brunel2000.build(scale=validation.positive("scale", scale), **kw)
 
 
 def _potjans(scale: float, **kw: Any) -> BuiltModel:
-    return potjans2014.build(scale=_positive_scale(scale), **kw)
+    return potjans2014.build(scale=validation.positive("scale", scale), **kw)
 
 
 # -- biomimetic (issue 4) --
 def _biomimetic(scale: float, **kw: Any) -> BuiltModel:
     from evospikenet.models import biomimetic
 
-    return biomimetic.build(_positive_scale(scale), **kw)
+    return biomimetic.build(validation.positive("scale", scale), **kw)
 
 
 MODELS: dict[str, ModelInfo] = {

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 from typing import Final, TypedDict
 
+from evospikenet.errors import InvalidParameterError
+
 __all__ = [
     "C_E",
     "C_EXT",
@@ -117,11 +119,13 @@ def nu_thr_hz(
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         If ``j_mv``, ``c_e`` or ``tau_m_ms`` is not positive.
     """
     if j_mv <= 0.0 or c_e <= 0 or tau_m_ms <= 0.0:
-        raise ValueError("j_mv, c_e and tau_m_ms must be positive")
+        raise InvalidParameterError.of(
+            "j_mv, c_e, tau_m_ms", (j_mv, c_e, tau_m_ms), "must be positive"
+        )
     return 1000.0 * theta_mv / (j_mv * c_e * tau_m_ms)
 
 
@@ -151,11 +155,11 @@ def nu_ext_hz(
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         If ``eta`` is negative, or as :func:`nu_thr_hz`.
     """
     if eta < 0.0:
-        raise ValueError(f"eta must be >= 0, got {eta}")
+        raise InvalidParameterError.of("eta", eta, "must be >= 0")
     per_input = eta * nu_thr_hz(theta_mv, j_mv, c_e, tau_m_ms)
     return per_input, per_input * c_e
 

@@ -79,6 +79,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from evospikenet.errors import InvalidParameterError
+
 __all__ = [
     "BG_RATE_HZ",
     "CONN_PROBS",
@@ -267,7 +269,7 @@ def psc_over_psp(
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         If ``tau_syn_ms == tau_m_ms`` (the formula's limit is not implemented).
 
     Notes
@@ -280,7 +282,9 @@ def psc_over_psp(
     [INM6] :math:`J_{unit}`).
     """
     if tau_syn_ms == tau_m_ms:
-        raise ValueError("tau_syn_ms must differ from tau_m_ms")
+        raise InvalidParameterError.of(
+            "tau_syn_ms", tau_syn_ms, f"must differ from tau_m_ms = {tau_m_ms}"
+        )
     sub = 1.0 / (tau_syn_ms - tau_m_ms)
     pre = tau_m_ms * tau_syn_ms / c_m_pf * sub
     frac = (tau_m_ms / tau_syn_ms) ** sub
@@ -354,7 +358,7 @@ def total_synapses(c: float, n_pre: int, n_post: int) -> float:
 
     Raises
     ------
-    ValueError
+    InvalidParameterError
         If ``c`` is outside [0, 1) or a population size is not positive.
 
     Notes
@@ -366,9 +370,11 @@ def total_synapses(c: float, n_pre: int, n_post: int) -> float:
     measurably raises the L23E, L5E and L6E rates ([RS18]).
     """
     if not 0.0 <= c < 1.0:
-        raise ValueError(f"c must be in [0, 1), got {c}")
+        raise InvalidParameterError.of("c", c, "must be in [0, 1)")
     if n_pre <= 0 or n_post <= 0:
-        raise ValueError(f"population sizes must be positive, got {n_pre}, {n_post}")
+        raise InvalidParameterError.of(
+            "n_pre, n_post", (n_pre, n_post), "population sizes must be > 0"
+        )
     if c == 0.0:
         return 0.0
     prod = float(n_pre) * float(n_post)

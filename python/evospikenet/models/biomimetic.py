@@ -1,6 +1,6 @@
 """The ``biomimetic`` built-in model: seed 000's BrainSimulationFramework end to end.
 
-Builds a :class:`~evospikenet.brain_simulation.BrainSimulationFramework`
+Builds a :class:`~evospikenet.biomimetic.framework.BrainSimulationFramework`
 (1000 neurons at scale 1) and runs its six phases; see that module for the
 circuit, the phases and their sources.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from evospikenet.brain_simulation import BrainSimulationConfig, BrainSimulationFramework
+from evospikenet.biomimetic.framework import BrainSimulationConfig, BrainSimulationFramework
 from evospikenet.models._base import BuiltModel
 
 __all__ = ["OPTIONS", "BiomimeticModel", "build"]

@@ -41,10 +41,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from evospikenet import validation
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
-from evospikenet.network import Network, _finite
+from evospikenet.network import Network
 from evospikenet.plasticity import default_rule
 
 __all__ = ["G_L_NS", "W_MAX_NS", "build"]
@@ -93,9 +94,9 @@ def build(
     """
     if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
         raise InvalidParameterError.of("n_inputs", n_inputs, "must be an integer >= 1")
-    if _finite("rate_hz", rate_hz) < 0:
+    if validation.finite("rate_hz", rate_hz) < 0:
         raise InvalidParameterError.of("rate_hz", rate_hz, "must be finite and >= 0")
-    if _finite("duration_ms", duration_ms) <= 0:
+    if validation.finite("duration_ms", duration_ms) <= 0:
         raise InvalidParameterError.of("duration_ms", duration_ms, "must be finite and > 0")
     net = Network(dt_ms=dt_ms, seed=seed)  # validates dt_ms and seed before they are used
     rng = np.random.default_rng(seed)

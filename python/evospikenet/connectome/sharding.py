@@ -6,7 +6,8 @@ node by regular expressions on its ``neuron_type`` / ``neuron_name``; each
 node's neurons and the edges among them become one connectome NPZ (the
 ARCHITECTURE.md contract), optionally coarsened to a target size; the edges
 between nodes go to ``inter_node_edges.npz`` so the shards can be wired
-back together; ``node_manifest.yaml`` (the schema of seed 000) lists them.
+back together; ``node_manifest.yaml`` (the schema of seed 000, :mod:`evospikenet.brain.manifest`)
+lists them.
 
 Config (YAML)::
 
@@ -72,17 +73,21 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
-from evospikenet._atomic import write_atomic
-from evospikenet._yaml import read_yaml, read_yaml_mapping
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet._yaml import read_yaml_mapping
+from evospikenet.brain.manifest import (
+    INTER_NODE_NAME,
+    MANIFEST_NAME,
+    NodeEntry,
+    load_node_manifest,
+    write_node_manifest,
+)
+from evospikenet.errors import FileIOError, InvalidParameterError, MissingExtraError
 
 if TYPE_CHECKING:
     from evospikenet.connectome import Connectome
@@ -90,50 +95,12 @@ if TYPE_CHECKING:
 __all__ = [
     "COARSENING_METHODS",
     "MappingResult",
-    "NodeEntry",
     "assemble_shards",
-    "load_node_manifest",
     "map_connectome",
 ]
 
 COARSENING_METHODS = ("none", "stratified_sample", "spectral_coarsen")
-MANIFEST_NAME = "node_manifest.yaml"
-INTER_NODE_NAME = "inter_node_edges.npz"
-MANIFEST_SCHEMA_VERSION = "1.0"
 _NODE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-@dataclass(frozen=True)
-class NodeEntry:
-    """One node of a mapping (a row of ``node_manifest.yaml``).
-
-    Attributes
-    ----------
-    node_type : str
-        Node name (config key).
-    npz_path : str
-        Shard file.
-    n_neurons, n_edges : int
-        Neurons and edges of the shard (after coarsening).
-    n_source_neurons : int
-        Neurons of the input assigned to this node (before coarsening).
-    ei_ratio : float
-        :func:`evospikenet.connectome.ei_ratio` of the shard (connection
-        counts of chemical edges by presynaptic sign).
-    coarsening_method : str
-        One of :data:`COARSENING_METHODS`.
-    status : str
-        ``ok``; ``empty`` when no neuron matched; ``planned`` in a dry run.
-    """
-
-    node_type: str
-    npz_path: str
-    n_neurons: int
-    n_edges: int
-    n_source_neurons: int
-    ei_ratio: float
-    coarsening_method: str
-    status: str
 
 
 @dataclass
@@ -310,9 +277,7 @@ def _spectral(c: Connectome, target: int, seed: int) -> npt.NDArray[np.int64]:
         import scipy.sparse as sp
         from sklearn.cluster import SpectralClustering
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "spectral_coarsen needs scipy and scikit-learn: pip install 'evospikenet[graph]'"
-        ) from exc
+        raise MissingExtraError("spectral_coarsen", "scipy and scikit-learn", "graph") from exc
     n = c.n_neurons
     order = np.argsort(c.neuron_id, kind="stable")
     pre = order[np.searchsorted(c.neuron_id, c.pre_id, sorter=order)]
@@ -586,57 +551,14 @@ def _edges_only(c: Connectome, mask: npt.NDArray[np.bool_]) -> Connectome:
     )  # fmt: skip
 
 
-def _yaml_float(v: float) -> float | None:
-    return v if not math.isnan(v) else None
-
-
 def _write_manifest(result: MappingResult) -> None:
-    manifest = {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "base_dataset": result.base_dataset,
-        "nodes": {
-            e.node_type: {
-                "npz_path": e.npz_path,
-                "n_neurons": e.n_neurons,
-                "ei_ratio": _yaml_float(e.ei_ratio),
-                "coarsening_method": e.coarsening_method,
-                "status": e.status,
-                "n_edges": e.n_edges,
-                "n_source_neurons": e.n_source_neurons,
-            }
-            for e in result.entries
-        },
-        "inter_node_edges": {
-            "npz_path": result.inter_node_edges_path,
-            "n_edges": result.n_inter_node_edges,
-        },
-    }
-    path = result.manifest_path
-    write_atomic(path, yaml.safe_dump(manifest, sort_keys=False), "manifest")
-
-
-def load_node_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read ``node_manifest.yaml`` (seed 000 schema), checking its required keys.
-
-    Raises
-    ------
-    FileIOError
-        Unreadable file.
-    InvalidParameterError
-        Not YAML, or missing ``schema_version`` / ``nodes`` / a node's ``npz_path``.
-    """
-    p = os.fspath(path)
-    data = read_yaml(p, "manifest")
-    if not isinstance(data, dict) or "schema_version" not in data:
-        raise InvalidParameterError.of("manifest.schema_version", None, f"missing in {p!r}")
-    nodes = data.get("nodes")
-    if not isinstance(nodes, dict):
-        raise InvalidParameterError.of("manifest.nodes", nodes, "must be a mapping")
-    for name, entry in nodes.items():
-        if not isinstance(entry, dict) or "npz_path" not in entry:
-            raise InvalidParameterError.of(f"manifest.nodes.{name}.npz_path", None, "missing")
-    return data
+    write_node_manifest(
+        result.manifest_path,
+        base_dataset=result.base_dataset,
+        entries=result.entries,
+        inter_node_edges_path=result.inter_node_edges_path,
+        n_inter_node_edges=result.n_inter_node_edges,
+    )
 
 
 def assemble_shards(manifest_path: str | os.PathLike[str]) -> Connectome:

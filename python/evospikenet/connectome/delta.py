@@ -40,11 +40,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path, write_atomic
-from evospikenet.connectome._errors import (
-    ConnectomeSyncValidationError,
-    DeltaConflictError,
-)
-from evospikenet.connectome._npz import (
+from evospikenet.connectome.schema import (
     SCHEMA_VERSION,
     Connectome,
     ei_ratio,
@@ -52,7 +48,12 @@ from evospikenet.connectome._npz import (
     save_connectome_npz,
     validate_connectome,
 )
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.errors import (
+    ConnectomeSyncValidationError,
+    DeltaConflictError,
+    FileIOError,
+    InvalidParameterError,
+)
 
 __all__ = [
     "Delta",
@@ -537,7 +538,7 @@ def apply_delta(
     return report
 
 
-def _check_range(ei_ratio_range: Any, field: str = "ei_ratio_range") -> tuple[float, float]:
+def check_ei_ratio_range(ei_ratio_range: Any, field: str = "ei_ratio_range") -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in ei_ratio_range)
     except (TypeError, ValueError) as exc:
@@ -564,7 +565,7 @@ def check_ei_ratio(
     ConnectomeSyncValidationError
         Carrying ``ei_ratio`` and ``ei_ratio_range``.
     """
-    lo, hi = _check_range(ei_ratio_range)
+    lo, hi = check_ei_ratio_range(ei_ratio_range)
     ratio = ei_ratio(result, weighted=weighted)
     if not (lo <= ratio <= hi):
         raise ConnectomeSyncValidationError(
@@ -639,7 +640,7 @@ def apply_delta_with_validation(
     ----------
     Seed 000, Phase E-3 "apply_delta_with_validation".
     """
-    rng = _check_range(ei_ratio_range)
+    rng = check_ei_ratio_range(ei_ratio_range)
     base = load_connectome_npz(base_path)
     delta = read_delta(delta_path)
     result, report = apply_delta_to(base, delta, strict=strict)

@@ -1,165 +1,26 @@
-"""Spike recordings as Parquet (the contract in ARCHITECTURE.md).
+"""Weight snapshots as Parquet (``evospikenet simulate --record-weights``).
 
-Columns: ``t_ms`` (float64), ``neuron`` (uint32, index within its
-population), ``population`` (dictionary<string>). File metadata (key-value,
-UTF-8): ``evospikenet_version``, ``model``, ``seed``, ``dt_ms``,
-``duration_ms``. Readable by pandas, polars and DuckDB without evospikenet.
+Columns: ``step`` (uint64), ``projection`` (dictionary<string>), ``pre``,
+``post`` (uint32), ``weight`` (float64); file metadata as the spike files'
+(:data:`evospikenet.io._parquet.REQUIRED_META`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from evospikenet import __version__
 from evospikenet._atomic import atomic_path
-from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
+from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError, StateError
+from evospikenet.io._parquet import read_table, run_metadata
 
-__all__ = [
-    "SpikeTable",
-    "WeightTable",
-    "WeightWriter",
-    "read_spikes",
-    "read_weights",
-    "write_spikes",
-    "write_weights",
-]
-
-_REQUIRED_META = ("evospikenet_version", "model", "seed", "dt_ms", "duration_ms")
-
-
-@dataclass
-class SpikeTable:
-    """Spikes of several populations in one table.
-
-    Attributes
-    ----------
-    t_ms : ndarray of float64, shape (n,)
-        Spike times (ms).
-    neuron : ndarray of uint32, shape (n,)
-        Neuron index within its population.
-    population : ndarray of str (object), shape (n,)
-        Population name of each spike.
-    metadata : dict of str to str
-        File metadata.
-    """
-
-    t_ms: npt.NDArray[np.float64]
-    neuron: npt.NDArray[np.uint32]
-    population: npt.NDArray[np.object_]
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return int(self.t_ms.size)
-
-    def of(self, population: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
-        """Spikes ``(t_ms, neuron)`` of one population."""
-        mask = self.population == population
-        return self.t_ms[mask], self.neuron[mask]
-
-
-def write_spikes(
-    path: str | os.PathLike[str],
-    spikes: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]],
-    *,
-    model: str,
-    seed: int,
-    dt_ms: float,
-    duration_ms: float,
-    extra_metadata: Mapping[str, Any] | None = None,
-) -> None:
-    """Write spikes of named populations to a Parquet file, atomically.
-
-    Parameters
-    ----------
-    path : path-like
-        Output file; replaced only once the new file is complete.
-    spikes : mapping of str to (t_ms, neuron)
-        Per population, spike times (ms) and neuron indices of equal length.
-    model : str
-        Model name recorded in the metadata.
-    seed : int
-        Seed of the run.
-    dt_ms, duration_ms : float
-        Time step and simulated duration (ms).
-    extra_metadata : mapping, optional
-        More metadata (values stored as strings).
-
-    Raises
-    ------
-    ShapeMismatchError
-        If a population's arrays differ in length.
-    FileIOError
-        If the file cannot be written (the old file, if any, is kept).
-    """
-    import pyarrow as pa
-
-    names = list(spikes)
-    t_parts, n_parts, codes = [], [], []
-    for code, name in enumerate(names):
-        t = np.asarray(spikes[name][0], dtype=np.float64)
-        n = np.asarray(spikes[name][1], dtype=np.uint32)
-        if t.shape != n.shape:
-            raise ShapeMismatchError(
-                f"spikes of {name}: t_ms {t.shape} vs neuron {n.shape}",
-                name,
-                str(t.shape),
-                str(n.shape),
-            )
-        t_parts.append(t)
-        n_parts.append(n)
-        codes.append(np.full(t.size, code, dtype=np.int32))
-    t_all = np.concatenate(t_parts) if t_parts else np.empty(0)
-    n_all = np.concatenate(n_parts) if n_parts else np.empty(0, dtype=np.uint32)
-    c_all = np.concatenate(codes) if codes else np.empty(0, dtype=np.int32)
-    order = np.lexsort((n_all, c_all, t_all))
-    population = pa.DictionaryArray.from_arrays(
-        pa.array(c_all[order], type=pa.int32()), pa.array(names, type=pa.string())
-    )
-    meta = _run_metadata(model, seed, dt_ms, duration_ms)
-    for key, value in (extra_metadata or {}).items():
-        meta[str(key)] = str(value)
-    table = pa.table(
-        {
-            "t_ms": pa.array(t_all[order], type=pa.float64()),
-            "neuron": pa.array(n_all[order], type=pa.uint32()),
-            "population": population,
-        }
-    ).replace_schema_metadata(meta)
-    _write_table(path, table)
-
-
-def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
-    """Read a spike Parquet file following the contract of :func:`write_spikes`.
-
-    Raises
-    ------
-    FileIOError
-        If the file is missing or not Parquet.
-    InvalidParameterError
-        If a required column or metadata key is missing or has the wrong type.
-    """
-    import pyarrow as pa
-
-    table, metadata = _read_table(
-        path, "spikes", {"t_ms": pa.float64(), "neuron": pa.uint32(), "population": None}
-    )
-    population = np.asarray(table.column("population").to_pylist(), dtype=object)
-    return SpikeTable(
-        t_ms=table.column("t_ms").to_numpy(),
-        neuron=table.column("neuron").to_numpy(),
-        population=population,
-        metadata=metadata,
-    )
-
-
-# -- weight snapshots (``evospikenet simulate --record-weights``) -------------
+__all__ = ["WEIGHT_COLUMNS", "WeightTable", "WeightWriter", "read_weights", "write_weights"]
 
 #: Columns of a weight-snapshot file.
 WEIGHT_COLUMNS = ("step", "projection", "pre", "post", "weight")
@@ -296,7 +157,7 @@ class WeightWriter:
         self.n_snapshots = 0
         self._pending: list[Any] = []  # tables of snapshots not yet in a row group
         self._pending_rows = 0
-        self._meta = _run_metadata(model, seed, dt_ms, duration_ms)
+        self._meta = run_metadata(model, seed, dt_ms, duration_ms)
         self._labels: list[str] = []
         self._stack: contextlib.ExitStack | None = None
         self._writer: Any = None
@@ -354,7 +215,7 @@ class WeightWriter:
         import pyarrow as pa
 
         if self._writer is None:
-            raise RuntimeError("WeightWriter.write_snapshot outside its with block")
+            raise StateError("WeightWriter.write_snapshot outside its with block")
         parts: dict[str, list[npt.NDArray[Any]]] = {c: [] for c in WEIGHT_COLUMNS}
         for label, pre, post, weight in projections:
             pre_a = np.asarray(pre, dtype=np.uint32)
@@ -460,7 +321,7 @@ def read_weights(path: str | os.PathLike[str]) -> WeightTable:
     """
     import pyarrow as pa
 
-    table, metadata = _read_table(
+    table, metadata = read_table(
         path,
         "weights",
         {
@@ -479,56 +340,3 @@ def read_weights(path: str | os.PathLike[str]) -> WeightTable:
         weight=table.column("weight").to_numpy(),
         metadata=metadata,
     )
-
-
-# -- shared by the Parquet files above ---------------------------------------
-
-
-def _run_metadata(model: str, seed: int, dt_ms: float, duration_ms: float) -> dict[str, str]:
-    """File metadata of a simulation output (keys of ``_REQUIRED_META``)."""
-    return {
-        "evospikenet_version": __version__,
-        "model": model,
-        "seed": str(seed),
-        "dt_ms": repr(float(dt_ms)),
-        "duration_ms": repr(float(duration_ms)),
-    }
-
-
-def _write_table(path: str | os.PathLike[str], table: Any) -> None:
-    """Write ``table`` to ``path`` atomically (the old file survives a failure)."""
-    import pyarrow.parquet as pq
-
-    try:
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp)
-    except OSError as exc:
-        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
-
-
-def _read_table(
-    path: str | os.PathLike[str], what: str, columns: dict[str, Any]
-) -> tuple[Any, dict[str, str]]:
-    """Read a Parquet file and check its columns (type ``None``: any) and metadata."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise FileIOError(
-            f"cannot read {what} from {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
-    for column, dtype in columns.items():
-        if column not in table.column_names:
-            raise InvalidParameterError.of("column", column, f"missing from {path}")
-        if dtype is not None and table.schema.field(column).type != dtype:
-            raise InvalidParameterError.of(
-                column, str(table.schema.field(column).type), f"must be {dtype}"
-            )
-    raw = table.schema.metadata or {}
-    metadata = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
-    for key in _REQUIRED_META:
-        if key not in metadata:
-            raise InvalidParameterError.of("metadata", key, f"missing from {path}")
-    return table, metadata

@@ -23,8 +23,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
-from evospikenet.connectome._errors import ConnectomeSchemaError
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.errors import ConnectomeSchemaError, FileIOError, InvalidParameterError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -307,7 +306,9 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
     try:
         npz = np.load(p, allow_pickle=False)
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise FileIOError(f"cannot read connectome {p!r}: {exc}", p) from exc
+        raise FileIOError(
+            f"cannot read connectome {p!r}: {exc}", p, getattr(exc, "errno", None)
+        ) from exc
     with npz:
         files = set(npz.files)
         missing = [name for name in _REQUIRED_IN_FILE if name not in files]

@@ -1,7 +1,7 @@
 r"""Conduction delays between brain nodes from tract lengths, published over Zenoh.
 
 The nodes of a distributed brain (``node_manifest.yaml``, see
-:mod:`evospikenet.node_mapper`) stand for brain regions; a spike sent from
+:mod:`evospikenet.connectome.sharding`) stand for brain regions; a spike sent from
 one to another should arrive after the axonal conduction delay
 
 .. math:: d_{ij} = L_{ij} / v
@@ -154,7 +154,7 @@ def compute_delay_matrix(
         Unreadable config or manifest.
     """
     if isinstance(manifest, str | os.PathLike):
-        from evospikenet.node_mapper import load_node_manifest
+        from evospikenet.brain.manifest import load_node_manifest
 
         manifest = load_node_manifest(manifest)
     nodes = manifest.get("nodes")

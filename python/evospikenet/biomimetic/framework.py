@@ -52,6 +52,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from evospikenet import validation
 from evospikenet.biomimetic import (
     CorticalTopologyGenerator,
     DevelopmentalSchedule,
@@ -66,11 +67,11 @@ from evospikenet.biomimetic import (
     TDRewardSignal,
     connect_plasticity_gate,
 )
-from evospikenet.biomimetic.memory import _mean_abs_change
+from evospikenet.biomimetic.memory import mean_abs_change
 from evospikenet.biomimetic.neuromodulation import LEVEL_NAMES
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
-from evospikenet.network import LIFParameters, Network, Population, Projection, _steps
+from evospikenet.network import LIFParameters, Network, Population, Projection
 
 __all__ = [
     "BrainRegionConfig",
@@ -694,7 +695,7 @@ class BrainSimulationFramework:
         """
         c, net = self.config, self.network
         dur = c.duration_ms if duration_ms is None else duration_ms
-        n_steps = _steps("duration_ms", dur, c.dt_ms, 0)
+        n_steps = validation.steps("duration_ms", dur, c.dt_ms, 0)
         bio = self.enable_biomimetic
         sleeping = bio and self.sleep_enabled
         segment = self.cycle.awake_phase_steps if sleeping else max(n_steps, 1)
@@ -799,7 +800,7 @@ class BrainSimulationFramework:
             "plasticity_gate": {
                 "rule": c.plasticity_rule,
                 "scale_mean": float(np.mean(scales)) if scales else 1.0,
-                "weight_change_mean": _mean_abs_change(w_end, w_start),
+                "weight_change_mean": mean_abs_change(w_end, w_start),
                 "weight_mean": float(np.mean(np.concatenate(w_end))) if n_syn else 0.0,
                 "dopamine": self.gate.dopamine,
                 "td_errors": len(td_errors),
@@ -991,7 +992,7 @@ class BrainSimulationFramework:
             raise InvalidParameterError.of("duration_s", duration_s, "must be a finite number >= 0")
         dt = self.config.dt_ms
         total = round(duration_s * 1e3 / dt)
-        chunk = _steps("chunk_ms", chunk_ms, dt, 1)
+        chunk = validation.steps("chunk_ms", chunk_ms, dt, 1)
         pops = {n: p for n, p in self._pops().items() if n != "input"}
         counts: dict[str, list[int]] = {n: [] for n in pops}
         t_ms: list[float] = []

@@ -91,6 +91,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import (
@@ -100,8 +101,6 @@ from evospikenet.network import (
     Projection,
     SpikeMonitor,
     SpikeSourcePopulation,
-    _finite,
-    _indices,
 )
 
 if TYPE_CHECKING:
@@ -126,13 +125,6 @@ SENSORY_TYPE_PATTERN = (
 )
 #: Second word of the seed of the subset drive's numpy Generator.
 _DRIVE_SEED_TAG = 0x5EED_D217E
-
-
-def _positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    v = _finite(name, value)
-    if v < 0 or (v == 0 and not allow_zero):
-        raise InvalidParameterError.of(name, value, "must be >= 0" if allow_zero else "must be > 0")
-    return v
 
 
 class ConnectomeLIFLayer:
@@ -211,9 +203,9 @@ class ConnectomeLIFLayer:
             raise InvalidParameterError.of(
                 "params.synapse", self.params.synapse, "connectome layers use current synapses"
             )
-        self.weight_scale_pa = _positive("weight_scale_pa", weight_scale_pa)
-        self.g_inh = _positive("g_inh", g_inh, allow_zero=True)
-        self.gap_scale_ns = _positive("gap_scale_ns", gap_scale_ns, allow_zero=True)
+        self.weight_scale_pa = validation.positive("weight_scale_pa", weight_scale_pa)
+        self.g_inh = validation.positive("g_inh", g_inh, allow_zero=True)
+        self.gap_scale_ns = validation.positive("gap_scale_ns", gap_scale_ns, allow_zero=True)
         self.dt_ms = dt_ms
         self.seed = seed
         self.threads = threads
@@ -296,16 +288,16 @@ class ConnectomeLIFLayer:
             if idx.shape != (pop.n,):
                 raise InvalidParameterError.of("neurons", f"mask {idx.shape}", f"needs ({pop.n},)")
             idx = np.flatnonzero(idx)
-        idx = _indices("neurons", idx).astype(np.int64)
+        idx = validation.indices("neurons", idx).astype(np.int64)
         if idx.size == 0:
             raise InvalidParameterError.of("neurons", "[]", "select at least one neuron")
         if idx.max() >= pop.n or np.unique(idx).size != idx.size:
             raise InvalidParameterError.of(
                 "neurons", idx.tolist()[:10], f"distinct, in [0, {pop.n})"
             )
-        duration = _positive("duration_ms", duration_ms)
-        rate = _positive("rate_hz", rate_hz, allow_zero=True)
-        weight = _positive("weight_pa", weight_pa)
+        duration = validation.positive("duration_ms", duration_ms)
+        rate = validation.positive("rate_hz", rate_hz, allow_zero=True)
+        weight = validation.positive("weight_pa", weight_pa)
         n_steps = math.ceil(duration / net.dt_ms - 1e-9)
         rng = np.random.default_rng(np.random.SeedSequence((int(self.seed), _DRIVE_SEED_TAG)))
         counts = rng.poisson(rate * net.dt_ms * 1e-3, size=(n_steps, idx.size))

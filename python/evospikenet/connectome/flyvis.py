@@ -52,7 +52,7 @@ Two choices, by ``extent``:
 
 Signs: the JSON signs *edges*, and four cell types (R8, Am, C2, C3) have
 edges of both signs (e.g. C2 is +1 onto L1 and L2, -1 elsewhere), while the
-contract (and :class:`~evospikenet.connectome_layer.ConnectomeLIFLayer`,
+contract (and :class:`~evospikenet.connectome.layer.ConnectomeLIFLayer`,
 Dale's principle) signs *neurons*. ``neuron_sign`` of a type is the sign
 carrying the larger share of its outgoing synapses (a tie goes to -1),
 from the JSON's own ``alpha``; the edge types whose ``alpha`` disagrees are
@@ -84,9 +84,9 @@ from typing import Any
 
 import numpy as np
 
-from evospikenet.connectome._import import neuron_id_of
-from evospikenet.connectome._npz import Connectome, make_connectome
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.connectome.importers import neuron_id_of
+from evospikenet.connectome.schema import Connectome, make_connectome
+from evospikenet.errors import FileIOError, InvalidParameterError, MissingExtraError
 
 __all__ = ["FLYVIS_CONNECTOME_FILE", "flyvis_connectome_path", "import_flyvis"]
 
@@ -106,7 +106,7 @@ def flyvis_connectome_path() -> Path:
     """
     spec = importlib.util.find_spec("flyvis")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the flyvis package is not installed: pip install --no-deps flyvis")
+        raise MissingExtraError("import_flyvis", "flyvis", pip="pip install --no-deps flyvis")
     return Path(next(iter(spec.submodule_search_locations))) / "connectome" / FLYVIS_CONNECTOME_FILE
 
 
@@ -114,7 +114,9 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise FileIOError(f"cannot read flyvis connectome {path}: {exc}", str(path)) from exc
+        raise FileIOError(
+            f"cannot read flyvis connectome {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), list):
         raise InvalidParameterError.of("source", str(path), "not a flyvis connectome JSON")
     if not isinstance(raw.get("edges"), list):

@@ -79,13 +79,13 @@ from typing import Any
 
 import numpy as np
 
-from evospikenet.connectome._npz import (
+from evospikenet.connectome.schema import (
     SYNAPSE_CHEMICAL,
     SYNAPSE_ELECTRICAL,
     Connectome,
     make_connectome,
 )
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.errors import FileIOError, InvalidParameterError, MissingExtraError
 
 __all__ = [
     "DEFAULT_TRANSMITTER_SIGNS",
@@ -175,7 +175,7 @@ def cect_cache_dir() -> Path:
     """
     spec = importlib.util.find_spec("cect")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the cect package is not installed: pip install --no-deps cect")
+        raise MissingExtraError("import_cect", "cect", pip="pip install --no-deps cect")
     return Path(next(iter(spec.submodule_search_locations))) / "cache"
 
 
@@ -218,7 +218,9 @@ def _read_cect_json(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise FileIOError(f"cannot read cect dataset {path}: {exc}", str(path)) from exc
+        raise FileIOError(
+            f"cannot read cect dataset {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
     nodes = raw.get("nodes")
     conns = raw.get("connections")
     if not isinstance(nodes, list) or not isinstance(conns, dict):
@@ -412,14 +414,16 @@ def import_csv(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from evospikenet.connectome._errors import ConnectomeSchemaError
+    from evospikenet.errors import ConnectomeSchemaError
 
     def read(path: str | os.PathLike[str], required: tuple[str, ...]) -> dict[str, Any]:
         p = os.fspath(path)
         try:
             table = pacsv.read_csv(p)
         except (OSError, pa.ArrowInvalid) as exc:
-            raise FileIOError(f"cannot read CSV {p!r}: {exc}", p) from exc
+            raise FileIOError(
+                f"cannot read CSV {p!r}: {exc}", p, getattr(exc, "errno", None)
+            ) from exc
         for col in required:
             if col not in table.column_names:
                 raise ConnectomeSchemaError.of(

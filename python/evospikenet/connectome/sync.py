@@ -41,27 +41,26 @@ from typing import Any
 
 import yaml
 
-from evospikenet.connectome._delta import (
+from evospikenet.connectome.delta import (
     Delta,
     DeltaReport,
-    _check_range,
     apply_delta_to,
     check_ei_ratio,
+    check_ei_ratio_range,
     parse_delta_text,
     read_delta,
     write_rollback,
 )
-from evospikenet.connectome._errors import ConnectomeSyncValidationError
-from evospikenet.connectome._npz import ei_ratio, load_connectome_npz, save_connectome_npz
-from evospikenet.errors import EvoSpikeNetError, InvalidParameterError
+from evospikenet.connectome.schema import ei_ratio, load_connectome_npz, save_connectome_npz
+from evospikenet.errors import (
+    ConnectomeSyncValidationError,
+    DeltaSourceError,
+    InvalidParameterError,
+)
 
-__all__ = ["DeltaSourceError", "sync_connectome"]
+__all__ = ["sync_connectome"]
 
 Progress = Callable[[int, int], None]
-
-
-class DeltaSourceError(EvoSpikeNetError, OSError):
-    """The delta source could not be read (HTTP error after retries, bad directory)."""
 
 
 class _DirectorySource:
@@ -260,7 +259,7 @@ def sync_connectome(
     strict = bool(section.get("strict", False))
     if raw_range is not None and (not isinstance(raw_range, list) or len(raw_range) != 2):
         raise InvalidParameterError.of("sync.ei_ratio_range", raw_range, "must be [lo, hi]")
-    ei_range = None if raw_range is None else _check_range(raw_range, "sync.ei_ratio_range")
+    ei_range = None if raw_range is None else check_ei_ratio_range(raw_range, "sync.ei_ratio_range")
     rollback_dir = root / str(section.get("rollback_dir", "rollback"))
     cache = load_connectome_npz(cache_path)
     start = cache.materialization_version

@@ -1,0 +1,67 @@
+"""Parquet helpers shared by :mod:`evospikenet.io.spikes` and :mod:`evospikenet.io.weights`.
+
+Run metadata (the keys of :data:`REQUIRED_META`), atomic writing and checked reading.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from evospikenet import __version__
+from evospikenet._atomic import atomic_path
+from evospikenet.errors import FileIOError, InvalidParameterError
+
+__all__ = ["REQUIRED_META", "read_table", "run_metadata", "write_table"]
+
+REQUIRED_META = ("evospikenet_version", "model", "seed", "dt_ms", "duration_ms")
+
+
+def run_metadata(model: str, seed: int, dt_ms: float, duration_ms: float) -> dict[str, str]:
+    """File metadata of a simulation output (keys of ``REQUIRED_META``)."""
+    return {
+        "evospikenet_version": __version__,
+        "model": model,
+        "seed": str(seed),
+        "dt_ms": repr(float(dt_ms)),
+        "duration_ms": repr(float(duration_ms)),
+    }
+
+
+def write_table(path: str | os.PathLike[str], table: Any) -> None:
+    """Write ``table`` to ``path`` atomically (the old file survives a failure)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+    except OSError as exc:
+        raise FileIOError(f"cannot write {path}: {exc}", str(path), exc.errno) from exc
+
+
+def read_table(
+    path: str | os.PathLike[str], what: str, columns: dict[str, Any]
+) -> tuple[Any, dict[str, str]]:
+    """Read a Parquet file and check its columns (type ``None``: any) and metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise FileIOError(
+            f"cannot read {what} from {path}: {exc}", str(path), getattr(exc, "errno", None)
+        ) from exc
+    for column, dtype in columns.items():
+        if column not in table.column_names:
+            raise InvalidParameterError.of("column", column, f"missing from {path}")
+        if dtype is not None and table.schema.field(column).type != dtype:
+            raise InvalidParameterError.of(
+                column, str(table.schema.field(column).type), f"must be {dtype}"
+            )
+    raw = table.schema.metadata or {}
+    metadata = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
+    for key in REQUIRED_META:
+        if key not in metadata:
+            raise InvalidParameterError.of("metadata", key, f"missing from {path}")
+    return table, metadata

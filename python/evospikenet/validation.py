@@ -1,0 +1,136 @@
+"""Checks of parameter values, shared by the whole package.
+
+Every check raises :class:`~evospikenet.errors.InvalidParameterError` with the
+core's message format, ``invalid parameter NAME = VALUE: REASON`` (the
+``InvalidParameter { name, value, reason }`` error of ``rust/core``), and
+returns the value converted to the Python type it checks for. ``bool`` is
+never accepted as a number.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from evospikenet.errors import InvalidParameterError
+
+__all__ = [
+    "at_least",
+    "count",
+    "finite",
+    "flag",
+    "indices",
+    "invalid",
+    "non_negative",
+    "positive",
+    "positive_int",
+    "steps",
+    "unit_interval",
+]
+
+
+def invalid(name: str, value: object, reason: str) -> InvalidParameterError:
+    """Return (not raise) the error ``invalid parameter NAME = VALUE: REASON``."""
+    return InvalidParameterError.of(name, value, reason)
+
+
+def finite(name: str, value: float) -> float:
+    """Return ``value`` as a float; it must be a finite real number (numpy scalars too)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise invalid(name, value, "must be a real number")
+    if not math.isfinite(float(value)):
+        raise invalid(name, value, "must be finite")
+    return float(value)
+
+
+def positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float; finite and > 0 (>= 0 with ``allow_zero``)."""
+    x = finite(name, value)
+    if x < 0 or (x == 0 and not allow_zero):
+        raise invalid(name, value, "must be >= 0" if allow_zero else "must be > 0")
+    return x
+
+
+def non_negative(name: str, value: Any) -> float:
+    """Return ``value`` as a float; finite and >= 0."""
+    return positive(name, value, allow_zero=True)
+
+
+def unit_interval(name: str, value: Any) -> float:
+    """Return ``value`` as a float; finite and in [0, 1]."""
+    x = finite(name, value)
+    if not 0.0 <= x <= 1.0:
+        raise invalid(name, value, "must be in [0, 1]")
+    return x
+
+
+def count(name: str, value: Any) -> int:
+    """Return ``value`` as an int; an integer in [0, 2**32) (a neuron count or index)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or int(value) < 0
+        or int(value) >= 2**32
+    ):
+        raise invalid(name, value, "must be an integer in [0, 2**32)")
+    return int(value)
+
+
+def positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Return ``value`` as an int; an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < minimum:
+        raise invalid(name, value, f"must be an integer >= {minimum}")
+    return int(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """Return ``value``; it must be ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise invalid(name, value, "must be True or False")
+    return value
+
+
+def indices(name: str, values: npt.ArrayLike) -> npt.NDArray[np.uint32]:
+    """Return ``values`` as a flat contiguous uint32 array of non-negative integer indices."""
+    arr = np.asarray(values)
+    if arr.size and (
+        not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= 2**32
+    ):
+        raise invalid(
+            name,
+            arr.dtype.name if not np.issubdtype(arr.dtype, np.integer) else int(arr.min()),
+            "must be non-negative integer indices",
+        )
+    return np.ascontiguousarray(arr, dtype=np.uint32).ravel()
+
+
+def steps(name: str, value_ms: float, dt_ms: float, minimum: int) -> int:
+    """Return the time ``value_ms`` as a whole number of steps of ``dt_ms``, at least ``minimum``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``value_ms`` not finite, negative, not a multiple of ``dt_ms`` (to a
+        relative 1e-9), or fewer than ``minimum`` steps.
+    """
+    value = finite(name, value_ms)
+    if value < 0:
+        raise invalid(name, value_ms, "must be >= 0")
+    ratio = value / dt_ms
+    n = round(ratio)
+    if abs(ratio - n) > 1e-9 * max(n, 1):
+        raise invalid(name, value_ms, f"must be a multiple of dt_ms = {dt_ms}")
+    if n < minimum:
+        raise invalid(name, value_ms, f"must be at least {minimum} step(s) of dt_ms = {dt_ms}")
+    return int(n)
+
+
+def at_least(name: str, value: Any, minimum: float) -> float:
+    """Return ``value`` as a float; finite and >= ``minimum``."""
+    x = finite(name, value)
+    if x < minimum:
+        raise invalid(name, value, f"must be >= {minimum}")
+    return x
