@@ -280,7 +280,7 @@ def simulate_command(
 def _biomimetic_options(
     sleep_every: int | None, sleep_cycles: int | None, neuromod: str | None
 ) -> dict[str, Any]:
-    from evospikenet.biomimetic.framework import parse_neuromod
+    from evospikenet.biomimetic.config import parse_neuromod
 
     options: dict[str, Any] = {}
     if sleep_every is not None:
