@@ -206,3 +206,10 @@ def test_spec_takes_no_model_options(tmp_path: Path) -> None:
     spec.write_text("populations: {E: {model: lif, n: 10}}\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["simulate", "--spec", str(spec), "--param", "g=4"])
     assert result.exit_code == 2 and "g" in result.output and "Traceback" not in result.output
+
+
+def test_run_without_outputs_ignores_the_audit_log(tmp_path: Path) -> None:
+    torn = tmp_path / "a.jsonl"
+    torn.write_bytes(b'{"seq": 0, "act')  # not recorded in, so not checked
+    simulate("cuba", scale=0.05, duration_ms=10.0, audit_log=torn)
+    assert torn.read_bytes() == b'{"seq": 0, "act'

@@ -18,6 +18,7 @@ source and runs one pipeline for all of them:
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import time
@@ -422,7 +423,7 @@ def _check_outputs(
         from evospikenet.plotting import plot_format
 
         plot_format(outputs.plot)
-    if outputs.audit_log is not None:
+    if outputs.audit_log is not None and files:  # a run without outputs is not recorded
         log = Path(outputs.audit_log)
         try:
             check_audit_log(log)
@@ -436,7 +437,7 @@ def _check_outputs(
     staged_files = {}
     for name, path in files.items():
         if path.is_dir():
-            raise _output_error(name, path, "is a directory", 21)  # EISDIR
+            raise _output_error(name, path, "is a directory", errno.EISDIR)
         with _writing(name, path):
             staged_files[name] = staged.stage(path)
     return staged_files
