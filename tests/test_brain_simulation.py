@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 
 from evospikenet.biomimetic import CorticalTopologyGenerator, NeuromodulatorGate
-from evospikenet.biomimetic.framework import (
-    PHASES,
-    BrainRegionIntegrator,
-    BrainSimulationConfig,
-    BrainSimulationFramework,
-    parse_neuromod,
-)
+from evospikenet.biomimetic.config import PHASES, BrainSimulationConfig, parse_neuromod
+from evospikenet.biomimetic.framework import BrainRegionIntegrator, BrainSimulationFramework
 from evospikenet.errors import InvalidParameterError
 from evospikenet.network import Network
 from evospikenet.plasticity import STDP

@@ -2,7 +2,9 @@
 
 Write a temporary file beside the target, fsync it, rename it over the
 target, fsync the directory. A failure at any point leaves the previous file
-untouched.
+untouched. :func:`staged_outputs` does the same for several files of one
+command: each is written to its own temporary file, and they are all renamed
+over their targets only when the command's work has succeeded.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_atomic"]
+__all__ = ["StagedOutputs", "atomic_path", "staged_outputs", "write_atomic"]
 
 
 @contextlib.contextmanager
@@ -62,3 +64,100 @@ def write_atomic(target: str | os.PathLike[str], data: bytes | str, what: str = 
     except OSError as exc:
         label = f"{what} {target}" if what else str(target)
         raise FileIOError(f"cannot write {label}: {exc}", str(target), exc.errno) from exc
+
+
+def _umask() -> int:
+    """Return the process umask (from ``/proc`` where possible, so it is never changed)."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class StagedOutputs:
+    """Temporary files for several outputs, renamed over their targets together.
+
+    :meth:`stage` creates an empty temporary file in the target's directory
+    (so creating it proves the directory exists and is writable, and the
+    final rename is atomic); :meth:`commit` fsyncs every staged file, gives
+    it the mode a new file gets under the user's umask (``0o666 & ~umask``;
+    ``mkstemp`` makes ``0o600``), renames each over its target and fsyncs the
+    directories; :meth:`discard` removes whatever is still staged. Use it
+    through :func:`staged_outputs`.
+    """
+
+    def __init__(self) -> None:
+        self._files: list[tuple[Path, Path]] = []  # (target, temporary)
+
+    def stage(self, target: str | os.PathLike[str]) -> Path:
+        """Create and return the temporary file that will replace ``target``.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be created (missing or read-only directory,
+            a parent that is not a directory, ...).
+        """
+        target = Path(target)
+        directory = target.parent if str(target.parent) else Path()
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        self._files.append((target, tmp))
+        return tmp
+
+    def commit(self) -> None:
+        """Rename every staged file over its target (each rename atomic).
+
+        Raises
+        ------
+        OSError
+            If a sync or rename fails; files not yet renamed are left staged
+            (for :meth:`discard`).
+        """
+        mode = 0o666 & ~_umask()
+        for _, tmp in self._files:
+            with tmp.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            tmp.chmod(mode)
+        directories = []
+        while self._files:
+            target, tmp = self._files[0]
+            tmp.replace(target)
+            self._files.pop(0)
+            directory = target.parent if str(target.parent) else Path()
+            if directory not in directories:
+                directories.append(directory)
+        for directory in directories:
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    def discard(self) -> None:
+        """Remove every staged file that was not renamed."""
+        files, self._files = self._files, []
+        for _, tmp in files:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def staged_outputs() -> Iterator[StagedOutputs]:
+    """Yield a :class:`StagedOutputs`; commit it when the block succeeds, else discard it.
+
+    Nothing replaces a target unless the whole block ran without an exception.
+    """
+    staged = StagedOutputs()
+    try:
+        yield staged
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise

@@ -3,15 +3,61 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evospikenet._atomic import atomic_path
 from evospikenet.analysis import population_rate_hz
-from evospikenet.errors import MissingExtraError
+from evospikenet.errors import InvalidParameterError, MissingExtraError
 
-__all__ = ["raster_plot"]
+__all__ = ["plot_format", "raster_plot"]
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MissingExtraError("--plot", "matplotlib", "plot") from exc
+    return plt
+
+
+def plot_format(path: str | os.PathLike[str], name: str = "plot") -> str:
+    """Return the image format of ``path`` (its suffix; ``png`` without one), checked.
+
+    Call it before the work that produces the plot: it fails early on what
+    would make :func:`raster_plot` fail late.
+
+    Parameters
+    ----------
+    path : path-like
+        The output image.
+    name : str
+        Parameter name for the error message.
+
+    Raises
+    ------
+    MissingExtraError
+        If matplotlib is not installed.
+    InvalidParameterError
+        If matplotlib cannot write the suffix's format.
+    """
+    plt = _pyplot()
+    suffix = Path(path).suffix
+    fmt = suffix[1:].lower() if suffix else "png"
+    del plt
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in supported:
+        raise InvalidParameterError.of(
+            name, os.fspath(path), f"unknown image format {fmt!r} (known: {', '.join(supported)})"
+        )
+    return fmt
 
 
 def raster_plot(
@@ -21,6 +67,7 @@ def raster_plot(
     path: str | os.PathLike[str],
     title: str = "",
     bin_ms: float = 5.0,
+    format: str | None = None,
 ) -> None:
     """Write a spike raster with the population rates below it (PNG, PDF, SVG by suffix).
 
@@ -38,19 +85,19 @@ def raster_plot(
         Figure title.
     bin_ms : float
         Bin of the rate histogram (ms).
+    format : str, optional
+        Image format (``png``, ``pdf``, ``svg``, ...); default
+        :func:`plot_format` of ``path``.
 
     Raises
     ------
     MissingExtraError
         If matplotlib is not installed (``pip install 'evospikenet[plot]'``).
+    InvalidParameterError
+        If the format is unknown to matplotlib.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingExtraError("--plot", "matplotlib", "plot") from exc
+    fmt = plot_format(path) if format is None else format
+    plt = _pyplot()
     fig, (ax_r, ax_p) = plt.subplots(
         2, 1, sharex=True, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1]}
     )
@@ -71,7 +118,8 @@ def raster_plot(
     if title:
         ax_r.set_title(title)
     fig.tight_layout()
-    suffix = os.fspath(path).rsplit(".", 1)[-1] if "." in os.fspath(path) else "png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=suffix, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=120)
+    finally:
+        plt.close(fig)

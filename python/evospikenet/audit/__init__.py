@@ -28,6 +28,7 @@ from evospikenet.audit.manager import (
 from evospikenet.audit.record import (
     AUDIT_LOG_ENV,
     audit_log_path,
+    check_audit_log,
     default_actor,
     file_sha256,
     record_command,
@@ -46,6 +47,7 @@ __all__ = [
     "VerifyResult",
     "WriteResult",
     "audit_log_path",
+    "check_audit_log",
     "default_actor",
     "file_sha256",
     "generate_signing_key",

@@ -7,6 +7,7 @@ State-changing commands (``simulate`` with outputs, ``sync-connectome``,
 
 from __future__ import annotations
 
+import errno
 import getpass
 import hashlib
 import os
@@ -16,8 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from evospikenet.audit.manager import AuditLogManager, WriteResult
+from evospikenet.errors import FileIOError
 
-__all__ = ["AUDIT_LOG_ENV", "audit_log_path", "default_actor", "file_sha256", "record_command"]
+__all__ = [
+    "AUDIT_LOG_ENV",
+    "audit_log_path",
+    "check_audit_log",
+    "default_actor",
+    "file_sha256",
+    "record_command",
+]
 
 #: Environment variable naming the audit log when ``--audit-log`` is not given.
 AUDIT_LOG_ENV = "EVOSPIKENET_AUDIT_LOG"
@@ -42,6 +51,42 @@ def audit_log_path(option_value: str | os.PathLike[str] | None) -> Path | None:
         return Path(option_value)
     env = os.environ.get(AUDIT_LOG_ENV, "")
     return Path(env) if env else None
+
+
+def check_audit_log(path: str | os.PathLike[str]) -> None:
+    """Check, before a command's work, that :func:`record_command` can append to ``path``.
+
+    The log's directory must exist and be writable (if the log does not exist
+    yet); an existing log must be a readable and writable file whose tail is
+    whole (:meth:`AuditLogManager.size`, the check every append makes).
+    Nothing is created or changed.
+
+    Raises
+    ------
+    FileIOError
+        If ``path`` is a directory, its parent is missing or not a directory,
+        or it (or, for a new log, its directory) is not writable.
+    ChainBrokenError
+        If the log ends in a torn line or a damaged entry.
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path()
+
+    def fail(reason: str, code: int) -> FileIOError:
+        return FileIOError(f"cannot append to audit log {p}: {reason}", str(p), code)
+
+    if p.is_dir():
+        raise fail("is a directory", errno.EISDIR)
+    if not parent.exists():
+        raise fail(f"directory {parent} does not exist", errno.ENOENT)
+    if not parent.is_dir():
+        raise fail(f"{parent} is not a directory", errno.ENOTDIR)
+    if p.exists():
+        if not os.access(p, os.R_OK | os.W_OK):
+            raise fail("not readable and writable", errno.EACCES)
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise fail(f"directory {parent} is not writable", errno.EACCES)
+    AuditLogManager(p).size()
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -77,8 +122,12 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def _hashes(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
-    return {os.fspath(p): file_sha256(p) for p in paths}
+def _hashes(
+    paths: Iterable[str | os.PathLike[str]],
+    staged: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> dict[str, str]:
+    where = staged or {}
+    return {os.fspath(p): file_sha256(where.get(os.fspath(p), p)) for p in paths}
 
 
 def record_command(
@@ -90,6 +139,7 @@ def record_command(
     detail: Mapping[str, Any] | None = None,
     *,
     actor: str | None = None,
+    staged: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> WriteResult:
     """Append one entry recording a command run, with its files' SHA-256.
 
@@ -113,6 +163,10 @@ def record_command(
         More JSON detail (parameters, seed, ...).
     actor : str, optional
         Who ran it; default ``user@host``.
+    staged : mapping of str to path, optional
+        Where an output's bytes are until the command renames them over it
+        (keyed by ``os.fspath`` of the output), so that the entry can be
+        written before the outputs replace their targets.
 
     Returns
     -------
@@ -127,7 +181,7 @@ def record_command(
         As :meth:`AuditLogManager.write`.
     """
     ins = _hashes(inputs)
-    outs = _hashes(outputs)
+    outs = _hashes(outputs, staged)
     body: dict[str, Any] = {"command": command, "inputs": ins, "outputs": outs}
     if detail:
         body.update(detail)

@@ -1,4 +1,4 @@
-"""``evospikenet simulate``: run a built-in model or a YAML spec."""
+"""``evospikenet simulate``: parse the options, call ``simulate()``, print the result."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.progress import BarColumn, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from evospikenet.audit import audit_log_path, record_command
+from evospikenet.audit import audit_log_path
 from evospikenet.cli._common import progress_bar, stderr_console, user_errors
 from evospikenet.models import MODELS
 from evospikenet.simulate import SimulationResult, simulate
@@ -129,13 +129,13 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Write spikes to this Parquet file.",
 )
 @click.option(
     "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Write a raster + rate plot (needs the plot extra).",
 )
@@ -174,7 +174,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option(
     "--record-weights",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Write weight snapshots (step, projection, pre, post, weight) to this Parquet file.",
 )
@@ -186,7 +186,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option(
     "--audit-log",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Record runs that write files in this audit log (default: $EVOSPIKENET_AUDIT_LOG).",
 )
@@ -227,51 +227,23 @@ def simulate_command(
         model = "cuba"
     show = not (no_progress or as_json) and sys.stderr.isatty()
     options = _parse_params(params)
+    columns = (TextColumn("[bold]simulating"), BarColumn(), _SimulatedTime(), _RealTimeFactor())
     with user_errors():
         options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
-        kwargs: dict[str, Any] = {
-            "spec": spec, "duration_ms": duration_ms, "dt_ms": dt_ms, "seed": seed,
-            "scale": scale, "threads": threads, "out": out, "options": options,
-            "connectome": connectome,
-        }  # fmt: skip
-        if plasticity is not None or record_weights is not None:
-            kwargs |= {
-                "plasticity": plasticity, "record_weights": record_weights,
-                "record_weights_every_ms": record_weights_every_ms,
-            }  # fmt: skip
-        columns = (
-            TextColumn("[bold]simulating"),
-            BarColumn(),
-            _SimulatedTime(),
-            _RealTimeFactor(),
-        )
         with progress_bar(show, *columns) as update:
-            result = simulate(model, progress=update, **kwargs)
-        if plot is not None and result.built is not None:
-            from evospikenet.plotting import raster_plot
-
-            built = result.built
-            sizes = {k: p.n for k, p in built.populations.items()}
-            raster_plot(built.spikes(), sizes, result.duration_ms, plot, title=result.model)
-        log = audit_log_path(audit_log)
-        outputs = [path for path in (out, plot, record_weights) if path is not None]
-        if log is not None and outputs:
-            detail = {
-                "model": result.model, "seed": result.seed, "dt_ms": result.dt_ms,
-                "duration_ms": result.duration_ms, "scale": scale, "params": options,
-            }  # fmt: skip
-            inputs = [p for p in (spec, connectome) if p is not None]
-            record_command(log, "simulate", inputs, outputs, "success", detail)
-    bio = _biomimetic_summary(result)
+            result = simulate(
+                model, spec=spec, connectome=connectome, duration_ms=duration_ms, dt_ms=dt_ms,
+                seed=seed, scale=scale, threads=threads, options=options, plasticity=plasticity,
+                out=out, plot=plot, record_weights=record_weights,
+                record_weights_every_ms=record_weights_every_ms,
+                audit_log=audit_log_path(audit_log), progress=update,
+            )  # fmt: skip
     if as_json:
-        data = result.to_dict()
-        if bio:
-            data["biomimetic"] = bio
-        click.echo(json.dumps(data))
+        click.echo(json.dumps(result.to_dict()))
     else:
         _print_summary(result)
-        if bio:
-            _print_biomimetic(bio)
+        if "biomimetic" in result.sections:
+            _print_biomimetic(result.sections["biomimetic"])
 
 
 # -- biomimetic (issue 4) --
@@ -280,7 +252,7 @@ def simulate_command(
 def _biomimetic_options(
     sleep_every: int | None, sleep_cycles: int | None, neuromod: str | None
 ) -> dict[str, Any]:
-    from evospikenet.biomimetic.framework import parse_neuromod
+    from evospikenet.biomimetic.config import parse_neuromod
 
     options: dict[str, Any] = {}
     if sleep_every is not None:
@@ -290,13 +262,6 @@ def _biomimetic_options(
     if neuromod is not None:
         options["neuromod"] = parse_neuromod(neuromod)
     return options
-
-
-def _biomimetic_summary(result: SimulationResult) -> dict[str, Any]:
-    from evospikenet.models.biomimetic import BiomimeticModel
-
-    built = result.built
-    return built.summary() if isinstance(built, BiomimeticModel) else {}
 
 
 def _print_biomimetic(bio: dict[str, Any]) -> None:

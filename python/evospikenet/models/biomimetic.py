@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from evospikenet.biomimetic.framework import BrainSimulationConfig, BrainSimulationFramework
+from evospikenet.biomimetic.config import BrainSimulationConfig
+from evospikenet.biomimetic.framework import BrainSimulationFramework
 from evospikenet.models._base import BuiltModel
 
 __all__ = ["OPTIONS", "BiomimeticModel", "build"]
