@@ -24,8 +24,8 @@
 //!   always draws from its own stream);
 //! * connection rules: pairs from `(seed, CONNECT, pre key, post key,
 //!   ordinal, 0)`, weights and delays from `(..., 1)`, where the ordinal
-//!   counts the earlier `connect` calls with the same `(pre, post)` pair of
-//!   keys; rules that draw per target neuron (fixed in-degree) draw the
+//!   counts the earlier `connect` and `connect_arrays` calls with the same
+//!   `(pre, post)` pair of keys; rules that draw per target neuron (fixed in-degree) draw the
 //!   sources of target `j` from `(seed, CONNECT, pre key, post key, ordinal,
 //!   2, global id of j)`.
 

@@ -1066,7 +1066,12 @@ impl Network {
             delay_ms,
             self.dt_ms,
         )?;
-        self.push_projection(pre, post, receptor, csr)
+        let index = self.push_projection(pre, post, receptor, csr)?;
+        // Counts as a connect of the pair, so that a projection rebuilt from
+        // its arrays leaves the draws of later connects unchanged.
+        let keys = (self.populations[pre].rng_key, self.populations[post].rng_key);
+        *self.connect_ordinals.entry(keys).or_insert(0) += 1;
+        Ok(index)
     }
 
     /// Poisson input into every neuron of `target`: a train of total rate
