@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
-from evospikenet.errors import InvalidParameterError
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 
 if TYPE_CHECKING:
     from evospikenet.plasticity import PlasticityRule
@@ -752,29 +752,10 @@ class Network:
     def _register(
         self,
         pop: Population,
-        rng_key: int | None = None,
-        neuron_ids: npt.ArrayLike | None = None,
+        identity: tuple[int | None, npt.NDArray[np.uint64] | None] = (None, None),
     ) -> Any:
-        if rng_key is not None or neuron_ids is not None:
-            key = None
-            if rng_key is not None:
-                if (
-                    isinstance(rng_key, bool)
-                    or not isinstance(rng_key, int | np.integer)
-                    or not 0 <= int(rng_key) < 2**64
-                ):
-                    raise InvalidParameterError.of(
-                        "rng_key", rng_key, "must be an integer in [0, 2**64)"
-                    )
-                key = int(rng_key)
-            ids = None
-            if neuron_ids is not None:
-                arr = np.asarray(neuron_ids)
-                if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
-                    raise InvalidParameterError.of(
-                        "neuron_ids", arr.dtype.name, "must be non-negative integers"
-                    )
-                ids = np.ascontiguousarray(arr, dtype=np.uint64).ravel()
+        key, ids = identity
+        if key is not None or ids is not None:
             self._engine.set_identity(pop.index, key, ids)
         self.populations[pop.name] = pop
         return pop
@@ -822,12 +803,13 @@ class Network:
         """
         p = LIFParameters.from_mapping(overrides, params)
         count = _count("n", n)
+        identity = _identity(count, rng_key, neuron_ids)
         index = self._engine.add_lif(
             name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv, p.t_ref_ms,
             p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
         )  # fmt: skip
         pop = LIFPopulation(self, name, count, index, p)
-        return self._register(pop, rng_key, neuron_ids)  # type: ignore[no-any-return]
+        return self._register(pop, identity)  # type: ignore[no-any-return]
 
     def izhikevich(
         self,
@@ -887,9 +869,10 @@ class Network:
                 value = base[k]
             arrays.append(_float_array(value, count))
         tau = _finite("tau_syn_ms", tau_syn_ms)
+        identity = _identity(count, rng_key, neuron_ids)
         index = self._engine.add_izhikevich(name, arrays[0], arrays[1], arrays[2], arrays[3], tau)
         pop = IzhikevichPopulation(self, name, count, index)
-        return self._register(pop, rng_key, neuron_ids)  # type: ignore[no-any-return]
+        return self._register(pop, identity)  # type: ignore[no-any-return]
 
     def spike_source(
         self, name: str, n: int, times_ms: npt.ArrayLike, neurons: npt.ArrayLike
@@ -990,9 +973,10 @@ class Network:
         """
         count = _count("n", n)
         latency = _steps("latency_ms", latency_ms, self.dt_ms, minimum=0)
+        identity = _identity(count, rng_key, neuron_ids)
         index = self._engine.add_input_port(name, count, latency)
         port = InputPort(self, name, count, index, latency)
-        return self._register(port, rng_key, neuron_ids)  # type: ignore[no-any-return]
+        return self._register(port, identity)  # type: ignore[no-any-return]
 
     # -- projections -------------------------------------------------------
 
@@ -1601,6 +1585,39 @@ def _float_array(values: float | npt.ArrayLike, size: int) -> npt.NDArray[np.flo
     if arr.ndim == 0:
         arr = np.full(size, float(arr))
     return np.ascontiguousarray(arr)
+
+
+def _identity(
+    n: int, rng_key: int | None, neuron_ids: npt.ArrayLike | None
+) -> tuple[int | None, npt.NDArray[np.uint64] | None]:
+    """Check an rng key and global neuron ids before the population is added."""
+    key = None
+    if rng_key is not None:
+        if (
+            isinstance(rng_key, bool)
+            or not isinstance(rng_key, int | np.integer)
+            or not 0 <= int(rng_key) < 2**64
+        ):
+            raise InvalidParameterError.of("rng_key", rng_key, "must be an integer in [0, 2**64)")
+        key = int(rng_key)
+    ids = None
+    if neuron_ids is not None:
+        arr = np.asarray(neuron_ids)
+        if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
+            raise InvalidParameterError.of(
+                "neuron_ids", arr.dtype.name, "must be non-negative integers"
+            )
+        ids = np.ascontiguousarray(arr, dtype=np.uint64).ravel()
+        if ids.shape != (n,):
+            raise ShapeMismatchError(
+                f"shape mismatch for neuron_ids: expected ({n},), got {ids.shape}",
+                "neuron_ids",
+                f"({n},)",
+                str(ids.shape),
+            )
+        if np.unique(ids).size != n:
+            raise InvalidParameterError.of("neuron_ids", "repeated ids", "must be distinct")
+    return key, ids
 
 
 def _count(name: str, value: Any) -> int:
