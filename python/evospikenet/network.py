@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
-from evospikenet.errors import InvalidParameterError
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 from evospikenet.validation import count as _count
 from evospikenet.validation import finite as _finite
 from evospikenet.validation import indices as _indices
@@ -39,10 +39,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IZHIKEVICH_PRESETS",
+    "CurrentInput",
+    "InputPort",
     "IzhikevichPopulation",
     "LIFParameters",
     "LIFPopulation",
     "Network",
+    "PoissonInput",
     "Population",
     "Projection",
     "SpikeMonitor",
@@ -180,6 +183,15 @@ class Population:
         return f"{type(self).__name__}(name={self.name!r}, n={self.n})"
 
     @property
+    def rng_key(self) -> int:
+        """Key of the population's random streams (uint64; see ``docs/random-streams.md``).
+
+        By default the 64-bit FNV-1a hash of :attr:`name`, so populations of
+        the same name draw the same numbers in any network of the same seed.
+        """
+        return int(self.network._engine.rng_key(self.index))
+
+    @property
     def spike_count(self) -> int:
         """Total spikes emitted so far."""
         return int(self.network._engine.spike_count(self.index))
@@ -306,6 +318,167 @@ class SpikeSourcePopulation(Population):
     model = "spike_source"
 
 
+class InputPort(Population):
+    """A population whose spikes are pushed from outside between runs.
+
+    Made by :meth:`Network.input_port`; it stands for a remote population
+    (another process, another module) and connects like any population.
+
+    Attributes
+    ----------
+    latency_steps : int
+        Fixed latency ``L`` (steps) between the remote emission and the port's.
+    """
+
+    model = "input_port"
+
+    def __init__(
+        self, network: Network, name: str, n: int, index: int, latency_steps: int
+    ) -> None:
+        super().__init__(network, name, n, index)
+        self.latency_steps = latency_steps
+
+    @property
+    def latency_ms(self) -> float:
+        """Latency (ms), ``latency_steps * dt_ms``."""
+        return self.latency_steps * self.network.dt_ms
+
+    def push(
+        self,
+        neurons: npt.ArrayLike,
+        *,
+        steps: npt.ArrayLike | None = None,
+        t_ms: npt.ArrayLike | None = None,
+    ) -> None:
+        """Queue spikes of the remote population, stamped with its emission time.
+
+        Spike ``k`` of neuron ``neurons[k]``, emitted remotely at step
+        ``steps[k]`` (or time ``t_ms[k]``, rounded to the step grid), is
+        emitted by the port at step ``steps[k] + latency_steps``. Pushes may
+        come in any order; the core keeps pending spikes sorted, and the same
+        (step, neuron) pushed twice is one spike.
+
+        Parameters
+        ----------
+        neurons : array_like of int, shape (k,)
+            Neuron indices within the port (``< n``).
+        steps : array_like of int, shape (k,), optional
+            Remote emission steps (uint64). Give exactly one of ``steps``
+            and ``t_ms``.
+        t_ms : array_like of float, shape (k,), optional
+            Remote emission times (ms, finite, >= 0).
+
+        Raises
+        ------
+        InvalidParameterError
+            A neuron index out of range (``neurons[k]``), a non-finite or
+            negative time (``t_ms[k]``, ``steps[k]``), or a spike the port
+            would emit before the next simulated step (``into the past``:
+            ``steps[k] + latency_steps < network step``); nothing is queued
+            then.
+        ShapeMismatchError
+            ``neurons`` and the times differ in length.
+        """
+        idx = _indices("neurons", neurons)
+        engine = self.network._engine
+        if (steps is None) == (t_ms is None):
+            raise InvalidParameterError.of("steps", None, "give exactly one of steps, t_ms")
+        if steps is not None:
+            arr = np.asarray(steps)
+            if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
+                k = int(np.argmin(arr)) if np.issubdtype(arr.dtype, np.integer) else 0
+                raise InvalidParameterError.of(
+                    f"steps[{k}]", arr.ravel()[k], "must be non-negative integer steps"
+                )
+            engine.push_port_spikes(
+                self.index, idx, steps=np.ascontiguousarray(arr, dtype=np.uint64).ravel()
+            )
+        else:
+            t = np.ascontiguousarray(t_ms, dtype=np.float64).ravel()
+            engine.push_port_spikes(self.index, idx, t_ms=t)
+
+
+class PoissonInput:
+    """A Poisson input made by :meth:`Network.poisson`; its rates can change between runs.
+
+    Attributes
+    ----------
+    target : Population
+        The driven population.
+    index : int
+        Index of the input in the engine.
+    """
+
+    def __init__(self, network: Network, target: Population, index: int) -> None:
+        self.network = network
+        self.target = target
+        self.index = index
+
+    def __index__(self) -> int:
+        return self.index
+
+    def set_rates(self, rate_hz: float | npt.ArrayLike) -> None:
+        """Replace the total rate per neuron (Hz) from the next step on.
+
+        Parameters
+        ----------
+        rate_hz : float or array_like of float, shape (n,)
+            Rate of neuron ``i`` (Hz, finite, >= 0; 0 = no input); a scalar
+            applies to all. Gives inhomogeneous Poisson input when changed
+            between chunks.
+
+        Raises
+        ------
+        InvalidParameterError
+            A negative or non-finite rate (``rate_hz[k]``).
+        ShapeMismatchError
+            An array not of shape ``(n,)``.
+        """
+        self.network._engine.set_poisson_rates(
+            self.index, _float_array(rate_hz, self.target.n)
+        )
+
+
+class CurrentInput:
+    """A constant current per neuron (pA), changeable between runs (:meth:`Network.current_input`).
+
+    It adds to the neurons' bias current (:meth:`Population.set_bias`), which
+    it leaves alone, so several inputs (a stimulus, an encoder) can drive one
+    population side by side.
+
+    Attributes
+    ----------
+    target : Population
+        The driven population.
+    index : int
+        Index of the input in the engine.
+    """
+
+    def __init__(self, network: Network, target: Population, index: int) -> None:
+        self.network = network
+        self.target = target
+        self.index = index
+
+    def set_amplitudes(self, amplitudes_pa: float | npt.ArrayLike) -> None:
+        """Replace the current of each neuron (pA, finite) from the next step on.
+
+        Parameters
+        ----------
+        amplitudes_pa : float or array_like of float, shape (n,)
+            Current into neuron ``i`` (pA); a scalar applies to all.
+
+        Raises
+        ------
+        InvalidParameterError
+            A non-finite amplitude (``amplitudes_pa[k]``).
+        ShapeMismatchError
+            An array not of shape ``(n,)``.
+        """
+        self.network._engine.set_current_amplitudes(
+            self.index, _float_array(amplitudes_pa, self.target.n)
+        )
+
+
 @dataclass(frozen=True)
 class Projection:
     """Synapses from ``pre`` to ``post`` onto one receptor.
@@ -340,11 +513,13 @@ class Projection:
             ``(n_synapses,)``.
         """
         pre, post, weight, delay_steps = self.network._engine.projection_arrays(self.index)
+        # A projection from an input port stores its delays less the port's latency.
+        latency = self.pre.latency_steps if isinstance(self.pre, InputPort) else 0
         return {
             "pre": pre,
             "post": post,
             "weight": weight,
-            "delay_ms": delay_steps.astype(np.float64) * self.network.dt_ms,
+            "delay_ms": (delay_steps.astype(np.float64) + latency) * self.network.dt_ms,
         }
 
     # -- plasticity (evospikenet.plasticity) --------------------------------
@@ -570,30 +745,67 @@ class Network:
 
     # -- populations -------------------------------------------------------
 
-    def _register(self, pop: Population) -> Any:
+    def _register(
+        self,
+        pop: Population,
+        identity: tuple[int | None, npt.NDArray[np.uint64] | None] = (None, None),
+    ) -> Any:
+        key, ids = identity
+        if key is not None or ids is not None:
+            self._engine.set_identity(pop.index, key, ids)
         self.populations[pop.name] = pop
         return pop
 
     def lif(
-        self, name: str, n: int, params: LIFParameters | None = None, **overrides: Any
+        self,
+        name: str,
+        n: int,
+        params: LIFParameters | None = None,
+        *,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
+        **overrides: Any,
     ) -> LIFPopulation:
         """Add ``n`` LIF neurons (parameters as :class:`LIFParameters`).
 
         Neurons start at ``v_reset_mv``; use :meth:`Population.set`.
 
+        Parameters
+        ----------
+        name : str
+            Unique population name; its FNV-1a hash is the default rng key.
+        n : int
+            Number of neurons.
+        params : LIFParameters, optional
+            Base parameters, updated by ``overrides``.
+        rng_key : int, optional
+            Key of the population's random streams (uint64), instead of the
+            hash of ``name``.
+        neuron_ids : array_like of int, shape (n,), optional
+            Global neuron ids (distinct, uint64; default ``0..n``): with the
+            rng key of a whole population, neuron ``i`` draws its initial
+            state, Poisson input and noise as neuron ``neuron_ids[i]`` of the
+            whole population (a connectome shard). See
+            ``docs/random-streams.md``.
+
         Raises
         ------
         InvalidParameterError
             Unknown parameter name, non-finite or out-of-domain value (e.g. a
-            negative time constant, ``v_reset_mv >= v_th_mv``), or a taken name.
+            negative time constant, ``v_reset_mv >= v_th_mv``), a taken name,
+            a bad ``rng_key`` or repeated ``neuron_ids``.
+        ShapeMismatchError
+            ``neuron_ids`` not of shape ``(n,)``.
         """
         p = LIFParameters.from_mapping(overrides, params)
         count = _count("n", n)
+        identity = _identity(count, rng_key, neuron_ids)
         index = self._engine.add_lif(
             name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv, p.t_ref_ms,
             p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
         )  # fmt: skip
-        return self._register(LIFPopulation(self, name, count, index, p))  # type: ignore[no-any-return]
+        pop = LIFPopulation(self, name, count, index, p)
+        return self._register(pop, identity)  # type: ignore[no-any-return]
 
     def izhikevich(
         self,
@@ -606,6 +818,8 @@ class Network:
         c: float | npt.ArrayLike | None = None,
         d: float | npt.ArrayLike | None = None,
         tau_syn_ms: float = 0.0,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
     ) -> IzhikevichPopulation:
         """Add ``n`` Izhikevich (2003) neurons.
 
@@ -622,6 +836,8 @@ class Network:
             Per-neuron parameters (dimensionless; ``c`` in mV).
         tau_syn_ms : float
             Synaptic current decay (ms); 0 = the paper's one-step current.
+        rng_key, neuron_ids : optional
+            Identity of the population's random streams, as in :meth:`lif`.
 
         Raises
         ------
@@ -649,8 +865,10 @@ class Network:
                 value = base[k]
             arrays.append(_float_array(value, count))
         tau = _finite("tau_syn_ms", tau_syn_ms)
+        identity = _identity(count, rng_key, neuron_ids)
         index = self._engine.add_izhikevich(name, arrays[0], arrays[1], arrays[2], arrays[3], tau)
-        return self._register(IzhikevichPopulation(self, name, count, index))  # type: ignore[no-any-return]
+        pop = IzhikevichPopulation(self, name, count, index)
+        return self._register(pop, identity)  # type: ignore[no-any-return]
 
     def spike_source(
         self, name: str, n: int, times_ms: npt.ArrayLike, neurons: npt.ArrayLike
@@ -680,6 +898,81 @@ class Network:
         idx = _indices("neurons", neurons)
         index = self._engine.add_spike_source(name, count, t, idx)
         return self._register(SpikeSourcePopulation(self, name, count, index))  # type: ignore[no-any-return]
+
+    def input_port(
+        self,
+        name: str,
+        n: int,
+        *,
+        latency_ms: float = 0.0,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
+    ) -> InputPort:
+        r"""Add an input port: ``n`` neurons whose spikes are pushed from outside.
+
+        The port stands for a remote population (in another process or
+        module); give it the remote population's name so that it has the
+        same rng key. It connects like any population, so weights, delays and
+        plasticity work unchanged.
+
+        Parameters
+        ----------
+        name : str
+            Population name (the remote population's).
+        n : int
+            Number of neurons.
+        latency_ms : float
+            Fixed latency :math:`L` (ms, >= 0, a multiple of ``dt_ms``): a
+            spike pushed with remote emission step ``s`` is emitted by the
+            port at step ``s + L``. Every projection from the port stores its
+            delays reduced by ``L`` (so each must be ``>= latency_ms``):
+            ``connect(port, B, delay_ms=d)`` then acts exactly like the remote
+            population connected with delay ``d``; arrivals at the synapses
+            (and plasticity) happen at the same steps as in the unsplit
+            network.
+        rng_key, neuron_ids : optional
+            Identity of the population's random streams, as in :meth:`lif`.
+
+        Returns
+        -------
+        InputPort
+
+        Raises
+        ------
+        InvalidParameterError
+            A taken name, a negative latency or one off the step grid.
+
+        Notes
+        -----
+        The exchange loop of a network split into parts A and B (each built
+        alone, with a port standing for each population of the other part
+        that projects into it), with :math:`L` at most the smallest delay of
+        a projection between parts and every part's ports of latency
+        :math:`L`:
+
+        .. code-block:: python
+
+            port_b = net_a.input_port("B", n_b, latency_ms=L_ms)   # in A
+            port_a = net_b.input_port("A", n_a, latency_ms=L_ms)   # in B
+            steps = round(L_ms / dt_ms)
+            for _ in range(n_chunks):
+                out_a = net_a.run_chunk(steps, ["A"])
+                out_b = net_b.run_chunk(steps, ["B"])
+                port_a.push(out_a["A"][1], steps=out_a["A"][0])
+                port_b.push(out_b["B"][1], steps=out_b["B"][0])
+
+        A spike emitted at step :math:`s` of chunk :math:`[c, c + L)` is
+        emitted by the other part's port at :math:`s + L \ge c + L`, the
+        next chunk or later, so it is never pushed into the past, and both
+        parts give the spikes of the whole network bit for bit (random
+        streams are keyed by population names, ``docs/random-streams.md``).
+        """
+        count = _count("n", n)
+        latency = _steps("latency_ms", latency_ms, self.dt_ms, minimum=0)
+        identity = _identity(count, rng_key, neuron_ids)
+        index = self._engine.add_input_port(name, count, latency)
+        port = InputPort(self, name, count, index, latency)
+        return self._register(port, identity)  # type: ignore[no-any-return]
 
     # -- projections -------------------------------------------------------
 
@@ -727,7 +1020,11 @@ class Network:
         ------
         InvalidParameterError
             Conflicting or missing rule, probability outside [0, 1], weights
-            of the wrong sign, a delay off the grid.
+            of the wrong sign, a delay off the grid, or (from an input port) a
+            delay below the port's latency (``delay_ms``).
+        KeyboardInterrupt
+            On Ctrl-C during a large build (checked every few thousand rows;
+            nothing is added).
         """
         chosen: dict[str, object] = {
             k: v
@@ -949,28 +1246,85 @@ class Network:
     def poisson(
         self,
         target: Population,
-        rate_hz: float,
+        rate_hz: float | npt.ArrayLike,
         weight: float,
         *,
         receptor: Receptor = "excitatory",
         n_sources: int = 1,
-    ) -> int:
+    ) -> PoissonInput:
         """Independent Poisson input into every neuron of ``target``.
 
         Each neuron receives ``n_sources`` Poisson trains of ``rate_hz`` each;
         their sum is a Poisson train of ``n_sources * rate_hz``, drawn once
-        per neuron per step. Each input spike adds ``weight`` to ``receptor``.
+        per neuron per step from the neuron's own random stream. Each input
+        spike adds ``weight`` to ``receptor``.
+
+        Parameters
+        ----------
+        target : Population
+            Driven population.
+        rate_hz : float or array_like of float, shape (n,)
+            Rate per source (Hz, >= 0), one for all or one per neuron (0 = no
+            input for that neuron).
+        weight : float
+            Weight of an input spike (unit of the target variable).
+        receptor : {"excitatory", "inhibitory"}
+            Target synaptic variable.
+        n_sources : int
+            Number of summed sources per neuron.
+
+        Returns
+        -------
+        PoissonInput
+            Handle whose :meth:`~PoissonInput.set_rates` changes the rates
+            between runs (inhomogeneous Poisson input).
 
         Raises
         ------
         InvalidParameterError
-            Negative rate, non-finite weight or weight of the wrong sign.
+            Negative or non-finite rate (``rate_hz[k]``), non-finite weight or
+            weight of the wrong sign.
+        ShapeMismatchError
+            A rate array not of shape ``(n,)``.
         """
         self._check_member(target, "target")
-        total = _finite("rate_hz", rate_hz) * _count("n_sources", n_sources)
-        return int(
-            self._engine.add_poisson(target.index, receptor, total, _finite("weight", weight))
+        sources = _count("n_sources", n_sources)
+        if np.ndim(rate_hz) == 0:
+            _finite("rate_hz", rate_hz)  # type: ignore[arg-type]
+        rates = _float_array(rate_hz, target.n) * sources
+        index = self._engine.add_poisson(target.index, receptor, rates, _finite("weight", weight))
+        return PoissonInput(self, target, int(index))
+
+    def current_input(
+        self, target: Population, amplitudes_pa: float | npt.ArrayLike = 0.0
+    ) -> CurrentInput:
+        """Add a constant current per neuron of ``target`` (pA), changeable between runs.
+
+        Parameters
+        ----------
+        target : Population
+            A LIF or Izhikevich population.
+        amplitudes_pa : float or array_like of float, shape (n,)
+            Initial current of each neuron (pA); a scalar applies to all.
+
+        Returns
+        -------
+        CurrentInput
+            Handle whose :meth:`~CurrentInput.set_amplitudes` changes the
+            currents between runs. The current adds to the bias current.
+
+        Raises
+        ------
+        InvalidParameterError
+            Non-finite amplitudes, or a spike source or input port target.
+        ShapeMismatchError
+            An array not of shape ``(n,)``.
+        """
+        self._check_member(target, "target")
+        index = self._engine.add_current_input(
+            target.index, _float_array(amplitudes_pa, target.n)
         )
+        return CurrentInput(self, target, int(index))
 
     def noise(self, target: Population, mean_pa: float, std_pa: float) -> int:
         """Gaussian current (pA) redrawn every step for each neuron of ``target``.
@@ -1083,7 +1437,9 @@ class Network:
         InvalidParameterError
             Negative, NaN, or non-multiple-of-``dt_ms`` duration.
         KeyboardInterrupt
-            On Ctrl-C (the state is that at the end of the last whole chunk).
+            On Ctrl-C, within about 50 ms whatever the network size (the
+            core checks between steps by wall time); the network stops at a
+            step boundary.
         """
         n_steps = _steps("duration_ms", duration_ms, self.dt_ms, minimum=0)
         if chunk_ms is None:
@@ -1099,6 +1455,94 @@ class Network:
                 cb(done * dt, total * dt)
 
         self._engine.run(n_steps, chunk, callback)
+
+    def run_chunk(
+        self,
+        n_steps: int,
+        populations: Sequence[str | Population] = (),
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]]:
+        """Advance by ``n_steps`` steps and return the spikes of ``populations`` in them.
+
+        Only the chosen populations record (into per-population chunk
+        buffers in the core, drained by this call), so populations nobody
+        asks for cost nothing and no whole recording is copied. Spike
+        monitors record as in :meth:`run`.
+
+        Parameters
+        ----------
+        n_steps : int
+            Steps to simulate (>= 0).
+        populations : sequence of str or Population
+            Populations whose spikes to return.
+        progress : callable, optional
+            ``progress(t_done_ms, duration_ms)``, as in :meth:`run`.
+
+        Returns
+        -------
+        dict
+            Population name -> ``(steps, neurons)``: the emission steps
+            (uint64, absolute, ascending; ``t_ms = steps * dt_ms``) and the
+            neuron indices (uint32), each of shape ``(n_spikes,)``. Steps
+            rather than times, so they can be pushed to an
+            :class:`InputPort` exactly (``port.push(neurons, steps=steps)``).
+
+        Raises
+        ------
+        InvalidParameterError
+            A negative ``n_steps`` or a population not of this network.
+        KeyboardInterrupt
+            On Ctrl-C (within about 50 ms); the network stops at a step
+            boundary and the chunk's spikes are dropped.
+        """
+        if (
+            isinstance(n_steps, bool)
+            or not isinstance(n_steps, int | np.integer)
+            or not 0 <= int(n_steps) < 2**64
+        ):
+            raise InvalidParameterError.of("n_steps", n_steps, "must be an integer >= 0")
+        count = int(n_steps)
+        pops: list[Population] = []
+        for p in populations:
+            pop = self.populations.get(p) if isinstance(p, str) else p
+            if pop is None:
+                raise InvalidParameterError.of("populations", p, "no population of that name")
+            self._check_member(pop, "populations")
+            pops.append(pop)
+        dt = self.dt_ms
+        callback = None
+        if progress is not None:
+            cb = progress
+
+            def callback(done: int, total: int) -> None:
+                cb(done * dt, total * dt)
+
+        chunk = max(round(10.0 / self.dt_ms), count // 100, 1)
+        out = self._engine.run_chunk(count, [p.index for p in pops], chunk, callback)
+        return {p.name: spikes for p, spikes in zip(pops, out, strict=True)}
+
+    def reset(self) -> None:
+        """Start a new episode: initial state, nothing in flight, same weights.
+
+        Restores every population's state (membrane potential, recovery
+        variable, synaptic variables, refractory counters) to its values at
+        the first step of its first run (a snapshot the core takes when that
+        run starts, so :meth:`Population.set` before the first run defines
+        it; a population never run keeps its state), and drops every spike
+        in flight: synaptic event queues, plastic arrival queues, plasticity
+        traces (pre/post, eligibility, dopamine, rate filters), pending
+        input-port spikes. Weights (learnt ones too), bias currents, inputs
+        and monitors are kept.
+
+        Notes
+        -----
+        Time is monotonic: the step counter continues, and so do the random
+        streams, so each episode gets fresh Poisson input and noise. Two
+        episodes of a network without random input, started with
+        :meth:`reset` and given the same stimulus, spike identically (up to
+        the time offset).
+        """
+        self._engine.reset()
 
     def to_parquet(self, path: str | os.PathLike[str], model: str = "network") -> None:
         """Write the spikes of every spike monitor to Parquet, atomically.
@@ -1137,3 +1581,37 @@ def _float_array(values: float | npt.ArrayLike, size: int) -> npt.NDArray[np.flo
     if arr.ndim == 0:
         arr = np.full(size, float(arr))
     return np.ascontiguousarray(arr)
+
+
+def _identity(
+    n: int, rng_key: int | None, neuron_ids: npt.ArrayLike | None
+) -> tuple[int | None, npt.NDArray[np.uint64] | None]:
+    """Check an rng key and global neuron ids before the population is added."""
+    key = None
+    if rng_key is not None:
+        if (
+            isinstance(rng_key, bool)
+            or not isinstance(rng_key, int | np.integer)
+            or not 0 <= int(rng_key) < 2**64
+        ):
+            raise InvalidParameterError.of("rng_key", rng_key, "must be an integer in [0, 2**64)")
+        key = int(rng_key)
+    ids = None
+    if neuron_ids is not None:
+        arr = np.asarray(neuron_ids)
+        if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
+            raise InvalidParameterError.of(
+                "neuron_ids", arr.dtype.name, "must be non-negative integers"
+            )
+        ids = np.ascontiguousarray(arr, dtype=np.uint64).ravel()
+        if ids.shape != (n,):
+            raise ShapeMismatchError(
+                f"shape mismatch for neuron_ids: expected ({n},), got {ids.shape}",
+                "neuron_ids",
+                f"({n},)",
+                str(ids.shape),
+            )
+        if np.unique(ids).size != n:
+            raise InvalidParameterError.of("neuron_ids", "repeated ids", "must be distinct")
+    return key, ids
+

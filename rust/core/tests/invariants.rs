@@ -4,7 +4,7 @@
 mod common;
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use proptest::prelude::*;
@@ -70,7 +70,7 @@ fn network(
         .unwrap();
         net.set_bias(pop, &vec![bias; net.populations[pop].n as usize])
             .unwrap();
-        net.add_poisson(pop, Receptor::Excitatory, 2000.0, w_ex)
+        net.add_poisson_uniform(pop, Receptor::Excitatory, 2000.0, w_ex)
             .unwrap();
     }
     let inh_sign = if matches!(params.synapse, LifSynapse::CondExp { .. }) {
@@ -83,27 +83,27 @@ fn network(
             low: 0.1,
             high: 3.0,
         };
-        net.connect(
-            e,
+        net.connect(&ConnectSpec {
+            pre: e,
             post,
-            Receptor::Excitatory,
-            &Rule::FixedProbability {
+            receptor: Receptor::Excitatory,
+            rule: &Rule::FixedProbability {
                 p: 30.0 / f64::from(n_e),
             },
-            true,
-            &Dist::Constant(w_ex),
-            &delay,
-        )
+            allow_autapses: true,
+            weight: &Dist::Constant(w_ex),
+            delay_ms: &delay,
+        })
         .unwrap();
-        net.connect(
-            i,
+        net.connect(&ConnectSpec {
+            pre: i,
             post,
-            Receptor::Inhibitory,
-            &Rule::FixedIndegree { k: 10 },
-            true,
-            &Dist::Constant(inh_sign * w_in),
-            &delay,
-        )
+            receptor: Receptor::Inhibitory,
+            rule: &Rule::FixedIndegree { k: 10 },
+            allow_autapses: true,
+            weight: &Dist::Constant(inh_sign * w_in),
+            delay_ms: &delay,
+        })
         .unwrap();
     }
     net.add_spike_monitor(e, None).unwrap();
@@ -185,8 +185,8 @@ proptest! {
         let b = net.add_lif("b", n_post, common::cuba(-50.0)).unwrap();
         let w = Dist::Constant(1.0);
         let d = Dist::Constant(0.1);
-        let p1 = net.connect(a, b, Receptor::Excitatory, &Rule::FixedIndegree { k }, true, &w, &d).unwrap();
-        let p2 = net.connect(a, b, Receptor::Excitatory, &Rule::FixedTotalNumber { n: total }, true, &w, &d).unwrap();
+        let p1 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedIndegree { k }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
+        let p2 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedTotalNumber { n: total }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
         let csr = &net.projections[p1].csr;
         let mut indeg = vec![0u64; n_post as usize];
         for &j in &csr.indices {

@@ -9,7 +9,7 @@
 mod common;
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 
 #[test]
@@ -69,15 +69,15 @@ fn psp_net(delay_ms: f64, spike_ms: f64) -> (Network, usize, usize, usize) {
     let src = net.add_spike_source("src", 1, &[spike_ms], &[0]).unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[params.e_l_mv]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Excitatory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(100.0),
-        &Dist::Constant(delay_ms),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(100.0),
+        delay_ms: &Dist::Constant(delay_ms),
+    })
     .unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     let mi = net.add_state_monitor(p, Var::SynEx, vec![0], 1).unwrap();
@@ -145,15 +145,15 @@ fn equal_time_constants_use_the_limit_form() {
     let src = net.add_spike_source("src", 1, &[0.0], &[0]).unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[-70.0]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Excitatory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(50.0),
-        &Dist::Constant(0.1),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(50.0),
+        delay_ms: &Dist::Constant(0.1),
+    })
     .unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(500).unwrap();
@@ -223,15 +223,15 @@ fn conductance_decays_and_pulls_towards_reversal() {
     let src = net.add_spike_source("src", 1, &[0.0], &[0]).unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[-60.0]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Inhibitory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(20.0),
-        &Dist::Constant(0.1),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Inhibitory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(20.0),
+        delay_ms: &Dist::Constant(0.1),
+    })
     .unwrap();
     let mg = net.add_state_monitor(p, Var::SynIn, vec![0], 1).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
@@ -270,15 +270,15 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
         .unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[0.0]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Excitatory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(25.0),
-        &Dist::Constant(0.1),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(25.0),
+        delay_ms: &Dist::Constant(0.1),
+    })
     .unwrap();
     let ms = net.add_spike_monitor(p, None).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();

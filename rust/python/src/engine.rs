@@ -5,7 +5,7 @@
 //! exact dtype (the Python layer converts), and go out as new numpy arrays.
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use evospikenet_core::plasticity::{
@@ -17,8 +17,9 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
 
-use crate::{detached, to_py_err};
+use crate::{detached, interruptible, to_py_err};
 
+type SpikeVecs = (Vec<u64>, Vec<u32>);
 type SpikeArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>);
 type SampleArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray2<f64>>);
 type SynapseArrays<'py> = (
@@ -48,58 +49,15 @@ fn get<'a, T>(py: Python<'_>, items: &'a [T], kind: &str, index: usize) -> PyRes
     })
 }
 
-fn invalid(py: Python<'_>, name: &str, value: &str, reason: &str) -> PyErr {
-    to_py_err(py, Error::invalid(name, value, reason))
-}
-
-fn receptor(py: Python<'_>, name: &str) -> PyResult<Receptor> {
-    match name {
-        "excitatory" => Ok(Receptor::Excitatory),
-        "inhibitory" => Ok(Receptor::Inhibitory),
-        _ => Err(invalid(
-            py,
-            "receptor",
-            name,
-            "must be 'excitatory' or 'inhibitory'",
-        )),
-    }
-}
-
-fn var(py: Python<'_>, name: &str) -> PyResult<Var> {
-    match name {
-        "v" => Ok(Var::V),
-        "u" => Ok(Var::U),
-        "syn_ex" => Ok(Var::SynEx),
-        "syn_in" => Ok(Var::SynIn),
-        _ => Err(invalid(
-            py,
-            "variable",
-            name,
-            "must be one of v, u, syn_ex, syn_in",
-        )),
-    }
+/// Parse a name with the core's `FromStr` (errors mapped).
+fn parse<T: std::str::FromStr<Err = Error>>(py: Python<'_>, name: &str) -> PyResult<T> {
+    name.parse().map_err(|e| to_py_err(py, e))
 }
 
 /// A distribution from its tuple form: ("constant", v), ("uniform", low,
 /// high), ("normal", mean, std, low, high).
 fn dist(py: Python<'_>, name: &str, spec: &(String, Vec<f64>)) -> PyResult<Dist> {
-    let (kind, args) = spec;
-    match (kind.as_str(), args.as_slice()) {
-        ("constant", [v]) => Ok(Dist::Constant(*v)),
-        ("uniform", [low, high]) => Ok(Dist::Uniform { low: *low, high: *high }),
-        ("normal", [mean, std, low, high]) => Ok(Dist::Normal {
-            mean: *mean,
-            std: *std,
-            low: *low,
-            high: *high,
-        }),
-        _ => Err(invalid(
-            py,
-            name,
-            &format!("{kind}{args:?}"),
-            "expected ('constant', [v]), ('uniform', [low, high]) or ('normal', [mean, std, low, high])",
-        )),
-    }
+    Dist::from_parts(name, &spec.0, &spec.1).map_err(|e| to_py_err(py, e))
 }
 
 /// The simulation engine (see `evospikenet.Network` for the public API).
@@ -151,27 +109,9 @@ impl Engine {
         e_ex_mv: f64,
         e_in_mv: f64,
     ) -> PyResult<usize> {
-        let synapse = match synapse {
-            "current" => LifSynapse::CurrentExp {
-                tau_syn_ex_ms,
-                tau_syn_in_ms,
-            },
-            "conductance" => LifSynapse::CondExp {
-                tau_syn_ex_ms,
-                tau_syn_in_ms,
-                e_ex_mv,
-                e_in_mv,
-            },
-            "delta" => LifSynapse::Delta,
-            _ => {
-                return Err(invalid(
-                    py,
-                    "synapse",
-                    synapse,
-                    "must be 'current', 'conductance' or 'delta'",
-                ))
-            }
-        };
+        let synapse =
+            LifSynapse::from_name(synapse, tau_syn_ex_ms, tau_syn_in_ms, e_ex_mv, e_in_mv)
+                .map_err(|e| to_py_err(py, e))?;
         let params = LifParams {
             c_m_pf,
             tau_m_ms,
@@ -215,14 +155,74 @@ impl Engine {
         times_ms: PyReadonlyArray1<'_, f64>,
         neurons: PyReadonlyArray1<'_, u32>,
     ) -> PyResult<usize> {
+        let (t, i) = (slice("times_ms", &times_ms)?, slice("neurons", &neurons)?);
+        let net = &mut self.net;
+        detached(py, || net.add_spike_source(name, n, t, i))
+    }
+
+    /// Add an input port of `n` neurons with latency `latency_steps`.
+    fn add_input_port(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        n: u32,
+        latency_steps: u64,
+    ) -> PyResult<usize> {
         self.net
-            .add_spike_source(
-                name,
-                n,
-                slice("times_ms", &times_ms)?,
-                slice("neurons", &neurons)?,
-            )
+            .add_input_port(name, n, latency_steps)
             .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Push spikes into input port `pop`: `neurons` with either remote
+    /// emission `steps` or times `t_ms` (exactly one given).
+    #[pyo3(signature = (pop, neurons, steps=None, t_ms=None))]
+    fn push_port_spikes(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        neurons: PyReadonlyArray1<'_, u32>,
+        steps: Option<PyReadonlyArray1<'_, u64>>,
+        t_ms: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<()> {
+        let i = slice("neurons", &neurons)?;
+        let net = &mut self.net;
+        match (&steps, &t_ms) {
+            (Some(s), None) => {
+                let s = slice("steps", s)?;
+                detached(py, || net.push_port_spikes(pop, s, i))
+            }
+            (None, Some(t)) => {
+                let t = slice("t_ms", t)?;
+                detached(py, || net.push_port_spikes_ms(pop, t, i))
+            }
+            _ => Err(to_py_err(
+                py,
+                Error::invalid("steps", "steps and t_ms", "give exactly one of steps, t_ms"),
+            )),
+        }
+    }
+
+    /// Set the rng key and global neuron ids of population `pop`.
+    #[pyo3(signature = (pop, rng_key=None, neuron_ids=None))]
+    fn set_identity(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        rng_key: Option<u64>,
+        neuron_ids: Option<PyReadonlyArray1<'_, u64>>,
+    ) -> PyResult<()> {
+        let ids = match &neuron_ids {
+            Some(arr) => Some(slice("neuron_ids", arr)?.to_vec()),
+            None => None,
+        };
+        self.net
+            .set_identity(pop, rng_key, ids)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// The rng key of population `pop`.
+    fn rng_key(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
+        get(py, &self.net.populations, "population", pop).map(|p| p.rng_key())
     }
 
     fn set_state(
@@ -232,7 +232,7 @@ impl Engine {
         variable: &str,
         values: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
-        let v = var(py, variable)?;
+        let v: Var = parse(py, variable)?;
         self.net
             .set_state(pop, v, slice("values", &values)?)
             .map_err(|e| to_py_err(py, e))
@@ -245,11 +245,10 @@ impl Engine {
         variable: &str,
         distribution: (String, Vec<f64>),
     ) -> PyResult<()> {
-        let v = var(py, variable)?;
+        let v: Var = parse(py, variable)?;
         let d = dist(py, variable, &distribution)?;
-        self.net
-            .init_state(pop, v, &d)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.init_state(pop, v, &d))
     }
 
     fn set_bias(
@@ -276,37 +275,21 @@ impl Engine {
         weight: (String, Vec<f64>),
         delay_ms: (String, Vec<f64>),
     ) -> PyResult<usize> {
-        let rec = receptor(py, receptor_name)?;
-        let count = |name: &str| -> PyResult<u64> {
-            if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
-                Ok(value as u64)
-            } else {
-                Err(invalid(
-                    py,
-                    name,
-                    &value.to_string(),
-                    "must be a non-negative integer",
-                ))
-            }
+        let receptor: Receptor = parse(py, receptor_name)?;
+        let rule = Rule::from_name(rule, value).map_err(|e| to_py_err(py, e))?;
+        let weight = dist(py, "weight", &weight)?;
+        let delay_ms = dist(py, "delay_ms", &delay_ms)?;
+        let spec = ConnectSpec {
+            pre,
+            post,
+            receptor,
+            rule: &rule,
+            allow_autapses,
+            weight: &weight,
+            delay_ms: &delay_ms,
         };
-        let rule = match rule {
-            "fixed_probability" => Rule::FixedProbability { p: value },
-            "fixed_indegree" => Rule::FixedIndegree {
-                k: count("indegree")?,
-            },
-            "fixed_total_number" => Rule::FixedTotalNumber {
-                n: count("total_number")?,
-            },
-            "all_to_all" => Rule::AllToAll,
-            "one_to_one" => Rule::OneToOne,
-            _ => return Err(invalid(py, "rule", rule, "unknown connection rule")),
-        };
-        let w = dist(py, "weight", &weight)?;
-        let d = dist(py, "delay_ms", &delay_ms)?;
         let net = &mut self.net;
-        detached(py, || {
-            net.connect(pre, post, rec, &rule, allow_autapses, &w, &d)
-        })
+        interruptible(py, |hook| net.connect_with(&spec, hook))
     }
 
     fn connect_arrays(
@@ -320,7 +303,7 @@ impl Engine {
         weight: PyReadonlyArray1<'_, f64>,
         delay_ms: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<usize> {
-        let rec = receptor(py, receptor_name)?;
+        let rec: Receptor = parse(py, receptor_name)?;
         let (pi, po, w, d) = (
             slice("pre", &pre_idx)?,
             slice("post", &post_idx)?,
@@ -354,13 +337,59 @@ impl Engine {
         py: Python<'_>,
         target: usize,
         receptor_name: &str,
-        rate_hz: f64,
+        rate_hz: PyReadonlyArray1<'_, f64>,
         weight: f64,
     ) -> PyResult<usize> {
-        let rec = receptor(py, receptor_name)?;
+        let rec: Receptor = parse(py, receptor_name)?;
+        let rates = slice("rate_hz", &rate_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.add_poisson(target, rec, rates, weight))
+    }
+
+    /// Replace the per-neuron rates (Hz) of Poisson input `input`.
+    fn set_poisson_rates(
+        &mut self,
+        py: Python<'_>,
+        input: usize,
+        rate_hz: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let rates = slice("rate_hz", &rate_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.set_poisson_rates(input, rates))
+    }
+
+    /// Add a per-neuron constant current (pA); return its index.
+    fn add_current_input(
+        &mut self,
+        py: Python<'_>,
+        target: usize,
+        amplitudes_pa: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<usize> {
         self.net
-            .add_poisson(target, rec, rate_hz, weight)
+            .add_current_input(target, slice("amplitudes_pa", &amplitudes_pa)?)
             .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Replace the amplitudes (pA) of current input `input`.
+    fn set_current_amplitudes(
+        &mut self,
+        py: Python<'_>,
+        input: usize,
+        amplitudes_pa: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        self.net
+            .set_current_amplitudes(input, slice("amplitudes_pa", &amplitudes_pa)?)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Restore the state of the first step and drop everything in flight
+    /// (`Network::reset` of the core).
+    fn reset(&mut self, py: Python<'_>) -> PyResult<()> {
+        let net = &mut self.net;
+        detached(py, || {
+            net.reset();
+            Ok(())
+        })
     }
 
     fn add_noise(
@@ -420,7 +449,7 @@ impl Engine {
         neurons: PyReadonlyArray1<'_, u32>,
         every_steps: u64,
     ) -> PyResult<usize> {
-        let v = var(py, variable)?;
+        let v: Var = parse(py, variable)?;
         let list = slice("neurons", &neurons)?.to_vec();
         self.net
             .add_state_monitor(pop, v, list, every_steps)
@@ -428,8 +457,9 @@ impl Engine {
     }
 
     /// Run `n_steps`, in chunks of `chunk_steps` with the interpreter
-    /// released; between chunks, check for Ctrl-C and call
-    /// `callback(steps_done, n_steps)` if given.
+    /// released; Ctrl-C is honoured within ~50 ms of wall time (checked
+    /// between steps); between chunks `callback(steps_done, n_steps)` is
+    /// called if given.
     #[pyo3(signature = (n_steps, chunk_steps=1000, callback=None))]
     fn run(
         &mut self,
@@ -443,7 +473,7 @@ impl Engine {
         while done < n_steps {
             let todo = chunk.min(n_steps - done);
             let net = &mut self.net;
-            detached(py, || net.run(todo))?;
+            interruptible(py, |hook| net.run_with(todo, hook))?;
             done += todo;
             py.check_signals()?;
             if let Some(cb) = &callback {
@@ -451,6 +481,30 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Run `n_steps` like `run`, recording the spikes of `pops` only; return
+    /// them per population as `(steps uint64, neurons uint32)`.
+    #[pyo3(signature = (n_steps, pops, chunk_steps=1000, callback=None))]
+    fn run_chunk<'py>(
+        &mut self,
+        py: Python<'py>,
+        n_steps: u64,
+        pops: Vec<usize>,
+        chunk_steps: u64,
+        callback: Option<Py<PyAny>>,
+    ) -> PyResult<Vec<SpikeArrays<'py>>> {
+        self.net.record_chunk(&pops).map_err(|e| to_py_err(py, e))?;
+        let ran = self.run(py, n_steps, chunk_steps, callback);
+        let mut out: Vec<SpikeVecs> = Vec::with_capacity(pops.len());
+        for &p in &pops {
+            out.push(self.net.take_chunk(p).map_err(|e| to_py_err(py, e))?);
+        }
+        ran?;
+        Ok(out
+            .into_iter()
+            .map(|(s, n)| (s.into_pyarray(py), n.into_pyarray(py)))
+            .collect())
     }
 
     /// Recorded spikes of spike monitor `monitor`: `(steps uint64, neurons uint32)`.
@@ -501,7 +555,7 @@ impl Engine {
         pop: usize,
         variable: &str,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let v = var(py, variable)?;
+        let v: Var = parse(py, variable)?;
         let p = get(py, &self.net.populations, "population", pop)?;
         Ok(p.state(v)
             .map_err(|e| to_py_err(py, e))?
@@ -523,7 +577,8 @@ impl Engine {
     /// `(pre uint32, post uint32, weight float32, delay_steps uint16)`.
     fn projection_arrays<'py>(&self, py: Python<'py>, proj: usize) -> PyResult<SynapseArrays<'py>> {
         let p = get(py, &self.net.projections, "projection", proj)?;
-        let (pre, post, w, d) = p.csr.to_coo();
+        let csr = &p.csr;
+        let (pre, post, w, d) = py.detach(|| csr.to_coo());
         Ok((
             pre.into_pyarray(py),
             post.into_pyarray(py),
@@ -550,30 +605,8 @@ impl Engine {
         traces: &str,
         allow_inhibitory: bool,
     ) -> PyResult<()> {
-        let weight_dependence = match weight_dependence {
-            "additive" => WeightDependence::Additive,
-            "multiplicative" => WeightDependence::Multiplicative,
-            other => {
-                return Err(invalid(
-                    py,
-                    "weight_dependence",
-                    other,
-                    "must be 'additive' or 'multiplicative'",
-                ))
-            }
-        };
-        let traces = match traces {
-            "all_to_all" => Traces::AllToAll,
-            "nearest" => Traces::Nearest,
-            other => {
-                return Err(invalid(
-                    py,
-                    "traces",
-                    other,
-                    "must be 'all_to_all' or 'nearest'",
-                ))
-            }
-        };
+        let weight_dependence: WeightDependence = parse(py, weight_dependence)?;
+        let traces: Traces = parse(py, traces)?;
         let rule = PlasticityRule::Stdp(StdpParams {
             a_plus,
             a_minus,
@@ -583,9 +616,8 @@ impl Engine {
             weight_dependence,
             traces,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Attach reward-modulated STDP (Izhikevich 2007) to projection `proj`.
@@ -613,9 +645,8 @@ impl Engine {
             tau_d_ms,
             w_max,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Attach a rate rule (`"bcm"` or `"oja"`) to projection `proj`.
@@ -634,11 +665,7 @@ impl Engine {
         w_max: f64,
         allow_inhibitory: bool,
     ) -> PyResult<()> {
-        let rule = match rule {
-            "bcm" => RateRule::Bcm,
-            "oja" => RateRule::Oja,
-            other => return Err(invalid(py, "rule", other, "must be 'bcm' or 'oja'")),
-        };
+        let rule: RateRule = parse(py, rule)?;
         let rule = PlasticityRule::Rate(RateParams {
             rule,
             learning_rate,
@@ -648,9 +675,8 @@ impl Engine {
             interval_ms,
             w_max,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Attach Izhikevich (2006) STDP with a weight derivative to projection `proj`.
@@ -680,9 +706,8 @@ impl Engine {
             drift,
             sd_decay,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Multiply every later weight change of projection `proj` by `scale`.
@@ -718,7 +743,8 @@ impl Engine {
         values: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
         let v = slice("values", &values)?;
-        self.net.set_weights(proj, v).map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.set_weights(proj, v))
     }
 
     /// BCM thresholds of projection `proj` per postsynaptic neuron

@@ -26,12 +26,21 @@
 //! `(s + 1) dt + D`, as in Brian2 (whose default zero delay acts from the
 //! next step) and NEST.
 //!
-//! Randomness comes from streams derived from the seed per object and per
-//! fixed block of neurons ([`crate::rng::BLOCK`]), so a run gives identical
-//! spikes whatever the number of threads.
+//! Randomness comes from streams keyed by global identity (population rng
+//! key, global neuron id, ordinal of an input; see [`crate::rng`]): one
+//! stream per neuron, so a run gives identical spikes whatever the number of
+//! threads, and a sub-network built from a subset of the populations draws
+//! the same numbers as the whole.
+//!
+//! Between runs the engine takes spikes in through input ports
+//! ([`Network::add_input_port`], [`Network::push_port_spikes`]) and hands
+//! them out through chunk buffers ([`Network::record_chunk`],
+//! [`Network::take_chunk`]); [`Network::reset`] starts a new episode.
 
 mod gap;
 mod queue;
+
+use std::collections::{BTreeSet, HashMap};
 
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
@@ -39,13 +48,17 @@ use rayon::prelude::*;
 pub use gap::GapJunctions;
 pub use queue::EventQueue;
 
-use crate::connect::{self, Csr, Dist, Rule};
+use crate::connect::{self, BuildSpec, Csr, Dist, Rule, Streams};
 use crate::neuron::izhikevich::{self, IzhBlock, IzhParams, IzhState};
 use crate::neuron::lif::{self, LifBlock, LifParams, LifPropagator, LifState, LifSynapse};
 use crate::neuron::{finite, non_negative, positive};
 use crate::plasticity::{self, Plasticity};
 use crate::poisson::PoissonCounts;
 use crate::rng::{self, tag, Stream, BLOCK};
+
+/// A hook called between steps (and every few thousand rows of a
+/// `connect`); its error stops the call at a step boundary.
+pub type Hook<'a> = &'a mut dyn FnMut() -> Result<()>;
 use crate::{Error, Result};
 
 /// Which synaptic variable of the target a projection or input feeds.
@@ -56,6 +69,42 @@ pub enum Receptor {
     /// Inhibitory (weights <= 0 for current and voltage synapses, >= 0 for
     /// conductances).
     Inhibitory,
+}
+
+impl std::str::FromStr for Receptor {
+    type Err = Error;
+
+    /// `"excitatory"` or `"inhibitory"`.
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "excitatory" => Ok(Self::Excitatory),
+            "inhibitory" => Ok(Self::Inhibitory),
+            _ => Err(Error::invalid(
+                "receptor",
+                name,
+                "must be 'excitatory' or 'inhibitory'",
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for Var {
+    type Err = Error;
+
+    /// `"v"`, `"u"`, `"syn_ex"` or `"syn_in"`.
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "v" => Ok(Self::V),
+            "u" => Ok(Self::U),
+            "syn_ex" => Ok(Self::SynEx),
+            "syn_in" => Ok(Self::SynIn),
+            _ => Err(Error::invalid(
+                "variable",
+                name,
+                "must be one of v, u, syn_ex, syn_in",
+            )),
+        }
+    }
 }
 
 /// A state variable that monitors can sample.
@@ -90,6 +139,14 @@ pub enum Model {
         /// State and per-neuron parameters.
         state: IzhState,
     },
+    /// An input port: spikes pushed from outside between runs, emitted
+    /// `latency_steps` after the step they carry.
+    Port {
+        /// Fixed latency (steps) between the remote emission and the port's.
+        latency_steps: u64,
+        /// Pending `(port emission step, neuron)`, sorted, without duplicates.
+        pending: BTreeSet<(u64, u32)>,
+    },
     /// Spikes given in advance (sorted by step, then neuron).
     Source {
         /// Steps of the spikes.
@@ -121,10 +178,19 @@ pub struct Population {
     pub spikes: Vec<u32>,
     /// Total spikes emitted so far.
     pub spike_count: u64,
+    /// Key of the population's random streams (default: FNV-1a of the name).
+    rng_key: u64,
+    /// Global neuron ids (default `0..n`).
+    neuron_ids: Option<Vec<u64>>,
+    /// State at the first step of the first run (for [`Network::reset`]).
+    initial: Option<Vec<Vec<f64>>>,
+    /// Spikes of the current chunk, when recorded ([`Network::record_chunk`]).
+    chunk: Option<(Vec<u64>, Vec<u32>)>,
 }
 
 impl Population {
     fn new(name: String, n: u32, model: Model) -> Self {
+        let name_copy = name.clone();
         Self {
             name,
             n,
@@ -136,6 +202,62 @@ impl Population {
             has_bias: false,
             spikes: Vec::new(),
             spike_count: 0,
+            rng_key: rng::name_key(&name_copy),
+            neuron_ids: None,
+            initial: None,
+            chunk: None,
+        }
+    }
+
+    /// Key of the population's random streams.
+    pub fn rng_key(&self) -> u64 {
+        self.rng_key
+    }
+
+    /// Global id of local neuron `i`.
+    #[inline]
+    pub fn global_id(&self, i: u32) -> u64 {
+        self.neuron_ids
+            .as_ref()
+            .map_or(u64::from(i), |ids| ids[i as usize])
+    }
+
+    /// The state variables restored by [`Network::reset`].
+    fn reset_vars(&mut self) -> Vec<&mut Vec<f64>> {
+        match &mut self.model {
+            Model::Lif { state, .. } => vec![
+                &mut state.v_mv,
+                &mut state.syn_ex,
+                &mut state.syn_in,
+                &mut state.ref_left,
+            ],
+            Model::Izhikevich { state, .. } => {
+                vec![&mut state.v_mv, &mut state.u, &mut state.i_syn]
+            }
+            Model::Source { .. } | Model::Port { .. } => Vec::new(),
+        }
+    }
+
+    fn take_snapshot(&mut self) {
+        if self.initial.is_none() {
+            let vars = self.reset_vars().into_iter().map(|v| v.clone()).collect();
+            self.initial = Some(vars);
+        }
+    }
+
+    /// Restore the snapshot and drop everything in flight.
+    fn reset(&mut self) {
+        if let Some(initial) = self.initial.take() {
+            for (var, values) in self.reset_vars().into_iter().zip(&initial) {
+                var.copy_from_slice(values);
+            }
+            self.initial = Some(initial);
+        }
+        self.queue_ex.clear();
+        self.queue_in.clear();
+        self.spikes.clear();
+        if let Model::Port { pending, .. } = &mut self.model {
+            pending.clear();
         }
     }
 
@@ -159,7 +281,7 @@ impl Population {
                 (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
             }),
             (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
-            (Model::Source { .. }, _) => None,
+            (Model::Source { .. } | Model::Port { .. }, _) => None,
         }
     }
 
@@ -184,7 +306,7 @@ impl Population {
     /// `Some(true)` weights must be >= 0, `Some(false)` <= 0, `None` no target.
     fn weight_sign(&self, receptor: Receptor) -> Option<bool> {
         match (&self.model, receptor) {
-            (Model::Source { .. }, _) => None,
+            (Model::Source { .. } | Model::Port { .. }, _) => None,
             (
                 Model::Lif {
                     params:
@@ -245,9 +367,28 @@ impl Population {
         match &mut self.model {
             Model::Lif { state, .. } => Some(&mut state.i_e_pa),
             Model::Izhikevich { state, .. } => Some(&mut state.i_e_pa),
-            Model::Source { .. } => None,
+            Model::Source { .. } | Model::Port { .. } => None,
         }
     }
+}
+
+/// What [`Network::connect`] builds.
+#[derive(Clone, Debug)]
+pub struct ConnectSpec<'a> {
+    /// Presynaptic population index.
+    pub pre: usize,
+    /// Postsynaptic population index.
+    pub post: usize,
+    /// Target receptor.
+    pub receptor: Receptor,
+    /// Connection rule.
+    pub rule: &'a Rule,
+    /// Whether a neuron may connect to itself when `pre == post`.
+    pub allow_autapses: bool,
+    /// Weight distribution (unit of the target variable).
+    pub weight: &'a Dist,
+    /// Delay distribution (ms).
+    pub delay_ms: &'a Dist,
 }
 
 /// Synapses from one population to another.
@@ -265,14 +406,62 @@ pub struct Projection {
     pub plasticity: Option<Box<Plasticity>>,
 }
 
-/// Independent Poisson spike trains summed per target neuron.
+/// Independent Poisson spike trains summed per target neuron, with a rate
+/// per neuron.
 #[derive(Clone, Debug)]
 struct PoissonInput {
     target: usize,
     receptor: Receptor,
     weight: f64,
-    dist: Option<PoissonCounts>,
+    /// Per neuron, the index of its sampler in `dists`.
+    which: Vec<u32>,
+    /// One sampler per distinct rate (`None` for rate 0).
+    dists: Vec<Option<PoissonCounts>>,
+    /// Whether any neuron has a nonzero rate.
+    active: bool,
+    /// One stream per neuron.
     streams: Vec<Stream>,
+}
+
+/// Samplers of per-neuron rates: `(which, dists, active)`, one sampler per
+/// distinct rate.
+fn poisson_samplers(
+    rates_hz: &[f64],
+    dt_ms: f64,
+) -> Result<(Vec<u32>, Vec<Option<PoissonCounts>>, bool)> {
+    for (k, &r) in rates_hz.iter().enumerate() {
+        non_negative(&format!("rate_hz[{k}]"), r)?;
+    }
+    let mut index: HashMap<u64, u32> = HashMap::new();
+    let mut dists = Vec::new();
+    let mut which = Vec::with_capacity(rates_hz.len());
+    for &r in rates_hz {
+        let slot = match index.get(&r.to_bits()) {
+            Some(&slot) => slot,
+            None => {
+                let lambda = r * dt_ms * 1e-3;
+                dists.push(if lambda > 0.0 {
+                    Some(PoissonCounts::new(lambda)?)
+                } else {
+                    None
+                });
+                let slot = (dists.len() - 1) as u32;
+                index.insert(r.to_bits(), slot);
+                slot
+            }
+        };
+        which.push(slot);
+    }
+    let active = dists.iter().any(Option::is_some);
+    Ok((which, dists, active))
+}
+
+/// One stream per neuron of `pop`: `(seed, kind, pop key, ordinal, global id)`.
+fn neuron_streams(seed: u64, kind: u64, pop: &Population, ordinal: u64) -> Vec<Stream> {
+    let base = rng::mix(seed, &[kind, pop.rng_key, ordinal]);
+    (0..pop.n)
+        .map(|i| rng::from_state(rng::extend(base, pop.global_id(i))))
+        .collect()
 }
 
 /// Gaussian white current noise, redrawn every step.
@@ -281,7 +470,15 @@ struct NoiseInput {
     target: usize,
     mean_pa: f64,
     std_pa: f64,
+    /// One stream per neuron.
     streams: Vec<Stream>,
+}
+
+/// A constant current per neuron (pA), changeable between runs.
+#[derive(Clone, Debug)]
+struct CurrentInput {
+    target: usize,
+    amplitudes_pa: Vec<f64>,
 }
 
 /// Piecewise-constant current (pA) into chosen neurons.
@@ -352,6 +549,9 @@ pub struct Network {
     poisson: Vec<PoissonInput>,
     noise: Vec<NoiseInput>,
     currents: Vec<StepCurrent>,
+    current_inputs: Vec<CurrentInput>,
+    /// Number of `connect` calls so far per (pre key, post key).
+    connect_ordinals: HashMap<(u64, u64), u64>,
     /// Spike monitors.
     pub spike_monitors: Vec<SpikeMonitor>,
     /// State monitors.
@@ -386,12 +586,6 @@ fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
         .map_err(|e| Error::invalid("threads", threads, e.to_string()))
 }
 
-fn block_streams(seed: u64, kind: u64, id: usize, n: u32) -> Vec<Stream> {
-    (0..(n as usize).div_ceil(BLOCK))
-        .map(|b| rng::stream(seed, &[kind, id as u64, b as u64]))
-        .collect()
-}
-
 impl Network {
     /// An empty network with time step `dt_ms`, master `seed`, and `threads`
     /// worker threads (1 = no thread pool).
@@ -413,6 +607,8 @@ impl Network {
             poisson: Vec::new(),
             noise: Vec::new(),
             currents: Vec::new(),
+            current_inputs: Vec::new(),
+            connect_ordinals: HashMap::new(),
             spike_monitors: Vec::new(),
             state_monitors: Vec::new(),
             gaps: Vec::new(),
@@ -555,16 +751,173 @@ impl Network {
         Ok(())
     }
 
-    /// Draw `var` of every neuron of `pop` from `dist` (seeded per population
-    /// and variable).
+    /// Draw `var` of every neuron of `pop` from `dist`: neuron `i` from the
+    /// stream `(seed, INIT, rng key, var, global id of i)`.
     pub fn init_state(&mut self, pop: usize, var: Var, dist: &Dist) -> Result<()> {
         self.pop_index(pop)?;
         dist.validate("init")?;
-        let mut rng = rng::stream(self.seed, &[tag::INIT, pop as u64, var as u64]);
         let p = &mut self.populations[pop];
-        for x in p.state_mut(var)?.iter_mut() {
-            *x = dist.sample(&mut rng);
+        let base = rng::mix(self.seed, &[tag::INIT, p.rng_key, var as u64]);
+        let values: Vec<f64> = (0..p.n)
+            .map(|i| dist.sample(&mut rng::from_state(rng::extend(base, p.global_id(i)))))
+            .collect();
+        p.state_mut(var)?.copy_from_slice(&values);
+        Ok(())
+    }
+
+    /// Give population `pop` the rng key `rng_key` (default: FNV-1a of its
+    /// name) and global neuron ids `neuron_ids` (default `0..n`), so that it
+    /// draws as those neurons of another population would. Applies to draws
+    /// made afterwards (set it right after adding the population).
+    pub fn set_identity(
+        &mut self,
+        pop: usize,
+        rng_key: Option<u64>,
+        neuron_ids: Option<Vec<u64>>,
+    ) -> Result<()> {
+        self.pop_index(pop)?;
+        let p = &mut self.populations[pop];
+        if let Some(ids) = &neuron_ids {
+            if ids.len() != p.n as usize {
+                return Err(Error::ShapeMismatch {
+                    name: "neuron_ids".into(),
+                    expected: format!("({},)", p.n),
+                    got: format!("({},)", ids.len()),
+                });
+            }
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return Err(Error::invalid(
+                    "neuron_ids",
+                    w[0],
+                    "global neuron ids must be distinct",
+                ));
+            }
         }
+        if let Some(key) = rng_key {
+            p.rng_key = key;
+        }
+        p.neuron_ids = neuron_ids;
+        Ok(())
+    }
+
+    /// Add an input port of `n` neurons: a population whose spikes are
+    /// pushed from outside ([`Network::push_port_spikes`]) and emitted
+    /// `latency_steps` after the (remote) step they carry. Projections from
+    /// the port store their delays reduced by `latency_steps`, so a port
+    /// with a projection of delay `d` acts exactly like the remote population
+    /// with delay `d`.
+    pub fn add_input_port(&mut self, name: &str, n: u32, latency_steps: u64) -> Result<usize> {
+        if latency_steps > u64::from(u16::MAX) {
+            return Err(Error::invalid(
+                "latency_ms",
+                latency_steps as f64 * self.dt_ms,
+                "longer than 65535 steps",
+            ));
+        }
+        self.push_population(
+            name,
+            n,
+            Model::Port {
+                latency_steps,
+                pending: BTreeSet::new(),
+            },
+        )
+    }
+
+    /// Latency (steps) of population `pop` if it is an input port.
+    pub fn port_latency(&self, pop: usize) -> Option<u64> {
+        match self.populations.get(pop).map(|p| &p.model) {
+            Some(Model::Port { latency_steps, .. }) => Some(*latency_steps),
+            _ => None,
+        }
+    }
+
+    /// Push spikes into input port `pop`: neuron `neurons[k]` emitted by the
+    /// remote population at step `steps[k]`, emitted by the port at
+    /// `steps[k] + latency`. All are checked before any is stored; a spike
+    /// the port would emit before the current step is refused (into the
+    /// past), as is an index out of range. Duplicates collapse.
+    pub fn push_port_spikes(&mut self, pop: usize, steps: &[u64], neurons: &[u32]) -> Result<()> {
+        self.push_port(pop, steps, neurons, "steps", &|s| s.to_string())
+    }
+
+    /// [`Network::push_port_spikes`] with times (ms, finite, >= 0) rounded
+    /// to the step grid.
+    pub fn push_port_spikes_ms(
+        &mut self,
+        pop: usize,
+        times_ms: &[f64],
+        neurons: &[u32],
+    ) -> Result<()> {
+        let mut steps = Vec::with_capacity(times_ms.len());
+        for (k, &t) in times_ms.iter().enumerate() {
+            non_negative(&format!("t_ms[{k}]"), t)?;
+            steps.push((t / self.dt_ms).round() as u64);
+        }
+        let dt = self.dt_ms;
+        self.push_port(pop, &steps, neurons, "t_ms", &|s| {
+            format!("{}", s as f64 * dt)
+        })
+    }
+
+    fn push_port(
+        &mut self,
+        pop: usize,
+        steps: &[u64],
+        neurons: &[u32],
+        field: &str,
+        show: &dyn Fn(u64) -> String,
+    ) -> Result<()> {
+        self.pop_index(pop)?;
+        if steps.len() != neurons.len() {
+            return Err(Error::ShapeMismatch {
+                name: "neurons".into(),
+                expected: format!("({},) like {field}", steps.len()),
+                got: format!("({},)", neurons.len()),
+            });
+        }
+        let now = self.step;
+        let p = &mut self.populations[pop];
+        let n = p.n;
+        let Model::Port {
+            latency_steps,
+            pending,
+        } = &mut p.model
+        else {
+            return Err(Error::invalid(
+                "population",
+                &p.name,
+                "is not an input port",
+            ));
+        };
+        let latency = *latency_steps;
+        for (k, (&s, &i)) in steps.iter().zip(neurons).enumerate() {
+            if i >= n {
+                return Err(Error::invalid(
+                    format!("neurons[{k}]"),
+                    i,
+                    format!("must be < n = {n}"),
+                ));
+            }
+            if s.saturating_add(latency) < now {
+                return Err(Error::invalid(
+                    format!("{field}[{k}]"),
+                    show(s),
+                    format!(
+                        "into the past: the port would emit it at step {} (latency {latency} steps), but step {now} is next",
+                        s.saturating_add(latency)
+                    ),
+                ));
+            }
+        }
+        pending.extend(
+            steps
+                .iter()
+                .map(|&s| s + latency)
+                .zip(neurons.iter().copied()),
+        );
         Ok(())
     }
 
@@ -605,7 +958,28 @@ impl Network {
         }
     }
 
-    fn push_projection(&mut self, pre: usize, post: usize, receptor: Receptor, csr: Csr) -> usize {
+    fn push_projection(
+        &mut self,
+        pre: usize,
+        post: usize,
+        receptor: Receptor,
+        mut csr: Csr,
+    ) -> Result<usize> {
+        if let Some(latency) = self.port_latency(pre).filter(|&l| l > 0) {
+            let latency = latency as u16;
+            if let Some(&d) = csr.delay_steps.iter().find(|&&d| d < latency) {
+                return Err(Error::invalid(
+                    "delay_ms",
+                    f64::from(d) * self.dt_ms,
+                    format!(
+                        "a projection from input port {} needs delays >= its latency {} ms",
+                        self.populations[pre].name,
+                        f64::from(latency) * self.dt_ms
+                    ),
+                ));
+            }
+            csr.delay_steps.iter_mut().for_each(|d| *d -= latency);
+        }
         let max_delay = csr.max_delay() as usize;
         let now = self.step;
         self.populations[post]
@@ -619,41 +993,50 @@ impl Network {
             plasticity: None,
         });
         self.incoming[post].push(self.projections.len() - 1);
-        self.projections.len() - 1
+        Ok(self.projections.len() - 1)
     }
 
     /// Connect `pre` to `post` with a connection rule; weights and delays
     /// (ms) drawn from distributions. Returns the projection index.
-    pub fn connect(
-        &mut self,
-        pre: usize,
-        post: usize,
-        receptor: Receptor,
-        rule: &Rule,
-        allow_autapses: bool,
-        weight: &Dist,
-        delay_ms: &Dist,
-    ) -> Result<usize> {
+    pub fn connect(&mut self, spec: &ConnectSpec<'_>) -> Result<usize> {
+        self.connect_with(spec, &mut || Ok(()))
+    }
+
+    /// [`Network::connect`], calling `hook` every few thousand rows or draws;
+    /// an error of the hook stops the build (nothing is added).
+    pub fn connect_with(&mut self, spec: &ConnectSpec<'_>, hook: Hook<'_>) -> Result<usize> {
+        let (pre, post) = (spec.pre, spec.post);
         self.pop_index(pre)?;
         self.pop_index(post)?;
-        let (low, high) = match *weight {
+        let (low, high) = match *spec.weight {
             Dist::Constant(v) => (v, v),
             Dist::Uniform { low, high } | Dist::Normal { low, high, .. } => (low, high),
         };
-        self.check_weight_sign(post, receptor, low, high)?;
-        let id = self.projections.len() as u64;
-        let csr = connect::build(
-            rule,
-            self.populations[pre].n,
-            self.populations[post].n,
-            allow_autapses || pre != post,
-            weight,
-            delay_ms,
-            self.dt_ms,
-            &rng::stream(self.seed, &[tag::CONNECT, id, 0]),
-            &rng::stream(self.seed, &[tag::CONNECT, id, 1]),
-        )?;
-        Ok(self.push_projection(pre, post, receptor, csr))
+        self.check_weight_sign(post, spec.receptor, low, high)?;
+        let (pre_pop, post_pop) = (&self.populations[pre], &self.populations[post]);
+        let keys = (pre_pop.rng_key, post_pop.rng_key);
+        let ordinal = self.connect_ordinals.get(&keys).copied().unwrap_or(0);
+        let base = rng::mix(self.seed, &[tag::CONNECT, keys.0, keys.1, ordinal]);
+        let target_base = rng::extend(base, 2);
+        let target = |j: u32| rng::from_state(rng::extend(target_base, post_pop.global_id(j)));
+        let streams = Streams {
+            pairs: rng::from_state(rng::extend(base, 0)),
+            values: rng::from_state(rng::extend(base, 1)),
+            target: &target,
+        };
+        let build = BuildSpec {
+            rule: spec.rule,
+            n_pre: pre_pop.n,
+            n_post: post_pop.n,
+            allow_autapses: spec.allow_autapses || pre != post,
+            weight: spec.weight,
+            delay_ms: spec.delay_ms,
+            dt_ms: self.dt_ms,
+        };
+        let csr = connect::build(&build, &streams, hook)?;
+        let index = self.push_projection(pre, post, spec.receptor, csr)?;
+        self.connect_ordinals.insert(keys, ordinal + 1);
+        Ok(index)
     }
 
     /// Connect with explicit synapse arrays (indices local to each population).
@@ -683,13 +1066,53 @@ impl Network {
             delay_ms,
             self.dt_ms,
         )?;
-        Ok(self.push_projection(pre, post, receptor, csr))
+        let index = self.push_projection(pre, post, receptor, csr)?;
+        // Counts as a connect of the pair, so that a projection rebuilt from
+        // its arrays leaves the draws of later connects unchanged.
+        let keys = (self.populations[pre].rng_key, self.populations[post].rng_key);
+        *self.connect_ordinals.entry(keys).or_insert(0) += 1;
+        Ok(index)
     }
 
     /// Poisson input into every neuron of `target`: a train of total rate
-    /// `rate_hz` per neuron (independent sources summed, so one draw per
-    /// neuron per step), each spike adding `weight` to `receptor`.
+    /// `rates_hz[i]` into neuron `i` (independent sources summed, so one draw
+    /// per neuron per step; rate 0 = no input), each spike adding `weight`
+    /// to `receptor`.
     pub fn add_poisson(
+        &mut self,
+        target: usize,
+        receptor: Receptor,
+        rates_hz: &[f64],
+        weight: f64,
+    ) -> Result<usize> {
+        self.pop_index(target)?;
+        let pop = &self.populations[target];
+        if rates_hz.len() != pop.n as usize {
+            return Err(Error::ShapeMismatch {
+                name: "rate_hz".into(),
+                expected: format!("({},)", pop.n),
+                got: format!("({},)", rates_hz.len()),
+            });
+        }
+        let (which, dists, active) = poisson_samplers(rates_hz, self.dt_ms)?;
+        finite("weight", weight)?;
+        self.check_weight_sign(target, receptor, weight, weight)?;
+        let ordinal = self.poisson.iter().filter(|p| p.target == target).count() as u64;
+        let streams = neuron_streams(self.seed, tag::POISSON, pop, ordinal);
+        self.poisson.push(PoissonInput {
+            target,
+            receptor,
+            weight,
+            which,
+            dists,
+            active,
+            streams,
+        });
+        Ok(self.poisson.len() - 1)
+    }
+
+    /// [`Network::add_poisson`] with the same rate `rate_hz` for every neuron.
+    pub fn add_poisson_uniform(
         &mut self,
         target: usize,
         receptor: Receptor,
@@ -698,24 +1121,69 @@ impl Network {
     ) -> Result<usize> {
         self.pop_index(target)?;
         non_negative("rate_hz", rate_hz)?;
-        finite("weight", weight)?;
-        self.check_weight_sign(target, receptor, weight, weight)?;
-        let lambda = rate_hz * self.dt_ms * 1e-3;
-        let dist = if lambda > 0.0 {
-            Some(PoissonCounts::new(lambda)?)
-        } else {
-            None
-        };
-        let id = self.poisson.len();
-        let streams = block_streams(self.seed, tag::POISSON, id, self.populations[target].n);
-        self.poisson.push(PoissonInput {
+        let rates = vec![rate_hz; self.populations[target].n as usize];
+        self.add_poisson(target, receptor, &rates, weight)
+    }
+
+    /// Replace the per-neuron rates (Hz, finite, >= 0) of Poisson input
+    /// `input` from the next step on.
+    pub fn set_poisson_rates(&mut self, input: usize, rates_hz: &[f64]) -> Result<()> {
+        let len = self.poisson.len();
+        let p = self.poisson.get_mut(input).ok_or(Error::IndexOutOfRange {
+            kind: "poisson input".into(),
+            index: input,
+            len,
+        })?;
+        if rates_hz.len() != p.streams.len() {
+            return Err(Error::ShapeMismatch {
+                name: "rate_hz".into(),
+                expected: format!("({},)", p.streams.len()),
+                got: format!("({},)", rates_hz.len()),
+            });
+        }
+        let (which, dists, active) = poisson_samplers(rates_hz, self.dt_ms)?;
+        p.which = which;
+        p.dists = dists;
+        p.active = active;
+        Ok(())
+    }
+
+    /// A constant current per neuron of `target` (pA; `amplitudes_pa`, one
+    /// per neuron), changeable between runs with
+    /// [`Network::set_current_amplitudes`]. Adds to the bias current.
+    pub fn add_current_input(&mut self, target: usize, amplitudes_pa: &[f64]) -> Result<usize> {
+        self.pop_index(target)?;
+        let p = &mut self.populations[target];
+        check_per_neuron("amplitudes_pa", amplitudes_pa, p.n)?;
+        if p.bias_mut().is_none() {
+            return Err(Error::invalid(
+                "target",
+                &p.name,
+                "a spike source or input port takes no current",
+            ));
+        }
+        p.has_ext = true;
+        self.current_inputs.push(CurrentInput {
             target,
-            receptor,
-            weight,
-            dist,
-            streams,
+            amplitudes_pa: amplitudes_pa.to_vec(),
         });
-        Ok(id)
+        Ok(self.current_inputs.len() - 1)
+    }
+
+    /// Replace the amplitudes (pA, finite) of current input `input`.
+    pub fn set_current_amplitudes(&mut self, input: usize, amplitudes_pa: &[f64]) -> Result<()> {
+        let len = self.current_inputs.len();
+        let c = self
+            .current_inputs
+            .get_mut(input)
+            .ok_or(Error::IndexOutOfRange {
+                kind: "current input".into(),
+                index: input,
+                len,
+            })?;
+        check_per_neuron("amplitudes_pa", amplitudes_pa, c.amplitudes_pa.len() as u32)?;
+        c.amplitudes_pa.copy_from_slice(amplitudes_pa);
+        Ok(())
     }
 
     /// Gaussian current noise (pA) redrawn every step for each neuron of `target`.
@@ -731,7 +1199,8 @@ impl Network {
             ));
         }
         let id = self.noise.len();
-        let streams = block_streams(self.seed, tag::NOISE, id, self.populations[target].n);
+        let ordinal = self.noise.iter().filter(|p| p.target == target).count() as u64;
+        let streams = neuron_streams(self.seed, tag::NOISE, &self.populations[target], ordinal);
         self.populations[target].has_ext = true;
         self.noise.push(NoiseInput {
             target,
@@ -865,55 +1334,124 @@ impl Network {
 
     /// Run `n_steps` steps.
     pub fn run(&mut self, n_steps: u64) -> Result<()> {
+        self.run_with(n_steps, &mut || Ok(()))
+    }
+
+    /// Run `n_steps` steps, calling `hook` before each; an error of the hook
+    /// stops the run at that step boundary (the network stays consistent:
+    /// plastic weights are synced) and is returned.
+    pub fn run_with(&mut self, n_steps: u64, hook: Hook<'_>) -> Result<()> {
         if self.pool_pid != std::process::id() {
             self.pool = build_pool(self.threads)?;
             self.pool_pid = std::process::id();
         }
+        for pop in &mut self.populations {
+            pop.take_snapshot();
+        }
+        let mut result = Ok(());
         for _ in 0..n_steps {
+            if let Err(e) = hook() {
+                result = Err(e);
+                break;
+            }
             self.advance();
         }
         self.sync_plastic_weights();
+        result
+    }
+
+    /// Start a new episode: restore every population's state (membrane,
+    /// recovery variable, synaptic variables, refractory counters) to its
+    /// values at the first step of its first run (a snapshot taken when that
+    /// run starts; populations never run keep their state), and drop
+    /// everything in flight: event queues, plastic arrival queues and
+    /// traces, pending port spikes. Weights, bias currents, inputs and
+    /// monitors are kept; the step counter and the random streams continue
+    /// (time is monotonic, each episode gets fresh noise).
+    pub fn reset(&mut self) {
+        let t_ms = self.step as f64 * self.dt_ms;
+        for pop in &mut self.populations {
+            pop.reset();
+        }
+        for proj in &mut self.projections {
+            if let Some(state) = proj.plasticity.as_mut() {
+                state.reset_activity(t_ms);
+            }
+        }
+        self.sync_plastic_weights();
+    }
+
+    /// Record the spikes of exactly the populations `pops` into their chunk
+    /// buffers (emptied now) until [`Network::take_chunk`]; other
+    /// populations record nothing.
+    pub fn record_chunk(&mut self, pops: &[usize]) -> Result<()> {
+        for &p in pops {
+            self.pop_index(p)?;
+        }
+        for pop in &mut self.populations {
+            pop.chunk = None;
+        }
+        for &p in pops {
+            self.populations[p].chunk = Some((Vec::new(), Vec::new()));
+        }
         Ok(())
+    }
+
+    /// The spikes `(steps, neurons)` recorded for `pop` since
+    /// [`Network::record_chunk`] (empty if not recorded); stops its recording.
+    pub fn take_chunk(&mut self, pop: usize) -> Result<(Vec<u64>, Vec<u32>)> {
+        self.pop_index(pop)?;
+        Ok(self.populations[pop].chunk.take().unwrap_or_default())
     }
 
     fn advance(&mut self) {
         let s = self.step;
         let pool = self.pool.take();
 
-        // 1. Inputs: Poisson draws, currents.
+        // 1. Inputs: Poisson draws, currents. Every neuron draws from its
+        //    own stream, so the work partition does not change the numbers.
         for input in &mut self.poisson {
-            let Some(dist) = &input.dist else { continue };
-            let weight = input.weight;
+            if !input.active {
+                continue;
+            }
+            let (weight, dists) = (input.weight, &input.dists);
             let (target, gate) = self.populations[input.target]
                 .input_mut(input.receptor)
                 .expect("checked when added");
-            let body = |((chunk, rng), gate): ((&mut [f64], &mut Stream), Option<&[f64]>)| {
+            type Work<'a> = (
+                ((&'a mut [f64], &'a mut [Stream]), &'a [u32]),
+                Option<&'a [f64]>,
+            );
+            let body = |(((chunk, rngs), which), gate): Work<'_>| {
                 for (k, x) in chunk.iter_mut().enumerate() {
-                    let count = dist.sample(rng);
+                    let Some(dist) = &dists[which[k] as usize] else {
+                        continue;
+                    };
+                    let count = dist.sample(&mut rngs[k]);
                     if gate.is_none_or(|g| g[k] <= 1.0) {
                         *x += count * weight;
                     }
                 }
             };
-            let gates = |n: usize| -> Vec<Option<&[f64]>> {
-                match gate {
-                    Some(g) => g.chunks(BLOCK).map(Some).collect(),
-                    None => vec![None; n],
-                }
+            let n_blocks = target.len().div_ceil(BLOCK);
+            let gates: Vec<Option<&[f64]>> = match gate {
+                Some(g) => g.chunks(BLOCK).map(Some).collect(),
+                None => vec![None; n_blocks],
             };
-            let n_blocks = input.streams.len();
             match &pool {
                 Some(p) if n_blocks > 1 => p.install(|| {
                     target
                         .par_chunks_mut(BLOCK)
-                        .zip(input.streams.par_iter_mut())
-                        .zip(gates(n_blocks))
+                        .zip(input.streams.par_chunks_mut(BLOCK))
+                        .zip(input.which.par_chunks(BLOCK))
+                        .zip(gates)
                         .for_each(body);
                 }),
                 _ => target
                     .chunks_mut(BLOCK)
-                    .zip(input.streams.iter_mut())
-                    .zip(gates(n_blocks))
+                    .zip(input.streams.chunks_mut(BLOCK))
+                    .zip(input.which.chunks(BLOCK))
+                    .zip(gates)
                     .for_each(body),
             }
         }
@@ -931,25 +1469,31 @@ impl Network {
                 Some(list) => list.iter().for_each(|&i| i_ext[i as usize] += amp),
             }
         }
+        for c in &self.current_inputs {
+            let i_ext = &mut self.populations[c.target].i_ext;
+            for (x, &a) in i_ext.iter_mut().zip(&c.amplitudes_pa) {
+                *x += a;
+            }
+        }
         for input in &mut self.noise {
             let normal = Normal::new(input.mean_pa, input.std_pa).expect("validated std");
             let i_ext = &mut self.populations[input.target].i_ext;
-            let body = |(chunk, rng): (&mut [f64], &mut Stream)| {
-                for x in chunk.iter_mut() {
+            let body = |(chunk, rngs): (&mut [f64], &mut [Stream])| {
+                for (x, rng) in chunk.iter_mut().zip(rngs) {
                     let value: f64 = normal.sample(rng);
                     *x += value;
                 }
             };
             match &pool {
-                Some(p) if input.streams.len() > 1 => p.install(|| {
+                Some(p) if i_ext.len() > BLOCK => p.install(|| {
                     i_ext
                         .par_chunks_mut(BLOCK)
-                        .zip(input.streams.par_iter_mut())
+                        .zip(input.streams.par_chunks_mut(BLOCK))
                         .for_each(body);
                 }),
                 _ => i_ext
                     .chunks_mut(BLOCK)
-                    .zip(input.streams.iter_mut())
+                    .zip(input.streams.chunks_mut(BLOCK))
                     .for_each(body),
             }
         }
@@ -978,6 +1522,12 @@ impl Network {
         }
 
         // 4. Record and deliver.
+        for pop in &mut self.populations {
+            if let Some((steps, neurons)) = &mut pop.chunk {
+                steps.extend(std::iter::repeat_n(s, pop.spikes.len()));
+                neurons.extend_from_slice(&pop.spikes);
+            }
+        }
         for m in &mut self.spike_monitors {
             let spikes = &self.populations[m.pop].spikes;
             for &i in spikes {
@@ -1096,6 +1646,17 @@ fn update_population(pop: &mut Population, s: u64, dt_ms: f64, pool: Option<&ray
     };
     let with_current = pop.has_ext || pop.has_bias;
     match &mut pop.model {
+        Model::Port { pending, .. } => {
+            while let Some(&(step, i)) = pending.first() {
+                if step > s {
+                    break;
+                }
+                pending.pop_first();
+                if step == s {
+                    pop.spikes.push(i);
+                }
+            }
+        }
         Model::Source {
             steps,
             neurons,
