@@ -226,8 +226,9 @@ def test_run_chunk_returns_exactly_what_a_monitor_records() -> None:
     net = Network(dt_ms=DT, seed=8, threads=2)
     a = net.lif("A", 300)
     b = net.lif("B", 100)
-    net.poisson(a, rate_hz=12000.0, weight=30.0)
-    net.connect(a, b, p=0.2, weight=50.0, delay_ms=1.0)
+    a.set("v_mv", Uniform(-65.0, -50.0))
+    net.poisson(a, rate_hz=20000.0, weight=60.0)  # 600 pA mean: 24 mV, past threshold
+    net.connect(a, b, p=0.2, weight=400.0, delay_ms=1.0)
     mon_a, mon_b = net.spike_monitor(a), net.spike_monitor(b)
     net.run(5.0)  # before the chunks: not part of them
     start = net.t_ms

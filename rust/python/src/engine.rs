@@ -5,7 +5,7 @@
 //! exact dtype (the Python layer converts), and go out as new numpy arrays.
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use evospikenet_core::plasticity::{
@@ -222,7 +222,7 @@ impl Engine {
 
     /// The rng key of population `pop`.
     fn rng_key(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        get(py, &self.net.populations, "population", pop).map(|p| p.rng_key())
+        get(py, &self.net.populations, "population", pop).map(Population::rng_key)
     }
 
     fn set_state(

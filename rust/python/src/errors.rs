@@ -89,6 +89,7 @@ where
                 return Ok(());
             }
             last = Instant::now();
+            #[allow(clippy::redundant_closure_for_method_calls)] // lifetimes: a closure is needed
             Python::attach(|py| py.check_signals()).map_err(|e| {
                 pending = Some(e);
                 Error::Interrupted
