@@ -109,10 +109,12 @@ def test_cartpole_evolution_improves_and_is_worker_independent(tmp_path: Path) -
 def test_validation_declares_winner_on_held_out_episodes(tmp_path: Path) -> None:
     # Low target so a 6-genome pool passes it within a few generations; the winner
     # must be a genome over the target in training whose mean on the validation
-    # seeds (1000, 1001), recomputed here independently, also reaches it.
+    # seeds (1000, 1001), recomputed here independently, also reaches it. (Seed 3:
+    # validates twice, in generation 2 and 3; with the identity-keyed random
+    # streams, seed 1 happens to stay below the target for 4 generations.)
     target, n_val = 30.0, 2
     res = evolve(
-        "cartpole", population=6, generations=4, seed=1, out=tmp_path, snapshots=False,
+        "cartpole", population=6, generations=4, seed=3, out=tmp_path, snapshots=False,
         target_fitness=target, validation_episodes=n_val, validation_top=2,
     )  # fmt: skip
     assert res.best_fitness >= target
