@@ -4,7 +4,7 @@
 //! core, converts results. Arrays come in as C-contiguous numpy arrays of the
 //! exact dtype (the Python layer converts), and go out as new numpy arrays.
 
-use evospikenet_core::connect::{Dist, Rule};
+use evospikenet_core::connect::{self, Dist, Rule};
 use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
@@ -222,7 +222,7 @@ impl Engine {
 
     /// The rng key of population `pop`.
     fn rng_key(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        get(py, &self.net.populations, "population", pop).map(Population::rng_key)
+        get(py, self.net.populations(), "population", pop).map(Population::rng_key)
     }
 
     fn set_state(
@@ -311,7 +311,13 @@ impl Engine {
             slice("delay_ms", &delay_ms)?,
         );
         let net = &mut self.net;
-        detached(py, || net.connect_arrays(pre, post, rec, pi, po, w, d))
+        let arrays = connect::SynapseArrays {
+            pre: pi,
+            post: po,
+            weight: w,
+            delay_ms: d,
+        };
+        detached(py, || net.connect_arrays(pre, post, rec, &arrays))
     }
 
     fn add_gap_junctions(
@@ -509,7 +515,7 @@ impl Engine {
 
     /// Recorded spikes of spike monitor `monitor`: `(steps uint64, neurons uint32)`.
     fn spikes<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SpikeArrays<'py>> {
-        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
+        let m = get(py, self.net.spike_monitors(), "spike monitor", monitor)?;
         Ok((
             m.steps.clone().into_pyarray(py),
             m.neurons.clone().into_pyarray(py),
@@ -526,7 +532,7 @@ impl Engine {
         start_step: u64,
         stop_step: u64,
     ) -> PyResult<SpikeArrays<'py>> {
-        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
+        let m = get(py, self.net.spike_monitors(), "spike monitor", monitor)?;
         let lo = m.steps.partition_point(|&s| s < start_step);
         let hi = lo.max(m.steps.partition_point(|&s| s < stop_step));
         Ok((
@@ -537,12 +543,12 @@ impl Engine {
 
     /// Number of spikes recorded by spike monitor `monitor`.
     fn spike_monitor_len(&self, py: Python<'_>, monitor: usize) -> PyResult<usize> {
-        get(py, &self.net.spike_monitors, "spike monitor", monitor).map(|m| m.steps.len())
+        get(py, self.net.spike_monitors(), "spike monitor", monitor).map(|m| m.steps.len())
     }
 
     /// Samples of state monitor `monitor`: `(steps uint64 (n_samples,), values float64 (n_samples, n_neurons))`.
     fn samples<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SampleArrays<'py>> {
-        let m = get(py, &self.net.state_monitors, "state monitor", monitor)?;
+        let m = get(py, self.net.state_monitors(), "state monitor", monitor)?;
         let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), m.values.clone())
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
         Ok((m.steps.clone().into_pyarray(py), values.into_pyarray(py)))
@@ -556,7 +562,7 @@ impl Engine {
         variable: &str,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let v: Var = parse(py, variable)?;
-        let p = get(py, &self.net.populations, "population", pop)?;
+        let p = get(py, self.net.populations(), "population", pop)?;
         Ok(p.state(v)
             .map_err(|e| to_py_err(py, e))?
             .to_vec()
@@ -565,18 +571,18 @@ impl Engine {
 
     /// Total spikes emitted by population `pop` so far.
     fn spike_count(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        get(py, &self.net.populations, "population", pop).map(|p| p.spike_count)
+        get(py, self.net.populations(), "population", pop).map(|p| p.spike_count)
     }
 
     /// Number of synapses of projection `proj`.
     fn projection_size(&self, py: Python<'_>, proj: usize) -> PyResult<usize> {
-        get(py, &self.net.projections, "projection", proj).map(|p| p.csr.len())
+        get(py, self.net.projections(), "projection", proj).map(|p| p.csr.len())
     }
 
     /// Synapses of projection `proj` in CSR order:
     /// `(pre uint32, post uint32, weight float32, delay_steps uint16)`.
     fn projection_arrays<'py>(&self, py: Python<'py>, proj: usize) -> PyResult<SynapseArrays<'py>> {
-        let p = get(py, &self.net.projections, "projection", proj)?;
+        let p = get(py, self.net.projections(), "projection", proj)?;
         let csr = &p.csr;
         let (pre, post, w, d) = py.detach(|| csr.to_coo());
         Ok((
@@ -754,7 +760,7 @@ impl Engine {
         py: Python<'py>,
         proj: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let p = get(py, &self.net.projections, "projection", proj)?;
+        let p = get(py, self.net.projections(), "projection", proj)?;
         Ok(p.plasticity
             .as_ref()
             .map(|s| s.theta().to_vec())
