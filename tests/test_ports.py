@@ -27,7 +27,12 @@ def counting(net: Network, name: str, n: int, **kw: object) -> Population:
     spikes received.
     """
     return net.lif(
-        name, n, synapse="delta", tau_m_ms=1e9, v_th_mv=1e6, **kw  # type: ignore[arg-type]
+        name,
+        n,
+        synapse="delta",
+        tau_m_ms=1e9,
+        v_th_mv=1e6,
+        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -131,7 +131,7 @@ class Engine:
     def add_poisson(
         self, target: int, receptor_name: str, rate_hz: npt.NDArray[np.float64], weight: float
     ) -> int:
-        """Add a Poisson input of total rate ``rate_hz[i]`` (Hz) into neuron ``i``; return its index."""
+        """Add a Poisson input of total rate ``rate_hz[i]`` into neuron ``i``; return its index."""
     def set_poisson_rates(self, input: int, rate_hz: npt.NDArray[np.float64]) -> None:
         """Replace the per-neuron rates (Hz, finite, >= 0) of a Poisson input."""
     def add_current_input(self, target: int, amplitudes_pa: npt.NDArray[np.float64]) -> int:
@@ -162,7 +162,7 @@ class Engine:
         chunk_steps: int = 1000,
         callback: Callable[[int, int], object] | None = None,
     ) -> None:
-        """Run ``n_steps`` with the GIL released; Ctrl-C within ~50 ms; ``callback(done, total)`` between chunks."""
+        """Run ``n_steps`` (GIL released, Ctrl-C within ~50 ms); ``callback(done, total)``."""
     def run_chunk(
         self,
         n_steps: int,
@@ -170,7 +170,7 @@ class Engine:
         chunk_steps: int = 1000,
         callback: Callable[[int, int], object] | None = None,
     ) -> list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]]:
-        """Run like ``run``; return ``(steps, neurons)`` of the spikes of each of ``pops`` in the chunk."""
+        """Run like ``run``; return the ``(steps, neurons)`` of each of ``pops`` in the chunk."""
     def spikes(self, monitor: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """Recorded ``(steps, neurons)`` of a spike monitor."""
     def spikes_window(

@@ -332,9 +332,7 @@ class InputPort(Population):
 
     model = "input_port"
 
-    def __init__(
-        self, network: Network, name: str, n: int, index: int, latency_steps: int
-    ) -> None:
+    def __init__(self, network: Network, name: str, n: int, index: int, latency_steps: int) -> None:
         super().__init__(network, name, n, index)
         self.latency_steps = latency_steps
 
@@ -434,9 +432,7 @@ class PoissonInput:
         ShapeMismatchError
             An array not of shape ``(n,)``.
         """
-        self.network._engine.set_poisson_rates(
-            self.index, _float_array(rate_hz, self.target.n)
-        )
+        self.network._engine.set_poisson_rates(self.index, _float_array(rate_hz, self.target.n))
 
 
 class CurrentInput:
@@ -1321,9 +1317,7 @@ class Network:
             An array not of shape ``(n,)``.
         """
         self._check_member(target, "target")
-        index = self._engine.add_current_input(
-            target.index, _float_array(amplitudes_pa, target.n)
-        )
+        index = self._engine.add_current_input(target.index, _float_array(amplitudes_pa, target.n))
         return CurrentInput(self, target, int(index))
 
     def noise(self, target: Population, mean_pa: float, std_pa: float) -> int:

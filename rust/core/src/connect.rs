@@ -538,16 +538,28 @@ pub fn build(spec: &BuildSpec<'_>, streams: &Streams<'_>, hook: Hook<'_>) -> Res
     })
 }
 
+/// Explicit synapses: synapse `k` from `pre[k]` to `post[k]` (indices local
+/// to each population) with `weight[k]` and `delay_ms[k]`.
+#[derive(Clone, Copy, Debug)]
+pub struct SynapseArrays<'a> {
+    /// Presynaptic neuron of each synapse.
+    pub pre: &'a [u32],
+    /// Postsynaptic neuron of each synapse.
+    pub post: &'a [u32],
+    /// Weight of each synapse.
+    pub weight: &'a [f64],
+    /// Delay of each synapse (ms, on the step grid).
+    pub delay_ms: &'a [f64],
+}
+
 /// Build a projection from explicit synapse arrays (any order).
-pub fn from_arrays(
-    n_pre: u32,
-    n_post: u32,
-    pre: &[u32],
-    post: &[u32],
-    weight: &[f64],
-    delay_ms: &[f64],
-    dt_ms: f64,
-) -> Result<Csr> {
+pub fn from_arrays(n_pre: u32, n_post: u32, arrays: &SynapseArrays<'_>, dt_ms: f64) -> Result<Csr> {
+    let SynapseArrays {
+        pre,
+        post,
+        weight,
+        delay_ms,
+    } = *arrays;
     let m = pre.len();
     for (name, len) in [
         ("post", post.len()),

@@ -107,12 +107,12 @@ impl RateEncoder {
             });
         }
         let pop = net
-            .populations
+            .populations()
             .get(self.pop)
             .ok_or(Error::IndexOutOfRange {
                 kind: "population".into(),
                 index: self.pop,
-                len: net.populations.len(),
+                len: net.populations().len(),
             })?;
         let n = self.gains_pa.len() * self.neurons_per_feature;
         if pop.n as usize != n {
@@ -151,7 +151,7 @@ impl RateEncoder {
 fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
     let mut counts = Vec::with_capacity(outputs.len());
     for (k, &pop) in outputs.iter().enumerate() {
-        let now = net.populations[pop].spike_count;
+        let now = net.populations()[pop].spike_count;
         counts.push(now - last[k]);
         last[k] = now;
     }
@@ -161,7 +161,7 @@ fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
         if c != top {
             continue;
         }
-        let v: f64 = net.populations[outputs[k]].state(Var::V)?.iter().sum();
+        let v: f64 = net.populations()[outputs[k]].state(Var::V)?.iter().sum();
         if best.is_none_or(|(_, bv)| v > bv) {
             best = Some((k, v));
         }
@@ -220,11 +220,11 @@ pub fn cartpole_episode(net: &mut Network, episode: &Episode<'_>, hook: Hook<'_>
         ));
     }
     for &pop in outputs {
-        if pop >= net.populations.len() {
+        if pop >= net.populations().len() {
             return Err(Error::IndexOutOfRange {
                 kind: "population".into(),
                 index: pop,
-                len: net.populations.len(),
+                len: net.populations().len(),
             });
         }
     }
@@ -234,7 +234,7 @@ pub fn cartpole_episode(net: &mut Network, episode: &Episode<'_>, hook: Hook<'_>
     };
     let mut last: Vec<u64> = outputs
         .iter()
-        .map(|&p| net.populations[p].spike_count)
+        .map(|&p| net.populations()[p].spike_count)
         .collect();
     let mut currents = vec![0.0; 4 * encoder.neurons_per_feature];
     let mut total = 0;

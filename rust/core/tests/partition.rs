@@ -120,7 +120,7 @@ type Train = (Vec<u64>, Vec<u32>);
 fn whole(threads: usize) -> (Train, Train) {
     let (mut net, _, _) = build(Part::Whole, threads);
     net.run(L * CHUNKS).unwrap();
-    let m = &net.spike_monitors;
+    let m = net.spike_monitors();
     (
         (m[0].steps.clone(), m[0].neurons.clone()),
         (m[1].steps.clone(), m[1].neurons.clone()),
@@ -144,7 +144,7 @@ fn split(threads: usize) -> (Train, Train) {
             .push_port_spikes(port_b, &steps_b, &neurons_b)
             .unwrap();
     }
-    let (ma, mb) = (&net_a.spike_monitors[0], &net_b.spike_monitors[0]);
+    let (ma, mb) = (&net_a.spike_monitors()[0], &net_b.spike_monitors()[0]);
     (
         (ma.steps.clone(), ma.neurons.clone()),
         (mb.steps.clone(), mb.neurons.clone()),
@@ -174,7 +174,7 @@ fn boundary_projections_matter() {
     let (reference, _) = whole(1);
     let (mut net_a, _, _) = build(Part::A, 1);
     net_a.run(L * CHUNKS).unwrap();
-    let m = &net_a.spike_monitors[0];
+    let m = &net_a.spike_monitors()[0];
     assert_ne!((m.steps.clone(), m.neurons.clone()), reference);
 }
 

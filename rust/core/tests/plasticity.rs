@@ -171,13 +171,13 @@ fn zero_scale_plastic_projection_transmits_like_a_static_one() {
         if plastic {
             net.set_plasticity_scale(proj, 0.0).unwrap();
         } else {
-            net.projections[proj].plasticity = None;
+            net.remove_plasticity(proj).unwrap();
         }
         let mon = net.add_spike_monitor(1, None).unwrap();
         net.run(3000).unwrap();
         (
-            net.spike_monitors[mon].steps.clone(),
-            net.spike_monitors[mon].neurons.clone(),
+            net.spike_monitors()[mon].steps.clone(),
+            net.spike_monitors()[mon].neurons.clone(),
         )
     };
     let (a, b) = (run(false), run(true));

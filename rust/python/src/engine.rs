@@ -4,7 +4,7 @@
 //! core, converts results. Arrays come in as C-contiguous numpy arrays of the
 //! exact dtype (the Python layer converts), and go out as new numpy arrays.
 
-use evospikenet_core::connect::{Dist, Rule};
+use evospikenet_core::connect::{self, Dist, Rule};
 use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
@@ -121,9 +121,8 @@ impl Engine {
             t_ref_ms,
             synapse,
         };
-        self.net
-            .add_lif(name, n, params)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_lif(name, n, params))
     }
 
     fn add_izhikevich(
@@ -142,9 +141,10 @@ impl Engine {
             slice("c", &c)?.to_vec(),
             slice("d", &d)?.to_vec(),
         );
-        self.net
-            .add_izhikevich(name, IzhParams { tau_syn_ms }, a, b, c, d)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || {
+            net.add_izhikevich(name, IzhParams { tau_syn_ms }, a, b, c, d)
+        })
     }
 
     fn add_spike_source(
@@ -168,9 +168,8 @@ impl Engine {
         n: u32,
         latency_steps: u64,
     ) -> PyResult<usize> {
-        self.net
-            .add_input_port(name, n, latency_steps)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_input_port(name, n, latency_steps))
     }
 
     /// Push spikes into input port `pop`: `neurons` with either remote
@@ -215,14 +214,13 @@ impl Engine {
             Some(arr) => Some(slice("neuron_ids", arr)?.to_vec()),
             None => None,
         };
-        self.net
-            .set_identity(pop, rng_key, ids)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.set_identity(pop, rng_key, ids))
     }
 
     /// The rng key of population `pop`.
     fn rng_key(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        get(py, &self.net.populations, "population", pop).map(Population::rng_key)
+        get(py, self.net.populations(), "population", pop).map(Population::rng_key)
     }
 
     fn set_state(
@@ -233,9 +231,9 @@ impl Engine {
         values: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
         let v: Var = parse(py, variable)?;
-        self.net
-            .set_state(pop, v, slice("values", &values)?)
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("values", &values)?;
+        let net = &mut self.net;
+        detached(py, || net.set_state(pop, v, arg0))
     }
 
     fn init_state(
@@ -257,9 +255,9 @@ impl Engine {
         pop: usize,
         i_e_pa: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
-        self.net
-            .set_bias(pop, slice("i_e_pa", &i_e_pa)?)
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("i_e_pa", &i_e_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.set_bias(pop, arg0))
     }
 
     #[pyo3(signature = (pre, post, receptor_name, rule, value, allow_autapses, weight, delay_ms))]
@@ -311,7 +309,13 @@ impl Engine {
             slice("delay_ms", &delay_ms)?,
         );
         let net = &mut self.net;
-        detached(py, || net.connect_arrays(pre, post, rec, pi, po, w, d))
+        let arrays = connect::SynapseArrays {
+            pre: pi,
+            post: po,
+            weight: w,
+            delay_ms: d,
+        };
+        detached(py, || net.connect_arrays(pre, post, rec, &arrays))
     }
 
     fn add_gap_junctions(
@@ -365,9 +369,9 @@ impl Engine {
         target: usize,
         amplitudes_pa: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<usize> {
-        self.net
-            .add_current_input(target, slice("amplitudes_pa", &amplitudes_pa)?)
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("amplitudes_pa", &amplitudes_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.add_current_input(target, arg0))
     }
 
     /// Replace the amplitudes (pA) of current input `input`.
@@ -377,9 +381,9 @@ impl Engine {
         input: usize,
         amplitudes_pa: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
-        self.net
-            .set_current_amplitudes(input, slice("amplitudes_pa", &amplitudes_pa)?)
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("amplitudes_pa", &amplitudes_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.set_current_amplitudes(input, arg0))
     }
 
     /// Restore the state of the first step and drop everything in flight
@@ -399,9 +403,8 @@ impl Engine {
         mean_pa: f64,
         std_pa: f64,
     ) -> PyResult<usize> {
-        self.net
-            .add_noise(target, mean_pa, std_pa)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_noise(target, mean_pa, std_pa))
     }
 
     fn add_step_current(
@@ -416,14 +419,10 @@ impl Engine {
             Some(arr) => Some(slice("neurons", arr)?.to_vec()),
             None => None,
         };
-        self.net
-            .add_step_current(
-                target,
-                neurons,
-                slice("times_ms", &times_ms)?,
-                slice("amplitudes_pa", &amplitudes_pa)?,
-            )
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("times_ms", &times_ms)?;
+        let arg1 = slice("amplitudes_pa", &amplitudes_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.add_step_current(target, neurons, arg0, arg1))
     }
 
     fn add_spike_monitor(
@@ -436,9 +435,8 @@ impl Engine {
             Some(arr) => Some(slice("neurons", arr)?),
             None => None,
         };
-        self.net
-            .add_spike_monitor(pop, list)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_spike_monitor(pop, list))
     }
 
     fn add_state_monitor(
@@ -451,9 +449,8 @@ impl Engine {
     ) -> PyResult<usize> {
         let v: Var = parse(py, variable)?;
         let list = slice("neurons", &neurons)?.to_vec();
-        self.net
-            .add_state_monitor(pop, v, list, every_steps)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_state_monitor(pop, v, list, every_steps))
     }
 
     /// Run `n_steps`, in chunks of `chunk_steps` with the interpreter
@@ -509,11 +506,9 @@ impl Engine {
 
     /// Recorded spikes of spike monitor `monitor`: `(steps uint64, neurons uint32)`.
     fn spikes<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SpikeArrays<'py>> {
-        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
-        Ok((
-            m.steps.clone().into_pyarray(py),
-            m.neurons.clone().into_pyarray(py),
-        ))
+        let m = get(py, self.net.spike_monitors(), "spike monitor", monitor)?;
+        let (steps, neurons) = py.detach(|| (m.steps.clone(), m.neurons.clone()));
+        Ok((steps.into_pyarray(py), neurons.into_pyarray(py)))
     }
 
     /// Spikes of spike monitor `monitor` with `start_step <= step < stop_step`:
@@ -526,26 +521,25 @@ impl Engine {
         start_step: u64,
         stop_step: u64,
     ) -> PyResult<SpikeArrays<'py>> {
-        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
+        let m = get(py, self.net.spike_monitors(), "spike monitor", monitor)?;
         let lo = m.steps.partition_point(|&s| s < start_step);
         let hi = lo.max(m.steps.partition_point(|&s| s < stop_step));
-        Ok((
-            m.steps[lo..hi].to_vec().into_pyarray(py),
-            m.neurons[lo..hi].to_vec().into_pyarray(py),
-        ))
+        let (steps, neurons) = py.detach(|| (m.steps[lo..hi].to_vec(), m.neurons[lo..hi].to_vec()));
+        Ok((steps.into_pyarray(py), neurons.into_pyarray(py)))
     }
 
     /// Number of spikes recorded by spike monitor `monitor`.
     fn spike_monitor_len(&self, py: Python<'_>, monitor: usize) -> PyResult<usize> {
-        get(py, &self.net.spike_monitors, "spike monitor", monitor).map(|m| m.steps.len())
+        get(py, self.net.spike_monitors(), "spike monitor", monitor).map(|m| m.steps.len())
     }
 
     /// Samples of state monitor `monitor`: `(steps uint64 (n_samples,), values float64 (n_samples, n_neurons))`.
     fn samples<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SampleArrays<'py>> {
-        let m = get(py, &self.net.state_monitors, "state monitor", monitor)?;
-        let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), m.values.clone())
+        let m = get(py, self.net.state_monitors(), "state monitor", monitor)?;
+        let (steps, values) = py.detach(|| (m.steps.clone(), m.values.clone()));
+        let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), values)
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        Ok((m.steps.clone().into_pyarray(py), values.into_pyarray(py)))
+        Ok((steps.into_pyarray(py), values.into_pyarray(py)))
     }
 
     /// Current values of `variable` for every neuron of `pop` (a copy).
@@ -556,7 +550,7 @@ impl Engine {
         variable: &str,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let v: Var = parse(py, variable)?;
-        let p = get(py, &self.net.populations, "population", pop)?;
+        let p = get(py, self.net.populations(), "population", pop)?;
         Ok(p.state(v)
             .map_err(|e| to_py_err(py, e))?
             .to_vec()
@@ -565,18 +559,18 @@ impl Engine {
 
     /// Total spikes emitted by population `pop` so far.
     fn spike_count(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        get(py, &self.net.populations, "population", pop).map(|p| p.spike_count)
+        get(py, self.net.populations(), "population", pop).map(|p| p.spike_count)
     }
 
     /// Number of synapses of projection `proj`.
     fn projection_size(&self, py: Python<'_>, proj: usize) -> PyResult<usize> {
-        get(py, &self.net.projections, "projection", proj).map(|p| p.csr.len())
+        get(py, self.net.projections(), "projection", proj).map(|p| p.csr.len())
     }
 
     /// Synapses of projection `proj` in CSR order:
     /// `(pre uint32, post uint32, weight float32, delay_steps uint16)`.
     fn projection_arrays<'py>(&self, py: Python<'py>, proj: usize) -> PyResult<SynapseArrays<'py>> {
-        let p = get(py, &self.net.projections, "projection", proj)?;
+        let p = get(py, self.net.projections(), "projection", proj)?;
         let csr = &p.csr;
         let (pre, post, w, d) = py.detach(|| csr.to_coo());
         Ok((
@@ -712,9 +706,8 @@ impl Engine {
 
     /// Multiply every later weight change of projection `proj` by `scale`.
     fn set_plasticity_scale(&mut self, py: Python<'_>, proj: usize, scale: f64) -> PyResult<()> {
-        self.net
-            .set_plasticity_scale(proj, scale)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.set_plasticity_scale(proj, scale))
     }
 
     /// Add `amount` to the dopamine seen by every reward-modulated projection.
@@ -754,7 +747,7 @@ impl Engine {
         py: Python<'py>,
         proj: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let p = get(py, &self.net.projections, "projection", proj)?;
+        let p = get(py, self.net.projections(), "projection", proj)?;
         Ok(p.plasticity
             .as_ref()
             .map(|s| s.theta().to_vec())

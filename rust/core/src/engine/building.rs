@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{check_per_neuron, Hook, Model, Network, Population, Projection, Receptor, Var};
-use crate::connect::{self, BuildSpec, Csr, Dist, Rule, Streams};
+use crate::connect::{self, BuildSpec, Csr, Dist, Rule, Streams, SynapseArrays};
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState};
 use crate::neuron::non_negative;
@@ -410,17 +410,15 @@ impl Network {
         Ok(index)
     }
 
-    /// Connect with explicit synapse arrays (indices local to each population).
+    /// Connect `pre` to `post` onto `receptor` with explicit synapses.
     pub fn connect_arrays(
         &mut self,
         pre: usize,
         post: usize,
         receptor: Receptor,
-        pre_idx: &[u32],
-        post_idx: &[u32],
-        weight: &[f64],
-        delay_ms: &[f64],
+        arrays: &SynapseArrays<'_>,
     ) -> Result<usize> {
+        let weight = arrays.weight;
         self.pop_index(pre)?;
         self.pop_index(post)?;
         let low = weight.iter().copied().fold(f64::INFINITY, f64::min);
@@ -431,10 +429,7 @@ impl Network {
         let csr = connect::from_arrays(
             self.populations[pre].n,
             self.populations[post].n,
-            pre_idx,
-            post_idx,
-            weight,
-            delay_ms,
+            arrays,
             self.dt_ms,
         )?;
         let index = self.push_projection(pre, post, receptor, csr)?;

@@ -73,9 +73,9 @@ pub struct Network {
     /// parent's worker threads (they do not exist in the child).
     pool_pid: u32,
     /// Populations.
-    pub populations: Vec<Population>,
+    populations: Vec<Population>,
     /// Projections.
-    pub projections: Vec<Projection>,
+    projections: Vec<Projection>,
     /// Per population, the indices of the projections onto it, ascending.
     incoming: Vec<Vec<usize>>,
     poisson: Vec<PoissonInput>,
@@ -85,9 +85,9 @@ pub struct Network {
     /// Number of `connect` calls so far per (pre key, post key).
     connect_ordinals: HashMap<(u64, u64), u64>,
     /// Spike monitors.
-    pub spike_monitors: Vec<SpikeMonitor>,
+    spike_monitors: Vec<SpikeMonitor>,
     /// State monitors.
-    pub state_monitors: Vec<StateMonitor>,
+    state_monitors: Vec<StateMonitor>,
     /// Gap junctions (see `gap.rs`).
     gaps: Vec<GapJunctions>,
 }
@@ -145,6 +145,26 @@ impl Network {
             state_monitors: Vec::new(),
             gaps: Vec::new(),
         })
+    }
+
+    /// The populations, by index.
+    pub fn populations(&self) -> &[Population] {
+        &self.populations
+    }
+
+    /// The projections, by index.
+    pub fn projections(&self) -> &[Projection] {
+        &self.projections
+    }
+
+    /// The spike monitors, by index.
+    pub fn spike_monitors(&self) -> &[SpikeMonitor] {
+        &self.spike_monitors
+    }
+
+    /// The state monitors, by index.
+    pub fn state_monitors(&self) -> &[StateMonitor] {
+        &self.state_monitors
     }
 
     /// Time step (ms).

@@ -67,6 +67,21 @@ impl Network {
         Ok(())
     }
 
+    /// Detach the plasticity rule of projection `proj` (if any); its
+    /// weights stay as learnt so far and are static from now on.
+    pub fn remove_plasticity(&mut self, proj: usize) -> Result<()> {
+        self.projection_index(proj)?;
+        let t = self.step as f64 * self.dt_ms;
+        let p = &mut self.projections[proj];
+        if let Some(mut state) = p.plasticity.take() {
+            state.flush(t);
+            for (w, &x) in p.csr.weight.iter_mut().zip(&state.w) {
+                *w = x as f32;
+            }
+        }
+        Ok(())
+    }
+
     /// Multiply every later weight change of projection `proj` by `scale`
     /// (finite, >= 0).
     pub fn set_plasticity_scale(&mut self, proj: usize, scale: f64) -> Result<()> {
