@@ -61,7 +61,7 @@ ChunkSpikes = Mapping[str, tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]
 
 @dataclass(frozen=True, init=False)
 class Part:
-    """Which populations a :class:`~evospikenet.network.Network` simulates, and its exchange interval.
+    """The populations a :class:`~evospikenet.network.Network` simulates, and its chunk.
 
     Parameters
     ----------
