@@ -52,9 +52,7 @@ class BuiltModel:
         In a part (:mod:`evospikenet.partition`) only the local populations
         get one: a remote proxy's spikes are recorded by its own part.
         """
-        monitors = {
-            k: network.spike_monitor(v) for k, v in populations.items() if not v.remote
-        }
+        monitors = {k: network.spike_monitor(v) for k, v in populations.items() if not v.remote}
         return cls(name, network, dict(populations), monitors, duration_ms, parameters)
 
     def run(self, duration_ms: float | None = None, **kwargs: Any) -> None:
