@@ -1452,6 +1452,8 @@ class Network:
         PoissonInput
             Handle whose :meth:`~PoissonInput.set_rates` changes the rates
             between runs (inhomogeneous Poisson input).
+            For a remote proxy target in a part nothing is added and the
+            handle's ``set_rates`` does nothing (likewise :meth:`current_input`).
 
         Raises
         ------
@@ -1509,6 +1511,11 @@ class Network:
         ------
         InvalidParameterError
             Non-finite mean, negative std, or a spike-source target.
+
+        Notes
+        -----
+        Returns the input's index, or -1 for a remote proxy target in a part
+        (nothing is added: the owning part adds it); so does :meth:`current`.
         """
         self._check_member(target, "target")
         if target.remote:
