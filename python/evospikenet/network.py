@@ -29,6 +29,7 @@ import numpy.typing as npt
 from evospikenet import _core
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
 from evospikenet.errors import InvalidParameterError, ShapeMismatchError
+from evospikenet.partition import Part
 from evospikenet.validation import count as _count
 from evospikenet.validation import finite as _finite
 from evospikenet.validation import indices as _indices
@@ -48,6 +49,7 @@ __all__ = [
     "PoissonInput",
     "Population",
     "Projection",
+    "RemoteProjection",
     "SpikeMonitor",
     "SpikeSourcePopulation",
     "StateMonitor",
@@ -166,6 +168,11 @@ class Population:
         Number of neurons.
     index : int
         Index of the population in the engine.
+    remote : bool
+        True for the proxy of a population another part simulates
+        (``Network(part=...)``, :mod:`evospikenet.partition`): its engine
+        object is the input port ``network.ports[name]``, and setting its
+        state or bias does nothing here.
     """
 
     model = "population"
@@ -175,6 +182,7 @@ class Population:
         self.name = name
         self.n = n
         self.index = index
+        self.remote = False
 
     def __len__(self) -> int:
         return self.n
@@ -205,9 +213,14 @@ class Population:
         Raises
         ------
         InvalidParameterError
-            If the population has no such variable.
+            If the population has no such variable, or is a remote proxy.
         """
-        return self.network._engine.state(self.index, self._state_var(variable))
+        var = self._state_var(variable)
+        if self.remote:
+            raise InvalidParameterError.of(
+                "population", self.name, "is remote: its state lives in the part that simulates it"
+            )
+        return self.network._engine.state(self.index, var)
 
     def set(self, variable: str, values: float | npt.ArrayLike | Distribution) -> None:
         """Set a state variable: a scalar, an array of shape ``(n,)`` or a distribution.
@@ -223,6 +236,8 @@ class Population:
             If an array does not have shape ``(n,)``.
         """
         var = self._state_var(variable)
+        if self.remote:
+            return  # the owning part sets it
         if isinstance(values, Constant | Uniform | Normal):
             self.network._engine.init_state(self.index, var, values.spec())
         else:
@@ -240,6 +255,8 @@ class Population:
         InvalidParameterError
             For non-finite values or a spike source.
         """
+        if self.remote:
+            return  # the owning part sets it
         self.network._engine.set_bias(self.index, _float_array(i_e_pa, self.n))
 
 
@@ -432,6 +449,8 @@ class PoissonInput:
         ShapeMismatchError
             An array not of shape ``(n,)``.
         """
+        if self.target.remote:
+            return  # an input of the part that simulates the target
         self.network._engine.set_poisson_rates(self.index, _float_array(rate_hz, self.target.n))
 
 
@@ -470,6 +489,8 @@ class CurrentInput:
         ShapeMismatchError
             An array not of shape ``(n,)``.
         """
+        if self.target.remote:
+            return  # an input of the part that simulates the target
         self.network._engine.set_current_amplitudes(
             self.index, _float_array(amplitudes_pa, self.target.n)
         )
@@ -510,7 +531,8 @@ class Projection:
         """
         pre, post, weight, delay_steps = self.network._engine.projection_arrays(self.index)
         # A projection from an input port stores its delays less the port's latency.
-        latency = self.pre.latency_steps if isinstance(self.pre, InputPort) else 0
+        port = self.network.ports.get(self.pre.name) if self.pre.remote else self.pre
+        latency = port.latency_steps if isinstance(port, InputPort) else 0
         return {
             "pre": pre,
             "post": post,
@@ -555,8 +577,47 @@ class Projection:
         self.network._engine.set_projection_weights(self.index, _float_array(values, len(self)))
 
 
+@dataclass(frozen=True)
+class RemoteProjection(Projection):
+    """Stands for a projection onto a remote population in a part (:mod:`evospikenet.partition`).
+
+    ``Network.connect`` returns it where ``post`` is simulated by another
+    part: the synapses live there, so it has no engine object (``index`` is
+    -1) and every method that would read or change them raises
+    :class:`~evospikenet.errors.InvalidParameterError`; plasticity attached
+    to it is skipped (the owning part attaches it).
+    """
+
+    def _refuse(self) -> InvalidParameterError:
+        return InvalidParameterError.of(
+            "projection",
+            f"{self.pre.name}->{self.post.name}",
+            f"is onto the remote population {self.post.name!r}: its synapses live in the part "
+            "that simulates it",
+        )
+
+    def __len__(self) -> int:
+        raise self._refuse()
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:  # noqa: D102
+        raise self._refuse()
+
+    def bcm_threshold(self) -> npt.NDArray[np.float64]:  # noqa: D102
+        raise self._refuse()
+
+    def weights(self) -> npt.NDArray[np.float64]:  # noqa: D102
+        raise self._refuse()
+
+    def set_weights(self, values: float | npt.ArrayLike) -> None:  # noqa: D102
+        raise self._refuse()
+
+
 class SpikeMonitor:
     """Records the spikes of a population.
+
+    A monitor on a remote proxy (a population another part simulates,
+    :mod:`evospikenet.partition`) records nothing: its ``index`` is -1 and
+    it is not in ``Network.spike_monitors``; the owning part records them.
 
     Attributes
     ----------
@@ -569,20 +630,27 @@ class SpikeMonitor:
         self.population = population
         self.index = index
 
+    def _spikes(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        if self.index < 0:  # on a remote proxy: records nothing
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
+        return self.network._engine.spikes(self.index)
+
     @property
     def t_ms(self) -> npt.NDArray[np.float64]:
         """Spike times (ms), float64, shape ``(n_spikes,)``, ascending."""
-        steps, _ = self.network._engine.spikes(self.index)
+        steps, _ = self._spikes()
         return steps.astype(np.float64) * self.network.dt_ms
 
     @property
     def neuron(self) -> npt.NDArray[np.uint32]:
         """Neuron index within the population, uint32, shape ``(n_spikes,)``."""
-        return self.network._engine.spikes(self.index)[1]
+        return self._spikes()[1]
 
     @property
     def count(self) -> int:
         """Number of recorded spikes."""
+        if self.index < 0:
+            return 0
         return int(self.network._engine.spike_monitor_len(self.index))
 
     def window(
@@ -625,7 +693,10 @@ class SpikeMonitor:
             )
         dt = self.network.dt_ms
         lo, hi = _first_step_at(start_ms, dt), _first_step_at(stop_ms, dt)
-        steps, neurons = self.network._engine.spikes_window(self.index, lo, hi)
+        if self.index < 0:
+            steps, neurons = self._spikes()
+        else:
+            steps, neurons = self.network._engine.spikes_window(self.index, lo, hi)
         return steps.astype(np.float64) * dt, neurons
 
 
@@ -657,6 +728,8 @@ class StateMonitor:
     """Samples a state variable of chosen neurons at a fixed interval.
 
     Samples are the state at the start of each sampled step, ``t_ms = s*dt_ms``.
+    A monitor on a remote proxy (:mod:`evospikenet.partition`) records
+    nothing (``index`` -1).
     """
 
     def __init__(
@@ -673,16 +746,21 @@ class StateMonitor:
         self.neurons = neurons
         self.index = index
 
+    def _samples(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+        if self.index < 0:  # on a remote proxy: records nothing
+            return np.zeros(0, dtype=np.uint64), np.zeros((0, self.neurons.size))
+        return self.network._engine.samples(self.index)
+
     @property
     def t_ms(self) -> npt.NDArray[np.float64]:
         """Sample times (ms), float64, shape ``(n_samples,)``."""
-        steps, _ = self.network._engine.samples(self.index)
+        steps, _ = self._samples()
         return steps.astype(np.float64) * self.network.dt_ms
 
     @property
     def values(self) -> npt.NDArray[np.float64]:
         """Samples, float64, shape ``(n_samples, n_neurons)``, unit of the variable."""
-        return self.network._engine.samples(self.index)[1]
+        return self._samples()[1]
 
 
 class Network:
@@ -696,11 +774,30 @@ class Network:
         Master seed (0 <= seed < 2**64); every random draw derives from it.
     threads : int
         Worker threads (>= 1). Results do not depend on it.
+    part : Part, optional
+        Build only a part of the network: populations not in
+        ``part.local`` become remote proxies (input ports of latency
+        ``part.latency_ms``), and what belongs to their part is skipped
+        (see :mod:`evospikenet.partition`).
+
+    Attributes
+    ----------
+    part : Part or None
+        The part this network simulates (None: the whole network).
+    ports : dict of str to InputPort
+        The input port behind each remote proxy, by population name.
+    exports : frozenset of str
+        Local populations projecting onto a remote population (their
+        spikes go to the other parts).
+    imports : frozenset of str
+        Remote proxies projecting onto a local population (their ports
+        take the other parts' spikes).
 
     Raises
     ------
     InvalidParameterError
-        For a non-positive ``dt_ms``, a bad seed or ``threads < 1``.
+        For a non-positive ``dt_ms``, a bad seed, ``threads < 1``, or a
+        ``part`` whose latency is not a positive multiple of ``dt_ms``.
 
     Examples
     --------
@@ -712,7 +809,9 @@ class Network:
     >>> net.run(100.0)
     """
 
-    def __init__(self, dt_ms: float = 0.1, seed: int = 0, threads: int = 1) -> None:
+    def __init__(
+        self, dt_ms: float = 0.1, seed: int = 0, threads: int = 1, part: Part | None = None
+    ) -> None:
         dt_ms = _finite("dt_ms", dt_ms)
         if dt_ms <= 0:
             raise InvalidParameterError.of("dt_ms", dt_ms, "must be > 0")
@@ -728,6 +827,13 @@ class Network:
             or int(threads) < 1
         ):
             raise InvalidParameterError.of("threads", threads, "must be an integer >= 1")
+        if part is not None and not isinstance(part, Part):
+            raise InvalidParameterError.of("part", part, "must be a Part or None")
+        self._latency = 0 if part is None else _steps("latency_ms", part.latency_ms, dt_ms, 1)
+        self.part = part
+        self.ports: dict[str, InputPort] = {}
+        self._exports: set[str] = set()
+        self._imports: set[str] = set()
         self.dt_ms = dt_ms
         self.seed = int(seed)
         self.threads = int(threads)
@@ -739,7 +845,26 @@ class Network:
         # Plasticity rule per projection index (evospikenet.plasticity).
         self._plasticity: dict[int, PlasticityRule] = {}
 
+    @property
+    def exports(self) -> frozenset[str]:
+        """Local populations whose spikes other parts need (see :class:`Network`)."""
+        return frozenset(self._exports)
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """Remote proxies whose spikes this part needs (see :class:`Network`)."""
+        return frozenset(self._imports)
+
     # -- populations -------------------------------------------------------
+
+    def _is_remote(self, name: str) -> bool:
+        return self.part is not None and name not in self.part.local
+
+    def _proxy(self, name: str, n: int) -> int:
+        """Add the input port standing for remote population ``name``; return its index."""
+        index = int(self._engine.add_input_port(name, n, self._latency))
+        self.ports[name] = InputPort(self, name, n, index, self._latency)
+        return index
 
     def _register(
         self,
@@ -749,6 +874,7 @@ class Network:
         key, ids = identity
         if key is not None or ids is not None:
             self._engine.set_identity(pop.index, key, ids)
+        pop.remote = pop.name in self.ports
         self.populations[pop.name] = pop
         return pop
 
@@ -796,10 +922,13 @@ class Network:
         p = LIFParameters.from_mapping(overrides, params)
         count = _count("n", n)
         identity = _identity(count, rng_key, neuron_ids)
-        index = self._engine.add_lif(
-            name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv, p.t_ref_ms,
-            p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
-        )  # fmt: skip
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_lif(
+                name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv,
+                p.t_ref_ms, p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
+            )  # fmt: skip
         pop = LIFPopulation(self, name, count, index, p)
         return self._register(pop, identity)  # type: ignore[no-any-return]
 
@@ -862,7 +991,12 @@ class Network:
             arrays.append(_float_array(value, count))
         tau = _finite("tau_syn_ms", tau_syn_ms)
         identity = _identity(count, rng_key, neuron_ids)
-        index = self._engine.add_izhikevich(name, arrays[0], arrays[1], arrays[2], arrays[3], tau)
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_izhikevich(
+                name, arrays[0], arrays[1], arrays[2], arrays[3], tau
+            )
         pop = IzhikevichPopulation(self, name, count, index)
         return self._register(pop, identity)  # type: ignore[no-any-return]
 
@@ -892,7 +1026,10 @@ class Network:
         count = _count("n", n)
         t = np.ascontiguousarray(times_ms, dtype=np.float64).ravel()
         idx = _indices("neurons", neurons)
-        index = self._engine.add_spike_source(name, count, t, idx)
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_spike_source(name, count, t, idx)
         return self._register(SpikeSourcePopulation(self, name, count, index))  # type: ignore[no-any-return]
 
     def input_port(
@@ -1053,6 +1190,10 @@ class Network:
         d = as_distribution("delay_ms", delay_ms)
         self._check_member(pre, "pre")
         self._check_member(post, "post")
+        if pre.remote or post.remote:
+            remote = self._cross_part(pre, post, receptor)
+            if remote is not None:
+                return remote
         index = self._engine.connect(
             pre.index,
             post.index,
@@ -1095,10 +1236,30 @@ class Network:
         po = _indices("post_index", post_index)
         w = _float_array(weight, pi.size)
         dl = _float_array(delay_ms, pi.size)
+        if pre.remote or post.remote:
+            remote = self._cross_part(pre, post, receptor)
+            if remote is not None:
+                return remote
         index = self._engine.connect_arrays(pre.index, post.index, receptor, pi, po, w, dl)
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
         return proj
+
+    def _cross_part(
+        self, pre: Population, post: Population, receptor: Receptor
+    ) -> RemoteProjection | None:
+        """Book a projection with a remote end; a placeholder where ``post`` is remote.
+
+        From a remote proxy onto a local population: the proxy is imported
+        and the projection is made on its port (None). Onto a remote
+        population: nothing is made here; a local ``pre`` is exported.
+        """
+        if not post.remote:
+            self._imports.add(pre.name)
+            return None
+        if not pre.remote:
+            self._exports.add(pre.name)
+        return RemoteProjection(self, pre, post, receptor, -1)
 
     # -- gap junctions (electrical synapses) -------------------------------
 
@@ -1128,14 +1289,17 @@ class Network:
         Returns
         -------
         int
-            Index of the junction set.
+            Index of the junction set (-1 when both are remote proxies of a
+            part: nothing is made here).
 
         Raises
         ------
         InvalidParameterError
             A non-LIF population, indices out of range, a junction of a neuron
-            with itself, negative or non-finite ``g_ns``, or a total
-            conductance per neuron above the stability bound (Notes).
+            with itself, negative or non-finite ``g_ns``, a total
+            conductance per neuron above the stability bound (Notes), or
+            (in a part) one end local and the other remote: voltage coupling
+            cannot be exchanged as spikes, so both ends must be in one part.
         ShapeMismatchError
             Arrays of different lengths.
 
@@ -1166,6 +1330,16 @@ class Network:
         """
         self._check_member(pre, "pre")
         self._check_member(post, "post")
+        if pre.remote or post.remote:
+            if pre.remote and post.remote:
+                return -1
+            local, remote = (post, pre) if pre.remote else (pre, post)
+            raise InvalidParameterError.of(
+                "post" if post.remote else "pre",
+                remote.name,
+                f"gap junctions cannot join the local population {local.name!r} and a remote "
+                "one: voltage coupling cannot be exchanged as spikes; put both in one part",
+            )
         pi = _indices("pre_index", pre_index)
         po = _indices("post_index", post_index)
         g = _float_array(g_ns, pi.size)
@@ -1202,6 +1376,8 @@ class Network:
             raise InvalidParameterError.of(
                 "rule", rule, "must be STDP, RewardModulatedSTDP, BCM, Oja or IzhikevichSTDP"
             )
+        if isinstance(projection, RemoteProjection):
+            return  # the part that simulates the target attaches it
         rule._attach(self._engine, projection.index)
         self._plasticity[projection.index] = rule
 
@@ -1221,6 +1397,8 @@ class Network:
             raise InvalidParameterError.of(
                 "projection", projection, "must be a projection of this network"
             )
+        if isinstance(projection, RemoteProjection):
+            return
         self._engine.set_plasticity_scale(projection.index, _finite("scale", scale))
 
     def add_dopamine(self, amount: float) -> None:
@@ -1274,6 +1452,8 @@ class Network:
         PoissonInput
             Handle whose :meth:`~PoissonInput.set_rates` changes the rates
             between runs (inhomogeneous Poisson input).
+            For a remote proxy target in a part nothing is added and the
+            handle's ``set_rates`` does nothing (likewise :meth:`current_input`).
 
         Raises
         ------
@@ -1288,6 +1468,8 @@ class Network:
         if np.ndim(rate_hz) == 0:
             _finite("rate_hz", rate_hz)  # type: ignore[arg-type]
         rates = _float_array(rate_hz, target.n) * sources
+        if target.remote:
+            return PoissonInput(self, target, -1)  # an input of the owning part
         index = self._engine.add_poisson(target.index, receptor, rates, _finite("weight", weight))
         return PoissonInput(self, target, int(index))
 
@@ -1317,6 +1499,8 @@ class Network:
             An array not of shape ``(n,)``.
         """
         self._check_member(target, "target")
+        if target.remote:
+            return CurrentInput(self, target, -1)  # an input of the owning part
         index = self._engine.add_current_input(target.index, _float_array(amplitudes_pa, target.n))
         return CurrentInput(self, target, int(index))
 
@@ -1327,8 +1511,15 @@ class Network:
         ------
         InvalidParameterError
             Non-finite mean, negative std, or a spike-source target.
+
+        Notes
+        -----
+        Returns the input's index, or -1 for a remote proxy target in a part
+        (nothing is added: the owning part adds it); so does :meth:`current`.
         """
         self._check_member(target, "target")
+        if target.remote:
+            return -1  # an input of the owning part
         return int(
             self._engine.add_noise(
                 target.index, _finite("mean_pa", mean_pa), _finite("std_pa", std_pa)
@@ -1358,6 +1549,8 @@ class Network:
         t = np.ascontiguousarray(times_ms, dtype=np.float64).ravel()
         a = np.ascontiguousarray(amplitudes_pa, dtype=np.float64).ravel()
         idx = None if neurons is None else _indices("neurons", neurons)
+        if target.remote:
+            return -1  # an input of the owning part
         return int(self._engine.add_step_current(target.index, idx, t, a))
 
     # -- monitors ----------------------------------------------------------
@@ -1374,6 +1567,8 @@ class Network:
         """
         self._check_member(population, "population")
         idx = None if neurons is None else _indices("neurons", neurons)
+        if population.remote:
+            return SpikeMonitor(self, population, -1)  # records nothing (class docs)
         mon = SpikeMonitor(self, population, self._engine.add_spike_monitor(population.index, idx))
         self.spike_monitors.append(mon)
         return mon
@@ -1397,6 +1592,8 @@ class Network:
         var = population._state_var(variable)
         idx = _indices("neurons", neurons)
         every = 1 if every_ms is None else _steps("every_ms", every_ms, self.dt_ms, minimum=1)
+        if population.remote:
+            return StateMonitor(self, population, variable, idx, -1)  # records nothing
         mon = StateMonitor(
             self,
             population,
@@ -1608,4 +1805,3 @@ def _identity(
         if np.unique(ids).size != n:
             raise InvalidParameterError.of("neuron_ids", "repeated ids", "must be distinct")
     return key, ids
-
