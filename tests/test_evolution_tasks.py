@@ -22,7 +22,7 @@ DATA = Path(__file__).parent / "data"
 def test_stored_cartpole_winner_replays_its_return() -> None:
     # Exact: every draw is seeded and gymnasium's CartPole is deterministic per reset seed.
     genome = load_genome(DATA / "cartpole_winner.json")
-    assert CartPoleTask().evaluate(genome.build()) == genome.fitness == 484.6
+    assert CartPoleTask().evaluate(genome.build()) == genome.fitness == 498.6
 
 
 def test_core_closed_loop_equals_gymnasium_loop() -> None:
@@ -109,10 +109,12 @@ def test_cartpole_evolution_improves_and_is_worker_independent(tmp_path: Path) -
 def test_validation_declares_winner_on_held_out_episodes(tmp_path: Path) -> None:
     # Low target so a 6-genome pool passes it within a few generations; the winner
     # must be a genome over the target in training whose mean on the validation
-    # seeds (1000, 1001), recomputed here independently, also reaches it.
+    # seeds (1000, 1001), recomputed here independently, also reaches it. (Seed 3:
+    # validates twice, in generation 2 and 3; with the identity-keyed random
+    # streams, seed 1 happens to stay below the target for 4 generations.)
     target, n_val = 30.0, 2
     res = evolve(
-        "cartpole", population=6, generations=4, seed=1, out=tmp_path, snapshots=False,
+        "cartpole", population=6, generations=4, seed=3, out=tmp_path, snapshots=False,
         target_fitness=target, validation_episodes=n_val, validation_top=2,
     )  # fmt: skip
     assert res.best_fitness >= target
@@ -145,13 +147,15 @@ class _CrashError(Exception):
 
 
 def test_validation_state_survives_resume(tmp_path: Path) -> None:
-    # Seed 2, target 45: generation 1 validates a candidate that fails (3 episodes),
+    # Seed 97, target 45: generation 1 validates a candidate that fails (3 episodes),
     # it stays the only genome over 45 in generations 2-3 (kept as elite, not validated
-    # again), and generation 4 validates another that passes. A run stopped after
-    # generation 2's checkpoint and resumed must end exactly like an uninterrupted one
-    # (it would validate the elite again if the checkpoint lost the validation state).
+    # again), and generation 4 validates the top two, one of which passes (6 episodes).
+    # A run stopped after generation 2's checkpoint and resumed must end exactly like
+    # an uninterrupted one (it would validate the elite again if the checkpoint lost
+    # the validation state). (Seed 2 played this scenario before the random streams
+    # were keyed by identity; seed 97 is the first of 40-400 that plays it now.)
     kwargs = {
-        "population": 6, "generations": 6, "seed": 2, "snapshots": False,
+        "population": 6, "generations": 6, "seed": 97, "snapshots": False,
         "target_fitness": 45.0, "validation_episodes": 3, "validation_top": 2,
     }  # fmt: skip
     whole = evolve("cartpole", out=tmp_path / "a", **kwargs)  # type: ignore[arg-type]
@@ -163,6 +167,6 @@ def test_validation_state_survives_resume(tmp_path: Path) -> None:
     with pytest.raises(_CrashError):
         evolve("cartpole", out=tmp_path / "b", on_generation=crash, **kwargs)  # type: ignore[arg-type]
     resumed = evolve("cartpole", out=tmp_path / "b", resume=True, **kwargs)  # type: ignore[arg-type]
-    assert resumed.extra["validation_episodes"] == 6  # the elite is not validated twice
+    assert resumed.extra["validation_episodes"] == 9  # the elite is not validated twice
     assert resumed.to_json() | {"out": ""} == whole.to_json() | {"out": ""}
-    assert resumed.solved_at_evaluations == 6 + 4 * 4 + math.ceil(6 / 5)
+    assert resumed.solved_at_evaluations == 6 + 4 * 4 + math.ceil(9 / 5)

@@ -122,6 +122,10 @@ def test_failed_run_leaves_existing_out_intact(tmp_path: Path) -> None:
 
 
 def test_spec_file(tmp_path: Path) -> None:
+    # Drive: 10 kHz x 40 pA x 0.5 ms = 200 pA mean, 16 mV above rest with
+    # R = 0.08 GOhm, past the 15 mV to threshold, so E fires whatever the
+    # seed's draws (at 8 kHz the mean sat 2 mV below threshold and a few
+    # seeds gave no spike in 100 ms).
     spec = tmp_path / "net.yaml"
     spec.write_text(
         """
@@ -132,7 +136,7 @@ populations:
 projections:
   - {pre: E, post: I, p: 0.2, weight: 5.0, delay_ms: 1.0}
 inputs:
-  - {type: poisson, target: E, rate_hz: 8, n_sources: 1000, weight: 40.0}
+  - {type: poisson, target: E, rate_hz: 10, n_sources: 1000, weight: 40.0}
   - {type: current, target: I, times_ms: [0.0], amplitudes_pa: [3.0]}
 """,
         encoding="utf-8",

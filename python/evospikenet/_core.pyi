@@ -70,6 +70,26 @@ class Engine:
         self, name: str, n: int, times_ms: npt.NDArray[np.float64], neurons: npt.NDArray[np.uint32]
     ) -> int:
         """Add a spike-source population; return its index."""
+    def add_input_port(self, name: str, n: int, latency_steps: int) -> int:
+        """Add an input port of ``n`` neurons with latency ``latency_steps``; return its index."""
+    def push_port_spikes(
+        self,
+        pop: int,
+        neurons: npt.NDArray[np.uint32],
+        steps: npt.NDArray[np.uint64] | None = None,
+        t_ms: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Queue remote spikes (``steps`` or ``t_ms``, exactly one) into input port ``pop``.
+
+        Raises ``InvalidParameterError`` naming ``neurons[k]``, ``steps[k]`` or
+        ``t_ms[k]`` (out of range, non-finite, negative, into the past).
+        """
+    def set_identity(
+        self, pop: int, rng_key: int | None = None, neuron_ids: npt.NDArray[np.uint64] | None = None
+    ) -> None:
+        """Set the rng key and global neuron ids (distinct, shape ``(n,)``) of a population."""
+    def rng_key(self, pop: int) -> int:
+        """The rng key of a population (uint64)."""
     def set_state(self, pop: int, variable: str, values: npt.NDArray[np.float64]) -> None:
         """Set a state variable (``v``, ``u``, ``syn_ex``, ``syn_in``) of every neuron."""
     def init_state(self, pop: int, variable: str, distribution: _Dist) -> None:
@@ -108,8 +128,18 @@ class Engine:
         g_ns: npt.NDArray[np.float64],
     ) -> int:
         """Add gap junctions (nS) between two LIF populations; return the set's index."""
-    def add_poisson(self, target: int, receptor_name: str, rate_hz: float, weight: float) -> int:
-        """Add a Poisson input of total rate ``rate_hz`` per neuron; return its index."""
+    def add_poisson(
+        self, target: int, receptor_name: str, rate_hz: npt.NDArray[np.float64], weight: float
+    ) -> int:
+        """Add a Poisson input of total rate ``rate_hz[i]`` into neuron ``i``; return its index."""
+    def set_poisson_rates(self, input: int, rate_hz: npt.NDArray[np.float64]) -> None:
+        """Replace the per-neuron rates (Hz, finite, >= 0) of a Poisson input."""
+    def add_current_input(self, target: int, amplitudes_pa: npt.NDArray[np.float64]) -> int:
+        """Add a per-neuron constant current (pA); return its index."""
+    def set_current_amplitudes(self, input: int, amplitudes_pa: npt.NDArray[np.float64]) -> None:
+        """Replace the per-neuron amplitudes (pA) of a current input."""
+    def reset(self) -> None:
+        """Restore the state of the first step, drop everything in flight (weights kept)."""
     def add_noise(self, target: int, mean_pa: float, std_pa: float) -> int:
         """Add Gaussian current noise redrawn every step; return its index."""
     def add_step_current(
@@ -132,7 +162,15 @@ class Engine:
         chunk_steps: int = 1000,
         callback: Callable[[int, int], object] | None = None,
     ) -> None:
-        """Run ``n_steps`` in chunks with the GIL released; ``callback(done, total)`` between."""
+        """Run ``n_steps`` (GIL released, Ctrl-C within ~50 ms); ``callback(done, total)``."""
+    def run_chunk(
+        self,
+        n_steps: int,
+        pops: list[int],
+        chunk_steps: int = 1000,
+        callback: Callable[[int, int], object] | None = None,
+    ) -> list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]]:
+        """Run like ``run``; return the ``(steps, neurons)`` of each of ``pops`` in the chunk."""
     def spikes(self, monitor: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """Recorded ``(steps, neurons)`` of a spike monitor."""
     def spikes_window(
@@ -399,5 +437,6 @@ def cartpole_episode(
     Each step: input currents ``bias + max(+-gain * obs / scale, 0)`` (push-pull, or
     ``bias + gain * obs / scale`` with one neuron per feature) for ``window_steps``;
     action = the output population with more spikes (ties: higher summed ``v``).
-    Returns the episode's return (steps survived, at most ``max_steps``).
+    Returns the episode's return (steps survived, at most ``max_steps``). The
+    episode starts with ``Engine.reset``; Ctrl-C stops it within ~50 ms.
     """

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +28,8 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
-from evospikenet.errors import InvalidParameterError
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
+from evospikenet.partition import Part
 from evospikenet.validation import count as _count
 from evospikenet.validation import finite as _finite
 from evospikenet.validation import indices as _indices
@@ -39,12 +40,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IZHIKEVICH_PRESETS",
+    "CurrentInput",
+    "InputPort",
     "IzhikevichPopulation",
     "LIFParameters",
     "LIFPopulation",
     "Network",
+    "PoissonInput",
     "Population",
     "Projection",
+    "RemoteProjection",
     "SpikeMonitor",
     "SpikeSourcePopulation",
     "StateMonitor",
@@ -163,6 +168,11 @@ class Population:
         Number of neurons.
     index : int
         Index of the population in the engine.
+    remote : bool
+        True for the proxy of a population another part simulates
+        (``Network(part=...)``, :mod:`evospikenet.partition`): its engine
+        object is the input port ``network.ports[name]``, and setting its
+        state or bias does nothing here.
     """
 
     model = "population"
@@ -172,12 +182,22 @@ class Population:
         self.name = name
         self.n = n
         self.index = index
+        self.remote = False
 
     def __len__(self) -> int:
         return self.n
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, n={self.n})"
+
+    @property
+    def rng_key(self) -> int:
+        """Key of the population's random streams (uint64; see ``docs/random-streams.md``).
+
+        By default the 64-bit FNV-1a hash of :attr:`name`, so populations of
+        the same name draw the same numbers in any network of the same seed.
+        """
+        return int(self.network._engine.rng_key(self.index))
 
     @property
     def spike_count(self) -> int:
@@ -193,9 +213,14 @@ class Population:
         Raises
         ------
         InvalidParameterError
-            If the population has no such variable.
+            If the population has no such variable, or is a remote proxy.
         """
-        return self.network._engine.state(self.index, self._state_var(variable))
+        var = self._state_var(variable)
+        if self.remote:
+            raise InvalidParameterError.of(
+                "population", self.name, "is remote: its state lives in the part that simulates it"
+            )
+        return self.network._engine.state(self.index, var)
 
     def set(self, variable: str, values: float | npt.ArrayLike | Distribution) -> None:
         """Set a state variable: a scalar, an array of shape ``(n,)`` or a distribution.
@@ -211,6 +236,8 @@ class Population:
             If an array does not have shape ``(n,)``.
         """
         var = self._state_var(variable)
+        if self.remote:
+            return  # the owning part sets it
         if isinstance(values, Constant | Uniform | Normal):
             self.network._engine.init_state(self.index, var, values.spec())
         else:
@@ -228,6 +255,8 @@ class Population:
         InvalidParameterError
             For non-finite values or a spike source.
         """
+        if self.remote:
+            return  # the owning part sets it
         self.network._engine.set_bias(self.index, _float_array(i_e_pa, self.n))
 
 
@@ -306,6 +335,167 @@ class SpikeSourcePopulation(Population):
     model = "spike_source"
 
 
+class InputPort(Population):
+    """A population whose spikes are pushed from outside between runs.
+
+    Made by :meth:`Network.input_port`; it stands for a remote population
+    (another process, another module) and connects like any population.
+
+    Attributes
+    ----------
+    latency_steps : int
+        Fixed latency ``L`` (steps) between the remote emission and the port's.
+    """
+
+    model = "input_port"
+
+    def __init__(self, network: Network, name: str, n: int, index: int, latency_steps: int) -> None:
+        super().__init__(network, name, n, index)
+        self.latency_steps = latency_steps
+
+    @property
+    def latency_ms(self) -> float:
+        """Latency (ms), ``latency_steps * dt_ms``."""
+        return self.latency_steps * self.network.dt_ms
+
+    def push(
+        self,
+        neurons: npt.ArrayLike,
+        *,
+        steps: npt.ArrayLike | None = None,
+        t_ms: npt.ArrayLike | None = None,
+    ) -> None:
+        """Queue spikes of the remote population, stamped with its emission time.
+
+        Spike ``k`` of neuron ``neurons[k]``, emitted remotely at step
+        ``steps[k]`` (or time ``t_ms[k]``, rounded to the step grid), is
+        emitted by the port at step ``steps[k] + latency_steps``. Pushes may
+        come in any order; the core keeps pending spikes sorted, and the same
+        (step, neuron) pushed twice is one spike.
+
+        Parameters
+        ----------
+        neurons : array_like of int, shape (k,)
+            Neuron indices within the port (``< n``).
+        steps : array_like of int, shape (k,), optional
+            Remote emission steps (uint64). Give exactly one of ``steps``
+            and ``t_ms``.
+        t_ms : array_like of float, shape (k,), optional
+            Remote emission times (ms, finite, >= 0).
+
+        Raises
+        ------
+        InvalidParameterError
+            A neuron index out of range (``neurons[k]``), a non-finite or
+            negative time (``t_ms[k]``, ``steps[k]``), or a spike the port
+            would emit before the next simulated step (``into the past``:
+            ``steps[k] + latency_steps < network step``); nothing is queued
+            then.
+        ShapeMismatchError
+            ``neurons`` and the times differ in length.
+        """
+        idx = _indices("neurons", neurons)
+        engine = self.network._engine
+        if (steps is None) == (t_ms is None):
+            raise InvalidParameterError.of("steps", None, "give exactly one of steps, t_ms")
+        if steps is not None:
+            arr = np.asarray(steps)
+            if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
+                k = int(np.argmin(arr)) if np.issubdtype(arr.dtype, np.integer) else 0
+                raise InvalidParameterError.of(
+                    f"steps[{k}]", arr.ravel()[k], "must be non-negative integer steps"
+                )
+            engine.push_port_spikes(
+                self.index, idx, steps=np.ascontiguousarray(arr, dtype=np.uint64).ravel()
+            )
+        else:
+            t = np.ascontiguousarray(t_ms, dtype=np.float64).ravel()
+            engine.push_port_spikes(self.index, idx, t_ms=t)
+
+
+class PoissonInput:
+    """A Poisson input made by :meth:`Network.poisson`; its rates can change between runs.
+
+    Attributes
+    ----------
+    target : Population
+        The driven population.
+    index : int
+        Index of the input in the engine.
+    """
+
+    def __init__(self, network: Network, target: Population, index: int) -> None:
+        self.network = network
+        self.target = target
+        self.index = index
+
+    def __index__(self) -> int:
+        return self.index
+
+    def set_rates(self, rate_hz: float | npt.ArrayLike) -> None:
+        """Replace the total rate per neuron (Hz) from the next step on.
+
+        Parameters
+        ----------
+        rate_hz : float or array_like of float, shape (n,)
+            Rate of neuron ``i`` (Hz, finite, >= 0; 0 = no input); a scalar
+            applies to all. Gives inhomogeneous Poisson input when changed
+            between chunks.
+
+        Raises
+        ------
+        InvalidParameterError
+            A negative or non-finite rate (``rate_hz[k]``).
+        ShapeMismatchError
+            An array not of shape ``(n,)``.
+        """
+        if self.target.remote:
+            return  # an input of the part that simulates the target
+        self.network._engine.set_poisson_rates(self.index, _float_array(rate_hz, self.target.n))
+
+
+class CurrentInput:
+    """A constant current per neuron (pA), changeable between runs (:meth:`Network.current_input`).
+
+    It adds to the neurons' bias current (:meth:`Population.set_bias`), which
+    it leaves alone, so several inputs (a stimulus, an encoder) can drive one
+    population side by side.
+
+    Attributes
+    ----------
+    target : Population
+        The driven population.
+    index : int
+        Index of the input in the engine.
+    """
+
+    def __init__(self, network: Network, target: Population, index: int) -> None:
+        self.network = network
+        self.target = target
+        self.index = index
+
+    def set_amplitudes(self, amplitudes_pa: float | npt.ArrayLike) -> None:
+        """Replace the current of each neuron (pA, finite) from the next step on.
+
+        Parameters
+        ----------
+        amplitudes_pa : float or array_like of float, shape (n,)
+            Current into neuron ``i`` (pA); a scalar applies to all.
+
+        Raises
+        ------
+        InvalidParameterError
+            A non-finite amplitude (``amplitudes_pa[k]``).
+        ShapeMismatchError
+            An array not of shape ``(n,)``.
+        """
+        if self.target.remote:
+            return  # an input of the part that simulates the target
+        self.network._engine.set_current_amplitudes(
+            self.index, _float_array(amplitudes_pa, self.target.n)
+        )
+
+
 @dataclass(frozen=True)
 class Projection:
     """Synapses from ``pre`` to ``post`` onto one receptor.
@@ -340,11 +530,14 @@ class Projection:
             ``(n_synapses,)``.
         """
         pre, post, weight, delay_steps = self.network._engine.projection_arrays(self.index)
+        # A projection from an input port stores its delays less the port's latency.
+        port = self.network.ports.get(self.pre.name) if self.pre.remote else self.pre
+        latency = port.latency_steps if isinstance(port, InputPort) else 0
         return {
             "pre": pre,
             "post": post,
             "weight": weight,
-            "delay_ms": delay_steps.astype(np.float64) * self.network.dt_ms,
+            "delay_ms": (delay_steps.astype(np.float64) + latency) * self.network.dt_ms,
         }
 
     # -- plasticity (evospikenet.plasticity) --------------------------------
@@ -384,8 +577,47 @@ class Projection:
         self.network._engine.set_projection_weights(self.index, _float_array(values, len(self)))
 
 
+@dataclass(frozen=True)
+class RemoteProjection(Projection):
+    """Stands for a projection onto a remote population in a part (:mod:`evospikenet.partition`).
+
+    ``Network.connect`` returns it where ``post`` is simulated by another
+    part: the synapses live there, so it has no engine object (``index`` is
+    -1) and every method that would read or change them raises
+    :class:`~evospikenet.errors.InvalidParameterError`; plasticity attached
+    to it is skipped (the owning part attaches it).
+    """
+
+    def _refuse(self) -> InvalidParameterError:
+        return InvalidParameterError.of(
+            "projection",
+            f"{self.pre.name}->{self.post.name}",
+            f"is onto the remote population {self.post.name!r}: its synapses live in the part "
+            "that simulates it",
+        )
+
+    def __len__(self) -> int:
+        raise self._refuse()
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:  # noqa: D102
+        raise self._refuse()
+
+    def bcm_threshold(self) -> npt.NDArray[np.float64]:  # noqa: D102
+        raise self._refuse()
+
+    def weights(self) -> npt.NDArray[np.float64]:  # noqa: D102
+        raise self._refuse()
+
+    def set_weights(self, values: float | npt.ArrayLike) -> None:  # noqa: D102
+        raise self._refuse()
+
+
 class SpikeMonitor:
     """Records the spikes of a population.
+
+    A monitor on a remote proxy (a population another part simulates,
+    :mod:`evospikenet.partition`) records nothing: its ``index`` is -1 and
+    it is not in ``Network.spike_monitors``; the owning part records them.
 
     Attributes
     ----------
@@ -398,20 +630,27 @@ class SpikeMonitor:
         self.population = population
         self.index = index
 
+    def _spikes(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        if self.index < 0:  # on a remote proxy: records nothing
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
+        return self.network._engine.spikes(self.index)
+
     @property
     def t_ms(self) -> npt.NDArray[np.float64]:
         """Spike times (ms), float64, shape ``(n_spikes,)``, ascending."""
-        steps, _ = self.network._engine.spikes(self.index)
+        steps, _ = self._spikes()
         return steps.astype(np.float64) * self.network.dt_ms
 
     @property
     def neuron(self) -> npt.NDArray[np.uint32]:
         """Neuron index within the population, uint32, shape ``(n_spikes,)``."""
-        return self.network._engine.spikes(self.index)[1]
+        return self._spikes()[1]
 
     @property
     def count(self) -> int:
         """Number of recorded spikes."""
+        if self.index < 0:
+            return 0
         return int(self.network._engine.spike_monitor_len(self.index))
 
     def window(
@@ -454,7 +693,10 @@ class SpikeMonitor:
             )
         dt = self.network.dt_ms
         lo, hi = _first_step_at(start_ms, dt), _first_step_at(stop_ms, dt)
-        steps, neurons = self.network._engine.spikes_window(self.index, lo, hi)
+        if self.index < 0:
+            steps, neurons = self._spikes()
+        else:
+            steps, neurons = self.network._engine.spikes_window(self.index, lo, hi)
         return steps.astype(np.float64) * dt, neurons
 
 
@@ -486,6 +728,8 @@ class StateMonitor:
     """Samples a state variable of chosen neurons at a fixed interval.
 
     Samples are the state at the start of each sampled step, ``t_ms = s*dt_ms``.
+    A monitor on a remote proxy (:mod:`evospikenet.partition`) records
+    nothing (``index`` -1).
     """
 
     def __init__(
@@ -502,16 +746,21 @@ class StateMonitor:
         self.neurons = neurons
         self.index = index
 
+    def _samples(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+        if self.index < 0:  # on a remote proxy: records nothing
+            return np.zeros(0, dtype=np.uint64), np.zeros((0, self.neurons.size))
+        return self.network._engine.samples(self.index)
+
     @property
     def t_ms(self) -> npt.NDArray[np.float64]:
         """Sample times (ms), float64, shape ``(n_samples,)``."""
-        steps, _ = self.network._engine.samples(self.index)
+        steps, _ = self._samples()
         return steps.astype(np.float64) * self.network.dt_ms
 
     @property
     def values(self) -> npt.NDArray[np.float64]:
         """Samples, float64, shape ``(n_samples, n_neurons)``, unit of the variable."""
-        return self.network._engine.samples(self.index)[1]
+        return self._samples()[1]
 
 
 class Network:
@@ -525,11 +774,30 @@ class Network:
         Master seed (0 <= seed < 2**64); every random draw derives from it.
     threads : int
         Worker threads (>= 1). Results do not depend on it.
+    part : Part, optional
+        Build only a part of the network: populations not in
+        ``part.local`` become remote proxies (input ports of latency
+        ``part.latency_ms``), and what belongs to their part is skipped
+        (see :mod:`evospikenet.partition`).
+
+    Attributes
+    ----------
+    part : Part or None
+        The part this network simulates (None: the whole network).
+    ports : dict of str to InputPort
+        The input port behind each remote proxy, by population name.
+    exports : frozenset of str
+        Local populations projecting onto a remote population (their
+        spikes go to the other parts).
+    imports : frozenset of str
+        Remote proxies projecting onto a local population (their ports
+        take the other parts' spikes).
 
     Raises
     ------
     InvalidParameterError
-        For a non-positive ``dt_ms``, a bad seed or ``threads < 1``.
+        For a non-positive ``dt_ms``, a bad seed, ``threads < 1``, or a
+        ``part`` whose latency is not a positive multiple of ``dt_ms``.
 
     Examples
     --------
@@ -541,7 +809,9 @@ class Network:
     >>> net.run(100.0)
     """
 
-    def __init__(self, dt_ms: float = 0.1, seed: int = 0, threads: int = 1) -> None:
+    def __init__(
+        self, dt_ms: float = 0.1, seed: int = 0, threads: int = 1, part: Part | None = None
+    ) -> None:
         dt_ms = _finite("dt_ms", dt_ms)
         if dt_ms <= 0:
             raise InvalidParameterError.of("dt_ms", dt_ms, "must be > 0")
@@ -557,6 +827,13 @@ class Network:
             or int(threads) < 1
         ):
             raise InvalidParameterError.of("threads", threads, "must be an integer >= 1")
+        if part is not None and not isinstance(part, Part):
+            raise InvalidParameterError.of("part", part, "must be a Part or None")
+        self._latency = 0 if part is None else _steps("latency_ms", part.latency_ms, dt_ms, 1)
+        self.part = part
+        self.ports: dict[str, InputPort] = {}
+        self._exports: set[str] = set()
+        self._imports: set[str] = set()
         self.dt_ms = dt_ms
         self.seed = int(seed)
         self.threads = int(threads)
@@ -568,32 +845,92 @@ class Network:
         # Plasticity rule per projection index (evospikenet.plasticity).
         self._plasticity: dict[int, PlasticityRule] = {}
 
+    @property
+    def exports(self) -> frozenset[str]:
+        """Local populations whose spikes other parts need (see :class:`Network`)."""
+        return frozenset(self._exports)
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """Remote proxies whose spikes this part needs (see :class:`Network`)."""
+        return frozenset(self._imports)
+
     # -- populations -------------------------------------------------------
 
-    def _register(self, pop: Population) -> Any:
+    def _is_remote(self, name: str) -> bool:
+        return self.part is not None and name not in self.part.local
+
+    def _proxy(self, name: str, n: int) -> int:
+        """Add the input port standing for remote population ``name``; return its index."""
+        index = int(self._engine.add_input_port(name, n, self._latency))
+        self.ports[name] = InputPort(self, name, n, index, self._latency)
+        return index
+
+    def _register(
+        self,
+        pop: Population,
+        identity: tuple[int | None, npt.NDArray[np.uint64] | None] = (None, None),
+    ) -> Any:
+        key, ids = identity
+        if key is not None or ids is not None:
+            self._engine.set_identity(pop.index, key, ids)
+        pop.remote = pop.name in self.ports
         self.populations[pop.name] = pop
         return pop
 
     def lif(
-        self, name: str, n: int, params: LIFParameters | None = None, **overrides: Any
+        self,
+        name: str,
+        n: int,
+        params: LIFParameters | None = None,
+        *,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
+        **overrides: Any,
     ) -> LIFPopulation:
         """Add ``n`` LIF neurons (parameters as :class:`LIFParameters`).
 
         Neurons start at ``v_reset_mv``; use :meth:`Population.set`.
 
+        Parameters
+        ----------
+        name : str
+            Unique population name; its FNV-1a hash is the default rng key.
+        n : int
+            Number of neurons.
+        params : LIFParameters, optional
+            Base parameters, updated by ``overrides``.
+        rng_key : int, optional
+            Key of the population's random streams (uint64), instead of the
+            hash of ``name``.
+        neuron_ids : array_like of int, shape (n,), optional
+            Global neuron ids (distinct, uint64; default ``0..n``): with the
+            rng key of a whole population, neuron ``i`` draws its initial
+            state, Poisson input and noise as neuron ``neuron_ids[i]`` of the
+            whole population (a connectome shard). See
+            ``docs/random-streams.md``.
+
         Raises
         ------
         InvalidParameterError
             Unknown parameter name, non-finite or out-of-domain value (e.g. a
-            negative time constant, ``v_reset_mv >= v_th_mv``), or a taken name.
+            negative time constant, ``v_reset_mv >= v_th_mv``), a taken name,
+            a bad ``rng_key`` or repeated ``neuron_ids``.
+        ShapeMismatchError
+            ``neuron_ids`` not of shape ``(n,)``.
         """
         p = LIFParameters.from_mapping(overrides, params)
         count = _count("n", n)
-        index = self._engine.add_lif(
-            name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv, p.t_ref_ms,
-            p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
-        )  # fmt: skip
-        return self._register(LIFPopulation(self, name, count, index, p))  # type: ignore[no-any-return]
+        identity = _identity(count, rng_key, neuron_ids)
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_lif(
+                name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv,
+                p.t_ref_ms, p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
+            )  # fmt: skip
+        pop = LIFPopulation(self, name, count, index, p)
+        return self._register(pop, identity)  # type: ignore[no-any-return]
 
     def izhikevich(
         self,
@@ -606,6 +943,8 @@ class Network:
         c: float | npt.ArrayLike | None = None,
         d: float | npt.ArrayLike | None = None,
         tau_syn_ms: float = 0.0,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
     ) -> IzhikevichPopulation:
         """Add ``n`` Izhikevich (2003) neurons.
 
@@ -622,6 +961,8 @@ class Network:
             Per-neuron parameters (dimensionless; ``c`` in mV).
         tau_syn_ms : float
             Synaptic current decay (ms); 0 = the paper's one-step current.
+        rng_key, neuron_ids : optional
+            Identity of the population's random streams, as in :meth:`lif`.
 
         Raises
         ------
@@ -649,8 +990,15 @@ class Network:
                 value = base[k]
             arrays.append(_float_array(value, count))
         tau = _finite("tau_syn_ms", tau_syn_ms)
-        index = self._engine.add_izhikevich(name, arrays[0], arrays[1], arrays[2], arrays[3], tau)
-        return self._register(IzhikevichPopulation(self, name, count, index))  # type: ignore[no-any-return]
+        identity = _identity(count, rng_key, neuron_ids)
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_izhikevich(
+                name, arrays[0], arrays[1], arrays[2], arrays[3], tau
+            )
+        pop = IzhikevichPopulation(self, name, count, index)
+        return self._register(pop, identity)  # type: ignore[no-any-return]
 
     def spike_source(
         self, name: str, n: int, times_ms: npt.ArrayLike, neurons: npt.ArrayLike
@@ -678,8 +1026,86 @@ class Network:
         count = _count("n", n)
         t = np.ascontiguousarray(times_ms, dtype=np.float64).ravel()
         idx = _indices("neurons", neurons)
-        index = self._engine.add_spike_source(name, count, t, idx)
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_spike_source(name, count, t, idx)
         return self._register(SpikeSourcePopulation(self, name, count, index))  # type: ignore[no-any-return]
+
+    def input_port(
+        self,
+        name: str,
+        n: int,
+        *,
+        latency_ms: float = 0.0,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
+    ) -> InputPort:
+        r"""Add an input port: ``n`` neurons whose spikes are pushed from outside.
+
+        The port stands for a remote population (in another process or
+        module); give it the remote population's name so that it has the
+        same rng key. It connects like any population, so weights, delays and
+        plasticity work unchanged.
+
+        Parameters
+        ----------
+        name : str
+            Population name (the remote population's).
+        n : int
+            Number of neurons.
+        latency_ms : float
+            Fixed latency :math:`L` (ms, >= 0, a multiple of ``dt_ms``): a
+            spike pushed with remote emission step ``s`` is emitted by the
+            port at step ``s + L``. Every projection from the port stores its
+            delays reduced by ``L`` (so each must be ``>= latency_ms``):
+            ``connect(port, B, delay_ms=d)`` then acts exactly like the remote
+            population connected with delay ``d``; arrivals at the synapses
+            (and plasticity) happen at the same steps as in the unsplit
+            network.
+        rng_key, neuron_ids : optional
+            Identity of the population's random streams, as in :meth:`lif`.
+
+        Returns
+        -------
+        InputPort
+
+        Raises
+        ------
+        InvalidParameterError
+            A taken name, a negative latency or one off the step grid.
+
+        Notes
+        -----
+        The exchange loop of a network split into parts A and B (each built
+        alone, with a port standing for each population of the other part
+        that projects into it), with :math:`L` at most the smallest delay of
+        a projection between parts and every part's ports of latency
+        :math:`L`:
+
+        .. code-block:: python
+
+            port_b = net_a.input_port("B", n_b, latency_ms=L_ms)   # in A
+            port_a = net_b.input_port("A", n_a, latency_ms=L_ms)   # in B
+            steps = round(L_ms / dt_ms)
+            for _ in range(n_chunks):
+                out_a = net_a.run_chunk(steps, ["A"])
+                out_b = net_b.run_chunk(steps, ["B"])
+                port_a.push(out_a["A"][1], steps=out_a["A"][0])
+                port_b.push(out_b["B"][1], steps=out_b["B"][0])
+
+        A spike emitted at step :math:`s` of chunk :math:`[c, c + L)` is
+        emitted by the other part's port at :math:`s + L \ge c + L`, the
+        next chunk or later, so it is never pushed into the past, and both
+        parts give the spikes of the whole network bit for bit (random
+        streams are keyed by population names, ``docs/random-streams.md``).
+        """
+        count = _count("n", n)
+        latency = _steps("latency_ms", latency_ms, self.dt_ms, minimum=0)
+        identity = _identity(count, rng_key, neuron_ids)
+        index = self._engine.add_input_port(name, count, latency)
+        port = InputPort(self, name, count, index, latency)
+        return self._register(port, identity)  # type: ignore[no-any-return]
 
     # -- projections -------------------------------------------------------
 
@@ -727,7 +1153,11 @@ class Network:
         ------
         InvalidParameterError
             Conflicting or missing rule, probability outside [0, 1], weights
-            of the wrong sign, a delay off the grid.
+            of the wrong sign, a delay off the grid, or (from an input port) a
+            delay below the port's latency (``delay_ms``).
+        KeyboardInterrupt
+            On Ctrl-C during a large build (checked every few thousand rows;
+            nothing is added).
         """
         chosen: dict[str, object] = {
             k: v
@@ -760,6 +1190,10 @@ class Network:
         d = as_distribution("delay_ms", delay_ms)
         self._check_member(pre, "pre")
         self._check_member(post, "post")
+        if pre.remote or post.remote:
+            remote = self._cross_part(pre, post, receptor)
+            if remote is not None:
+                return remote
         index = self._engine.connect(
             pre.index,
             post.index,
@@ -802,10 +1236,30 @@ class Network:
         po = _indices("post_index", post_index)
         w = _float_array(weight, pi.size)
         dl = _float_array(delay_ms, pi.size)
+        if pre.remote or post.remote:
+            remote = self._cross_part(pre, post, receptor)
+            if remote is not None:
+                return remote
         index = self._engine.connect_arrays(pre.index, post.index, receptor, pi, po, w, dl)
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
         return proj
+
+    def _cross_part(
+        self, pre: Population, post: Population, receptor: Receptor
+    ) -> RemoteProjection | None:
+        """Book a projection with a remote end; a placeholder where ``post`` is remote.
+
+        From a remote proxy onto a local population: the proxy is imported
+        and the projection is made on its port (None). Onto a remote
+        population: nothing is made here; a local ``pre`` is exported.
+        """
+        if not post.remote:
+            self._imports.add(pre.name)
+            return None
+        if not pre.remote:
+            self._exports.add(pre.name)
+        return RemoteProjection(self, pre, post, receptor, -1)
 
     # -- gap junctions (electrical synapses) -------------------------------
 
@@ -835,14 +1289,17 @@ class Network:
         Returns
         -------
         int
-            Index of the junction set.
+            Index of the junction set (-1 when both are remote proxies of a
+            part: nothing is made here).
 
         Raises
         ------
         InvalidParameterError
             A non-LIF population, indices out of range, a junction of a neuron
-            with itself, negative or non-finite ``g_ns``, or a total
-            conductance per neuron above the stability bound (Notes).
+            with itself, negative or non-finite ``g_ns``, a total
+            conductance per neuron above the stability bound (Notes), or
+            (in a part) one end local and the other remote: voltage coupling
+            cannot be exchanged as spikes, so both ends must be in one part.
         ShapeMismatchError
             Arrays of different lengths.
 
@@ -873,6 +1330,16 @@ class Network:
         """
         self._check_member(pre, "pre")
         self._check_member(post, "post")
+        if pre.remote or post.remote:
+            if pre.remote and post.remote:
+                return -1
+            local, remote = (post, pre) if pre.remote else (pre, post)
+            raise InvalidParameterError.of(
+                "post" if post.remote else "pre",
+                remote.name,
+                f"gap junctions cannot join the local population {local.name!r} and a remote "
+                "one: voltage coupling cannot be exchanged as spikes; put both in one part",
+            )
         pi = _indices("pre_index", pre_index)
         po = _indices("post_index", post_index)
         g = _float_array(g_ns, pi.size)
@@ -909,6 +1376,8 @@ class Network:
             raise InvalidParameterError.of(
                 "rule", rule, "must be STDP, RewardModulatedSTDP, BCM, Oja or IzhikevichSTDP"
             )
+        if isinstance(projection, RemoteProjection):
+            return  # the part that simulates the target attaches it
         rule._attach(self._engine, projection.index)
         self._plasticity[projection.index] = rule
 
@@ -928,6 +1397,8 @@ class Network:
             raise InvalidParameterError.of(
                 "projection", projection, "must be a projection of this network"
             )
+        if isinstance(projection, RemoteProjection):
+            return
         self._engine.set_plasticity_scale(projection.index, _finite("scale", scale))
 
     def add_dopamine(self, amount: float) -> None:
@@ -949,28 +1420,89 @@ class Network:
     def poisson(
         self,
         target: Population,
-        rate_hz: float,
+        rate_hz: float | npt.ArrayLike,
         weight: float,
         *,
         receptor: Receptor = "excitatory",
         n_sources: int = 1,
-    ) -> int:
+    ) -> PoissonInput:
         """Independent Poisson input into every neuron of ``target``.
 
         Each neuron receives ``n_sources`` Poisson trains of ``rate_hz`` each;
         their sum is a Poisson train of ``n_sources * rate_hz``, drawn once
-        per neuron per step. Each input spike adds ``weight`` to ``receptor``.
+        per neuron per step from the neuron's own random stream. Each input
+        spike adds ``weight`` to ``receptor``.
+
+        Parameters
+        ----------
+        target : Population
+            Driven population.
+        rate_hz : float or array_like of float, shape (n,)
+            Rate per source (Hz, >= 0), one for all or one per neuron (0 = no
+            input for that neuron).
+        weight : float
+            Weight of an input spike (unit of the target variable).
+        receptor : {"excitatory", "inhibitory"}
+            Target synaptic variable.
+        n_sources : int
+            Number of summed sources per neuron.
+
+        Returns
+        -------
+        PoissonInput
+            Handle whose :meth:`~PoissonInput.set_rates` changes the rates
+            between runs (inhomogeneous Poisson input).
+            For a remote proxy target in a part nothing is added and the
+            handle's ``set_rates`` does nothing (likewise :meth:`current_input`).
 
         Raises
         ------
         InvalidParameterError
-            Negative rate, non-finite weight or weight of the wrong sign.
+            Negative or non-finite rate (``rate_hz[k]``), non-finite weight or
+            weight of the wrong sign.
+        ShapeMismatchError
+            A rate array not of shape ``(n,)``.
         """
         self._check_member(target, "target")
-        total = _finite("rate_hz", rate_hz) * _count("n_sources", n_sources)
-        return int(
-            self._engine.add_poisson(target.index, receptor, total, _finite("weight", weight))
-        )
+        sources = _count("n_sources", n_sources)
+        if np.ndim(rate_hz) == 0:
+            _finite("rate_hz", rate_hz)  # type: ignore[arg-type]
+        rates = _float_array(rate_hz, target.n) * sources
+        if target.remote:
+            return PoissonInput(self, target, -1)  # an input of the owning part
+        index = self._engine.add_poisson(target.index, receptor, rates, _finite("weight", weight))
+        return PoissonInput(self, target, int(index))
+
+    def current_input(
+        self, target: Population, amplitudes_pa: float | npt.ArrayLike = 0.0
+    ) -> CurrentInput:
+        """Add a constant current per neuron of ``target`` (pA), changeable between runs.
+
+        Parameters
+        ----------
+        target : Population
+            A LIF or Izhikevich population.
+        amplitudes_pa : float or array_like of float, shape (n,)
+            Initial current of each neuron (pA); a scalar applies to all.
+
+        Returns
+        -------
+        CurrentInput
+            Handle whose :meth:`~CurrentInput.set_amplitudes` changes the
+            currents between runs. The current adds to the bias current.
+
+        Raises
+        ------
+        InvalidParameterError
+            Non-finite amplitudes, or a spike source or input port target.
+        ShapeMismatchError
+            An array not of shape ``(n,)``.
+        """
+        self._check_member(target, "target")
+        if target.remote:
+            return CurrentInput(self, target, -1)  # an input of the owning part
+        index = self._engine.add_current_input(target.index, _float_array(amplitudes_pa, target.n))
+        return CurrentInput(self, target, int(index))
 
     def noise(self, target: Population, mean_pa: float, std_pa: float) -> int:
         """Gaussian current (pA) redrawn every step for each neuron of ``target``.
@@ -979,8 +1511,15 @@ class Network:
         ------
         InvalidParameterError
             Non-finite mean, negative std, or a spike-source target.
+
+        Notes
+        -----
+        Returns the input's index, or -1 for a remote proxy target in a part
+        (nothing is added: the owning part adds it); so does :meth:`current`.
         """
         self._check_member(target, "target")
+        if target.remote:
+            return -1  # an input of the owning part
         return int(
             self._engine.add_noise(
                 target.index, _finite("mean_pa", mean_pa), _finite("std_pa", std_pa)
@@ -1010,6 +1549,8 @@ class Network:
         t = np.ascontiguousarray(times_ms, dtype=np.float64).ravel()
         a = np.ascontiguousarray(amplitudes_pa, dtype=np.float64).ravel()
         idx = None if neurons is None else _indices("neurons", neurons)
+        if target.remote:
+            return -1  # an input of the owning part
         return int(self._engine.add_step_current(target.index, idx, t, a))
 
     # -- monitors ----------------------------------------------------------
@@ -1026,6 +1567,8 @@ class Network:
         """
         self._check_member(population, "population")
         idx = None if neurons is None else _indices("neurons", neurons)
+        if population.remote:
+            return SpikeMonitor(self, population, -1)  # records nothing (class docs)
         mon = SpikeMonitor(self, population, self._engine.add_spike_monitor(population.index, idx))
         self.spike_monitors.append(mon)
         return mon
@@ -1049,6 +1592,8 @@ class Network:
         var = population._state_var(variable)
         idx = _indices("neurons", neurons)
         every = 1 if every_ms is None else _steps("every_ms", every_ms, self.dt_ms, minimum=1)
+        if population.remote:
+            return StateMonitor(self, population, variable, idx, -1)  # records nothing
         mon = StateMonitor(
             self,
             population,
@@ -1083,7 +1628,9 @@ class Network:
         InvalidParameterError
             Negative, NaN, or non-multiple-of-``dt_ms`` duration.
         KeyboardInterrupt
-            On Ctrl-C (the state is that at the end of the last whole chunk).
+            On Ctrl-C, within about 50 ms whatever the network size (the
+            core checks between steps by wall time); the network stops at a
+            step boundary.
         """
         n_steps = _steps("duration_ms", duration_ms, self.dt_ms, minimum=0)
         if chunk_ms is None:
@@ -1099,6 +1646,94 @@ class Network:
                 cb(done * dt, total * dt)
 
         self._engine.run(n_steps, chunk, callback)
+
+    def run_chunk(
+        self,
+        n_steps: int,
+        populations: Sequence[str | Population] = (),
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]]:
+        """Advance by ``n_steps`` steps and return the spikes of ``populations`` in them.
+
+        Only the chosen populations record (into per-population chunk
+        buffers in the core, drained by this call), so populations nobody
+        asks for cost nothing and no whole recording is copied. Spike
+        monitors record as in :meth:`run`.
+
+        Parameters
+        ----------
+        n_steps : int
+            Steps to simulate (>= 0).
+        populations : sequence of str or Population
+            Populations whose spikes to return.
+        progress : callable, optional
+            ``progress(t_done_ms, duration_ms)``, as in :meth:`run`.
+
+        Returns
+        -------
+        dict
+            Population name -> ``(steps, neurons)``: the emission steps
+            (uint64, absolute, ascending; ``t_ms = steps * dt_ms``) and the
+            neuron indices (uint32), each of shape ``(n_spikes,)``. Steps
+            rather than times, so they can be pushed to an
+            :class:`InputPort` exactly (``port.push(neurons, steps=steps)``).
+
+        Raises
+        ------
+        InvalidParameterError
+            A negative ``n_steps`` or a population not of this network.
+        KeyboardInterrupt
+            On Ctrl-C (within about 50 ms); the network stops at a step
+            boundary and the chunk's spikes are dropped.
+        """
+        if (
+            isinstance(n_steps, bool)
+            or not isinstance(n_steps, int | np.integer)
+            or not 0 <= int(n_steps) < 2**64
+        ):
+            raise InvalidParameterError.of("n_steps", n_steps, "must be an integer >= 0")
+        count = int(n_steps)
+        pops: list[Population] = []
+        for p in populations:
+            pop = self.populations.get(p) if isinstance(p, str) else p
+            if pop is None:
+                raise InvalidParameterError.of("populations", p, "no population of that name")
+            self._check_member(pop, "populations")
+            pops.append(pop)
+        dt = self.dt_ms
+        callback = None
+        if progress is not None:
+            cb = progress
+
+            def callback(done: int, total: int) -> None:
+                cb(done * dt, total * dt)
+
+        chunk = max(round(10.0 / self.dt_ms), count // 100, 1)
+        out = self._engine.run_chunk(count, [p.index for p in pops], chunk, callback)
+        return {p.name: spikes for p, spikes in zip(pops, out, strict=True)}
+
+    def reset(self) -> None:
+        """Start a new episode: initial state, nothing in flight, same weights.
+
+        Restores every population's state (membrane potential, recovery
+        variable, synaptic variables, refractory counters) to its values at
+        the first step of its first run (a snapshot the core takes when that
+        run starts, so :meth:`Population.set` before the first run defines
+        it; a population never run keeps its state), and drops every spike
+        in flight: synaptic event queues, plastic arrival queues, plasticity
+        traces (pre/post, eligibility, dopamine, rate filters), pending
+        input-port spikes. Weights (learnt ones too), bias currents, inputs
+        and monitors are kept.
+
+        Notes
+        -----
+        Time is monotonic: the step counter continues, and so do the random
+        streams, so each episode gets fresh Poisson input and noise. Two
+        episodes of a network without random input, started with
+        :meth:`reset` and given the same stimulus, spike identically (up to
+        the time offset).
+        """
+        self._engine.reset()
 
     def to_parquet(self, path: str | os.PathLike[str], model: str = "network") -> None:
         """Write the spikes of every spike monitor to Parquet, atomically.
@@ -1137,3 +1772,36 @@ def _float_array(values: float | npt.ArrayLike, size: int) -> npt.NDArray[np.flo
     if arr.ndim == 0:
         arr = np.full(size, float(arr))
     return np.ascontiguousarray(arr)
+
+
+def _identity(
+    n: int, rng_key: int | None, neuron_ids: npt.ArrayLike | None
+) -> tuple[int | None, npt.NDArray[np.uint64] | None]:
+    """Check an rng key and global neuron ids before the population is added."""
+    key = None
+    if rng_key is not None:
+        if (
+            isinstance(rng_key, bool)
+            or not isinstance(rng_key, int | np.integer)
+            or not 0 <= int(rng_key) < 2**64
+        ):
+            raise InvalidParameterError.of("rng_key", rng_key, "must be an integer in [0, 2**64)")
+        key = int(rng_key)
+    ids = None
+    if neuron_ids is not None:
+        arr = np.asarray(neuron_ids)
+        if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
+            raise InvalidParameterError.of(
+                "neuron_ids", arr.dtype.name, "must be non-negative integers"
+            )
+        ids = np.ascontiguousarray(arr, dtype=np.uint64).ravel()
+        if ids.shape != (n,):
+            raise ShapeMismatchError(
+                f"shape mismatch for neuron_ids: expected ({n},), got {ids.shape}",
+                "neuron_ids",
+                f"({n},)",
+                str(ids.shape),
+            )
+        if np.unique(ids).size != n:
+            raise InvalidParameterError.of("neuron_ids", "repeated ids", "must be distinct")
+    return key, ids

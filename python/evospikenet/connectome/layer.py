@@ -246,7 +246,7 @@ class ConnectomeLIFLayer:
             Index of the input in the network.
         """
         net, pop = self._require()
-        return net.poisson(pop, rate_hz=rate_hz, weight=weight_pa)
+        return net.poisson(pop, rate_hz=rate_hz, weight=weight_pa).index
 
     def drive_subset(
         self,

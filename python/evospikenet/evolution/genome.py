@@ -636,21 +636,14 @@ class BuiltNetwork:
         return out
 
     def reset(self) -> None:
-        """Return membrane and synaptic state to rest (between episodes).
+        """Start a new episode: :meth:`evospikenet.network.Network.reset`.
 
-        Spikes still in flight in the delay buffers are kept; everything
-        is deterministic.
+        Every population returns to its state at the first step of the
+        first episode (at rest: ``v_mv`` at reset, synaptic variables and
+        refractory counters 0; Izhikevich ``v = c``, ``u = b c``), and no
+        spike stays in flight, so episodes are independent.
         """
-        for pop in [*self.populations.values(), *self.outputs]:
-            if isinstance(pop, LIFPopulation):
-                pop.set("v_mv", -65.0)
-                pop.set("i_syn_ex_pa", 0.0)
-                pop.set("i_syn_in_pa", 0.0)
-            else:
-                layer = next(la for la in self.genome.layers() if la.name == pop.name)
-                pop.set("v_mv", layer.params["c"])
-                pop.set("u", layer.params["b"] * layer.params["c"])
-                pop.set("i_syn_pa", 0.0)
+        self.network.reset()
 
     def step(self, x: np.ndarray) -> np.ndarray:
         """Present ``x`` for one readout window; return output spike counts.

@@ -21,6 +21,7 @@ from evospikenet.models import (
     vogels_abbott,
 )
 from evospikenet.models._base import BuiltModel
+from evospikenet.partition import Part
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
 
@@ -45,6 +46,8 @@ class ModelInfo:
     default_dt_ms: float
     build: Callable[..., BuiltModel]
     options: tuple[str, ...] = ()
+    #: Whether the builder takes ``part=`` (:mod:`evospikenet.partition`).
+    partitionable: bool = False
 
 
 def _cuba(scale: float, **kw: Any) -> BuiltModel:
@@ -91,6 +94,8 @@ MODELS: dict[str, ModelInfo] = {
         "Brette et al. (2007) J Comput Neurosci 23:349",
         0.1,
         _cuba,
+        ("delay_ms",),
+        partitionable=True,
     ),
     "coba": ModelInfo(
         "coba",
@@ -98,6 +103,8 @@ MODELS: dict[str, ModelInfo] = {
         "Brette et al. (2007) J Comput Neurosci 23:349",
         0.1,
         _coba,
+        ("delay_ms",),
+        partitionable=True,
     ),
     "izhikevich2003": ModelInfo(
         "izhikevich2003",
@@ -113,6 +120,7 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _brunel,
         ("regime", "g", "eta"),
+        partitionable=True,
     ),
     "potjans2014": ModelInfo(
         "potjans2014",
@@ -121,6 +129,7 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _potjans,
         ("background", "thalamic", "k_scale"),
+        partitionable=True,
     ),
     "izhikevich2006": ModelInfo(
         "izhikevich2006",
@@ -150,6 +159,7 @@ def build_model(
     seed: int = 0,
     dt_ms: float | None = None,
     threads: int = 1,
+    part: Part | None = None,
     **options: Any,
 ) -> BuiltModel:
     """Build built-in model ``name``.
@@ -166,13 +176,18 @@ def build_model(
         Time step (ms); default the model's published one.
     threads : int
         Worker threads.
+    part : Part, optional
+        Build only this part of the network (:mod:`evospikenet.partition`;
+        the models with ``partitionable``: cuba, coba, brunel2000,
+        potjans2014).
     **options
         Model-specific options (see the model's builder).
 
     Raises
     ------
     InvalidParameterError
-        Unknown model or invalid parameters.
+        Unknown model or invalid parameters, or ``part`` for a model that
+        cannot be split.
     """
     if name not in MODELS:
         raise InvalidParameterError.of("model", name, f"unknown model (known: {', '.join(MODELS)})")
@@ -183,6 +198,10 @@ def build_model(
             raise InvalidParameterError.of(
                 key, value, f"not an option of {name} (options: {allowed})"
             )
+    if part is not None:
+        if not info.partitionable:
+            raise InvalidParameterError.of("part", part, f"{name} cannot be built as a part")
+        options["part"] = part
     return info.build(
         scale,
         seed=seed,

@@ -24,7 +24,7 @@ class BuiltModel:
     populations : dict of str to Population
         Recorded populations by name, in the order of the published tables.
     monitors : dict of str to SpikeMonitor
-        One spike monitor per recorded population.
+        One spike monitor per recorded population (per local one in a part).
     duration_ms : float
         Default simulated duration (ms).
     parameters : dict
@@ -47,8 +47,12 @@ class BuiltModel:
         parameters: dict[str, Any],
         duration_ms: float = 1000.0,
     ) -> BuiltModel:
-        """Wrap a built network, adding a spike monitor to each population."""
-        monitors = {k: network.spike_monitor(v) for k, v in populations.items()}
+        """Wrap a built network, adding a spike monitor to each population.
+
+        In a part (:mod:`evospikenet.partition`) only the local populations
+        get one: a remote proxy's spikes are recorded by its own part.
+        """
+        monitors = {k: network.spike_monitor(v) for k, v in populations.items() if not v.remote}
         return cls(name, network, dict(populations), monitors, duration_ms, parameters)
 
     def run(self, duration_ms: float | None = None, **kwargs: Any) -> None:

@@ -45,6 +45,7 @@ from evospikenet.errors import InvalidParameterError
 from evospikenet.models import _brunel2000_params as ref
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import Network
+from evospikenet.partition import Part
 
 __all__ = ["REGIMES", "build", "nu_thr_hz"]
 
@@ -68,6 +69,7 @@ def build(
     regime: str | None = "AI",
     g: float | None = None,
     eta: float | None = None,
+    part: Part | None = None,
 ) -> BuiltModel:
     r"""Build the network in a regime of Fig. 8, or with explicit ``g``, ``eta``.
 
@@ -86,6 +88,9 @@ def build(
         Named regime; ``g`` and ``eta`` override its values.
     g, eta : float, optional
         Relative inhibition and external drive :math:`\nu_{ext}/\nu_{thr}`.
+    part : Part, optional
+        Build only this part (:mod:`evospikenet.partition`), e.g.
+        ``Part({"E"}, latency_ms=1.5)`` (every delay is 1.5 ms).
 
     Returns
     -------
@@ -114,7 +119,7 @@ def build(
             "scale", scale, "must be >= 0.1 (1000 excitatory inputs per neuron)"
         )
     n_e, n_i = round(ref.N_E * scale), round(ref.N_I * scale)
-    net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
+    net = Network(dt_ms=dt_ms, seed=seed, threads=threads, part=part)
     params: dict[str, Any] = {
         "c_m_pf": 250.0, "tau_m_ms": ref.TAU_M_MS, "e_l_mv": 0.0, "v_th_mv": ref.THETA_MV,
         "v_reset_mv": ref.V_R_MV, "t_ref_ms": ref.TAU_RP_MS, "synapse": "delta",

@@ -51,6 +51,7 @@ from evospikenet.errors import InvalidParameterError
 from evospikenet.models import _potjans2014_params as ref
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import Network, Population
+from evospikenet.partition import Part
 
 __all__ = ["build"]
 
@@ -70,6 +71,7 @@ def build(
     background: str = "poisson",
     thalamic: bool = False,
     k_scale: float | None = None,
+    part: Part | None = None,
 ) -> BuiltModel:
     """Build the microcircuit at ``scale`` (0.01 to 1.0).
 
@@ -90,6 +92,11 @@ def build(
         Add the thalamic pulse (902 neurons at 120 Hz, 700-710 ms).
     k_scale : float, optional
         Fraction of the full in-degrees (``K_scaling``); default ``scale``.
+    part : Part, optional
+        Build only this part (:mod:`evospikenet.partition`), e.g. one layer
+        ``Part({"L4E", "L4I"}, latency_ms=dt_ms)``: the drawn delays are
+        clipped at one step, so the latency between parts is ``dt_ms``.
+        The thalamic population ``TH`` is a spike source: put it in one part.
 
     Returns
     -------
@@ -111,7 +118,7 @@ def build(
             raise InvalidParameterError.of(name, value, "must lie in [0.01, 1.0]")
     if background not in ("poisson", "dc"):
         raise InvalidParameterError.of("background", background, "must be 'poisson' or 'dc'")
-    net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
+    net = Network(dt_ms=dt_ms, seed=seed, threads=threads, part=part)
     tau_syn = ref.TAU_SYN_MS
     w_exc = ref.PSC_EXC_PA
     n_pop = len(ref.POPULATIONS)

@@ -42,6 +42,7 @@ from evospikenet.distributions import Normal, Uniform
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import Network
+from evospikenet.partition import Part
 
 __all__ = ["build_coba", "build_cuba"]
 
@@ -64,6 +65,14 @@ _BUILD_DOC = """Build the {model} benchmark ({source}) with ``n`` neurons.
         Time step (ms); the benchmark uses 0.1.
     threads : int
         Worker threads.
+    delay_ms : float
+        Delay of every synapse (ms, a multiple of ``dt_ms``); the benchmark's
+        0 acts from the next step. A network split into parts
+        (``part``) needs delays of at least one step between the parts,
+        e.g. ``delay_ms=dt_ms``.
+    part : Part, optional
+        Build only this part (:mod:`evospikenet.partition`), e.g.
+        ``Part({{"E"}}, latency_ms=delay_ms)``.
 
     Returns
     -------
@@ -87,12 +96,14 @@ def _build(
     w_e: float,
     w_i: float,
     init: dict[str, Uniform | Normal],
+    delay_ms: float = 0.0,
+    part: Part | None = None,
 ) -> BuiltModel:
-    """Build the shared structure: E/I populations, p = 80/n, zero delays."""
+    """Build the shared structure: E/I populations, p = 80/n, one delay (default 0)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 10:
         raise InvalidParameterError.of("n", n, "must be an integer >= 10")
     n_e = round(0.8 * n)
-    net = Network(dt_ms=dt_ms, seed=seed, threads=threads)
+    net = Network(dt_ms=dt_ms, seed=seed, threads=threads, part=part)
     exc = net.lif("E", n_e, **params)
     inh = net.lif("I", n - n_e, **params)
     for pop in (exc, inh):
@@ -100,13 +111,21 @@ def _build(
             pop.set(variable, dist)
     p = 80.0 / n
     for post in (exc, inh):
-        net.connect(exc, post, p=p, weight=w_e, delay_ms=0.0)
-        net.connect(inh, post, p=p, weight=w_i, delay_ms=0.0, receptor="inhibitory")
-    parameters = {"n": n, "p": p, "w_e": w_e, "w_i": w_i, **params}
+        net.connect(exc, post, p=p, weight=w_e, delay_ms=delay_ms)
+        net.connect(inh, post, p=p, weight=w_i, delay_ms=delay_ms, receptor="inhibitory")
+    parameters = {"n": n, "p": p, "w_e": w_e, "w_i": w_i, "delay_ms": delay_ms, **params}
     return BuiltModel.record(name, net, {"E": exc, "I": inh}, parameters)
 
 
-def build_cuba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 1) -> BuiltModel:  # noqa: D103
+def build_cuba(  # noqa: D103
+    n: int = 4000,
+    seed: int = 0,
+    dt_ms: float = 0.1,
+    threads: int = 1,
+    *,
+    delay_ms: float = 0.0,
+    part: Part | None = None,
+) -> BuiltModel:
     params: dict[str, Any] = dict(
         c_m_pf=C_M_PF, tau_m_ms=TAU_M_MS, e_l_mv=-49.0, v_th_mv=V_TH_MV, v_reset_mv=V_RESET_MV,
         t_ref_ms=T_REF_MS, synapse="current", tau_syn_ex_ms=5.0, tau_syn_in_ms=10.0,
@@ -115,10 +134,18 @@ def build_cuba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
     w_e = 60 * 0.27 / 10 * scale
     w_i = -20 * 4.5 / 10 * scale
     init: dict[str, Uniform | Normal] = {"v_mv": Uniform(V_RESET_MV, V_TH_MV)}
-    return _build("cuba", n, seed, dt_ms, threads, params, w_e, w_i, init)
+    return _build("cuba", n, seed, dt_ms, threads, params, w_e, w_i, init, delay_ms, part)
 
 
-def build_coba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 1) -> BuiltModel:  # noqa: D103
+def build_coba(  # noqa: D103
+    n: int = 4000,
+    seed: int = 0,
+    dt_ms: float = 0.1,
+    threads: int = 1,
+    *,
+    delay_ms: float = 0.0,
+    part: Part | None = None,
+) -> BuiltModel:
     g_l = C_M_PF / TAU_M_MS  # 10 nS
     params: dict[str, Any] = dict(
         c_m_pf=C_M_PF, tau_m_ms=TAU_M_MS, e_l_mv=-60.0, v_th_mv=V_TH_MV, v_reset_mv=V_RESET_MV,
@@ -134,7 +161,7 @@ def build_coba(n: int = 4000, seed: int = 0, dt_ms: float = 0.1, threads: int = 
         "g_ex_ns": Normal(4.0 * g_l, 1.5 * g_l),
         "g_in_ns": Normal(20.0 * g_l, 12.0 * g_l),
     }
-    return _build("coba", n, seed, dt_ms, threads, params, 6.0, 67.0, init)
+    return _build("coba", n, seed, dt_ms, threads, params, 6.0, 67.0, init, delay_ms, part)
 
 
 build_cuba.__doc__ = _BUILD_DOC.format(model="CUBA", source="Brian2 ``examples/CUBA.py``")

@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use std::hint::black_box;
 
@@ -72,20 +72,20 @@ fn spike_delivery(c: &mut Criterion) {
     }
     let src = net.add_spike_source("src", n_src, &t_all, &i_all).unwrap();
     let tgt = net.add_lif("tgt", n_tgt, lif(CUBA)).unwrap();
-    net.connect(
-        src,
-        tgt,
-        Receptor::Excitatory,
-        &Rule::FixedTotalNumber {
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: tgt,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::FixedTotalNumber {
             n: u64::from(n_src) * k,
         },
-        true,
-        &Dist::Constant(1.0),
-        &Dist::Uniform {
+        allow_autapses: true,
+        weight: &Dist::Constant(1.0),
+        delay_ms: &Dist::Uniform {
             low: 0.1,
             high: 2.0,
         },
-    )
+    })
     .unwrap();
     group.throughput(Throughput::Elements(u64::from(n_src) * k * steps));
     group.bench_function("fixed_total_100k_synapses_all_firing", |b| {
@@ -115,25 +115,25 @@ fn cuba_network(c: &mut Criterion) {
         }
         let d = Dist::Constant(0.1);
         for post in [e, i] {
-            net.connect(
-                e,
+            net.connect(&ConnectSpec {
+                pre: e,
                 post,
-                Receptor::Excitatory,
-                &Rule::FixedProbability { p: 0.02 },
-                true,
-                &Dist::Constant(16.2),
-                &d,
-            )
+                receptor: Receptor::Excitatory,
+                rule: &Rule::FixedProbability { p: 0.02 },
+                allow_autapses: true,
+                weight: &Dist::Constant(16.2),
+                delay_ms: &d,
+            })
             .unwrap();
-            net.connect(
-                i,
+            net.connect(&ConnectSpec {
+                pre: i,
                 post,
-                Receptor::Inhibitory,
-                &Rule::FixedProbability { p: 0.02 },
-                true,
-                &Dist::Constant(-90.0),
-                &d,
-            )
+                receptor: Receptor::Inhibitory,
+                rule: &Rule::FixedProbability { p: 0.02 },
+                allow_autapses: true,
+                weight: &Dist::Constant(-90.0),
+                delay_ms: &d,
+            })
             .unwrap();
         }
         let steps = 1000;

@@ -8,6 +8,43 @@ use crate::neuron::{finite, non_negative};
 use crate::rng::Stream;
 use crate::{Error, Result};
 
+/// A hook called every few thousand rows or draws of a long build; an error
+/// (e.g. [`Error::Interrupted`] on Ctrl-C) stops the build and is returned.
+pub type Hook<'a> = &'a mut dyn FnMut() -> Result<()>;
+
+/// Iterations of a generation loop between two calls of the [`Hook`].
+const HOOK_EVERY: u64 = 1 << 16;
+
+/// The random streams of one `connect` (see [`crate::rng`] for the keys).
+pub struct Streams<'a> {
+    /// Pairs of rules that draw globally (fixed probability, total number).
+    pub pairs: Stream,
+    /// Weights and delays, in CSR order.
+    pub values: Stream,
+    /// The stream of target neuron `j` (local index), for rules that draw
+    /// per target (fixed in-degree).
+    pub target: &'a dyn Fn(u32) -> Stream,
+}
+
+/// What a rule-based projection is built from (besides its streams).
+#[derive(Clone, Debug)]
+pub struct BuildSpec<'a> {
+    /// The connection rule.
+    pub rule: &'a Rule,
+    /// Presynaptic population size.
+    pub n_pre: u32,
+    /// Postsynaptic population size.
+    pub n_post: u32,
+    /// Whether pre `i` may connect to post `i`.
+    pub allow_autapses: bool,
+    /// Weight distribution.
+    pub weight: &'a Dist,
+    /// Delay distribution (ms).
+    pub delay_ms: &'a Dist,
+    /// Time step (ms).
+    pub dt_ms: f64,
+}
+
 /// How many synapses a projection makes (NEST connection rules).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rule {
@@ -31,6 +68,37 @@ pub enum Rule {
     AllToAll,
     /// Pre `i` to post `i` (equal sizes).
     OneToOne,
+}
+
+impl Rule {
+    /// The rule named `name` (`fixed_probability`, `fixed_indegree`,
+    /// `fixed_total_number`, `all_to_all`, `one_to_one`) with its parameter
+    /// `value` (probability, in-degree or number; ignored by the last two).
+    pub fn from_name(name: &str, value: f64) -> Result<Self> {
+        let count = |field: &str| -> Result<u64> {
+            if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
+                Ok(value as u64)
+            } else {
+                Err(Error::invalid(
+                    field,
+                    value,
+                    "must be a non-negative integer",
+                ))
+            }
+        };
+        match name {
+            "fixed_probability" => Ok(Rule::FixedProbability { p: value }),
+            "fixed_indegree" => Ok(Rule::FixedIndegree {
+                k: count("indegree")?,
+            }),
+            "fixed_total_number" => Ok(Rule::FixedTotalNumber {
+                n: count("total_number")?,
+            }),
+            "all_to_all" => Ok(Rule::AllToAll),
+            "one_to_one" => Ok(Rule::OneToOne),
+            _ => Err(Error::invalid("rule", name, "unknown connection rule")),
+        }
+    }
 }
 
 /// A distribution of synaptic weights or delays.
@@ -60,6 +128,30 @@ pub enum Dist {
 }
 
 impl Dist {
+    /// The distribution `kind` (`constant`, `uniform`, `normal`) with its
+    /// arguments (`[v]`, `[low, high]`, `[mean, std, low, high]`), named
+    /// `name` in errors.
+    pub fn from_parts(name: &str, kind: &str, args: &[f64]) -> Result<Self> {
+        match (kind, args) {
+            ("constant", [v]) => Ok(Dist::Constant(*v)),
+            ("uniform", [low, high]) => Ok(Dist::Uniform {
+                low: *low,
+                high: *high,
+            }),
+            ("normal", [mean, std, low, high]) => Ok(Dist::Normal {
+                mean: *mean,
+                std: *std,
+                low: *low,
+                high: *high,
+            }),
+            _ => Err(Error::invalid(
+                name,
+                format!("{kind}{args:?}"),
+                "expected ('constant', [v]), ('uniform', [low, high]) or ('normal', [mean, std, low, high])",
+            )),
+        }
+    }
+
     /// Validate, naming the distribution `name` in errors.
     pub fn validate(&self, name: &str) -> Result<()> {
         match *self {
@@ -236,20 +328,31 @@ fn validate_delay(delay: &Dist, dt_ms: f64) -> Result<()> {
 }
 
 /// Draw synapse pairs of `rule`, calling `emit(pre, post)` for each, in a
-/// deterministic order given the stream. Used twice with the same seed by
-/// [`build`]: once to count row lengths, once to fill rows.
+/// deterministic order given the streams. Used twice with the same streams
+/// by [`build`]: once to count row lengths, once to fill rows.
+#[allow(clippy::too_many_lines)]
 fn generate(
-    rule: &Rule,
-    n_pre: u32,
-    n_post: u32,
-    allow_autapses: bool,
-    rng: &mut Stream,
+    spec: &BuildSpec<'_>,
+    streams: &Streams<'_>,
+    hook: &mut dyn FnMut() -> Result<()>,
     emit: &mut dyn FnMut(u32, u32),
-) {
+) -> Result<()> {
+    let (n_pre, n_post, allow_autapses) = (spec.n_pre, spec.n_post, spec.allow_autapses);
     let autapse_ok = |i: u32, j: u32| allow_autapses || i != j;
-    match *rule {
+    let mut rng = streams.pairs.clone();
+    let mut ticks: u64 = 0;
+    let mut tick = |hook: &mut dyn FnMut() -> Result<()>, work: u64| -> Result<()> {
+        ticks += work;
+        if ticks >= HOOK_EVERY {
+            ticks = 0;
+            hook()?;
+        }
+        Ok(())
+    };
+    match *spec.rule {
         Rule::AllToAll => {
             for i in 0..n_pre {
+                tick(hook, u64::from(n_post))?;
                 for j in 0..n_post {
                     if autapse_ok(i, j) {
                         emit(i, j);
@@ -264,11 +367,12 @@ fn generate(
         }
         Rule::FixedProbability { p } => {
             if p <= 0.0 {
-                return;
+                return Ok(());
             }
             let total = u64::from(n_pre) * u64::from(n_post);
             if p >= 1.0 {
                 for idx in 0..total {
+                    tick(hook, 1)?;
                     let (i, j) = (
                         (idx / u64::from(n_post)) as u32,
                         (idx % u64::from(n_post)) as u32,
@@ -277,13 +381,14 @@ fn generate(
                         emit(i, j);
                     }
                 }
-                return;
+                return Ok(());
             }
             // Geometric skipping over the flattened pair index: the gaps
             // between successes of independent Bernoulli(p) trials.
             let log_q = (-p).ln_1p();
             let mut idx: u64 = 0;
             loop {
+                tick(hook, 1)?;
                 let u: f64 = 1.0 - rng.random::<f64>();
                 let skip = (u.ln() / log_q).floor();
                 if !skip.is_finite() || skip >= (total - idx) as f64 {
@@ -305,6 +410,8 @@ fn generate(
         }
         Rule::FixedIndegree { k } => {
             for j in 0..n_post {
+                tick(hook, k.max(1))?;
+                let mut rng = (streams.target)(j);
                 let mut made = 0;
                 while made < k {
                     let i = rng.random_range(0..n_pre);
@@ -318,6 +425,7 @@ fn generate(
         Rule::FixedTotalNumber { n } => {
             let mut made = 0;
             while made < n {
+                tick(hook, 1)?;
                 let i = rng.random_range(0..n_pre);
                 let j = rng.random_range(0..n_post);
                 if autapse_ok(i, j) {
@@ -327,6 +435,7 @@ fn generate(
             }
         }
     }
+    Ok(())
 }
 
 /// Check that `rule` can be realised between populations of these sizes.
@@ -372,38 +481,22 @@ fn validate_rule(rule: &Rule, n_pre: u32, n_post: u32, allow_autapses: bool) -> 
     Ok(())
 }
 
-/// Build a projection with `rule` between `n_pre` and `n_post` neurons.
+/// Build a projection of `spec` from `streams`, calling `hook` every few
+/// thousand rows or draws (its error stops the build).
 ///
-/// Pairs are drawn from a stream derived from `seed`; the pair sequence is
-/// generated twice (count, then fill), so no (pre, post) list is ever held in
-/// memory beyond the CSR arrays themselves. Weights and delays are then drawn
-/// in CSR order from a second stream.
-pub fn build(
-    rule: &Rule,
-    n_pre: u32,
-    n_post: u32,
-    allow_autapses: bool,
-    weight: &Dist,
-    delay_ms: &Dist,
-    dt_ms: f64,
-    seed_pairs: &Stream,
-    seed_values: &Stream,
-) -> Result<Csr> {
-    validate_rule(rule, n_pre, n_post, allow_autapses)?;
-    weight.validate("weight")?;
-    validate_delay(delay_ms, dt_ms)?;
+/// The pair sequence is generated twice (count, then fill), so no (pre,
+/// post) list is ever held in memory beyond the CSR arrays themselves.
+/// Weights and delays are then drawn in CSR order from `streams.values`.
+pub fn build(spec: &BuildSpec<'_>, streams: &Streams<'_>, hook: Hook<'_>) -> Result<Csr> {
+    let (n_pre, n_post) = (spec.n_pre, spec.n_post);
+    validate_rule(spec.rule, n_pre, n_post, spec.allow_autapses)?;
+    spec.weight.validate("weight")?;
+    validate_delay(spec.delay_ms, spec.dt_ms)?;
 
     let mut counts = vec![0u64; n_pre as usize + 1];
-    generate(
-        rule,
-        n_pre,
-        n_post,
-        allow_autapses,
-        &mut seed_pairs.clone(),
-        &mut |i, _| {
-            counts[i as usize + 1] += 1;
-        },
-    );
+    generate(spec, streams, hook, &mut |i, _| {
+        counts[i as usize + 1] += 1;
+    })?;
     for i in 0..n_pre as usize {
         counts[i + 1] += counts[i];
     }
@@ -411,26 +504,32 @@ pub fn build(
     let total = indptr[n_pre as usize] as usize;
     let mut indices = vec![0u32; total];
     let mut fill: Vec<u64> = indptr[..n_pre as usize].to_vec();
-    generate(
-        rule,
-        n_pre,
-        n_post,
-        allow_autapses,
-        &mut seed_pairs.clone(),
-        &mut |i, j| {
-            let slot = &mut fill[i as usize];
-            indices[*slot as usize] = j;
-            *slot += 1;
-        },
-    );
+    generate(spec, streams, hook, &mut |i, j| {
+        let slot = &mut fill[i as usize];
+        indices[*slot as usize] = j;
+        *slot += 1;
+    })?;
     for i in 0..n_pre as usize {
+        if i % 4096 == 0 {
+            hook()?;
+        }
         indices[indptr[i] as usize..indptr[i + 1] as usize].sort_unstable();
     }
-    let mut rng = seed_values.clone();
-    let weight_values = (0..total).map(|_| weight.sample(&mut rng) as f32).collect();
-    let delay_steps = (0..total)
-        .map(|_| delay_to_steps(delay_ms.sample(&mut rng), dt_ms))
-        .collect();
+    let mut rng = streams.values.clone();
+    let mut weight_values = Vec::with_capacity(total);
+    for k in 0..total {
+        if k as u64 % HOOK_EVERY == 0 {
+            hook()?;
+        }
+        weight_values.push(spec.weight.sample(&mut rng) as f32);
+    }
+    let mut delay_steps = Vec::with_capacity(total);
+    for k in 0..total {
+        if k as u64 % HOOK_EVERY == 0 {
+            hook()?;
+        }
+        delay_steps.push(delay_to_steps(spec.delay_ms.sample(&mut rng), spec.dt_ms));
+    }
     Ok(Csr {
         indptr,
         indices,
@@ -439,16 +538,28 @@ pub fn build(
     })
 }
 
+/// Explicit synapses: synapse `k` from `pre[k]` to `post[k]` (indices local
+/// to each population) with `weight[k]` and `delay_ms[k]`.
+#[derive(Clone, Copy, Debug)]
+pub struct SynapseArrays<'a> {
+    /// Presynaptic neuron of each synapse.
+    pub pre: &'a [u32],
+    /// Postsynaptic neuron of each synapse.
+    pub post: &'a [u32],
+    /// Weight of each synapse.
+    pub weight: &'a [f64],
+    /// Delay of each synapse (ms, on the step grid).
+    pub delay_ms: &'a [f64],
+}
+
 /// Build a projection from explicit synapse arrays (any order).
-pub fn from_arrays(
-    n_pre: u32,
-    n_post: u32,
-    pre: &[u32],
-    post: &[u32],
-    weight: &[f64],
-    delay_ms: &[f64],
-    dt_ms: f64,
-) -> Result<Csr> {
+pub fn from_arrays(n_pre: u32, n_post: u32, arrays: &SynapseArrays<'_>, dt_ms: f64) -> Result<Csr> {
+    let SynapseArrays {
+        pre,
+        post,
+        weight,
+        delay_ms,
+    } = *arrays;
     let m = pre.len();
     for (name, len) in [
         ("post", post.len()),

@@ -8,7 +8,7 @@
 //! through a rate encoder (constant input currents for one window) and acts
 //! through the output population with the most spikes in the window.
 
-use crate::engine::{Network, Var};
+use crate::engine::{Hook, Network, Var};
 use crate::{Error, Result};
 
 /// gymnasium `CartPole-v1` dynamics (`gymnasium/envs/classic_control/cartpole.py`).
@@ -107,12 +107,12 @@ impl RateEncoder {
             });
         }
         let pop = net
-            .populations
+            .populations()
             .get(self.pop)
             .ok_or(Error::IndexOutOfRange {
                 kind: "population".into(),
                 index: self.pop,
-                len: net.populations.len(),
+                len: net.populations().len(),
             })?;
         let n = self.gains_pa.len() * self.neurons_per_feature;
         if pop.n as usize != n {
@@ -151,7 +151,7 @@ impl RateEncoder {
 fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
     let mut counts = Vec::with_capacity(outputs.len());
     for (k, &pop) in outputs.iter().enumerate() {
-        let now = net.populations[pop].spike_count;
+        let now = net.populations()[pop].spike_count;
         counts.push(now - last[k]);
         last[k] = now;
     }
@@ -161,7 +161,7 @@ fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
         if c != top {
             continue;
         }
-        let v: f64 = net.populations[outputs[k]].state(Var::V)?.iter().sum();
+        let v: f64 = net.populations()[outputs[k]].state(Var::V)?.iter().sum();
         if best.is_none_or(|(_, bv)| v > bv) {
             best = Some((k, v));
         }
@@ -169,23 +169,41 @@ fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
     Ok(best.map_or(0, |(k, _)| k))
 }
 
+/// What a CartPole episode is run with (besides the network).
+#[derive(Clone, Debug)]
+pub struct Episode<'a> {
+    /// Observation encoder.
+    pub encoder: &'a RateEncoder,
+    /// The two output populations (actions 0 and 1).
+    pub outputs: &'a [usize],
+    /// Network steps per environment step.
+    pub window_steps: u64,
+    /// Initial `(x, x_dot, theta, theta_dot)`.
+    pub initial_state: [f64; 4],
+    /// Episode length limit.
+    pub max_steps: u32,
+}
+
 /// Run one `CartPole-v1` episode from `initial_state` with the network as
 /// the controller; return its return (1 per step, at most `max_steps`).
 ///
-/// Each step presents the observation for `window_steps` steps of the
-/// network and takes the action [`decide`] picks.
+/// The episode starts with [`Network::reset`] (state of the first step,
+/// nothing in flight). Each step presents the observation for
+/// `window_steps` steps of the network and takes the action [`decide`]
+/// picks. `hook` is called between network steps (Ctrl-C).
 ///
 /// # Errors
 ///
-/// Bad population indices or encoder shapes; errors of the network run.
-pub fn cartpole_episode(
-    net: &mut Network,
-    encoder: &RateEncoder,
-    outputs: &[usize],
-    window_steps: u64,
-    initial_state: [f64; 4],
-    max_steps: u32,
-) -> Result<u32> {
+/// Bad population indices or encoder shapes; errors of the network run or
+/// of the hook.
+pub fn cartpole_episode(net: &mut Network, episode: &Episode<'_>, hook: Hook<'_>) -> Result<u32> {
+    let Episode {
+        encoder,
+        outputs,
+        window_steps,
+        initial_state,
+        max_steps,
+    } = *episode;
     encoder.check(net)?;
     if encoder.gains_pa.len() != 4 {
         return Err(Error::invalid(
@@ -202,27 +220,28 @@ pub fn cartpole_episode(
         ));
     }
     for &pop in outputs {
-        if pop >= net.populations.len() {
+        if pop >= net.populations().len() {
             return Err(Error::IndexOutOfRange {
                 kind: "population".into(),
                 index: pop,
-                len: net.populations.len(),
+                len: net.populations().len(),
             });
         }
     }
+    net.reset();
     let mut env = CartPole {
         state: initial_state,
     };
     let mut last: Vec<u64> = outputs
         .iter()
-        .map(|&p| net.populations[p].spike_count)
+        .map(|&p| net.populations()[p].spike_count)
         .collect();
     let mut currents = vec![0.0; 4 * encoder.neurons_per_feature];
     let mut total = 0;
     while total < max_steps {
         encoder.encode(&env.observation(), &mut currents);
         net.set_bias(encoder.pop, &currents)?;
-        net.run(window_steps)?;
+        net.run_with(window_steps, hook)?;
         let action = decide(net, outputs, &mut last)?;
         total += 1;
         if env.step(action) {

@@ -45,6 +45,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A long call was stopped by its interrupt hook (Ctrl-C); the network
+    /// is left consistent at a step (or build) boundary.
+    #[error("interrupted")]
+    Interrupted,
     /// The audit chain is broken at entry `seq`.
     #[error("audit chain broken at seq {seq}: {reason}")]
     ChainBroken {

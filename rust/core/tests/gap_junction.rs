@@ -34,7 +34,7 @@ fn run(dt: f64, t_end_ms: f64) -> (Vec<f64>, Vec<f64>) {
     net.add_gap_junctions(p, p, &[0], &[1], &[G_NS]).unwrap();
     let m = net.add_state_monitor(p, Var::V, vec![0, 1], 1).unwrap();
     net.run((t_end_ms / dt).round() as u64 + 1).unwrap();
-    let vals = &net.state_monitors[m].values;
+    let vals = &net.state_monitors()[m].values;
     (
         vals.iter().step_by(2).copied().collect(),
         vals.iter().skip(1).step_by(2).copied().collect(),
@@ -93,8 +93,8 @@ fn junction_between_two_populations_is_symmetric() {
     let mb = net.add_state_monitor(b, Var::V, vec![0], 1).unwrap();
     net.run(201).unwrap();
     let (v1, v2) = run(0.1, 20.0);
-    let va = &net.state_monitors[ma].values;
-    let vb = &net.state_monitors[mb].values;
+    let va = &net.state_monitors()[ma].values;
+    let vb = &net.state_monitors()[mb].values;
     for s in 0..v1.len() {
         assert!((vb[s] - v1[s]).abs() < 1e-12);
         assert!((va[2 * s + 1] - v2[s]).abs() < 1e-12);
@@ -128,7 +128,7 @@ fn unstable_coupling_is_rejected() {
         .unwrap();
     net.set_state(p, Var::V, &[-60.0, -70.0]).unwrap();
     net.run(2000).unwrap();
-    let v = net.populations[p].state(Var::V).unwrap();
+    let v = net.populations()[p].state(Var::V).unwrap();
     assert!((v[0] - v[1]).abs() < 10.0, "stable below the bound: {v:?}");
 }
 

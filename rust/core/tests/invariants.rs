@@ -4,7 +4,7 @@
 mod common;
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use proptest::prelude::*;
@@ -68,9 +68,9 @@ fn network(
             },
         )
         .unwrap();
-        net.set_bias(pop, &vec![bias; net.populations[pop].n as usize])
+        net.set_bias(pop, &vec![bias; net.populations()[pop].n as usize])
             .unwrap();
-        net.add_poisson(pop, Receptor::Excitatory, 2000.0, w_ex)
+        net.add_poisson_uniform(pop, Receptor::Excitatory, 2000.0, w_ex)
             .unwrap();
     }
     let inh_sign = if matches!(params.synapse, LifSynapse::CondExp { .. }) {
@@ -83,27 +83,27 @@ fn network(
             low: 0.1,
             high: 3.0,
         };
-        net.connect(
-            e,
+        net.connect(&ConnectSpec {
+            pre: e,
             post,
-            Receptor::Excitatory,
-            &Rule::FixedProbability {
+            receptor: Receptor::Excitatory,
+            rule: &Rule::FixedProbability {
                 p: 30.0 / f64::from(n_e),
             },
-            true,
-            &Dist::Constant(w_ex),
-            &delay,
-        )
+            allow_autapses: true,
+            weight: &Dist::Constant(w_ex),
+            delay_ms: &delay,
+        })
         .unwrap();
-        net.connect(
-            i,
+        net.connect(&ConnectSpec {
+            pre: i,
             post,
-            Receptor::Inhibitory,
-            &Rule::FixedIndegree { k: 10 },
-            true,
-            &Dist::Constant(inh_sign * w_in),
-            &delay,
-        )
+            receptor: Receptor::Inhibitory,
+            rule: &Rule::FixedIndegree { k: 10 },
+            allow_autapses: true,
+            weight: &Dist::Constant(inh_sign * w_in),
+            delay_ms: &delay,
+        })
         .unwrap();
     }
     net.add_spike_monitor(e, None).unwrap();
@@ -129,7 +129,7 @@ proptest! {
         let (w_ex, w_in) = weights_for(&params);
         let mut net = network(params, 300, seed, 1, bias, w_ex, w_in);
         net.run(2000).unwrap();
-        for &v in &net.state_monitors[0].values {
+        for &v in &net.state_monitors()[0].values {
             prop_assert!(v.is_finite());
             // Samples are taken after a step's arrivals: below threshold
             // (a neuron either did not reach it or was reset), except that a
@@ -140,7 +140,7 @@ proptest! {
                 prop_assert!(v < params.v_th_mv);
             }
         }
-        for pop in &net.populations {
+        for pop in net.populations() {
             for var in [Var::V, Var::SynEx, Var::SynIn] {
                 if let Ok(values) = pop.state(var) {
                     prop_assert!(values.iter().all(|x| x.is_finite()));
@@ -158,8 +158,8 @@ proptest! {
         a.run(1000).unwrap();
         b.run(1000).unwrap();
         for k in 0..2 {
-            prop_assert_eq!(&a.spike_monitors[k].steps, &b.spike_monitors[k].steps);
-            prop_assert_eq!(&a.spike_monitors[k].neurons, &b.spike_monitors[k].neurons);
+            prop_assert_eq!(&a.spike_monitors()[k].steps, &b.spike_monitors()[k].steps);
+            prop_assert_eq!(&a.spike_monitors()[k].neurons, &b.spike_monitors()[k].neurons);
         }
     }
 
@@ -173,7 +173,7 @@ proptest! {
             net.set_bias(p, &[current]).unwrap();
             let m = net.add_spike_monitor(p, None).unwrap();
             net.run(5000).unwrap();
-            net.spike_monitors[m].steps.len()
+            net.spike_monitors()[m].steps.len()
         };
         prop_assert!(count(i_low) <= count(i_low + extra));
     }
@@ -185,16 +185,16 @@ proptest! {
         let b = net.add_lif("b", n_post, common::cuba(-50.0)).unwrap();
         let w = Dist::Constant(1.0);
         let d = Dist::Constant(0.1);
-        let p1 = net.connect(a, b, Receptor::Excitatory, &Rule::FixedIndegree { k }, true, &w, &d).unwrap();
-        let p2 = net.connect(a, b, Receptor::Excitatory, &Rule::FixedTotalNumber { n: total }, true, &w, &d).unwrap();
-        let csr = &net.projections[p1].csr;
+        let p1 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedIndegree { k }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
+        let p2 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedTotalNumber { n: total }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
+        let csr = &net.projections()[p1].csr;
         let mut indeg = vec![0u64; n_post as usize];
         for &j in &csr.indices {
             indeg[j as usize] += 1;
         }
         prop_assert!(indeg.iter().all(|&c| c == k));
-        prop_assert_eq!(net.projections[p2].csr.len() as u64, total);
-        for proj in &net.projections {
+        prop_assert_eq!(net.projections()[p2].csr.len() as u64, total);
+        for proj in net.projections() {
             let csr = &proj.csr;
             prop_assert_eq!(csr.indptr.len(), n_pre as usize + 1);
             for i in 0..n_pre as usize {
@@ -212,7 +212,7 @@ proptest! {
         net.set_bias(p, &[current; 4]).unwrap();
         net.run(2000).unwrap();
         for var in [Var::V, Var::U] {
-            prop_assert!(net.populations[p].state(var).unwrap().iter().all(|x| x.is_finite()));
+            prop_assert!(net.populations()[p].state(var).unwrap().iter().all(|x| x.is_finite()));
         }
     }
 }
@@ -237,7 +237,7 @@ fn izhikevich_euler_converges_at_first_order() {
         net.set_state(p, Var::V, &[-70.0]).unwrap();
         net.set_bias(p, &[3.0]).unwrap();
         net.run((t_ms / dt).round() as u64).unwrap();
-        net.populations[p].state(Var::V).unwrap()[0]
+        net.populations()[p].state(Var::V).unwrap()[0]
     };
     let reference = v_at(0.0005, 20.0);
     let errors: Vec<f64> = [0.4, 0.2, 0.1, 0.05]
@@ -271,7 +271,7 @@ fn regular_spiking_adapts() {
     net.set_bias(p, &[10.0]).unwrap();
     let m = net.add_spike_monitor(p, None).unwrap();
     net.run(4000).unwrap();
-    let steps = &net.spike_monitors[m].steps;
+    let steps = &net.spike_monitors()[m].steps;
     assert!(steps.len() > 5);
     let isi: Vec<u64> = steps.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(isi[0] < *isi.last().unwrap(), "{isi:?}");

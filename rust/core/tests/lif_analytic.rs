@@ -9,7 +9,7 @@
 mod common;
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 
 #[test]
@@ -22,7 +22,7 @@ fn membrane_under_constant_current_matches_closed_form() {
     net.set_bias(p, &[i_e]).unwrap();
     let m = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(2000).unwrap();
-    let mon = &net.state_monitors[m];
+    let mon = &net.state_monitors()[m];
     let r = params.tau_m_ms / params.c_m_pf; // GOhm = mV/pA
     for (&step, &v) in mon.steps.iter().zip(&mon.values) {
         let t = step as f64 * dt;
@@ -44,7 +44,7 @@ fn firing_period_matches_formula() {
     net.set_bias(p, &[i_e]).unwrap();
     let m = net.add_spike_monitor(p, None).unwrap();
     net.run(20_000).unwrap();
-    let steps = &net.spike_monitors[m].steps;
+    let steps = &net.spike_monitors()[m].steps;
     assert!(steps.len() > 10);
     let r = params.tau_m_ms / params.c_m_pf;
     let v_inf = params.e_l_mv + r * i_e;
@@ -69,15 +69,15 @@ fn psp_net(delay_ms: f64, spike_ms: f64) -> (Network, usize, usize, usize) {
     let src = net.add_spike_source("src", 1, &[spike_ms], &[0]).unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[params.e_l_mv]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Excitatory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(100.0),
-        &Dist::Constant(delay_ms),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(100.0),
+        delay_ms: &Dist::Constant(delay_ms),
+    })
     .unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     let mi = net.add_state_monitor(p, Var::SynEx, vec![0], 1).unwrap();
@@ -88,8 +88,8 @@ fn psp_net(delay_ms: f64, spike_ms: f64) -> (Network, usize, usize, usize) {
 fn delay_is_exact_and_psc_decays_exponentially() {
     let (mut net, _, mv, mi) = psp_net(2.5, 1.0);
     net.run(400).unwrap();
-    let v = &net.state_monitors[mv].values;
-    let i = &net.state_monitors[mi].values;
+    let v = &net.state_monitors()[mv].values;
+    let i = &net.state_monitors()[mi].values;
     // Spike at step 10, delay 25 steps: queued for step 35 and added at its
     // end, so the sample of step 36 (the state at t = 3.6 ms) is the first
     // with the current, and the membrane moves from the sample of step 37.
@@ -117,7 +117,7 @@ fn delay_is_exact_and_psc_decays_exponentially() {
 fn psp_matches_closed_form() {
     let (mut net, _, mv, _) = psp_net(0.1, 0.0);
     net.run(1000).unwrap();
-    let v = &net.state_monitors[mv].values;
+    let v = &net.state_monitors()[mv].values;
     let (c, tau_m, tau_s, w) = (250.0, 10.0, 2.0, 100.0);
     // Spike at step 0, delay one step: the current is there from t = 0.2 ms.
     let onset = 2;
@@ -145,19 +145,19 @@ fn equal_time_constants_use_the_limit_form() {
     let src = net.add_spike_source("src", 1, &[0.0], &[0]).unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[-70.0]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Excitatory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(50.0),
-        &Dist::Constant(0.1),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(50.0),
+        delay_ms: &Dist::Constant(0.1),
+    })
     .unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(500).unwrap();
-    let v = &net.state_monitors[mv].values;
+    let v = &net.state_monitors()[mv].values;
     for s in 2..500 {
         let t = (s - 2) as f64 * 0.1;
         let expected = -70.0 + 50.0 / 250.0 * t * (-t / 10.0).exp();
@@ -192,7 +192,7 @@ fn conductance_based_membrane_is_exact_without_input() {
     net.set_bias(p, &[150.0]).unwrap();
     let m = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(1000).unwrap();
-    let mon = &net.state_monitors[m];
+    let mon = &net.state_monitors()[m];
     for (&step, &v) in mon.steps.iter().zip(&mon.values) {
         let t = step as f64 * 0.1;
         let expected = -60.0 + 150.0 * 20.0 / 200.0 * (1.0 - (-t / 20.0).exp());
@@ -223,25 +223,25 @@ fn conductance_decays_and_pulls_towards_reversal() {
     let src = net.add_spike_source("src", 1, &[0.0], &[0]).unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[-60.0]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Inhibitory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(20.0),
-        &Dist::Constant(0.1),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Inhibitory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(20.0),
+        delay_ms: &Dist::Constant(0.1),
+    })
     .unwrap();
     let mg = net.add_state_monitor(p, Var::SynIn, vec![0], 1).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(300).unwrap();
-    let g = &net.state_monitors[mg].values;
+    let g = &net.state_monitors()[mg].values;
     for s in 2..300 {
         let expected = 20.0 * (-((s - 2) as f64) * 0.1 / 10.0).exp();
         assert!((g[s] - expected).abs() < 1e-9);
     }
-    let v = &net.state_monitors[mv].values;
+    let v = &net.state_monitors()[mv].values;
     assert!(v[1..].iter().all(|&x| (-80.0..=-60.0).contains(&x)));
     assert!(
         v[50] < -60.5,
@@ -270,21 +270,21 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
         .unwrap();
     let p = net.add_lif("n", 1, params).unwrap();
     net.set_state(p, Var::V, &[0.0]).unwrap();
-    net.connect(
-        src,
-        p,
-        Receptor::Excitatory,
-        &Rule::OneToOne,
-        true,
-        &Dist::Constant(25.0),
-        &Dist::Constant(0.1),
-    )
+    net.connect(&ConnectSpec {
+        pre: src,
+        post: p,
+        receptor: Receptor::Excitatory,
+        rule: &Rule::OneToOne,
+        allow_autapses: true,
+        weight: &Dist::Constant(25.0),
+        delay_ms: &Dist::Constant(0.1),
+    })
     .unwrap();
     let ms = net.add_spike_monitor(p, None).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(60).unwrap();
-    assert_eq!(net.spike_monitors[ms].steps, vec![2, 32]);
-    let v = &net.state_monitors[mv].values;
+    assert_eq!(net.spike_monitors()[ms].steps, vec![2, 32]);
+    let v = &net.state_monitors()[mv].values;
     // Clamped at reset for 20 steps after the spike at step 2.
     for s in 3..=23 {
         assert_eq!(v[s], 10.0, "step {s}");

@@ -6,7 +6,7 @@
 mod common;
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor};
 use evospikenet_core::plasticity::{
     RateParams, RateRule, RstdpParams, Rule as PRule, StdpParams, Traces, WeightDependence,
 };
@@ -90,25 +90,25 @@ fn network(rule: PRule, seed: u64, threads: usize, spikes: &[(f64, u32)]) -> (Ne
     let (times, neurons): (Vec<f64>, Vec<u32>) = spikes.iter().copied().unzip();
     let src = net.add_spike_source("src", 30, &times, &neurons).unwrap();
     let post = net.add_lif("post", 20, common::cuba(-55.0)).unwrap();
-    net.add_poisson(post, Receptor::Excitatory, 3000.0, 40.0)
+    net.add_poisson_uniform(post, Receptor::Excitatory, 3000.0, 40.0)
         .unwrap();
     let w_max = rule.w_max();
     let proj = net
-        .connect(
-            src,
+        .connect(&ConnectSpec {
+            pre: src,
             post,
-            Receptor::Excitatory,
-            &Rule::AllToAll,
-            true,
-            &Dist::Uniform {
+            receptor: Receptor::Excitatory,
+            rule: &Rule::AllToAll,
+            allow_autapses: true,
+            weight: &Dist::Uniform {
                 low: 0.0,
                 high: w_max,
             },
-            &Dist::Uniform {
+            delay_ms: &Dist::Uniform {
                 low: 0.0,
                 high: 5.0,
             },
-        )
+        })
         .unwrap();
     net.add_plasticity(proj, rule, false).unwrap();
     (net, proj)
@@ -171,13 +171,13 @@ fn zero_scale_plastic_projection_transmits_like_a_static_one() {
         if plastic {
             net.set_plasticity_scale(proj, 0.0).unwrap();
         } else {
-            net.projections[proj].plasticity = None;
+            net.remove_plasticity(proj).unwrap();
         }
         let mon = net.add_spike_monitor(1, None).unwrap();
         net.run(3000).unwrap();
         (
-            net.spike_monitors[mon].steps.clone(),
-            net.spike_monitors[mon].neurons.clone(),
+            net.spike_monitors()[mon].steps.clone(),
+            net.spike_monitors()[mon].neurons.clone(),
         )
     };
     let (a, b) = (run(false), run(true));

@@ -1,13 +1,14 @@
 //! Closed-loop control episodes (`evospikenet_core::control`) for Python.
 
-use evospikenet_core::control::{cartpole_episode as core_episode, RateEncoder};
+use evospikenet_core::control::{cartpole_episode as core_episode, Episode, RateEncoder};
 use pyo3::prelude::*;
 
-use crate::detached;
 use crate::engine::Engine;
+use crate::interruptible;
 
 /// Run one `CartPole-v1` episode in the core with the network of `engine`
-/// as the controller; return the episode's return.
+/// as the controller (after `Network::reset`); return the episode's return.
+/// Ctrl-C stops it within about 50 ms.
 #[pyfunction]
 #[pyo3(signature = (
     engine, input_pop, gains_pa, bias_pa, neurons_per_feature, scale, outputs, window_steps,
@@ -35,16 +36,14 @@ fn cartpole_episode(
         scale,
     };
     let net = &mut engine.net;
-    detached(py, || {
-        core_episode(
-            net,
-            &encoder,
-            &outputs,
-            window_steps,
-            initial_state,
-            max_steps,
-        )
-    })
+    let episode = Episode {
+        encoder: &encoder,
+        outputs: &outputs,
+        window_steps,
+        initial_state,
+        max_steps,
+    };
+    interruptible(py, |hook| core_episode(net, &episode, hook))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -4,8 +4,8 @@
 //! core, converts results. Arrays come in as C-contiguous numpy arrays of the
 //! exact dtype (the Python layer converts), and go out as new numpy arrays.
 
-use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{Network, Receptor, Var};
+use evospikenet_core::connect::{self, Dist, Rule};
+use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use evospikenet_core::plasticity::{
@@ -17,8 +17,9 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
 
-use crate::{detached, to_py_err};
+use crate::{detached, interruptible, to_py_err};
 
+type SpikeVecs = (Vec<u64>, Vec<u32>);
 type SpikeArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>);
 type SampleArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray2<f64>>);
 type SynapseArrays<'py> = (
@@ -48,58 +49,15 @@ fn get<'a, T>(py: Python<'_>, items: &'a [T], kind: &str, index: usize) -> PyRes
     })
 }
 
-fn invalid(py: Python<'_>, name: &str, value: &str, reason: &str) -> PyErr {
-    to_py_err(py, Error::invalid(name, value, reason))
-}
-
-fn receptor(py: Python<'_>, name: &str) -> PyResult<Receptor> {
-    match name {
-        "excitatory" => Ok(Receptor::Excitatory),
-        "inhibitory" => Ok(Receptor::Inhibitory),
-        _ => Err(invalid(
-            py,
-            "receptor",
-            name,
-            "must be 'excitatory' or 'inhibitory'",
-        )),
-    }
-}
-
-fn var(py: Python<'_>, name: &str) -> PyResult<Var> {
-    match name {
-        "v" => Ok(Var::V),
-        "u" => Ok(Var::U),
-        "syn_ex" => Ok(Var::SynEx),
-        "syn_in" => Ok(Var::SynIn),
-        _ => Err(invalid(
-            py,
-            "variable",
-            name,
-            "must be one of v, u, syn_ex, syn_in",
-        )),
-    }
+/// Parse a name with the core's `FromStr` (errors mapped).
+fn parse<T: std::str::FromStr<Err = Error>>(py: Python<'_>, name: &str) -> PyResult<T> {
+    name.parse().map_err(|e| to_py_err(py, e))
 }
 
 /// A distribution from its tuple form: ("constant", v), ("uniform", low,
 /// high), ("normal", mean, std, low, high).
 fn dist(py: Python<'_>, name: &str, spec: &(String, Vec<f64>)) -> PyResult<Dist> {
-    let (kind, args) = spec;
-    match (kind.as_str(), args.as_slice()) {
-        ("constant", [v]) => Ok(Dist::Constant(*v)),
-        ("uniform", [low, high]) => Ok(Dist::Uniform { low: *low, high: *high }),
-        ("normal", [mean, std, low, high]) => Ok(Dist::Normal {
-            mean: *mean,
-            std: *std,
-            low: *low,
-            high: *high,
-        }),
-        _ => Err(invalid(
-            py,
-            name,
-            &format!("{kind}{args:?}"),
-            "expected ('constant', [v]), ('uniform', [low, high]) or ('normal', [mean, std, low, high])",
-        )),
-    }
+    Dist::from_parts(name, &spec.0, &spec.1).map_err(|e| to_py_err(py, e))
 }
 
 /// The simulation engine (see `evospikenet.Network` for the public API).
@@ -151,27 +109,9 @@ impl Engine {
         e_ex_mv: f64,
         e_in_mv: f64,
     ) -> PyResult<usize> {
-        let synapse = match synapse {
-            "current" => LifSynapse::CurrentExp {
-                tau_syn_ex_ms,
-                tau_syn_in_ms,
-            },
-            "conductance" => LifSynapse::CondExp {
-                tau_syn_ex_ms,
-                tau_syn_in_ms,
-                e_ex_mv,
-                e_in_mv,
-            },
-            "delta" => LifSynapse::Delta,
-            _ => {
-                return Err(invalid(
-                    py,
-                    "synapse",
-                    synapse,
-                    "must be 'current', 'conductance' or 'delta'",
-                ))
-            }
-        };
+        let synapse =
+            LifSynapse::from_name(synapse, tau_syn_ex_ms, tau_syn_in_ms, e_ex_mv, e_in_mv)
+                .map_err(|e| to_py_err(py, e))?;
         let params = LifParams {
             c_m_pf,
             tau_m_ms,
@@ -181,9 +121,8 @@ impl Engine {
             t_ref_ms,
             synapse,
         };
-        self.net
-            .add_lif(name, n, params)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_lif(name, n, params))
     }
 
     fn add_izhikevich(
@@ -202,9 +141,10 @@ impl Engine {
             slice("c", &c)?.to_vec(),
             slice("d", &d)?.to_vec(),
         );
-        self.net
-            .add_izhikevich(name, IzhParams { tau_syn_ms }, a, b, c, d)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || {
+            net.add_izhikevich(name, IzhParams { tau_syn_ms }, a, b, c, d)
+        })
     }
 
     fn add_spike_source(
@@ -215,14 +155,72 @@ impl Engine {
         times_ms: PyReadonlyArray1<'_, f64>,
         neurons: PyReadonlyArray1<'_, u32>,
     ) -> PyResult<usize> {
-        self.net
-            .add_spike_source(
-                name,
-                n,
-                slice("times_ms", &times_ms)?,
-                slice("neurons", &neurons)?,
-            )
-            .map_err(|e| to_py_err(py, e))
+        let (t, i) = (slice("times_ms", &times_ms)?, slice("neurons", &neurons)?);
+        let net = &mut self.net;
+        detached(py, || net.add_spike_source(name, n, t, i))
+    }
+
+    /// Add an input port of `n` neurons with latency `latency_steps`.
+    fn add_input_port(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        n: u32,
+        latency_steps: u64,
+    ) -> PyResult<usize> {
+        let net = &mut self.net;
+        detached(py, || net.add_input_port(name, n, latency_steps))
+    }
+
+    /// Push spikes into input port `pop`: `neurons` with either remote
+    /// emission `steps` or times `t_ms` (exactly one given).
+    #[pyo3(signature = (pop, neurons, steps=None, t_ms=None))]
+    fn push_port_spikes(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        neurons: PyReadonlyArray1<'_, u32>,
+        steps: Option<PyReadonlyArray1<'_, u64>>,
+        t_ms: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<()> {
+        let i = slice("neurons", &neurons)?;
+        let net = &mut self.net;
+        match (&steps, &t_ms) {
+            (Some(s), None) => {
+                let s = slice("steps", s)?;
+                detached(py, || net.push_port_spikes(pop, s, i))
+            }
+            (None, Some(t)) => {
+                let t = slice("t_ms", t)?;
+                detached(py, || net.push_port_spikes_ms(pop, t, i))
+            }
+            _ => Err(to_py_err(
+                py,
+                Error::invalid("steps", "steps and t_ms", "give exactly one of steps, t_ms"),
+            )),
+        }
+    }
+
+    /// Set the rng key and global neuron ids of population `pop`.
+    #[pyo3(signature = (pop, rng_key=None, neuron_ids=None))]
+    fn set_identity(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        rng_key: Option<u64>,
+        neuron_ids: Option<PyReadonlyArray1<'_, u64>>,
+    ) -> PyResult<()> {
+        let ids = match &neuron_ids {
+            Some(arr) => Some(slice("neuron_ids", arr)?.to_vec()),
+            None => None,
+        };
+        let net = &mut self.net;
+        detached(py, || net.set_identity(pop, rng_key, ids))
+    }
+
+    /// The rng key of population `pop`.
+    fn rng_key(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
+        get(py, self.net.populations(), "population", pop).map(Population::rng_key)
     }
 
     fn set_state(
@@ -232,10 +230,10 @@ impl Engine {
         variable: &str,
         values: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
-        let v = var(py, variable)?;
-        self.net
-            .set_state(pop, v, slice("values", &values)?)
-            .map_err(|e| to_py_err(py, e))
+        let v: Var = parse(py, variable)?;
+        let arg0 = slice("values", &values)?;
+        let net = &mut self.net;
+        detached(py, || net.set_state(pop, v, arg0))
     }
 
     fn init_state(
@@ -245,11 +243,10 @@ impl Engine {
         variable: &str,
         distribution: (String, Vec<f64>),
     ) -> PyResult<()> {
-        let v = var(py, variable)?;
+        let v: Var = parse(py, variable)?;
         let d = dist(py, variable, &distribution)?;
-        self.net
-            .init_state(pop, v, &d)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.init_state(pop, v, &d))
     }
 
     fn set_bias(
@@ -258,9 +255,9 @@ impl Engine {
         pop: usize,
         i_e_pa: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
-        self.net
-            .set_bias(pop, slice("i_e_pa", &i_e_pa)?)
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("i_e_pa", &i_e_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.set_bias(pop, arg0))
     }
 
     #[pyo3(signature = (pre, post, receptor_name, rule, value, allow_autapses, weight, delay_ms))]
@@ -276,37 +273,21 @@ impl Engine {
         weight: (String, Vec<f64>),
         delay_ms: (String, Vec<f64>),
     ) -> PyResult<usize> {
-        let rec = receptor(py, receptor_name)?;
-        let count = |name: &str| -> PyResult<u64> {
-            if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
-                Ok(value as u64)
-            } else {
-                Err(invalid(
-                    py,
-                    name,
-                    &value.to_string(),
-                    "must be a non-negative integer",
-                ))
-            }
+        let receptor: Receptor = parse(py, receptor_name)?;
+        let rule = Rule::from_name(rule, value).map_err(|e| to_py_err(py, e))?;
+        let weight = dist(py, "weight", &weight)?;
+        let delay_ms = dist(py, "delay_ms", &delay_ms)?;
+        let spec = ConnectSpec {
+            pre,
+            post,
+            receptor,
+            rule: &rule,
+            allow_autapses,
+            weight: &weight,
+            delay_ms: &delay_ms,
         };
-        let rule = match rule {
-            "fixed_probability" => Rule::FixedProbability { p: value },
-            "fixed_indegree" => Rule::FixedIndegree {
-                k: count("indegree")?,
-            },
-            "fixed_total_number" => Rule::FixedTotalNumber {
-                n: count("total_number")?,
-            },
-            "all_to_all" => Rule::AllToAll,
-            "one_to_one" => Rule::OneToOne,
-            _ => return Err(invalid(py, "rule", rule, "unknown connection rule")),
-        };
-        let w = dist(py, "weight", &weight)?;
-        let d = dist(py, "delay_ms", &delay_ms)?;
         let net = &mut self.net;
-        detached(py, || {
-            net.connect(pre, post, rec, &rule, allow_autapses, &w, &d)
-        })
+        interruptible(py, |hook| net.connect_with(&spec, hook))
     }
 
     fn connect_arrays(
@@ -320,7 +301,7 @@ impl Engine {
         weight: PyReadonlyArray1<'_, f64>,
         delay_ms: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<usize> {
-        let rec = receptor(py, receptor_name)?;
+        let rec: Receptor = parse(py, receptor_name)?;
         let (pi, po, w, d) = (
             slice("pre", &pre_idx)?,
             slice("post", &post_idx)?,
@@ -328,7 +309,13 @@ impl Engine {
             slice("delay_ms", &delay_ms)?,
         );
         let net = &mut self.net;
-        detached(py, || net.connect_arrays(pre, post, rec, pi, po, w, d))
+        let arrays = connect::SynapseArrays {
+            pre: pi,
+            post: po,
+            weight: w,
+            delay_ms: d,
+        };
+        detached(py, || net.connect_arrays(pre, post, rec, &arrays))
     }
 
     fn add_gap_junctions(
@@ -354,13 +341,59 @@ impl Engine {
         py: Python<'_>,
         target: usize,
         receptor_name: &str,
-        rate_hz: f64,
+        rate_hz: PyReadonlyArray1<'_, f64>,
         weight: f64,
     ) -> PyResult<usize> {
-        let rec = receptor(py, receptor_name)?;
-        self.net
-            .add_poisson(target, rec, rate_hz, weight)
-            .map_err(|e| to_py_err(py, e))
+        let rec: Receptor = parse(py, receptor_name)?;
+        let rates = slice("rate_hz", &rate_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.add_poisson(target, rec, rates, weight))
+    }
+
+    /// Replace the per-neuron rates (Hz) of Poisson input `input`.
+    fn set_poisson_rates(
+        &mut self,
+        py: Python<'_>,
+        input: usize,
+        rate_hz: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let rates = slice("rate_hz", &rate_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.set_poisson_rates(input, rates))
+    }
+
+    /// Add a per-neuron constant current (pA); return its index.
+    fn add_current_input(
+        &mut self,
+        py: Python<'_>,
+        target: usize,
+        amplitudes_pa: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<usize> {
+        let arg0 = slice("amplitudes_pa", &amplitudes_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.add_current_input(target, arg0))
+    }
+
+    /// Replace the amplitudes (pA) of current input `input`.
+    fn set_current_amplitudes(
+        &mut self,
+        py: Python<'_>,
+        input: usize,
+        amplitudes_pa: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let arg0 = slice("amplitudes_pa", &amplitudes_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.set_current_amplitudes(input, arg0))
+    }
+
+    /// Restore the state of the first step and drop everything in flight
+    /// (`Network::reset` of the core).
+    fn reset(&mut self, py: Python<'_>) -> PyResult<()> {
+        let net = &mut self.net;
+        detached(py, || {
+            net.reset();
+            Ok(())
+        })
     }
 
     fn add_noise(
@@ -370,9 +403,8 @@ impl Engine {
         mean_pa: f64,
         std_pa: f64,
     ) -> PyResult<usize> {
-        self.net
-            .add_noise(target, mean_pa, std_pa)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_noise(target, mean_pa, std_pa))
     }
 
     fn add_step_current(
@@ -387,14 +419,10 @@ impl Engine {
             Some(arr) => Some(slice("neurons", arr)?.to_vec()),
             None => None,
         };
-        self.net
-            .add_step_current(
-                target,
-                neurons,
-                slice("times_ms", &times_ms)?,
-                slice("amplitudes_pa", &amplitudes_pa)?,
-            )
-            .map_err(|e| to_py_err(py, e))
+        let arg0 = slice("times_ms", &times_ms)?;
+        let arg1 = slice("amplitudes_pa", &amplitudes_pa)?;
+        let net = &mut self.net;
+        detached(py, || net.add_step_current(target, neurons, arg0, arg1))
     }
 
     fn add_spike_monitor(
@@ -407,9 +435,8 @@ impl Engine {
             Some(arr) => Some(slice("neurons", arr)?),
             None => None,
         };
-        self.net
-            .add_spike_monitor(pop, list)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_spike_monitor(pop, list))
     }
 
     fn add_state_monitor(
@@ -420,16 +447,16 @@ impl Engine {
         neurons: PyReadonlyArray1<'_, u32>,
         every_steps: u64,
     ) -> PyResult<usize> {
-        let v = var(py, variable)?;
+        let v: Var = parse(py, variable)?;
         let list = slice("neurons", &neurons)?.to_vec();
-        self.net
-            .add_state_monitor(pop, v, list, every_steps)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_state_monitor(pop, v, list, every_steps))
     }
 
     /// Run `n_steps`, in chunks of `chunk_steps` with the interpreter
-    /// released; between chunks, check for Ctrl-C and call
-    /// `callback(steps_done, n_steps)` if given.
+    /// released; Ctrl-C is honoured within ~50 ms of wall time (checked
+    /// between steps); between chunks `callback(steps_done, n_steps)` is
+    /// called if given.
     #[pyo3(signature = (n_steps, chunk_steps=1000, callback=None))]
     fn run(
         &mut self,
@@ -443,7 +470,7 @@ impl Engine {
         while done < n_steps {
             let todo = chunk.min(n_steps - done);
             let net = &mut self.net;
-            detached(py, || net.run(todo))?;
+            interruptible(py, |hook| net.run_with(todo, hook))?;
             done += todo;
             py.check_signals()?;
             if let Some(cb) = &callback {
@@ -453,13 +480,35 @@ impl Engine {
         Ok(())
     }
 
+    /// Run `n_steps` like `run`, recording the spikes of `pops` only; return
+    /// them per population as `(steps uint64, neurons uint32)`.
+    #[pyo3(signature = (n_steps, pops, chunk_steps=1000, callback=None))]
+    fn run_chunk<'py>(
+        &mut self,
+        py: Python<'py>,
+        n_steps: u64,
+        pops: Vec<usize>,
+        chunk_steps: u64,
+        callback: Option<Py<PyAny>>,
+    ) -> PyResult<Vec<SpikeArrays<'py>>> {
+        self.net.record_chunk(&pops).map_err(|e| to_py_err(py, e))?;
+        let ran = self.run(py, n_steps, chunk_steps, callback);
+        let mut out: Vec<SpikeVecs> = Vec::with_capacity(pops.len());
+        for &p in &pops {
+            out.push(self.net.take_chunk(p).map_err(|e| to_py_err(py, e))?);
+        }
+        ran?;
+        Ok(out
+            .into_iter()
+            .map(|(s, n)| (s.into_pyarray(py), n.into_pyarray(py)))
+            .collect())
+    }
+
     /// Recorded spikes of spike monitor `monitor`: `(steps uint64, neurons uint32)`.
     fn spikes<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SpikeArrays<'py>> {
-        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
-        Ok((
-            m.steps.clone().into_pyarray(py),
-            m.neurons.clone().into_pyarray(py),
-        ))
+        let m = get(py, self.net.spike_monitors(), "spike monitor", monitor)?;
+        let (steps, neurons) = py.detach(|| (m.steps.clone(), m.neurons.clone()));
+        Ok((steps.into_pyarray(py), neurons.into_pyarray(py)))
     }
 
     /// Spikes of spike monitor `monitor` with `start_step <= step < stop_step`:
@@ -472,26 +521,25 @@ impl Engine {
         start_step: u64,
         stop_step: u64,
     ) -> PyResult<SpikeArrays<'py>> {
-        let m = get(py, &self.net.spike_monitors, "spike monitor", monitor)?;
+        let m = get(py, self.net.spike_monitors(), "spike monitor", monitor)?;
         let lo = m.steps.partition_point(|&s| s < start_step);
         let hi = lo.max(m.steps.partition_point(|&s| s < stop_step));
-        Ok((
-            m.steps[lo..hi].to_vec().into_pyarray(py),
-            m.neurons[lo..hi].to_vec().into_pyarray(py),
-        ))
+        let (steps, neurons) = py.detach(|| (m.steps[lo..hi].to_vec(), m.neurons[lo..hi].to_vec()));
+        Ok((steps.into_pyarray(py), neurons.into_pyarray(py)))
     }
 
     /// Number of spikes recorded by spike monitor `monitor`.
     fn spike_monitor_len(&self, py: Python<'_>, monitor: usize) -> PyResult<usize> {
-        get(py, &self.net.spike_monitors, "spike monitor", monitor).map(|m| m.steps.len())
+        get(py, self.net.spike_monitors(), "spike monitor", monitor).map(|m| m.steps.len())
     }
 
     /// Samples of state monitor `monitor`: `(steps uint64 (n_samples,), values float64 (n_samples, n_neurons))`.
     fn samples<'py>(&self, py: Python<'py>, monitor: usize) -> PyResult<SampleArrays<'py>> {
-        let m = get(py, &self.net.state_monitors, "state monitor", monitor)?;
-        let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), m.values.clone())
+        let m = get(py, self.net.state_monitors(), "state monitor", monitor)?;
+        let (steps, values) = py.detach(|| (m.steps.clone(), m.values.clone()));
+        let values = Array2::from_shape_vec((m.steps.len(), m.neurons.len()), values)
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        Ok((m.steps.clone().into_pyarray(py), values.into_pyarray(py)))
+        Ok((steps.into_pyarray(py), values.into_pyarray(py)))
     }
 
     /// Current values of `variable` for every neuron of `pop` (a copy).
@@ -501,8 +549,8 @@ impl Engine {
         pop: usize,
         variable: &str,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let v = var(py, variable)?;
-        let p = get(py, &self.net.populations, "population", pop)?;
+        let v: Var = parse(py, variable)?;
+        let p = get(py, self.net.populations(), "population", pop)?;
         Ok(p.state(v)
             .map_err(|e| to_py_err(py, e))?
             .to_vec()
@@ -511,19 +559,20 @@ impl Engine {
 
     /// Total spikes emitted by population `pop` so far.
     fn spike_count(&self, py: Python<'_>, pop: usize) -> PyResult<u64> {
-        get(py, &self.net.populations, "population", pop).map(|p| p.spike_count)
+        get(py, self.net.populations(), "population", pop).map(|p| p.spike_count)
     }
 
     /// Number of synapses of projection `proj`.
     fn projection_size(&self, py: Python<'_>, proj: usize) -> PyResult<usize> {
-        get(py, &self.net.projections, "projection", proj).map(|p| p.csr.len())
+        get(py, self.net.projections(), "projection", proj).map(|p| p.csr.len())
     }
 
     /// Synapses of projection `proj` in CSR order:
     /// `(pre uint32, post uint32, weight float32, delay_steps uint16)`.
     fn projection_arrays<'py>(&self, py: Python<'py>, proj: usize) -> PyResult<SynapseArrays<'py>> {
-        let p = get(py, &self.net.projections, "projection", proj)?;
-        let (pre, post, w, d) = p.csr.to_coo();
+        let p = get(py, self.net.projections(), "projection", proj)?;
+        let csr = &p.csr;
+        let (pre, post, w, d) = py.detach(|| csr.to_coo());
         Ok((
             pre.into_pyarray(py),
             post.into_pyarray(py),
@@ -550,30 +599,8 @@ impl Engine {
         traces: &str,
         allow_inhibitory: bool,
     ) -> PyResult<()> {
-        let weight_dependence = match weight_dependence {
-            "additive" => WeightDependence::Additive,
-            "multiplicative" => WeightDependence::Multiplicative,
-            other => {
-                return Err(invalid(
-                    py,
-                    "weight_dependence",
-                    other,
-                    "must be 'additive' or 'multiplicative'",
-                ))
-            }
-        };
-        let traces = match traces {
-            "all_to_all" => Traces::AllToAll,
-            "nearest" => Traces::Nearest,
-            other => {
-                return Err(invalid(
-                    py,
-                    "traces",
-                    other,
-                    "must be 'all_to_all' or 'nearest'",
-                ))
-            }
-        };
+        let weight_dependence: WeightDependence = parse(py, weight_dependence)?;
+        let traces: Traces = parse(py, traces)?;
         let rule = PlasticityRule::Stdp(StdpParams {
             a_plus,
             a_minus,
@@ -583,9 +610,8 @@ impl Engine {
             weight_dependence,
             traces,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Attach reward-modulated STDP (Izhikevich 2007) to projection `proj`.
@@ -613,9 +639,8 @@ impl Engine {
             tau_d_ms,
             w_max,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Attach a rate rule (`"bcm"` or `"oja"`) to projection `proj`.
@@ -634,11 +659,7 @@ impl Engine {
         w_max: f64,
         allow_inhibitory: bool,
     ) -> PyResult<()> {
-        let rule = match rule {
-            "bcm" => RateRule::Bcm,
-            "oja" => RateRule::Oja,
-            other => return Err(invalid(py, "rule", other, "must be 'bcm' or 'oja'")),
-        };
+        let rule: RateRule = parse(py, rule)?;
         let rule = PlasticityRule::Rate(RateParams {
             rule,
             learning_rate,
@@ -648,9 +669,8 @@ impl Engine {
             interval_ms,
             w_max,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Attach Izhikevich (2006) STDP with a weight derivative to projection `proj`.
@@ -680,16 +700,14 @@ impl Engine {
             drift,
             sd_decay,
         });
-        self.net
-            .add_plasticity(proj, rule, allow_inhibitory)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.add_plasticity(proj, rule, allow_inhibitory))
     }
 
     /// Multiply every later weight change of projection `proj` by `scale`.
     fn set_plasticity_scale(&mut self, py: Python<'_>, proj: usize, scale: f64) -> PyResult<()> {
-        self.net
-            .set_plasticity_scale(proj, scale)
-            .map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.set_plasticity_scale(proj, scale))
     }
 
     /// Add `amount` to the dopamine seen by every reward-modulated projection.
@@ -718,7 +736,8 @@ impl Engine {
         values: PyReadonlyArray1<'_, f64>,
     ) -> PyResult<()> {
         let v = slice("values", &values)?;
-        self.net.set_weights(proj, v).map_err(|e| to_py_err(py, e))
+        let net = &mut self.net;
+        detached(py, || net.set_weights(proj, v))
     }
 
     /// BCM thresholds of projection `proj` per postsynaptic neuron
@@ -728,7 +747,7 @@ impl Engine {
         py: Python<'py>,
         proj: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let p = get(py, &self.net.projections, "projection", proj)?;
+        let p = get(py, self.net.projections(), "projection", proj)?;
         Ok(p.plasticity
             .as_ref()
             .map(|s| s.theta().to_vec())

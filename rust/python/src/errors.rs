@@ -1,8 +1,14 @@
 //! Mapping of core errors onto the exception classes of `evospikenet.errors`,
 //! and the one helper that runs core work with the interpreter detached.
 
+use std::time::{Duration, Instant};
+
 use evospikenet_core::Error;
 use pyo3::prelude::*;
+
+/// Wall time between two looks at pending signals (Ctrl-C) during a long
+/// call: bounds the Ctrl-C latency whatever the size of a step.
+const SIGNAL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Convert a core error into an instance of its `evospikenet.errors` class.
 ///
@@ -42,6 +48,9 @@ pub(crate) fn to_py_err(py: Python<'_>, err: Error) -> PyErr {
                     path.as_str(),
                     source.raw_os_error(),
                 ))?,
+                Error::Interrupted => {
+                    return Ok(pyo3::exceptions::PyKeyboardInterrupt::new_err(message));
+                }
                 Error::ChainBroken { seq, reason } => module
                     .getattr("ChainBrokenError")?
                     .call1((message, *seq, reason.as_str()))?,
@@ -59,4 +68,37 @@ where
     F: FnOnce() -> evospikenet_core::Result<T> + Send,
 {
     py.detach(work).map_err(|e| to_py_err(py, e))
+}
+
+/// Run `work` with the interpreter detached, handing it a hook for the
+/// core's long loops (steps, connect rows, episode windows): when at least
+/// 50 ms of wall time passed since the last look, the hook re-attaches and
+/// calls `py.check_signals()`; a raised exception (KeyboardInterrupt) stops
+/// the core call at a step boundary and is re-raised here.
+pub(crate) fn interruptible<T, F>(py: Python<'_>, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&mut dyn FnMut() -> evospikenet_core::Result<()>) -> evospikenet_core::Result<T>
+        + Send,
+{
+    let mut pending: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let mut last = Instant::now();
+        let mut hook = || -> evospikenet_core::Result<()> {
+            if last.elapsed() < SIGNAL_INTERVAL {
+                return Ok(());
+            }
+            last = Instant::now();
+            #[allow(clippy::redundant_closure_for_method_calls)] // lifetimes: a closure is needed
+            Python::attach(|py| py.check_signals()).map_err(|e| {
+                pending = Some(e);
+                Error::Interrupted
+            })
+        };
+        work(&mut hook)
+    });
+    result.map_err(|e| match (e, pending.take()) {
+        (Error::Interrupted, Some(raised)) => raised,
+        (e, _) => to_py_err(py, e),
+    })
 }

@@ -13,7 +13,7 @@ mod control;
 mod engine;
 mod errors;
 
-pub(crate) use errors::{detached, to_py_err};
+pub(crate) use errors::{detached, interruptible, to_py_err};
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -58,6 +58,11 @@ impl EventQueue {
         self.slots[i].clear();
     }
 
+    /// Drop every pending event (keeping the slots' capacity).
+    pub fn clear(&mut self) {
+        self.slots.iter_mut().for_each(Vec::clear);
+    }
+
     /// Grow to hold `max_delay`, keeping pending events at their steps.
     /// `now` is the current step.
     pub fn ensure(&mut self, max_delay: usize, now: u64) {

@@ -50,6 +50,37 @@ pub enum LifSynapse {
     Delta,
 }
 
+impl LifSynapse {
+    /// The synapse model named `name` (`current`, `conductance`, `delta`)
+    /// with its parameters (those a model does not use are ignored).
+    pub fn from_name(
+        name: &str,
+        tau_syn_ex_ms: f64,
+        tau_syn_in_ms: f64,
+        e_ex_mv: f64,
+        e_in_mv: f64,
+    ) -> Result<Self> {
+        match name {
+            "current" => Ok(Self::CurrentExp {
+                tau_syn_ex_ms,
+                tau_syn_in_ms,
+            }),
+            "conductance" => Ok(Self::CondExp {
+                tau_syn_ex_ms,
+                tau_syn_in_ms,
+                e_ex_mv,
+                e_in_mv,
+            }),
+            "delta" => Ok(Self::Delta),
+            _ => Err(Error::invalid(
+                "synapse",
+                name,
+                "must be 'current', 'conductance' or 'delta'",
+            )),
+        }
+    }
+}
+
 /// Parameters of a LIF population (shared by all its neurons).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LifParams {

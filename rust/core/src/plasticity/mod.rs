@@ -51,6 +51,23 @@ pub enum WeightDependence {
     Multiplicative,
 }
 
+impl std::str::FromStr for WeightDependence {
+    type Err = Error;
+
+    /// `"additive"` or `"multiplicative"`.
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "additive" => Ok(Self::Additive),
+            "multiplicative" => Ok(Self::Multiplicative),
+            _ => Err(Error::invalid(
+                "weight_dependence",
+                name,
+                "must be 'additive' or 'multiplicative'",
+            )),
+        }
+    }
+}
+
 /// Which spike pairs a spike-timing rule sums over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Traces {
@@ -137,6 +154,23 @@ pub struct DerivativeStdpParams {
     pub sd_decay: f64,
 }
 
+impl std::str::FromStr for Traces {
+    type Err = Error;
+
+    /// `"all_to_all"` or `"nearest"`.
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "all_to_all" => Ok(Self::AllToAll),
+            "nearest" => Ok(Self::Nearest),
+            _ => Err(Error::invalid(
+                "traces",
+                name,
+                "must be 'all_to_all' or 'nearest'",
+            )),
+        }
+    }
+}
+
 /// Which rate rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateRule {
@@ -145,6 +179,19 @@ pub enum RateRule {
     Bcm,
     /// `dw/dt = eta y (x - y w / w_max) w_max` (Oja 1982).
     Oja,
+}
+
+impl std::str::FromStr for RateRule {
+    type Err = Error;
+
+    /// `"bcm"` or `"oja"`.
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "bcm" => Ok(Self::Bcm),
+            "oja" => Ok(Self::Oja),
+            _ => Err(Error::invalid("rule", name, "must be 'bcm' or 'oja'")),
+        }
+    }
 }
 
 /// Parameters of the rate rules (BCM, Oja).
@@ -525,6 +572,26 @@ impl Plasticity {
     pub fn start_at(&mut self, t_ms: f64) {
         self.elig.t_ms.iter_mut().for_each(|t| *t = t_ms);
         self.elig.d_t_ms = t_ms;
+    }
+
+    /// Drop the activity of the projection at `t_ms` (an episode reset):
+    /// integrate R-STDP weights up to now, then clear the arrival queue, the
+    /// pre- and postsynaptic traces, eligibility traces, dopamine and the
+    /// rate filters. Weights, BCM thresholds and the scale are kept.
+    pub fn reset_activity(&mut self, t_ms: f64) {
+        self.flush(t_ms);
+        self.arrivals.iter_mut().for_each(Vec::clear);
+        self.pre.iter_mut().for_each(|x| *x = Lazy::default());
+        self.post.iter_mut().for_each(|x| *x = Lazy::default());
+        self.elig.c.iter_mut().for_each(|c| *c = 0.0);
+        self.elig.d = 0.0;
+        self.elig.d_t_ms = t_ms;
+        self.rates.pre.iter_mut().for_each(|x| *x = Lazy::default());
+        self.rates
+            .post
+            .iter_mut()
+            .for_each(|x| *x = Lazy::default());
+        self.sd.iter_mut().for_each(|x| *x = 0.0);
     }
 
     /// Replace the weights (each in `[0, w_max]`, one per synapse).
