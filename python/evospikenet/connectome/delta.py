@@ -594,7 +594,7 @@ def write_rollback(base_path: str | os.PathLike[str], rollback_dir: str | os.Pat
             shutil.copyfile(base, tmp)
     except OSError as exc:
         raise FileIOError(
-            f"cannot write rollback copy in {directory}: {exc}", str(directory)
+            f"cannot write rollback copy in {directory}: {exc}", str(directory), exc.errno
         ) from exc
     return str(target)
 
