@@ -24,7 +24,9 @@ __all__ = [
     "FileIOError",
     "IndexOutOfRangeError",
     "InvalidParameterError",
+    "LockstepError",
     "MissingExtraError",
+    "PacketError",
     "ShapeMismatchError",
     "StateError",
 ]
@@ -251,3 +253,30 @@ class ConnectomeSyncValidationError(EvoSpikeNetError):
         self.ei_ratio_range = ei_ratio_range
         self.rollback_path = rollback_path
         self.materialization_version = materialization_version
+
+
+class PacketError(InvalidParameterError):
+    """A packet from the wire is malformed or foreign (:mod:`evospikenet.brain.packet`).
+
+    ``name`` is the offending header field, ``reason`` what is wrong. The
+    lockstep receiver counts and drops such packets with a logged reason.
+    """
+
+
+class LockstepError(EvoSpikeNetError):
+    """A lockstep run across processes stopped (:mod:`evospikenet.brain.lockstep`).
+
+    Parameters
+    ----------
+    message : str
+        Human-readable message (names the node and the last completed step).
+    node : str
+        The lost or refused node.
+    last_step : int
+        The last step whose spikes are complete in this shard.
+    """
+
+    def __init__(self, message: str, node: str = "", last_step: int = 0) -> None:
+        super().__init__(message)
+        self.node = node
+        self.last_step = last_step

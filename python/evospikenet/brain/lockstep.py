@@ -1,0 +1,568 @@
+r"""One network split over processes that exchange spikes in lockstep over Zenoh.
+
+A **plan** (:class:`ShardPlan`) says what every shard process builds: a
+built-in model (split by population) or the shards of a ``map-connectome``
+manifest, the seed, the interval, and which populations each node
+simulates. Every shard builds the whole network's script as a part
+(``Network(..., part=Part(local, latency_ms))``, :mod:`evospikenet.partition`).
+
+**Assignment** (:func:`assign_populations`): the network's populations, in
+the order the script builds them, are cut into ``K`` contiguous blocks of
+(as nearly as possible) equal numbers of populations, the first blocks
+taking one more when they do not divide (``numpy.array_split``). Node
+``i`` simulates block ``i``. A node is named after its population when
+every node holds one (``K`` = the number of populations), else
+``node{i}``. ``K`` above the number of populations is refused.
+
+**Interval** ``c`` (steps) = ``latency_ms / dt_ms``: for a manifest, the
+smallest delay between shards (``min_inter_delay_ms``); for a built-in model
+one step unless given (every delay of a split model must be at least one
+step; a larger ``latency_ms``, at most the smallest delay between parts,
+exchanges less often).
+
+**The loop** (:func:`run_shard`), from step 0, every interval
+``[t, t + n)`` (``n = min(c, remaining)``): :func:`~evospikenet.partition.advance`
+the part, send its exported spikes to every peer on
+``{namespace}/spikes/{src}/{dst}`` (an empty interval still sends a packet),
+wait for every peer's packet of ``[t, t + n)``, and
+:func:`~evospikenet.partition.deliver` them. The result is the whole
+network's spikes, bit for bit, for any number of nodes and threads.
+
+**Handshake**: each shard answers queries on ``{namespace}/hello/{node}``
+with a hello packet carrying its plan's fingerprint (SHA-256 of the
+plan's JSON: model or manifest digest, options, seed, dt, latency,
+assignment, duration); it queries every peer's until all answered. A peer
+with another fingerprint is refused by name, naming the fields that
+differ. Subscriptions are declared before the queryable, so a peer that
+answered also listens.
+
+**Faults**: each shard holds a liveliness token ``{namespace}/alive/{node}``;
+a peer whose token goes (a killed process) and whose packet has not come
+within a short grace, or any peer silent for ``timeout_s`` (default 5 s,
+a stopped process), stops the shard with
+:class:`~evospikenet.errors.LockstepError` naming the node and the last
+completed step; the shard's spikes up to that step are written. A
+malformed or foreign packet is counted, logged and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from evospikenet.brain.packet import (
+    KIND_HELLO,
+    SpikePacket,
+    decode_packet,
+    encode_packet,
+)
+from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohConfig
+from evospikenet.errors import InvalidParameterError, LockstepError, PacketError
+from evospikenet.models import BuiltModel, build_model
+from evospikenet.partition import Part, advance, deliver
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "ShardPlan",
+    "ShardReport",
+    "assign_populations",
+    "raster_sha256",
+    "run_shard",
+]
+
+DEFAULT_TIMEOUT_S = 5.0
+#: How long a packet may still come after its sender's liveliness token went.
+LOST_GRACE_S = 0.5
+#: Population name of the probe part (nothing local: every population a proxy).
+_PROBE = "\x00probe"
+_log = logging.getLogger(__name__)
+
+
+def assign_populations(names: Sequence[str], k: int) -> list[list[str]]:
+    """Cut ``names`` (build order) into ``k`` contiguous blocks (module docs).
+
+    Raises
+    ------
+    InvalidParameterError
+        ``k`` below 1 or above the number of populations.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(names):
+        raise InvalidParameterError.of(
+            "nodes", k, f"must be between 1 and the {len(names)} populations of the network"
+        )
+    return [[names[i] for i in block] for block in np.array_split(np.arange(len(names)), k)]
+
+
+def _sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """What the shards of one run build, and who simulates what.
+
+    Build with :meth:`for_model` or :meth:`for_manifest`.
+
+    Attributes
+    ----------
+    source : str
+        Model name, or the manifest path.
+    kind : {"model", "manifest"}
+        What ``source`` is.
+    nodes : dict of str to tuple of str
+        Node id -> populations it simulates (assignment order).
+    sizes : dict of str to int
+        Every population's size, in build order (global neuron ids are
+        offsets in this order).
+    latency_ms, dt_ms : float
+        Exchange interval and time step.
+    seed, scale : int, float
+        As :func:`~evospikenet.models.build_model`.
+    options : dict
+        Model options (``delay_ms=0.1`` ...).
+    digest : str
+        SHA-256 of the manifest, its shards and inter-node edges ("" for a model).
+    """
+
+    source: str
+    kind: str
+    nodes: dict[str, tuple[str, ...]]
+    sizes: dict[str, int]
+    latency_ms: float
+    dt_ms: float
+    seed: int = 0
+    scale: float = 1.0
+    options: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+
+    @staticmethod
+    def _nodes(names: Sequence[str], k: int | None) -> dict[str, tuple[str, ...]]:
+        blocks = assign_populations(names, len(names) if k is None else k)
+        one_each = all(len(b) == 1 for b in blocks)
+        return {(b[0] if one_each else f"node{i}"): tuple(b) for i, b in enumerate(blocks)}
+
+    @classmethod
+    def for_model(
+        cls,
+        model: str,
+        nodes: int,
+        *,
+        seed: int = 0,
+        scale: float = 1.0,
+        latency_ms: float | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ShardPlan:
+        """Plan a built-in model split by population over ``nodes`` nodes.
+
+        Raises
+        ------
+        InvalidParameterError
+            An unknown or unsplittable model, bad options or ``nodes``.
+        """
+        from evospikenet.models import MODELS
+
+        opts = dict(options or {})
+        info = MODELS.get(model)
+        dt = info.default_dt_ms if info is not None else 0.1
+        probe = build_model(model, scale=scale, seed=seed, part=Part({_PROBE}, dt), **opts)
+        return cls._finish(model, "model", probe, nodes, latency_ms, seed, scale, opts, "")
+
+    @classmethod
+    def for_manifest(
+        cls,
+        manifest: str | os.PathLike[str],
+        nodes: int | None = None,
+        *,
+        seed: int = 0,
+        latency_ms: float | None = None,
+    ) -> ShardPlan:
+        """Plan the shards of a ``node_manifest.yaml`` (default: one node per shard).
+
+        Raises
+        ------
+        InvalidParameterError, FileIOError
+            A bad manifest or shard files, bad ``nodes``.
+        """
+        from evospikenet.brain.manifest import load_node_manifest
+        from evospikenet.connectome.shards import shards_model
+
+        path = Path(manifest).resolve()
+        data = load_node_manifest(path)
+        h = hashlib.sha256(_sha256_file(path).encode())
+        files = [e["npz_path"] for e in data["nodes"].values()]
+        inter = data.get("inter_node_edges")
+        if isinstance(inter, dict) and "npz_path" in inter:
+            files.append(inter["npz_path"])
+        for f in files:
+            h.update(_sha256_file(f).encode())
+        probe = shards_model(path, seed=seed, part=Part({_PROBE}, 0.1))
+        if latency_ms is None:
+            latency_ms = float(probe.parameters["min_inter_delay_ms"])
+            if not np.isfinite(latency_ms):  # no edge between shards
+                latency_ms = probe.network.dt_ms
+        return cls._finish(str(path), "manifest", probe, nodes, latency_ms, seed, 1.0, {},
+                           h.hexdigest())  # fmt: skip
+
+    @classmethod
+    def _finish(
+        cls, source: str, kind: str, probe: BuiltModel, k: int | None,
+        latency_ms: float | None, seed: int, scale: float, options: dict[str, Any], digest: str,
+    ) -> ShardPlan:  # fmt: skip
+        net = probe.network
+        sizes = {name: int(pop.n) for name, pop in net.populations.items()}
+        return cls(
+            source=source, kind=kind, nodes=cls._nodes(list(sizes), k), sizes=sizes,
+            latency_ms=float(net.dt_ms if latency_ms is None else latency_ms),
+            dt_ms=float(net.dt_ms), seed=seed, scale=scale, options=options, digest=digest,
+        )  # fmt: skip
+
+    def to_json(self) -> str:
+        """Return the plan as JSON (sorted keys): what the shards agree on."""
+        return json.dumps(
+            {
+                "source": self.source if self.kind == "model" else Path(self.source).name,
+                "kind": self.kind, "nodes": self.nodes, "sizes": self.sizes,
+                "latency_ms": self.latency_ms, "dt_ms": self.dt_ms, "seed": self.seed,
+                "scale": self.scale, "options": self.options, "digest": self.digest,
+            },
+            sort_keys=True, default=str,
+        )  # fmt: skip
+
+    def fingerprint(self, duration_ms: float) -> str:
+        """SHA-256 of :meth:`to_json` and the duration."""
+        return hashlib.sha256(f"{self.to_json()}|{float(duration_ms)!r}".encode()).hexdigest()
+
+    def node_of(self) -> dict[str, str]:
+        """Map each population to the node that simulates it."""
+        return {pop: node for node, pops in self.nodes.items() for pop in pops}
+
+    def offsets(self) -> dict[str, int]:
+        """Map each population to its first global neuron id (build order)."""
+        starts = np.concatenate([[0], np.cumsum(list(self.sizes.values()))[:-1]])
+        return {name: int(s) for name, s in zip(self.sizes, starts, strict=True)}
+
+    def build(self, part: Part | None, threads: int = 1) -> BuiltModel:
+        """Build the whole network (``part=None``) or one part of it."""
+        if self.kind == "manifest":
+            from evospikenet.connectome.shards import shards_model
+
+            return shards_model(self.source, seed=self.seed, threads=threads, part=part)
+        return build_model(
+            self.source, scale=self.scale, seed=self.seed, threads=threads, part=part,
+            **self.options,
+        )  # fmt: skip
+
+    def node_id(self, node: str | int) -> str:
+        """Return the node id of ``node`` (an id, or an index into :attr:`nodes`).
+
+        Raises
+        ------
+        InvalidParameterError
+            Unknown node.
+        """
+        ids = list(self.nodes)
+        if isinstance(node, int) or (isinstance(node, str) and node.isdigit() and node not in ids):
+            i = int(node)
+            if 0 <= i < len(ids):
+                return ids[i]
+        elif node in self.nodes:
+            return node
+        raise InvalidParameterError.of("node_id", node, f"unknown node (nodes: {', '.join(ids)})")
+
+
+def raster_sha256(steps: npt.ArrayLike, global_ids: npt.ArrayLike) -> str:
+    """SHA-256 of the sorted spike raster: ``(step, global id)`` pairs as little-endian uint64."""
+    s = np.asarray(steps, dtype=np.uint64)
+    g = np.asarray(global_ids, dtype=np.uint64)
+    order = np.lexsort((g, s))
+    pairs = np.stack([s[order], g[order]], axis=1).astype("<u8")
+    return hashlib.sha256(pairs.tobytes()).hexdigest()
+
+
+@dataclass
+class ShardReport:
+    """What :func:`run_shard` did.
+
+    Attributes
+    ----------
+    node : str
+        This node.
+    last_step : int
+        Steps simulated (the spikes of steps ``< last_step`` are final).
+    intervals : int
+        Exchange intervals completed.
+    dropped : int
+        Malformed or foreign packets dropped.
+    spikes : dict
+        Local population -> ``(steps uint64, neurons uint32)``.
+    error : str
+        "" on success, else the failure (also raised).
+    wait_s : float
+        Wall time spent waiting for peers.
+    """
+
+    node: str
+    last_step: int = 0
+    intervals: int = 0
+    dropped: int = 0
+    spikes: dict[str, tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]] = field(
+        default_factory=dict
+    )
+    error: str = ""
+    wait_s: float = 0.0
+
+
+class _Inbox:
+    """Packets and liveliness events from Zenoh threads, for the loop."""
+
+    def __init__(self, me: str, peers: Sequence[str], namespace: str) -> None:
+        self.me = me
+        self.peers = set(peers)
+        self.alive_prefix = f"{namespace}/alive/"
+        self.events: queue.Queue[tuple[str, str, SpikePacket | None]] = queue.Queue()
+        self.dropped = 0
+
+    def on_spikes(self, sample: Any) -> None:
+        key = str(sample.key_expr)
+        try:
+            packet = decode_packet(sample.payload.to_bytes())
+        except PacketError as exc:
+            self.dropped += 1
+            _log.warning("node %s: dropped a packet on %s: %s", self.me, key, exc)
+            return
+        src = key.rsplit("/", 2)[-2]
+        if packet.sender != src or src not in self.peers:
+            self.dropped += 1
+            _log.warning(
+                "node %s: dropped a foreign packet on %s (sender %r)", self.me, key, packet.sender
+            )
+            return
+        self.events.put(("packet", src, packet))
+
+    def on_alive(self, key: str, alive: bool) -> None:
+        node = key[len(self.alive_prefix) :] if key.startswith(self.alive_prefix) else key
+        if not alive and node in self.peers:
+            self.events.put(("lost", node, None))
+
+
+def _hello(plan: ShardPlan, me: str, duration_ms: float) -> bytes:
+    fields = json.loads(plan.to_json())
+    fields["duration_ms"] = float(duration_ms)
+    extra = json.dumps(
+        {"node": me, "fingerprint": plan.fingerprint(duration_ms), "fields": fields},
+        sort_keys=True,
+    ).encode()
+    return encode_packet(SpikePacket(me, 0, 0, kind=KIND_HELLO, extra=extra, modality="hello"))
+
+
+def _check_hello(data: bytes, peer: str, mine: bytes) -> None:
+    theirs = json.loads(decode_packet(data).extra)
+    ours = json.loads(decode_packet(mine).extra)
+    if theirs.get("node") != peer:
+        raise LockstepError(f"node {peer!r} answered as {theirs.get('node')!r}", node=peer)
+    if theirs.get("fingerprint") == ours["fingerprint"]:
+        return
+    tf, of = theirs.get("fields", {}), ours["fields"]
+    diff = sorted(k for k in set(tf) | set(of) if tf.get(k) != of.get(k)) or ["fingerprint"]
+    detail = "; ".join(f"{k}: {tf.get(k)!r} (ours {of.get(k)!r})" for k in diff)
+    raise LockstepError(
+        f"refused node {peer!r}: it runs another network ({detail[:400]})", node=peer
+    )
+
+
+def _handshake(
+    comm: ZenohBrainCommunicator, peers: Sequence[str], hello: bytes, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    waiting = list(peers)
+    while waiting:
+        peer = waiting[0]
+        replies = comm.request(f"hello/{peer}", timeout=0.5)
+        if replies:
+            try:
+                _check_hello(replies[0], peer, hello)
+            except (PacketError, ValueError) as exc:
+                raise LockstepError(f"bad hello from node {peer!r}: {exc}", node=peer) from exc
+            waiting.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise LockstepError(
+                f"node {peer!r} did not answer the handshake within {timeout_s:g} s", node=peer
+            )
+        time.sleep(0.05)
+
+
+def run_shard(
+    plan: ShardPlan,
+    node: str | int,
+    duration_ms: float,
+    config: ZenohConfig,
+    *,
+    threads: int = 1,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    startup_timeout_s: float = 60.0,
+    progress: Callable[[int, int], None] | None = None,
+    on_exit: Callable[[ShardReport], None] | None = None,
+) -> ShardReport:
+    """Run node ``node`` of ``plan`` for ``duration_ms`` in lockstep with its peers (module docs).
+
+    Parameters
+    ----------
+    plan : ShardPlan
+        The same plan in every shard (checked by the handshake).
+    node : str or int
+        This node's id or index.
+    duration_ms : float
+        Simulated time, a multiple of ``dt_ms``.
+    config : ZenohConfig
+        The session (endpoints, namespace).
+    threads : int
+        Engine threads of this shard.
+    timeout_s : float
+        Longest wait for a peer's packet of one interval.
+    startup_timeout_s : float
+        Longest wait for every peer's handshake.
+    progress : callable, optional
+        ``progress(steps_done, total_steps)`` after each interval.
+    on_exit : callable, optional
+        Called with the report (spikes up to the last completed step) on
+        success and on failure, before the error is raised.
+
+    Returns
+    -------
+    ShardReport
+
+    Raises
+    ------
+    LockstepError
+        A peer refused, lost, or silent for ``timeout_s``; names the node
+        and the last completed step.
+    InvalidParameterError
+        Bad plan, node or duration.
+    """
+    me = plan.node_id(node)
+    peers = [n for n in plan.nodes if n != me]
+    if not isinstance(timeout_s, int | float) or not timeout_s > 0:
+        raise InvalidParameterError.of("timeout_s", timeout_s, "must be > 0")
+    total = round(duration_ms / plan.dt_ms)
+    if total < 0 or abs(total * plan.dt_ms - duration_ms) > 1e-9 * max(1.0, duration_ms):
+        raise InvalidParameterError.of("duration_ms", duration_ms, "must be a multiple of dt_ms")
+    chunk = round(plan.latency_ms / plan.dt_ms)
+    built = plan.build(Part(plan.nodes[me], plan.latency_ms) if peers else None, threads)
+    net = built.network
+    report = ShardReport(me)
+
+    def finish(error: str = "") -> None:
+        report.error = error
+        report.last_step = round(net.t_ms / net.dt_ms)
+        report.spikes = {
+            name: (np.round(m.t_ms / net.dt_ms).astype(np.uint64), m.neuron)
+            for name, m in built.monitors.items()
+        }
+        if on_exit is not None:
+            on_exit(report)
+
+    if not peers:  # one node: the whole network, no exchange
+        net.run_chunk(total)
+        report.intervals = 1 if total else 0
+        finish()
+        return report
+    inbox = _Inbox(me, peers, config.namespace)
+    hello = _hello(plan, me, duration_ms)
+    comm = ZenohBrainCommunicator(config)
+    try:
+        comm.subscribe(f"spikes/*/{me}", inbox.on_spikes)
+        comm.watch_liveliness("alive/*", inbox.on_alive)
+        comm.declare_queryable(f"hello/{me}", lambda _q: hello)
+        comm.declare_token(f"alive/{me}")
+        try:
+            _handshake(comm, peers, hello, startup_timeout_s)
+        except LockstepError as exc:
+            finish(str(exc))
+            raise
+        _lockstep(comm, net, me, peers, inbox, chunk, total, timeout_s, report, progress, finish)
+        finish()
+        time.sleep(0.05)  # let the last packets leave before the session closes
+    finally:
+        report.dropped = inbox.dropped
+        comm.close()
+    return report
+
+
+def _lockstep(
+    comm: ZenohBrainCommunicator, net: Any, me: str, peers: Sequence[str], inbox: _Inbox,
+    chunk: int, total: int, timeout_s: float, report: ShardReport,
+    progress: Callable[[int, int], None] | None, finish: Callable[[str], None],
+) -> None:  # fmt: skip
+    early: dict[int, dict[str, SpikePacket]] = {}
+    lost: dict[str, float] = {}
+    step = 0
+    while step < total:
+        n = min(chunk, total - step)
+        out = advance(net, n)
+        for peer in peers:
+            comm.publish_spikes(peer, SpikePacket(me, step, n, dict(out)))
+        got = early.pop(step, {})
+        t0 = time.monotonic()
+        deadline = t0 + timeout_s
+        while len(got) < len(peers):
+            now = time.monotonic()
+            limit = min([deadline] + [t + LOST_GRACE_S for p, t in lost.items() if p not in got])
+            if now >= limit:
+                missing = sorted(set(peers) - set(got))
+                gone = [p for p in missing if p in lost]
+                why = "its liveliness token went" if gone else f"silent for {timeout_s:g} s"
+                culprit = (gone or missing)[0]
+                msg = (
+                    f"node {me!r}: lost node {culprit!r} ({why}; no packet for steps "
+                    f"[{step}, {step + n})); last completed step {step + n} "
+                    f"(t = {(step + n) * net.dt_ms:g} ms)"
+                )
+                report.wait_s += now - t0
+                finish(msg)
+                raise LockstepError(msg, node=culprit, last_step=step + n)
+            try:
+                kind, src, packet = inbox.events.get(timeout=limit - now)
+            except queue.Empty:
+                continue
+            if kind == "lost":
+                lost.setdefault(src, time.monotonic())
+                continue
+            assert packet is not None
+            if packet.step_start == step and packet.n_steps == n:
+                got[src] = packet
+            elif packet.step_start > step:
+                early.setdefault(packet.step_start, {})[src] = packet
+            else:
+                inbox.dropped += 1
+                _log.warning(
+                    "node %s: dropped a stale packet from %s for step %d (at %d)",
+                    me, src, packet.step_start, step,
+                )  # fmt: skip
+        report.wait_s += time.monotonic() - t0
+        for src in sorted(got):
+            try:
+                deliver(net, got[src].spikes)
+            except InvalidParameterError as exc:
+                msg = f"node {me!r}: node {src!r} sent spikes this part cannot take: {exc}"
+                finish(msg)
+                raise LockstepError(msg, node=src, last_step=step + n) from exc
+        step += n
+        report.intervals += 1
+        if progress is not None:
+            progress(step, total)
