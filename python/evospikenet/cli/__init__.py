@@ -11,6 +11,7 @@ import click
 
 from evospikenet import __version__
 from evospikenet.cli.audit import audit
+from evospikenet.cli.brain import brain
 from evospikenet.cli.connectome import connectome, sync_connectome_command
 from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
 from evospikenet.cli.map_connectome import map_connectome_command
@@ -33,6 +34,7 @@ cli.add_command(map_connectome_command)  # issue 5
 cli.add_command(evolve_command)
 cli.add_command(genome_group)
 cli.add_command(snapshot_group)
+cli.add_command(brain)  # issue 12
 
 
 def main() -> None:
