@@ -211,6 +211,16 @@ def merge_shard_spikes(
     return sha, int(idx.size), last, complete
 
 
+def _reap(procs: dict[str, subprocess.Popen[str]]) -> None:
+    """Kill the shards still running (the driver is leaving) and close their pipes."""
+    for p in procs.values():
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if p.stdout is not None and not p.stdout.closed:
+            p.stdout.close()
+
+
 def _last_error(path: Path) -> str:
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -274,6 +284,7 @@ def simulate_local(
         files = {n: str(work / f"shard-{i}.parquet") for i, n in enumerate(nodes)}
         logs = {n: work / f"shard-{i}.log" for i, n in enumerate(nodes)}
         procs: dict[str, subprocess.Popen[str]] = {}
+        stack.callback(_reap, procs)
         readers = []
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         for i, node in enumerate(nodes):
@@ -315,6 +326,9 @@ def simulate_local(
             time.sleep(0.05)
         for th in readers:
             th.join(timeout=1.0)
+        for p in procs.values():
+            if p.stdout is not None:
+                p.stdout.close()
         if progress is not None:
             progress(min(done.values()), total)
         errors = {}

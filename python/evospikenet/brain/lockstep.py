@@ -52,6 +52,7 @@ import json
 import logging
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -498,10 +499,20 @@ def run_shard(
         _lockstep(comm, net, me, peers, inbox, chunk, total, timeout_s, report, progress, finish)
         finish()
         time.sleep(0.05)  # let the last packets leave before the session closes
-    finally:
+    except BaseException:
         report.dropped = inbox.dropped
-        comm.close()
+        _close_soon(comm)  # a stopped peer can hold a graceful close for its lease
+        raise
+    report.dropped = inbox.dropped
+    comm.close()
     return report
+
+
+def _close_soon(comm: ZenohBrainCommunicator, wait_s: float = 1.0) -> None:
+    """Close ``comm`` in a daemon thread, waiting at most ``wait_s``."""
+    th = threading.Thread(target=comm.close, daemon=True)
+    th.start()
+    th.join(wait_s)
 
 
 def _lockstep(

@@ -1,0 +1,181 @@
+"""One network split over processes in lockstep over Zenoh equals one process (issue 12).
+
+Each run starts K ``evospikenet brain shard`` processes (Zenoh peers on
+loopback, multicast scouting off, a fresh namespace) and merges their
+spikes; the SHA-256 of the merged, sorted raster must equal the
+single-process run's: CUBA (``delay_ms=0.1``; two populations, so K <= 2),
+Potjans & Diesmann at scale 0.1 (K = 2, 3, 4) and the Cook 2019 shards
+(K = 3), with 1 and 2 threads per shard. Faults: a killed (``kill -9``) or stopped (SIGSTOP)
+shard stops the others with exit 1 naming it; a shard of another seed is
+refused by name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from evospikenet.brain.local import free_ports, shard_command, simulate_local
+from evospikenet.brain.lockstep import ShardPlan, raster_sha256
+from evospikenet.cli import cli
+from evospikenet.io import read_spikes
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "connectome_config.yaml"
+SEED = 11
+CUBA = {"delay_ms": 0.1}
+POTJANS = {"background": "poisson"}
+_REFERENCE: dict[tuple[str, str, float], tuple[str, int]] = {}
+
+
+def _reference(plan: ShardPlan, duration_ms: float) -> tuple[str, int]:
+    """SHA-256 and spike count of the single-process run (1 thread), cached."""
+    key = (plan.source, plan.to_json(), duration_ms)
+    if key not in _REFERENCE:
+        whole = plan.build(None, 1)
+        whole.run(duration_ms)
+        off, dt = plan.offsets(), whole.network.dt_ms
+        mons = whole.monitors
+        steps = np.concatenate([np.round(m.t_ms / dt).astype(np.uint64) for m in mons.values()])
+        gids = np.concatenate([m.neuron.astype(np.uint64) + off[k] for k, m in mons.items()])
+        _REFERENCE[key] = (raster_sha256(steps, gids), int(steps.size))
+    return _REFERENCE[key]
+
+
+def _check(plan: ShardPlan, duration_ms: float, threads: int, tmp: Path, min_spikes: int) -> None:
+    sha, n = _reference(plan, duration_ms)
+    assert n >= min_spikes
+    run = simulate_local(plan, duration_ms, tmp / "spikes.parquet", threads=threads)
+    assert run.errors == {} and run.complete
+    assert run.last_step == round(duration_ms / plan.dt_ms)
+    assert (run.sha256, run.n_spikes) == (sha, n)
+    table = read_spikes(tmp / "spikes.parquet")
+    assert table.metadata["raster_sha256"] == sha and table.metadata["complete"] == "true"
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_cuba_identity(nodes: int, threads: int, tmp_path: Path) -> None:
+    plan = ShardPlan.for_model("cuba", nodes, seed=SEED, options=CUBA)
+    _check(plan, 100.0, threads, tmp_path, min_spikes=1000)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("nodes", [2, 3, 4])
+def test_potjans_identity(nodes: int, threads: int, tmp_path: Path) -> None:
+    plan = ShardPlan.for_model("potjans2014", nodes, seed=SEED, scale=0.1, options=POTJANS)
+    _check(plan, 30.0, threads, tmp_path, min_spikes=100)
+
+
+@pytest.fixture(scope="module")
+def cook_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if importlib.util.find_spec("cect") is None:
+        pytest.skip("cect not installed")
+    from evospikenet.connectome import import_cect, save_connectome_npz
+    from evospikenet.connectome.sharding import map_connectome
+
+    d = tmp_path_factory.mktemp("cook_brain")
+    save_connectome_npz(d / "cook2019.npz", import_cect("cect", "Cook2019Herm"))
+    return Path(map_connectome(d / "cook2019.npz", d / "nodes", EXAMPLE, seed=42).manifest_path)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cook2019_shards_identity(cook_manifest: Path, threads: int, tmp_path: Path) -> None:
+    plan = ShardPlan.for_manifest(cook_manifest, seed=SEED)
+    assert sorted(plan.nodes) == ["inter", "motor", "sensory"]
+    assert plan.latency_ms == pytest.approx(1.0)
+    _check(plan, 100.0, threads, tmp_path, min_spikes=200)
+
+
+def test_cli_simulate_merges_with_global_ids_and_nodes(tmp_path: Path) -> None:
+    out = tmp_path / "merged.parquet"
+    args = ["brain", "simulate", "cuba", "-p", "delay_ms=0.1", "--nodes", "2", "--duration-ms",
+            "50", "--seed", str(SEED), "--out", str(out), "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    plan = ShardPlan.for_model("cuba", 2, seed=SEED, options=CUBA)
+    sha, n = _reference(plan, 50.0)
+    assert sha in result.output
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out)
+    assert table.column_names == ["t_ms", "neuron", "population", "global_id", "node"]
+    assert table.num_rows == n
+    pop = np.asarray(table.column("population").to_pylist())
+    node = np.asarray(table.column("node").to_pylist())
+    gid = table.column("global_id").to_numpy()
+    neuron = table.column("neuron").to_numpy()
+    assert np.array_equal(pop, node)  # CUBA on two nodes: a node per population
+    assert np.array_equal(gid, neuron + np.where(pop == "I", 3200, 0))
+
+
+def _run_until(
+    plan: ShardPlan, tmp: Path, action: Any, timeout_s: float, duration_ms: float = 60_000.0
+) -> tuple[Any, dict[str, float]]:
+    """Run ``plan`` and call ``action(procs)`` once the shards are past step 300."""
+    procs: dict[str, subprocess.Popen[str]] = {}
+    when: dict[str, float] = {}
+
+    def progress(done: int, total: int) -> None:
+        if done > 300 and "acted" not in when:
+            when["acted"] = time.monotonic()
+            action(procs)
+        if "acted" in when:
+            for node, p in procs.items():
+                if p.poll() is not None:
+                    when.setdefault(node, time.monotonic())
+            if "E" in when and procs["I"].poll() is None:
+                procs["I"].kill()  # a stopped shard, once its peer has given up
+
+    run = simulate_local(
+        plan, duration_ms, tmp / "spikes.parquet", timeout_s=timeout_s, work_dir=tmp / "work",
+        progress=progress, on_start=procs.update,
+    )  # fmt: skip
+    return run, when
+
+
+def test_kill_minus_9_stops_the_others_naming_the_node(tmp_path: Path) -> None:
+    plan = ShardPlan.for_model("cuba", 2, seed=SEED, options=CUBA)
+    run, when = _run_until(plan, tmp_path, lambda p: p["I"].send_signal(signal.SIGKILL), 5.0)
+    assert set(run.errors) == {"E", "I"}
+    assert "lost node 'I'" in run.errors["E"] and "last completed step" in run.errors["E"]
+    assert when["E"] - when["acted"] < 5.0  # liveliness: well within the timeout
+    # E's spikes up to its last completed step are kept; I wrote nothing
+    table = read_spikes(tmp_path / "spikes.parquet")
+    assert not run.complete and table.metadata["missing_nodes"] == "I"
+    assert run.last_step > 300 and len(table) > 0 and set(table.population) == {"E"}
+    shard = read_spikes(tmp_path / "work" / "shard-0.parquet")
+    assert shard.metadata["complete"] == "false" and int(shard.metadata["last_step"]) > 300
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="no SIGSTOP")
+def test_a_stopped_shard_is_caught_by_the_timeout(tmp_path: Path) -> None:
+    plan = ShardPlan.for_model("cuba", 2, seed=SEED, options=CUBA)
+    run, when = _run_until(plan, tmp_path, lambda p: p["I"].send_signal(signal.SIGSTOP), 1.5)
+    assert "lost node 'I'" in run.errors["E"] and "silent for 1.5 s" in run.errors["E"]
+    assert 1.0 < when["E"] - when["acted"] < 6.0
+
+
+def test_a_shard_of_another_seed_is_refused_by_name(tmp_path: Path) -> None:
+    eps = [f"tcp/127.0.0.1:{p}" for p in free_ports(2)]
+    ns = f"evospikenet/test-{os.getpid()}-refuse"
+    procs = []
+    for i, seed in enumerate((SEED, SEED + 1)):
+        plan = ShardPlan.for_model("cuba", 2, seed=seed, options=CUBA)
+        cmd = shard_command(
+            plan, list(plan.nodes)[i], 10.0, tmp_path / f"s{i}.parquet",
+            connect=[eps[1 - i]], listen=[eps[i]], namespace=ns,
+        )  # fmt: skip
+        procs.append(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
+    errs = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [1, 1]
+    assert "refused node 'I'" in errs[0] and "seed: 12 (ours 11)" in errs[0]
+    assert "refused node 'E'" in errs[1] and "seed: 11 (ours 12)" in errs[1]
