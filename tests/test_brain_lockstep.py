@@ -146,7 +146,8 @@ def test_kill_minus_9_stops_the_others_naming_the_node(tmp_path: Path) -> None:
     plan = ShardPlan.for_model("cuba", 2, seed=SEED, options=CUBA)
     run, when = _run_until(plan, tmp_path, lambda p: p["I"].send_signal(signal.SIGKILL), 5.0)
     assert set(run.errors) == {"E", "I"}
-    assert "lost node 'I'" in run.errors["E"] and "last completed step" in run.errors["E"]
+    assert "lost node 'I' (its liveliness token went" in run.errors["E"]
+    assert "last completed step" in run.errors["E"]
     assert when["E"] - when["acted"] < 5.0  # liveliness: well within the timeout
     # E's spikes up to its last completed step are kept; I wrote nothing
     table = read_spikes(tmp_path / "spikes.parquet")
