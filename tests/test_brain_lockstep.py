@@ -180,3 +180,18 @@ def test_a_shard_of_another_seed_is_refused_by_name(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [1, 1]
     assert "refused node 'I'" in errs[0] and "seed: 12 (ours 11)" in errs[0]
     assert "refused node 'E'" in errs[1] and "seed: 11 (ours 12)" in errs[1]
+
+
+def test_cli_usage_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = str(tmp_path / "x.parquet")
+    base = ["--duration-ms", "10", "--out", out]
+    r = runner.invoke(cli, ["brain", "simulate", *base])
+    assert r.exit_code == 2 and "MODEL or --manifest" in r.output
+    r = runner.invoke(cli, ["brain", "simulate", "cuba", "--nodes", "3", *base])
+    assert r.exit_code == 2 and "nodes" in r.output
+    r = runner.invoke(cli, ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "X", *base])
+    assert r.exit_code == 2 and "node_id" in r.output
+    r = runner.invoke(cli, ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "E",
+                            "--mode", "mesh", *base])  # fmt: skip
+    assert r.exit_code == 2

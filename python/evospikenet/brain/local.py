@@ -312,7 +312,7 @@ def simulate_local(
         if on_start is not None:
             on_start(procs)
         first_exit: float | None = None
-        grace = timeout_s + 30.0
+        grace = timeout_s + 10.0
         while any(p.poll() is None for p in procs.values()):
             if progress is not None:
                 progress(min(done.values()), total)
