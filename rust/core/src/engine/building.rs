@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 
 use super::{check_per_neuron, Hook, Model, Network, Population, Projection, Receptor, Var};
-use crate::connect::{self, BuildSpec, Csr, Dist, Rule, Streams, SynapseArrays};
+use crate::connect::{self, BuildSpec, Dist, Rule, Streams};
+use crate::csr::{self, Csr, SynapseArrays};
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState};
-use crate::neuron::non_negative;
 use crate::rng::{self, tag};
+use crate::validate::non_negative;
 use crate::{Error, Result};
 
 /// What [`Network::connect`] builds.
@@ -426,7 +427,7 @@ impl Network {
         if !weight.is_empty() {
             self.check_weight_sign(post, receptor, low, high)?;
         }
-        let csr = connect::from_arrays(
+        let csr = csr::from_arrays(
             self.populations[pre].n,
             self.populations[post].n,
             arrays,

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use super::{check_per_neuron, Network, Population, Receptor};
-use crate::neuron::{finite, non_negative};
 use crate::poisson::PoissonCounts;
 use crate::rng::{self, tag, Stream};
+use crate::validate::{finite, non_negative};
 use crate::{Error, Result};
 
 /// Independent Poisson spike trains summed per target neuron, with a rate
@@ -274,7 +274,7 @@ impl Network {
         }
         let mut steps = Vec::with_capacity(times_ms.len());
         for (k, &t) in times_ms.iter().enumerate() {
-            let s = crate::neuron::steps_exact(&format!("times_ms[{k}]"), t, self.dt_ms)?;
+            let s = crate::validate::steps_exact(&format!("times_ms[{k}]"), t, self.dt_ms)?;
             if steps.last().is_some_and(|&prev| s <= prev) {
                 return Err(Error::invalid(
                     format!("times_ms[{k}]"),
