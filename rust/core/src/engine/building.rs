@@ -9,7 +9,7 @@ use crate::csr::{self, Csr, SynapseArrays};
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState};
 use crate::rng::{self, tag};
-use crate::validate::non_negative;
+use crate::validate::{less_than, non_negative};
 use crate::{Error, Result};
 
 /// What [`Network::connect`] builds.
@@ -104,13 +104,7 @@ impl Network {
         let mut pairs = Vec::with_capacity(times_ms.len());
         for (k, (&t, &i)) in times_ms.iter().zip(neurons).enumerate() {
             non_negative(&format!("times_ms[{k}]"), t)?;
-            if i >= n {
-                return Err(Error::invalid(
-                    format!("neurons[{k}]"),
-                    i,
-                    format!("must be < n = {n}"),
-                ));
-            }
+            less_than(&format!("neurons[{k}]"), i, "n", n)?;
             pairs.push(((t / self.dt_ms).round() as u64, i));
         }
         pairs.sort_unstable();
@@ -279,13 +273,7 @@ impl Network {
         };
         let latency = *latency_steps;
         for (k, (&s, &i)) in steps.iter().zip(neurons).enumerate() {
-            if i >= n {
-                return Err(Error::invalid(
-                    format!("neurons[{k}]"),
-                    i,
-                    format!("must be < n = {n}"),
-                ));
-            }
+            less_than(&format!("neurons[{k}]"), i, "n", n)?;
             if s.saturating_add(latency) < now {
                 return Err(Error::invalid(
                     format!("{field}[{k}]"),
