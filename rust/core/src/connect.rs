@@ -1,11 +1,13 @@
-//! Projections: synapses stored as CSR by presynaptic neuron, and the seeded
-//! builders that create them (NEST's connection rules).
+//! Connection rules: the seeded builders that draw a projection's synapses
+//! (NEST's connection rules, weight and delay distributions) into a
+//! [`Csr`], whose storage lives in [`crate::csr`].
 
 use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 
-use crate::neuron::{finite, non_negative};
+use crate::csr::{delay_to_steps, pattern_from_pairs, Csr};
 use crate::rng::Stream;
+use crate::validate::{count, delay_on_grid, finite, non_negative, unit_interval};
 use crate::{Error, Result};
 
 /// A hook called every few thousand rows or draws of a long build; an error
@@ -75,24 +77,13 @@ impl Rule {
     /// `fixed_total_number`, `all_to_all`, `one_to_one`) with its parameter
     /// `value` (probability, in-degree or number; ignored by the last two).
     pub fn from_name(name: &str, value: f64) -> Result<Self> {
-        let count = |field: &str| -> Result<u64> {
-            if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
-                Ok(value as u64)
-            } else {
-                Err(Error::invalid(
-                    field,
-                    value,
-                    "must be a non-negative integer",
-                ))
-            }
-        };
         match name {
             "fixed_probability" => Ok(Rule::FixedProbability { p: value }),
             "fixed_indegree" => Ok(Rule::FixedIndegree {
-                k: count("indegree")?,
+                k: count("indegree", value)?,
             }),
             "fixed_total_number" => Ok(Rule::FixedTotalNumber {
-                n: count("total_number")?,
+                n: count("total_number", value)?,
             }),
             "all_to_all" => Ok(Rule::AllToAll),
             "one_to_one" => Ok(Rule::OneToOne),
@@ -231,90 +222,11 @@ impl Dist {
     }
 }
 
-/// Synapses of one projection in CSR layout by presynaptic neuron.
-///
-/// Row `i` (synapses of pre neuron `i`) is `indptr[i]..indptr[i+1]`; within
-/// a row, targets are sorted ascending.
-#[derive(Clone, Debug, Default)]
-pub struct Csr {
-    /// Row pointers, length `n_pre + 1`.
-    pub indptr: Vec<u64>,
-    /// Postsynaptic neuron of each synapse.
-    pub indices: Vec<u32>,
-    /// Weight of each synapse (unit of the target's synaptic variable).
-    pub weight: Vec<f32>,
-    /// Transmission delay of each synapse in steps (>= 0).
-    pub delay_steps: Vec<u16>,
-}
-
-impl Csr {
-    /// Number of synapses.
-    pub fn len(&self) -> usize {
-        self.indices.len()
-    }
-
-    /// True when the projection has no synapses.
-    pub fn is_empty(&self) -> bool {
-        self.indices.is_empty()
-    }
-
-    /// Number of presynaptic neurons.
-    pub fn n_pre(&self) -> usize {
-        self.indptr.len().saturating_sub(1)
-    }
-
-    /// Largest delay in steps (0 when empty).
-    pub fn max_delay(&self) -> u16 {
-        self.delay_steps.iter().copied().max().unwrap_or(0)
-    }
-
-    /// Expand to (pre, post, weight, delay_steps) arrays in CSR order.
-    pub fn to_coo(&self) -> (Vec<u32>, Vec<u32>, Vec<f32>, Vec<u16>) {
-        let mut pre = Vec::with_capacity(self.len());
-        for i in 0..self.n_pre() {
-            let count = (self.indptr[i + 1] - self.indptr[i]) as usize;
-            pre.extend(std::iter::repeat_n(i as u32, count));
-        }
-        (
-            pre,
-            self.indices.clone(),
-            self.weight.clone(),
-            self.delay_steps.clone(),
-        )
-    }
-}
-
-/// Convert a delay in ms to whole steps (>= 0).
-///
-/// Constant delays must be multiples of `dt_ms` (error otherwise); drawn
-/// delays are rounded to the nearest step.
-fn delay_to_steps(delay_ms: f64, dt_ms: f64) -> u16 {
-    let steps = (delay_ms / dt_ms).round().max(0.0);
-    steps.min(f64::from(u16::MAX)) as u16
-}
-
 /// Validate a delay distribution against `dt_ms`.
 fn validate_delay(delay: &Dist, dt_ms: f64) -> Result<()> {
     delay.validate("delay_ms")?;
-    let check_grid = |v: f64| -> Result<()> {
-        if v < 0.0 {
-            return Err(Error::invalid("delay_ms", v, "must be >= 0"));
-        }
-        let ratio = v / dt_ms;
-        if (ratio - ratio.round()).abs() > 1e-6 {
-            return Err(Error::invalid(
-                "delay_ms",
-                v,
-                format!("a constant delay must be a multiple of dt_ms = {dt_ms}"),
-            ));
-        }
-        if ratio.round() > f64::from(u16::MAX) {
-            return Err(Error::invalid("delay_ms", v, "longer than 65535 steps"));
-        }
-        Ok(())
-    };
     match *delay {
-        Dist::Constant(v) => check_grid(v),
+        Dist::Constant(v) => delay_on_grid("delay_ms", v, dt_ms).map(|_| ()),
         Dist::Uniform { low, high } if low < 0.0 || high / dt_ms > f64::from(u16::MAX) => Err(
             Error::invalid("delay_ms.low", low, "delays must lie in [0, 65535 dt]"),
         ),
@@ -329,7 +241,8 @@ fn validate_delay(delay: &Dist, dt_ms: f64) -> Result<()> {
 
 /// Draw synapse pairs of `rule`, calling `emit(pre, post)` for each, in a
 /// deterministic order given the streams. Used twice with the same streams
-/// by [`build`]: once to count row lengths, once to fill rows.
+/// by [`build`] (through [`pattern_from_pairs`]): once to count row
+/// lengths, once to fill rows.
 #[allow(clippy::too_many_lines)]
 fn generate(
     spec: &BuildSpec<'_>,
@@ -442,13 +355,7 @@ fn generate(
 fn validate_rule(rule: &Rule, n_pre: u32, n_post: u32, allow_autapses: bool) -> Result<()> {
     match *rule {
         Rule::FixedProbability { p } => {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(Error::invalid(
-                    "p",
-                    p,
-                    "connection probability must lie in [0, 1]",
-                ));
-            }
+            unit_interval("p", p)?;
         }
         Rule::FixedIndegree { k } => {
             let available = if allow_autapses {
@@ -484,37 +391,19 @@ fn validate_rule(rule: &Rule, n_pre: u32, n_post: u32, allow_autapses: bool) -> 
 /// Build a projection of `spec` from `streams`, calling `hook` every few
 /// thousand rows or draws (its error stops the build).
 ///
-/// The pair sequence is generated twice (count, then fill), so no (pre,
-/// post) list is ever held in memory beyond the CSR arrays themselves.
-/// Weights and delays are then drawn in CSR order from `streams.values`.
+/// The pair sequence is generated twice (count, then fill; see
+/// [`pattern_from_pairs`]). Weights and delays are then drawn in CSR order
+/// from `streams.values`.
 pub fn build(spec: &BuildSpec<'_>, streams: &Streams<'_>, hook: Hook<'_>) -> Result<Csr> {
     let (n_pre, n_post) = (spec.n_pre, spec.n_post);
     validate_rule(spec.rule, n_pre, n_post, spec.allow_autapses)?;
     spec.weight.validate("weight")?;
     validate_delay(spec.delay_ms, spec.dt_ms)?;
 
-    let mut counts = vec![0u64; n_pre as usize + 1];
-    generate(spec, streams, hook, &mut |i, _| {
-        counts[i as usize + 1] += 1;
+    let (indptr, indices) = pattern_from_pairs(n_pre, hook, |hook, emit| {
+        generate(spec, streams, hook, emit)
     })?;
-    for i in 0..n_pre as usize {
-        counts[i + 1] += counts[i];
-    }
-    let indptr = counts;
-    let total = indptr[n_pre as usize] as usize;
-    let mut indices = vec![0u32; total];
-    let mut fill: Vec<u64> = indptr[..n_pre as usize].to_vec();
-    generate(spec, streams, hook, &mut |i, j| {
-        let slot = &mut fill[i as usize];
-        indices[*slot as usize] = j;
-        *slot += 1;
-    })?;
-    for i in 0..n_pre as usize {
-        if i % 4096 == 0 {
-            hook()?;
-        }
-        indices[indptr[i] as usize..indptr[i + 1] as usize].sort_unstable();
-    }
+    let total = indices.len();
     let mut rng = streams.values.clone();
     let mut weight_values = Vec::with_capacity(total);
     for k in 0..total {
@@ -535,83 +424,5 @@ pub fn build(spec: &BuildSpec<'_>, streams: &Streams<'_>, hook: Hook<'_>) -> Res
         indices,
         weight: weight_values,
         delay_steps,
-    })
-}
-
-/// Explicit synapses: synapse `k` from `pre[k]` to `post[k]` (indices local
-/// to each population) with `weight[k]` and `delay_ms[k]`.
-#[derive(Clone, Copy, Debug)]
-pub struct SynapseArrays<'a> {
-    /// Presynaptic neuron of each synapse.
-    pub pre: &'a [u32],
-    /// Postsynaptic neuron of each synapse.
-    pub post: &'a [u32],
-    /// Weight of each synapse.
-    pub weight: &'a [f64],
-    /// Delay of each synapse (ms, on the step grid).
-    pub delay_ms: &'a [f64],
-}
-
-/// Build a projection from explicit synapse arrays (any order).
-pub fn from_arrays(n_pre: u32, n_post: u32, arrays: &SynapseArrays<'_>, dt_ms: f64) -> Result<Csr> {
-    let SynapseArrays {
-        pre,
-        post,
-        weight,
-        delay_ms,
-    } = *arrays;
-    let m = pre.len();
-    for (name, len) in [
-        ("post", post.len()),
-        ("weight", weight.len()),
-        ("delay_ms", delay_ms.len()),
-    ] {
-        if len != m {
-            return Err(Error::ShapeMismatch {
-                name: name.into(),
-                expected: format!("({m},) like pre"),
-                got: format!("({len},)"),
-            });
-        }
-    }
-    for (k, (&i, &j)) in pre.iter().zip(post).enumerate() {
-        if i >= n_pre {
-            return Err(Error::invalid(
-                format!("pre[{k}]"),
-                i,
-                format!("must be < n_pre = {n_pre}"),
-            ));
-        }
-        if j >= n_post {
-            return Err(Error::invalid(
-                format!("post[{k}]"),
-                j,
-                format!("must be < n_post = {n_post}"),
-            ));
-        }
-    }
-    for (k, &w) in weight.iter().enumerate() {
-        finite(&format!("weight[{k}]"), w)?;
-    }
-    for &d in delay_ms {
-        validate_delay(&Dist::Constant(d), dt_ms)?;
-    }
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by_key(|&k| (pre[k], post[k]));
-    let mut indptr = vec![0u64; n_pre as usize + 1];
-    for &i in pre {
-        indptr[i as usize + 1] += 1;
-    }
-    for i in 0..n_pre as usize {
-        indptr[i + 1] += indptr[i];
-    }
-    Ok(Csr {
-        indptr,
-        indices: order.iter().map(|&k| post[k]).collect(),
-        weight: order.iter().map(|&k| weight[k] as f32).collect(),
-        delay_steps: order
-            .iter()
-            .map(|&k| delay_to_steps(delay_ms[k], dt_ms))
-            .collect(),
     })
 }

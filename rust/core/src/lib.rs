@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod connect;
+pub mod csr;
 // Connectome delta merge / diff (issue 5).
 pub mod connectome;
 pub mod control;
@@ -15,5 +16,6 @@ pub mod neuron;
 pub mod plasticity;
 pub mod poisson;
 pub mod rng;
+pub mod validate;
 
 pub use error::{Error, Result};

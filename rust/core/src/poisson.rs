@@ -4,6 +4,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
 
 use crate::rng::Stream;
+use crate::validate::positive;
 use crate::{Error, Result};
 
 /// Means below this use table inversion; larger ones rand_distr's sampler.
@@ -27,9 +28,7 @@ pub enum PoissonCounts {
 impl PoissonCounts {
     /// A sampler for `mean` (> 0).
     pub fn new(mean: f64) -> Result<Self> {
-        if !(mean.is_finite() && mean > 0.0) {
-            return Err(Error::invalid("mean", mean, "must be finite and > 0"));
-        }
+        positive("mean", mean)?;
         if mean >= TABLE_MAX_MEAN {
             return Poisson::new(mean)
                 .map(Self::Sampler)

@@ -10,6 +10,7 @@ use evospikenet_core::audit::{
     self, canonical, format_hash, parse_hash, Appender, Hash32, NewEntry, Report, TreeHead,
     Verifier,
 };
+use evospikenet_core::validate::non_negative;
 use evospikenet_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -101,12 +102,9 @@ impl AuditAppender {
     #[new]
     #[pyo3(signature = (path, lock_timeout_s=60.0))]
     fn new(py: Python<'_>, path: PathBuf, lock_timeout_s: f64) -> PyResult<Self> {
-        let timeout = std::time::Duration::try_from_secs_f64(lock_timeout_s).map_err(|_| {
-            to_py_err(
-                py,
-                Error::invalid("lock_timeout_s", lock_timeout_s, "must be >= 0 and finite"),
-            )
-        })?;
+        let secs = non_negative("lock_timeout_s", lock_timeout_s).map_err(|e| to_py_err(py, e))?;
+        let timeout = std::time::Duration::try_from_secs_f64(secs)
+            .map_err(|e| to_py_err(py, Error::invalid("lock_timeout_s", secs, e.to_string())))?;
         Ok(Self {
             inner: Appender::with_timeout(&path, timeout),
         })

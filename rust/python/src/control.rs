@@ -1,6 +1,7 @@
-//! Closed-loop control episodes (`evospikenet_core::control`) for Python.
+//! Closed-loop control episodes (`evospikenet_core::control`) for Python:
+//! CartPole through the generic episode runner.
 
-use evospikenet_core::control::{cartpole_episode as core_episode, Episode, RateEncoder};
+use evospikenet_core::control::{run_episode, CartPole, Episode, RateEncoder};
 use pyo3::prelude::*;
 
 use crate::engine::Engine;
@@ -40,10 +41,12 @@ fn cartpole_episode(
         encoder: &encoder,
         outputs: &outputs,
         window_steps,
-        initial_state,
+        initial_state: &initial_state,
         max_steps,
     };
-    interruptible(py, |hook| core_episode(net, &episode, hook))
+    interruptible(py, |hook| {
+        run_episode(net, &mut CartPole::default(), &episode, hook)
+    })
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

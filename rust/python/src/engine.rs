@@ -4,7 +4,8 @@
 //! core, converts results. Arrays come in as C-contiguous numpy arrays of the
 //! exact dtype (the Python layer converts), and go out as new numpy arrays.
 
-use evospikenet_core::connect::{self, Dist, Rule};
+use evospikenet_core::connect::{Dist, Rule};
+use evospikenet_core::csr;
 use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
@@ -309,7 +310,7 @@ impl Engine {
             slice("delay_ms", &delay_ms)?,
         );
         let net = &mut self.net;
-        let arrays = connect::SynapseArrays {
+        let arrays = csr::SynapseArrays {
             pre: pi,
             post: po,
             weight: w,

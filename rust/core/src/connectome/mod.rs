@@ -15,6 +15,7 @@ pub use delta_json::{parse_delta, read_delta_file, write_delta, DeltaDoc};
 
 use std::cmp::Ordering;
 
+use crate::validate::{finite, non_negative, within};
 use crate::{Error, Result};
 
 /// The key of an edge: `(pre_id, post_id, synapse_type)`, ordered lexicographically.
@@ -517,21 +518,9 @@ pub fn validate_edges(edges: &EdgesView<'_>, neuron_id: &[i64]) -> Result<bool> 
     };
     for i in 0..n {
         let w = edges.weight[i];
-        if !w.is_finite() {
-            return Err(Error::invalid(
-                "weight",
-                w,
-                format!("edge {i}: must be finite"),
-            ));
-        }
+        within(finite("weight", w), || format!("edge {i}"))?;
         let d = edges.delay_ms[i];
-        if !(d.is_finite() && d >= 0.0) {
-            return Err(Error::invalid(
-                "delay_ms",
-                d,
-                format!("edge {i}: must be finite and >= 0"),
-            ));
-        }
+        within(non_negative("delay_ms", d), || format!("edge {i}"))?;
         let t = edges.synapse_type[i];
         if t > 1 {
             return Err(Error::invalid(

@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 
 use super::{check_per_neuron, Hook, Model, Network, Population, Projection, Receptor, Var};
-use crate::connect::{self, BuildSpec, Csr, Dist, Rule, Streams, SynapseArrays};
+use crate::connect::{self, BuildSpec, Dist, Rule, Streams};
+use crate::csr::{self, Csr, SynapseArrays};
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState};
-use crate::neuron::non_negative;
 use crate::rng::{self, tag};
+use crate::validate::{less_than, non_negative};
 use crate::{Error, Result};
 
 /// What [`Network::connect`] builds.
@@ -103,13 +104,7 @@ impl Network {
         let mut pairs = Vec::with_capacity(times_ms.len());
         for (k, (&t, &i)) in times_ms.iter().zip(neurons).enumerate() {
             non_negative(&format!("times_ms[{k}]"), t)?;
-            if i >= n {
-                return Err(Error::invalid(
-                    format!("neurons[{k}]"),
-                    i,
-                    format!("must be < n = {n}"),
-                ));
-            }
+            less_than(&format!("neurons[{k}]"), i, "n", n)?;
             pairs.push(((t / self.dt_ms).round() as u64, i));
         }
         pairs.sort_unstable();
@@ -278,13 +273,7 @@ impl Network {
         };
         let latency = *latency_steps;
         for (k, (&s, &i)) in steps.iter().zip(neurons).enumerate() {
-            if i >= n {
-                return Err(Error::invalid(
-                    format!("neurons[{k}]"),
-                    i,
-                    format!("must be < n = {n}"),
-                ));
-            }
+            less_than(&format!("neurons[{k}]"), i, "n", n)?;
             if s.saturating_add(latency) < now {
                 return Err(Error::invalid(
                     format!("{field}[{k}]"),
@@ -426,7 +415,7 @@ impl Network {
         if !weight.is_empty() {
             self.check_weight_sign(post, receptor, low, high)?;
         }
-        let csr = connect::from_arrays(
+        let csr = csr::from_arrays(
             self.populations[pre].n,
             self.populations[post].n,
             arrays,

@@ -5,7 +5,7 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
 use super::{build_pool, gap, EventQueue, Hook, Model, Network, Population};
-use crate::connect::Csr;
+use crate::csr::Csr;
 use crate::neuron::izhikevich::{self, IzhBlock};
 use crate::neuron::lif::{self, LifBlock};
 use crate::rng::{Stream, BLOCK};

@@ -42,6 +42,7 @@
 
 use super::{Model, Network, Population, Var};
 use crate::neuron::lif::{LifParams, LifPropagator};
+use crate::validate::{less_than, non_negative};
 use crate::{Error, Result};
 
 /// A set of gap junctions between two LIF populations (`pop_a` may equal
@@ -84,27 +85,9 @@ impl GapJunctions {
             }
         }
         for (k, ((&i, &j), &g)) in a.iter().zip(b).zip(g_ns).enumerate() {
-            if i >= n_a {
-                return Err(Error::invalid(
-                    format!("pre_index[{k}]"),
-                    i,
-                    format!("must be < n = {n_a}"),
-                ));
-            }
-            if j >= n_b {
-                return Err(Error::invalid(
-                    format!("post_index[{k}]"),
-                    j,
-                    format!("must be < n = {n_b}"),
-                ));
-            }
-            if !(g.is_finite() && g >= 0.0) {
-                return Err(Error::invalid(
-                    format!("g_ns[{k}]"),
-                    g,
-                    "must be finite and >= 0",
-                ));
-            }
+            less_than(&format!("pre_index[{k}]"), i, "n", n_a)?;
+            less_than(&format!("post_index[{k}]"), j, "n", n_b)?;
+            non_negative(&format!("g_ns[{k}]"), g)?;
             if pop_a == pop_b && i == j {
                 return Err(Error::invalid(
                     format!("post_index[{k}]"),

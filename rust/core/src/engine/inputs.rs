@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use super::{check_per_neuron, Network, Population, Receptor};
-use crate::neuron::{finite, non_negative};
 use crate::poisson::PoissonCounts;
 use crate::rng::{self, tag, Stream};
+use crate::validate::{finite, less_than, non_negative};
 use crate::{Error, Result};
 
 /// Independent Poisson spike trains summed per target neuron, with a rate
@@ -274,7 +274,7 @@ impl Network {
         }
         let mut steps = Vec::with_capacity(times_ms.len());
         for (k, &t) in times_ms.iter().enumerate() {
-            let s = crate::neuron::steps_exact(&format!("times_ms[{k}]"), t, self.dt_ms)?;
+            let s = crate::validate::steps_exact(&format!("times_ms[{k}]"), t, self.dt_ms)?;
             if steps.last().is_some_and(|&prev| s <= prev) {
                 return Err(Error::invalid(
                     format!("times_ms[{k}]"),
@@ -288,14 +288,8 @@ impl Network {
             finite(&format!("amplitudes_pa[{k}]"), a)?;
         }
         let n = self.populations[target].n;
-        if let Some(list) = &neurons {
-            if let Some((k, &i)) = list.iter().enumerate().find(|(_, &i)| i >= n) {
-                return Err(Error::invalid(
-                    format!("neurons[{k}]"),
-                    i,
-                    format!("must be < n = {n}"),
-                ));
-            }
+        for (k, &i) in neurons.iter().flatten().enumerate() {
+            less_than(&format!("neurons[{k}]"), i, "n", n)?;
         }
         if self.populations[target].bias_mut().is_none() {
             return Err(Error::invalid(

@@ -55,7 +55,7 @@ pub use monitors::{SpikeMonitor, StateMonitor};
 pub use populations::{Model, Population, Projection, Receptor, Var};
 pub use queue::EventQueue;
 
-use crate::neuron::{finite, positive};
+use crate::validate::{at_least, finite, positive};
 
 /// A hook called between steps (and every few thousand rows of a
 /// `connect`); its error stops the call at a step boundary.
@@ -123,9 +123,7 @@ impl Network {
     /// worker threads (1 = no thread pool).
     pub fn new(dt_ms: f64, seed: u64, threads: usize) -> Result<Self> {
         positive("dt_ms", dt_ms)?;
-        if threads == 0 {
-            return Err(Error::invalid("threads", threads, "must be >= 1"));
-        }
+        at_least("threads", threads, 1)?;
         Ok(Self {
             dt_ms,
             seed,

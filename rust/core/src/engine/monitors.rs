@@ -2,7 +2,8 @@
 //! drained by `take_chunk`.
 
 use super::{Network, Var};
-use crate::{Error, Result};
+use crate::validate::{at_least, less_than};
+use crate::Result;
 
 /// Records spikes of a population.
 #[derive(Clone, Debug, Default)]
@@ -43,13 +44,7 @@ impl Network {
             Some(list) => {
                 let mut mask = vec![false; n as usize];
                 for (k, &i) in list.iter().enumerate() {
-                    if i >= n {
-                        return Err(Error::invalid(
-                            format!("neurons[{k}]"),
-                            i,
-                            format!("must be < n = {n}"),
-                        ));
-                    }
+                    less_than(&format!("neurons[{k}]"), i, "n", n)?;
                     mask[i as usize] = true;
                 }
                 Some(mask)
@@ -73,16 +68,10 @@ impl Network {
     ) -> Result<usize> {
         self.pop_index(pop)?;
         self.populations[pop].state(var)?;
-        if every == 0 {
-            return Err(Error::invalid("every_steps", every, "must be >= 1"));
-        }
+        at_least("every_steps", every, 1)?;
         let n = self.populations[pop].n;
-        if let Some((k, &i)) = neurons.iter().enumerate().find(|(_, &i)| i >= n) {
-            return Err(Error::invalid(
-                format!("neurons[{k}]"),
-                i,
-                format!("must be < n = {n}"),
-            ));
+        for (k, &i) in neurons.iter().enumerate() {
+            less_than(&format!("neurons[{k}]"), i, "n", n)?;
         }
         self.state_monitors.push(StateMonitor {
             pop,

@@ -2,8 +2,8 @@
 //! and the plastic step.
 
 use super::{Network, Receptor};
-use crate::neuron::finite;
 use crate::plasticity::{self, Plasticity};
+use crate::validate::finite;
 use crate::{Error, Result};
 
 impl Network {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::EventQueue;
-use crate::connect::Csr;
+use crate::csr::Csr;
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState, LifSynapse};
 use crate::plasticity::Plasticity;

@@ -22,7 +22,7 @@
 //! `tau_syn_ms = 0`, the paper's scheme: the weights arriving in a step form
 //! that step's current and are gone the next step.
 
-use super::{finite, non_negative};
+use crate::validate::{finite, non_negative};
 use crate::{Error, Result};
 
 /// Membrane potential at which a spike is registered (mV).

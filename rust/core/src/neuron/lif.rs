@@ -22,7 +22,7 @@
 //! delta-synapse jumps arriving during that time are discarded (NEST
 //! `iaf_psc_delta`).
 
-use super::{finite, non_negative, positive};
+use crate::validate::{finite, non_negative, positive};
 use crate::{Error, Result};
 
 /// How a LIF population receives synaptic input.

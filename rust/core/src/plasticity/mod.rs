@@ -35,8 +35,8 @@
 #[cfg(test)]
 mod tests;
 
-use crate::connect::Csr;
-use crate::neuron::{finite, positive};
+use crate::csr::Csr;
+use crate::validate::{finite, non_negative, positive, steps_exact, unit_interval};
 use crate::{Error, Result};
 
 /// How a weight change depends on the current weight.
@@ -281,7 +281,7 @@ impl Rule {
                 positive("tau_theta_ms", p.tau_theta_ms)?;
                 positive("rate_ref_hz", p.rate_ref_hz)?;
                 positive("w_max", p.w_max)?;
-                crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
+                steps_exact("interval_ms", p.interval_ms, dt_ms)?;
                 positive("interval_ms", p.interval_ms)?;
             }
             Rule::DerivativeStdp(p) => {
@@ -291,10 +291,8 @@ impl Rule {
                 positive("tau_minus_ms", p.tau_minus_ms)?;
                 positive("w_max", p.w_max)?;
                 finite("drift", p.drift)?;
-                if !(0.0..=1.0).contains(&p.sd_decay) {
-                    return Err(Error::invalid("sd_decay", p.sd_decay, "must lie in [0, 1]"));
-                }
-                crate::neuron::steps_exact("interval_ms", p.interval_ms, dt_ms)?;
+                unit_interval("sd_decay", p.sd_decay)?;
+                steps_exact("interval_ms", p.interval_ms, dt_ms)?;
                 positive("interval_ms", p.interval_ms)?;
             }
         }
@@ -516,7 +514,7 @@ impl Plasticity {
         let mut rates = Rates::default();
         let mut pre_of = Vec::new();
         if let Some(interval_ms) = rule.interval_ms() {
-            rates.interval_steps = crate::neuron::steps_exact("interval_ms", interval_ms, dt_ms)?;
+            rates.interval_steps = steps_exact("interval_ms", interval_ms, dt_ms)?;
             rates.countdown = rates.interval_steps;
         }
         if let Rule::Rate(_) = rule {
@@ -630,9 +628,7 @@ impl Plasticity {
 
     /// Set the scale of weight changes from `t_ms` on.
     pub fn set_scale(&mut self, scale: f64, t_ms: f64) -> Result<()> {
-        if !(scale.is_finite() && scale >= 0.0) {
-            return Err(Error::invalid("scale", scale, "must be finite and >= 0"));
-        }
+        non_negative("scale", scale)?;
         self.flush(t_ms);
         self.scale = scale;
         Ok(())
