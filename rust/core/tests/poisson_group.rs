@@ -18,7 +18,9 @@ fn spikes(threads: usize, rates: &[f64], steps: u64) -> (Vec<u64>, Vec<u32>) {
 
 #[test]
 fn counts_match_the_per_step_probability() {
-    let rates: Vec<f64> = (0..200).map(|i| if i % 2 == 0 { 0.0 } else { 400.0 }).collect();
+    let rates: Vec<f64> = (0..200)
+        .map(|i| if i % 2 == 0 { 0.0 } else { 400.0 })
+        .collect();
     let steps = 20_000;
     let (s, n) = spikes(1, &rates, steps);
     assert!(n.iter().all(|&i| i % 2 == 1), "a neuron of rate 0 spiked");
@@ -31,7 +33,10 @@ fn counts_match_the_per_step_probability() {
     let p = -(-400.0 * DT_MS * 1e-3_f64).exp_m1();
     let expected = p * 100.0 * steps as f64;
     let sd = (expected * (1.0 - p)).sqrt();
-    assert!((len as f64 - expected).abs() < 5.0 * sd, "{len} vs {expected}");
+    assert!(
+        (len as f64 - expected).abs() < 5.0 * sd,
+        "{len} vs {expected}"
+    );
 }
 
 #[test]
@@ -75,7 +80,8 @@ fn a_shard_with_the_whole_identity_draws_as_the_whole() {
     let mut net = Network::new(DT_MS, 7, 1).unwrap();
     let g = net.add_poisson_group("shard", &rates[..4]).unwrap();
     let key = evospikenet_core::rng::name_key("g");
-    net.set_identity(g, Some(key), Some(vec![6, 7, 8, 9])).unwrap();
+    net.set_identity(g, Some(key), Some(vec![6, 7, 8, 9]))
+        .unwrap();
     let m = net.add_spike_monitor(g, None).unwrap();
     net.run(3000).unwrap();
     let mon = &net.spike_monitors()[m];
@@ -86,6 +92,11 @@ fn a_shard_with_the_whole_identity_draws_as_the_whole() {
         .filter(|(_, &i)| i >= 6)
         .map(|(&s, &i)| (s, i - 6))
         .collect();
-    let got: Vec<(u64, u32)> = mon.steps.iter().copied().zip(mon.neurons.iter().copied()).collect();
+    let got: Vec<(u64, u32)> = mon
+        .steps
+        .iter()
+        .copied()
+        .zip(mon.neurons.iter().copied())
+        .collect();
     assert_eq!(got, want);
 }
