@@ -71,7 +71,7 @@ class Engine:
     ) -> int:
         """Add a spike-source population; return its index."""
     def add_poisson_group(self, name: str, rate_hz: npt.NDArray[np.float64]) -> int:
-        """Add a Poisson group of ``len(rate_hz)`` independent Poisson spike trains; return its index.
+        """Add a Poisson group of ``len(rate_hz)`` Poisson spike trains; return its index.
 
         Each step, neuron ``i`` spikes at most once, with probability
         ``p = 1 - exp(-rate_hz[i] * dt)`` (dt in s), drawn from its own stream

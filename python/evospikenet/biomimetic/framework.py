@@ -400,7 +400,7 @@ class BrainSimulationFramework:
         times round to the nearest step and a (step, neuron) pair pushed twice is one
         spike, as in a spike source. Every time is at or after ``t0_ms``, the next step.
         """
-        c, net = self.config, self.network
+        c = self.config
         dur = steps * c.dt_ms
         n_in = c.n_inputs
         times: list[npt.NDArray[np.float64]] = []
