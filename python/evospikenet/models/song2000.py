@@ -25,7 +25,8 @@ w ~ rand() gmax      ``Uniform(0, w_max)``
 
 Brian2 integrates with forward Euler, the core with exponential Euler (the
 conductance held over a step). Over seeds 1-3 the late output rate is
-23.7 +- 1.3 Hz here and 21.4 +- 1.3 Hz in Brian2; weight histograms and mean
+23.2 +- 0.7 Hz here (23.7 +- 1.3 Hz with the former numpy-drawn inputs) and
+21.4 +- 1.3 Hz in Brian2; weight histograms and mean
 weights agree within the seed-to-seed spread (``tests/test_song2000.py``,
 ``benches/README.md``).
 The inputs are a Poisson group (:meth:`~evospikenet.network.Network.poisson_group`,
