@@ -271,3 +271,25 @@ def test_framework_sleep_strengthens_the_stored_patterns(seed: int) -> None:
     sel_control = np.mean([_selectivity(control, k) for k in range(2)])
     assert abs(sel_control - 1.0) < 0.05
     assert sel_sleep > sel_control + 0.08
+
+
+def test_wake_segments_and_sleeps_add_no_population_or_projection() -> None:
+    """Stimuli and replay enter through ports made at build time (issue 11).
+
+    Before, every wake segment added a spike source ``stim{N}`` and every replay a
+    ``replay{N}_*`` source, each with a projection, so a long run grew the graph.
+    """
+    fw = BrainSimulationFramework(True, SMALL)
+    net = fw.network
+    names = sorted(net.populations)
+    # relay, E, I, the stimulus port and the replay port of the relay
+    assert names == ["E", "I", "input", "replay_input", "stim"]
+    n_proj = len(net.projections)
+    out = fw.run_simulation()  # 2 wake segments, 2 sleeps with replay
+    sleep = out["phase_results"]["sleep_consolidation"]
+    assert sleep["sleeps"] == 2 and sleep["replayed_events"] > 0
+    assert fw.relay.spike_count > 0
+    fw.run_simulation(200.0)
+    fw.consolidate(sleep_cycles=1)
+    assert sorted(net.populations) == names
+    assert len(net.projections) == n_proj

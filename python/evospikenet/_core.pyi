@@ -70,6 +70,15 @@ class Engine:
         self, name: str, n: int, times_ms: npt.NDArray[np.float64], neurons: npt.NDArray[np.uint32]
     ) -> int:
         """Add a spike-source population; return its index."""
+    def add_poisson_group(self, name: str, rate_hz: npt.NDArray[np.float64]) -> int:
+        """Add a Poisson group of ``len(rate_hz)`` Poisson spike trains; return its index.
+
+        Each step, neuron ``i`` spikes at most once, with probability
+        ``p = 1 - exp(-rate_hz[i] * dt)`` (dt in s), drawn from its own stream
+        keyed ``(seed, POISSON_GROUP, pop key, global neuron id)``.
+        """
+    def set_poisson_group_rates(self, pop: int, rate_hz: npt.NDArray[np.float64]) -> None:
+        """Replace the per-neuron rates (Hz, finite, >= 0) of a Poisson group."""
     def add_input_port(self, name: str, n: int, latency_steps: int) -> int:
         """Add an input port of ``n`` neurons with latency ``latency_steps``; return its index."""
     def push_port_spikes(

@@ -325,6 +325,10 @@ class BrainSimulationFramework:
                 net.connect(exc, inh, p=p, weight=w_ee, delay_ms=delay)
                 for post in (exc, inh):
                     net.connect(inh, post, p=p, weight=w_ie, delay_ms=delay, receptor="inhibitory")
+        # The sensory stream enters through one input port, made and connected once: each
+        # wake segment pushes its spikes (no population is added during a run).
+        self.stim = net.input_port("stim", c.n_inputs)
+        net.connect(self.stim, relay, rule="one_to_one", weight=self.RELAY_WEIGHT_MV)
         self.monitors = {name: net.spike_monitor(pop) for name, pop in self._pops().items()}
         n_in = c.n_inputs
         k = max(1, round(c.pattern_fraction * n_in))
@@ -390,8 +394,13 @@ class BrainSimulationFramework:
         return {name: syn.get(name, 0) / pop.n for name, pop in self._pops().items()}
 
     def _stimulus(self, t0_ms: float, steps: int) -> list[tuple[float, int]]:
-        """Add the sensory stream of ``steps`` steps from ``t0_ms``; return (onset, pattern)."""
-        c, net = self.config, self.network
+        """Push the sensory stream of ``steps`` steps from ``t0_ms``; return (onset, pattern).
+
+        The spikes go into the ``stim`` input port (latency 0, one-to-one onto the relay):
+        times round to the nearest step and a (step, neuron) pair pushed twice is one
+        spike, as in a spike source. Every time is at or after ``t0_ms``, the next step.
+        """
+        c = self.config
         dur = steps * c.dt_ms
         n_in = c.n_inputs
         times: list[npt.NDArray[np.float64]] = []
@@ -413,8 +422,7 @@ class BrainSimulationFramework:
         self._stim_sessions += 1
         t_all = np.concatenate(times)
         n_all = np.concatenate(neurons)
-        src = net.spike_source(f"stim{self._stim_sessions}", n_in, t_all, n_all)
-        net.connect(src, self.relay, rule="one_to_one", weight=self.RELAY_WEIGHT_MV)
+        self.stim.push(n_all, t_ms=t_all)
         return onsets
 
     # -- running -----------------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
-from evospikenet.network import Network, Population, Projection
+from evospikenet.network import InputPort, Network, Population, Projection
 
 __all__ = [
     "Episode",
@@ -343,8 +343,9 @@ class SleepConsolidation:
         For each population name used in episodes, the population of
         ``network`` into which replayed spikes are injected. Each replayed
         spike of neuron ``i`` reaches neuron ``i`` of the target through a
-        one-to-one projection of weight ``drive_weight`` from a fresh
-        spike-source population.
+        one-to-one projection of weight ``drive_weight`` from an input port
+        ``replay_<name>`` (latency 0), added to ``network`` and connected
+        once, here; each replay pushes its spikes into it.
     projections : sequence of Projection
         Plastic projections whose weight change is reported and whose
         plasticity scale is set during replay.
@@ -366,10 +367,11 @@ class SleepConsolidation:
 
     Notes
     -----
-    ``offline_consolidation`` builds one spike-source population holding
-    every replayed spike, at absolute times from the current network time,
-    episode after episode (each ``duration_ms + gap_ms`` long), connects it
-    one-to-one to each target, and runs the network for the whole replay with
+    ``offline_consolidation`` pushes every replayed spike into the target's
+    port, at absolute times from the current network time (rounded to the
+    step grid; a repeated (step, neuron) pair is one spike), episode after
+    episode (each ``duration_ms + gap_ms`` long), and runs the network for
+    the whole replay with
     the plasticity scale of each plastic projection set to
     ``sleep_scale * gate.gated_learning_rate(1.0)`` (the gate of the rule, or 1).
     The scale is restored afterwards. The replay uses the engine's normal
@@ -409,6 +411,12 @@ class SleepConsolidation:
         self.replayed_episodes = 0
         self._sessions = 0
         self._scales: dict[int, float] = {}
+        # One input port per target, connected once: replays add no population.
+        self.ports: dict[str, InputPort] = {}
+        for name, pop in self.targets.items():
+            port = network.input_port(f"replay_{name}", pop.n)
+            network.connect(port, pop, rule="one_to_one", weight=self.drive_weight)
+            self.ports[name] = port
 
     def set_scale(self, projection: Projection, scale: float) -> None:
         """Set and remember the plasticity scale of ``projection`` (outside replay)."""
@@ -476,7 +484,7 @@ class SleepConsolidation:
             }
         net = self.network
         dt = net.dt_ms
-        start = net.t_ms + dt  # the sources act from the next step at the earliest
+        start = net.t_ms + dt  # one step after now, as the former spike sources
         times: dict[str, list[npt.NDArray[np.float64]]] = {pop: [] for pop in self.targets}
         neurons: dict[str, list[npt.NDArray[np.uint32]]] = {pop: [] for pop in self.targets}
         offset = start
@@ -488,14 +496,13 @@ class SleepConsolidation:
         duration = math.ceil((offset - net.t_ms) / dt - 1e-9) * dt
         self._sessions += 1
         events = 0
-        for pop, target in self.targets.items():
+        for pop in self.targets:
             if not times[pop]:
                 continue
             t_all = np.concatenate(times[pop])
             n_all = np.concatenate(neurons[pop])
             events += int(t_all.size)
-            src = net.spike_source(f"replay{self._sessions}_{pop}", target.n, t_all, n_all)
-            net.connect(src, target, rule="one_to_one", weight=self.drive_weight)
+            self.ports[pop].push(n_all, t_ms=t_all)
         before = self._weights()
         scale = self.sleep_scale * plasticity_scale(stdp, 1.0)
         for proj in self.projections:

@@ -51,23 +51,20 @@ from its wiring is a model of the wiring's dynamics, not of the worm.
 
 Driving a subset (``drive="sensory"``, ``"type:REGEX"``, ``"name:REGEX"``)
 --------------------------------------------------------------------------
-The engine's Poisson input (:meth:`~evospikenet.network.Network.poisson`)
-drives a whole population, and the connectome is one population (so that
-gap junctions and the ``index k = neuron_id[k]`` rule stay simple). A subset
-is driven instead through a spike-source population
-(:meth:`ConnectomeLIFLayer.drive_subset`): for each driven neuron and each
-step, the number of input spikes is drawn from Poisson(``rate_hz * dt``)
-with a numpy ``Generator`` seeded from the layer's seed (``SeedSequence((seed,
-0x5EED_D217E))``), exactly the distribution of the engine's own Poisson input;
-a count ``k`` in a step fires ``k`` distinct source cells of that neuron
-(the engine merges repeated spikes of one source in one step), so the
-source population has ``n_driven * max(k)`` cells, each wired to its one
-target with ``weight_pa`` and delay 0. Differences from the engine input:
-the spikes act one step later (a spike at step ``s`` acts from ``s + 1``,
-ARCHITECTURE.md), which shifts a stationary Poisson train by ``dt`` and
-does not change its statistics, and the spike times are drawn up front for
-a known duration (memory ``~16 bytes * rate_hz * duration_s * n_driven``).
-Neurons outside the subset receive no external input at all.
+A subset is driven by the engine's Poisson input
+(:meth:`~evospikenet.network.Network.poisson`) with a rate per neuron:
+``rate_hz`` for the driven neurons, 0 for the others
+(:meth:`ConnectomeLIFLayer.drive_subset`). Each driven neuron draws its
+count of input spikes per step from Poisson(``rate_hz * dt``) from its own
+engine stream (``docs/random-streams.md``), each spike a PSC of ``weight_pa``
+acting in the step it is drawn, exactly as :meth:`ConnectomeLIFLayer.drive`.
+Nothing is drawn up front, so memory does not grow with the duration. A
+drive for a limited ``duration_ms`` ends through
+:meth:`~evospikenet.network.PoissonInput.set_rates` (all rates 0) when
+:meth:`ConnectomeLIFLayer.run` reaches its end (it splits the run there);
+a network run by other means keeps the drive on until
+:meth:`ConnectomeLIFLayer.stop_drive`. Neurons outside the subset receive
+no external input at all.
 ``"sensory"`` selects the types in ``meta["sensory_types"]`` when the
 import recorded them (flyvis: the photoreceptors R1–R8) and otherwise the
 WormAtlas sensory classes of the cect data (:data:`SENSORY_TYPE_PATTERN`,
@@ -98,9 +95,9 @@ from evospikenet.network import (
     LIFParameters,
     LIFPopulation,
     Network,
+    PoissonInput,
     Projection,
     SpikeMonitor,
-    SpikeSourcePopulation,
 )
 
 if TYPE_CHECKING:
@@ -123,8 +120,6 @@ DRIVE_WEIGHT_PA = 87.8
 SENSORY_TYPE_PATTERN = (
     r"^(Amphid|Cephalic|Mechanosensory|Touch|Phasmid|O2, CO2|Pharyngeal polymodal)|sensory"
 )
-#: Second word of the seed of the subset drive's numpy Generator.
-_DRIVE_SEED_TAG = 0x5EED_D217E
 
 
 class ConnectomeLIFLayer:
@@ -168,7 +163,9 @@ class ConnectomeLIFLayer:
     n_gap_junctions : int
         Gap junctions in the network (unordered pairs).
     n_drive_spikes : int
-        Input spikes drawn by :meth:`drive_subset` (0 before).
+        Expected input spikes of :meth:`drive_subset`
+        (``rate_hz * duration_ms * n_driven``, rounded; 0 before): the spikes
+        are drawn by the engine as it runs.
 
     Raises
     ------
@@ -217,6 +214,8 @@ class ConnectomeLIFLayer:
         self.ei_ratio = float("nan")
         self.n_gap_junctions = 0
         self.n_drive_spikes = 0
+        self.drive_input: PoissonInput | None = None
+        self._drive_end_step: int | None = None
         self._chem: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
         self._mask: npt.NDArray[np.bool_] | None = None
 
@@ -254,12 +253,14 @@ class ConnectomeLIFLayer:
         duration_ms: float,
         rate_hz: float = DRIVE_RATE_HZ,
         weight_pa: float = DRIVE_WEIGHT_PA,
-    ) -> SpikeSourcePopulation:
+    ) -> PoissonInput:
         """Independent Poisson input (``rate_hz`` per neuron) into ``neurons`` only.
 
-        Built from a spike-source population (module docs: how, and how it
-        differs from :meth:`drive`). Spike times are drawn for
-        ``[0, duration_ms)``; running longer leaves the rest undriven.
+        One engine Poisson input with a rate per neuron (``rate_hz`` for
+        ``neurons``, 0 elsewhere; module docs). It lasts ``duration_ms`` from
+        now when run through :meth:`run` (which sets the rates to 0 at the
+        end); a network run by other means keeps it on until
+        :meth:`stop_drive`.
 
         Parameters
         ----------
@@ -274,8 +275,8 @@ class ConnectomeLIFLayer:
 
         Returns
         -------
-        SpikeSourcePopulation
-            The sources, named ``"drive"``.
+        PoissonInput
+            The input (also ``drive_input``).
 
         Raises
         ------
@@ -299,26 +300,36 @@ class ConnectomeLIFLayer:
         rate = validation.positive("rate_hz", rate_hz, allow_zero=True)
         weight = validation.positive("weight_pa", weight_pa)
         n_steps = math.ceil(duration / net.dt_ms - 1e-9)
-        rng = np.random.default_rng(np.random.SeedSequence((int(self.seed), _DRIVE_SEED_TAG)))
-        counts = rng.poisson(rate * net.dt_ms * 1e-3, size=(n_steps, idx.size))
-        k_max = max(int(counts.max(initial=0)), 1)
-        step, target = np.nonzero(counts)
-        c = counts[step, target]
-        first = np.repeat(np.cumsum(c) - c, c)
-        copy = np.arange(int(c.sum())) - first  # 0..k-1 within each (step, neuron)
-        times = np.repeat(step, c) * net.dt_ms
-        source = np.repeat(target, c) * k_max + copy
-        src = net.spike_source("drive", idx.size * k_max, times, source)
-        all_sources = np.arange(idx.size * k_max)
-        net.connect_arrays(
-            src, pop, all_sources, idx[all_sources // k_max], weight, 0.0, receptor="excitatory"
-        )
-        self.n_drive_spikes = int(c.sum())
-        return src
+        rates = np.zeros(pop.n)
+        rates[idx] = rate
+        self.stop_drive()
+        self.drive_input = net.poisson(pop, rates, weight, receptor="excitatory")
+        self._drive_end_step = round(net.t_ms / net.dt_ms) + n_steps
+        self.n_drive_spikes = round(rate * n_steps * net.dt_ms * 1e-3 * idx.size)
+        return self.drive_input
+
+    def stop_drive(self) -> None:
+        """End the drive of :meth:`drive_subset` (its rates set to 0); no-op without one."""
+        if self.drive_input is not None:
+            self.drive_input.set_rates(0.0)
+        self._drive_end_step = None
 
     def run(self, duration_ms: float, **kwargs: Any) -> None:
-        """Advance the network (see :meth:`evospikenet.network.Network.run`)."""
+        """Advance the network (see :meth:`evospikenet.network.Network.run`).
+
+        A run across the end of a :meth:`drive_subset` drive is split there
+        and the drive stopped.
+        """
         net, _ = self._require()
+        end = self._drive_end_step
+        if end is not None:
+            n = validation.steps("duration_ms", duration_ms, net.dt_ms, 0)
+            now = round(net.t_ms / net.dt_ms)
+            if now + n >= end:
+                net.run((end - now) * net.dt_ms, **kwargs)
+                self.stop_drive()
+                net.run((now + n - end) * net.dt_ms, **kwargs)
+                return
         net.run(duration_ms, **kwargs)
 
     def spikes(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
@@ -486,8 +497,10 @@ def connectome_model(
     :func:`apply_connectome_to_layer` plus Poisson input of ``drive_rate_hz``
     (total per neuron) with PSCs of ``drive_weight_pa`` into every neuron,
     or with ``drive`` other than ``"all"`` into the neurons
-    :func:`select_neurons` names only (:meth:`ConnectomeLIFLayer.drive_subset`;
-    the input is drawn for ``duration_ms``, default the model's 1000 ms).
+    :func:`select_neurons` names only (:meth:`ConnectomeLIFLayer.drive_subset`
+    for ``duration_ms``, default the model's 1000 ms; the model's ``run``
+    runs the network directly, so the subset drive stays on past that
+    duration).
 
     Raises
     ------

@@ -98,6 +98,8 @@ pub mod tag {
     pub const NOISE: u64 = 3;
     /// Initial conditions and per-neuron parameter draws.
     pub const INIT: u64 = 4;
+    /// Poisson spike-source populations (`Network::add_poisson_group`).
+    pub const POISSON_GROUP: u64 = 5;
 }
 
 #[cfg(test)]

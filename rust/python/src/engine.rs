@@ -161,6 +161,32 @@ impl Engine {
         detached(py, || net.add_spike_source(name, n, t, i))
     }
 
+    /// Add a Poisson group: independent Poisson spike trains of rates
+    /// `rate_hz` (Hz, one per neuron); at most one spike per neuron and
+    /// step, with probability `1 - exp(-rate dt)`.
+    fn add_poisson_group(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        rate_hz: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<usize> {
+        let rates = slice("rate_hz", &rate_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.add_poisson_group(name, rates))
+    }
+
+    /// Replace the rates (Hz) of Poisson group `pop`.
+    fn set_poisson_group_rates(
+        &mut self,
+        py: Python<'_>,
+        pop: usize,
+        rate_hz: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let rates = slice("rate_hz", &rate_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.set_poisson_group_rates(pop, rates))
+    }
+
     /// Add an input port of `n` neurons with latency `latency_steps`.
     fn add_input_port(
         &mut self,

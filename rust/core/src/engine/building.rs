@@ -178,6 +178,7 @@ impl Network {
             p.rng_key = key;
         }
         p.neuron_ids = neuron_ids;
+        self.rebuild_group_streams(pop);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Running: the step (inputs, integration, recording, delivery), runs with
 //! an interrupt hook, and episode resets.
 
+use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
@@ -319,6 +320,20 @@ pub(super) fn update_population(
                 pending.pop_first();
                 if step == s {
                     pop.spikes.push(i);
+                }
+            }
+        }
+        Model::PoissonGroup {
+            p_spike, streams, ..
+        } => {
+            // One uniform draw per neuron with a nonzero rate, from its own
+            // stream: the spikes do not depend on the threads.
+            for (i, (&p, rng)) in p_spike.iter().zip(streams.iter_mut()).enumerate() {
+                if p > 0.0 {
+                    let u: f64 = rng.random();
+                    if u < p {
+                        pop.spikes.push(i as u32);
+                    }
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{check_per_neuron, Network, Population, Receptor};
+use super::{check_per_neuron, Model, Network, Population, Receptor};
 use crate::poisson::PoissonCounts;
 use crate::rng::{self, tag, Stream};
 use crate::validate::{finite, less_than, non_negative};
@@ -307,4 +307,95 @@ impl Network {
         });
         Ok(self.currents.len() - 1)
     }
+
+    /// Add `n` independent Poisson spike trains (a spike-source population,
+    /// Brian2's `PoissonGroup`, NEST's `poisson_generator` feeding
+    /// `parrot_neuron`s) with rate `rates_hz[i]` (Hz, finite, >= 0) for
+    /// neuron `i`. Each step, neuron `i` spikes at most once, with
+    /// probability `p = 1 - exp(-rate_hz[i] * dt)` (dt in s): the
+    /// probability that a Poisson process of that rate has at least one
+    /// event in the step, so the emitted rate is `p / dt`, below `rate`
+    /// by a fraction of about `rate * dt / 2`. Neuron `i` draws one uniform
+    /// number per step (when its rate is nonzero) from its own stream
+    /// `(seed, POISSON_GROUP, pop key, global id of i)`.
+    pub fn add_poisson_group(&mut self, name: &str, rates_hz: &[f64]) -> Result<usize> {
+        let n = u32::try_from(rates_hz.len())
+            .map_err(|_| Error::invalid("n", rates_hz.len(), "must fit in 32 bits"))?;
+        let p_spike = spike_probabilities(rates_hz, self.dt_ms)?;
+        let index = self.push_population(
+            name,
+            n,
+            Model::PoissonGroup {
+                rates_hz: rates_hz.to_vec(),
+                p_spike,
+                streams: Vec::new(),
+            },
+        )?;
+        self.rebuild_group_streams(index);
+        Ok(index)
+    }
+
+    /// Replace the rates (Hz, finite, >= 0, one per neuron) of Poisson group
+    /// `pop` from the next step on.
+    pub fn set_poisson_group_rates(&mut self, pop: usize, rates_hz: &[f64]) -> Result<()> {
+        self.pop_index(pop)?;
+        let dt_ms = self.dt_ms;
+        let p = &mut self.populations[pop];
+        let n = p.n;
+        let name = p.name.clone();
+        let Model::PoissonGroup {
+            rates_hz: rates,
+            p_spike,
+            ..
+        } = &mut p.model
+        else {
+            return Err(Error::invalid("population", name, "is not a Poisson group"));
+        };
+        if rates_hz.len() != n as usize {
+            return Err(Error::ShapeMismatch {
+                name: "rate_hz".into(),
+                expected: format!("({n},)"),
+                got: format!("({},)", rates_hz.len()),
+            });
+        }
+        *p_spike = spike_probabilities(rates_hz, dt_ms)?;
+        rates.copy_from_slice(rates_hz);
+        Ok(())
+    }
+
+    /// The rates (Hz) of Poisson group `pop`, if it is one.
+    pub fn poisson_group_rates(&self, pop: usize) -> Option<&[f64]> {
+        match self.populations.get(pop).map(|p| &p.model) {
+            Some(Model::PoissonGroup { rates_hz, .. }) => Some(rates_hz),
+            _ => None,
+        }
+    }
+
+    /// (Re)derive the streams of a Poisson group from its current identity.
+    pub(super) fn rebuild_group_streams(&mut self, pop: usize) {
+        let seed = self.seed;
+        let p = &mut self.populations[pop];
+        if !matches!(p.model, Model::PoissonGroup { .. }) {
+            return;
+        }
+        let base = rng::mix(seed, &[tag::POISSON_GROUP, p.rng_key]);
+        let fresh: Vec<Stream> = (0..p.n)
+            .map(|i| rng::from_state(rng::extend(base, p.global_id(i))))
+            .collect();
+        if let Model::PoissonGroup { streams, .. } = &mut p.model {
+            *streams = fresh;
+        }
+    }
+}
+
+/// Per-step spike probabilities `1 - exp(-rate dt)` of per-neuron rates.
+fn spike_probabilities(rates_hz: &[f64], dt_ms: f64) -> Result<Vec<f64>> {
+    rates_hz
+        .iter()
+        .enumerate()
+        .map(|(k, &r)| {
+            non_negative(&format!("rate_hz[{k}]"), r)?;
+            Ok(-(-r * dt_ms * 1e-3).exp_m1())
+        })
+        .collect()
 }

@@ -97,6 +97,19 @@ pub enum Model {
         /// Pending `(port emission step, neuron)`, sorted, without duplicates.
         pending: BTreeSet<(u64, u32)>,
     },
+    /// Independent Poisson spike trains, one per neuron (Brian2's
+    /// `PoissonGroup`, NEST's `poisson_generator` + `parrot_neuron`): at
+    /// most one spike per neuron and step, with probability
+    /// `p = 1 - exp(-rate dt)` (the probability that a Poisson process of
+    /// that rate has at least one event in the step).
+    PoissonGroup {
+        /// Rate per neuron (Hz).
+        rates_hz: Vec<f64>,
+        /// Spike probability per step per neuron (0 = silent, no draw).
+        p_spike: Vec<f64>,
+        /// One stream per neuron: `(seed, POISSON_GROUP, pop key, global id)`.
+        streams: Vec<rng::Stream>,
+    },
     /// Spikes given in advance (sorted by step, then neuron).
     Source {
         /// Steps of the spikes.
@@ -184,7 +197,7 @@ impl Population {
             Model::Izhikevich { state, .. } => {
                 vec![&mut state.v_mv, &mut state.u, &mut state.i_syn]
             }
-            Model::Source { .. } | Model::Port { .. } => Vec::new(),
+            Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. } => Vec::new(),
         }
     }
 
@@ -231,7 +244,7 @@ impl Population {
                 (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
             }),
             (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
-            (Model::Source { .. } | Model::Port { .. }, _) => None,
+            (Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. }, _) => None,
         }
     }
 
@@ -256,7 +269,7 @@ impl Population {
     /// `Some(true)` weights must be >= 0, `Some(false)` <= 0, `None` no target.
     pub(super) fn weight_sign(&self, receptor: Receptor) -> Option<bool> {
         match (&self.model, receptor) {
-            (Model::Source { .. } | Model::Port { .. }, _) => None,
+            (Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. }, _) => None,
             (
                 Model::Lif {
                     params:
@@ -317,7 +330,7 @@ impl Population {
         match &mut self.model {
             Model::Lif { state, .. } => Some(&mut state.i_e_pa),
             Model::Izhikevich { state, .. } => Some(&mut state.i_e_pa),
-            Model::Source { .. } | Model::Port { .. } => None,
+            Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. } => None,
         }
     }
 }
