@@ -17,3 +17,5 @@ pub mod poisson;
 pub mod rng;
 
 pub use error::{Error, Result};
+// ChronoSpikeAttention causal masks (issue 18).
+pub mod attention;
