@@ -94,3 +94,13 @@ class DataLoadError(EvoSpikeNetError, LookupError):
     def __init__(self, message: str, path: str = "") -> None:
         super().__init__(message)
         self.path = path
+
+
+class MissingExtraError(EvoSpikeNetError, ImportError):
+    """A feature needs an optional dependency (a package extra) that is not installed.
+
+    The message names the extra to install, e.g. ``pip install 'evospikenet[torch]'``.
+    """
+
+
+__all__ += ["MissingExtraError"]

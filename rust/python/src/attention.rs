@@ -1,7 +1,7 @@
 //! Causal temporal-proximity masks (`evospikenet_core::attention`) for Python.
 
 use evospikenet_core::attention;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods};
 use pyo3::prelude::*;
 
 use crate::detached;
