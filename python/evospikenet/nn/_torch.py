@@ -1,0 +1,33 @@
+"""The torch extra: import torch or say which extra to install."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from evospikenet.errors import MissingExtraError
+
+__all__ = ["require_torch", "torch_available"]
+
+
+def torch_available() -> bool:
+    """Return True when both PyTorch and safetensors can be imported."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "safetensors"))
+
+
+def require_torch(feature: str) -> None:
+    """Raise unless PyTorch and safetensors are installed.
+
+    Parameters
+    ----------
+    feature : str
+        What needs them, for the message.
+
+    Raises
+    ------
+    MissingExtraError
+        If torch or safetensors is missing (``pip install 'evospikenet[torch]'``).
+    """
+    if not torch_available():
+        raise MissingExtraError(
+            f"{feature} needs PyTorch and safetensors: pip install 'evospikenet[torch]'"
+        )
