@@ -61,6 +61,13 @@ def lm_group() -> None:
     default=None,
     help="Evaluate on at most this many held-out bytes (default: all).",
 )
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds between checkpoints (atomic writes of --out).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def train_command(
@@ -73,6 +80,7 @@ def train_command(
     seed: int,
     threads: int | None,
     eval_chars: int | None,
+    checkpoint_every: float,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -113,6 +121,7 @@ def train_command(
                 lr=lr,
                 seed=seed,
                 eval_chars=eval_chars,
+                checkpoint_every_s=checkpoint_every,
                 on_progress=report,
                 command=command,
             )
@@ -177,9 +186,8 @@ def generate_command(
     """Continue PROMPT with the spiking LM (token-by-token decode with cached state)."""
     with user_errors():
         require_torch("evospikenet lm generate")
-        from evospikenet.nn.train import default_checkpoint, generate, load_checkpoint
-
         from evospikenet.nn.lm import SpikingEvoSpikeNetLM
+        from evospikenet.nn.train import default_checkpoint, generate, load_checkpoint
 
         model, _, _ = load_checkpoint(checkpoint or default_checkpoint(), "SpikingEvoSpikeNetLM")
         assert isinstance(model, SpikingEvoSpikeNetLM)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from evospikenet.errors import MissingExtraError
 
 __all__ = ["require_torch", "torch_available"]
@@ -11,7 +9,12 @@ __all__ = ["require_torch", "torch_available"]
 
 def torch_available() -> bool:
     """Return True when both PyTorch and safetensors can be imported."""
-    return all(importlib.util.find_spec(m) is not None for m in ("torch", "safetensors"))
+    try:
+        import safetensors  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def require_torch(feature: str) -> None:

@@ -21,8 +21,8 @@ by default), so the neurons' input would grow with ``T``. Two fixed steps undo t
    ~``\tau`` terms shrinks its spread like ``1/\sqrt{\tau}``, LayerNorm restores unit
    variance, so the neuron sees inputs of the same scale at ``T = 16`` and ``T = 1024``.
 
-With the defaults (LIF, ``beta = 0.5``, ``threshold = 1.25``; Izhikevich gain 80) firing rates stay in 5-30 %
-from ``T = 16`` to ``T = 1024`` (``tests/test_attention.py``).
+With the defaults (LIF, ``beta = 0.5``, ``threshold = 1.25``; Izhikevich input gain 80)
+firing rates stay in 5-30 % from ``T = 16`` to ``T = 1024`` (``tests/test_attention.py``).
 
 Spikes and surrogate gradients
 ------------------------------
@@ -57,7 +57,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from evospikenet import _core

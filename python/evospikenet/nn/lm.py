@@ -123,7 +123,11 @@ class _SpikingBlock(nn.Module):
         self.ln_in = nn.LayerNorm(d)
         self.lif_in = NeuronLayer(**neuron)
         self.attn = ChronoSpikeAttention(
-            d, cfg.n_heads, tau=cfg.taus, score=cfg.score, **neuron  # type: ignore[arg-type]
+            d,
+            cfg.n_heads,
+            tau=cfg.taus,
+            score=cfg.score,
+            **neuron,  # type: ignore[arg-type]
         )
         self.gain = nn.Parameter(torch.full((d,), 0.1))
         self.ln_ff = nn.LayerNorm(d)

@@ -91,6 +91,7 @@ def save_checkpoint(
     try:
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)
+            tmp.chmod(0o644)  # mkstemp makes 0600; a checkpoint is a shareable file
     except OSError as exc:
         raise FileIOError(f"cannot write checkpoint {path}: {exc}", str(path), exc.errno) from exc
 
@@ -189,7 +190,9 @@ def evaluate_bpc(model: Model, data: bytes, max_chars: int | None = None) -> flo
         idx = torch.arange(start, min(start + batch, n_win)) * ctx
         win = torch.stack([buf[i : i + ctx + 1] for i in idx.tolist()]).long()
         logits = model(win[:, :-1])
-        total += float(F.cross_entropy(logits.reshape(-1, 256), win[:, 1:].reshape(-1), reduction="sum"))
+        total += float(
+            F.cross_entropy(logits.reshape(-1, 256), win[:, 1:].reshape(-1), reduction="sum")
+        )
         count += win[:, 1:].numel()
         density += model.spike_density * win[:, 1:].numel()
     model.spike_density = density / count
@@ -241,6 +244,7 @@ def train_lm(
     eval_chars: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     command: str = "",
+    max_steps: int | None = None,
 ) -> TrainResult:
     """Train a byte-level LM for a wall-clock budget, resuming from ``out`` if it exists.
 
@@ -272,6 +276,8 @@ def train_lm(
         Called with a :class:`Progress` every few steps.
     command : str
         The command line, recorded in the checkpoint.
+    max_steps : int or None
+        Also stop after this many steps in all (counted over runs like ``minutes``).
 
     Returns
     -------
@@ -336,7 +342,7 @@ def train_lm(
     model.train()
     last_ckpt = time.monotonic()
     t_report, tok_report = time.monotonic(), 0
-    while elapsed < budget:
+    while elapsed < budget and (max_steps is None or step < max_steps):
         t0 = time.monotonic()
         gen.manual_seed(seed * 1_000_003 + step)
         starts = torch.randint(0, len(buf) - cfg.context - 1, (batch_size,), generator=gen)
@@ -353,7 +359,7 @@ def train_lm(
         now = time.monotonic()
         elapsed += now - t0
         tok_report += win[:, 1:].numel()
-        if on_progress is not None and (step % 10 == 0 or elapsed >= budget):
+        if on_progress is not None and (step % 10 == 0 or elapsed >= budget or step == max_steps):
             rate = tok_report / max(now - t_report, 1e-9)
             t_report, tok_report = now, 0
             on_progress(
