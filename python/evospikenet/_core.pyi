@@ -403,6 +403,8 @@ def cartpole_episode(
     """
 
 # --- attention (issue 18) ---
+__all__ += ["chrono_mask", "chrono_mask_heads", "chrono_row_sums"]
+
 def chrono_mask(time_steps: int, tau: float) -> npt.NDArray[np.float32]:
     """Causal temporal-proximity mask of ChronoSpikeAttention.
 

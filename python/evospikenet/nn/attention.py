@@ -490,7 +490,8 @@ class ChronoSpikeAttention(nn.Module):
     def _heads(self, lin: nn.Linear, x: Tensor) -> Tensor:
         # (B, S, T, D) -> (B, S, H, T, d_head)
         b, s, t, _ = x.shape
-        return lin(x).view(b, s, t, self.num_heads, self.d_head).transpose(2, 3)
+        out: Tensor = lin(x).view(b, s, t, self.num_heads, self.d_head).transpose(2, 3)
+        return out
 
     def currents(self, x: Tensor) -> Tensor:
         """Neuron input currents (the differentiable path before the spikes).
@@ -541,7 +542,7 @@ class ChronoSpikeAttention(nn.Module):
         """
         i = self.currents(x)
         b, s_len, t_len, d = i.shape
-        spikes = self.neuron(i.reshape(b * s_len, t_len, d))
+        spikes: Tensor = self.neuron(i.reshape(b * s_len, t_len, d))
         return spikes.view(b, s_len, t_len, d).transpose(1, 2)
 
     def step(self, x: Tensor, state: ChronoState) -> Tensor:

@@ -126,8 +126,8 @@ class _SpikingBlock(nn.Module):
             d,
             cfg.n_heads,
             tau=cfg.taus,
-            score=cfg.score,
-            **neuron,  # type: ignore[arg-type]
+            score=cfg.score,  # type: ignore[arg-type]
+            **neuron,
         )
         self.gain = nn.Parameter(torch.full((d,), 0.1))
         self.ln_ff = nn.LayerNorm(d)
@@ -206,6 +206,7 @@ class SpikingEvoSpikeNetLM(nn.Module):
         """Consume one token per sequence, ``tokens`` (B,) int64; return logits (B, 256)."""
         x = self.embed(tokens)
         for block, st in zip(self.blocks, state, strict=True):
+            assert isinstance(block, _SpikingBlock)
             x = block.step(x, st)
         logits: Tensor = (self.ln_out(x) * self.logit_scale) @ self.embed.weight.T
         return logits
