@@ -51,6 +51,13 @@ def lm_group() -> None:
     show_default=True,
     help="The spiking LM or its non-spiking transformer baseline.",
 )
+@click.option(
+    "--context",
+    type=click.IntRange(2),
+    default=128,
+    show_default=True,
+    help="Training window in bytes (time steps); a new model only.",
+)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -75,6 +82,7 @@ def train_command(
     minutes: float,
     out: Path,
     kind: str,
+    context: int,
     batch_size: int,
     lr: float,
     seed: int,
@@ -89,6 +97,7 @@ def train_command(
         require_torch("evospikenet lm train")
         import torch
 
+        from evospikenet.nn.lm import LMConfig
         from evospikenet.nn.train import Progress as TrainProgress
         from evospikenet.nn.train import train_lm
 
@@ -117,6 +126,7 @@ def train_command(
                 corpus=corpus,
                 minutes=minutes,
                 kind=kind,  # type: ignore[arg-type]
+                config=LMConfig(context=context),
                 batch_size=batch_size,
                 lr=lr,
                 seed=seed,

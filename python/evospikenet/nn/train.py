@@ -403,7 +403,7 @@ def generate(
     """Generate ``max_length`` bytes after ``prompt`` with the token-by-token decode path.
 
     Each token costs one :meth:`SpikingEvoSpikeNetLM.step` (cached keys/values and
-    membrane states), not a pass over the whole context.
+    membrane states), not a pass over the whole context; runs on one CPU thread.
 
     Parameters
     ----------
@@ -438,6 +438,23 @@ def generate(
         gen.manual_seed(seed)
     else:
         gen.seed()
+    # One token's ops are tiny: a thread pool only adds synchronisation (on a busy
+    # 2-core machine, 20x slower), so decode single-threaded.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _sample(model, prompt, max_length, temperature, gen)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _sample(
+    model: SpikingEvoSpikeNetLM,
+    prompt: str,
+    max_length: int,
+    temperature: float,
+    gen: torch.Generator,
+) -> str:
     ids = list((prompt or "\n").encode("utf-8"))
     state = model.init_state()
     logits = torch.zeros(1, 256)
