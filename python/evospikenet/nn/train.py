@@ -173,7 +173,9 @@ def evaluate_bpc(model: Model, data: bytes, max_chars: int | None = None) -> flo
     Returns
     -------
     float
-        Mean cross-entropy in bits per character.
+        Mean cross-entropy in bits per character. Afterwards ``model.spike_density``
+        (and, for the spiking model, ``model.layer_rates``) hold the averages over the
+        evaluated bytes.
     """
     was_training = model.training
     model.eval()
@@ -185,6 +187,7 @@ def evaluate_bpc(model: Model, data: bytes, max_chars: int | None = None) -> flo
             "data", f"{len(buf)} bytes", f"need more than {ctx} bytes to evaluate"
         )
     total, count, density = 0.0, 0, 0.0
+    rates: list[float] = []
     batch = 64
     for start in range(0, n_win, batch):
         idx = torch.arange(start, min(start + batch, n_win)) * ctx
@@ -195,7 +198,14 @@ def evaluate_bpc(model: Model, data: bytes, max_chars: int | None = None) -> flo
         )
         count += win[:, 1:].numel()
         density += model.spike_density * win[:, 1:].numel()
+        if isinstance(model, SpikingEvoSpikeNetLM):
+            n = win[:, 1:].numel()
+            layer = [r * n for r in model.layer_rates]
+            rates = layer if not rates else [a + b for a, b in zip(rates, layer, strict=True)]
     model.spike_density = density / count
+    if isinstance(model, SpikingEvoSpikeNetLM):
+        # Per-layer firing rates over the whole evaluation (for ops_per_token).
+        model.layer_rates = [r / count for r in rates]
     model.train(was_training)
     return bits_per_char(total / count)
 
