@@ -449,3 +449,53 @@ def cartpole_episode(
     Returns the episode's return (steps survived, at most ``max_steps``). The
     episode starts with ``Engine.reset``; Ctrl-C stops it within ~50 ms.
     """
+
+# --- attention (issue 18) ---
+__all__ += ["chrono_mask", "chrono_mask_heads", "chrono_row_sums"]
+
+def chrono_mask(time_steps: int, tau: float) -> npt.NDArray[np.float32]:
+    """Causal temporal-proximity mask of ChronoSpikeAttention.
+
+    ``M[t, t'] = exp(-(t - t') / tau)`` for ``t' <= t``, else 0; each entry is the
+    float64 value correctly rounded to float32. Computed with the GIL released.
+
+    Parameters
+    ----------
+    time_steps : int
+        ``T`` >= 1.
+    tau : float
+        Decay time constant, in time steps (> 0).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (T, T)
+
+    Raises
+    ------
+    InvalidParameterError
+        ``time_steps`` is 0 or too large, or ``tau`` is not a finite number > 0.
+    """
+
+def chrono_mask_heads(time_steps: int, taus: list[float]) -> npt.NDArray[np.float32]:
+    """One causal mask per head; head ``h`` decays with ``taus[h]`` (time steps).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (len(taus), T, T)
+
+    Raises
+    ------
+    InvalidParameterError
+        ``taus`` is empty, a ``tau`` is not a finite number > 0, or the masks are too large.
+    """
+
+def chrono_row_sums(time_steps: int, tau: float) -> npt.NDArray[np.float32]:
+    r"""Row sums :math:`Z_t = \sum_{t' \le t} M[t, t'] = (1 - \gamma^{t+1}) / (1 - \gamma)`.
+
+    ``gamma = exp(-1/tau)``; accumulated in float64. Shape (T,), float32.
+
+    Raises
+    ------
+    InvalidParameterError
+        As :func:`chrono_mask`.
+    """

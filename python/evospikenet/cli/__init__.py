@@ -14,6 +14,7 @@ from evospikenet.cli.audit import audit
 from evospikenet.cli.brain import brain
 from evospikenet.cli.connectome import connectome, sync_connectome_command
 from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
+from evospikenet.cli.lm import lm_group
 from evospikenet.cli.map_connectome import map_connectome_command
 from evospikenet.cli.simulate import simulate_command
 
@@ -35,6 +36,7 @@ cli.add_command(evolve_command)
 cli.add_command(genome_group)
 cli.add_command(snapshot_group)
 cli.add_command(brain)  # issue 12
+cli.add_command(lm_group)  # issue 18
 
 
 def main() -> None:

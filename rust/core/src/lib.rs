@@ -19,3 +19,5 @@ pub mod rng;
 pub mod validate;
 
 pub use error::{Error, Result};
+// ChronoSpikeAttention causal masks (issue 18).
+pub mod attention;

@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod attention;
 mod audit;
 // Connectome delta merge / diff (issue 5).
 mod connectome;
@@ -22,5 +23,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     audit::register(m)?;
     connectome::register(m)?;
     control::register(m)?;
+    attention::register(m)?; // issue 18
     Ok(())
 }
