@@ -176,7 +176,18 @@ def test_a_shard_of_another_seed_is_refused_by_name(tmp_path: Path) -> None:
             connect=[eps[1 - i]], listen=[eps[i]], namespace=ns,
         )  # fmt: skip
         procs.append(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
-    errs = [p.communicate(timeout=60)[1] for p in procs]
+        # The later shard reads the first's hello before the first reads its own:
+        # the first must stay reachable after refusing (without that it exited at
+        # once and the second waited out its 60 s start-up timeout).
+        time.sleep(1.5)
+    try:
+        # Each refuses the other by name, well before the 60 s start-up timeout.
+        errs = [p.communicate(timeout=30)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
     assert [p.returncode for p in procs] == [1, 1]
     assert "refused node 'I'" in errs[0] and "seed: 12 (ours 11)" in errs[0]
     assert "refused node 'E'" in errs[1] and "seed: 11 (ours 12)" in errs[1]

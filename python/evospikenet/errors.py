@@ -274,9 +274,15 @@ class LockstepError(EvoSpikeNetError):
         The lost or refused node.
     last_step : int
         The last step whose spikes are complete in this shard.
+    refused : bool
+        True when the node was refused at the handshake for running another
+        network (manifest, model, options or seed).
     """
 
-    def __init__(self, message: str, node: str = "", last_step: int = 0) -> None:
+    def __init__(
+        self, message: str, node: str = "", last_step: int = 0, *, refused: bool = False
+    ) -> None:
         super().__init__(message)
         self.node = node
         self.last_step = last_step
+        self.refused = refused

@@ -85,6 +85,8 @@ __all__ = [
 DEFAULT_TIMEOUT_S = 5.0
 #: How long a packet may still come after its sender's liveliness token went.
 LOST_GRACE_S = 0.5
+#: After refusing a peer, how long a shard stays reachable for that peer to read its hello.
+REFUSAL_LINGER_S = 5.0
 #: Population name of the probe part (nothing local: every population a proxy).
 _PROBE = "\x00probe"
 _log = logging.getLogger(__name__)
@@ -382,7 +384,9 @@ def _check_hello(data: bytes, peer: str, mine: bytes) -> None:
     diff = sorted(k for k in set(tf) | set(of) if tf.get(k) != of.get(k)) or ["fingerprint"]
     detail = "; ".join(f"{k}: {tf.get(k)!r} (ours {of.get(k)!r})" for k in diff)
     raise LockstepError(
-        f"refused node {peer!r}: it runs another network ({detail[:400]})", node=peer
+        f"refused node {peer!r}: it runs another network ({detail[:400]})",
+        node=peer,
+        refused=True,
     )
 
 
@@ -489,11 +493,23 @@ def run_shard(
     try:
         comm.subscribe(f"spikes/*/{me}", inbox.on_spikes)
         comm.watch_liveliness("alive/*", inbox.on_alive)
-        comm.declare_queryable(f"hello/{me}", lambda _q: hello)
+        queried = threading.Event()
+
+        def answer_hello(_query: object) -> bytes:
+            queried.set()
+            return hello
+
+        comm.declare_queryable(f"hello/{me}", answer_hello)
         comm.declare_token(f"alive/{me}")
         try:
             _handshake(comm, peers, hello, startup_timeout_s)
         except LockstepError as exc:
+            if exc.refused:
+                # Stay reachable until a peer has read our hello (at most
+                # REFUSAL_LINGER_S), so the refused peer refuses us by name too
+                # instead of waiting for its start-up timeout.
+                queried.wait(REFUSAL_LINGER_S)
+                time.sleep(0.2)
             finish(str(exc))
             raise
         _lockstep(comm, net, me, peers, inbox, chunk, total, timeout_s, report, progress, finish)
