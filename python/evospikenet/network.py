@@ -450,21 +450,25 @@ class InputPort(Population):
             engine.push_port_spikes(self.index, idx, t_ms=t)
 
 
-class PoissonInput:
-    """A Poisson input made by :meth:`Network.poisson`; its rates can change between runs.
+class _InputHandle:
+    """An input of a network onto one population, changeable between runs.
 
     Attributes
     ----------
     target : Population
         The driven population.
     index : int
-        Index of the input in the engine.
+        Index of the input in the engine (-1 for an input of another part).
     """
 
     def __init__(self, network: Network, target: Population, index: int) -> None:
         self.network = network
         self.target = target
         self.index = index
+
+
+class PoissonInput(_InputHandle):
+    """A Poisson input made by :meth:`Network.poisson`; its rates can change between runs."""
 
     def __index__(self) -> int:
         return self.index
@@ -491,25 +495,13 @@ class PoissonInput:
         self.network._engine.set_poisson_rates(self.index, _float_array(rate_hz, self.target.n))
 
 
-class CurrentInput:
+class CurrentInput(_InputHandle):
     """A constant current per neuron (pA), changeable between runs (:meth:`Network.current_input`).
 
     It adds to the neurons' bias current (:meth:`Population.set_bias`), which
     it leaves alone, so several inputs (a stimulus, an encoder) can drive one
     population side by side.
-
-    Attributes
-    ----------
-    target : Population
-        The driven population.
-    index : int
-        Index of the input in the engine.
     """
-
-    def __init__(self, network: Network, target: Population, index: int) -> None:
-        self.network = network
-        self.target = target
-        self.index = index
 
     def set_amplitudes(self, amplitudes_pa: float | npt.ArrayLike) -> None:
         """Replace the current of each neuron (pA, finite) from the next step on.
