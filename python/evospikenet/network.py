@@ -34,6 +34,7 @@ from evospikenet.validation import count as _count
 from evospikenet.validation import finite as _finite
 from evospikenet.validation import indices as _indices
 from evospikenet.validation import steps as _steps
+from evospikenet.validation import uint64 as _uint64
 
 if TYPE_CHECKING:
     from evospikenet.plasticity import PlasticityRule
@@ -844,12 +845,7 @@ class Network:
         dt_ms = _finite("dt_ms", dt_ms)
         if dt_ms <= 0:
             raise InvalidParameterError.of("dt_ms", dt_ms, "must be > 0")
-        if (
-            isinstance(seed, bool)
-            or not isinstance(seed, int | np.integer)
-            or not 0 <= int(seed) < 2**64
-        ):
-            raise InvalidParameterError.of("seed", seed, "must be an integer in [0, 2**64)")
+        _uint64("seed", seed)
         if (
             isinstance(threads, bool)
             or not isinstance(threads, int | np.integer)
@@ -1778,13 +1774,7 @@ class Network:
             On Ctrl-C (within about 50 ms); the network stops at a step
             boundary and the chunk's spikes are dropped.
         """
-        if (
-            isinstance(n_steps, bool)
-            or not isinstance(n_steps, int | np.integer)
-            or not 0 <= int(n_steps) < 2**64
-        ):
-            raise InvalidParameterError.of("n_steps", n_steps, "must be an integer >= 0")
-        count = int(n_steps)
+        count = _uint64("n_steps", n_steps)
         pops: list[Population] = []
         for p in populations:
             pop = self.populations.get(p) if isinstance(p, str) else p
@@ -1870,15 +1860,7 @@ def _identity(
     n: int, rng_key: int | None, neuron_ids: npt.ArrayLike | None
 ) -> tuple[int | None, npt.NDArray[np.uint64] | None]:
     """Check an rng key and global neuron ids before the population is added."""
-    key = None
-    if rng_key is not None:
-        if (
-            isinstance(rng_key, bool)
-            or not isinstance(rng_key, int | np.integer)
-            or not 0 <= int(rng_key) < 2**64
-        ):
-            raise InvalidParameterError.of("rng_key", rng_key, "must be an integer in [0, 2**64)")
-        key = int(rng_key)
+    key = None if rng_key is None else _uint64("rng_key", rng_key)
     ids = None
     if neuron_ids is not None:
         arr = np.asarray(neuron_ids)

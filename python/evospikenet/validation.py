@@ -28,6 +28,7 @@ __all__ = [
     "positive",
     "positive_int",
     "steps",
+    "uint64",
     "unit_interval",
 ]
 
@@ -76,6 +77,17 @@ def count(name: str, value: Any) -> int:
         or int(value) >= 2**32
     ):
         raise invalid(name, value, "must be an integer in [0, 2**32)")
+    return int(value)
+
+
+def uint64(name: str, value: Any) -> int:
+    """Return ``value`` as an int; an integer in [0, 2**64) (a seed, a step, an rng key)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not 0 <= int(value) < 2**64
+    ):
+        raise invalid(name, value, "must be an integer in [0, 2**64)")
     return int(value)
 
 

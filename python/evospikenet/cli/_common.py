@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+import yaml
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn
 
@@ -23,6 +24,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_OK",
     "fail",
+    "parse_params",
     "progress_bar",
     "stderr_console",
     "user_errors",
@@ -85,3 +87,18 @@ def call(fn: Callable[[], T]) -> T:
     with user_errors():
         return fn()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
+    """Turn repeated ``--param KEY=VALUE`` options into a dict (values parsed as YAML).
+
+    Dashes in keys become underscores. Raises :class:`click.BadParameter`
+    for an item without ``=`` or with an empty key.
+    """
+    options: dict[str, Any] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return options

@@ -17,28 +17,24 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from evospikenet.brain.local import simulate_local
 from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, ShardReport, run_shard
 from evospikenet.brain.zenoh_comm import ZenohConfig
-from evospikenet.cli._common import EXIT_FAILURE, call, fail, progress_bar, user_errors
+from evospikenet.cli._common import (
+    EXIT_FAILURE,
+    call,
+    fail,
+    parse_params,
+    progress_bar,
+    user_errors,
+)
 from evospikenet.errors import LockstepError
 from evospikenet.io import write_spikes
 from evospikenet.models import MODELS
 
 __all__ = ["brain"]
-
-
-def _options(params: tuple[str, ...]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
-        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
-    return options
 
 
 def _plan(
@@ -61,7 +57,7 @@ def _plan(
     assert model is not None
     if nodes is None:
         raise click.UsageError("a MODEL needs --nodes")
-    options = _options(params)
+    options = parse_params(params)
     return call(
         lambda: ShardPlan.for_model(
             model, nodes, seed=seed, scale=scale, latency_ms=latency_ms, options=options

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from rich.progress import BarColumn, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from evospikenet.audit import audit_log_path
-from evospikenet.cli._common import progress_bar, stderr_console, user_errors
+from evospikenet.cli._common import parse_params, progress_bar, stderr_console, user_errors
 from evospikenet.models import MODELS
 from evospikenet.simulate import SimulationResult, simulate
 
@@ -72,16 +71,6 @@ def _print_summary(result: SimulationResult) -> None:
         f"real-time factor {result.real_time_factor:.3f}"
         + (f", spikes written to {result.out}" if result.out else "")
     )
-
-
-def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
-        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
-    return options
 
 
 @click.command("simulate")
@@ -226,7 +215,7 @@ def simulate_command(
     if model is None and spec is None and connectome is None:
         model = "cuba"
     show = not (no_progress or as_json) and sys.stderr.isatty()
-    options = _parse_params(params)
+    options = parse_params(params)
     columns = (TextColumn("[bold]simulating"), BarColumn(), _SimulatedTime(), _RealTimeFactor())
     with user_errors():
         options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
