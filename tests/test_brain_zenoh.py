@@ -17,7 +17,7 @@ import pytest
 from evospikenet.brain.local import free_ports
 from evospikenet.brain.lockstep import _Inbox
 from evospikenet.brain.packet import SpikePacket, decode_packet, encode_packet
-from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohConfig
+from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicator, ZenohConfig
 
 
 @pytest.fixture
@@ -118,3 +118,32 @@ def test_inbox_counts_and_drops_malformed_and_foreign_packets(
     inbox.on_alive("ns/alive/I", False)
     inbox.on_alive("ns/alive/Z", False)  # not a peer
     assert inbox.events.get_nowait() == ("lost", "I", None) and inbox.events.empty()
+
+
+@pytest.mark.parametrize(
+    ("field", "endpoint"),
+    [("listen", "garbage"), ("connect", "tcp/"), ("listen", "127.0.0.1:7447")],
+)
+def test_a_malformed_endpoint_is_refused_naming_it(field: str, endpoint: str) -> None:
+    from evospikenet.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=rf"{field}\[1\] = '{endpoint}'"):
+        ZenohConfig(**{field: ["tcp/127.0.0.1:7447", endpoint]})
+
+
+def test_an_address_in_use_is_a_transport_error_without_rust_locations(pair: Any) -> None:
+    from evospikenet.errors import TransportError
+
+    taken = pair[0].config.listen[0]
+    with pytest.raises(TransportError, match="Address already in use") as info:
+        ZenohCommunicator(ZenohConfig(listen=[taken]))
+    assert ".rs:" not in str(info.value) and taken in str(info.value)
+
+
+def test_brain_router_cli_refuses_a_bad_endpoint() -> None:
+    from click.testing import CliRunner
+
+    from evospikenet.cli import cli
+
+    result = CliRunner().invoke(cli, ["brain", "router", "--listen", "nope"])
+    assert result.exit_code == 2 and "listen[0] = 'nope'" in result.output

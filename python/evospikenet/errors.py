@@ -29,6 +29,7 @@ __all__ = [
     "PacketError",
     "ShapeMismatchError",
     "StateError",
+    "TransportError",
 ]
 
 
@@ -286,3 +287,12 @@ class LockstepError(EvoSpikeNetError):
         self.node = node
         self.last_step = last_step
         self.refused = refused
+
+
+class TransportError(EvoSpikeNetError, OSError):
+    """A Zenoh session could not be opened (:mod:`evospikenet.brain.zenoh_comm`).
+
+    The message names the mode and endpoints and Zenoh's reason (an address
+    already in use, an unreachable endpoint, ...), without Zenoh's source
+    locations.
+    """

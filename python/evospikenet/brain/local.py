@@ -65,6 +65,7 @@ def shard_command(
     connect: Sequence[str] = (),
     listen: Sequence[str] = (),
     namespace: str = "evospikenet",
+    mode: str = "peer",
     threads: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress_lines: bool = False,
@@ -81,7 +82,7 @@ def shard_command(
         "--nodes", str(len(plan.nodes)), "--node-id", node, "--duration-ms", repr(duration_ms),
         "--out", os.fspath(out), "--seed", str(plan.seed), "--threads", str(threads),
         "--latency-ms", repr(plan.latency_ms), "--timeout-s", repr(timeout_s),
-        "--namespace", namespace,
+        "--namespace", namespace, "--mode", mode,
     ]  # fmt: skip
     for ep in connect:
         cmd += ["--connect", ep]

@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from evospikenet.brain.packet import SpikePacket, encode_packet
-from evospikenet.errors import InvalidParameterError, MissingExtraError
+from evospikenet.errors import InvalidParameterError, MissingExtraError, TransportError
 
 __all__ = [
     "DEFAULT_REQUEST_TIMEOUT_S",
@@ -37,6 +38,8 @@ __all__ = [
 
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
 MODES = ("peer", "client", "router")
+#: Zenoh's endpoint form ``<protocol>/<address>[?<metadata>][#<config>]``.
+_ENDPOINT = re.compile(r"[a-z][a-z0-9-]*/[^/?#\s][^\s]*")
 _log = logging.getLogger(__name__)
 
 
@@ -71,8 +74,16 @@ class ZenohConfig:
         ns = self.namespace
         if not ns or ns.startswith("/") or ns.endswith("/") or any(c in ns for c in "*$?#"):
             raise InvalidParameterError.of("namespace", ns, "must be a plain key prefix")
-        object.__setattr__(self, "connect", tuple(self.connect))
-        object.__setattr__(self, "listen", tuple(self.listen))
+        for name in ("connect", "listen"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+            for i, ep in enumerate(getattr(self, name)):
+                if not isinstance(ep, str) or not _ENDPOINT.fullmatch(ep):
+                    raise InvalidParameterError.of(
+                        f"{name}[{i}]",
+                        ep,
+                        "must be an endpoint PROTOCOL/ADDRESS, e.g. tcp/127.0.0.1:7447",
+                    )
 
     def to_zenoh(self) -> Any:
         """Return the ``zenoh.Config``."""
@@ -84,6 +95,12 @@ class ZenohConfig:
         conf.insert_json5("scouting/multicast/enabled", json.dumps(self.multicast_scouting))
         conf.insert_json5("timestamping/enabled", json.dumps(self.timestamping))
         return conf
+
+
+def _reason(exc: Exception) -> str:
+    """Zenoh's error message without its Rust source locations."""
+    text = re.sub(r"\s*at /\S+\.rs:\d+\.?", "", str(exc))
+    return text.strip().rstrip(".") or type(exc).__name__
 
 
 def _zenoh() -> Any:
@@ -103,7 +120,13 @@ class ZenohCommunicator:
     def __init__(self, config: ZenohConfig | None = None) -> None:
         self.config = config or ZenohConfig()
         self._zenoh = _zenoh()
-        self.session: Any = self._zenoh.open(self.config.to_zenoh())
+        try:
+            self.session: Any = self._zenoh.open(self.config.to_zenoh())
+        except self._zenoh.ZError as exc:
+            raise TransportError(
+                f"cannot open a Zenoh {self.config.mode} session (listen "
+                f"{list(self.config.listen)}, connect {list(self.config.connect)}): {_reason(exc)}"
+            ) from None
         self._entities: list[Any] = []
         self._publishers: dict[str, Any] = {}
 

@@ -3,7 +3,10 @@
 - ``brain simulate MODEL | --manifest M --nodes K --duration-ms T --out spikes.parquet``
   starts K local shard processes, shows one progress bar, merges their spikes;
 - ``brain shard MODEL | --manifest M --node-id ID [--connect EP] [--listen EP]`` runs
-  one shard (on this or another host).
+  one shard (on this or another host);
+- ``brain router --listen EP`` runs a Zenoh session in router mode (what ``zenohd``
+  does; no ``zenohd`` ships with the ``eclipse-zenoh`` wheel) for shards on several
+  hosts to connect to.
 
 Exit codes: 0 ok, 1 a shard stopped (lost or refused peer; the message names
 the node and the last completed step), 2 bad usage or input.
@@ -11,7 +14,9 @@ the node and the last completed step), 2 bad usage or input.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from evospikenet.brain.local import simulate_local
 from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, ShardReport, run_shard
-from evospikenet.brain.zenoh_comm import ZenohConfig
+from evospikenet.brain.zenoh_comm import ZenohCommunicator, ZenohConfig
 from evospikenet.cli._common import (
     EXIT_FAILURE,
     call,
@@ -206,3 +211,20 @@ def shard_cmd(
             )  # fmt: skip
         except LockstepError as exc:
             fail(str(exc), EXIT_FAILURE)
+
+
+@brain.command("router")
+@click.option("--listen", multiple=True, required=True, metavar="ENDPOINT",
+              help="e.g. tcp/0.0.0.0:7447 (repeatable).")  # fmt: skip
+@click.option("--connect", multiple=True, metavar="ENDPOINT", help="Other routers.")
+def router_cmd(listen: tuple[str, ...], connect: tuple[str, ...]) -> None:
+    """Run a Zenoh router until Ctrl-C or SIGTERM (shards connect to it with --connect)."""
+    config = call(lambda: ZenohConfig("router", connect, listen))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with user_errors(), ZenohCommunicator(config):
+        click.echo(f"router listening on {', '.join(listen)}", err=True)
+        sys.stderr.flush()
+        while not stop.wait(0.2):
+            pass
