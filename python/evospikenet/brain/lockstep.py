@@ -317,6 +317,9 @@ class ShardReport:
         "" on success, else the failure (also raised).
     wait_s : float
         Wall time spent waiting for peers.
+    run_s : float
+        Wall time of the run loop (after build and handshake): stepping,
+        publishing, waiting and delivering.
     """
 
     node: str
@@ -328,6 +331,7 @@ class ShardReport:
     )
     error: str = ""
     wait_s: float = 0.0
+    run_s: float = 0.0
 
 
 class _Inbox:
@@ -483,7 +487,9 @@ def run_shard(
             on_exit(report)
 
     if not peers:  # one node: the whole network, no exchange
+        t0 = time.monotonic()
         net.run_chunk(total)
+        report.run_s = time.monotonic() - t0
         report.intervals = 1 if total else 0
         finish()
         return report
@@ -512,7 +518,13 @@ def run_shard(
                 time.sleep(0.2)
             finish(str(exc))
             raise
-        _lockstep(comm, net, me, peers, inbox, chunk, total, timeout_s, report, progress, finish)
+        t0 = time.monotonic()
+        try:
+            _lockstep(
+                comm, net, me, peers, inbox, chunk, total, timeout_s, report, progress, finish
+            )
+        finally:
+            report.run_s = time.monotonic() - t0
         finish()
         time.sleep(0.05)  # let the last packets leave before the session closes
     except BaseException:

@@ -200,7 +200,9 @@ def shard_cmd(
             seed=plan.seed, dt_ms=plan.dt_ms, duration_ms=duration_ms,
             extra_metadata={"node": report.node, "last_step": report.last_step,
                             "complete": str(not report.error).lower(),
-                            "dropped_packets": report.dropped},
+                            "dropped_packets": report.dropped,
+                            "intervals": report.intervals, "run_s": f"{report.run_s:.6f}",
+                            "wait_s": f"{report.wait_s:.6f}"},
         )  # fmt: skip
 
     with user_errors():
