@@ -269,19 +269,18 @@ impl Network {
             } else {
                 &rates_hz[k * n..(k + 1) * n]
             };
-            let (which, dists, active) = poisson_samplers(rates, dt_ms)
-                .map_err(|e| match e {
-                    Error::InvalidParameter {
-                        name,
-                        value,
-                        reason,
-                    } => Error::InvalidParameter {
-                        name: name.replacen("rate_hz", &format!("rates_hz[{k}]"), 1),
-                        value,
-                        reason,
-                    },
-                    other => other,
-                })?;
+            let (which, dists, active) = poisson_samplers(rates, dt_ms).map_err(|e| match e {
+                Error::InvalidParameter {
+                    name,
+                    value,
+                    reason,
+                } => Error::InvalidParameter {
+                    name: name.replacen("rate_hz", &format!("rates_hz[{k}]"), 1),
+                    value,
+                    reason,
+                },
+                other => other,
+            })?;
             schedule.push(ScheduledRates {
                 step,
                 which,
