@@ -335,3 +335,29 @@ def test_workers_die_with_a_killed_evolve(tmp_path: Path) -> None:
         for pid in children:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_snapshot_restore_by_name_and_ambiguous_names(tmp_path: Path) -> None:
+    from evospikenet.evolution import SnapshotManager
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = ["evolve", "--task", "evo_tasks:sign_task", "--out", str(out), "--population", "4",
+            "--generations", "4", "--no-progress", "--json"]  # fmt: skip
+    assert runner.invoke(cli, args).exit_code == 0
+    snap = ["snapshot", "--dir", str(out / "snapshots")]
+    entries = json.loads(runner.invoke(cli, [*snap, "list", "--json"]).stdout)
+    by_name = {e["name"]: e for e in entries}
+    target = tmp_path / "restored.json.gz"
+    res = runner.invoke(cli, [*snap, "restore", "post_generation_2", "--target", str(target)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["id"] == by_name["post_generation_2"]["id"]
+    assert target.read_bytes() == Path(by_name["post_generation_2"]["path"]).read_bytes()
+    # a second snapshot of the same name makes the name ambiguous: exit 2, ids listed
+    extra = SnapshotManager(out / "snapshots").create_snapshot("post_generation_2", {"x": 1})
+    res = runner.invoke(cli, [*snap, "restore", "post_generation_2", "--target", str(target)])
+    assert res.exit_code == 2
+    assert extra in res.stderr and by_name["post_generation_2"]["id"] in res.stderr
+    # the full id still works
+    res = runner.invoke(cli, [*snap, "restore", extra, "--target", str(target)])
+    assert res.exit_code == 0, res.output

@@ -415,11 +415,18 @@ def snapshot_list(obj: dict[str, Any], as_json: bool) -> None:
 )
 @click.pass_obj
 def snapshot_restore(obj: dict[str, Any], snapshot_id: str, target: Path) -> None:
-    """Restore snapshot SNAPSHOT_ID to --target (checked against its SHA-256)."""
+    """Restore snapshot SNAPSHOT_ID to --target (checked against its SHA-256).
+
+    SNAPSHOT_ID is a full id (post_generation_3-1a2b3c4d5e6f) or a name alone
+    (post_generation_3) when one snapshot has it; a name several share exits 2
+    listing their ids.
+    """
     from evospikenet.evolution.snapshot import SnapshotManager, rollback_to_snapshot
 
     if not obj["dir"].is_dir():
         fail(f"no snapshot directory {obj['dir']}", EXIT_BAD_INPUT)
     with _data_errors():
-        path = rollback_to_snapshot(snapshot_id, SnapshotManager(obj["dir"]), target)
-    click.echo(json.dumps({"id": snapshot_id, "restored": str(path)}))
+        manager = SnapshotManager(obj["dir"])
+        entry = manager.get_entry(snapshot_id)
+        path = rollback_to_snapshot(entry["id"], manager, target)
+    click.echo(json.dumps({"id": entry["id"], "restored": str(path)}))
