@@ -132,10 +132,11 @@ def _numbers(description: str) -> dict[str, Any]:
     return {"type": "array", "items": {"type": "number"}, "description": description}
 
 
-def _scalar_or_array(description: str) -> dict[str, Any]:
+def _scalar_or_array(description: str, **bounds: Any) -> dict[str, Any]:
+    number = {"type": "number", **bounds}
     return {
-        "anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}],
-        "description": description + " (a number, or one per neuron)",
+        "anyOf": [number, {"type": "array", "items": number}],
+        "description": "a number or one per neuron: " + description,
     }
 
 
@@ -270,9 +271,10 @@ def spec_schema() -> dict[str, Any]:
         {
             "type": {"const": "poisson"},
             "target": {"type": "string"},
-            "rate_hz": _num("rate per source (Hz)", minimum=0),
+            "rate_hz": _scalar_or_array("rate per source (Hz, >= 0)", minimum=0),
             "times_ms": _numbers("times of the rate changes (ms)"),
-            "rates_hz": {"type": "array", "items": {"type": "number", "minimum": 0},
+            "rates_hz": {"type": "array",
+                         "items": _scalar_or_array("rate per source (Hz, >= 0)", minimum=0),
                          "description": "rate per source from times_ms[k] on (Hz)"},
             "n_sources": {**count, "minimum": 1, "default": 1},
             "weight": _num("weight of an input spike"),
@@ -446,8 +448,21 @@ def _references(spec: Mapping[str, Any]) -> list[InvalidParameterError]:
                     )
                 )
             names[entry["name"]] = k
+    sizes = {name: entry["n"] for name, entry in (spec.get("populations") or {}).items()}
+
+    def per_neuron(field: str, value: Any, target: Any) -> None:
+        if isinstance(value, list) and target in sizes and len(value) != sizes[target]:
+            errors.append(
+                InvalidParameterError.of(
+                    field, value, f"needs one value per neuron of {target} ({sizes[target]})"
+                )
+            )
+
     for k, entry in enumerate(spec.get("inputs") or []):
         pop(f"inputs[{k}].target", entry["target"])
+        per_neuron(f"inputs[{k}].rate_hz", entry.get("rate_hz"), entry["target"])
+        for j, rates in enumerate(entry.get("rates_hz", [])):
+            per_neuron(f"inputs[{k}].rates_hz[{j}]", rates, entry["target"])
         if entry["type"] == "poisson" and len(entry.get("times_ms", [])) != len(
             entry.get("rates_hz", [])
         ):
@@ -644,10 +659,11 @@ def build_from_spec(
                     n_sources=sources,
                 )
                 if "times_ms" in entry:
-                    handle.schedule(
-                        entry["times_ms"],
-                        np.asarray(entry["rates_hz"], dtype=np.float64) * sources,
-                    )
+                    n = target.n
+                    rates = [
+                        np.broadcast_to(np.asarray(r, np.float64), (n,)) for r in entry["rates_hz"]
+                    ]
+                    handle.schedule(entry["times_ms"], np.reshape(rates, (len(rates), n)) * sources)
             elif kind == "current":
                 net.current(
                     target,
