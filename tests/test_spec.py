@@ -184,6 +184,14 @@ def test_spec_cli_schema_and_check(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2  # every error, one line each
     assert "populations.E.params.tau_m" in lines[0] and "projections[0].p = 2" in lines[1]
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "populations: {E: {n: 3}}\nprojections: [{pre: E, post: E, p: 0.5, delay_ms: 0.05}]\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(cli, ["spec", "check", str(grid)]).exit_code == 0
+    built = runner.invoke(cli, ["spec", "check", "--build", str(grid)])
+    assert built.exit_code == 2 and "projections[0].delay_ms" in built.stderr
     missing = runner.invoke(cli, ["spec", "check", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 2 and "none.yaml" in missing.stderr
 

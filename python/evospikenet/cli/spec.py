@@ -7,7 +7,7 @@ import json
 import click
 
 from evospikenet.cli._common import EXIT_BAD_INPUT, call, fail
-from evospikenet.io.spec import load_spec, spec_errors, spec_schema
+from evospikenet.io.spec import build_from_spec, load_spec, spec_errors, spec_schema
 
 __all__ = ["spec_group"]
 
@@ -29,12 +29,18 @@ def schema_command() -> None:
 
 @spec_group.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
-def check_command(file: str) -> None:
+@click.option(
+    "--build",
+    is_flag=True,
+    help="Also build the network (not run it), to find what only the engine checks: "
+    "a delay off the dt_ms grid, a weight of the wrong sign, ...",
+)
+def check_command(file: str, build: bool) -> None:
     """Check FILE against the schema and its names; print every error with its field's path.
 
     Exit codes: 0 valid, 2 invalid or unreadable (one line per error on
-    stderr). Values the engine checks while building (a delay off the
-    ``dt_ms`` grid, a weight of the wrong sign) are found by ``simulate``.
+    stderr). Values the engine checks while building are found with
+    --build (or by ``simulate``).
     """
     spec = call(lambda: load_spec(file))
     errors = spec_errors(spec)
@@ -42,4 +48,6 @@ def check_command(file: str) -> None:
         for error in errors[:-1]:
             click.echo(f"Error: {error}", err=True)
         fail(str(errors[-1]), EXIT_BAD_INPUT)
+    if build:
+        call(lambda: build_from_spec(spec))
     click.echo(f"{file}: valid")
