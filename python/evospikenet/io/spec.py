@@ -51,9 +51,8 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import numpy as np
 import yaml
 
@@ -62,6 +61,9 @@ from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatch
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import IZHIKEVICH_PRESETS, LIFParameters, Network, Population
 from evospikenet.plasticity import STANDALONE_RULES, rule_fields, rule_from_params
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["build_from_spec", "check_spec", "load_spec", "spec_errors", "spec_schema"]
 
@@ -417,6 +419,8 @@ def _explain(error: jsonschema.ValidationError) -> tuple[str, Any, str]:
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     """Return the validator of :func:`spec_schema` (built once per process)."""
+    import jsonschema  # 60 ms: imported only when a spec is checked
+
     return jsonschema.Draft202012Validator(spec_schema())
 
 
