@@ -177,3 +177,21 @@ def test_real_process_exit_codes(log: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, check=False)
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["kind"] == "torn_final_line"
+
+
+def test_query_action_simulate_finds_simulate_runs(tmp_path: Path) -> None:
+    """Commands record ``cli.<command>``; ``--action simulate`` (the documented name) finds them."""
+    path = tmp_path / "audit.jsonl"
+    args = ["simulate", "izhikevich2003", "--duration-ms", "20", "--no-progress",
+            "--out", str(tmp_path / "s.parquet"), "--audit-log", str(path)]  # fmt: skip
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    code, _, err = run("append", "--log", str(path), "--action", "simulation.review",
+                       "--actor", "a", "--resource", "r", "--result", "success")  # fmt: skip
+    assert code == 0, err
+    for action, n in (("simulate", 1), ("cli.simulate", 1), ("cli.", 1), ("sim", 2), ("model", 0)):
+        code, out, err = run("query", "--log", str(path), "--action", action, "--json")
+        assert code == 0, err
+        rows = json.loads(out)
+        assert len(rows) == n, (action, rows)
+    code, out, _ = run("query", "--log", str(path), "--action", "simulate", "--json")
+    assert json.loads(out)[0]["action"] == "cli.simulate"

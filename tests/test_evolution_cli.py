@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -193,3 +194,170 @@ def test_evolve_validation_episodes(tmp_path: Path) -> None:
          "--validation-episodes", "2", "--no-progress"],
     )  # fmt: skip
     assert bad.exit_code == 2 and "validation_episodes" in bad.output
+
+
+def test_resume_extends_a_finished_run(tmp_path: Path) -> None:
+    """A finished 3-generation run resumed with --generations 6 ends as a 6-generation run."""
+    runner = CliRunner()
+    base = ["evolve", "--task", "evo_tasks:sign_task", "--population", "8", "--seed", "3",
+            "--no-progress", "--json"]  # fmt: skip
+    full = runner.invoke(cli, [*base, "--generations", "6", "--out", str(tmp_path / "full")])
+    short = runner.invoke(cli, [*base, "--generations", "3", "--out", str(tmp_path / "run")])
+    assert full.exit_code == 0 and short.exit_code == 0, short.output
+    assert len(json.loads(short.stdout)["history"]) == 3
+    longer = runner.invoke(
+        cli, [*base, "--generations", "6", "--out", str(tmp_path / "run"), "--resume"]
+    )
+    assert longer.exit_code == 0, longer.output
+    got, expected = json.loads(longer.stdout), json.loads(full.stdout)
+    assert [h["generation"] for h in got["history"]] == list(range(6))
+    got.pop("out"), expected.pop("out")
+    assert got == expected
+    snaps = runner.invoke(cli, ["snapshot", "--dir", str(tmp_path / "run/snapshots"), "list",
+                                "--json"])  # fmt: skip
+    assert [s["name"] for s in json.loads(snaps.stdout)] == [
+        f"post_generation_{k}" for k in range(5)
+    ]
+    # resuming the finished 6-generation run with 6 changes nothing
+    again = runner.invoke(
+        cli, [*base, "--generations", "6", "--out", str(tmp_path / "run"), "--resume"]
+    )
+    assert json.loads(again.stdout) | {"out": ""} == expected | {"out": ""}
+
+
+def test_resume_without_a_checkpoint_exits_2(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        cli,
+        ["evolve", "--task", "evo_tasks:sign_task", "--out", str(tmp_path / "new"), "--resume",
+         "--no-progress"],
+    )  # fmt: skip
+    assert res.exit_code == 2
+    assert "resume" in res.stderr and "checkpoint.json.gz" in res.stderr
+    assert not (tmp_path / "new" / "best_genome.json").exists()
+
+
+def test_every_evolve_and_genome_eval_option_has_help() -> None:
+    from evospikenet.cli.evolve import evolve_command, genome_eval
+
+    for command in (evolve_command, genome_eval):
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{command.name} {param.opts} has no help"
+    text = CliRunner().invoke(cli, ["evolve", "--help"]).output
+    assert "N_INPUTS" in text and "N_OUTPUTS" in text
+
+
+def test_genome_eval_replays_a_saved_genome(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = ["evolve", "--task", "evo_tasks:sign_task", "--out", str(out), "--generations", "2",
+            "--population", "6", "--no-progress"]  # fmt: skip
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    best = out / "best_genome.json"
+    got = runner.invoke(
+        cli, ["genome", "eval", str(best), "--task", "evo_tasks:sign_task", "--json"]
+    )
+    assert got.exit_code == 0, got.output
+    data = json.loads(got.stdout)
+    assert (
+        data["fitness"] == data["recorded_fitness"] == EvoGenome.from_json(best.read_text()).fitness
+    )
+    table = runner.invoke(cli, ["genome", "eval", str(best), "--task", "evo_tasks:sign_task"])
+    assert table.exit_code == 0 and "fitness" in table.stdout
+    # a genome that does not fit the task: one line naming the field, exit 2
+    bad = runner.invoke(cli, ["genome", "eval", str(best), "--task", "digits"])
+    assert bad.exit_code == 2 and "input.size" in bad.stderr
+    missing = runner.invoke(cli, ["genome", "eval", str(tmp_path / "no.json"), "--task", "digits"])
+    assert missing.exit_code == 2
+
+
+def test_genome_eval_replays_the_shipped_cartpole_winner() -> None:
+    pytest.importorskip("gymnasium")
+    got = CliRunner().invoke(
+        cli, ["genome", "eval", str(TESTS / "data/cartpole_winner.json"), "--task", "cartpole",
+              "--json"],
+    )  # fmt: skip
+    assert got.exit_code == 0, got.output
+    assert json.loads(got.stdout)["fitness"] == 498.6  # tests/data/README.md
+
+
+def _children(pid: int) -> set[int]:
+    """Pids whose parent is ``pid`` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"  # a zombie has exited
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_killed_evolve(tmp_path: Path) -> None:
+    """kill -9 of evolve leaves no spawn worker and no resource tracker behind."""
+    cmd = [sys.executable, "-m", "evospikenet", "evolve", "--task", "evo_tasks:slow_sign_task",
+           "--workers", "2", "--population", "8", "--generations", "50", "--no-progress",
+           "--out", str(tmp_path)]  # fmt: skip
+    env = _env() | {"EVO_TASK_SLEEP_S": "0.5"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        # the two workers and multiprocessing's resource tracker
+        while len(children) < 3 and time.monotonic() < deadline:
+            children |= _children(proc.pid)
+            time.sleep(0.05)
+        assert len(children) >= 3, children
+        time.sleep(1.0)  # workers busy in an evaluation
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 60  # the workers poll every 0.2 s; generous under load
+        while any(_alive(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [p for p in children if _alive(p)]
+        assert not left, f"still running with parent 1: {left}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_snapshot_restore_by_name_and_ambiguous_names(tmp_path: Path) -> None:
+    from evospikenet.evolution import SnapshotManager
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = ["evolve", "--task", "evo_tasks:sign_task", "--out", str(out), "--population", "4",
+            "--generations", "4", "--no-progress", "--json"]  # fmt: skip
+    assert runner.invoke(cli, args).exit_code == 0
+    snap = ["snapshot", "--dir", str(out / "snapshots")]
+    entries = json.loads(runner.invoke(cli, [*snap, "list", "--json"]).stdout)
+    by_name = {e["name"]: e for e in entries}
+    target = tmp_path / "restored.json.gz"
+    res = runner.invoke(cli, [*snap, "restore", "post_generation_2", "--target", str(target)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["id"] == by_name["post_generation_2"]["id"]
+    assert target.read_bytes() == Path(by_name["post_generation_2"]["path"]).read_bytes()
+    # a second snapshot of the same name makes the name ambiguous: exit 2, ids listed
+    extra = SnapshotManager(out / "snapshots").create_snapshot("post_generation_2", {"x": 1})
+    res = runner.invoke(cli, [*snap, "restore", "post_generation_2", "--target", str(target)])
+    assert res.exit_code == 2
+    assert extra in res.stderr and by_name["post_generation_2"]["id"] in res.stderr
+    # the full id still works
+    res = runner.invoke(cli, [*snap, "restore", extra, "--target", str(target)])
+    assert res.exit_code == 0, res.output

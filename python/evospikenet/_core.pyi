@@ -143,6 +143,10 @@ class Engine:
         """Add a Poisson input of total rate ``rate_hz[i]`` into neuron ``i``; return its index."""
     def set_poisson_rates(self, input: int, rate_hz: npt.NDArray[np.float64]) -> None:
         """Replace the per-neuron rates (Hz, finite, >= 0) of a Poisson input."""
+    def set_poisson_schedule(
+        self, input: int, steps: npt.NDArray[np.uint64], rates_hz: npt.NDArray[np.float64]
+    ) -> None:
+        """Schedule per-neuron rates: row ``k`` of ``rates_hz`` (flattened) from ``steps[k]``."""
     def add_current_input(self, target: int, amplitudes_pa: npt.NDArray[np.float64]) -> int:
         """Add a per-neuron constant current (pA); return its index."""
     def set_current_amplitudes(self, input: int, amplitudes_pa: npt.NDArray[np.float64]) -> None:

@@ -495,6 +495,51 @@ class PoissonInput(_InputHandle):
             return  # an input of the part that simulates the target
         self.network._engine.set_poisson_rates(self.index, _float_array(rate_hz, self.target.n))
 
+    def schedule(self, times_ms: Sequence[float], rates_hz: npt.ArrayLike) -> None:
+        """Make the rates piecewise constant in time (an inhomogeneous Poisson input).
+
+        From ``times_ms[k]`` on (the step ``times_ms[k] / dt_ms``), neuron
+        ``i`` gets the total rate ``rates_hz[k]`` (or ``rates_hz[k][i]``) as
+        if :meth:`set_rates` were called at that step, in every way of
+        running (:meth:`Network.run`, :meth:`Network.run_chunk`, parts); the
+        current rates hold until the first change. Replaces an earlier
+        schedule.
+
+        Parameters
+        ----------
+        times_ms : sequence of float, shape (k,)
+            Change times (ms, multiples of ``dt_ms``, strictly increasing,
+            not before the network's current time).
+        rates_hz : array_like of float, shape (k,) or (k, n)
+            Total rate per neuron (Hz, finite, >= 0) from each time on.
+
+        Raises
+        ------
+        InvalidParameterError
+            A time off the grid, decreasing or in the past (``times_ms[k]``),
+            a negative or non-finite rate (``rates_hz[k][i]``).
+        ShapeMismatchError
+            ``rates_hz`` not of shape ``(k,)`` or ``(k, n)``.
+        """
+        dt = self.network.dt_ms
+        steps = np.array(
+            [_steps(f"times_ms[{k}]", t, dt, minimum=0) for k, t in enumerate(times_ms)],
+            dtype=np.uint64,
+        )
+        n = self.target.n
+        arr = np.asarray(rates_hz, dtype=np.float64)
+        if arr.ndim == 1 and arr.shape[0] == steps.size:
+            arr = np.repeat(arr[:, None], n, axis=1)
+        if arr.shape != (steps.size, n):
+            raise ShapeMismatchError(
+                f"rates_hz: expected shape ({steps.size},) or ({steps.size}, {n}), got {arr.shape}"
+            )
+        if self.target.remote:
+            return  # an input of the part that simulates the target
+        self.network._engine.set_poisson_schedule(
+            self.index, steps, np.ascontiguousarray(arr).ravel()
+        )
+
 
 class CurrentInput(_InputHandle):
     """A constant current per neuron (pA), changeable between runs (:meth:`Network.current_input`).
@@ -1206,6 +1251,7 @@ class Network:
         rule: str | None = None,
         p: float | None = None,
         indegree: int | None = None,
+        outdegree: int | None = None,
         total_number: int | None = None,
         weight: float | Distribution = 1.0,
         delay_ms: float | Distribution = 0.0,
@@ -1214,9 +1260,15 @@ class Network:
         """Connect two populations with a NEST connection rule.
 
         Give exactly one of ``p`` (``fixed_probability``), ``indegree``
-        (``fixed_indegree``), ``total_number`` (``fixed_total_number``, pre
-        and post drawn uniformly, multapses allowed), or
-        ``rule="all_to_all" | "one_to_one"``.
+        (``fixed_indegree``: every post neuron gets exactly ``indegree``
+        sources), ``outdegree`` (``fixed_outdegree``: every pre neuron gets
+        exactly ``outdegree`` targets), ``total_number``
+        (``fixed_total_number``, pre and post drawn uniformly), or
+        ``rule="all_to_all" | "one_to_one"``. The three fixed-count rules
+        draw partners uniformly with replacement (multapses allowed, as
+        NEST's default); in-degree draws from one random stream per target
+        neuron and out-degree from one per source neuron, keyed by global
+        neuron id, so a partitioned network draws the same synapses.
 
         Parameters
         ----------
@@ -1249,19 +1301,27 @@ class Network:
         """
         chosen: dict[str, object] = {
             k: v
-            for k, v in (("p", p), ("indegree", indegree), ("total_number", total_number))
+            for k, v in (
+                ("p", p),
+                ("indegree", indegree),
+                ("outdegree", outdegree),
+                ("total_number", total_number),
+            )
             if v is not None
         }
         if rule is not None:
             chosen["rule"] = rule
         if len(chosen) != 1:
             raise InvalidParameterError.of(
-                "rule", chosen or None, "give exactly one of p, indegree, total_number or rule"
+                "rule",
+                chosen or None,
+                "give exactly one of p, indegree, outdegree, total_number or rule",
             )
         ((kind, value),) = chosen.items()
         names = {
             "p": "fixed_probability",
             "indegree": "fixed_indegree",
+            "outdegree": "fixed_outdegree",
             "total_number": "fixed_total_number",
         }
         if kind == "rule":
@@ -1269,7 +1329,8 @@ class Network:
                 raise InvalidParameterError.of(
                     "rule",
                     value,
-                    "must be 'all_to_all' or 'one_to_one' (or pass p, indegree, total_number)",
+                    "must be 'all_to_all' or 'one_to_one'"
+                    " (or pass p, indegree, outdegree, total_number)",
                 )
             rule_name, rule_value = str(value), 0.0
         else:

@@ -38,8 +38,18 @@ J Math Biol 15:267-273.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    Protocol,
+    get_args,
+    get_origin,
+    get_type_hints,
+    runtime_checkable,
+)
 
 from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
@@ -51,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BCM",
     "RULE_NAMES",
+    "STANDALONE_RULES",
     "STDP",
     "IzhikevichSTDP",
     "LearningRateGate",
@@ -59,6 +70,8 @@ __all__ = [
     "RewardModulatedSTDP",
     "apply_to_excitatory",
     "default_rule",
+    "rule_fields",
+    "rule_from_params",
 ]
 
 
@@ -582,3 +595,77 @@ def apply_to_excitatory(network: Network, name: str) -> list[Projection]:
         network.add_plasticity(proj, default_rule(name, 2.0 * top))
         plastic.append(proj)
     return plastic
+
+
+#: The rules that change weights without outside help (``rstdp`` needs a reward
+#: signal, :meth:`~evospikenet.Network.add_dopamine`): those a network spec's
+#: ``plasticity`` section and a genome's ``plasticity`` field can name.
+STANDALONE_RULES = ("stdp", "bcm", "oja")
+
+_RULE_CLASSES: dict[str, type[STDP | RewardModulatedSTDP | BCM | Oja]] = {
+    "stdp": STDP,
+    "rstdp": RewardModulatedSTDP,
+    "bcm": BCM,
+    "oja": Oja,
+}
+
+
+def rule_fields(name: str) -> dict[str, tuple[type, tuple[str, ...]]]:
+    """Return the parameters of rule ``name``: field -> (``float``, ``bool`` or ``str``, choices).
+
+    ``choices`` lists the allowed strings of a ``str`` field (empty
+    otherwise). The JSON Schema of the network spec is generated from this.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown rule name.
+    """
+    if name not in _RULE_CLASSES:
+        raise InvalidParameterError.of(
+            "plasticity", name, f"must be one of {', '.join(RULE_NAMES)}"
+        )
+    cls = _RULE_CLASSES[name]
+    hints = get_type_hints(cls)
+    out: dict[str, tuple[type, tuple[str, ...]]] = {}
+    for f in fields(cls):
+        hint = hints[f.name]
+        if get_origin(hint) is Literal:
+            out[f.name] = (str, tuple(str(a) for a in get_args(hint)))
+        else:
+            out[f.name] = (hint, ())
+    return out
+
+
+def rule_from_params(name: str, params: Mapping[str, Any], w_max: float) -> PlasticityRule:
+    """Return rule ``name`` with :func:`default_rule` defaults, overridden by ``params``.
+
+    ``w_max`` is the bound used when ``params`` gives none (defaults such as
+    STDP's ``a_plus = 0.01 w_max`` scale with the bound actually used).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`RULE_NAMES`.
+    params : mapping of str to float, bool or str
+        Fields of the rule's class (see :func:`rule_fields`).
+    w_max : float
+        Default upper weight bound (> 0).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown rule, unknown parameter (``params.NAME``) or a bad value
+        (named by the rule's field).
+    """
+    allowed = rule_fields(name)
+    for key in params:
+        if key not in allowed:
+            raise InvalidParameterError.of(
+                f"params.{key}",
+                params[key],
+                f"not a parameter of {name} (have {', '.join(allowed)})",
+            )
+    bound = float(params.get("w_max", w_max))
+    base = default_rule(name, bound)
+    return replace(base, **dict(params))

@@ -15,6 +15,7 @@ from evospikenet.audit.heads import (
     load_public_key,
 )
 from evospikenet.audit.manager import (
+    COMMAND_ACTION_PREFIX,
     GENESIS_PREV_HASH,
     RESULTS,
     AuditLogManager,
@@ -36,6 +37,7 @@ from evospikenet.audit.record import (
 
 __all__ = [
     "AUDIT_LOG_ENV",
+    "COMMAND_ACTION_PREFIX",
     "GENESIS_PREV_HASH",
     "RESULTS",
     "AuditLogManager",

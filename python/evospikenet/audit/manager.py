@@ -26,6 +26,7 @@ from evospikenet.audit.heads import TreeHead
 from evospikenet.errors import ChainBrokenError, InvalidParameterError
 
 __all__ = [
+    "COMMAND_ACTION_PREFIX",
     "GENESIS_PREV_HASH",
     "RESULTS",
     "AuditLogManager",
@@ -36,6 +37,10 @@ __all__ = [
     "WriteResult",
     "verify_inclusion_proof",
 ]
+
+#: Namespace of the actions the CLI's commands record (``cli.simulate``); a
+#: query may leave it out (``action="simulate"`` finds ``cli.simulate``).
+COMMAND_ACTION_PREFIX = "cli."
 
 #: ``prev_hash`` of entry 0: ``sha256:`` followed by 64 zeros.
 GENESIS_PREV_HASH: str = _core.AUDIT_GENESIS_PREV_HASH
@@ -424,7 +429,9 @@ class AuditLogManager:
         actor : str, optional
             Exact actor.
         action : str, optional
-            Action prefix (``"model."`` matches ``"model.train"``).
+            Action prefix (``"model."`` matches ``"model.train"``). The
+            ``cli.`` namespace of the commands' own entries may be left out:
+            ``"simulate"`` matches ``"cli.simulate"``.
         resource : str, optional
             Exact resource.
         result : str, optional
@@ -456,7 +463,9 @@ class AuditLogManager:
         for entry in self.iter_entries():
             if actor is not None and entry.get("actor") != actor:
                 continue
-            if action is not None and not str(entry.get("action", "")).startswith(action):
+            if action is not None and not str(entry.get("action", "")).startswith(
+                (action, COMMAND_ACTION_PREFIX + action)
+            ):
                 continue
             if resource is not None and entry.get("resource") != resource:
                 continue

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from evospikenet.audit.manager import AuditLogManager, WriteResult
+from evospikenet.audit.manager import COMMAND_ACTION_PREFIX, AuditLogManager, WriteResult
 from evospikenet.errors import FileIOError
 
 __all__ = [
@@ -188,7 +188,7 @@ def record_command(
     resource = next(iter(outs), None) or next(iter(ins), None) or command
     manager = AuditLogManager(log_path, fsync="always")
     return manager.write(
-        action="cli." + ".".join(command.split()),
+        action=COMMAND_ACTION_PREFIX + ".".join(command.split()),
         actor=actor or default_actor(),
         resource=resource,
         result=result,

@@ -17,6 +17,7 @@ from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
 from evospikenet.cli.lm import lm_group
 from evospikenet.cli.map_connectome import map_connectome_command
 from evospikenet.cli.simulate import simulate_command
+from evospikenet.cli.spec import spec_group
 
 __all__ = ["cli", "main"]
 
@@ -37,6 +38,7 @@ cli.add_command(genome_group)
 cli.add_command(snapshot_group)
 cli.add_command(brain)  # issue 12
 cli.add_command(lm_group)  # issue 18
+cli.add_command(spec_group)  # issue 14
 
 
 def main() -> None:

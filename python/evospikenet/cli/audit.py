@@ -178,7 +178,12 @@ def append_command(
 @audit.command("query")
 @log_option
 @click.option("--actor", default=None, help="Exact actor.")
-@click.option("--action", default=None, help="Action prefix.")
+@click.option(
+    "--action",
+    default=None,
+    help="Action prefix; commands record cli.COMMAND (cli.simulate), which "
+    "--action simulate also finds.",
+)
 @click.option("--resource", default=None, help="Exact resource.")
 @click.option("--result", type=click.Choice(RESULTS), default=None, help="Exact result.")
 @click.option("--since", default=None, help="Earliest time, ISO 8601 (UTC if naive).")

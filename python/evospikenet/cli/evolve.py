@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -29,15 +30,52 @@ def _data_errors() -> Iterator[None]:
             fail(str(exc), EXIT_BAD_INPUT)
 
 
-@click.command("evolve")
-@click.option(
-    "--task",
-    required=True,
-    help="cartpole (gymnasium CartPole-v1), digits (scikit-learn) or module:callable.",
+TASK_HELP = (
+    "cartpole (gymnasium CartPole-v1: 4 inputs, 2 actions), digits (scikit-learn 8x8 digits: "
+    "64 inputs, 10 classes) or module:callable, a function (BuiltNetwork) -> float whose "
+    "module may set N_INPUTS and N_OUTPUTS (default 4 and 2), the genome's input and "
+    "output sizes."
 )
-@click.option("--population", type=click.IntRange(2, 100_000), default=50, show_default=True)
-@click.option("--generations", type=click.IntRange(1, 1_000_000), default=30, show_default=True)
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+
+
+def _test_scores(task: str, genome: Any, test_episodes: int) -> dict[str, float]:
+    """Scores of ``genome`` on data the run never saw (``--test-episodes``)."""
+    from evospikenet.evolution.tasks import CartPoleTask, DigitsTask, make_task
+
+    if not test_episodes:
+        return {}
+    task_obj = make_task(task)
+    if isinstance(task_obj, CartPoleTask):
+        returns = task_obj.test(genome, range(10_000, 10_000 + test_episodes))
+        return {"test_mean_return": sum(returns) / len(returns), "test_min_return": min(returns)}
+    if isinstance(task_obj, DigitsTask):
+        return {"test_accuracy": task_obj.test_accuracy(genome)}
+    return {}
+
+
+@click.command("evolve")
+@click.option("--task", required=True, help=TASK_HELP)
+@click.option(
+    "--population",
+    type=click.IntRange(2, 100_000),
+    default=50,
+    show_default=True,
+    help="Genomes per generation.",
+)
+@click.option(
+    "--generations",
+    type=click.IntRange(1, 1_000_000),
+    default=30,
+    show_default=True,
+    help="Generations to evaluate; with --resume, the total the run is extended to.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the pool's generator (the same seed gives the same run).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 1024),
@@ -51,7 +89,12 @@ def _data_errors() -> Iterator[None]:
     required=True,
     help="Output directory: checkpoint.json.gz, best_genome.json, snapshots/.",
 )
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run whose checkpoint is in --out (same task, population, seed); "
+    "a finished run is extended to --generations. No checkpoint: exit 2.",
+)
 @click.option("--target-fitness", type=float, default=None, help="Stop once the best reaches this.")
 @click.option(
     "--robustness-weight", type=float, default=0.0, show_default=True,
@@ -97,11 +140,13 @@ def evolve_command(
 ) -> None:
     """Evolve spiking networks on a task, with a checkpoint every generation.
 
-    Exit codes: 0 ok, 2 bad input (unknown task, bad checkpoint).
+    Writes OUT/best_genome.json (replay it with `evospikenet genome eval`),
+    OUT/checkpoint.json.gz and OUT/snapshots/. Exit codes: 0 ok, 2 bad input
+    (unknown task, --resume without or with another run's checkpoint).
     """
     from evospikenet.evolution.fitness import FitnessWeights
     from evospikenet.evolution.run import GenerationReport, evolve
-    from evospikenet.evolution.tasks import CartPoleTask, DigitsTask, make_task
+    from evospikenet.evolution.tasks import make_task
 
     show = not (no_progress or as_json)
     console = stderr_console()
@@ -151,14 +196,7 @@ def evolve_command(
                 episodes=episodes,
                 validation_episodes=validation_episodes,
             )
-        if test_episodes:
-            task_obj = make_task(task)
-            if isinstance(task_obj, CartPoleTask):
-                returns = task_obj.test(result.best, range(10_000, 10_000 + test_episodes))
-                result.extra["test_mean_return"] = sum(returns) / len(returns)
-                result.extra["test_min_return"] = min(returns)
-            elif isinstance(task_obj, DigitsTask):
-                result.extra["test_accuracy"] = task_obj.test_accuracy(result.best)
+        result.extra.update(_test_scores(task, result.best, test_episodes))
     if as_json:
         click.echo(json.dumps(result.to_json()))
         return
@@ -187,7 +225,7 @@ def evolve_command(
 )
 @click.pass_context
 def genome_group(ctx: click.Context, store: Path) -> None:
-    """List, show, save and apply stored genomes."""
+    """List, show, evaluate, save and apply genomes."""
     ctx.obj = {"store": store}
 
 
@@ -229,6 +267,76 @@ def genome_show(obj: dict[str, Any], name_or_path: str) -> None:
             g = GenomeStore(obj["store"]).get_genome(name_or_path)
     click.echo(g.to_json())
     stderr_console().print(g.summary())
+
+
+@genome_group.command("eval")
+@click.argument("name_or_path")
+@click.option("--task", required=True, help=TASK_HELP)
+@click.option(
+    "--episodes", type=int, default=None,
+    help="cartpole: training episodes (reset seeds 0..N-1; default 5), as given to evolve.",
+)  # fmt: skip
+@click.option(
+    "--robustness-weight", type=float, default=0.0, show_default=True,
+    help="Weight of the mean robustness score in the fitness, as given to evolve.",
+)  # fmt: skip
+@click.option(
+    "--energy-weight", type=float, default=0.0, show_default=True,
+    help="Weight of the energy penalty (mean rate / 100 Hz), as given to evolve.",
+)  # fmt: skip
+@click.option(
+    "--test-episodes", type=click.IntRange(0, 100_000), default=0, show_default=True,
+    help="cartpole: also play this many new episodes (reset seeds 10000..); digits: any "
+    "value > 0 adds the held-out test accuracy.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def genome_eval(
+    obj: dict[str, Any],
+    name_or_path: str,
+    task: str,
+    episodes: int | None,
+    robustness_weight: float,
+    energy_weight: float,
+    test_episodes: int,
+    as_json: bool,
+) -> None:
+    """Evaluate a saved genome (a JSON file or a store name) on a task.
+
+    The fitness is computed as `evolve` computes it (same task, episodes and
+    weights give the genome's recorded fitness again: a replay); the result
+    goes to stdout. Exit codes: 0 ok, 2 bad input (unknown task, a genome
+    whose input or output size does not fit the task).
+    """
+    from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
+    from evospikenet.evolution.genome import load_genome
+    from evospikenet.evolution.snapshot import GenomeStore
+
+    with _data_errors():
+        path = Path(name_or_path)
+        if path.suffix == ".json" or path.exists():
+            g = load_genome(path)
+        else:
+            g = GenomeStore(obj["store"]).get_genome(name_or_path)
+        weights = FitnessWeights(1.0, robustness_weight, energy_weight)
+        with FitnessEvaluator(task, weights, episodes=episodes) as evaluator:
+            fitness = evaluator.evaluate(g)
+        result: dict[str, Any] = {
+            "genome_id": g.genome_id,
+            "task": task,
+            "fitness": fitness,
+            "recorded_fitness": g.fitness,
+            **_test_scores(task, g, test_episodes),
+        }
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    table = Table(title=f"genome {g.genome_id} on {task}")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
 
 
 @genome_group.command("save")
@@ -307,11 +415,18 @@ def snapshot_list(obj: dict[str, Any], as_json: bool) -> None:
 )
 @click.pass_obj
 def snapshot_restore(obj: dict[str, Any], snapshot_id: str, target: Path) -> None:
-    """Restore snapshot SNAPSHOT_ID to --target (checked against its SHA-256)."""
+    """Restore snapshot SNAPSHOT_ID to --target (checked against its SHA-256).
+
+    SNAPSHOT_ID is a full id (post_generation_3-1a2b3c4d5e6f) or a name alone
+    (post_generation_3) when one snapshot has it; a name several share exits 2
+    listing their ids.
+    """
     from evospikenet.evolution.snapshot import SnapshotManager, rollback_to_snapshot
 
     if not obj["dir"].is_dir():
         fail(f"no snapshot directory {obj['dir']}", EXIT_BAD_INPUT)
     with _data_errors():
-        path = rollback_to_snapshot(snapshot_id, SnapshotManager(obj["dir"]), target)
-    click.echo(json.dumps({"id": snapshot_id, "restored": str(path)}))
+        manager = SnapshotManager(obj["dir"])
+        entry = manager.get_entry(snapshot_id)
+        path = rollback_to_snapshot(entry["id"], manager, target)
+    click.echo(json.dumps({"id": entry["id"], "restored": str(path)}))

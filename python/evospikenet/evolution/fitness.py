@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -50,6 +52,28 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 _WORKER_TASKS: dict[str, Any] = {}
+
+#: How often (s) a worker process checks that its parent still lives.
+PARENT_POLL_S = 0.2
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Initialise a worker: exit as soon as the process that started it is gone.
+
+    A parent killed by ``SIGKILL`` cannot shut its pool down, and its spawn
+    workers (and with them multiprocessing's resource tracker, which lives
+    while any of them holds its pipe) would run on with parent 1. A daemon
+    thread polls ``os.getppid()`` every :data:`PARENT_POLL_S` and ends the
+    worker with ``os._exit`` once it changes (portable, unlike Linux's
+    ``PR_SET_PDEATHSIG``, which fires when the spawning *thread* exits).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="evospikenet-parent-watch", daemon=True).start()
 
 
 def _worker_evaluate(args: tuple[str, int | None, dict[str, float], dict[str, Any]]) -> float:
@@ -155,8 +179,12 @@ class FitnessEvaluator:
             self._check(g)
         if self._executor is None:
             # spawn: the Rust core's thread pool must not be forked.
+            # Workers exit when this process dies, even by SIGKILL.
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
             )
         assert self.task_name is not None
         args = [(self.task_name, self.episodes, asdict(self.weights), g.to_dict()) for g in genomes]

@@ -21,6 +21,14 @@ A genome is a JSON document (``schema_version`` 1)::
       "plasticity": null
     }
 
+``plasticity`` is null or ``{"rule": "stdp" | "bcm" | "oja", "params": {...}}``:
+:meth:`EvoGenome.build` attaches the rule (:mod:`evospikenet.plasticity`,
+:func:`~evospikenet.plasticity.rule_from_params`) to every excitatory
+projection with a positive weight, each with ``w_max`` = ``params["w_max"]``
+or twice the projection's largest initial weight. Weights then learn during
+an evaluation (lifetime learning): a closed-loop task's episode reset keeps
+them, as :meth:`evospikenet.network.Network.reset` does.
+
 Nodes are ordered ``input``, the layers of every module in order (the
 "chromosomes"), then ``output`` (readout ``populations``). A connection from
 node *i* to node *j* is *feed-forward* when ``j = i + 1``, a *skip* when
@@ -46,6 +54,7 @@ from evospikenet._atomic import write_atomic
 from evospikenet.distributions import Constant, Normal, Uniform
 from evospikenet.errors import FileIOError, InvalidParameterError
 from evospikenet.network import LIFPopulation, Network, Population
+from evospikenet.plasticity import STANDALONE_RULES, rule_fields, rule_from_params
 
 __all__ = [
     "IZHIKEVICH_BOUNDS",
@@ -261,7 +270,8 @@ class EvoGenome:
     input, modules, connections, readout
         The network description (see the module docstring).
     plasticity : dict or None
-        Reserved for a plasticity rule; must be None (not supported yet).
+        ``{"rule": name, "params": {...}}`` (see the module docstring): a
+        plasticity rule on every excitatory projection, or None.
     """
 
     genome_id: str
@@ -515,13 +525,10 @@ class EvoGenome:
         Raises
         ------
         InvalidParameterError
-            If the genome is invalid or sets ``plasticity`` (not supported yet).
+            If the genome is invalid, or ``plasticity.params.w_max`` lies
+            below a projection's initial weights.
         """
         self.validate()
-        if self.plasticity is not None:
-            raise InvalidParameterError.of(
-                "plasticity", self.plasticity, "plasticity rules are not supported by build yet"
-            )
         s = self.network_seed if seed is None else int(seed)
         net = Network(dt_ms=self.dt_ms, seed=s)
         pops: dict[str, Population] = {}
@@ -579,6 +586,8 @@ class EvoGenome:
             for post in posts:
                 _connect(net, pops[conn.pre], post, conn, self.dt_ms, masked.get(k))
                 k += 1
+        if self.plasticity is not None:
+            _attach_plasticity(net, self.plasticity)
         return BuiltNetwork(self, net, pops[INPUT], pops, outputs)
 
 
@@ -951,13 +960,52 @@ def _parse(data: Any) -> EvoGenome:
     plasticity = top.get("plasticity")
     if plasticity is not None:
         _obj(plasticity, "plasticity", ["rule", "params"])
-        _str(plasticity["rule"], "plasticity.rule")
+        rule = _str(plasticity["rule"], "plasticity.rule")
+        if rule not in STANDALONE_RULES:
+            raise _fail(
+                "plasticity.rule",
+                rule,
+                f"must be one of {', '.join(STANDALONE_RULES)} (rstdp needs a reward signal)",
+            )
         if not isinstance(plasticity["params"], dict):
             raise _fail("plasticity.params", plasticity["params"], "must be an object")
+        fields_ = rule_fields(rule)
         for key, val in plasticity["params"].items():
-            _num(val, f"plasticity.params.{key}")
-        genome.plasticity = dict(plasticity)
+            where = f"plasticity.params.{key}"
+            if key not in fields_:
+                raise _fail(where, val, f"not a parameter of {rule} (have {', '.join(fields_)})")
+            kind, choices = fields_[key]
+            if kind is bool and not isinstance(val, bool):
+                raise _fail(where, val, "must be true or false")
+            if choices and val not in choices:
+                raise _fail(where, val, f"must be one of {', '.join(choices)}")
+            if kind is float:
+                _num(val, where)
+        try:
+            rule_from_params(rule, plasticity["params"], 1.0)
+        except InvalidParameterError as exc:
+            raise _fail(f"plasticity.params.{exc.name}", exc.value, exc.reason) from exc
+        genome.plasticity = {"rule": rule, "params": dict(plasticity["params"])}
     return genome
+
+
+def _attach_plasticity(net: Network, plasticity: Mapping[str, Any]) -> None:
+    """Attach the genome's rule to every excitatory projection with a positive weight."""
+    for proj in net.projections:
+        if proj.receptor != "excitatory" or len(proj) == 0:
+            continue
+        top = float(proj.weights().max())
+        if top <= 0:
+            continue
+        try:
+            rule = rule_from_params(plasticity["rule"], plasticity["params"], 2.0 * top)
+            net.add_plasticity(proj, rule)
+        except InvalidParameterError as exc:
+            raise _fail(
+                f"plasticity.params.{exc.name}",
+                exc.value,
+                f"{exc.reason} (projection {proj.pre.name}->{proj.post.name})",
+            ) from exc
 
 
 def load_genome(path: str | os.PathLike[str]) -> EvoGenome:

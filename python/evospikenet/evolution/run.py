@@ -132,9 +132,13 @@ def evolve(
         Output directory.
     resume : bool
         Continue from ``out/checkpoint.json.gz`` (same task, population and
-        seed required). A run killed at any point and resumed gives the
-        same result as one never interrupted: the checkpoint holds the whole
-        pool state, generator included, and evaluations are deterministic.
+        seed required; it must exist). A run killed at any point and resumed
+        gives the same result as one never interrupted: the checkpoint holds
+        the whole pool state, generator included, and evaluations are
+        deterministic. A run that ended because its generations ran out is
+        extended to ``generations`` (a 3-generation run resumed with 6 ends
+        exactly as a 6-generation run); one that reached ``target_fitness``
+        stays finished.
     target_fitness : float, optional
         Stop after the first generation whose best reaches it.
     weights : FitnessWeights, optional
@@ -168,7 +172,8 @@ def evolve(
     Raises
     ------
     InvalidParameterError
-        Bad task name, sizes, or a checkpoint of a different run.
+        Bad task name, sizes, ``resume`` without a checkpoint, or a
+        checkpoint of a different run.
     FileIOError
         If the output cannot be written or the checkpoint read.
     """
@@ -217,7 +222,11 @@ def evolve(
     val_best: EvoGenome | None = None
     val_best_mean = -math.inf
     val_episodes_done = 0
-    if resume and ckpt.exists():
+    if resume and not ckpt.exists():
+        raise InvalidParameterError.of(
+            "resume", str(ckpt), "no checkpoint to resume from (run without --resume to start)"
+        )
+    if resume:
         state = _read_checkpoint(ckpt)
         if state.get("config") != config:
             raise InvalidParameterError.of(
@@ -241,6 +250,11 @@ def evolve(
             raise FileIOError(
                 f"checkpoint {ckpt} is incomplete or malformed: {exc!r}", str(ckpt)
             ) from exc
+        if done and solved_at is None and pool.generation + 1 < generations and pool.history:
+            # It stopped because its generations ran out: breed the next
+            # generation from the last evaluated one, as a longer run would have.
+            asyncio.run(pool.evolve_generation(pool.history.pop()))
+            done = False
     else:
         pool.initialize_population()
         done = False

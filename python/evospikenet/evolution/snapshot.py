@@ -146,16 +146,31 @@ class SnapshotManager:
         return self._index()
 
     def get_entry(self, snapshot_id: str) -> dict[str, Any]:
-        """Return the index entry of ``snapshot_id``.
+        """Return the index entry of ``snapshot_id``: a full id, or a name alone.
+
+        A name (``post_generation_3``, without the ``-<hash>`` suffix)
+        selects the one snapshot of that name.
 
         Raises
         ------
         DataLoadError
-            For an unknown id.
+            For an unknown id or name.
+        InvalidParameterError
+            For a name that several snapshots share (the message lists their
+            ids).
         """
-        for entry in self._index():
+        entries = self._index()
+        for entry in entries:
             if entry.get("id") == snapshot_id:
                 return entry
+        named = [e for e in entries if e.get("name") == snapshot_id]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            ids = ", ".join(str(e.get("id")) for e in named)
+            raise InvalidParameterError.of(
+                "snapshot_id", snapshot_id, f"ambiguous: {len(named)} snapshots ({ids})"
+            )
         raise DataLoadError(f"unknown snapshot id {snapshot_id!r}", str(self.snapshot_dir))
 
     def restore_snapshot(self, snapshot_id: str) -> dict[str, Any]:
@@ -221,12 +236,14 @@ def rollback_version(version_entry: Mapping[str, Any], target_path: str | os.Pat
 def rollback_to_snapshot(
     snapshot_id: str, manager: SnapshotManager, target_path: str | os.PathLike[str]
 ) -> Path:
-    """Find ``snapshot_id`` in ``manager`` and restore its file to ``target_path``.
+    """Restore snapshot ``snapshot_id`` (an id or a name) of ``manager`` to ``target_path``.
 
     Raises
     ------
     DataLoadError
         For an unknown id or a missing or corrupt file.
+    InvalidParameterError
+        For a name that several snapshots share.
     """
     return rollback_version(manager.get_entry(snapshot_id), target_path)
 

@@ -26,6 +26,9 @@ pub struct Streams<'a> {
     /// The stream of target neuron `j` (local index), for rules that draw
     /// per target (fixed in-degree).
     pub target: &'a dyn Fn(u32) -> Stream,
+    /// The stream of source neuron `i` (local index), for rules that draw
+    /// per source (fixed out-degree).
+    pub source: &'a dyn Fn(u32) -> Stream,
 }
 
 /// What a rule-based projection is built from (besides its streams).
@@ -60,6 +63,12 @@ pub enum Rule {
         /// In-degree.
         k: u64,
     },
+    /// Each pre neuron gets exactly `k` postsynaptic partners drawn
+    /// uniformly (multapses allowed, as NEST's `fixed_outdegree` by default).
+    FixedOutdegree {
+        /// Out-degree.
+        k: u64,
+    },
     /// Exactly `n` synapses with pre and post drawn uniformly and
     /// independently (multapses always allowed), as in Potjans & Diesmann (2014).
     FixedTotalNumber {
@@ -74,13 +83,17 @@ pub enum Rule {
 
 impl Rule {
     /// The rule named `name` (`fixed_probability`, `fixed_indegree`,
-    /// `fixed_total_number`, `all_to_all`, `one_to_one`) with its parameter
-    /// `value` (probability, in-degree or number; ignored by the last two).
+    /// `fixed_outdegree`, `fixed_total_number`, `all_to_all`, `one_to_one`)
+    /// with its parameter `value` (probability, in-degree, out-degree or
+    /// number; ignored by the last two).
     pub fn from_name(name: &str, value: f64) -> Result<Self> {
         match name {
             "fixed_probability" => Ok(Rule::FixedProbability { p: value }),
             "fixed_indegree" => Ok(Rule::FixedIndegree {
                 k: count("indegree", value)?,
+            }),
+            "fixed_outdegree" => Ok(Rule::FixedOutdegree {
+                k: count("outdegree", value)?,
             }),
             "fixed_total_number" => Ok(Rule::FixedTotalNumber {
                 n: count("total_number", value)?,
@@ -335,6 +348,20 @@ fn generate(
                 }
             }
         }
+        Rule::FixedOutdegree { k } => {
+            for i in 0..n_pre {
+                tick(hook, k.max(1))?;
+                let mut rng = (streams.source)(i);
+                let mut made = 0;
+                while made < k {
+                    let j = rng.random_range(0..n_post);
+                    if autapse_ok(i, j) {
+                        emit(i, j);
+                        made += 1;
+                    }
+                }
+            }
+        }
         Rule::FixedTotalNumber { n } => {
             let mut made = 0;
             while made < n {
@@ -365,6 +392,16 @@ fn validate_rule(rule: &Rule, n_pre: u32, n_post: u32, allow_autapses: bool) -> 
             };
             if k > 0 && available == 0 {
                 return Err(Error::invalid("indegree", k, "no presynaptic candidates"));
+            }
+        }
+        Rule::FixedOutdegree { k } => {
+            let available = if allow_autapses {
+                n_post
+            } else {
+                n_post.saturating_sub(1)
+            };
+            if k > 0 && available == 0 {
+                return Err(Error::invalid("outdegree", k, "no postsynaptic candidates"));
             }
         }
         Rule::FixedTotalNumber { n } => {

@@ -187,6 +187,10 @@ proptest! {
         let d = Dist::Constant(0.1);
         let p1 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedIndegree { k }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
         let p2 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedTotalNumber { n: total }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
+        let p3 = net.connect(&ConnectSpec { pre: a, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedOutdegree { k }, allow_autapses: true, weight: &w, delay_ms: &d }).unwrap();
+        // Out-degree onto the population itself without autapses: each row
+        // has exactly k entries, none on the diagonal.
+        let p4 = net.connect(&ConnectSpec { pre: b, post: b, receptor: Receptor::Excitatory, rule: &Rule::FixedOutdegree { k }, allow_autapses: false, weight: &w, delay_ms: &d });
         let csr = &net.projections()[p1].csr;
         let mut indeg = vec![0u64; n_post as usize];
         for &j in &csr.indices {
@@ -194,10 +198,25 @@ proptest! {
         }
         prop_assert!(indeg.iter().all(|&c| c == k));
         prop_assert_eq!(net.projections()[p2].csr.len() as u64, total);
+        let out = &net.projections()[p3].csr;
+        for i in 0..n_pre as usize {
+            prop_assert_eq!(out.indptr[i + 1] - out.indptr[i], k);
+        }
+        if n_post == 1 && k > 0 {
+            prop_assert!(p4.is_err());
+        } else {
+            let own = &net.projections()[p4.unwrap()].csr;
+            for i in 0..n_post as usize {
+                let row = &own.indices[own.indptr[i] as usize..own.indptr[i + 1] as usize];
+                prop_assert_eq!(row.len() as u64, k);
+                prop_assert!(row.iter().all(|&j| j as usize != i));
+            }
+        }
         for proj in net.projections() {
             let csr = &proj.csr;
-            prop_assert_eq!(csr.indptr.len(), n_pre as usize + 1);
-            for i in 0..n_pre as usize {
+            let rows = if proj.pre == a { n_pre } else { n_post } as usize;
+            prop_assert_eq!(csr.indptr.len(), rows + 1);
+            for i in 0..rows {
                 let row = &csr.indices[csr.indptr[i] as usize..csr.indptr[i + 1] as usize];
                 prop_assert!(row.windows(2).all(|w| w[0] <= w[1]));
             }

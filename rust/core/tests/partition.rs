@@ -88,6 +88,7 @@ fn build(part: Part, threads: usize) -> (Network, usize, usize) {
         (b, a, Rule::FixedIndegree { k: 12 }, -60.0, between()),
         (a, b, Rule::FixedProbability { p: 0.15 }, 35.0, between()),
         (b, b, Rule::FixedTotalNumber { n: 600 }, -50.0, within()),
+        (a, b, Rule::FixedOutdegree { k: 9 }, 20.0, between()),
     ];
     for (pre, post, rule, w, delay) in &conns {
         if !local.contains(post) {

@@ -389,6 +389,21 @@ impl Engine {
         detached(py, || net.set_poisson_rates(input, rates))
     }
 
+    /// Schedule piecewise-constant per-neuron rates (Hz) of Poisson input
+    /// `input`: row `k` of `rates_hz` (flattened) from `steps[k]` on.
+    fn set_poisson_schedule(
+        &mut self,
+        py: Python<'_>,
+        input: usize,
+        steps: PyReadonlyArray1<'_, u64>,
+        rates_hz: PyReadonlyArray1<'_, f64>,
+    ) -> PyResult<()> {
+        let steps = slice("steps", &steps)?;
+        let rates = slice("rates_hz", &rates_hz)?;
+        let net = &mut self.net;
+        detached(py, || net.set_poisson_schedule(input, steps, rates))
+    }
+
     /// Add a per-neuron constant current (pA); return its index.
     fn add_current_input(
         &mut self,

@@ -380,10 +380,13 @@ impl Network {
         let base = rng::mix(self.seed, &[tag::CONNECT, keys.0, keys.1, ordinal]);
         let target_base = rng::extend(base, 2);
         let target = |j: u32| rng::from_state(rng::extend(target_base, post_pop.global_id(j)));
+        let source_base = rng::extend(base, 3);
+        let source = |i: u32| rng::from_state(rng::extend(source_base, pre_pop.global_id(i)));
         let streams = Streams {
             pairs: rng::from_state(rng::extend(base, 0)),
             values: rng::from_state(rng::extend(base, 1)),
             target: &target,
+            source: &source,
         };
         let build = BuildSpec {
             rule: spec.rule,

@@ -76,6 +76,7 @@ impl Network {
         // 1. Inputs: Poisson draws, currents. Every neuron draws from its
         //    own stream, so the work partition does not change the numbers.
         for input in &mut self.poisson {
+            input.apply_schedule(s);
             if !input.active {
                 continue;
             }

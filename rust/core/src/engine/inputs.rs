@@ -24,6 +24,35 @@ pub(super) struct PoissonInput {
     pub(super) active: bool,
     /// One stream per neuron.
     pub(super) streams: Vec<Stream>,
+    /// Rate changes still to come, by increasing step.
+    pub(super) schedule: Vec<ScheduledRates>,
+    /// Index in `schedule` of the next change.
+    pub(super) next: usize,
+}
+
+/// Per-neuron rates that a Poisson input takes from step `step` on.
+#[derive(Clone, Debug)]
+pub(super) struct ScheduledRates {
+    pub(super) step: u64,
+    pub(super) which: Vec<u32>,
+    pub(super) dists: Vec<Option<PoissonCounts>>,
+    pub(super) active: bool,
+}
+
+impl PoissonInput {
+    /// Take the scheduled rates due at step `s` (the latest change with a
+    /// step <= `s`).
+    pub(super) fn apply_schedule(&mut self, s: u64) {
+        while let Some(change) = self.schedule.get_mut(self.next) {
+            if change.step > s {
+                break;
+            }
+            self.which = std::mem::take(&mut change.which);
+            self.dists = std::mem::take(&mut change.dists);
+            self.active = change.active;
+            self.next += 1;
+        }
+    }
 }
 
 /// Samplers of per-neuron rates: `(which, dists, active)`, one sampler per
@@ -150,6 +179,8 @@ impl Network {
             dists,
             active,
             streams,
+            schedule: Vec::new(),
+            next: 0,
         });
         Ok(self.poisson.len() - 1)
     }
@@ -188,6 +219,77 @@ impl Network {
         p.which = which;
         p.dists = dists;
         p.active = active;
+        Ok(())
+    }
+
+    /// Schedule piecewise-constant rates for Poisson input `input`: from
+    /// step `steps[k]` on, neuron `i` gets rate `rates_hz[k * n + i]` (Hz,
+    /// finite, >= 0; `n` the target's size). Replaces any earlier schedule;
+    /// the current rates hold until the first change. `steps` must increase
+    /// strictly and not lie before the current step.
+    pub fn set_poisson_schedule(
+        &mut self,
+        input: usize,
+        steps: &[u64],
+        rates_hz: &[f64],
+    ) -> Result<()> {
+        let (dt_ms, now) = (self.dt_ms, self.step);
+        let len = self.poisson.len();
+        let p = self.poisson.get_mut(input).ok_or(Error::IndexOutOfRange {
+            kind: "poisson input".into(),
+            index: input,
+            len,
+        })?;
+        let n = p.streams.len();
+        if rates_hz.len() != steps.len() * n {
+            return Err(Error::ShapeMismatch {
+                name: "rates_hz".into(),
+                expected: format!("({}, {n})", steps.len()),
+                got: format!("({},)", rates_hz.len()),
+            });
+        }
+        let mut schedule = Vec::with_capacity(steps.len());
+        for (k, &step) in steps.iter().enumerate() {
+            if step < now {
+                return Err(Error::invalid(
+                    format!("times_ms[{k}]"),
+                    step as f64 * dt_ms,
+                    format!("lies before the current time {} ms", now as f64 * dt_ms),
+                ));
+            }
+            if k > 0 && step <= steps[k - 1] {
+                return Err(Error::invalid(
+                    format!("times_ms[{k}]"),
+                    step as f64 * dt_ms,
+                    "times must increase strictly",
+                ));
+            }
+            let rates = if n == 0 {
+                &[][..]
+            } else {
+                &rates_hz[k * n..(k + 1) * n]
+            };
+            let (which, dists, active) = poisson_samplers(rates, dt_ms).map_err(|e| match e {
+                Error::InvalidParameter {
+                    name,
+                    value,
+                    reason,
+                } => Error::InvalidParameter {
+                    name: name.replacen("rate_hz", &format!("rates_hz[{k}]"), 1),
+                    value,
+                    reason,
+                },
+                other => other,
+            })?;
+            schedule.push(ScheduledRates {
+                step,
+                which,
+                dists,
+                active,
+            });
+        }
+        p.schedule = schedule;
+        p.next = 0;
         Ok(())
     }
 
