@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import time
@@ -28,6 +29,7 @@ from evospikenet.brain.local import free_ports, shard_command, simulate_local
 from evospikenet.brain.lockstep import ShardPlan, raster_sha256
 from evospikenet.cli import cli
 from evospikenet.io import read_spikes
+from evospikenet.partition import Part
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "connectome_config.yaml"
 SEED = 11
@@ -198,7 +200,7 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     out = str(tmp_path / "x.parquet")
     base = ["--duration-ms", "10", "--out", out]
     r = runner.invoke(cli, ["brain", "simulate", *base])
-    assert r.exit_code == 2 and "MODEL or --manifest" in r.output
+    assert r.exit_code == 2 and "MODEL, --manifest or --spec" in r.output
     r = runner.invoke(cli, ["brain", "simulate", "cuba", "--nodes", "3", *base])
     assert r.exit_code == 2 and "nodes" in r.output
     r = runner.invoke(cli, ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "X", *base])
@@ -206,3 +208,57 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     r = runner.invoke(cli, ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "E",
                             "--mode", "mesh", *base])  # fmt: skip
     assert r.exit_code == 2
+
+
+SPEC_NODES = """
+run: {duration_ms: 100, dt_ms: 0.1, seed: 5}
+populations:
+  S: {model: spike_source, n: 20, node: sensory,
+      times_ms: [1, 2, 3, 5, 8, 13, 21, 34, 55, 89], neurons: [0, 3, 6, 9, 12, 15, 18, 1, 4, 7]}
+  E: {n: 400, node: cortex, params: {tau_m_ms: 20, e_l_mv: -70, v_th_mv: -50},
+      init: {v_mv: {uniform: [-70, -51]}}}
+  I: {n: 100, node: inhib, init: {v_mv: {uniform: [-65, -50]}}}
+projections:
+  - {name: SE, pre: S, post: E, outdegree: 40, weight: 300, delay_ms: 1.0}
+  - {pre: E, post: I, p: 0.1, weight: 60, delay_ms: {uniform: [0.5, 2.0]}}
+  - {pre: E, post: E, indegree: 20, weight: 30, delay_ms: 1.5}
+  - {pre: I, post: E, receptor: inhibitory, indegree: 10, weight: -80, delay_ms: 0.8}
+inputs:
+  - {type: poisson, target: E, rate_hz: 2000, weight: 300}
+  - {type: poisson, target: I, times_ms: [0, 50], rates_hz: [1000, 3000], weight: 300}
+plasticity:
+  - {projection: SE, rule: stdp}
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_spec_with_nodes_identity(threads: int, tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text(SPEC_NODES)
+    plan = ShardPlan.for_spec(spec)
+    assert plan.nodes == {"sensory": ("S",), "cortex": ("E",), "inhib": ("I",)}
+    assert plan.seed == 5 and plan.kind == "spec"
+    _check(plan, 100.0, threads, tmp_path, min_spikes=300)
+    # without node fields: cut into two blocks of populations (--nodes 2)
+    spec.write_text(re.sub(r"node: \w+,\s*", "", SPEC_NODES))
+    two = ShardPlan.for_spec(spec, 2, seed=6, latency_ms=0.5)
+    assert two.nodes == {"node0": ("S", "E"), "node1": ("I",)}
+    (tmp_path / "two").mkdir()
+    _check(two, 100.0, threads, tmp_path / "two", min_spikes=300)
+
+
+def test_spec_nodes_errors(tmp_path: Path) -> None:
+    from evospikenet.errors import InvalidParameterError
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text(SPEC_NODES)
+    with pytest.raises(InvalidParameterError, match="nodes = 2: the spec's populations name 3"):
+        ShardPlan.for_spec(spec, 2)
+    spec.write_text(SPEC_NODES.replace("node: inhib, ", ""))
+    with pytest.raises(InvalidParameterError, match=r"populations\.I\.node.*on every population"):
+        ShardPlan.for_spec(spec)
+    # a delay between nodes below the exchange interval is refused naming it
+    spec.write_text(SPEC_NODES)
+    plan = ShardPlan.for_spec(spec, latency_ms=1.0)
+    with pytest.raises(InvalidParameterError, match="delay"):
+        plan.build(Part({"E"}, 1.0))

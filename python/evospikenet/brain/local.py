@@ -74,6 +74,8 @@ def shard_command(
     cmd = [sys.executable, "-m", "evospikenet", "brain", "shard"]
     if plan.kind == "manifest":
         cmd += ["--manifest", plan.source]
+    elif plan.kind == "spec":
+        cmd += ["--spec", plan.source]
     else:
         cmd += [plan.source, "--scale", repr(plan.scale)]
         for key, value in plan.options.items():
@@ -187,7 +189,7 @@ def merge_shard_spikes(
     node_codes = {n: i for i, n in enumerate(node_names)}
     pops = cat(pop_l, object)
     nodes = cat(node_l, object)
-    meta = run_metadata(plan.source if plan.kind == "model" else "connectome_shards",
+    meta = run_metadata(plan.model_label,
                         plan.seed, plan.dt_ms, duration_ms)  # fmt: skip
     meta.update(
         nodes=str(len(plan.nodes)), last_step=str(last), complete=str(complete).lower(),

@@ -1,10 +1,11 @@
 r"""One network split over processes that exchange spikes in lockstep over Zenoh.
 
 A **plan** (:class:`ShardPlan`) says what every shard process builds: a
-built-in model (split by population) or the shards of a ``map-connectome``
-manifest, the seed, the interval, and which populations each node
-simulates. Every shard builds the whole network's script as a part
-(``Network(..., part=Part(local, latency_ms))``, :mod:`evospikenet.partition`).
+built-in model (split by population), the shards of a ``map-connectome``
+manifest, or a spec YAML with a ``node`` per population, the seed, the
+interval, and which populations each node simulates. Every shard builds
+the whole network's script as a part (``Network(..., part=Part(local,
+latency_ms))``, :mod:`evospikenet.partition`).
 
 **Assignment** (:func:`assign_populations`): the network's populations, in
 the order the script builds them, are cut into ``K`` contiguous blocks of
@@ -47,6 +48,7 @@ malformed or foreign packet is counted, logged and dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -119,13 +121,13 @@ def _sha256_file(path: str | os.PathLike[str]) -> str:
 class ShardPlan:
     """What the shards of one run build, and who simulates what.
 
-    Build with :meth:`for_model` or :meth:`for_manifest`.
+    Build with :meth:`for_model`, :meth:`for_manifest` or :meth:`for_spec`.
 
     Attributes
     ----------
     source : str
-        Model name, or the manifest path.
-    kind : {"model", "manifest"}
+        Model name, or the manifest or spec path.
+    kind : {"model", "manifest", "spec"}
         What ``source`` is.
     nodes : dict of str to tuple of str
         Node id -> populations it simulates (assignment order).
@@ -139,7 +141,8 @@ class ShardPlan:
     options : dict
         Model options (``delay_ms=0.1`` ...).
     digest : str
-        SHA-256 of the manifest, its shards and inter-node edges ("" for a model).
+        SHA-256 of the manifest, its shards and inter-node edges, or of the
+        spec file ("" for a model).
     """
 
     source: str
@@ -222,6 +225,49 @@ class ShardPlan:
                            h.hexdigest())  # fmt: skip
 
     @classmethod
+    def for_spec(
+        cls,
+        spec: str | os.PathLike[str],
+        nodes: int | None = None,
+        *,
+        seed: int | None = None,
+        latency_ms: float | None = None,
+    ) -> ShardPlan:
+        """Plan a network spec YAML split over nodes (``evospikenet simulate --spec`` format).
+
+        The populations' ``node`` fields say which node simulates each (nodes
+        in order of first appearance); without them, ``nodes`` contiguous
+        blocks of populations in spec order, as for a model. ``seed``
+        defaults to the spec's ``run.seed``.
+
+        Raises
+        ------
+        InvalidParameterError, FileIOError
+            A bad spec, ``node`` on some populations only, or ``nodes``
+            other than the number of nodes the spec names.
+        """
+        from evospikenet.io.spec import build_from_spec, load_spec
+
+        path = Path(spec).resolve()
+        data = load_spec(path)
+        run = data.get("run") or {}
+        seed = int(run.get("seed", 0)) if seed is None else seed
+        probe = build_from_spec(data, seed=seed, part=Part({_PROBE}, float(run.get("dt_ms", 0.1))))
+        named = {name: e["node"] for name, e in data["populations"].items() if "node" in e}
+        plan = cls._finish(str(path), "spec", probe, None if named else nodes, latency_ms, seed,
+                           1.0, {}, _sha256_file(path))  # fmt: skip
+        if not named:
+            return plan
+        by_node: dict[str, list[str]] = {}
+        for name, node in named.items():
+            by_node.setdefault(str(node), []).append(str(name))
+        if nodes is not None and nodes != len(by_node):
+            raise InvalidParameterError.of(
+                "nodes", nodes, f"the spec's populations name {len(by_node)} nodes"
+            )
+        return dataclasses.replace(plan, nodes={n: tuple(p) for n, p in by_node.items()})
+
+    @classmethod
     def _finish(
         cls, source: str, kind: str, probe: BuiltModel, k: int | None,
         latency_ms: float | None, seed: int, scale: float, options: dict[str, Any], digest: str,
@@ -246,6 +292,11 @@ class ShardPlan:
             sort_keys=True, default=str,
         )  # fmt: skip
 
+    @property
+    def model_label(self) -> str:
+        """The ``model`` of spike files: the model name, ``connectome_shards`` or ``spec``."""
+        return {"model": self.source, "manifest": "connectome_shards"}.get(self.kind, self.kind)
+
     def fingerprint(self, duration_ms: float) -> str:
         """SHA-256 of :meth:`to_json` and the duration."""
         return hashlib.sha256(f"{self.to_json()}|{float(duration_ms)!r}".encode()).hexdigest()
@@ -265,6 +316,12 @@ class ShardPlan:
             from evospikenet.connectome.shards import shards_model
 
             return shards_model(self.source, seed=self.seed, threads=threads, part=part)
+        if self.kind == "spec":
+            from evospikenet.io.spec import build_from_spec, load_spec
+
+            return build_from_spec(
+                load_spec(self.source), seed=self.seed, threads=threads, part=part
+            )
         return build_model(
             self.source, scale=self.scale, seed=self.seed, threads=threads, part=part,
             **self.options,

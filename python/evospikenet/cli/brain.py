@@ -45,14 +45,20 @@ __all__ = ["brain"]
 def _plan(
     model: str | None,
     manifest: Path | None,
+    spec: Path | None,
     nodes: int | None,
-    seed: int,
+    seed: int | None,
     scale: float,
     latency_ms: float | None,
     params: tuple[str, ...],
 ) -> ShardPlan:
-    if (model is None) == (manifest is None):
-        raise click.UsageError("give a MODEL or --manifest (not both)")
+    if sum(x is not None for x in (model, manifest, spec)) != 1:
+        raise click.UsageError("give one of MODEL, --manifest or --spec")
+    if spec is not None:
+        if params:
+            raise click.UsageError("--param is for built-in models")
+        return call(lambda: ShardPlan.for_spec(spec, nodes, seed=seed, latency_ms=latency_ms))
+    seed = 0 if seed is None else seed
     if manifest is not None:
         if params:
             raise click.UsageError("--param is for built-in models")
@@ -78,13 +84,24 @@ _COMMON = [
         help="node_manifest.yaml from map-connectome (one node per shard by default).",
     ),
     click.option(
+        "--spec",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="Network spec YAML (simulate --spec format); its populations' node: fields "
+        "assign them to nodes (else --nodes blocks).",
+    ),
+    click.option(
         "--nodes",
         type=click.IntRange(1, 4096),
         default=None,
         help="Number of nodes; populations in build order are cut into contiguous blocks.",
     ),
     click.option("--duration-ms", type=float, required=True, help="Simulated time (ms)."),
-    click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True),
+    click.option(
+        "--seed",
+        type=click.IntRange(0, 2**64 - 1),
+        default=None,
+        help="Network seed [default: 0, or the spec's run.seed].",
+    ),
     click.option("--scale", type=float, default=1.0, show_default=True, help="Model size factor."),
     click.option(
         "--threads",
@@ -138,12 +155,13 @@ def brain() -> None:
               help="Keep the shards' files and logs here.")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def simulate_cmd(
-    model: str | None, manifest: Path | None, nodes: int | None, duration_ms: float, seed: int,
+    model: str | None, manifest: Path | None, spec: Path | None, nodes: int | None,
+    duration_ms: float, seed: int | None,
     scale: float, threads: int, latency_ms: float | None, timeout_s: float,
     params: tuple[str, ...], out: Path, work_dir: Path | None, no_progress: bool,
 ) -> None:  # fmt: skip
     """Run K local shard processes (Zenoh peers on loopback) and merge their spikes."""
-    plan = _plan(model, manifest, nodes, seed, scale, latency_ms, params)
+    plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     columns = (TextColumn(f"{len(plan.nodes)} shards"), BarColumn(), TimeElapsedColumn())
     with progress_bar(not no_progress, *columns) as bar:
         result = call(
@@ -175,14 +193,15 @@ def simulate_cmd(
               help="Longest wait for every peer's handshake.")  # fmt: skip
 @click.option("--progress-lines", is_flag=True, help="Print 'progress DONE TOTAL' lines.")
 def shard_cmd(
-    model: str | None, manifest: Path | None, nodes: int | None, duration_ms: float, seed: int,
+    model: str | None, manifest: Path | None, spec: Path | None, nodes: int | None,
+    duration_ms: float, seed: int | None,
     scale: float, threads: int, latency_ms: float | None, timeout_s: float,
     params: tuple[str, ...], out: Path, node_id: str, connect: tuple[str, ...],
     listen: tuple[str, ...], mode: str, namespace: str, startup_timeout_s: float,
     progress_lines: bool,
 ) -> None:  # fmt: skip
     """Run one shard of a split network in lockstep with its peers."""
-    plan = _plan(model, manifest, nodes, seed, scale, latency_ms, params)
+    plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     config = call(lambda: ZenohConfig(mode, connect, listen, namespace))
     last = [0.0]
 
@@ -196,7 +215,7 @@ def shard_cmd(
     def write(report: ShardReport) -> None:
         spikes = {n: (s * plan.dt_ms, idx) for n, (s, idx) in report.spikes.items()}
         write_spikes(
-            out, spikes, model=plan.source if plan.kind == "model" else "connectome_shards",
+            out, spikes, model=plan.model_label,
             seed=plan.seed, dt_ms=plan.dt_ms, duration_ms=duration_ms,
             extra_metadata={"node": report.node, "last_step": report.last_step,
                             "complete": str(not report.error).lower(),

@@ -8,6 +8,9 @@ A spec is a mapping with these keys (only ``populations`` is required)::
           init: {v_mv: {uniform: [-60, -50]}}}
       I: {model: izhikevich, n: 200, preset: FS}
       S: {model: spike_source, n: 10, times_ms: [...], neurons: [...]}
+      # optional on every population: node: NAME (the brain node simulating
+      # it when the spec is split over processes, `evospikenet brain simulate
+      # --spec`; give it on every population or on none)
     projections:
       - {name: EI, pre: E, post: I, receptor: excitatory, p: 0.02,
          weight: 16.2, delay_ms: {normal: [1.5, 0.75, 0.1, .inf]}}
@@ -59,11 +62,19 @@ import yaml
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform
 from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
 from evospikenet.models._base import BuiltModel
-from evospikenet.network import IZHIKEVICH_PRESETS, LIFParameters, Network, Population
+from evospikenet.network import (
+    IZHIKEVICH_PRESETS,
+    LIFParameters,
+    Network,
+    Population,
+    RemoteProjection,
+)
 from evospikenet.plasticity import STANDALONE_RULES, rule_fields, rule_from_params
 
 if TYPE_CHECKING:
     import jsonschema
+
+    from evospikenet.partition import Part
 
 __all__ = ["build_from_spec", "check_spec", "load_spec", "spec_errors", "spec_schema"]
 
@@ -209,7 +220,12 @@ def spec_schema() -> dict[str, Any]:
     }  # fmt: skip
     count = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
     models = ["lif", "izhikevich", "spike_source"]
-    common = {"model": {"enum": models, "default": "lif"}, "n": {**count, "description": "size"}}
+    common = {
+        "model": {"enum": models, "default": "lif"},
+        "n": {**count, "description": "size"},
+        "node": {"type": "string", "minLength": 1,
+                 "description": "brain node that simulates it (evospikenet brain simulate --spec)"},
+    }  # fmt: skip
     lif = _obj(
         {
             **common,
@@ -502,6 +518,17 @@ def _references(spec: Mapping[str, Any]) -> list[InvalidParameterError]:
             )
         else:
             seen[index] = k
+    populations = spec.get("populations") or {}
+    with_node = [name for name, entry in populations.items() if "node" in entry]
+    if with_node and len(with_node) < len(populations):
+        name = next(n for n in populations if n not in with_node)
+        errors.append(
+            InvalidParameterError.of(
+                f"populations.{name}.node",
+                None,
+                "missing: give node on every population or on none",
+            )
+        )
     return errors
 
 
@@ -581,11 +608,14 @@ def build_from_spec(
     seed: int | None = None,
     dt_ms: float | None = None,
     threads: int = 1,
+    part: Part | None = None,
 ) -> BuiltModel:
     """Build a network from a spec mapping (see the module docstring).
 
     The spec is checked first (:func:`check_spec`); ``seed`` and ``dt_ms``
-    override its ``run`` section.
+    override its ``run`` section. With ``part`` the network is built as one
+    part of a split network (:mod:`evospikenet.partition`): the populations
+    not in ``part.local`` become remote proxies.
 
     Returns
     -------
@@ -606,6 +636,7 @@ def build_from_spec(
         dt_ms=float(run.get("dt_ms", 0.1)) if dt_ms is None else dt_ms,
         seed=int(run.get("seed", 0)) if seed is None else seed,
         threads=threads,
+        part=part,
     )
     pops: dict[str, Population] = {}
     for name, entry in spec["populations"].items():
@@ -683,6 +714,8 @@ def build_from_spec(
     for k, entry in enumerate(spec.get("plasticity") or []):
         ref = entry["projection"]
         proj = projections[names[ref] if isinstance(ref, str) else ref]
+        if isinstance(proj, RemoteProjection):
+            continue  # its synapses, and their rule, live in the part simulating the target
         weights = proj.weights()
         top = float(weights.max()) if weights.size else 0.0
         with _at(f"plasticity[{k}]"):
