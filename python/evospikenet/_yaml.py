@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet import _formats
+from evospikenet.errors import InvalidParameterError
 
 __all__ = ["read_yaml", "read_yaml_mapping"]
 
@@ -23,14 +21,7 @@ def read_yaml(path: str | os.PathLike[str], what: str) -> Any:
     InvalidParameterError
         The file is not valid YAML (field ``what``).
     """
-    p = os.fspath(path)
-    try:
-        with Path(p).open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except OSError as exc:
-        raise FileIOError(f"cannot read {what} {p!r}: {exc}", p, exc.errno) from exc
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError.of(what, p, f"not valid YAML: {exc}") from exc
+    return _formats.read_yaml(path, what)
 
 
 def read_yaml_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
+from evospikenet._formats import read_json
 from evospikenet.errors import InvalidParameterError
 
 __all__ = [
@@ -231,12 +232,7 @@ class TreeHead:
         OSError
             If it cannot be read.
         """
-        text = Path(path).read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InvalidParameterError.of("head", str(path), f"not JSON: {e}") from e
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path, "head", max_bytes=2**20))
 
 
 def generate_signing_key(path: str | os.PathLike[str]) -> Path:

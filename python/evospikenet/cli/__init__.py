@@ -22,7 +22,42 @@ from evospikenet.cli.spec import spec_group
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _BadInput(click.ClickException):
+    """A one-line error with exit code 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """The top-level group: one-line usage errors, and a backstop for inputs no reader refused.
+
+    A subcommand's usage error (a bad option value, a missing argument) is
+    reported as its ``Error:`` line alone, exit code 2.
+
+    Every reader checks its input (:mod:`evospikenet._formats`, the option
+    types, :mod:`evospikenet.validation`) and names the bad field; an
+    ``OverflowError`` (a number the core cannot hold), ``RecursionError``
+    (nesting), ``UnicodeError`` (bytes that are not text) or ``MemoryError``
+    (a size that cannot be allocated) that still escapes them is reported in
+    one line with exit code 2 instead of a traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:  # one line, without click's usage block
+            raise _BadInput(exc.format_message()) from None
+        except (OverflowError, RecursionError, UnicodeError, MemoryError) as exc:
+            kind = {
+                OverflowError: "a number is out of range",
+                RecursionError: "an input is nested too deeply",
+                MemoryError: "an input asks for more memory than there is",
+            }.get(type(exc), "an input is not valid text")
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _BadInput(f"{kind} ({type(exc).__name__}: {first})") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evospikenet")
 def cli() -> None:
     """EvoSpikeNet: fast, reproducible spiking-network simulation and evolution."""

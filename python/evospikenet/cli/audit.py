@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from evospikenet._formats import parse_json
 from evospikenet.audit import (
     RESULTS,
     AuditLogManager,
@@ -31,7 +32,7 @@ from evospikenet.audit import (
     verify_inclusion_proof,
 )
 from evospikenet.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, fail, progress_bar, user_errors
-from evospikenet.errors import IndexOutOfRangeError
+from evospikenet.errors import IndexOutOfRangeError, InvalidParameterError
 
 __all__ = ["audit"]
 
@@ -159,9 +160,9 @@ def append_command(
     parsed: dict[str, Any] | None = None
     if detail is not None:
         try:
-            value = json.loads(detail)
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(f"not JSON: {exc}", param_hint="--detail") from exc
+            value = parse_json(detail, "--detail", detail[:40])
+        except InvalidParameterError as exc:
+            raise click.BadParameter(exc.reason, param_hint="--detail") from None
         if not isinstance(value, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--detail")
         parsed = value
@@ -268,11 +269,11 @@ def head_command(log: str | None, key: str | None, out: str | None) -> None:
 
 
 @audit.command("prove")
-@click.argument("seq", type=click.IntRange(min=0))
+@click.argument("seq", type=click.IntRange(0, 2**64 - 1))
 @log_option
 @click.option(
     "--tree-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 2**64 - 1),
     default=None,
     help="Prove against the first N entries (default all).",
 )

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
+from evospikenet._formats import read_yaml
 from evospikenet.cli._common import progress_bar, user_errors
 from evospikenet.connectome import (
     apply_delta,
@@ -111,12 +110,7 @@ def import_command(
         if fmt == "cect":
             signs = None
             if sign_map:
-                try:
-                    signs = yaml.safe_load(Path(sign_map).read_text(encoding="utf-8"))
-                except yaml.YAMLError as exc:
-                    raise click.BadParameter(
-                        f"not valid YAML: {exc}", param_hint="--sign-map"
-                    ) from exc
+                signs = read_yaml(sign_map, "--sign-map")
                 if not isinstance(signs, dict):
                     raise click.BadParameter("must be a YAML mapping", param_hint="--sign-map")
             c = import_cect(
@@ -193,8 +187,10 @@ def info_command(path: str, as_json: bool) -> None:
 @click.argument("old", type=click.Path())
 @click.argument("new", type=click.Path())
 @click.option("--out", "out_path", type=click.Path(), required=True, help="Delta JSON to write.")
-@click.option("--from-version", type=int, help="Default: OLD's materialization_version.")
-@click.option("--to-version", type=int, help="Default: NEW's (or from + 1).")
+@click.option("--from-version", type=click.IntRange(0, 2**64 - 1),
+              help="Default: OLD's materialization_version.")  # fmt: skip
+@click.option("--to-version", type=click.IntRange(0, 2**64 - 1),
+              help="Default: NEW's (or from + 1).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def diff_command(
     old: str,

@@ -584,8 +584,7 @@ def write_rollback(base_path: str | os.PathLike[str], rollback_dir: str | os.Pat
     The copy is named ``<stem>.v<materialization_version>.npz``.
     """
     base = Path(base_path)
-    with np.load(base, allow_pickle=False) as npz:
-        version = json.loads(str(npz["meta"][()])).get("materialization_version")
+    version = load_connectome_npz(base, validate=False).meta.get("materialization_version")
     directory = Path(rollback_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -77,16 +77,16 @@ Takemura S, et al. (2013) Nature 500:175-181; (2015) PNAS 112:13711-13716;
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evospikenet._formats import read_json
 from evospikenet.connectome.importers import neuron_id_of
 from evospikenet.connectome.schema import Connectome, make_connectome
-from evospikenet.errors import FileIOError, InvalidParameterError, MissingExtraError
+from evospikenet.errors import InvalidParameterError, MissingExtraError
 
 __all__ = ["FLYVIS_CONNECTOME_FILE", "flyvis_connectome_path", "import_flyvis"]
 
@@ -111,12 +111,7 @@ def flyvis_connectome_path() -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FileIOError(
-            f"cannot read flyvis connectome {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
+    raw = read_json(path, "flyvis connectome")
     if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), list):
         raise InvalidParameterError.of("source", str(path), "not a flyvis connectome JSON")
     if not isinstance(raw.get("edges"), list):

@@ -71,7 +71,6 @@ import csv
 import functools
 import hashlib
 import importlib.util
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -79,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from evospikenet._formats import read_json
 from evospikenet.connectome.schema import (
     SYNAPSE_CHEMICAL,
     SYNAPSE_ELECTRICAL,
@@ -215,12 +215,9 @@ def _resolve(source: str | os.PathLike[str], dataset: str | None) -> Path:
 
 
 def _read_cect_json(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FileIOError(
-            f"cannot read cect dataset {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
+    raw = read_json(path, "cect dataset")
+    if not isinstance(raw, dict):
+        raise InvalidParameterError.of("cect dataset", str(path), "must be a JSON object")
     nodes = raw.get("nodes")
     conns = raw.get("connections")
     if not isinstance(nodes, list) or not isinstance(conns, dict):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
+from evospikenet._formats import load_npz, parse_json
 from evospikenet.errors import ConnectomeSchemaError, FileIOError, InvalidParameterError
 
 __all__ = [
@@ -304,32 +304,21 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
     """
     p = os.fspath(path)
     try:
-        npz = np.load(p, allow_pickle=False)
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise FileIOError(
-            f"cannot read connectome {p!r}: {exc}", p, getattr(exc, "errno", None)
+        arrays = load_npz(p, "connectome")
+    except InvalidParameterError as exc:
+        raise FileIOError(f"cannot read connectome {p!r}: {exc.reason}", p) from None
+    missing = [name for name in _REQUIRED_IN_FILE if name not in arrays]
+    if missing:
+        raise ConnectomeSchemaError.of(
+            missing[0], "missing", f"required array absent from {p!r} (has {sorted(arrays)})"
+        )
+    try:
+        meta = parse_json(str(arrays.pop("meta")[()]), "meta")
+    except (InvalidParameterError, IndexError, ValueError) as exc:
+        raise ConnectomeSchemaError.of(
+            "meta", "unparsable", f"must be a JSON string: {exc}"
         ) from exc
-    with npz:
-        files = set(npz.files)
-        missing = [name for name in _REQUIRED_IN_FILE if name not in files]
-        if missing:
-            raise ConnectomeSchemaError.of(
-                missing[0], "missing", f"required array absent from {p!r} (has {sorted(files)})"
-            )
-        try:
-            meta = json.loads(str(npz["meta"][()]))
-        except (json.JSONDecodeError, TypeError, ValueError) as exc:
-            raise ConnectomeSchemaError.of(
-                "meta", "unparsable", f"must be a JSON string: {exc}"
-            ) from exc
-        _validate_meta(meta)
-        try:
-            arrays = {name: npz[name] for name in files if name != "meta"}
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            # e.g. pickled object arrays, which are never loaded (allow_pickle=False)
-            raise ConnectomeSchemaError.of(
-                "arrays", p, f"unreadable array (object arrays are not allowed): {exc}"
-            ) from exc
+    _validate_meta(meta)
     return make_connectome(
         pre_id=arrays["pre_id"],
         post_id=arrays["post_id"],

@@ -39,8 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from evospikenet._formats import read_yaml
 from evospikenet.connectome.delta import (
     Delta,
     DeltaReport,
@@ -55,6 +54,7 @@ from evospikenet.connectome.schema import ei_ratio, load_connectome_npz, save_co
 from evospikenet.errors import (
     ConnectomeSyncValidationError,
     DeltaSourceError,
+    FileIOError,
     InvalidParameterError,
 )
 
@@ -167,11 +167,9 @@ class _HttpSource:
 def _load_config(config_path: str | os.PathLike[str]) -> tuple[dict[str, Any], Path]:
     path = Path(config_path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+        raw = read_yaml(path, "config_path")
+    except FileIOError as exc:
         raise InvalidParameterError.of("config_path", str(path), f"cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError.of("config_path", str(path), f"invalid YAML: {exc}") from exc
     section = raw.get("sync") if isinstance(raw, dict) else None
     if not isinstance(section, dict):
         raise InvalidParameterError.of("sync", section, f"{path} needs a 'sync' mapping")

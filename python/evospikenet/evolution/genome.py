@@ -45,14 +45,14 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from evospikenet._atomic import write_atomic
+from evospikenet._formats import parse_json, read_json
 from evospikenet.distributions import Constant, Normal, Uniform
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.errors import InvalidParameterError
 from evospikenet.network import LIFPopulation, Network, Population
 from evospikenet.plasticity import STANDALONE_RULES, rule_fields, rule_from_params
 
@@ -436,11 +436,7 @@ class EvoGenome:
         InvalidParameterError
             For text that is not JSON (field ``genome``) or an invalid genome.
         """
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidParameterError.of("genome", text[:40], f"not JSON: {exc}") from exc
-        return _parse(data)
+        return _parse(parse_json(text, "genome", text[:40]))
 
     def validate(self) -> None:
         """Check every field and the structure; see :meth:`from_dict`.
@@ -1018,8 +1014,4 @@ def load_genome(path: str | os.PathLike[str]) -> EvoGenome:
     InvalidParameterError
         For invalid JSON or an invalid genome (naming the field).
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileIOError(f"cannot read genome {path}: {exc}", str(path), exc.errno) from exc
-    return EvoGenome.from_json(text)
+    return _parse(read_json(path, "genome"))

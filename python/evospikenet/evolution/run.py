@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evospikenet._atomic import write_atomic
+from evospikenet._formats import gzip_json, read_bytes
 from evospikenet.errors import FileIOError, InvalidParameterError
 from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
 from evospikenet.evolution.genome import EvoGenome
@@ -88,12 +89,7 @@ def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:
-    try:
-        state = json.loads(gzip.decompress(path.read_bytes()))
-    except (OSError, EOFError, json.JSONDecodeError) as exc:
-        raise FileIOError(
-            f"cannot read checkpoint {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
+    state = gzip_json(read_bytes(path, "checkpoint"), "checkpoint", str(path))
     if not isinstance(state, dict):
         raise FileIOError(f"checkpoint {path} is not an object", str(path))
     return state

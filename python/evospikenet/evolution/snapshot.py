@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evospikenet._atomic import atomic_path, write_atomic
+from evospikenet._formats import gzip_json, read_json
 from evospikenet.errors import DataLoadError, FileIOError, InvalidParameterError
 from evospikenet.evolution.genome import EvoGenome
 
@@ -89,8 +90,8 @@ class SnapshotManager:
         if not path.exists():
             return []
         try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            entries = read_json(path, "snapshot index")
+        except (FileIOError, InvalidParameterError) as exc:
             raise DataLoadError(f"cannot read snapshot index {path}: {exc}", str(path)) from exc
         if not isinstance(entries, list):
             raise DataLoadError(f"snapshot index {path} is not a list", str(path))
@@ -195,8 +196,8 @@ def _load(entry: Mapping[str, Any]) -> dict[str, Any]:
     if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise DataLoadError(f"snapshot file {path} does not match its SHA-256", str(path))
     try:
-        state = json.loads(gzip.decompress(data))
-    except (OSError, EOFError, json.JSONDecodeError) as exc:
+        state = gzip_json(data, "snapshot", str(path))
+    except InvalidParameterError as exc:
         raise DataLoadError(f"snapshot file {path} is corrupt: {exc}", str(path)) from exc
     if not isinstance(state, dict):
         raise DataLoadError(f"snapshot file {path} does not hold an object", str(path))

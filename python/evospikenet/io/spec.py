@@ -53,14 +53,13 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 
+from evospikenet._formats import read_yaml
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform
-from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import (
     IZHIKEVICH_PRESETS,
@@ -105,16 +104,7 @@ def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     InvalidParameterError
         If it is not valid YAML or not a mapping.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileIOError(
-            f"cannot read spec {path}: {exc}", str(path), getattr(exc, "errno", None)
-        ) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError.of("spec", str(path), f"not valid YAML: {exc}") from exc
+    data = read_yaml(path, "spec")
     if not isinstance(data, dict):
         raise InvalidParameterError.of("spec", str(path), "must be a YAML mapping")
     return data
