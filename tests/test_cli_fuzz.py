@@ -131,8 +131,9 @@ def test_connectome_files(tmp_path: Path, connectome_bytes: bytes, seed: int) ->
     npz.write_bytes(bytes(data))
     out.write_bytes(SENTINEL)
     delta = tmp_path / "d.json"
-    delta.write_text(json.dumps({"schema_version": "1.0", "materialization_version_from": 0,
-                                 "materialization_version_to": 1, "added": [], "removed": []}))  # fmt: skip
+    empty_delta = {"schema_version": "1.0", "materialization_version_from": 0,
+                   "materialization_version_to": 1, "added": [], "removed": []}  # fmt: skip
+    delta.write_text(json.dumps(empty_delta))
     _check(_run(["connectome", "info", str(npz)], tmp_path))
     _check(_run(["connectome", "apply", str(npz), str(delta), "--out", str(out)], tmp_path), out)
 

@@ -160,5 +160,5 @@ def test_npz_round_trip_and_every_malformed_kind(tmp_path: Path) -> None:
         load_npz(objects, "connectome")
     other = tmp_path / "other.npz"
     _npz_with_member(other, "readme.txt", b"hello")
-    with pytest.raises(InvalidParameterError, match="not an .npy array"):
+    with pytest.raises(InvalidParameterError, match=r"not an \.npy array"):
         load_npz(other, "connectome")
