@@ -15,16 +15,28 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["StagedOutputs", "atomic_path", "staged_outputs", "write_atomic"]
+__all__ = ["StagedOutputs", "atomic_path", "new_file_mode", "staged_outputs", "write_atomic"]
+
+
+def new_file_mode() -> int:
+    """Return the mode a new file gets under the process umask (``0o666 & ~umask``).
+
+    ``mkstemp`` creates ``0o600`` whatever the umask; every writer here gives
+    its temporary file this mode before renaming it, so outputs are as
+    readable as a file created by ``open(path, "w")``.
+    """
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target``.
 
     The temporary file lives in the target's directory (so the rename is
     atomic on POSIX); on an exception it is removed and ``target`` is left
-    as it was.
+    as it was. The new file gets ``mode``, by default the mode of a new file
+    under the user's umask (:func:`new_file_mode`; ``0o644`` under the usual
+    ``022``), whatever the writer did to the temporary file.
     """
     target = Path(target)
     directory = target.parent if str(target.parent) else Path()
@@ -35,6 +47,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
+        tmp.chmod(new_file_mode() if mode is None else mode)
         tmp.replace(target)
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
@@ -121,7 +134,7 @@ class StagedOutputs:
             If a sync or rename fails; files not yet renamed are left staged
             (for :meth:`discard`).
         """
-        mode = 0o666 & ~_umask()
+        mode = new_file_mode()
         for _, tmp in self._files:
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
