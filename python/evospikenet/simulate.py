@@ -23,15 +23,17 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from evospikenet import validation
 from evospikenet._atomic import StagedOutputs, staged_outputs
+from evospikenet._build import build_info
 from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
 from evospikenet.errors import ChainBrokenError, FileIOError, InvalidParameterError
 from evospikenet.io import WeightWriter, write_spikes
+from evospikenet.io._parquet import RUN_CONFIG_KEY
 from evospikenet.io.spec import build_from_spec, load_spec
 from evospikenet.models import MODELS, BuiltModel, build_model
 
@@ -42,6 +44,8 @@ __all__ = [
     "PopulationSummary",
     "SimulationOutputs",
     "SimulationResult",
+    "recorded_run",
+    "run_config",
     "simulate",
     "source_for",
     "summarize",
@@ -102,6 +106,10 @@ class SimulationResult:
     out: str | None = None
     built: BuiltModel | None = field(default=None, repr=False)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The run's full configuration (:func:`run_config`), as recorded in its files.
+    config: dict[str, Any] = field(default_factory=dict)
+    #: Package version and git revision (:func:`evospikenet._build.build_info`).
+    build: dict[str, str | None] = field(default_factory=build_info)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN becomes None)."""
@@ -383,6 +391,175 @@ def source_for(
     return SOURCES["biomimetic" if model == "biomimetic" else "model"], model
 
 
+# -- what a run records of itself ----------------------------------------------------
+
+#: Version of the ``run_config`` layout.
+RUN_CONFIG_FORMAT = 1
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON data: numpy scalars and arrays, tuples and dataclasses converted.
+
+    Objects without a data form (a projection, a rule object that is not a
+    dataclass) become their ``repr``.
+    """
+    import numpy as np
+
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+        return {"type": type(value).__name__, **data}
+    return repr(value)
+
+
+def _file_sha256(path: str | os.PathLike[str]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_config(
+    source: NetworkSource,
+    request: NetworkRequest,
+    outputs: SimulationOutputs,
+    built: BuiltModel,
+    name: str,
+    duration_ms: float,
+) -> dict[str, Any]:
+    """Return the full configuration of a run, as its outputs record it (``run_config``).
+
+    Returns a JSON-ready dict: ``format`` (1), ``source`` (a key of
+    :data:`SOURCES`), ``model`` (the name in the metadata), ``target`` (the
+    model's name, or the absolute path of the spec or connectome file) and,
+    for a file, ``target_sha256``; the resolved ``seed``, ``dt_ms`` (ms) and
+    ``duration_ms`` (ms, the wake time asked for); ``scale``, ``threads``,
+    ``options`` (the ``--param`` options as given), ``plasticity``,
+    ``record_weights_every_ms``; ``parameters``, the parameter set the
+    network was built with, defaults included (the model's own record of
+    it, :attr:`BuiltModel.parameters`); and ``build``, the package version
+    and git revision (:func:`evospikenet._build.build_info`).
+    :func:`recorded_run` turns it back into arguments of :func:`simulate`.
+    """
+    net = built.network
+    config: dict[str, Any] = {
+        "format": RUN_CONFIG_FORMAT,
+        "source": source.kind,
+        "model": name,
+        "target": str(request.target),
+    }
+    if source.reads_target:
+        config["target"] = os.fspath(Path(request.target).resolve())
+        config["target_sha256"] = _file_sha256(request.target)
+    config.update(
+        seed=int(net.seed),
+        dt_ms=float(net.dt_ms),
+        duration_ms=float(duration_ms),
+        scale=float(request.scale),
+        threads=int(request.threads),
+        options=_jsonable(dict(request.options)),
+        plasticity=request.plasticity,
+        record_weights_every_ms=outputs.record_weights_every_ms,
+        parameters=_jsonable(built.parameters),
+        build=build_info(),
+    )
+    return config
+
+
+def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the ``run_config`` of a spike or weight file as keyword arguments of :func:`simulate`.
+
+    ``simulate(**recorded_run(path), out=...)`` reruns the recorded run:
+    same network, seed, time step and duration, hence the same spikes (the
+    engine is deterministic for a seed, whatever the thread count).
+
+    Parameters
+    ----------
+    path : path-like
+        A Parquet file written by :func:`simulate` (``--out`` or
+        ``--record-weights``).
+
+    Returns
+    -------
+    dict
+        ``model`` or ``spec`` or ``connectome``, ``duration_ms``, ``dt_ms``,
+        ``seed``, ``scale``, ``threads``, ``options``, ``plasticity``,
+        ``record_weights_every_ms``.
+
+    Raises
+    ------
+    FileIOError
+        Unreadable file, or a spec or connectome it names that is missing.
+    InvalidParameterError
+        No ``run_config`` in the file (not written by :func:`simulate`, or by
+        an older version), an unknown layout, or a spec or connectome file
+        whose content changed since the run (its SHA-256 differs).
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        raw = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError) as exc:
+        raise FileIOError(
+            f"cannot read run_config from {os.fspath(path)!r}: {exc}",
+            os.fspath(path),
+            getattr(exc, "errno", None),
+        ) from exc
+    text = raw.get(RUN_CONFIG_KEY.encode())
+    if text is None:
+        raise InvalidParameterError.of(
+            "from", os.fspath(path), "has no run_config (not written by simulate, or too old)"
+        )
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise InvalidParameterError.of("run_config", text[:60], f"not JSON: {exc}") from exc
+    if not isinstance(config, dict) or config.get("format") != RUN_CONFIG_FORMAT:
+        got = config.get("format") if isinstance(config, dict) else config
+        raise InvalidParameterError.of(
+            "run_config.format", got, f"unknown layout (known: {RUN_CONFIG_FORMAT})"
+        )
+    kind, target = config.get("source"), config.get("target")
+    if kind not in SOURCES or not isinstance(target, str):
+        raise InvalidParameterError.of(
+            "run_config.source", kind, f"unknown (known: {', '.join(SOURCES)})"
+        )
+    if SOURCES[kind].reads_target:
+        if not Path(target).is_file():
+            raise FileIOError(
+                f"cannot read run_config.target = {target!r}: no such file", target, errno.ENOENT
+            )
+        if _file_sha256(target) != config.get("target_sha256"):
+            raise InvalidParameterError.of(
+                "run_config.target", target, "changed since the run (SHA-256 differs)"
+            )
+    where = {"spec": "spec", "connectome": "connectome"}.get(kind, "model")
+    kwargs: dict[str, Any] = {"model": None, where: target}
+    for key in ("duration_ms", "dt_ms", "seed", "scale", "threads", "options", "plasticity"):
+        kwargs[key] = config.get(key)
+    kwargs["record_weights_every_ms"] = config.get("record_weights_every_ms")
+    kwargs["options"] = dict(kwargs["options"] or {})
+    return kwargs
+
+
 # -- checking and staging the outputs ---------------------------------------------------
 
 
@@ -553,9 +730,12 @@ def simulate(
         outputs,
     )
     inputs = [Path(target)] if source.reads_target else []
+    given = NetworkRequest(
+        target, duration_ms, dt_ms, seed, scale, threads, dict(options or {}), plasticity
+    )
     with staged_outputs() as staged:
         files = _check_outputs(outputs, inputs, staged)
-        result = _run(source, request, outputs, files, progress)
+        result = _run(source, request, outputs, files, progress, given)
         if outputs.audit_log is not None and files:
             from evospikenet.audit import record_command
 
@@ -582,8 +762,13 @@ def _run(
     outputs: SimulationOutputs,
     files: dict[str, Path],
     progress: ProgressCallback | None,
+    given: NetworkRequest,
 ) -> SimulationResult:
-    """Build, run, summarise and write to the staged ``files``."""
+    """Build, run, summarise and write to the staged ``files``.
+
+    ``given`` is the request as the caller made it (before ``prepare``): what
+    the outputs record as the run's configuration.
+    """
     t0 = time.perf_counter()
     built, name = source.build(request)
     plastic = []
@@ -595,6 +780,8 @@ def _run(
     duration = float(built.duration_ms if request.duration_ms is None else request.duration_ms)
     validation.non_negative("duration_ms", duration)
     net = built.network
+    config = run_config(source, given, outputs, built, name, duration)
+    extra = {RUN_CONFIG_KEY: config}
     if "record_weights" not in files:
         t1 = time.perf_counter()
         built.run(duration, progress=progress)
@@ -610,6 +797,7 @@ def _run(
                 seed=net.seed,
                 dt_ms=net.dt_ms,
                 duration_ms=duration,
+                extra_metadata=extra,
             ) as writer,
         ):
             wall_s = _run_recording_weights(
@@ -626,6 +814,7 @@ def _run(
                 seed=net.seed,
                 dt_ms=net.dt_ms,
                 duration_ms=recorded_ms,
+                extra_metadata=extra,
             )
     if "plot" in files:
         from evospikenet.plotting import plot_format, raster_plot
@@ -653,6 +842,7 @@ def _run(
         out=None if outputs.out is None else str(outputs.out),
         built=built,
         sections=source.report(built),
+        config=config,
     )
 
 

@@ -15,9 +15,15 @@ from rich.text import Text
 from evospikenet.audit import audit_log_path
 from evospikenet.cli._common import parse_params, progress_bar, stderr_console, user_errors
 from evospikenet.models import MODELS
-from evospikenet.simulate import SimulationResult, simulate
+from evospikenet.simulate import SimulationResult, recorded_run, simulate
 
 __all__ = ["simulate_command"]
+
+#: Options that --from takes: where to write, how to show it, how many threads.
+_OUTPUT_PARAMS = frozenset(
+    {"out", "plot", "record_weights", "record_weights_every_ms", "audit_log", "as_json",
+     "no_progress", "threads", "from_run"}
+)  # fmt: skip
 
 
 class _SimulatedTime(ProgressColumn):
@@ -112,9 +118,8 @@ def _print_summary(result: SimulationResult) -> None:
 @click.option(
     "--threads",
     type=click.IntRange(1, 1024),
-    default=1,
-    show_default=True,
-    help="Worker threads (results do not depend on it).",
+    default=None,
+    help="Worker threads (results do not depend on it); default 1, or the --from run's.",
 )
 @click.option(
     "--out",
@@ -156,6 +161,17 @@ def _print_summary(result: SimulationResult) -> None:
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
+    "--from",
+    "from_run",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=(
+        "Rerun the run recorded in this spike or weight Parquet file (its run_config "
+        "metadata): same network, seed, dt and duration, hence the same spikes. Takes only "
+        "output options and --threads."
+    ),
+)
+@click.option(
     "--plasticity",
     type=click.Choice(["stdp", "rstdp", "bcm", "oja"]),
     default=None,
@@ -187,7 +203,7 @@ def simulate_command(
     dt_ms: float | None,
     seed: int | None,
     scale: float,
-    threads: int,
+    threads: int | None,
     out: Path | None,
     plot: Path | None,
     params: tuple[str, ...],
@@ -200,6 +216,7 @@ def simulate_command(
     plasticity: str | None,
     record_weights: Path | None,
     record_weights_every_ms: float | None,
+    from_run: Path | None,
 ) -> None:
     """Simulate MODEL (default: cuba), the network in --spec, or a --connectome.
 
@@ -208,6 +225,18 @@ def simulate_command(
     BrainSimulationFramework: --sleep-every, --sleep-cycles, --neuromod).
     Exit codes: 0 ok, 2 bad input.
     """
+    ctx = click.get_current_context()
+    if from_run is not None:
+        defining = [
+            p.opts[0] if p.opts else p.name
+            for p in ctx.command.params
+            if p.name not in _OUTPUT_PARAMS
+            and ctx.get_parameter_source(p.name or "") is not click.core.ParameterSource.DEFAULT
+        ]
+        if defining:
+            raise click.UsageError(
+                f"--from reruns a recorded run: {', '.join(defining)} cannot be given with it"
+            )
     if sum(x is not None for x in (model, spec, connectome)) > 1:
         raise click.UsageError("give one of MODEL, --spec, --connectome")
     if record_weights_every_ms is not None and record_weights is None:
@@ -219,12 +248,21 @@ def simulate_command(
     columns = (TextColumn("[bold]simulating"), BarColumn(), _SimulatedTime(), _RealTimeFactor())
     with user_errors():
         options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
+        if from_run is not None:
+            run = recorded_run(from_run)
+            if threads is not None:
+                run["threads"] = threads
+            if record_weights_every_ms is not None or record_weights is None:
+                run["record_weights_every_ms"] = record_weights_every_ms
+        else:
+            run = dict(
+                model=model, spec=spec, connectome=connectome, duration_ms=duration_ms,
+                dt_ms=dt_ms, seed=seed, scale=scale, threads=threads or 1, options=options,
+                plasticity=plasticity, record_weights_every_ms=record_weights_every_ms,
+            )  # fmt: skip
         with progress_bar(show, *columns) as update:
             result = simulate(
-                model, spec=spec, connectome=connectome, duration_ms=duration_ms, dt_ms=dt_ms,
-                seed=seed, scale=scale, threads=threads, options=options, plasticity=plasticity,
-                out=out, plot=plot, record_weights=record_weights,
-                record_weights_every_ms=record_weights_every_ms,
+                **run, out=out, plot=plot, record_weights=record_weights,
                 audit_log=audit_log_path(audit_log), progress=update,
             )  # fmt: skip
     if as_json:

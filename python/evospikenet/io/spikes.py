@@ -77,7 +77,9 @@ def write_spikes(
     dt_ms, duration_ms : float
         Time step and simulated duration (ms).
     extra_metadata : mapping, optional
-        More metadata (values stored as strings).
+        More metadata (values stored as strings, a dict or list as JSON;
+        :func:`evospikenet.simulate.simulate` stores the run's configuration
+        as ``run_config``).
 
     Raises
     ------
@@ -110,9 +112,7 @@ def write_spikes(
     population = pa.DictionaryArray.from_arrays(
         pa.array(c_all[order], type=pa.int32()), pa.array(names, type=pa.string())
     )
-    meta = run_metadata(model, seed, dt_ms, duration_ms)
-    for key, value in (extra_metadata or {}).items():
-        meta[str(key)] = str(value)
+    meta = run_metadata(model, seed, dt_ms, duration_ms, extra_metadata)
     table = pa.table(
         {
             "t_ms": pa.array(t_all[order], type=pa.float64()),
