@@ -562,6 +562,10 @@ def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 # -- checking and staging the outputs ---------------------------------------------------
 
+#: Suffixes accepted for the Parquet outputs (``out``, ``record_weights``); any
+#: other (``.csv``, ``.json``, none) is refused rather than written as Parquet.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
 
 def _output_error(name: str, path: Path, reason: str, code: int | None) -> FileIOError:
     return FileIOError(f"cannot write {name} = {os.fspath(path)!r}: {reason}", str(path), code)
@@ -596,6 +600,15 @@ def _check_outputs(
         other = seen.setdefault(path.resolve(), name)
         if other != name:
             raise InvalidParameterError.of(name, os.fspath(path), f"same file as {other}")
+    for name in ("out", "record_weights"):
+        path = files.get(name)
+        if path is not None and path.suffix.lower() not in PARQUET_SUFFIXES:
+            raise InvalidParameterError.of(
+                name,
+                os.fspath(path),
+                f"writes Parquet only: the file name must end in "
+                f"{' or '.join(PARQUET_SUFFIXES)} (not {path.suffix or 'no suffix'!r})",
+            )
     if outputs.plot is not None:
         from evospikenet.plotting import plot_format
 

@@ -11,6 +11,7 @@ import click
 import yaml
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn
+from rich.table import Table
 
 from evospikenet.errors import (
     EvoSpikeNetError,
@@ -25,6 +26,7 @@ __all__ = [
     "EXIT_OK",
     "fail",
     "parse_params",
+    "print_results",
     "progress_bar",
     "stderr_console",
     "user_errors",
@@ -35,6 +37,22 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 T = TypeVar("T")
+
+
+def print_results(*renderables: Any) -> None:
+    """Print results on stdout (progress and messages go to stderr).
+
+    Every column of a :class:`rich.table.Table` folds a long cell onto
+    several lines instead of cutting it with an ellipsis, so ids, hashes and
+    paths stay whole in a narrow terminal or a file (80 columns).
+    """
+    console = Console()
+    for item in renderables:
+        if isinstance(item, Table):
+            for column in item.columns:
+                column.overflow = "fold"
+                column.no_wrap = False
+        console.print(item)
 
 
 def stderr_console() -> Console:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evospikenet.audit import audit_log_path
-from evospikenet.cli._common import parse_params, progress_bar, stderr_console, user_errors
+from evospikenet.cli._common import parse_params, print_results, progress_bar, user_errors
 from evospikenet.models import MODELS
 from evospikenet.simulate import SimulationResult, recorded_run, simulate
 
@@ -49,10 +50,6 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 
 def _print_summary(result: SimulationResult) -> None:
-    console = stderr_console() if not sys.stdout.isatty() else None
-    from rich.console import Console
-
-    out = console or Console()
     table = Table(
         title=(
             f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  "
@@ -71,15 +68,46 @@ def _print_summary(result: SimulationResult) -> None:
             _fmt(p.cv_isi),
             _fmt(p.fano),
         )
-    out.print(table)
-    out.print(
+    print_results(
+        table,
         f"build {result.build_s:.3f} s, run {result.wall_s:.3f} s, "
         f"real-time factor {result.real_time_factor:.3f}"
-        + (f", spikes written to {result.out}" if result.out else "")
+        + (f", spikes written to {result.out}" if result.out else ""),
     )
 
 
-@click.command("simulate")
+def _help() -> str:
+    """Return the help of ``simulate``: every model of the registry, then the exit codes."""
+    lines = [
+        "Simulate MODEL (default: cuba), the network in --spec, or a --connectome.",
+        "",
+        "Results (the summary table, or --json) go to stdout; progress and messages to "
+        "stderr. --from FILE reruns a run recorded in a spike or weight file.",
+        "",
+        "\b",
+        "Built-in models (--param KEY=VALUE sets their options):",
+    ]
+    for name, info in MODELS.items():
+        if len(info.options) > 6:  # the biomimetic model: its config's fields
+            options = "the BrainSimulationConfig fields"
+        else:
+            options = ", ".join(info.options) or "none"
+        text = f"{info.summary}. {info.reference}. Options: {options}."
+        lines += textwrap.wrap(
+            text, width=78, initial_indent=f"  {name:<15} ", subsequent_indent=" " * 18
+        )
+    lines += [
+        "",
+        "\b",
+        "Exit codes:",
+        "  0  the run succeeded and every output was written",
+        "  1  the run failed (an error in the work itself); no output replaced",
+        "  2  bad usage or bad input (an option, a file, a value); nothing run",
+    ]
+    return "\n".join(lines)
+
+
+@click.command("simulate", help=_help())
 @click.argument("model", required=False, type=click.Choice(sorted(MODELS)), metavar="[MODEL]")
 @click.option(
     "--spec",
@@ -218,13 +246,7 @@ def simulate_command(
     record_weights_every_ms: float | None,
     from_run: Path | None,
 ) -> None:
-    """Simulate MODEL (default: cuba), the network in --spec, or a --connectome.
-
-    Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
-    izhikevich2003, brunel2000, potjans2014; biomimetic (seed 000's
-    BrainSimulationFramework: --sleep-every, --sleep-cycles, --neuromod).
-    Exit codes: 0 ok, 2 bad input.
-    """
+    """Run ``simulate()`` with the options; print the summary (help: :func:`_help`)."""
     ctx = click.get_current_context()
     if from_run is not None:
         defining = [
@@ -292,9 +314,6 @@ def _biomimetic_options(
 
 
 def _print_biomimetic(bio: dict[str, Any]) -> None:
-    from rich.console import Console
-
-    out = stderr_console() if not sys.stdout.isatty() else Console()
     table = Table(title="biomimetic phases")
     table.add_column("quantity")
     table.add_column("value", justify="right")
@@ -311,4 +330,4 @@ def _print_biomimetic(bio: dict[str, Any]) -> None:
     ]
     for row in rows:
         table.add_row(*row)
-    out.print(table)
+    print_results(table)

@@ -18,6 +18,7 @@ from evospikenet.models import (
     izhikevich2003,
     izhikevich2006,
     potjans2014,
+    song2000,
     vogels_abbott,
 )
 from evospikenet.models._base import BuiltModel
@@ -80,6 +81,13 @@ def _potjans(scale: float, **kw: Any) -> BuiltModel:
     return potjans2014.build(scale=validation.positive("scale", scale), **kw)
 
 
+def _song2000(scale: float, *, threads: int = 1, **kw: Any) -> BuiltModel:
+    del threads  # one neuron: nothing to split
+    if "n_inputs" not in kw:
+        kw["n_inputs"] = max(1, round(1000 * validation.positive("scale", scale)))
+    return song2000.build(**kw)
+
+
 # -- biomimetic (issue 4) --
 def _biomimetic(scale: float, **kw: Any) -> BuiltModel:
     from evospikenet.models import biomimetic
@@ -138,6 +146,15 @@ MODELS: dict[str, ModelInfo] = {
         1.0,
         _izh2006,
         ("plastic",),
+    ),
+    "song2000": ModelInfo(
+        "song2000",
+        "Song, Miller & Abbott 2000 competitive STDP: 1000 Poisson inputs at 15 Hz onto one "
+        "conductance LIF neuron (Brian2's STDP example); 100 s by default",
+        "Song, Miller & Abbott (2000) Nat Neurosci 3:919",
+        0.1,
+        _song2000,
+        ("n_inputs", "rate_hz", "plastic"),
     ),
     # -- biomimetic (issue 4) --
     "biomimetic": ModelInfo(

@@ -1,0 +1,173 @@
+"""The CLI a new user meets (issue 14): results on stdout, checked inputs, help, tables.
+
+Every option is typed and checked: a bad value exits 2 with one line naming
+the field, never a traceback; the models refuse a wrong type from Python too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rich.table import Table
+
+from evospikenet.cli import cli
+from evospikenet.cli._common import print_results
+from evospikenet.errors import InvalidParameterError
+from evospikenet.models import MODELS, build_model
+from evospikenet.simulate import simulate
+
+SMALL = {"brunel2000": 0.1, "potjans2014": 0.02}
+
+
+def _invoke(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+# -- results to stdout, progress to stderr ------------------------------------------------
+
+
+def test_summary_goes_to_stdout() -> None:
+    result = _invoke("simulate", "cuba", "--scale", "0.05", "--duration-ms", "5")
+    assert result.exit_code == 0, result.output
+    assert "population" in result.stdout and "real-time factor" in result.stdout
+    assert result.stderr == ""
+
+
+def test_redirected_stdout_holds_the_table(tmp_path: Path) -> None:
+    """``simulate cuba > out.txt`` as a real process: the table is in the file."""
+    out = tmp_path / "out.txt"
+    with out.open("w") as fh:
+        proc = subprocess.run(
+            [sys.executable, "-m", "evospikenet", "simulate", "cuba", "--scale", "0.05",
+             "--duration-ms", "5"],
+            stdout=fh, stderr=subprocess.PIPE, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "population" in text and "E" in text and "real-time factor" in text
+
+
+# -- outputs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--out", "--record-weights"])
+@pytest.mark.parametrize("name", ["x.csv", "x.json", "x"])
+def test_parquet_outputs_refuse_other_extensions(tmp_path: Path, option: str, name: str) -> None:
+    field = option[2:].replace("-", "_")
+    result = _invoke(
+        "simulate", "cuba", "--scale", "0.05", "--duration-ms", "5", option, str(tmp_path / name)
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{field} = " in result.output and ".parquet" in result.output
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InvalidParameterError, match=field):
+        simulate("cuba", scale=0.05, duration_ms=5.0, **{field: tmp_path / name})
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+BAD_VALUES = ["abc", "maybe", "false", [1], {"a": 1}]
+
+
+@pytest.mark.parametrize(
+    ("model", "option"), [(m, o) for m, info in MODELS.items() for o in info.options]
+)
+def test_every_model_option_is_type_checked(model: str, option: str) -> None:
+    """No option of any model takes a value of the wrong type (strings for numbers and flags)."""
+    for bad in BAD_VALUES:
+        with pytest.raises(InvalidParameterError, match=option):
+            build_model(model, scale=SMALL.get(model, 0.05), **{option: bad})
+
+
+def test_flags_are_strict_bools() -> None:
+    with pytest.raises(InvalidParameterError, match="thalamic = 'false'"):
+        build_model("potjans2014", scale=0.02, thalamic="false")
+    with pytest.raises(InvalidParameterError, match="plastic"):
+        build_model("izhikevich2006", plastic=1)
+    off = build_model("potjans2014", scale=0.02, thalamic=False)
+    assert "TH" not in off.populations
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["brunel2000", "--param", "g=abc"], "g = 'abc'"),
+        (["brunel2000", "--param", "eta=[1, 2]"], "eta"),
+        (["brunel2000", "--param", "regime=XX"], "regime"),
+        (["potjans2014", "--param", "thalamic=maybe"], "thalamic = 'maybe'"),
+        (["potjans2014", "--param", "background=1"], "background"),
+        (["izhikevich2006", "--param", "plastic=yes please"], "plastic"),
+        (["song2000", "--param", "rate_hz=fast"], "rate_hz"),
+        (["cuba", "--param", "nosuch=1"], "nosuch"),
+        (["cuba", "--scale", "-1"], "scale"),
+        (["cuba", "--duration-ms", "nan"], "duration_ms"),
+        (["cuba", "--dt-ms", "0"], "dt_ms"),
+        (["cuba", "--seed", "-1"], "--seed"),
+        (["cuba", "--threads", "0"], "--threads"),
+        (["cuba", "--plasticity", "hebb"], "--plasticity"),
+        (["biomimetic", "--sleep-every", "-1"], "sleep_every"),
+        (["biomimetic", "--neuromod", "dopamine=2"], "neuromod.dopamine"),
+        (["biomimetic", "--param", "enable_biomimetic=maybe"], "enable_biomimetic"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(args: list[str], field: str) -> None:
+    result = _invoke("simulate", "--duration-ms", "1", *args)  # a later option wins
+    assert result.exit_code == 2, result.output
+    assert field in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+# -- help ---------------------------------------------------------------------------------
+
+
+def test_help_lists_every_model_and_the_exit_codes() -> None:
+    text = _invoke("simulate", "--help").output
+    for name in MODELS:
+        assert f"  {name} " in text, name
+    assert "izhikevich2006" in MODELS and "song2000" in MODELS
+    for code in ("0  the run succeeded", "1  the run failed", "2  bad usage"):
+        assert code in text
+
+
+def test_song2000_is_a_built_in_model() -> None:
+    result = simulate("song2000", duration_ms=200.0, seed=1)
+    rows = {p.name: p for p in result.populations}
+    assert rows["input"].n == 1000 and rows["output"].synapses_in == 1000
+    # 1000 inputs at 15 Hz for 0.2 s: 3000 expected; Poisson sd ~55, so +-300 is > 5 sd
+    assert abs(rows["input"].spikes - 3000) < 300
+
+
+# -- tables -------------------------------------------------------------------------------
+
+
+def test_tables_fold_long_ids_instead_of_truncating(capsys: pytest.CaptureFixture[str]) -> None:
+    long_id = "genome-" + "0123456789abcdef" * 8  # 135 characters, wider than 80 columns
+    table = Table(title="t")
+    table.add_column("id")
+    table.add_column("fitness")
+    table.add_row(long_id, "0.5")
+    print_results(table)
+    out = capsys.readouterr().out
+    assert "…" not in out
+    cells = [line.split("│")[1].strip() for line in out.splitlines() if line.count("│") == 3]
+    assert long_id in "".join(cells)  # the first column's cells, folded over several lines
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_long_population_names_stay_whole(tmp_path: Path) -> None:
+    name = "population_" + "x" * 100
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        f"run: {{duration_ms: 5}}\npopulations:\n  {name}: {{model: lif, n: 3}}\n",
+        encoding="utf-8",
+    )
+    result = _invoke("simulate", "--spec", str(spec))
+    assert result.exit_code == 0, result.output
+    cells = [line.split("│")[1].strip() for line in result.stdout.splitlines() if "│" in line]
+    assert name in "".join(cells) and "…" not in result.stdout
