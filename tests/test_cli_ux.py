@@ -171,3 +171,75 @@ def test_long_population_names_stay_whole(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     cells = [line.split("│")[1].strip() for line in result.stdout.splitlines() if "│" in line]
     assert name in "".join(cells) and "…" not in result.stdout
+
+
+# -- messages that say what is wrong ----------------------------------------------------------
+
+
+def _npz(path: Path, seed: int = 7) -> Path:
+    from evospikenet.connectome import save_connectome_npz
+    from tests.connectome_synth import synthetic_connectome
+
+    save_connectome_npz(path, synthetic_connectome(seed=seed))
+    return path
+
+
+def test_connectome_info_of_a_parquet_file(tmp_path: Path) -> None:
+    run = tmp_path / "run.parquet"
+    simulate("cuba", scale=0.05, duration_ms=5.0, out=run)
+    result = _invoke("connectome", "info", str(run))
+    assert result.exit_code == 2
+    assert "not an NPZ archive" in result.output and "Parquet" in result.output
+    assert "pickle" not in result.output
+
+
+def test_connectome_apply_with_swapped_arguments(tmp_path: Path) -> None:
+    w1, w8 = _npz(tmp_path / "w1.npz"), _npz(tmp_path / "w8.npz", seed=8)
+    delta = tmp_path / "d.json"
+    assert _invoke("connectome", "diff", str(w1), str(w8), "--out", str(delta)).exit_code == 0
+    swapped = _invoke("connectome", "apply", str(w1), str(w8), "--out", str(tmp_path / "n.npz"))
+    assert swapped.exit_code == 2
+    assert "UTF-8" not in swapped.output
+    assert (
+        "w8.npz: not delta JSON" in swapped.output and "BASE.npz then DELTA.json" in swapped.output
+    )
+    reversed_ = _invoke(
+        "connectome", "apply", str(delta), str(w1), "--out", str(tmp_path / "n.npz")
+    )
+    assert reversed_.exit_code == 2 and "d.json" in reversed_.output
+    assert "JSON text" in reversed_.output
+    assert not (tmp_path / "n.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", "cuba", "--scale", "0.05", "--duration-ms", "1", "--out", "{d}/x.parquet"],
+        ["connectome", "diff", "{w1}", "{w8}", "--out", "{d}/d.json"],
+        ["connectome", "apply", "{w1}", "{delta}", "--out", "{d}/n.npz"],
+    ],
+    ids=["simulate", "diff", "apply"],
+)
+def test_missing_output_directory_names_the_users_path(tmp_path: Path, args: list[str]) -> None:
+    w1, w8 = _npz(tmp_path / "w1.npz"), _npz(tmp_path / "w8.npz", seed=8)
+    delta = tmp_path / "delta.json"
+    assert _invoke("connectome", "diff", str(w1), str(w8), "--out", str(delta)).exit_code == 0
+    missing = tmp_path / "nonexistent" / "dir"
+    filled = [a.format(d=missing, w1=w1, w8=w8, delta=delta) for a in args]
+    result = _invoke(*filled)
+    assert result.exit_code == 2, result.output
+    assert str(missing) + "/" in result.output
+    assert ".tmp" not in result.output
+
+
+def test_atomic_errors_name_the_target(tmp_path: Path) -> None:
+    from evospikenet._atomic import atomic_path, write_atomic
+    from evospikenet.errors import FileIOError
+
+    target = tmp_path / "missing" / "x.bin"
+    with pytest.raises(FileIOError) as info:
+        write_atomic(target, b"x")
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+    with pytest.raises(FileNotFoundError) as raw, atomic_path(target):
+        pass
+    assert raw.value.filename == str(target)

@@ -602,7 +602,7 @@ def _check_outputs(
             raise InvalidParameterError.of(name, os.fspath(path), f"same file as {other}")
     for name in ("out", "record_weights"):
         path = files.get(name)
-        if path is not None and path.suffix.lower() not in PARQUET_SUFFIXES:
+        if path is not None and not path.is_dir() and path.suffix.lower() not in PARQUET_SUFFIXES:
             raise InvalidParameterError.of(
                 name,
                 os.fspath(path),

@@ -52,7 +52,9 @@ def print_results(*renderables: Any) -> None:
             for column in item.columns:
                 column.overflow = "fold"
                 column.no_wrap = False
-        console.print(item)
+            console.print(item)
+        else:  # a line of text: not broken at the console width (paths stay whole)
+            console.print(item, soft_wrap=True)
 
 
 def stderr_console() -> Console:
