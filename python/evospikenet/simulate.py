@@ -601,14 +601,15 @@ def _check_outputs(
         if other != name:
             raise InvalidParameterError.of(name, os.fspath(path), f"same file as {other}")
     for name in ("out", "record_weights"):
-        path = files.get(name)
-        if path is not None and not path.is_dir() and path.suffix.lower() not in PARQUET_SUFFIXES:
-            raise InvalidParameterError.of(
-                name,
-                os.fspath(path),
-                f"writes Parquet only: the file name must end in "
-                f"{' or '.join(PARQUET_SUFFIXES)} (not {path.suffix or 'no suffix'!r})",
-            )
+        parquet = files.get(name)
+        if parquet is None or parquet.is_dir() or parquet.suffix.lower() in PARQUET_SUFFIXES:
+            continue
+        raise InvalidParameterError.of(
+            name,
+            os.fspath(parquet),
+            f"writes Parquet only: the file name must end in "
+            f"{' or '.join(PARQUET_SUFFIXES)} (not {parquet.suffix or 'no suffix'!r})",
+        )
     if outputs.plot is not None:
         from evospikenet.plotting import plot_format
 
