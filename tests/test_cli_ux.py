@@ -6,6 +6,7 @@ the field, never a traceback; the models refuse a wrong type from Python too.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.table import Table
 from evospikenet.cli import cli
 from evospikenet.cli._common import print_results
 from evospikenet.errors import InvalidParameterError
+from evospikenet.io import read_spikes
 from evospikenet.models import MODELS, build_model
 from evospikenet.simulate import simulate
 
@@ -243,3 +245,65 @@ def test_atomic_errors_name_the_target(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as raw, atomic_path(target):
         pass
     assert raw.value.filename == str(target)
+
+
+# -- the biomimetic model -------------------------------------------------------------------
+
+
+def test_biomimetic_reports_the_time_it_simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sleep replay is simulated time: header, rates, file and plot all span wake + sleep."""
+    import evospikenet.plotting
+
+    seen: dict[str, float] = {}
+
+    def fake_plot(spikes: Any, sizes: Any, duration_ms: float, path: Any, **kw: Any) -> None:
+        seen["duration_ms"] = duration_ms
+        Path(path).write_bytes(b"png")
+
+    monkeypatch.setattr(evospikenet.plotting, "raster_plot", fake_plot)
+    out = tmp_path / "bio.parquet"
+    args = ["simulate", "biomimetic", "--scale", "0.2", "--out", str(out)]
+    result = _invoke(*args, "--plot", str(tmp_path / "bio.png"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(_invoke(*args, "--json").stdout)
+    wake, simulated = data["duration_ms"], data["simulated_ms"]
+    assert wake == 1000.0 and simulated > wake  # the default run sleeps
+    assert data["biomimetic"]["simulated_ms"] == simulated
+    assert f"{simulated:g} ms simulated ({wake:g} ms wake + " in result.stdout
+    assert float(read_spikes(out).metadata["duration_ms"]) == simulated
+    assert seen["duration_ms"] == simulated
+    for pop in data["populations"]:
+        assert pop["mean_rate_hz"] == pytest.approx(pop["spikes"] / pop["n"] / (simulated / 1e3))
+
+
+def test_biomimetic_takes_num_neurons() -> None:
+    data = json.loads(
+        _invoke(
+            "simulate", "biomimetic", "--param", "num_neurons=500", "--duration-ms", "10", "--json"
+        ).stdout
+    )
+    sizes = {p["name"]: p["n"] for p in data["populations"]}
+    assert sizes["E"] + sizes["I"] == 500
+    both = _invoke("simulate", "biomimetic", "--param", "num_neurons=500", "--scale", "0.5")
+    assert both.exit_code == 2 and "num_neurons" in both.output
+    seed = _invoke("simulate", "biomimetic", "--param", "seed=3")
+    assert seed.exit_code == 2 and "--seed" in seed.output
+
+
+def test_biomimetic_synapses_are_fixed_for_a_seed() -> None:
+    """The input layer's synapses: stimulus port and replay port, one-to-one, made once.
+
+    They used to grow with every stimulus presented (a projection per segment),
+    so the count depended on the run's length and its sleeps.
+    """
+    runs = [
+        simulate("biomimetic", scale=0.2, seed=seed, duration_ms=duration)
+        for seed, duration in ((3, 1000.0), (3, 1000.0), (3, 200.0), (4, 1000.0))
+    ]
+    counts = [{p.name: p.synapses_in for p in r.populations} for r in runs]
+    assert counts[0] == counts[1]
+    n_inputs = next(p.n for p in runs[0].populations if p.name == "input")
+    assert all(c["input"] == 2 * n_inputs for c in counts)
+    assert counts[0]["E"] == counts[2]["E"]  # the run's length does not change the wiring

@@ -105,6 +105,10 @@ class SimulationResult:
     populations: list[PopulationSummary]
     out: str | None = None
     built: BuiltModel | None = field(default=None, repr=False)
+    #: Simulated time the recording spans (ms): ``duration_ms``, or more for a model that
+    #: also simulates offline time (the biomimetic model's sleep replay). The rates, the
+    #: spike file's ``duration_ms`` and the plot's time axis use it.
+    simulated_ms: float | None = None
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The run's full configuration (:func:`run_config`), as recorded in its files.
     config: dict[str, Any] = field(default_factory=dict)
@@ -269,6 +273,15 @@ def _build_model(request: NetworkRequest) -> tuple[BuiltModel, str]:
     name = str(request.target)
     if name not in MODELS:
         raise InvalidParameterError.of("model", name, f"unknown model (known: {', '.join(MODELS)})")
+    for key in ("seed", "dt_ms", "scale", "threads", "part"):
+        if key in request.options:
+            flag = "--" + key.replace("_", "-")
+            raise InvalidParameterError.of(
+                key,
+                request.options[key],
+                f"a setting of the run, not a model option: give {key}= ({flag} on the "
+                "command line)",
+            )
     built = build_model(
         name,
         scale=request.scale,
@@ -839,7 +852,7 @@ def _run(
             raster_plot(
                 built.spikes(),
                 sizes,
-                duration,
+                recorded_ms,
                 files["plot"],
                 title=name,
                 format=plot_format(target),
@@ -855,6 +868,7 @@ def _run(
         populations=summarize(built, recorded_ms),
         out=None if outputs.out is None else str(outputs.out),
         built=built,
+        simulated_ms=recorded_ms,
         sections=source.report(built),
         config=config,
     )

@@ -50,12 +50,14 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 
 def _print_summary(result: SimulationResult) -> None:
-    table = Table(
-        title=(
-            f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  "
-            f"{result.duration_ms:g} ms simulated"
+    simulated = result.simulated_ms if result.simulated_ms is not None else result.duration_ms
+    span = f"{result.duration_ms:g} ms simulated"
+    if simulated > result.duration_ms:  # the biomimetic model's sleep replay
+        span = (
+            f"{simulated:g} ms simulated ({result.duration_ms:g} ms wake + "
+            f"{simulated - result.duration_ms:g} ms sleep replay; rates over {simulated:g} ms)"
         )
-    )
+    table = Table(title=f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  {span}")
     for col in ("population", "neurons", "synapses in", "spikes", "rate (Hz)", "CV ISI", "Fano"):
         table.add_column(col, justify="right" if col != "population" else "left")
     for p in result.populations:

@@ -26,14 +26,16 @@ from evospikenet.partition import Part
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
 
-# Option names of the biomimetic model: the BrainSimulationConfig fields (issue 4).
+# Option names of the biomimetic model: the BrainSimulationConfig fields but seed and
+# dt_ms, which are the run's (issue 4; tests/test_brain_simulation.py checks the list).
 _BIOMIMETIC_OPTIONS: tuple[str, ...] = (
-    "connection_probability", "excitatory_ratio", "inhibitory_ratio", "refractory_period_ms",
-    "membrane_time_constant_ms", "enable_biomimetic", "development_epoch", "total_epochs",
-    "energy_budget_w", "duration_ms", "plasticity_rule", "plasticity_interval", "sleep_every",
-    "sleep_cycles", "sleep_phase_steps", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
-    "pattern_fraction", "stimulus_interval_ms", "rewarded_pattern", "episode_ms",
-    "replay_buffer_size", "replay_per_cycle", "replay_compression", "neuromod",
+    "num_neurons", "connection_probability", "excitatory_ratio", "inhibitory_ratio",
+    "refractory_period_ms", "membrane_time_constant_ms", "enable_biomimetic",
+    "development_epoch", "total_epochs", "energy_budget_w", "duration_ms", "plasticity_rule",
+    "plasticity_interval", "sleep_every", "sleep_cycles", "sleep_phase_steps", "neuron_type",
+    "n_inputs", "input_rate_hz", "n_patterns", "pattern_fraction", "stimulus_interval_ms",
+    "rewarded_pattern", "episode_ms", "replay_buffer_size", "replay_per_cycle",
+    "replay_compression", "neuromod",
 )  # fmt: skip
 
 
