@@ -23,7 +23,7 @@ __all__ = ["simulate_command"]
 #: Options that --from takes: where to write, how to show it, how many threads.
 _OUTPUT_PARAMS = frozenset(
     {"out", "plot", "record_weights", "record_weights_every_ms", "audit_log", "as_json",
-     "no_progress", "threads", "from_run"}
+     "no_progress", "threads", "from_run", "record", "record_out", "rates"}
 )  # fmt: skip
 
 
@@ -220,6 +220,32 @@ def _help() -> str:
     help="Snapshot interval (ms); default a tenth of the run.",
 )
 @click.option(
+    "--record",
+    "record",
+    multiple=True,
+    metavar="[POP.]VAR[:NEURONS][@EVERY_MS]",
+    help=(
+        "Sample a state variable, repeatable: v_mv (first 10 neurons of every population "
+        "that has it, every step), v_mv:0-99@1 (neurons 0-99 every 1 ms), E.v_mv:all@0.5. "
+        "Written to --record-out."
+    ),
+)
+@click.option(
+    "--record-out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Parquet file of the --record samples (t_ms, population, neuron, variable, value).",
+)
+@click.option(
+    "--rates",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=(
+        "Write population rates (t_ms, population, rate_hz; 0.1 ms bins, Gaussian sigma "
+        "0.5 ms, both wider for long runs and stated in the metadata) to this Parquet file."
+    ),
+)
+@click.option(
     "--audit-log",
     type=click.Path(path_type=Path),
     default=None,
@@ -247,6 +273,9 @@ def simulate_command(
     record_weights: Path | None,
     record_weights_every_ms: float | None,
     from_run: Path | None,
+    record: tuple[str, ...],
+    record_out: Path | None,
+    rates: Path | None,
 ) -> None:
     """Run ``simulate()`` with the options; print the summary (help: :func:`_help`)."""
     ctx = click.get_current_context()
@@ -278,16 +307,19 @@ def simulate_command(
                 run["threads"] = threads
             if record_weights_every_ms is not None or record_weights is None:
                 run["record_weights_every_ms"] = record_weights_every_ms
+            if record or record_out is None:  # the recorded specs need a file to go to
+                run["record"] = list(record)
         else:
             run = dict(
                 model=model, spec=spec, connectome=connectome, duration_ms=duration_ms,
                 dt_ms=dt_ms, seed=seed, scale=scale, threads=threads or 1, options=options,
                 plasticity=plasticity, record_weights_every_ms=record_weights_every_ms,
+                record=list(record),
             )  # fmt: skip
         with progress_bar(show, *columns) as update:
             result = simulate(
-                **run, out=out, plot=plot, record_weights=record_weights,
-                audit_log=audit_log_path(audit_log), progress=update,
+                **run, out=out, plot=plot, record_weights=record_weights, record_out=record_out,
+                rates=rates, audit_log=audit_log_path(audit_log), progress=update,
             )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.to_dict()))
