@@ -170,3 +170,35 @@ def test_git_revision_of_a_vcs_install(monkeypatch: pytest.MonkeyPatch) -> None:
         assert _build.git_revision() == "ab" * 20
     finally:
         _build.git_revision.cache_clear()
+
+
+def test_spike_files_carry_global_index_and_connectome_ids(tmp_path: Path) -> None:
+    """``neuron`` is the index within the population; ``global_index`` counts over all
+    populations in file order (what the old plots used); ``neuron_id`` is the NPZ's id."""
+    import numpy as np
+
+    from evospikenet.connectome import load_connectome_npz
+
+    cuba = tmp_path / "cuba.parquet"
+    _run("cuba", "--scale", "0.05", "--duration-ms", "50", "--out", str(cuba))
+    table = read_spikes(cuba)
+    sizes = json.loads(table.metadata["population_sizes"])
+    assert sizes == {"E": 160, "I": 40}
+    assert table.global_index is not None and table.neuron_id is None
+    offset = np.where(table.population == "E", 0, 160)
+    np.testing.assert_array_equal(table.global_index, table.neuron.astype(np.uint64) + offset)
+    npz = tmp_path / "c.npz"
+    save_connectome_npz(npz, synthetic_connectome())
+    out = tmp_path / "c.parquet"
+    _run(
+        "--connectome", str(npz), "--duration-ms", "100", "--param", "drive_rate_hz=10000",
+        "--out", str(out),
+    )  # fmt: skip
+    spikes = read_spikes(out)
+    ids = load_connectome_npz(npz).neuron_id
+    assert len(spikes) > 0 and spikes.neuron_id is not None
+    np.testing.assert_array_equal(spikes.neuron_id, ids[spikes.neuron])
+    assert not np.array_equal(spikes.neuron_id, spikes.neuron)  # ids are not indices here
+    raw = pq.read_table(out)  # plain pyarrow sees the same columns
+    assert raw.schema.field("neuron_id").type == "int64"
+    assert raw.schema.field("global_index").type == "uint64"

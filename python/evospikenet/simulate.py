@@ -1019,6 +1019,8 @@ def _run(
                 dt_ms=net.dt_ms,
                 duration_ms=recorded_ms,
                 extra_metadata=extra,
+                sizes={k: p.n for k, p in built.populations.items()},
+                neuron_ids=built.neuron_ids or None,
             )
     meta: dict[str, Any] = {
         "model": name, "seed": net.seed, "dt_ms": net.dt_ms, "duration_ms": recorded_ms,
