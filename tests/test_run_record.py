@@ -172,8 +172,8 @@ def test_git_revision_of_a_vcs_install(monkeypatch: pytest.MonkeyPatch) -> None:
         _build.git_revision.cache_clear()
 
 
-def test_spike_files_carry_global_index_and_connectome_ids(tmp_path: Path) -> None:
-    """``neuron`` is the index within the population; ``global_index`` counts over all
+def test_spike_files_carry_global_id_and_connectome_ids(tmp_path: Path) -> None:
+    """``neuron`` is the index within the population; ``global_id`` counts over all
     populations in file order (what the old plots used); ``neuron_id`` is the NPZ's id."""
     import numpy as np
 
@@ -184,9 +184,9 @@ def test_spike_files_carry_global_index_and_connectome_ids(tmp_path: Path) -> No
     table = read_spikes(cuba)
     sizes = json.loads(table.metadata["population_sizes"])
     assert sizes == {"E": 160, "I": 40}
-    assert table.global_index is not None and table.neuron_id is None
+    assert table.global_id is not None and table.neuron_id is None
     offset = np.where(table.population == "E", 0, 160)
-    np.testing.assert_array_equal(table.global_index, table.neuron.astype(np.uint64) + offset)
+    np.testing.assert_array_equal(table.global_id, table.neuron.astype(np.uint64) + offset)
     npz = tmp_path / "c.npz"
     save_connectome_npz(npz, synthetic_connectome())
     out = tmp_path / "c.parquet"
@@ -201,4 +201,4 @@ def test_spike_files_carry_global_index_and_connectome_ids(tmp_path: Path) -> No
     assert not np.array_equal(spikes.neuron_id, spikes.neuron)  # ids are not indices here
     raw = pq.read_table(out)  # plain pyarrow sees the same columns
     assert raw.schema.field("neuron_id").type == "int64"
-    assert raw.schema.field("global_index").type == "uint64"
+    assert raw.schema.field("global_id").type == "uint64"

@@ -221,7 +221,7 @@ class RecordSpec:
     variable : str
         State variable (``v_mv``; ``i_syn_ex_pa``, ``i_syn_in_pa`` of current
         synapses; ``g_ex_ns``, ``g_in_ns`` of conductance synapses; Izhikevich
-        ``v_mv``, ``u``; see the population's ``_state_var``).
+        ``v_mv``, ``u``, ``i_syn_pa``).
     population : str or None
         The population; None: every population that has the variable.
     neurons : tuple of int or None

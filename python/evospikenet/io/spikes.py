@@ -2,13 +2,13 @@
 
 Columns: ``t_ms`` (float64), ``neuron`` (uint32, index within its
 population), ``population`` (dictionary<string>); with population sizes,
-``global_index`` (uint64, the neuron's index over all populations in the
+``global_id`` (uint64, the neuron's index over all populations in the
 file's order: the sizes of the populations before its own plus ``neuron``);
 with neuron ids (a connectome run), ``neuron_id`` (int64, the NPZ's
 ``neuron_id`` of the neuron; null for a population without ids). File
 metadata (key-value, UTF-8): ``evospikenet_version``, ``model``, ``seed``,
 ``dt_ms``, ``duration_ms``; ``population_sizes`` (JSON, in order) with
-``global_index``; ``evospikenet_git_revision`` and ``run_config`` when
+``global_id``; ``evospikenet_git_revision`` and ``run_config`` when
 :func:`evospikenet.simulate.simulate` wrote it. Readable by pandas, polars
 and DuckDB without evospikenet.
 """
@@ -44,7 +44,7 @@ class SpikeTable:
         Population name of each spike.
     metadata : dict of str to str
         File metadata.
-    global_index : ndarray of uint64, shape (n,), or None
+    global_id : ndarray of uint64, shape (n,), or None
         Index over all populations (sizes in file order), if the file has it.
     neuron_id : ndarray of int64, shape (n,), or None
         Connectome neuron id (-1 where a population has none), if the file has it.
@@ -54,7 +54,7 @@ class SpikeTable:
     neuron: npt.NDArray[np.uint32]
     population: npt.NDArray[np.object_]
     metadata: dict[str, str] = field(default_factory=dict)
-    global_index: npt.NDArray[np.uint64] | None = None
+    global_id: npt.NDArray[np.uint64] | None = None
     neuron_id: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
@@ -98,7 +98,7 @@ def write_spikes(
         as ``run_config``).
     sizes : mapping of str to int, optional
         Neurons per population, in the network's order (may include
-        populations without spikes): adds the ``global_index`` column and the
+        populations without spikes): adds the ``global_id`` column and the
         ``population_sizes`` metadata.
     neuron_ids : mapping of str to array_like of int, optional
         Per population, the id of each neuron (index ``k`` has id
@@ -147,7 +147,7 @@ def write_spikes(
     }
     if sizes is not None:
         offsets = _offsets(sizes, names, n_parts)
-        columns["global_index"] = pa.array(
+        columns["global_id"] = pa.array(
             (n_all.astype(np.uint64) + offsets[c_all])[order], type=pa.uint64()
         )
         meta["population_sizes"] = json.dumps({k: int(v) for k, v in sizes.items()})
@@ -208,7 +208,7 @@ def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
     )
     population = np.asarray(table.column("population").to_pylist(), dtype=object)
     names = table.column_names
-    global_index = table.column("global_index").to_numpy() if "global_index" in names else None
+    global_id = table.column("global_id").to_numpy() if "global_id" in names else None
     neuron_id = None
     if "neuron_id" in names:
         neuron_id = table.column("neuron_id").fill_null(-1).to_numpy()
@@ -217,6 +217,6 @@ def read_spikes(path: str | os.PathLike[str]) -> SpikeTable:
         neuron=table.column("neuron").to_numpy(),
         population=population,
         metadata=metadata,
-        global_index=global_index,
+        global_id=global_id,
         neuron_id=neuron_id,
     )
