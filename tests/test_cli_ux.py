@@ -307,3 +307,33 @@ def test_biomimetic_synapses_are_fixed_for_a_seed() -> None:
     n_inputs = next(p.n for p in runs[0].populations if p.name == "input")
     assert all(c["input"] == 2 * n_inputs for c in counts)
     assert counts[0]["E"] == counts[2]["E"]  # the run's length does not change the wiring
+
+
+def test_plot_without_matplotlib_fails_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plot extra is checked first: no build, no run, exit 2 naming the extra."""
+    import evospikenet.simulate as sim
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+
+    def no_build(request: Any) -> Any:
+        raise AssertionError("the network was built before the plot extra was checked")
+
+    monkeypatch.setitem(sim.SOURCES, "model", sim.replace(sim.SOURCES["model"], build=no_build))
+    out = tmp_path / "s.parquet"
+    result = _invoke(
+        "simulate",
+        "cuba",
+        "--duration-ms",
+        "1000",
+        "--out",
+        str(out),
+        "--plot",
+        str(tmp_path / "r.png"),
+    )
+    assert result.exit_code == 2, result.output
+    assert "matplotlib" in result.output and "evospikenet[plot]" in result.output
+    assert list(tmp_path.iterdir()) == []
