@@ -44,7 +44,17 @@ def _connectome(path: Path) -> None:
     save_connectome_npz(path, c)
 
 
+def _audit_export(path: Path) -> None:
+    from evospikenet.audit import AuditLogManager
+
+    (path.parent / "log").mkdir(exist_ok=True)
+    with AuditLogManager(path.parent / "log" / "a.jsonl") as log:
+        log.write("test.umask", "tester", "x", "success")
+        log.export("json", path)
+
+
 WRITERS: dict[str, Callable[[Path], None]] = {
+    "export.json": _audit_export,
     "spikes.parquet": lambda p: write_spikes(p, {"E": ([1.0], [0])}, **META),  # type: ignore[arg-type]
     "weights.parquet": lambda p: write_weights(
         p,
@@ -69,7 +79,8 @@ def test_writers_honour_the_umask(tmp_path: Path, name: str, mask: int, existing
         WRITERS[name](target)
         assert new_file_mode() == 0o666 & ~mask
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
-    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+    files = [p.name for p in tmp_path.iterdir() if p.is_file()]
+    assert files == [name]  # no temporary file left
 
 
 def test_atomic_path_explicit_mode(tmp_path: Path) -> None:
