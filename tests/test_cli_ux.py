@@ -337,3 +337,15 @@ def test_plot_without_matplotlib_fails_before_the_run(
     assert result.exit_code == 2, result.output
     assert "matplotlib" in result.output and "evospikenet[plot]" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_param_values_in_scientific_notation_are_numbers() -> None:
+    """PyYAML (YAML 1.1) reads ``1e3`` as a string; --param reads it as the number."""
+    from evospikenet.cli._common import parse_params
+
+    got = parse_params(("g=4.5e0", "eta=2", "rate_hz=1e3", "name=e5", "flag=false"))
+    assert got == {"g": 4.5, "eta": 2, "rate_hz": 1000.0, "name": "e5", "flag": False}
+    result = _invoke("simulate", "brunel2000", "--scale", "0.1", "--duration-ms", "1",
+                     "--param", "g=5e0", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["config"]["parameters"]["g"] == 5.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -112,7 +113,8 @@ def call(fn: Callable[[], T]) -> T:
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     """Turn repeated ``--param KEY=VALUE`` options into a dict (values parsed as YAML).
 
-    Dashes in keys become underscores. Raises :class:`click.BadParameter`
+    Dashes in keys become underscores; ``1e3``, which YAML 1.1 leaves a string,
+    becomes the number 1000.0. The model checks each value's type and range. Raises :class:`click.BadParameter`
     for an item without ``=`` or with an empty key.
     """
     options: dict[str, Any] = {}
@@ -120,5 +122,12 @@ def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
-        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str) and _NUMBER.fullmatch(parsed.strip()):
+            parsed = float(parsed)  # YAML 1.1 reads 1e3 as a string; a number is meant
+        options[key.strip().replace("-", "_")] = parsed
     return options
+
+
+#: A decimal number in scientific notation, which PyYAML (YAML 1.1) leaves a string.
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
