@@ -114,8 +114,9 @@ def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     """Turn repeated ``--param KEY=VALUE`` options into a dict (values parsed as YAML).
 
     Dashes in keys become underscores; ``1e3``, which YAML 1.1 leaves a string,
-    becomes the number 1000.0. The model checks each value's type and range. Raises :class:`click.BadParameter`
-    for an item without ``=`` or with an empty key.
+    becomes the number 1000.0. The model checks each value's type and range.
+    Raises :class:`click.BadParameter` for an item without ``=`` or with an
+    empty key.
     """
     options: dict[str, Any] = {}
     for item in params:
