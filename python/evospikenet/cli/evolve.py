@@ -227,8 +227,8 @@ def genome_show(obj: dict[str, Any], name_or_path: str) -> None:
             g = load_genome(path)
         else:
             g = GenomeStore(obj["store"]).get_genome(name_or_path)
-    click.echo(g.to_json())
-    print_results(g.summary())
+    click.echo(g.to_json())  # the result, on stdout; the summary is a note on stderr
+    stderr_console().print(g.summary())
 
 
 @genome_group.command("save")
