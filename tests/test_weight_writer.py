@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,12 @@ def test_snapshots_stream_during_the_run(tmp_path: Path, monkeypatch: pytest.Mon
             b"seed": b"0",
             b"dt_ms": b"0.1",
             b"duration_ms": b"100.0",
+            # what the run was (issue 14): the same for both runs, which differ only in the file
+            **{k: got.schema.metadata[k] for k in (b"run_config", b"evospikenet_git_revision")
+               if k in got.schema.metadata},
         },
-    )
+    )  # fmt: skip
+    assert json.loads(got.schema.metadata[b"run_config"])["plasticity"] == "stdp"
     # same schema (types and metadata) and the same rows as the one-table file
     assert got.schema.equals(want.schema, check_metadata=True)
     assert got.combine_chunks().equals(want.combine_chunks())

@@ -15,35 +15,85 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["StagedOutputs", "atomic_path", "staged_outputs", "write_atomic"]
+__all__ = ["StagedOutputs", "atomic_path", "new_file_mode", "staged_outputs", "write_atomic"]
+
+
+def new_file_mode() -> int:
+    """Return the mode a new file gets under the process umask (``0o666 & ~umask``).
+
+    ``mkstemp`` creates ``0o600`` whatever the umask; every writer here gives
+    its temporary file this mode before renaming it, so outputs are as
+    readable as a file created by ``open(path, "w")``.
+    """
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target``.
 
     The temporary file lives in the target's directory (so the rename is
     atomic on POSIX); on an exception it is removed and ``target`` is left
-    as it was.
+    as it was. The new file gets ``mode``, by default the mode of a new file
+    under the user's umask (:func:`new_file_mode`; ``0o644`` under the usual
+    ``022``), whatever the writer did to the temporary file.
     """
     target = Path(target)
-    directory = target.parent if str(target.parent) else Path()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _make_temporary(target)
     try:
-        yield tmp
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-        dir_fd = os.open(directory, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            yield tmp
+            with tmp.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            tmp.chmod(new_file_mode() if mode is None else mode)
+            tmp.replace(target)
+            _fsync_directory(target)
+        except OSError as exc:
+            new = _about_target(exc, target)
+            if new is exc:
+                raise
+            raise new from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _make_temporary(target: Path) -> Path:
+    """Create an empty temporary file beside ``target`` (an error names ``target``)."""
+    directory = target.parent if str(target.parent) else Path()
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        new = _about_target(exc, target)
+        if new is exc:
+            raise
+        raise new from exc
+    os.close(fd)
+    return Path(tmp_name)
+
+
+def _fsync_directory(target: Path) -> None:
+    directory = target.parent if str(target.parent) else Path()
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _about_target(exc: OSError, target: Path) -> OSError:
+    """Return ``exc`` as the same kind of OSError about ``target``, not its temporary file.
+
+    Writers report ``str(exc)``; the user gave ``target`` and never saw the
+    temporary name. An error about another file is returned unchanged.
+    """
+    name = exc.filename
+    if exc.errno is None or name is None or type(exc).__module__ != "builtins":
+        return exc
+    base = Path(os.fspath(name)).name
+    if not (base.startswith(f".{target.name}.") and base.endswith(".tmp")):
+        return exc
+    return type(exc)(exc.errno, exc.strerror, os.fspath(target))
 
 
 def write_atomic(target: str | os.PathLike[str], data: bytes | str, what: str = "") -> None:
@@ -105,10 +155,7 @@ class StagedOutputs:
             a parent that is not a directory, ...).
         """
         target = Path(target)
-        directory = target.parent if str(target.parent) else Path()
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp = _make_temporary(target)
         self._files.append((target, tmp))
         return tmp
 
@@ -121,7 +168,7 @@ class StagedOutputs:
             If a sync or rename fails; files not yet renamed are left staged
             (for :meth:`discard`).
         """
-        mode = 0o666 & ~_umask()
+        mode = new_file_mode()
         for _, tmp in self._files:
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())

@@ -12,9 +12,11 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Engine", "__version__", "cartpole_episode"]
+__all__ = ["Engine", "__git_revision__", "__version__", "cartpole_episode"]
 
 __version__: str
+#: Git revision (40 hex digits) of the checkout the extension was built from; "" if unknown.
+__git_revision__: str
 
 _Dist = tuple[str, list[float]]
 _Synapses = tuple[

@@ -1895,11 +1895,14 @@ class Network:
         from evospikenet.io import write_spikes
 
         spikes: dict[str, tuple[Any, Any]] = {}
+        sizes: dict[str, int] = {}
         for mon in self.spike_monitors:
             spikes[mon.population.name] = (mon.t_ms, mon.neuron)
+            sizes[mon.population.name] = mon.population.n
         write_spikes(
-            path, spikes, model=model, seed=self.seed, dt_ms=self.dt_ms, duration_ms=self.t_ms
-        )
+            path, spikes, model=model, seed=self.seed, dt_ms=self.dt_ms, duration_ms=self.t_ms,
+            sizes=sizes,
+        )  # fmt: skip
 
     def _check_member(self, pop: Population, field: str) -> None:
         if not isinstance(pop, Population) or pop.network is not self:

@@ -22,26 +22,42 @@ import errno
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from evospikenet import validation
 from evospikenet._atomic import StagedOutputs, staged_outputs
-from evospikenet.analysis import cv_isi, fano_factor, mean_rate_hz
+from evospikenet._build import build_info
+from evospikenet.analysis import (
+    cv_isi,
+    fano_factor,
+    mean_rate_hz,
+    rate_binning,
+    smoothed_rate_hz,
+)
 from evospikenet.errors import ChainBrokenError, FileIOError, InvalidParameterError
-from evospikenet.io import WeightWriter, write_spikes
+from evospikenet.io import WeightWriter, write_rates, write_spikes, write_states
+from evospikenet.io._parquet import RUN_CONFIG_KEY
 from evospikenet.io.spec import build_from_spec, load_spec
 from evospikenet.models import MODELS, BuiltModel, build_model
+from evospikenet.network import StateMonitor
 
 __all__ = [
     "SOURCES",
     "NetworkRequest",
     "NetworkSource",
     "PopulationSummary",
+    "RecordSpec",
     "SimulationOutputs",
     "SimulationResult",
+    "plot_title",
+    "recorded_run",
+    "run_config",
     "simulate",
     "source_for",
     "summarize",
@@ -101,7 +117,15 @@ class SimulationResult:
     populations: list[PopulationSummary]
     out: str | None = None
     built: BuiltModel | None = field(default=None, repr=False)
+    #: Simulated time the recording spans (ms): ``duration_ms``, or more for a model that
+    #: also simulates offline time (the biomimetic model's sleep replay). The rates, the
+    #: spike file's ``duration_ms`` and the plot's time axis use it.
+    simulated_ms: float | None = None
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The run's full configuration (:func:`run_config`), as recorded in its files.
+    config: dict[str, Any] = field(default_factory=dict)
+    #: Package version and git revision (:func:`evospikenet._build.build_info`).
+    build: dict[str, str | None] = field(default_factory=build_info)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN becomes None)."""
@@ -182,6 +206,105 @@ class NetworkRequest:
     plasticity: str | None = None
 
 
+#: Neurons sampled per population when a ``--record`` spec names none.
+RECORD_DEFAULT_NEURONS = 10
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """What ``--record [POP.]VAR[:NEURONS][@EVERY_MS]`` samples.
+
+    Attributes
+    ----------
+    text : str
+        The spec as given (recorded in the run's configuration).
+    variable : str
+        State variable (``v_mv``; ``i_syn_ex_pa``, ``i_syn_in_pa`` of current
+        synapses; ``g_ex_ns``, ``g_in_ns`` of conductance synapses; Izhikevich
+        ``v_mv``, ``u``, ``i_syn_pa``).
+    population : str or None
+        The population; None: every population that has the variable.
+    neurons : tuple of int or None
+        Indices within the population; None: the first
+        :data:`RECORD_DEFAULT_NEURONS` (or all with ``all_neurons``).
+    every_ms : float or None
+        Sampling interval (ms, a multiple of dt); None: every step.
+    all_neurons : bool
+        Every neuron of the population (``:all``).
+    """
+
+    text: str
+    variable: str
+    population: str | None = None
+    neurons: tuple[int, ...] | None = None
+    every_ms: float | None = None
+    all_neurons: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> RecordSpec:
+        """Parse ``[POP.]VAR[:NEURONS][@EVERY_MS]``.
+
+        ``NEURONS`` is a comma-separated list of indices and inclusive ranges
+        (``0-9,20,30-31``) or ``all``; ``EVERY_MS`` a number of ms. Examples:
+        ``v_mv``, ``v_mv:0-99@1``, ``E.v_mv:all@0.5``.
+
+        Raises
+        ------
+        InvalidParameterError
+            A malformed spec, naming ``record`` and the spec.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidParameterError.of("record", text, "must be [POP.]VAR[:NEURONS][@EVERY_MS]")
+        head, at, every_text = text.strip().partition("@")
+        head, colon, neurons_text = head.partition(":")
+        population, dot, variable = head.rpartition(".")
+        if not variable or (dot and not population):
+            raise InvalidParameterError.of("record", text, "must be [POP.]VAR[:NEURONS][@EVERY_MS]")
+        every_ms = None
+        if at:
+            try:
+                every_ms = validation.positive("record", float(every_text))
+            except ValueError as exc:
+                raise InvalidParameterError.of(
+                    "record", text, f"the interval after @ must be a number of ms: {every_text!r}"
+                ) from exc
+        neurons: tuple[int, ...] | None = None
+        if colon and neurons_text.strip() != "all":
+            picked: list[int] = []
+            for item in neurons_text.split(","):
+                lo, dash, hi = item.strip().partition("-")
+                if not lo.isdigit() or (dash and not hi.isdigit()):
+                    raise InvalidParameterError.of(
+                        "record", text, f"neurons must be indices or ranges like 0-9: {item!r}"
+                    )
+                first, last = int(lo), int(hi) if dash else int(lo)
+                if last < first:
+                    raise InvalidParameterError.of("record", text, f"empty range {item!r}")
+                picked.extend(range(first, last + 1))
+            neurons = tuple(sorted(set(picked)))
+        return cls(
+            text, variable, population or None, neurons, every_ms, colon != "" and neurons is None
+        )
+
+    def neurons_of(self, n: int) -> npt.NDArray[np.uint32]:
+        """Return the indices to sample in a population of ``n`` neurons.
+
+        Raises
+        ------
+        InvalidParameterError
+            An index beyond the population, naming ``record``.
+        """
+        if self.all_neurons:
+            return np.arange(n, dtype=np.uint32)
+        if self.neurons is None:
+            return np.arange(min(n, RECORD_DEFAULT_NEURONS), dtype=np.uint32)
+        if self.neurons and self.neurons[-1] >= n:
+            raise InvalidParameterError.of(
+                "record", self.text, f"neuron {self.neurons[-1]} beyond a population of {n}"
+            )
+        return np.asarray(self.neurons, dtype=np.uint32)
+
+
 @dataclass(frozen=True)
 class SimulationOutputs:
     """The files a run writes (all optional; see :func:`simulate`).
@@ -198,6 +321,12 @@ class SimulationOutputs:
         Snapshot interval (ms).
     audit_log : path-like or None
         Audit log that records a run writing any of the files above.
+    record : tuple of RecordSpec
+        State variables to sample (:class:`RecordSpec`, ``--record``).
+    record_out : path-like or None
+        Parquet file of the sampled states (:func:`evospikenet.io.write_states`).
+    rates : path-like or None
+        Parquet file of the population rates (:func:`evospikenet.io.write_rates`).
     """
 
     out: str | os.PathLike[str] | None = None
@@ -205,10 +334,19 @@ class SimulationOutputs:
     record_weights: str | os.PathLike[str] | None = None
     record_weights_every_ms: float | None = None
     audit_log: str | os.PathLike[str] | None = None
+    record: tuple[RecordSpec, ...] = ()
+    record_out: str | os.PathLike[str] | None = None
+    rates: str | os.PathLike[str] | None = None
 
     def files(self) -> dict[str, Path]:
-        """Return the output files given, by name (``out``, ``plot``, ``record_weights``)."""
-        named = {"out": self.out, "plot": self.plot, "record_weights": self.record_weights}
+        """Return the output files given, by name (``out``, ``plot``, ``record_weights``, ...)."""
+        named = {
+            "out": self.out,
+            "plot": self.plot,
+            "record_weights": self.record_weights,
+            "record_out": self.record_out,
+            "rates": self.rates,
+        }
         return {name: Path(path) for name, path in named.items() if path is not None}
 
 
@@ -261,6 +399,15 @@ def _build_model(request: NetworkRequest) -> tuple[BuiltModel, str]:
     name = str(request.target)
     if name not in MODELS:
         raise InvalidParameterError.of("model", name, f"unknown model (known: {', '.join(MODELS)})")
+    for key in ("seed", "dt_ms", "scale", "threads", "part"):
+        if key in request.options:
+            flag = "--" + key.replace("_", "-")
+            raise InvalidParameterError.of(
+                key,
+                request.options[key],
+                f"a setting of the run, not a model option: give {key}= ({flag} on the "
+                "command line)",
+            )
     built = build_model(
         name,
         scale=request.scale,
@@ -383,7 +530,204 @@ def source_for(
     return SOURCES["biomimetic" if model == "biomimetic" else "model"], model
 
 
+# -- what a run records of itself ----------------------------------------------------
+
+#: Version of the ``run_config`` layout.
+RUN_CONFIG_FORMAT = 1
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON data: numpy scalars and arrays, tuples and dataclasses converted.
+
+    Objects without a data form (a projection, a rule object that is not a
+    dataclass) become their ``repr``.
+    """
+    import numpy as np
+
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+        return {"type": type(value).__name__, **data}
+    return repr(value)
+
+
+def _file_sha256(path: str | os.PathLike[str]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_config(
+    source: NetworkSource,
+    request: NetworkRequest,
+    outputs: SimulationOutputs,
+    built: BuiltModel,
+    name: str,
+    duration_ms: float,
+) -> dict[str, Any]:
+    """Return the full configuration of a run, as its outputs record it (``run_config``).
+
+    Returns a JSON-ready dict: ``format`` (1), ``source`` (a key of
+    :data:`SOURCES`), ``model`` (the name in the metadata), ``target`` (the
+    model's name, or the absolute path of the spec or connectome file) and,
+    for a file, ``target_sha256``; the resolved ``seed``, ``dt_ms`` (ms) and
+    ``duration_ms`` (ms, the wake time asked for); ``scale``, ``threads``,
+    ``options`` (the ``--param`` options as given), ``plasticity``,
+    ``record_weights_every_ms``, ``record`` (the ``--record`` specs);
+    ``parameters``, the parameter set the network was built with, defaults
+    included (the model's own record of it, :attr:`BuiltModel.parameters`);
+    and ``build``, the package version and git revision (:func:`evospikenet._build.build_info`).
+    :func:`recorded_run` turns it back into arguments of :func:`simulate`.
+    """
+    net = built.network
+    config: dict[str, Any] = {
+        "format": RUN_CONFIG_FORMAT,
+        "source": source.kind,
+        "model": name,
+        "target": str(request.target),
+    }
+    if source.reads_target:
+        config["target"] = os.fspath(Path(request.target).resolve())
+        config["target_sha256"] = _file_sha256(request.target)
+    config.update(
+        seed=int(net.seed),
+        dt_ms=float(net.dt_ms),
+        duration_ms=float(duration_ms),
+        scale=float(request.scale),
+        threads=int(request.threads),
+        options=_jsonable(dict(request.options)),
+        plasticity=request.plasticity,
+        record_weights_every_ms=outputs.record_weights_every_ms,
+        record=[spec.text for spec in outputs.record],
+        parameters=_jsonable(built.parameters),
+        build=build_info(),
+    )
+    return config
+
+
+def plot_title(config: dict[str, Any]) -> str:
+    """Return the title of a run's plot: model, regime or options, seed, scale, duration.
+
+    ``config`` is a :func:`run_config`. The regime is the model's resolved
+    one (brunel2000: ``regime SR``); the options are those given; "default
+    parameters" when there are neither.
+    """
+    parts = []
+    regime = config.get("parameters", {}).get("regime")
+    if regime is not None:
+        parts.append(f"regime {regime}")
+    parts += [f"{k}={v}" for k, v in config.get("options", {}).items() if k != "regime"]
+    if config.get("plasticity"):
+        parts.append(f"plasticity {config['plasticity']}")
+    setting = ", ".join(parts) or "default parameters"
+    return (
+        f"{config['model']}: {setting}\nseed {config['seed']}, scale {config['scale']:g}, "
+        f"dt {config['dt_ms']:g} ms, {config['duration_ms']:g} ms"
+    )
+
+
+def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the ``run_config`` of a spike or weight file as keyword arguments of :func:`simulate`.
+
+    ``simulate(**recorded_run(path), out=...)`` reruns the recorded run:
+    same network, seed, time step and duration, hence the same spikes (the
+    engine is deterministic for a seed, whatever the thread count).
+
+    Parameters
+    ----------
+    path : path-like
+        A Parquet file written by :func:`simulate` (``--out`` or
+        ``--record-weights``).
+
+    Returns
+    -------
+    dict
+        ``model`` or ``spec`` or ``connectome``, ``duration_ms``, ``dt_ms``,
+        ``seed``, ``scale``, ``threads``, ``options``, ``plasticity``,
+        ``record_weights_every_ms``, ``record`` (the ``--record`` specs;
+        they need ``record_out``).
+
+    Raises
+    ------
+    FileIOError
+        Unreadable file, or a spec or connectome it names that is missing.
+    InvalidParameterError
+        No ``run_config`` in the file (not written by :func:`simulate`, or by
+        an older version), an unknown layout, or a spec or connectome file
+        whose content changed since the run (its SHA-256 differs).
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        raw = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError) as exc:
+        raise FileIOError(
+            f"cannot read run_config from {os.fspath(path)!r}: {exc}",
+            os.fspath(path),
+            getattr(exc, "errno", None),
+        ) from exc
+    text = raw.get(RUN_CONFIG_KEY.encode())
+    if text is None:
+        raise InvalidParameterError.of(
+            "from", os.fspath(path), "has no run_config (not written by simulate, or too old)"
+        )
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise InvalidParameterError.of("run_config", text[:60], f"not JSON: {exc}") from exc
+    if not isinstance(config, dict) or config.get("format") != RUN_CONFIG_FORMAT:
+        got = config.get("format") if isinstance(config, dict) else config
+        raise InvalidParameterError.of(
+            "run_config.format", got, f"unknown layout (known: {RUN_CONFIG_FORMAT})"
+        )
+    kind, target = config.get("source"), config.get("target")
+    if kind not in SOURCES or not isinstance(target, str):
+        raise InvalidParameterError.of(
+            "run_config.source", kind, f"unknown (known: {', '.join(SOURCES)})"
+        )
+    if SOURCES[kind].reads_target:
+        if not Path(target).is_file():
+            raise FileIOError(
+                f"cannot read run_config.target = {target!r}: no such file", target, errno.ENOENT
+            )
+        if _file_sha256(target) != config.get("target_sha256"):
+            raise InvalidParameterError.of(
+                "run_config.target", target, "changed since the run (SHA-256 differs)"
+            )
+    where = {"spec": "spec", "connectome": "connectome"}.get(kind, "model")
+    kwargs: dict[str, Any] = {"model": None, where: target}
+    for key in ("duration_ms", "dt_ms", "seed", "scale", "threads", "options", "plasticity"):
+        kwargs[key] = config.get(key)
+    kwargs["record_weights_every_ms"] = config.get("record_weights_every_ms")
+    kwargs["record"] = list(config.get("record") or [])
+    kwargs["options"] = dict(kwargs["options"] or {})
+    return kwargs
+
+
 # -- checking and staging the outputs ---------------------------------------------------
+
+#: Suffixes accepted for the Parquet outputs (``out``, ``record_weights``); any
+#: other (``.csv``, ``.json``, none) is refused rather than written as Parquet.
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def _output_error(name: str, path: Path, reason: str, code: int | None) -> FileIOError:
@@ -419,6 +763,16 @@ def _check_outputs(
         other = seen.setdefault(path.resolve(), name)
         if other != name:
             raise InvalidParameterError.of(name, os.fspath(path), f"same file as {other}")
+    for name in ("out", "record_weights", "record_out", "rates"):
+        parquet = files.get(name)
+        if parquet is None or parquet.is_dir() or parquet.suffix.lower() in PARQUET_SUFFIXES:
+            continue
+        raise InvalidParameterError.of(
+            name,
+            os.fspath(parquet),
+            f"writes Parquet only: the file name must end in "
+            f"{' or '.join(PARQUET_SUFFIXES)} (not {parquet.suffix or 'no suffix'!r})",
+        )
     if outputs.plot is not None:
         from evospikenet.plotting import plot_format
 
@@ -464,6 +818,9 @@ def simulate(
     record_weights_every_ms: float | None = None,
     plot: str | os.PathLike[str] | None = None,
     audit_log: str | os.PathLike[str] | None = None,
+    record: Sequence[str] = (),
+    record_out: str | os.PathLike[str] | None = None,
+    rates: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """Build and run a network, summarise it, and write its outputs.
 
@@ -522,6 +879,18 @@ def simulate(
         Audit log (:mod:`evospikenet.audit`) to record the run in when it
         writes any file: one ``cli.simulate`` entry with the inputs' and
         outputs' SHA-256, written before the outputs replace their targets.
+    record : sequence of str, optional
+        State variables to sample, each ``[POP.]VAR[:NEURONS][@EVERY_MS]``
+        (:meth:`RecordSpec.parse`; default the first 10 neurons of every
+        population that has ``VAR``, every step); needs ``record_out``.
+    record_out : path-like, optional
+        Parquet file of the samples (:func:`evospikenet.io.write_states`:
+        columns t_ms, population, neuron, variable, value).
+    rates : path-like, optional
+        Parquet file of the population rates
+        (:func:`evospikenet.io.write_rates`: columns t_ms, population,
+        rate_hz), binned and smoothed as the plot's
+        (:func:`evospikenet.analysis.rate_binning`).
 
     Returns
     -------
@@ -545,7 +914,18 @@ def simulate(
     if duration_ms is not None:
         validation.non_negative("duration_ms", duration_ms)
     source, target = source_for(model, spec, connectome)
-    outputs = SimulationOutputs(out, plot, record_weights, record_weights_every_ms, audit_log)
+    if isinstance(record, str):
+        record = [record]
+    specs = tuple(RecordSpec.parse(text) for text in record)
+    if specs and record_out is None:
+        raise InvalidParameterError.of("record", specs[0].text, "needs record_out (--record-out)")
+    if record_out is not None and not specs:
+        raise InvalidParameterError.of(
+            "record_out", os.fspath(record_out), "needs record (--record VAR...)"
+        )
+    outputs = SimulationOutputs(
+        out, plot, record_weights, record_weights_every_ms, audit_log, specs, record_out, rates
+    )
     request = source.prepare(
         NetworkRequest(
             target, duration_ms, dt_ms, seed, scale, threads, dict(options or {}), plasticity
@@ -553,9 +933,12 @@ def simulate(
         outputs,
     )
     inputs = [Path(target)] if source.reads_target else []
+    given = NetworkRequest(
+        target, duration_ms, dt_ms, seed, scale, threads, dict(options or {}), plasticity
+    )
     with staged_outputs() as staged:
         files = _check_outputs(outputs, inputs, staged)
-        result = _run(source, request, outputs, files, progress)
+        result = _run(source, request, outputs, files, progress, given)
         if outputs.audit_log is not None and files:
             from evospikenet.audit import record_command
 
@@ -582,8 +965,13 @@ def _run(
     outputs: SimulationOutputs,
     files: dict[str, Path],
     progress: ProgressCallback | None,
+    given: NetworkRequest,
 ) -> SimulationResult:
-    """Build, run, summarise and write to the staged ``files``."""
+    """Build, run, summarise and write to the staged ``files``.
+
+    ``given`` is the request as the caller made it (before ``prepare``): what
+    the outputs record as the run's configuration.
+    """
     t0 = time.perf_counter()
     built, name = source.build(request)
     plastic = []
@@ -595,6 +983,9 @@ def _run(
     duration = float(built.duration_ms if request.duration_ms is None else request.duration_ms)
     validation.non_negative("duration_ms", duration)
     net = built.network
+    config = run_config(source, given, outputs, built, name, duration)
+    extra = {RUN_CONFIG_KEY: config}
+    state_monitors = _state_monitors(built, outputs.record)
     if "record_weights" not in files:
         t1 = time.perf_counter()
         built.run(duration, progress=progress)
@@ -610,6 +1001,7 @@ def _run(
                 seed=net.seed,
                 dt_ms=net.dt_ms,
                 duration_ms=duration,
+                extra_metadata=extra,
             ) as writer,
         ):
             wall_s = _run_recording_weights(
@@ -626,7 +1018,31 @@ def _run(
                 seed=net.seed,
                 dt_ms=net.dt_ms,
                 duration_ms=recorded_ms,
+                extra_metadata=extra,
+                sizes={k: p.n for k, p in built.populations.items()},
+                neuron_ids=built.neuron_ids or None,
             )
+    meta: dict[str, Any] = {
+        "model": name, "seed": net.seed, "dt_ms": net.dt_ms, "duration_ms": recorded_ms,
+    }  # fmt: skip
+    if "record_out" in files:
+        traces = [
+            (mon.population.name, mon.variable, mon.t_ms, mon.neurons, mon.values)
+            for mon in state_monitors
+        ]
+        with _writing("record_out", Path(outputs.record_out or "")):
+            write_states(files["record_out"], traces, **meta, extra_metadata=extra)
+    if "rates" in files:
+        bin_ms, sigma_ms = rate_binning(recorded_ms)
+        rates = {
+            pop: smoothed_rate_hz(t, built.populations[pop].n, recorded_ms, bin_ms, sigma_ms)
+            for pop, (t, _) in built.spikes().items()
+        }
+        with _writing("rates", Path(outputs.rates or "")):
+            write_rates(
+                files["rates"], rates, bin_ms=bin_ms, sigma_ms=sigma_ms, **meta,
+                extra_metadata=extra,
+            )  # fmt: skip
     if "plot" in files:
         from evospikenet.plotting import plot_format, raster_plot
 
@@ -636,9 +1052,9 @@ def _run(
             raster_plot(
                 built.spikes(),
                 sizes,
-                duration,
+                recorded_ms,
                 files["plot"],
-                title=name,
+                title=plot_title(config),
                 format=plot_format(target),
             )
     return SimulationResult(
@@ -652,8 +1068,51 @@ def _run(
         populations=summarize(built, recorded_ms),
         out=None if outputs.out is None else str(outputs.out),
         built=built,
+        simulated_ms=recorded_ms,
         sections=source.report(built),
+        config=config,
     )
+
+
+def _state_monitors(built: BuiltModel, specs: tuple[RecordSpec, ...]) -> list[StateMonitor]:
+    """Attach a state monitor per spec and population (before the run).
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown population, a variable no population has (or the named
+        one lacks), a neuron out of range, an interval not a multiple of dt;
+        each naming ``record`` and the spec.
+    """
+    monitors = []
+    for spec in specs:
+        if spec.population is not None:
+            if spec.population not in built.populations:
+                known = ", ".join(built.populations)
+                raise InvalidParameterError.of(
+                    "record", spec.text, f"unknown population {spec.population!r} (known: {known})"
+                )
+            candidates = [built.populations[spec.population]]
+        else:
+            candidates = [p for p in built.populations.values() if not p.remote]
+        attached = 0
+        for pop in candidates:
+            try:
+                monitors.append(
+                    built.network.state_monitor(
+                        pop, spec.variable, spec.neurons_of(pop.n), spec.every_ms
+                    )
+                )
+            except InvalidParameterError as exc:
+                if spec.population is None and exc.name == "variable":
+                    continue  # this population has no such variable; another may
+                raise InvalidParameterError.of("record", spec.text, exc.reason) from exc
+            attached += 1
+        if not attached:
+            raise InvalidParameterError.of(
+                "record", spec.text, f"no population has the state variable {spec.variable!r}"
+            )
+    return monitors
 
 
 def _run_recording_weights(

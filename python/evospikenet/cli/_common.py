@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ import click
 import yaml
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn
+from rich.table import Table
 
 from evospikenet.errors import (
     EvoSpikeNetError,
@@ -25,6 +27,7 @@ __all__ = [
     "EXIT_OK",
     "fail",
     "parse_params",
+    "print_results",
     "progress_bar",
     "stderr_console",
     "user_errors",
@@ -35,6 +38,24 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 T = TypeVar("T")
+
+
+def print_results(*renderables: Any) -> None:
+    """Print results on stdout (progress and messages go to stderr).
+
+    Every column of a :class:`rich.table.Table` folds a long cell onto
+    several lines instead of cutting it with an ellipsis, so ids, hashes and
+    paths stay whole in a narrow terminal or a file (80 columns).
+    """
+    console = Console()
+    for item in renderables:
+        if isinstance(item, Table):
+            for column in item.columns:
+                column.overflow = "fold"
+                column.no_wrap = False
+            console.print(item)
+        else:  # a line of text: not broken at the console width (paths stay whole)
+            console.print(item, soft_wrap=True)
 
 
 def stderr_console() -> Console:
@@ -92,13 +113,22 @@ def call(fn: Callable[[], T]) -> T:
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     """Turn repeated ``--param KEY=VALUE`` options into a dict (values parsed as YAML).
 
-    Dashes in keys become underscores. Raises :class:`click.BadParameter`
-    for an item without ``=`` or with an empty key.
+    Dashes in keys become underscores; ``1e3``, which YAML 1.1 leaves a string,
+    becomes the number 1000.0. The model checks each value's type and range.
+    Raises :class:`click.BadParameter` for an item without ``=`` or with an
+    empty key.
     """
     options: dict[str, Any] = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
-        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str) and _NUMBER.fullmatch(parsed.strip()):
+            parsed = float(parsed)  # YAML 1.1 reads 1e3 as a string; a number is meant
+        options[key.strip().replace("-", "_")] = parsed
     return options
+
+
+#: A decimal number in scientific notation, which PyYAML (YAML 1.1) leaves a string.
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")

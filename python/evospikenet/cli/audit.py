@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -31,7 +30,14 @@ from evospikenet.audit import (
     load_public_key,
     verify_inclusion_proof,
 )
-from evospikenet.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, fail, progress_bar, user_errors
+from evospikenet.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    fail,
+    print_results,
+    progress_bar,
+    user_errors,
+)
 from evospikenet.errors import IndexOutOfRangeError, InvalidParameterError
 
 __all__ = ["audit"]
@@ -222,7 +228,7 @@ def query_command(
             str(e.get("result")),
             json.dumps(e.get("detail"), ensure_ascii=False),
         )
-    Console().print(table)
+    print_results(table)
 
 
 @audit.command("export")

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from evospikenet._formats import read_yaml
-from evospikenet.cli._common import progress_bar, user_errors
+from evospikenet.cli._common import print_results, progress_bar, user_errors
 from evospikenet.connectome import (
     apply_delta,
     apply_delta_with_validation,
@@ -170,7 +170,7 @@ def _print_info(c: Any, path: str, as_json: bool) -> None:
     table = Table(title=f"connectome {path}", show_header=False)
     for k, v in info.items():
         table.add_row(k, _fmt(v) if isinstance(v, float) or v is None else str(v))
-    Console().print(table)
+    print_results(table)
 
 
 @connectome.command("info")
@@ -302,4 +302,4 @@ def sync_connectome_command(
         "E/I ratio", f"{_fmt(result['ei_ratio_before'])} → {_fmt(result['ei_ratio_after'])}"
     )
     table.add_row("output", result["output_path"] if result["status"] == "success" else "(none)")
-    Console().print(table)
+    print_results(table)

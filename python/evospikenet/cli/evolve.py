@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from evospikenet.cli._common import EXIT_BAD_INPUT, fail, stderr_console, user_errors
+from evospikenet.cli._common import EXIT_BAD_INPUT, fail, print_results, stderr_console, user_errors
 from evospikenet.errors import DataLoadError
 
 __all__ = ["evolve_command", "genome_group", "snapshot_group"]
@@ -209,7 +209,7 @@ def evolve_command(
         table.add_row(key, f"{value:.4f}")
     table.add_row("best genome", result.best.summary())
     table.add_row("out", result.out)
-    console.print(table)
+    print_results(table)
 
 
 # -- genome store -------------------------------------------------------------------
@@ -248,7 +248,7 @@ def genome_list(obj: dict[str, Any], as_json: bool) -> None:
         table.add_row(
             *(str(row[c]) for c in ("name", "genome_id", "generation", "fitness", "active"))
         )
-    stderr_console().print(table)
+    print_results(table)
 
 
 @genome_group.command("show")
@@ -265,7 +265,7 @@ def genome_show(obj: dict[str, Any], name_or_path: str) -> None:
             g = load_genome(path)
         else:
             g = GenomeStore(obj["store"]).get_genome(name_or_path)
-    click.echo(g.to_json())
+    click.echo(g.to_json())  # the result, on stdout; the summary is a note on stderr
     stderr_console().print(g.summary())
 
 
@@ -402,7 +402,7 @@ def snapshot_list(obj: dict[str, Any], as_json: bool) -> None:
         table.add_column(col)
     for row in rows:
         table.add_row(row["id"], row["name"], row["timestamp"], str(row["size"]))
-    stderr_console().print(table)
+    print_results(table)
 
 
 @snapshot_group.command("restore")

@@ -8,18 +8,16 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
-from evospikenet.cli._common import progress_bar, stderr_console, user_errors
+from evospikenet.cli._common import print_results, progress_bar, user_errors
 from evospikenet.connectome.sharding import MappingResult, map_connectome
 
 __all__ = ["map_connectome_command"]
 
 
 def _print_summary(result: MappingResult) -> None:
-    out = Console() if sys.stdout.isatty() else stderr_console()
     title = f"{result.base_dataset}: {result.mapped_nodes} of {result.total_nodes} nodes mapped"
     if result.dry_run:
         title += " (dry run, nothing written)"
@@ -32,10 +30,10 @@ def _print_summary(result: MappingResult) -> None:
             e.node_type, f"{e.n_neurons} ({e.n_source_neurons})", f"{e.n_edges:,}", ratio,
             e.coarsening_method, e.status, e.npz_path,
         )  # fmt: skip
-    out.print(table)
-    out.print(
+    print_results(
+        table,
         f"inter-node edges: {result.n_inter_node_edges:,} ({result.inter_node_edges_path}); "
-        f"unmatched neurons: {result.n_unmatched}; manifest: {result.manifest_path}"
+        f"unmatched neurons: {result.n_unmatched}; manifest: {result.manifest_path}",
     )
 
 

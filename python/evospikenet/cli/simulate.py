@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,17 @@ from rich.table import Table
 from rich.text import Text
 
 from evospikenet.audit import audit_log_path
-from evospikenet.cli._common import parse_params, progress_bar, stderr_console, user_errors
+from evospikenet.cli._common import parse_params, print_results, progress_bar, user_errors
 from evospikenet.models import MODELS
-from evospikenet.simulate import SimulationResult, simulate
+from evospikenet.simulate import SimulationResult, recorded_run, simulate
 
 __all__ = ["simulate_command"]
+
+#: Options that --from takes: where to write, how to show it, how many threads.
+_OUTPUT_PARAMS = frozenset(
+    {"out", "plot", "record_weights", "record_weights_every_ms", "audit_log", "as_json",
+     "no_progress", "threads", "from_run", "record", "record_out", "rates"}
+)  # fmt: skip
 
 
 class _SimulatedTime(ProgressColumn):
@@ -43,16 +50,14 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 
 def _print_summary(result: SimulationResult) -> None:
-    console = stderr_console() if not sys.stdout.isatty() else None
-    from rich.console import Console
-
-    out = console or Console()
-    table = Table(
-        title=(
-            f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  "
-            f"{result.duration_ms:g} ms simulated"
+    simulated = result.simulated_ms if result.simulated_ms is not None else result.duration_ms
+    span = f"{result.duration_ms:g} ms simulated"
+    if simulated > result.duration_ms:  # the biomimetic model's sleep replay
+        span = (
+            f"{simulated:g} ms simulated ({result.duration_ms:g} ms wake + "
+            f"{simulated - result.duration_ms:g} ms sleep replay; rates over {simulated:g} ms)"
         )
-    )
+    table = Table(title=f"{result.model}  seed {result.seed}  dt {result.dt_ms} ms  {span}")
     for col in ("population", "neurons", "synapses in", "spikes", "rate (Hz)", "CV ISI", "Fano"):
         table.add_column(col, justify="right" if col != "population" else "left")
     for p in result.populations:
@@ -65,15 +70,46 @@ def _print_summary(result: SimulationResult) -> None:
             _fmt(p.cv_isi),
             _fmt(p.fano),
         )
-    out.print(table)
-    out.print(
+    print_results(
+        table,
         f"build {result.build_s:.3f} s, run {result.wall_s:.3f} s, "
         f"real-time factor {result.real_time_factor:.3f}"
-        + (f", spikes written to {result.out}" if result.out else "")
+        + (f", spikes written to {result.out}" if result.out else ""),
     )
 
 
-@click.command("simulate")
+def _help() -> str:
+    """Return the help of ``simulate``: every model of the registry, then the exit codes."""
+    lines = [
+        "Simulate MODEL (default: cuba), the network in --spec, or a --connectome.",
+        "",
+        "Results (the summary table, or --json) go to stdout; progress and messages to "
+        "stderr. --from FILE reruns a run recorded in a spike or weight file.",
+        "",
+        "\b",
+        "Built-in models (--param KEY=VALUE sets their options):",
+    ]
+    for name, info in MODELS.items():
+        if len(info.options) > 6:  # the biomimetic model: its config's fields
+            options = "the BrainSimulationConfig fields"
+        else:
+            options = ", ".join(info.options) or "none"
+        text = f"{info.summary}. {info.reference}. Options: {options}."
+        lines += textwrap.wrap(
+            text, width=78, initial_indent=f"  {name:<15} ", subsequent_indent=" " * 18
+        )
+    lines += [
+        "",
+        "\b",
+        "Exit codes:",
+        "  0  the run succeeded and every output was written",
+        "  1  the run failed (an error in the work itself); no output replaced",
+        "  2  bad usage or bad input (an option, a file, a value); nothing run",
+    ]
+    return "\n".join(lines)
+
+
+@click.command("simulate", help=_help())
 @click.argument("model", required=False, type=click.Choice(sorted(MODELS)), metavar="[MODEL]")
 @click.option(
     "--spec",
@@ -112,9 +148,8 @@ def _print_summary(result: SimulationResult) -> None:
 @click.option(
     "--threads",
     type=click.IntRange(1, 1024),
-    default=1,
-    show_default=True,
-    help="Worker threads (results do not depend on it).",
+    default=None,
+    help="Worker threads (results do not depend on it); default 1, or the --from run's.",
 )
 @click.option(
     "--out",
@@ -156,6 +191,17 @@ def _print_summary(result: SimulationResult) -> None:
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
+    "--from",
+    "from_run",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=(
+        "Rerun the run recorded in this spike or weight Parquet file (its run_config "
+        "metadata): same network, seed, dt and duration, hence the same spikes. Takes only "
+        "output options and --threads."
+    ),
+)
+@click.option(
     "--plasticity",
     type=click.Choice(["stdp", "rstdp", "bcm", "oja"]),
     default=None,
@@ -174,6 +220,32 @@ def _print_summary(result: SimulationResult) -> None:
     help="Snapshot interval (ms); default a tenth of the run.",
 )
 @click.option(
+    "--record",
+    "record",
+    multiple=True,
+    metavar="[POP.]VAR[:NEURONS][@EVERY_MS]",
+    help=(
+        "Sample a state variable, repeatable: v_mv (first 10 neurons of every population "
+        "that has it, every step), v_mv:0-99@1 (neurons 0-99 every 1 ms), E.v_mv:all@0.5. "
+        "Written to --record-out."
+    ),
+)
+@click.option(
+    "--record-out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Parquet file of the --record samples (t_ms, population, neuron, variable, value).",
+)
+@click.option(
+    "--rates",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=(
+        "Write population rates (t_ms, population, rate_hz; 0.1 ms bins, Gaussian sigma "
+        "0.5 ms, both wider for long runs and stated in the metadata) to this Parquet file."
+    ),
+)
+@click.option(
     "--audit-log",
     type=click.Path(path_type=Path),
     default=None,
@@ -187,7 +259,7 @@ def simulate_command(
     dt_ms: float | None,
     seed: int | None,
     scale: float,
-    threads: int,
+    threads: int | None,
     out: Path | None,
     plot: Path | None,
     params: tuple[str, ...],
@@ -200,14 +272,24 @@ def simulate_command(
     plasticity: str | None,
     record_weights: Path | None,
     record_weights_every_ms: float | None,
+    from_run: Path | None,
+    record: tuple[str, ...],
+    record_out: Path | None,
+    rates: Path | None,
 ) -> None:
-    """Simulate MODEL (default: cuba), the network in --spec, or a --connectome.
-
-    Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
-    izhikevich2003, brunel2000, potjans2014; biomimetic (seed 000's
-    BrainSimulationFramework: --sleep-every, --sleep-cycles, --neuromod).
-    Exit codes: 0 ok, 2 bad input.
-    """
+    """Run ``simulate()`` with the options; print the summary (help: :func:`_help`)."""
+    ctx = click.get_current_context()
+    if from_run is not None:
+        defining = [
+            p.opts[0] if p.opts else p.name
+            for p in ctx.command.params
+            if p.name not in _OUTPUT_PARAMS
+            and ctx.get_parameter_source(p.name or "") is not click.core.ParameterSource.DEFAULT
+        ]
+        if defining:
+            raise click.UsageError(
+                f"--from reruns a recorded run: {', '.join(defining)} cannot be given with it"
+            )
     if sum(x is not None for x in (model, spec, connectome)) > 1:
         raise click.UsageError("give one of MODEL, --spec, --connectome")
     if record_weights_every_ms is not None and record_weights is None:
@@ -219,13 +301,25 @@ def simulate_command(
     columns = (TextColumn("[bold]simulating"), BarColumn(), _SimulatedTime(), _RealTimeFactor())
     with user_errors():
         options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
+        if from_run is not None:
+            run = recorded_run(from_run)
+            if threads is not None:
+                run["threads"] = threads
+            if record_weights_every_ms is not None or record_weights is None:
+                run["record_weights_every_ms"] = record_weights_every_ms
+            if record or record_out is None:  # the recorded specs need a file to go to
+                run["record"] = list(record)
+        else:
+            run = dict(
+                model=model, spec=spec, connectome=connectome, duration_ms=duration_ms,
+                dt_ms=dt_ms, seed=seed, scale=scale, threads=threads or 1, options=options,
+                plasticity=plasticity, record_weights_every_ms=record_weights_every_ms,
+                record=list(record),
+            )  # fmt: skip
         with progress_bar(show, *columns) as update:
             result = simulate(
-                model, spec=spec, connectome=connectome, duration_ms=duration_ms, dt_ms=dt_ms,
-                seed=seed, scale=scale, threads=threads, options=options, plasticity=plasticity,
-                out=out, plot=plot, record_weights=record_weights,
-                record_weights_every_ms=record_weights_every_ms,
-                audit_log=audit_log_path(audit_log), progress=update,
+                **run, out=out, plot=plot, record_weights=record_weights, record_out=record_out,
+                rates=rates, audit_log=audit_log_path(audit_log), progress=update,
             )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.to_dict()))
@@ -254,9 +348,6 @@ def _biomimetic_options(
 
 
 def _print_biomimetic(bio: dict[str, Any]) -> None:
-    from rich.console import Console
-
-    out = stderr_console() if not sys.stdout.isatty() else Console()
     table = Table(title="biomimetic phases")
     table.add_column("quantity")
     table.add_column("value", justify="right")
@@ -273,4 +364,4 @@ def _print_biomimetic(bio: dict[str, Any]) -> None:
     ]
     for row in rows:
         table.add_row(*row)
-    out.print(table)
+    print_results(table)

@@ -54,6 +54,7 @@ from evospikenet.errors import (
     FileIOError,
     InvalidParameterError,
 )
+from evospikenet.io.sniff import describe_kind, file_kind
 
 __all__ = [
     "Delta",
@@ -181,6 +182,15 @@ def read_delta(path: str | os.PathLike[str]) -> Delta:
         one this reader knows, or a neuron entry is invalid.
     """
     p = os.fspath(path)
+    kind = file_kind(p)
+    if Path(p).is_file() and kind not in ("json", "text", "empty"):
+        raise DeltaConflictError(
+            f"invalid delta {p}: not delta JSON, it is {describe_kind(kind)} "
+            "(connectome apply takes BASE.npz then DELTA.json)",
+            "delta",
+            p,
+            f"is {kind}",
+        )
     try:
         parsed = _core.connectome_read_delta(p)
     except InvalidParameterError as exc:

@@ -528,5 +528,6 @@ def connectome_model(
         "drive": drive, "n_driven": int(mask.sum()),
     }  # fmt: skip
     return BuiltModel(
-        name, net, {pop.name: pop}, {pop.name: layer.spike_monitor}, duration, parameters
-    )
+        name, net, {pop.name: pop}, {pop.name: layer.spike_monitor}, duration, parameters,
+        neuron_ids={pop.name: layer.neuron_id.copy()},
+    )  # fmt: skip

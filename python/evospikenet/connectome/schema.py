@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from evospikenet import _core
 from evospikenet._atomic import atomic_path
 from evospikenet._formats import load_npz, parse_json
 from evospikenet.errors import ConnectomeSchemaError, FileIOError, InvalidParameterError
+from evospikenet.io.sniff import describe_kind, file_kind
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -303,6 +305,13 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
         ``meta`` is not a JSON object, or validation fails.
     """
     p = os.fspath(path)
+    kind = file_kind(p)
+    if Path(p).is_file() and kind != "npz":
+        raise FileIOError(
+            f"cannot read connectome {p!r}: not an NPZ archive, it is {describe_kind(kind)}",
+            p,
+            None,
+        )
     try:
         arrays = load_npz(p, "connectome")
     except InvalidParameterError as exc:

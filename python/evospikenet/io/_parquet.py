@@ -5,27 +5,59 @@ Run metadata (the keys of :data:`REQUIRED_META`), atomic writing and checked rea
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from evospikenet import __version__
 from evospikenet._atomic import atomic_path
+from evospikenet._build import git_revision
 from evospikenet.errors import FileIOError, InvalidParameterError
 
-__all__ = ["REQUIRED_META", "read_table", "run_metadata", "write_table"]
+__all__ = [
+    "GIT_REVISION_KEY",
+    "REQUIRED_META",
+    "RUN_CONFIG_KEY",
+    "read_table",
+    "run_metadata",
+    "write_table",
+]
 
 REQUIRED_META = ("evospikenet_version", "model", "seed", "dt_ms", "duration_ms")
 
+#: Metadata key of the git revision of the build that wrote the file (absent if unknown).
+GIT_REVISION_KEY = "evospikenet_git_revision"
+#: Metadata key of the run's full configuration (JSON; :mod:`evospikenet.simulate`).
+RUN_CONFIG_KEY = "run_config"
 
-def run_metadata(model: str, seed: int, dt_ms: float, duration_ms: float) -> dict[str, str]:
-    """File metadata of a simulation output (keys of ``REQUIRED_META``)."""
-    return {
+
+def run_metadata(
+    model: str,
+    seed: int,
+    dt_ms: float,
+    duration_ms: float,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """File metadata of a simulation output.
+
+    The keys of ``REQUIRED_META``, the git revision of the build
+    (``evospikenet_git_revision``, where known) and ``extra`` (values stored
+    as strings; a dict or list as JSON).
+    """
+    meta = {
         "evospikenet_version": __version__,
         "model": model,
         "seed": str(seed),
         "dt_ms": repr(float(dt_ms)),
         "duration_ms": repr(float(duration_ms)),
     }
+    revision = git_revision()
+    if revision:
+        meta[GIT_REVISION_KEY] = revision
+    for key, value in (extra or {}).items():
+        meta[str(key)] = json.dumps(value) if isinstance(value, dict | list) else str(value)
+    return meta
 
 
 def write_table(path: str | os.PathLike[str], table: Any) -> None:

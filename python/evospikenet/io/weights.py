@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,7 @@ def write_weights(
     seed: int,
     dt_ms: float,
     duration_ms: float,
+    extra_metadata: Mapping[str, Any] | None = None,
 ) -> None:
     """Write weight snapshots to a Parquet file, atomically.
 
@@ -76,7 +77,7 @@ def write_weights(
     snapshots : list of (step, projection, pre, post, weight)
         One entry per projection and snapshot; ``pre``, ``post``, ``weight``
         of equal length (synapses in CSR order).
-    model, seed, dt_ms, duration_ms
+    model, seed, dt_ms, duration_ms, extra_metadata
         Metadata as in :func:`write_spikes`.
 
     Raises
@@ -86,7 +87,14 @@ def write_weights(
     FileIOError
         If the file cannot be written (the old file, if any, is kept).
     """
-    with WeightWriter(path, model=model, seed=seed, dt_ms=dt_ms, duration_ms=duration_ms) as w:
+    with WeightWriter(
+        path,
+        model=model,
+        seed=seed,
+        dt_ms=dt_ms,
+        duration_ms=duration_ms,
+        extra_metadata=extra_metadata,
+    ) as w:
         group: list[tuple[str, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]] = []
         for i, (step, label, pre, post, weight) in enumerate(snapshots):
             group.append((label, pre, post, weight))
@@ -119,7 +127,7 @@ class WeightWriter:
     ----------
     path : path-like
         Output file.
-    model, seed, dt_ms, duration_ms
+    model, seed, dt_ms, duration_ms, extra_metadata
         Metadata as in :func:`write_spikes`.
     rows_per_group : int, optional
         Row budget of a row group (>= 1); default :data:`WEIGHT_ROWS_PER_GROUP`.
@@ -148,6 +156,7 @@ class WeightWriter:
         dt_ms: float,
         duration_ms: float,
         rows_per_group: int | None = None,
+        extra_metadata: Mapping[str, Any] | None = None,
     ) -> None:
         budget = WEIGHT_ROWS_PER_GROUP if rows_per_group is None else rows_per_group
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
@@ -157,7 +166,7 @@ class WeightWriter:
         self.n_snapshots = 0
         self._pending: list[Any] = []  # tables of snapshots not yet in a row group
         self._pending_rows = 0
-        self._meta = run_metadata(model, seed, dt_ms, duration_ms)
+        self._meta = run_metadata(model, seed, dt_ms, duration_ms, extra_metadata)
         self._labels: list[str] = []
         self._stack: contextlib.ExitStack | None = None
         self._writer: Any = None

@@ -18,6 +18,7 @@ from evospikenet.models import (
     izhikevich2003,
     izhikevich2006,
     potjans2014,
+    song2000,
     vogels_abbott,
 )
 from evospikenet.models._base import BuiltModel
@@ -25,14 +26,16 @@ from evospikenet.partition import Part
 
 __all__ = ["MODELS", "BuiltModel", "ModelInfo", "build_model"]
 
-# Option names of the biomimetic model: the BrainSimulationConfig fields (issue 4).
+# Option names of the biomimetic model: the BrainSimulationConfig fields but seed and
+# dt_ms, which are the run's (issue 4; tests/test_brain_simulation.py checks the list).
 _BIOMIMETIC_OPTIONS: tuple[str, ...] = (
-    "connection_probability", "excitatory_ratio", "inhibitory_ratio", "refractory_period_ms",
-    "membrane_time_constant_ms", "enable_biomimetic", "development_epoch", "total_epochs",
-    "energy_budget_w", "duration_ms", "plasticity_rule", "plasticity_interval", "sleep_every",
-    "sleep_cycles", "sleep_phase_steps", "neuron_type", "n_inputs", "input_rate_hz", "n_patterns",
-    "pattern_fraction", "stimulus_interval_ms", "rewarded_pattern", "episode_ms",
-    "replay_buffer_size", "replay_per_cycle", "replay_compression", "neuromod",
+    "num_neurons", "connection_probability", "excitatory_ratio", "inhibitory_ratio",
+    "refractory_period_ms", "membrane_time_constant_ms", "enable_biomimetic",
+    "development_epoch", "total_epochs", "energy_budget_w", "duration_ms", "plasticity_rule",
+    "plasticity_interval", "sleep_every", "sleep_cycles", "sleep_phase_steps", "neuron_type",
+    "n_inputs", "input_rate_hz", "n_patterns", "pattern_fraction", "stimulus_interval_ms",
+    "rewarded_pattern", "episode_ms", "replay_buffer_size", "replay_per_cycle",
+    "replay_compression", "neuromod",
 )  # fmt: skip
 
 
@@ -78,6 +81,13 @@ def _brunel(scale: float, **kw: Any) -> BuiltModel:
 
 def _potjans(scale: float, **kw: Any) -> BuiltModel:
     return potjans2014.build(scale=validation.positive("scale", scale), **kw)
+
+
+def _song2000(scale: float, *, threads: int = 1, **kw: Any) -> BuiltModel:
+    del threads  # one neuron: nothing to split
+    if "n_inputs" not in kw:
+        kw["n_inputs"] = max(1, round(1000 * validation.positive("scale", scale)))
+    return song2000.build(**kw)
 
 
 # -- biomimetic (issue 4) --
@@ -138,6 +148,15 @@ MODELS: dict[str, ModelInfo] = {
         1.0,
         _izh2006,
         ("plastic",),
+    ),
+    "song2000": ModelInfo(
+        "song2000",
+        "Song, Miller & Abbott 2000 competitive STDP: 1000 Poisson inputs at 15 Hz onto one "
+        "conductance LIF neuron (Brian2's STDP example); 100 s by default",
+        "Song, Miller & Abbott (2000) Nat Neurosci 3:919",
+        0.1,
+        _song2000,
+        ("n_inputs", "rate_hz", "plastic"),
     ),
     # -- biomimetic (issue 4) --
     "biomimetic": ModelInfo(

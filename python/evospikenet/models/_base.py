@@ -29,6 +29,10 @@ class BuiltModel:
         Default simulated duration (ms).
     parameters : dict
         The parameters the model was built with (for metadata and summaries).
+    neuron_ids : dict of str to ndarray of int64
+        Per population, the external id of each neuron (index ``k`` has id
+        ``ids[k]``): a connectome's ``neuron_id``; empty for built-in models.
+        Written as the spike file's ``neuron_id`` column.
     """
 
     name: str
@@ -37,6 +41,7 @@ class BuiltModel:
     monitors: dict[str, SpikeMonitor]
     duration_ms: float
     parameters: dict[str, Any] = field(default_factory=dict)
+    neuron_ids: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def record(

@@ -12,13 +12,15 @@ from typing import Any
 
 from evospikenet.biomimetic.config import BrainSimulationConfig
 from evospikenet.biomimetic.framework import BrainSimulationFramework
+from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
 
 __all__ = ["OPTIONS", "BiomimeticModel", "build"]
 
-#: Config fields settable as model options (``--param``, ``--sleep-every`` ...).
+#: Config fields settable as model options (``--param``, ``--sleep-every`` ...): every
+#: field but ``seed`` and ``dt_ms``, which are the run's (``--seed``, ``--dt-ms``).
 OPTIONS: tuple[str, ...] = tuple(
-    f.name for f in fields(BrainSimulationConfig) if f.name not in ("num_neurons", "seed", "dt_ms")
+    f.name for f in fields(BrainSimulationConfig) if f.name not in ("seed", "dt_ms")
 )
 
 
@@ -86,14 +88,20 @@ def build(
         Accepted for the common model signature; the framework's network
         runs on one thread (results do not depend on it).
     **options
-        Fields of :class:`BrainSimulationConfig` (see :data:`OPTIONS`).
+        Fields of :class:`BrainSimulationConfig` (see :data:`OPTIONS`);
+        ``num_neurons`` replaces ``round(1000 * scale)`` (with ``scale`` 1).
 
     Raises
     ------
     InvalidParameterError
-        A bad option value, naming the field.
+        A bad option value, naming the field; ``num_neurons`` with a
+        ``scale`` other than 1.
     """
     del threads
+    if "num_neurons" in options and scale != 1.0:
+        raise InvalidParameterError.of(
+            "num_neurons", options["num_neurons"], f"give it or scale = {scale:g}, not both"
+        )
     config = BrainSimulationConfig.from_mapping(
         {"num_neurons": max(10, round(1000 * scale)), "seed": seed, "dt_ms": dt_ms, **options}
     )

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evospikenet import validation
 from evospikenet.distributions import Uniform
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import _brunel2000_params as ref
@@ -102,7 +103,7 @@ def build(
     InvalidParameterError
         Unknown regime, scale below 0.1, non-positive g or eta.
     """
-    if regime is not None and regime not in REGIMES:
+    if regime is not None and (not isinstance(regime, str) or regime not in REGIMES):
         raise InvalidParameterError.of(
             "regime", regime, f"unknown regime (known: {', '.join(REGIMES)})"
         )
@@ -111,10 +112,9 @@ def build(
     eta = base_eta if eta is None else eta
     if g is None or eta is None:
         raise InvalidParameterError.of("regime", regime, "give a regime or both g and eta")
-    for name, value in (("g", g), ("eta", eta)):
-        if not value > 0:
-            raise InvalidParameterError.of(name, value, "must be > 0")
-    if not scale >= 0.1:
+    g = validation.positive("g", g)
+    eta = validation.positive("eta", eta)
+    if not validation.finite("scale", scale) >= 0.1:
         raise InvalidParameterError.of(
             "scale", scale, "must be >= 0.1 (1000 excitatory inputs per neuron)"
         )

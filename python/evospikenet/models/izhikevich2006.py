@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models._base import BuiltModel
 from evospikenet.network import Network
@@ -88,6 +89,7 @@ def build(
     InvalidParameterError
         Sizes too small for 100 distinct targets, or bad settings.
     """
+    plastic = validation.flag("plastic", plastic)
     for name, value in (("n_exc", n_exc), ("n_inh", n_inh)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidParameterError.of(name, value, "must be an integer >= 1")

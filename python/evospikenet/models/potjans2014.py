@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from evospikenet import validation
 from evospikenet.distributions import Normal
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import _potjans2014_params as ref
@@ -116,7 +117,8 @@ def build(
             or not 0.01 <= value <= 1.0
         ):
             raise InvalidParameterError.of(name, value, "must lie in [0.01, 1.0]")
-    if background not in ("poisson", "dc"):
+    thalamic = validation.flag("thalamic", thalamic)
+    if not isinstance(background, str) or background not in ("poisson", "dc"):
         raise InvalidParameterError.of("background", background, "must be 'poisson' or 'dc'")
     net = Network(dt_ms=dt_ms, seed=seed, threads=threads, part=part)
     tau_syn = ref.TAU_SYN_MS

@@ -95,6 +95,7 @@ def build(
     InvalidParameterError
         Bad counts, rates or durations.
     """
+    plastic = validation.flag("plastic", plastic)
     if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
         raise InvalidParameterError.of("n_inputs", n_inputs, "must be an integer >= 1")
     if validation.finite("rate_hz", rate_hz) < 0:

@@ -91,7 +91,6 @@ def save_checkpoint(
     try:
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)
-            tmp.chmod(0o644)  # mkstemp makes 0600; a checkpoint is a shareable file
     except OSError as exc:
         raise FileIOError(f"cannot write checkpoint {path}: {exc}", str(path), exc.errno) from exc
 

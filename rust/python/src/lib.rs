@@ -19,6 +19,8 @@ pub(crate) use errors::{detached, interruptible, to_py_err};
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // the git revision the extension was built from ("" outside a checkout); build.rs
+    m.add("__git_revision__", env!("EVOSPIKENET_GIT_REVISION"))?;
     engine::register(m)?;
     audit::register(m)?;
     connectome::register(m)?;
