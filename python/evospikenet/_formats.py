@@ -63,6 +63,11 @@ def _bad(what: str, value: object, reason: str) -> InvalidParameterError:
     return InvalidParameterError.of(what, value, reason)
 
 
+def _problem(reason: str) -> InvalidParameterError:
+    """Return the error a parser callback raises; the caller re-raises it naming the input."""
+    return InvalidParameterError(reason, reason=reason)
+
+
 def read_bytes(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_TEXT_BYTES) -> bytes:
     """Read a file of at most ``max_bytes`` bytes.
 
@@ -119,7 +124,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _problem(f"duplicate key {key!r}")
         out[key] = value
     return out
 
@@ -141,7 +146,9 @@ def parse_json(text: str, what: str, where: object = None) -> Any:
         ) from None
     except RecursionError:
         raise _bad(what, where, f"is nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:  # duplicate keys, integers past the digit limit
+    except InvalidParameterError as exc:  # a duplicate key
+        raise _bad(what, where, f"is not valid JSON ({exc.reason})") from None
+    except ValueError as exc:  # integers past the digit limit
         raise _bad(what, where, f"is not valid JSON ({str(exc).splitlines()[0]})") from None
     _check_depth(value, what, where)
     return value
@@ -242,13 +249,13 @@ def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, 
         elif version == (2, 0):
             shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
-            raise ValueError(f"unsupported .npy version {version}")
+            raise _problem(f"unsupported .npy version {version}")
         header = fh.tell()
     if dtype.hasobject:
-        raise ValueError("holds Python objects (pickles are refused)")
+        raise _problem("holds Python objects (pickles are refused)")
     need = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if need > info.file_size - header:
-        raise ValueError(
+        raise _problem(
             f"claims shape {shape} of {dtype} ({need} bytes) but holds "
             f"{info.file_size - header} bytes"
         )
@@ -284,7 +291,7 @@ def load_npz(path: str | os.PathLike[str], what: str) -> dict[str, npt.NDArray[A
             infos = zf.infolist()
             for info in infos:
                 if not info.filename.endswith(".npy"):
-                    raise ValueError(f"member {info.filename!r} is not an .npy array")
+                    raise _problem(f"member {info.filename!r} is not an .npy array")
                 _npy_header(zf, info)
             for info in infos:
                 with zf.open(info) as fh:
@@ -293,6 +300,8 @@ def load_npz(path: str | os.PathLike[str], what: str) -> dict[str, npt.NDArray[A
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
             raise FileIOError(f"cannot read {what} {p!r}: {exc}", p, exc.errno) from exc
         raise _bad(what, p, f"is not a valid NPZ file ({exc})") from None
+    except InvalidParameterError as exc:
+        raise _bad(what, p, f"is not a valid NPZ file ({exc.reason})") from None
     except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
         raise _bad(what, p, f"is not a valid NPZ file ({exc})") from None
     return arrays
