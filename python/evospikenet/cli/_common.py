@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
@@ -14,6 +15,7 @@ from rich.progress import Progress, ProgressColumn
 
 from evospikenet.errors import (
     EvoSpikeNetError,
+    EvoSpikeNetWarning,
     FileIOError,
     InvalidParameterError,
     ShapeMismatchError,
@@ -23,8 +25,10 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILURE",
     "EXIT_OK",
+    "collected_warnings",
     "fail",
     "parse_params",
+    "print_warnings",
     "progress_bar",
     "stderr_console",
     "user_errors",
@@ -80,6 +84,26 @@ def user_errors() -> Iterator[None]:
         fail(str(exc), EXIT_BAD_INPUT)
     except EvoSpikeNetError as exc:
         fail(str(exc), EXIT_FAILURE)
+
+
+@contextmanager
+def collected_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Collect the warnings of a block, to print after its results (:func:`print_warnings`).
+
+    The warning filters stay as they are: a filter that turns a warning into
+    an error (``python -W error``, pytest's ``filterwarnings``) still raises.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        yield caught
+
+
+def print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print collected warnings on stderr: ours as one ``Warning: ...`` line each."""
+    for w in caught:
+        if issubclass(w.category, EvoSpikeNetWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno, None, w.line)
 
 
 def call(fn: Callable[[], T]) -> T:
