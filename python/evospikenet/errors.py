@@ -207,7 +207,7 @@ class MissingExtraError(EvoSpikeNetError, ImportError):
 
 
 class ConnectomeSchemaError(InvalidParameterError):
-    """A connectome file or object breaks the NPZ contract (ARCHITECTURE.md).
+    """A connectome file or object breaks the NPZ contract (:mod:`evospikenet.connectome.schema`).
 
     ``name`` is the offending array or meta field, ``value`` a short
     rendering of the offending value, ``reason`` what is wrong. Bad input:

@@ -12,7 +12,7 @@ source and runs one pipeline for all of them:
 4. summarise, write spikes and plot to their staged files, record the run
    in the audit log;
 5. rename the staged files over their targets, only once all of that has
-   succeeded: a failed run replaces no output (issue 15).
+   succeeded: a failed run replaces no output.
 """
 
 from __future__ import annotations
@@ -385,7 +385,7 @@ SOURCES: dict[str, NetworkSource] = {
     ),
     "biomimetic": NetworkSource(
         "biomimetic",
-        "seed 000's BrainSimulationFramework as the built-in model 'biomimetic'",
+        "the BrainSimulationFramework as the built-in model 'biomimetic'",
         _build_model,
         prepare=_prepare_biomimetic,
         report=_report_biomimetic,

@@ -211,7 +211,7 @@ def simulate_command(
     """Simulate MODEL (default: cuba), the network in --spec, or a --connectome.
 
     Built-in models: cuba, coba (Vogels & Abbott 2005 / Brette et al. 2007),
-    izhikevich2003, brunel2000, potjans2014; biomimetic (seed 000's
+    izhikevich2003, brunel2000, potjans2014; biomimetic (the
     BrainSimulationFramework: --sleep-every, --sleep-cycles, --neuromod).
     Exit codes: 0 ok, 2 bad input.
     """
