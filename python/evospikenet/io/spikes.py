@@ -1,7 +1,10 @@
 """Spike recordings as Parquet.
 
 Columns: ``t_ms`` (float64), ``neuron`` (uint32, index within its
-population), ``population`` (dictionary<string>). File metadata (key-value,
+population), ``population`` (dictionary<string>). The raster plots
+(:mod:`evospikenet.plotting`) number neurons globally: the population's
+offset in build order plus ``neuron``; a connectome's NPZ ids are those of
+:meth:`evospikenet.connectome.layer.ConnectomeLIFLayer.spikes`. File metadata (key-value,
 UTF-8): ``evospikenet_version``, ``model``, ``seed``, ``dt_ms``,
 ``duration_ms``. Readable by pandas, polars and DuckDB without evospikenet.
 """
