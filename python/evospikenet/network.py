@@ -931,7 +931,14 @@ class Network:
     ) -> LIFPopulation:
         """Add ``n`` LIF neurons (parameters as :class:`LIFParameters`).
 
-        Neurons start at ``v_reset_mv``; use :meth:`Population.set`.
+        Neurons start at ``v_reset_mv``; use :meth:`Population.set`. Without
+        ``params`` or overrides a population gets NEST's ``iaf_psc_exp``
+        defaults: ``c_m_pf=250``, ``tau_m_ms=10``, ``e_l_mv=-65``,
+        ``v_th_mv=-50``, ``v_reset_mv=-65``, ``t_ref_ms=2``,
+        ``tau_syn_ex_ms=0.5``, ``tau_syn_in_ms=0.5`` (current synapses). With
+        0.5 ms synaptic currents an input of ``w`` pA moves the membrane by
+        about ``w * 0.5 / 250`` mV, so models written for 5 ms synapses (Brian2's
+        CUBA, Vogels & Abbott) must pass their time constants.
 
         Parameters
         ----------
