@@ -1,5 +1,12 @@
 """Sphinx configuration of the EvoSpikeNet documentation.
 
+Why Sphinx (over MkDocs + mkdocstrings): it is the convention of the field's
+simulators (NEST, Brian2, snnTorch, Norse), its autodoc/autosummary read the
+numpydoc docstrings ruff enforces (numpydoc renders their sections, including
+``Warns`` and numbered references), reST tables and maths in docstrings render
+as written, and MyST lets the existing Markdown pages (``docs/*.md``) and the
+tutorials stay Markdown, which ``tests/test_readme.py`` executes.
+
 Build (no network needed: no intersphinx, no remote themes or images):
 
     pip install '.[docs]'
