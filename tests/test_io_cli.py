@@ -137,15 +137,17 @@ projections:
   - {pre: E, post: I, p: 0.2, weight: 5.0, delay_ms: 1.0}
 inputs:
   - {type: poisson, target: E, rate_hz: 10, n_sources: 1000, weight: 40.0}
-  - {type: current, target: I, times_ms: [0.0], amplitudes_pa: [3.0]}
+  - {type: current, target: I, times_ms: [0.0], amplitudes_pa: [10.0]}
 """,
         encoding="utf-8",
     )
+    # (10 "pA" is past the FS cell's rheobase, ~4 in the paper's units: I fires
+    # too, so the run ends without a silent-population warning.)
     result = CliRunner().invoke(cli, ["simulate", "--spec", str(spec), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["seed"] == 2 and data["duration_ms"] == 100.0
-    assert data["populations"][0]["spikes"] > 0
+    assert all(p["spikes"] > 0 for p in data["populations"])
     spec.write_text(
         "populations: {E: {model: lif, n: 10, params: {tau_m_ms: -1}}}\n", encoding="utf-8"
     )
@@ -233,3 +235,31 @@ def test_progress_columns_render_before_the_total_is_known() -> None:
         progress.refresh()
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "0 / ? ms" in text and "10 / 100 ms" in text
+
+
+# The spec of issue 14's report: LIF defaults (tau_syn_ex_ms = 0.5 ms) and a drive
+# that, through 0.5 ms currents, moves the membrane ~0.1 mV per input spike.
+SILENT_SPEC = """
+run: {duration_ms: 200, dt_ms: 0.1, seed: 1}
+populations:
+  E: {model: lif, n: 100}
+  I: {model: lif, n: 20, params: {tau_syn_ex_ms: 5.0}}
+projections:
+  - {pre: E, post: I, p: 0.1, weight: 16.2}
+inputs:
+  - {type: poisson, target: E, rate_hz: 8, n_sources: 100, weight: 87.8}
+"""
+
+
+@pytest.mark.filterwarnings("default::evospikenet.errors.SilentPopulationWarning")
+def test_simulate_warns_of_silent_populations(tmp_path: Path) -> None:
+    spec = tmp_path / "silent.yaml"
+    spec.write_text(SILENT_SPEC, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["simulate", "--spec", str(spec), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["populations"][0]["spikes"] == 0
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Warning:")]
+    assert len(lines) == 2, result.stderr
+    assert "population 'E' (100 neurons) never fired in 200 ms" in lines[0]
+    assert "tau_syn_ex_ms=0.5 (default)" in lines[0]
+    assert "population 'I'" in lines[1] and "tau_syn_ex_ms=5:" in lines[1]

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from evospikenet.audit import AuditLogManager
 from evospikenet.cli import cli
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.errors import FileIOError, InvalidParameterError, SilentPopulationWarning
 from evospikenet.io import read_spikes, read_weights
 from evospikenet.network import Network
 from evospikenet.simulate import SOURCES, simulate, source_for
@@ -213,3 +213,32 @@ def test_run_without_outputs_ignores_the_audit_log(tmp_path: Path) -> None:
     torn.write_bytes(b'{"seq": 0, "act')  # not recorded in, so not checked
     simulate("cuba", scale=0.05, duration_ms=10.0, audit_log=torn)
     assert torn.read_bytes() == b'{"seq": 0, "act'
+
+
+def test_silent_population_warns_naming_it(tmp_path: Path) -> None:
+    # A spec on the LIF defaults whose drive is too weak for them, and a population
+    # that fires: one warning, for the silent one, carrying its name.
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        """
+run: {duration_ms: 100, dt_ms: 0.1, seed: 1}
+populations:
+  quiet: {model: lif, n: 50}
+  loud: {model: lif, n: 10}
+inputs:
+  - {type: poisson, target: quiet, rate_hz: 8, n_sources: 100, weight: 87.8}
+  - {type: current, target: loud, times_ms: [0.0], amplitudes_pa: [500.0]}
+""",
+        encoding="utf-8",
+    )
+    with pytest.warns(SilentPopulationWarning) as record:
+        result = simulate(spec=spec)
+    assert [p.spikes > 0 for p in result.populations] == [False, True]
+    assert len(record) == 1
+    warning = record[0].message
+    assert isinstance(warning, SilentPopulationWarning)
+    assert warning.population == "quiet"
+    assert "'quiet' (50 neurons) never fired in 100 ms" in str(warning)
+    assert record[0].filename == __file__  # points at the caller of simulate()
+    # a run of 0 ms cannot fire: no warning (filterwarnings = error would raise)
+    simulate(spec=spec, duration_ms=0.0)

@@ -2,4 +2,5 @@
 
 from evospikenet.cli import main
 
-main()
+if __name__ == "__main__":  # importing the module (autodoc, pydoc) runs nothing
+    main()

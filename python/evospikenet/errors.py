@@ -1,4 +1,4 @@
-"""Exception hierarchy of EvoSpikeNet: every exception class of the package lives here.
+"""Exception and warning hierarchy of EvoSpikeNet: every such class of the package lives here.
 
 Every error raised by the Rust core is mapped onto one of these classes by the
 binding (``rust/python/src/errors.rs``, which looks them up by name in this
@@ -7,6 +7,10 @@ module); Python code raises the same classes, never a bare builtin
 the closest builtin, so ``except ValueError`` keeps working; a
 :class:`FileIOError` keeps ``errno`` and is also the matching ``OSError``
 subclass (``FileNotFoundError``, ``PermissionError``, ...).
+
+Warnings derive from :class:`EvoSpikeNetWarning` (a ``UserWarning``), so
+``warnings.filterwarnings("error", category=EvoSpikeNetWarning)`` turns them
+all into errors and one class can be silenced without hiding the others.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ __all__ = [
     "DeltaConflictError",
     "DeltaSourceError",
     "EvoSpikeNetError",
+    "EvoSpikeNetWarning",
     "FileIOError",
     "IndexOutOfRangeError",
     "InvalidParameterError",
@@ -28,6 +33,7 @@ __all__ = [
     "MissingExtraError",
     "PacketError",
     "ShapeMismatchError",
+    "SilentPopulationWarning",
     "StateError",
     "TransportError",
 ]
@@ -202,7 +208,7 @@ class MissingExtraError(EvoSpikeNetError, ImportError):
 
 
 class ConnectomeSchemaError(InvalidParameterError):
-    """A connectome file or object breaks the NPZ contract (ARCHITECTURE.md).
+    """A connectome file or object breaks the NPZ contract (:mod:`evospikenet.connectome.schema`).
 
     ``name`` is the offending array or meta field, ``value`` a short
     rendering of the offending value, ``reason`` what is wrong. Bad input:
@@ -296,3 +302,29 @@ class TransportError(EvoSpikeNetError, OSError):
     already in use, an unreachable endpoint, ...), without Zenoh's source
     locations.
     """
+
+
+class EvoSpikeNetWarning(UserWarning):
+    """Root of all EvoSpikeNet warnings: something ran, but probably not as meant."""
+
+
+class SilentPopulationWarning(EvoSpikeNetWarning):
+    """A population emitted no spike in a whole run.
+
+    Raised (as a warning) by :func:`evospikenet.simulate.simulate` at the end
+    of a run, once per silent population; ``evospikenet simulate`` prints it
+    on stderr. The usual cause is a LIF population on the defaults of
+    :class:`evospikenet.network.LIFParameters` (``tau_syn_ex_ms`` = 0.5 ms:
+    a 1 pA weight moves the membrane by about 2 µV) fed too little input.
+
+    Parameters
+    ----------
+    message : str
+        The message, naming the population.
+    population : str
+        Name of the silent population.
+    """
+
+    def __init__(self, message: str, population: str = "") -> None:
+        super().__init__(message)
+        self.population = population

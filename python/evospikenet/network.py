@@ -76,23 +76,29 @@ IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {
 class LIFParameters:
     r"""Parameters of a leaky integrate-and-fire population.
 
-    ========================  =========  =====  ==================================
-    name                      default    unit   meaning
-    ========================  =========  =====  ==================================
-    ``c_m_pf``                250        pF     membrane capacitance :math:`C_m`
-    ``tau_m_ms``              10         ms     membrane time constant
-    ``e_l_mv``                -65        mV     leak reversal potential
-    ``v_th_mv``               -50        mV     spike threshold
-    ``v_reset_mv``            -65        mV     reset potential
-    ``t_ref_ms``              2          ms     absolute refractory period
-    ``synapse``               current           ``current``, ``conductance``, ``delta``
-    ``tau_syn_ex_ms``         0.5        ms     excitatory synaptic time constant
-    ``tau_syn_in_ms``         0.5        ms     inhibitory synaptic time constant
-    ``e_ex_mv``               0          mV     excitatory reversal (conductance)
-    ``e_in_mv``               -80        mV     inhibitory reversal (conductance)
-    ========================  =========  =====  ==================================
+    =================  =======  ====  =====================  =================================
+    name               default  unit  symbol                 meaning
+    =================  =======  ====  =====================  =================================
+    ``c_m_pf``         250      pF    :math:`C_m`            membrane capacitance
+    ``tau_m_ms``       10       ms    :math:`\tau_m`         membrane time constant
+    ``e_l_mv``         -65      mV    :math:`E_L`            leak reversal potential
+    ``v_th_mv``        -50      mV    :math:`V_{th}`         spike threshold
+    ``v_reset_mv``     -65      mV    :math:`V_{reset}`      reset potential
+    ``t_ref_ms``       2        ms    :math:`t_{ref}`        absolute refractory period
+    ``synapse``        current                               ``current``, ``conductance``, ``delta``
+    ``tau_syn_ex_ms``  0.5      ms    :math:`\tau_{syn,ex}`  excitatory synaptic time constant
+    ``tau_syn_in_ms``  0.5      ms    :math:`\tau_{syn,in}`  inhibitory synaptic time constant
+    ``e_ex_mv``        0        mV    :math:`E_{ex}`         excitatory reversal (conductance)
+    ``e_in_mv``        -80      mV    :math:`E_{in}`         inhibitory reversal (conductance)
+    =================  =======  ====  =====================  =================================
 
     Defaults are NEST's ``iaf_psc_exp`` as used by Potjans & Diesmann (2014).
+    They are not Vogels & Abbott's (``tau_m_ms=20``, ``tau_syn_ex_ms=5``, see
+    :mod:`evospikenet.models.vogels_abbott`): with 0.5 ms synaptic currents a
+    weight of ``w`` pA moves the membrane by about ``w * 0.5 / 250`` mV
+    (2 µV per pA), so a population on these defaults needs strong or many
+    inputs to fire. ``tests/test_docs.py`` checks this table against the
+    defaults below; the documentation's LIF page is generated from both.
 
     Notes
     -----
@@ -206,8 +212,31 @@ class Population:
         """Total spikes emitted so far."""
         return int(self.network._engine.spike_count(self.index))
 
+    @property
+    def state_variables(self) -> tuple[str, ...]:
+        """Names of the state variables :meth:`get`, :meth:`set` and state monitors take.
+
+        Empty for populations without state (spike sources, Poisson groups).
+        """
+        return tuple(self._state_names())
+
+    def _state_names(self) -> dict[str, str]:
+        """Public state-variable name -> the engine's name."""
+        return {}
+
     def _state_var(self, variable: str) -> str:
-        raise InvalidParameterError.of("variable", variable, f"{self.model} has no state variables")
+        names = self._state_names()
+        if not names:
+            raise InvalidParameterError.of(
+                "variable", variable, f"{self.model} has no state variables"
+            )
+        if variable not in names:
+            raise InvalidParameterError.of(
+                "variable",
+                variable,
+                f"not a state variable of {self.name} (have {', '.join(names)})",
+            )
+        return names[variable]
 
     def get(self, variable: str) -> npt.NDArray[np.float64]:
         """Return the current values of a state variable (a copy), float64, shape ``(n,)``.
@@ -277,19 +306,13 @@ class LIFPopulation(Population):
         super().__init__(network, name, n, index)
         self.params = params
 
-    def _state_var(self, variable: str) -> str:
+    def _state_names(self) -> dict[str, str]:
         names = {"v_mv": "v"}
         if self.params.synapse == "current":
             names |= {"i_syn_ex_pa": "syn_ex", "i_syn_in_pa": "syn_in"}
         elif self.params.synapse == "conductance":
             names |= {"g_ex_ns": "syn_ex", "g_in_ns": "syn_in"}
-        if variable not in names:
-            raise InvalidParameterError.of(
-                "variable",
-                variable,
-                f"not a state variable of {self.name} (have {', '.join(names)})",
-            )
-        return names[variable]
+        return names
 
 
 class IzhikevichPopulation(Population):
@@ -320,15 +343,8 @@ class IzhikevichPopulation(Population):
 
     model = "izhikevich"
 
-    def _state_var(self, variable: str) -> str:
-        names = {"v_mv": "v", "u": "u", "i_syn_pa": "syn_ex"}
-        if variable not in names:
-            raise InvalidParameterError.of(
-                "variable",
-                variable,
-                f"not a state variable of {self.name} (have {', '.join(names)})",
-            )
-        return names[variable]
+    def _state_names(self) -> dict[str, str]:
+        return {"v_mv": "v", "u": "u", "i_syn_pa": "syn_ex"}
 
 
 class SpikeSourcePopulation(Population):
@@ -960,7 +976,14 @@ class Network:
     ) -> LIFPopulation:
         """Add ``n`` LIF neurons (parameters as :class:`LIFParameters`).
 
-        Neurons start at ``v_reset_mv``; use :meth:`Population.set`.
+        Neurons start at ``v_reset_mv``; use :meth:`Population.set`. Without
+        ``params`` or overrides a population gets NEST's ``iaf_psc_exp``
+        defaults: ``c_m_pf=250``, ``tau_m_ms=10``, ``e_l_mv=-65``,
+        ``v_th_mv=-50``, ``v_reset_mv=-65``, ``t_ref_ms=2``,
+        ``tau_syn_ex_ms=0.5``, ``tau_syn_in_ms=0.5`` (current synapses). With
+        0.5 ms synaptic currents an input of ``w`` pA moves the membrane by
+        about ``w * 0.5 / 250`` mV, so models written for 5 ms synapses (Brian2's
+        CUBA, Vogels & Abbott) must pass their time constants.
 
         Parameters
         ----------
@@ -1655,6 +1678,16 @@ class Network:
 
     def noise(self, target: Population, mean_pa: float, std_pa: float) -> int:
         """Gaussian current (pA) redrawn every step for each neuron of ``target``.
+
+        Parameters
+        ----------
+        target : Population
+            A LIF or Izhikevich population.
+        mean_pa : float
+            Mean of the current (pA).
+        std_pa : float
+            Standard deviation (pA, >= 0), drawn anew each step from each
+            neuron's own random stream.
 
         Raises
         ------

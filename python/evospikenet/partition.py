@@ -32,7 +32,7 @@ the parts together give the whole network's spikes bit for bit whatever
 the number of parts or threads (``tests/test_partition.py``).
 
 :func:`advance` and :func:`deliver` are the per-part step API: a transport
-between processes (issue 12, Zenoh) runs ``advance`` in each process,
+between processes (Zenoh, :mod:`evospikenet.brain.lockstep`) runs ``advance`` in each process,
 publishes the result, and calls ``deliver`` with what the other parts
 published for the same chunk before the next ``advance``.
 """

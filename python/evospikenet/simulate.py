@@ -12,7 +12,7 @@ source and runs one pipeline for all of them:
 4. summarise, write spikes and plot to their staged files, record the run
    in the audit log;
 5. rename the staged files over their targets, only once all of that has
-   succeeded: a failed run replaces no output (issue 15).
+   succeeded: a failed run replaces no output.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import errno
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -40,12 +41,17 @@ from evospikenet.analysis import (
     rate_binning,
     smoothed_rate_hz,
 )
-from evospikenet.errors import ChainBrokenError, FileIOError, InvalidParameterError
+from evospikenet.errors import (
+    ChainBrokenError,
+    FileIOError,
+    InvalidParameterError,
+    SilentPopulationWarning,
+)
 from evospikenet.io import WeightWriter, write_rates, write_spikes, write_states
 from evospikenet.io._parquet import RUN_CONFIG_KEY
 from evospikenet.io.spec import build_from_spec, load_spec
 from evospikenet.models import MODELS, BuiltModel, build_model
-from evospikenet.network import StateMonitor
+from evospikenet.network import LIFParameters, LIFPopulation, StateMonitor
 
 __all__ = [
     "SOURCES",
@@ -61,6 +67,7 @@ __all__ = [
     "simulate",
     "source_for",
     "summarize",
+    "warn_silent",
 ]
 
 ProgressCallback = Callable[[float, float], None]
@@ -169,6 +176,47 @@ def summarize(built: BuiltModel, duration_ms: float) -> list[PopulationSummary]:
             )
         )
     return rows
+
+
+#: The LIFParameters fields a silent-population warning quotes (what decides whether it fires).
+_LIF_FIRING_FIELDS = ("c_m_pf", "tau_m_ms", "e_l_mv", "v_th_mv", "tau_syn_ex_ms")
+
+
+def warn_silent(built: BuiltModel, rows: list[PopulationSummary], duration_ms: float) -> None:
+    """Warn once per population that emitted no spike in a run of ``duration_ms``.
+
+    A LIF population's message quotes the parameters that decide whether it
+    fires, marking those left at the :class:`~evospikenet.network.LIFParameters`
+    defaults. Nothing is said of a run of 0 ms.
+
+    Warns
+    -----
+    SilentPopulationWarning
+        Naming the population (its ``population`` attribute).
+    """
+    if not duration_ms > 0:
+        return
+    defaults = LIFParameters()
+    for row in rows:
+        if row.spikes:
+            continue
+        pop = built.populations.get(row.name)
+        hint = ""
+        if isinstance(pop, LIFPopulation):
+            quoted = [
+                f"{k}={getattr(pop.params, k):g}"
+                + (" (default)" if getattr(pop.params, k) == getattr(defaults, k) else "")
+                for k in _LIF_FIRING_FIELDS
+            ]
+            hint = f"; LIF parameters {', '.join(quoted)}: does it get enough input?"
+        warnings.warn(
+            SilentPopulationWarning(
+                f"population {row.name!r} ({row.n} neurons) never fired in "
+                f"{duration_ms:g} ms{hint}",
+                row.name,
+            ),
+            stacklevel=3,
+        )
 
 
 # -- what to build and where to write it ------------------------------------------------
@@ -483,7 +531,7 @@ SOURCES: dict[str, NetworkSource] = {
     ),
     "biomimetic": NetworkSource(
         "biomimetic",
-        "seed 000's BrainSimulationFramework as the built-in model 'biomimetic'",
+        "the BrainSimulationFramework as the built-in model 'biomimetic'",
         _build_model,
         prepare=_prepare_biomimetic,
         report=_report_biomimetic,
@@ -910,6 +958,12 @@ def simulate(
         its value. No existing output is replaced.
     MissingExtraError
         ``plot`` without matplotlib.
+
+    Warns
+    -----
+    SilentPopulationWarning
+        At the end of a run, for each population that never fired
+        (:func:`warn_silent`).
     """
     if duration_ms is not None:
         validation.non_negative("duration_ms", duration_ms)
@@ -956,6 +1010,8 @@ def simulate(
                 detail,
                 staged={os.fspath(targets[name]): tmp for name, tmp in files.items()},
             )
+    if result.built is not None:
+        warn_silent(result.built, result.populations, result.duration_ms)
     return result
 
 

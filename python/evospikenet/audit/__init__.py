@@ -1,6 +1,6 @@
 """Tamper-evident audit log: SHA-256 hash chain, RFC 9162 Merkle proofs, Ed25519 heads.
 
-The log is JSON Lines (format fixed in ``ARCHITECTURE.md``). Start with
+The log is JSON Lines (format: :mod:`evospikenet.audit.manager`). Start with
 :class:`AuditLogManager`; commands record themselves with
 :func:`record_command` when :func:`audit_log_path` resolves a log.
 """

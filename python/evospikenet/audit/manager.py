@@ -1,9 +1,16 @@
 """``AuditLogManager``: the tamper-evident audit log of EvoSpikeNet.
 
-Entries are JSON Lines in the format fixed in ``ARCHITECTURE.md``; hashing,
-chaining, verification and Merkle proofs run in the Rust core
-(:mod:`evospikenet._core`), so the hashes computed on write and on verify
-come from the same code.
+The log is JSON Lines, one entry per line, each an object with ``seq``
+(0, 1, ...), ``timestamp`` (RFC 3339 UTC, microseconds), ``actor``,
+``action``, ``resource``, ``result`` (``success``, ``failure`` or
+``error``), ``detail`` (a JSON object), ``prev_hash`` (the previous entry's
+``entry_hash``; entry 0: ``sha256:`` and 64 zeros) and ``entry_hash``
+(``sha256:`` and the hex SHA-256 of the entry's RFC 8785 canonical JSON
+without ``entry_hash``). A tree head (``evospikenet audit head``) is the
+RFC 9162 Merkle root over the entry hashes and the tree size, optionally
+signed with Ed25519. Hashing, chaining, verification and Merkle proofs run
+in the Rust core (:mod:`evospikenet._core`), so the hashes computed on
+write and on verify come from the same code.
 """
 
 from __future__ import annotations
@@ -664,7 +671,7 @@ class AuditLogManager:
     def export(self, format: Literal["json", "csv"], out: str | os.PathLike[str]) -> int:
         """Write all entries to ``out`` as a JSON array or CSV, atomically.
 
-        CSV columns are the entry fields in the ARCHITECTURE.md order; ``detail``
+        CSV columns are :data:`FIELDS`, in that order; ``detail``
         is its JSON text. Export does not verify: run :meth:`verify` for that.
 
         Returns

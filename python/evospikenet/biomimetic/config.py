@@ -1,8 +1,8 @@
 """Configuration of the biomimetic framework: its phases, parameters and brain regions.
 
 :class:`BrainSimulationConfig` holds the parameters of
-:class:`~evospikenet.biomimetic.framework.BrainSimulationFramework` (seed 000's
-``/biomimetic/simulate`` set), :data:`PHASES` names the six phases of its loop,
+:class:`~evospikenet.biomimetic.framework.BrainSimulationFramework`, :data:`PHASES`
+names the six phases of its loop,
 :func:`parse_neuromod` reads ``--neuromod`` levels and :class:`BrainRegionConfig`
 describes a region of :class:`~evospikenet.biomimetic.framework.BrainRegionIntegrator`.
 Plain data and validation: nothing here touches the engine.
@@ -39,7 +39,7 @@ PHASES = (
     "sleep_consolidation",
 )
 
-#: Seed 000's POST /biomimetic/simulate names that differ from the field names here.
+#: Accepted alternative names (without unit suffix) of some fields, and the field each means.
 SEED_ALIASES = {
     "refractory_period": "refractory_period_ms",
     "membrane_time_constant": "membrane_time_constant_ms",
@@ -63,11 +63,11 @@ def is_real(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class BrainSimulationConfig:
-    """Parameters of :class:`BrainSimulationFramework` (seed 000's /biomimetic/simulate set).
+    """Parameters of :class:`BrainSimulationFramework` .
 
-    ===============================  ========  ======  =======================================
-    name (seed alias)                default   unit    meaning
-    ===============================  ========  ======  =======================================
+    ===============================  ======== =======  =======================================
+    name (alias)                     default   unit    meaning
+    ===============================  ======== =======  =======================================
     ``num_neurons``                  1000              circuit neurons (E + I), >= 2
     ``connection_probability``       0.1               recurrent connection probability
     ``excitatory_ratio``             0.8               fraction of excitatory neurons
@@ -87,7 +87,7 @@ class BrainSimulationConfig:
     ``sleep_cycles``                 3                 replay rounds per sleep
     ``sleep_phase_steps``            100      steps    minimum length of a sleep cycle
     ``neuron_type``                  lif               ``lif`` or ``izhikevich``
-    ``dt_ms``                        1.0      ms       time step (seed: 1 ms)
+    ``dt_ms``                        1.0      ms       time step
     ``seed``                         0                 master seed
     ``n_inputs``                     100               sensory relay neurons
     ``input_rate_hz``                5        Hz       background rate of each relay neuron
@@ -100,7 +100,7 @@ class BrainSimulationConfig:
     ``replay_per_cycle``             8                 episodes replayed per sleep cycle
     ``replay_compression``           1                 replay speed-up (>= 1; Nádasdy 1999)
     ``neuromod``                     {}                initial gate levels (``dopamine`` ...)
-    ===============================  ========  ======  =======================================
+    ===============================  ======== =======  =======================================
 
     Raises
     ------

@@ -4,7 +4,7 @@ Columns sit on a square grid of pitch ``spacing_mm`` (default 1 mm, about
 the width of a V1 hypercolumn, Hubel & Wiesel 1977; Mountcastle 1997 for the
 columnar organisation). Two columns are connected when their distance is at
 most ``radius_mm`` (default :math:`\sqrt2` mm: with a 1 mm pitch, the eight
-nearest neighbours — seed 000's rule). Optionally each edge is rewired to a
+nearest neighbours). Optionally each edge is rewired to a
 random column with probability ``p_rewire`` (Watts & Strogatz 1998), which
 gives the small-world graph the seed alludes to; the default 0 keeps only
 local edges. Axonal delay between columns is distance / conduction velocity;

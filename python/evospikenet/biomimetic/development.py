@@ -19,7 +19,7 @@ adult floor, is ours (no paper fits this curve):
 
 so :math:`m(0) = m_{adult}`, the maximum :math:`m(t_{peak}) = m_{peak}`, and
 :math:`m \to m_{adult}` for :math:`t \gg t_{peak}`. Time is in developmental
-epochs (seed 000's ``development_epoch`` / ``total_epochs``).
+epochs (``development_epoch`` / ``total_epochs``).
 
 References
 ----------

@@ -70,7 +70,7 @@ class NodeEnergyBudget:
     Parameters
     ----------
     budget_w : float
-        Power budget of the node (W, > 0); seed 000's ``energy_budget_w``.
+        Power budget of the node (W, > 0).
     n_neurons : int
         Neurons of the node, for the resting cost (>= 0).
     atp_per_spike, atp_per_vesicle, release_probability, atp_rest_per_neuron_s : float

@@ -1,8 +1,8 @@
-r"""The biomimetic brain-simulation loop of seed 000 on the Rust engine.
+r"""The biomimetic brain-simulation loop on the Rust engine.
 
 :class:`BrainSimulationFramework` builds a recurrent E/I circuit (LIF or
 Izhikevich) fed by a sensory relay layer, attaches a plasticity rule to its
-excitatory projections, and runs seed 000's six phases per plasticity
+excitatory projections, and runs six phases per plasticity
 interval:
 
 1. :meth:`DevelopmentalSchedule.plasticity_multiplier` of the developmental time;
@@ -190,7 +190,7 @@ ProgressCallback = Callable[[float, float], None]
 
 
 class BrainSimulationFramework:
-    """Seed 000's six-phase biomimetic loop on an engine network.
+    """A six-phase biomimetic loop on an engine network.
 
     Parameters
     ----------
@@ -698,7 +698,7 @@ class BrainSimulationFramework:
         self.__init__(enable, self.config)  # type: ignore[misc]
 
     def biomimetic_status(self) -> dict[str, Any]:
-        """Return a snapshot of every module's state (seed 000's keys where they exist)."""
+        """Return a snapshot of every module's state."""
         return {
             "biomimetic_enabled": self.enable_biomimetic,
             "stdp_connected_gate": getattr(self.rule, "gate", None) is self.gate,

@@ -265,7 +265,6 @@ class SleepWakeCycleController:
     -----
     A cycle is a wake phase followed by a sleep phase; step ``s`` of the
     schedule is in phase ``"wake"`` when ``s mod (wake + sleep) < wake``.
-    Seed 000's POST /biomimetic/sleep/wake-config names the parameters.
     """
 
     awake_phase_steps: int = 500

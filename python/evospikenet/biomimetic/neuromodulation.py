@@ -70,7 +70,7 @@ __all__ = [
     "with_neuromodulation",
 ]
 
-#: The seven gate variables, in the order of seed 000's POST /biomimetic/neuromod/update.
+#: The seven gate variables (the levels :meth:`NeuromodulatorGate.update` takes), in a fixed order.
 LEVEL_NAMES: tuple[str, ...] = (
     "dopamine",
     "noradrenaline",

@@ -1,4 +1,4 @@
-"""The node manifest of a distributed brain: ``node_manifest.yaml`` (the schema of seed 000).
+"""The node manifest of a distributed brain: ``node_manifest.yaml``.
 
 One row per node (module) of the brain: its connectome shard, size, E/I
 ratio, coarsening and status, plus the file of the edges between nodes.
@@ -81,7 +81,7 @@ def write_node_manifest(
     inter_node_edges_path: str,
     n_inter_node_edges: int,
 ) -> None:
-    """Write ``node_manifest.yaml`` (seed 000 schema) atomically.
+    """Write ``node_manifest.yaml`` atomically.
 
     Raises
     ------
@@ -113,7 +113,7 @@ def write_node_manifest(
 
 
 def load_node_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read ``node_manifest.yaml`` (seed 000 schema), checking its required keys.
+    """Read ``node_manifest.yaml``, checking its required keys.
 
     Raises
     ------

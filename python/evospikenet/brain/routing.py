@@ -134,7 +134,7 @@ def compute_delay_matrix(
     Parameters
     ----------
     manifest : mapping or path-like
-        A node manifest (``node_manifest.yaml``, seed 000 schema) or its path;
+        A node manifest (``node_manifest.yaml``, :mod:`evospikenet.brain.manifest`) or its path;
         its ``nodes`` keys are the node ids.
     config_path : path-like
         YAML config with an ``hcp_routing`` section (module docs).

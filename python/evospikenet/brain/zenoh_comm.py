@@ -1,4 +1,4 @@
-"""The Zenoh transport of the distributed brain (seed 002 §3).
+"""The Zenoh transport of the distributed brain.
 
 - :class:`ZenohConfig`: mode (``peer``, ``client``, ``router``), endpoints to
   connect to and listen on, the key namespace, multicast scouting (off by
@@ -45,7 +45,7 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ZenohConfig:
-    """How to open a Zenoh session (seed 002 §3.2).
+    """How to open a Zenoh session.
 
     Attributes
     ----------
@@ -112,7 +112,7 @@ def _zenoh() -> Any:
 
 
 class ZenohCommunicator:
-    """Publish, subscribe, request and reply on one Zenoh session (seed 002 §3.3.1).
+    """Publish, subscribe, request and reply on one Zenoh session.
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -226,7 +226,7 @@ class ZenohCommunicator:
 
 
 class ZenohBrainCommunicator(ZenohCommunicator):
-    """:class:`ZenohCommunicator` with the brain's topics (seed 002 §3.3.2)."""
+    """:class:`ZenohCommunicator` with the brain's topics."""
 
     def publish_spikes(self, dst: str, packet: SpikePacket) -> int:
         """Send ``packet``, stamped now, on ``{namespace}/spikes/{sender}/{dst}``; return bytes."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from evospikenet.errors import (
     EvoSpikeNetError,
+    EvoSpikeNetWarning,
     FileIOError,
     InvalidParameterError,
     ShapeMismatchError,
@@ -25,9 +27,11 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILURE",
     "EXIT_OK",
+    "collected_warnings",
     "fail",
     "parse_params",
     "print_results",
+    "print_warnings",
     "progress_bar",
     "stderr_console",
     "user_errors",
@@ -101,6 +105,26 @@ def user_errors() -> Iterator[None]:
         fail(str(exc), EXIT_BAD_INPUT)
     except EvoSpikeNetError as exc:
         fail(str(exc), EXIT_FAILURE)
+
+
+@contextmanager
+def collected_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Collect the warnings of a block, to print after its results (:func:`print_warnings`).
+
+    The warning filters stay as they are: a filter that turns a warning into
+    an error (``python -W error``, pytest's ``filterwarnings``) still raises.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        yield caught
+
+
+def print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print collected warnings on stderr: ours as one ``Warning: ...`` line each."""
+    for w in caught:
+        if issubclass(w.category, EvoSpikeNetWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno, None, w.line)
 
 
 def call(fn: Callable[[], T]) -> T:

@@ -1,4 +1,4 @@
-"""``evospikenet brain``: one network split over processes exchanging spikes over Zenoh (issue 12).
+"""``evospikenet brain``: one network split over processes exchanging spikes over Zenoh.
 
 - ``brain simulate MODEL | --manifest M --nodes K --duration-ms T --out spikes.parquet``
   starts K local shard processes, shows one progress bar, merges their spikes;

@@ -20,7 +20,7 @@ __all__ = ["lm_group"]
 
 @click.group("lm")
 def lm_group() -> None:
-    """Byte-level spiking language model (lang-main); needs the torch extra."""
+    """Byte-level spiking language model; needs the torch extra."""
 
 
 @lm_group.command("train")

@@ -14,7 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from evospikenet.audit import audit_log_path
-from evospikenet.cli._common import parse_params, print_results, progress_bar, user_errors
+from evospikenet.cli._common import (
+    collected_warnings,
+    parse_params,
+    print_results,
+    print_warnings,
+    progress_bar,
+    user_errors,
+)
 from evospikenet.models import MODELS
 from evospikenet.simulate import SimulationResult, recorded_run, simulate
 
@@ -299,7 +306,7 @@ def simulate_command(
     show = not (no_progress or as_json) and sys.stderr.isatty()
     options = parse_params(params)
     columns = (TextColumn("[bold]simulating"), BarColumn(), _SimulatedTime(), _RealTimeFactor())
-    with user_errors():
+    with user_errors(), collected_warnings() as caught:
         options.update(_biomimetic_options(sleep_every, sleep_cycles, neuromod))
         if from_run is not None:
             run = recorded_run(from_run)
@@ -327,6 +334,7 @@ def simulate_command(
         _print_summary(result)
         if "biomimetic" in result.sections:
             _print_biomimetic(result.sections["biomimetic"])
+    print_warnings(caught)  # after the results: a silent population, say
 
 
 # -- biomimetic (issue 4) --

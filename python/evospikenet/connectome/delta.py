@@ -1,6 +1,6 @@
 """Versioned connectome deltas: read, write, diff, apply (with E/I validation).
 
-Delta JSON (seed 000 "sync_connectome", ARCHITECTURE.md)::
+Delta JSON::
 
     {"schema_version": "1.0",
      "materialization_version_from": 42, "materialization_version_to": 43,
@@ -15,8 +15,7 @@ Edge entries may carry ``synapse_type`` (default 0, chemical). Order of
 application: edge removals, neuron removals, neuron additions, edge
 additions; a changed weight is a removal plus an addition of the same key,
 a changed neuron (sign, type or name) a removal plus an addition of the same
-id. Afterwards every edge must name existing neurons. ``meta`` (optional, an
-extension of the seed's schema like ``added_neurons``) updates keys of the
+id. Afterwards every edge must name existing neurons. ``meta`` (optional) updates keys of the
 base's meta; a ``null`` value deletes the key. The result carries
 ``materialization_version_to`` and is in canonical order (edges by key,
 neurons by id).
@@ -644,10 +643,6 @@ def apply_delta_with_validation(
         error carries ``ei_ratio``, ``ei_ratio_range`` and ``rollback_path``.
     DeltaConflictError, ConnectomeSchemaError, FileIOError
         As :func:`apply_delta`.
-
-    References
-    ----------
-    Seed 000, Phase E-3 "apply_delta_with_validation".
     """
     rng = check_ei_ratio_range(ei_ratio_range)
     base = load_connectome_npz(base_path)

@@ -1,7 +1,7 @@
 r"""A connectome as a simulated LIF network: :class:`ConnectomeLIFLayer`.
 
 :func:`apply_connectome_to_layer` turns a :class:`~evospikenet.connectome.Connectome`
-(the NPZ contract of ARCHITECTURE.md) into one engine LIF population with
+(the NPZ contract of :mod:`evospikenet.connectome.schema`) into one engine LIF population with
 projections and gap junctions:
 
 - **neurons**: one LIF neuron per ``neuron_id``, in the connectome's order
@@ -15,7 +15,7 @@ projections and gap junctions:
   (``meta["weight_unit"] == "synapse_count"``), so a connection of ``k``
   synapses acts as ``k`` unit synapses;
 - **delays**: ``delay_ms``, rounded to the step grid (the engine's delay of
-  ``d`` steps acts at ``(s + 1 + d) dt``, ARCHITECTURE.md);
+  ``d`` steps acts at ``(s + 1 + d) dt``);
 - **electrical edges** (``synapse_type == 1``): one gap junction per
   unordered neuron pair, conductance ``max(w_ij, w_ji) * gap_scale_ns``
   (nS) — a pair stored in both directions (symmetric matrices, as the

@@ -1,6 +1,6 @@
 """The connectome NPZ contract: :class:`Connectome`, load, save, validate, E/I ratio.
 
-File layout (ARCHITECTURE.md, "File formats"): edge arrays ``pre_id``,
+File layout: edge arrays ``pre_id``,
 ``post_id`` (int64), ``weight`` (float32), ``delay_ms`` (float32),
 ``synapse_type`` (uint8: 0 chemical, 1 electrical; absent in a file = all
 chemical); neuron arrays ``neuron_id`` (int64), ``neuron_sign`` (int8, +1
@@ -281,7 +281,7 @@ def _validate_meta(meta: Any) -> None:
 
 
 def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) -> Connectome:
-    """Read a connectome NPZ file (the ARCHITECTURE.md contract).
+    """Read a connectome NPZ file (the contract in the module docstring).
 
     Parameters
     ----------

@@ -3,10 +3,10 @@ r"""Split a connectome into per-node shards: :func:`map_connectome`.
 A distributed brain runs one module ("node") per process; this maps a
 connectome onto such nodes. Rules in a YAML config assign each neuron to a
 node by regular expressions on its ``neuron_type`` / ``neuron_name``; each
-node's neurons and the edges among them become one connectome NPZ (the
-ARCHITECTURE.md contract), optionally coarsened to a target size; the edges
+node's neurons and the edges among them become one connectome NPZ
+(:mod:`evospikenet.connectome.schema`), optionally coarsened to a target size; the edges
 between nodes go to ``inter_node_edges.npz`` so the shards can be wired
-back together; ``node_manifest.yaml`` (the schema of seed 000, :mod:`evospikenet.brain.manifest`)
+back together; ``node_manifest.yaml`` (:mod:`evospikenet.brain.manifest`)
 lists them.
 
 Config (YAML)::
@@ -418,7 +418,7 @@ def map_connectome(
     Parameters
     ----------
     input_path : path-like
-        Connectome NPZ (ARCHITECTURE.md contract).
+        Connectome NPZ (:mod:`evospikenet.connectome.schema`).
     output_dir : path-like
         Directory for ``{node}.npz``, ``inter_node_edges.npz`` and
         ``node_manifest.yaml`` (created if missing).

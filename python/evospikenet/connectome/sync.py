@@ -248,8 +248,8 @@ def sync_connectome(
 
     References
     ----------
-    Seed 000, Phase E-3-1 "sync_connectome"; CAVE materialization versions
-    (Dorkenwald et al. 2023, "CAVE: Connectome Annotation Versioning Engine").
+    CAVE materialization versions (Dorkenwald et al. 2023, "CAVE: Connectome
+    Annotation Versioning Engine").
     """
     section, root = _load_config(config_path)
     raw_range = section.get("ei_ratio_range")

@@ -109,9 +109,9 @@ class FitnessEvaluator:
         For ``workers < 1`` or ``workers > 1`` with a task given as an object.
     """
 
-    #: σ of the Gaussian noise added to the normalised input features (seed 000).
+    #: σ of the Gaussian noise added to the normalised input features.
     NOISE_SIGMA = 0.2
-    #: Fraction of a hidden layer's incoming synapses silenced (seed 000).
+    #: Fraction of a hidden layer's incoming synapses silenced.
     MASK_FRACTION = 0.1
     #: Probe inputs of the robustness tests.
     N_PROBES = 8
@@ -230,7 +230,7 @@ class FitnessEvaluator:
     def _evaluate_robustness(
         self, genome: EvoGenome, brain: BuiltNetwork | None
     ) -> dict[str, float]:
-        """Robustness scores in [0, 1] (seed 000, v2.2.0).
+        """Robustness scores in [0, 1].
 
         With a built network ``brain`` (probes: ``N_PROBES`` feature vectors
         uniform in [-1, 1] from a generator seeded 0; response: output spike
@@ -245,7 +245,7 @@ class FitnessEvaluator:
         * ``stability`` — similarity of the responses to the same input
           presented twice in a row.
 
-        Without one, structural proxies (seed 000): ``noise_resistance =
+        Without one, structural proxies: ``noise_resistance =
         0.5 + 0.05 * skips``, ``stability = 0.6 + 0.04 * recurrent``,
         ``failure_tolerance = 0.8`` for 2-4 hidden layers, less by 0.1 per
         layer outside that range (at least 0.3); each capped at 1.

@@ -57,7 +57,7 @@ __all__ = [
 
 
 class MutationType(str, Enum):
-    """The ten structural mutations (seed 000, ``advanced_mutations``)."""
+    """The ten structural mutations."""
 
     ADD_LAYER_SMART = "add_layer_smart"
     REMOVE_LAYER_SMART = "remove_layer_smart"
@@ -535,7 +535,7 @@ class MutationEngine:
     mutation_strength : float
         Standard deviation of a step as a fraction of the gene's range, > 0.
     advanced_engine : AdvancedMutationEngine, optional
-        Applied after the parameter mutations (seed 000 v2.2.0).
+        Applied after the parameter mutations.
     seed : int
         Seed of the engine's own generator (used when no ``rng`` is passed).
 

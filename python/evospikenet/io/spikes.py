@@ -1,4 +1,4 @@
-"""Spike recordings as Parquet (the contract in ARCHITECTURE.md).
+"""Spike recordings as Parquet.
 
 Columns: ``t_ms`` (float64), ``neuron`` (uint32, index within its
 population), ``population`` (dictionary<string>); with population sizes,

@@ -2,7 +2,10 @@
 
 Columns: ``step`` (uint64), ``projection`` (dictionary<string>), ``pre``,
 ``post`` (uint32), ``weight`` (float64); file metadata as the spike files'
-(:data:`evospikenet.io._parquet.REQUIRED_META`).
+(:data:`evospikenet.io._parquet.REQUIRED_META`). The engine stores a
+projection's initial weights in single precision (a weight of 16.2 reads
+16.20000076) and accumulates plastic changes in double precision; the column
+holds both exactly.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ MODELS: dict[str, ModelInfo] = {
     # -- biomimetic (issue 4) --
     "biomimetic": ModelInfo(
         "biomimetic",
-        "Seed 000 BrainSimulationFramework: E/I circuit + STDP x neuromodulation, "
+        "BrainSimulationFramework: E/I circuit + STDP x neuromodulation, "
         "hippocampal store, sleep replay, energy budget; 1000 neurons",
         "Doya (2002) Neural Netw 15:495; Song et al. (2000) Nat Neurosci 3:919",
         1.0,

@@ -1,4 +1,4 @@
-"""The ``biomimetic`` built-in model: seed 000's BrainSimulationFramework end to end.
+"""The ``biomimetic`` built-in model: the BrainSimulationFramework end to end.
 
 Builds a :class:`~evospikenet.biomimetic.framework.BrainSimulationFramework`
 (1000 neurons at scale 1) and runs its six phases; see that module for the

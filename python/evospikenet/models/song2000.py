@@ -6,22 +6,22 @@ all-to-all STDP and hard bounds; :math:`A_-/A_+ = 1.05`.
 
 Brian2's example, mapped onto :class:`~evospikenet.network.LIFParameters`:
 
-===================  ==========================  =====================================
-Brian2               here                        note
-===================  ==========================  =====================================
-taum = 10 ms         ``tau_m_ms = 10``           ``c_m_pf = 200`` so g_L = 20 nS
-El = -74 mV          ``e_l_mv = -74``
-vt = -54 mV          ``v_th_mv = -54``
-vr = -60 mV          ``v_reset_mv = -60``        no refractory period (``t_ref_ms = 0``)
-Ee = 0 mV            ``e_ex_mv = 0``
-taue = 5 ms          ``tau_syn_ex_ms = 5``
-ge (per g_L)         ``g_ex_ns = ge * g_L``      weights ``w_nS = w * g_L``
-gmax = 0.01          ``w_max = 0.01 g_L`` nS     = 0.2 nS
-dApre = 0.01 gmax    ``a_plus = 0.01 w_max``
-dApost = -1.05 dApre ``a_minus = 1.05 a_plus``   (``a_minus`` is a magnitude here)
-taupre = taupost     ``tau_plus_ms = tau_minus_ms = 20``
-w ~ rand() gmax      ``Uniform(0, w_max)``
-===================  ==========================  =====================================
+====================  ===================================  =====================================
+Brian2                here                                 note
+====================  ===================================  =====================================
+taum = 10 ms          ``tau_m_ms = 10``                    ``c_m_pf = 200`` so g_L = 20 nS
+El = -74 mV           ``e_l_mv = -74``
+vt = -54 mV           ``v_th_mv = -54``
+vr = -60 mV           ``v_reset_mv = -60``                 no refractory period (``t_ref_ms = 0``)
+Ee = 0 mV             ``e_ex_mv = 0``
+taue = 5 ms           ``tau_syn_ex_ms = 5``
+ge (per g_L)          ``g_ex_ns = ge * g_L``               weights ``w_nS = w * g_L``
+gmax = 0.01           ``w_max = 0.01 g_L`` nS              = 0.2 nS
+dApre = 0.01 gmax     ``a_plus = 0.01 w_max``
+dApost = -1.05 dApre  ``a_minus = 1.05 a_plus``            (``a_minus`` is a magnitude here)
+taupre = taupost      ``tau_plus_ms = tau_minus_ms = 20``
+w ~ rand() gmax       ``Uniform(0, w_max)``
+====================  ===================================  =====================================
 
 Brian2 integrates with forward Euler, the core with exponential Euler (the
 conductance held over a step). Over seeds 1-3 the late output rate is

@@ -6,7 +6,7 @@ torch raises :class:`~evospikenet.errors.MissingExtraError` naming the extra
 
 - :class:`ChronoSpikeAttention` -- causal spiking attention with the temporal-proximity
   mask of the Rust core (:func:`evospikenet._core.chrono_mask`).
-- :class:`SpikingEvoSpikeNetLM` -- the byte-level spiking language model of lang-main;
+- :class:`SpikingEvoSpikeNetLM` -- the byte-level spiking language model;
   :class:`TransformerLM` -- its non-spiking baseline of equal size.
 """
 

@@ -1,4 +1,4 @@
-r"""SpikingEvoSpikeNetLM: the byte-level spiking language model of lang-main.
+r"""SpikingEvoSpikeNetLM: the byte-level spiking language model.
 
 Each token position is one time step of the spiking network. A block keeps a real-valued
 residual stream (the membrane shortcut of spike-driven transformers) and talks to it
