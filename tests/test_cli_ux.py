@@ -34,7 +34,7 @@ def _invoke(*args: str) -> Any:
 
 
 def test_summary_goes_to_stdout() -> None:
-    result = _invoke("simulate", "cuba", "--scale", "0.05", "--duration-ms", "5")
+    result = _invoke("simulate", "cuba", "--scale", "0.05", "--duration-ms", "20")
     assert result.exit_code == 0, result.output
     assert "population" in result.stdout and "real-time factor" in result.stdout
     assert result.stderr == ""
@@ -62,7 +62,7 @@ def test_redirected_stdout_holds_the_table(tmp_path: Path) -> None:
 def test_parquet_outputs_refuse_other_extensions(tmp_path: Path, option: str, name: str) -> None:
     field = option[2:].replace("-", "_")
     result = _invoke(
-        "simulate", "cuba", "--scale", "0.05", "--duration-ms", "5", option, str(tmp_path / name)
+        "simulate", "cuba", "--scale", "0.05", "--duration-ms", "20", option, str(tmp_path / name)
     )
     assert result.exit_code == 2, result.output
     assert f"{field} = " in result.output and ".parquet" in result.output
@@ -166,7 +166,7 @@ def test_long_population_names_stay_whole(tmp_path: Path) -> None:
     name = "population_" + "x" * 100
     spec = tmp_path / "net.yaml"
     spec.write_text(
-        f"run: {{duration_ms: 5}}\npopulations:\n  {name}: {{model: lif, n: 3}}\n",
+        f"run: {{duration_ms: 20}}\npopulations:\n  {name}: {{model: lif, n: 3, bias_pa: 800}}\n",
         encoding="utf-8",
     )
     result = _invoke("simulate", "--spec", str(spec))
@@ -188,7 +188,7 @@ def _npz(path: Path, seed: int = 7) -> Path:
 
 def test_connectome_info_of_a_parquet_file(tmp_path: Path) -> None:
     run = tmp_path / "run.parquet"
-    simulate("cuba", scale=0.05, duration_ms=5.0, out=run)
+    simulate("cuba", scale=0.05, duration_ms=20.0, out=run)
     result = _invoke("connectome", "info", str(run))
     assert result.exit_code == 2
     assert "not an NPZ archive" in result.output and "Parquet" in result.output

@@ -73,7 +73,7 @@ def test_brunel_regimes_record_different_configurations(tmp_path: Path) -> None:
 
 def test_json_records_the_configuration() -> None:
     result = _run(
-        "cuba", "--scale", "0.05", "--duration-ms", "5", "--json", "--param", "delay_ms=0.5"
+        "cuba", "--scale", "0.05", "--duration-ms", "20", "--json", "--param", "delay_ms=0.5"
     )
     data = json.loads(result.stdout)
     assert data["config"]["options"] == {"delay_ms": 0.5}
@@ -136,7 +136,7 @@ def test_from_reruns_the_biomimetic_model(tmp_path: Path) -> None:
 )
 def test_from_takes_no_network_option(tmp_path: Path, extra: list[str]) -> None:
     a = tmp_path / "a.parquet"
-    _run("cuba", "--scale", "0.05", "--duration-ms", "5", "--out", str(a))
+    _run("cuba", "--scale", "0.05", "--duration-ms", "20", "--out", str(a))
     result = CliRunner().invoke(cli, ["simulate", "--from", str(a), *extra])
     assert result.exit_code == 2 and "--from" in result.output
 
