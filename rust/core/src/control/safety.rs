@@ -68,15 +68,12 @@ impl<E: Environment> Guarded<E> {
         })
     }
 
-    /// Whether the current observation is within the limits; record it and
-    /// any violation.
-    fn check(&mut self) -> bool {
+    /// Record the current observation and any feature beyond its limit.
+    fn check(&mut self) {
         let obs = self.env.observation();
-        let mut ok = true;
         for (feature, (&value, &limit)) in obs.as_ref().iter().zip(&self.limits).enumerate() {
             self.trajectory.push(value);
             if value.abs() > limit || value.is_nan() {
-                ok = false;
                 self.violations.push(Violation {
                     step: self.step,
                     feature,
@@ -85,7 +82,6 @@ impl<E: Environment> Guarded<E> {
                 });
             }
         }
-        ok
     }
 }
 
@@ -112,8 +108,9 @@ impl<E: Environment> Environment for Guarded<E> {
     fn step(&mut self, action: usize) -> bool {
         let done = self.env.step(action);
         self.step += 1;
-        let ok = self.check();
-        done || !ok || self.violations.first().is_some()
+        self.check();
+        // any violation, this step's or the initial state's, stops the episode
+        done || !self.violations.is_empty()
     }
 }
 
