@@ -15,6 +15,13 @@ from evospikenet.brain.modules.motor import (
     MotorResult,
     initial_state,
 )
+from evospikenet.brain.modules.visual import (
+    VisualModule,
+    VisualResult,
+    digits_splits,
+    read_image,
+    write_digit_png,
+)
 from evospikenet.errors import (
     DataLoadError,
     FileIOError,
@@ -28,16 +35,6 @@ NO_LIMITS = {"position_limit_m": math.inf, "velocity_limit_m_per_s": math.inf}
 
 # -- visual -----------------------------------------------------------------------------
 
-pytest.importorskip("sklearn", reason="scikit-learn (the digits data) is not installed")
-
-from evospikenet.brain.modules.visual import (  # noqa: E402
-    VisualModule,
-    VisualResult,
-    digits_splits,
-    read_image,
-    write_digit_png,
-)
-
 
 @pytest.fixture(scope="module")
 def visual() -> VisualModule:
@@ -46,6 +43,7 @@ def visual() -> VisualModule:
 
 @pytest.fixture(scope="module")
 def digits() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    pytest.importorskip("sklearn", reason="scikit-learn (the digits data) is not installed")
     return digits_splits(0)
 
 

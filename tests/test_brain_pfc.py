@@ -109,6 +109,10 @@ def test_bytes_and_spike_trains_are_both_inputs() -> None:
         eng(torch.tensor([[0, 256]]))
     with pytest.raises(InvalidParameterError, match="text"):
         encode_text([""], 64)
+    with pytest.raises(InvalidParameterError, match="threshold"):
+        eng(tokens, lengths, threshold=torch.tensor([1.0, 0.0]))
+    with pytest.raises(InvalidParameterError, match="lengths"):
+        eng(tokens, torch.tensor([0, 11]))
 
 
 def test_threshold_is_a_scale_of_the_drive() -> None:

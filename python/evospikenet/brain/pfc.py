@@ -529,6 +529,7 @@ class PFCDecisionEngine(nn.Module):
         lengths: Tensor | None = None,
         threshold: Tensor | None = None,
         update_feedback: bool = True,
+        alpha_prev: Tensor | None = None,
     ) -> PFCOutput:
         """One decision pass.
 
@@ -542,6 +543,9 @@ class PFCDecisionEngine(nn.Module):
             Working-memory threshold to use instead of the fed-back one (training).
         update_feedback : bool
             Store this pass's ``α`` as the feedback state (batch mean).
+        alpha_prev : Tensor or None, shape (B,)
+            Fed-back ``α`` per row, in place of the stored state (one feedback loop per
+            row; :func:`evaluate_routing`).
 
         Returns
         -------
@@ -552,7 +556,7 @@ class PFCDecisionEngine(nn.Module):
         ShapeMismatchError
             ``x`` has the wrong rank or width.
         InvalidParameterError
-            Byte values outside the vocabulary, lengths out of range.
+            Byte values outside the vocabulary, lengths out of range, a threshold not > 0.
         """
         drive = self._check_input(x)
         b, t_len, _ = drive.shape
@@ -565,11 +569,27 @@ class PFCDecisionEngine(nn.Module):
                 "lengths", lengths.tolist(), f"need B={b} values in [1, {t_len}]"
             )
         qm = self.modulation
-        prev = self.feedback_alpha.to(drive.dtype).expand(b)
-        theta = qm.threshold(prev) if threshold is None else threshold.to(drive.dtype)
+        if alpha_prev is None:
+            prev = self.feedback_alpha.to(drive.dtype).expand(b)
+        elif alpha_prev.shape != (b,) or not bool(torch.all((alpha_prev >= 0) & (alpha_prev <= 1))):
+            raise InvalidParameterError.of(
+                "alpha_prev", alpha_prev.tolist(), f"need B={b} values in [0, 1]"
+            )
+        else:
+            prev = alpha_prev.to(drive.dtype)
+        if threshold is None:
+            theta = qm.threshold(prev)
+        else:
+            if threshold.shape != (b,) or not bool(torch.all(threshold > 0)):
+                raise InvalidParameterError.of(
+                    "threshold", threshold.tolist(), f"need B={b} values > 0"
+                )
+            theta = threshold.to(drive.dtype)
+        lengths = lengths.to(drive.device)
         spikes, potential = self.working_memory(drive, theta, potentials=not self.training)
         attn = self.attention(spikes.unsqueeze(2)).squeeze(2)
-        mask = (torch.arange(t_len).view(1, -1) < lengths.view(-1, 1)).to(drive.dtype)
+        steps = torch.arange(t_len, device=drive.device)
+        mask = (steps.view(1, -1) < lengths.view(-1, 1)).to(drive.dtype)
         denom = lengths.to(drive.dtype).view(-1, 1)
         rates = torch.cat(
             [
@@ -1011,8 +1031,9 @@ def evaluate_routing(
 ) -> dict[str, float | int]:
     """Routing accuracy of ``engine`` on ``tasks``, after ``rounds`` repeated passes.
 
-    Each task is routed alone ``rounds`` times in a row (its feedback state carrying over
-    from round to round, starting at ``α = 1``); the last round counts. ``plain=True``
+    Each task is routed ``rounds`` times in a row with its own feedback loop (its ``α``
+    carried over from round to round, starting at 1; the tasks run as one batch, each
+    with its own ``α``); the last round counts. ``plain=True``
     routes by ``softmax(z)`` at the base threshold, without any Q-PFC modulation (the
     baseline; ``rounds`` is then irrelevant).
 
@@ -1027,22 +1048,17 @@ def evaluate_routing(
     """
     index = {m: i for i, m in enumerate(modules)}
     labels = torch.tensor([index[t.module] for t in tasks])
+    tokens, lengths = encode_text([t.text for t in tasks], engine.config.max_bytes)
     if plain:
-        tokens, lengths = encode_text([t.text for t in tasks], engine.config.max_bytes)
         base = torch.full((len(tasks),), engine.config.base_threshold)
         out = engine(tokens, lengths, threshold=base, update_feedback=False)
         probs = torch.softmax(out.scores, dim=-1)
     else:
-        rows = []
-        for t in tasks:
-            # each task alone, its own feedback state carried over the rounds
-            tok, ln = encode_text([t.text], engine.config.max_bytes)
-            engine.reset_feedback()
-            for _ in range(max(1, int(rounds))):
-                row = engine(tok, ln).route_probs
-            rows.append(row)
-        probs = torch.cat(rows)
-        engine.reset_feedback()
+        alpha = torch.ones(len(tasks))
+        for _ in range(max(1, int(rounds))):
+            out = engine(tokens, lengths, update_feedback=False, alpha_prev=alpha)
+            alpha = out.alpha
+        probs = out.route_probs
     ent = normalised_entropy(probs)
     return {
         "accuracy": float((probs.argmax(-1) == labels).float().mean()),
