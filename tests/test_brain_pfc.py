@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evospikenet.errors import (
     FileIOError,
@@ -290,3 +293,26 @@ def test_pfc_without_torch_names_the_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert "pip install 'evospikenet[torch]'" in out
+
+
+@given(
+    scores=st.lists(
+        st.floats(-8.0, 8.0, allow_nan=False, allow_infinity=False), min_size=2, max_size=6
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_temperature_never_sharpens_and_the_seed_loop_only_flattens(scores: list[float]) -> None:
+    z = torch.tensor(scores, dtype=torch.float64)
+    qm = QuantumModulationSimulator(len(scores))
+    p0 = torch.softmax(z, -1)
+    alpha = qm.alpha(qm.entropy(p0))
+    assert 0.0 <= float(alpha) <= 1.0
+    temp = qm.temperature(alpha)
+    assert float(temp) >= 1.0
+    # T >= 1 cannot lower the entropy (docs/brain-modules.md): the open-loop output is at
+    # least as uncertain as the plain softmax (1e-12: float64 rounding)
+    h_open = float(normalised_entropy(torch.softmax(z / temp, -1)))
+    assert h_open >= float(normalised_entropy(p0)) - 1e-12
+    # the seed's loop: entropy never decreases from round to round
+    ents = [float(normalised_entropy(p)) for p in seed_feedback_rounds(z, 6)]
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(ents))
