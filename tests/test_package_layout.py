@@ -221,3 +221,15 @@ def test_exception_classes_live_in_errors() -> None:
             ):
                 bad.append(f"{path.relative_to(PKG.parent)}:{node.lineno}: {node.name}")
     assert bad == []
+
+
+def test_brain_module_libraries() -> None:
+    """The PFC needs torch (through nn); the visual and motor libraries do not."""
+    for m in ("pfc", "modules.visual", "modules.motor"):
+        assert f"evospikenet.brain.{m}" in MODULES
+    assert "evospikenet.nn" in _graph()["evospikenet.brain.pfc"]
+    for m in ("evospikenet.brain.modules.visual", "evospikenet.brain.modules.motor"):
+        targets = {t for t, _, _ in _imports(m)}
+        assert not {
+            t for t in targets if t.split(".")[0] == "torch" or t.startswith("evospikenet.nn")
+        }
