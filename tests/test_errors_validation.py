@@ -108,3 +108,28 @@ def test_checks_return_converted_values() -> None:
     ):
         with pytest.raises(InvalidParameterError):
             call()
+
+
+@pytest.mark.parametrize(
+    ("rule", "value"),
+    [("indegree", 10**8), ("outdegree", 10**8), ("total_number", 2**32 - 1), ("p", 1.0)],
+)
+def test_a_projection_that_cannot_fit_in_memory_is_refused_before_building(
+    rule: str, value: float
+) -> None:
+    # 10**5 x 10**5 neurons: 10**13 synapses for the degree rules, 10**10 at p = 1, each at
+    # least validation.SYNAPSE_BYTES: far past any machine this runs on (checked against
+    # the physical memory, so a machine with 100 TB would build them)
+    from evospikenet import Network
+    from evospikenet.validation import SYNAPSE_BYTES, physical_memory_bytes
+
+    total = physical_memory_bytes()
+    n = 100_000
+    expected = {"indegree": value * n, "outdegree": value * n, "total_number": value}
+    if total is None or expected.get(rule, value * n * n) * SYNAPSE_BYTES <= total:
+        pytest.skip("this machine could hold the projection")
+    net = Network(dt_ms=0.1, seed=0)
+    a, b = net.lif("A", n), net.lif("B", n)
+    with pytest.raises(InvalidParameterError, match=rf"{rule} = .*needs at least .* GiB"):
+        net.connect(a, b, **{rule: value})
+    assert net.projections == []

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from evospikenet import _core
+from evospikenet import _core, validation
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
 from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 from evospikenet.partition import Part
@@ -926,6 +926,7 @@ class Network:
         self._engine = _core.Engine(dt_ms, self.seed, self.threads)
         self.populations: dict[str, Population] = {}
         self.projections: list[Projection] = []
+        self._synapse_bytes = 0.0  # CSR bytes of the projections built (validation.fits_in_memory)
         self.spike_monitors: list[SpikeMonitor] = []
         self.state_monitors: list[StateMonitor] = []
         # Plasticity rule per projection index (evospikenet.plasticity).
@@ -1366,6 +1367,17 @@ class Network:
             remote = self._cross_part(pre, post, receptor)
             if remote is not None:
                 return remote
+        expected = {
+            "fixed_probability": rule_value * pre.n * post.n,
+            "fixed_indegree": rule_value * post.n,
+            "fixed_outdegree": rule_value * pre.n,
+            "fixed_total_number": rule_value,
+            "all_to_all": float(pre.n) * post.n,
+            "one_to_one": float(post.n),
+        }.get(rule_name, 0.0)
+        validation.fits_in_memory(
+            kind, value, expected * validation.SYNAPSE_BYTES, self._synapse_bytes
+        )
         index = self._engine.connect(
             pre.index,
             post.index,
@@ -1378,6 +1390,7 @@ class Network:
         )
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
+        self._synapse_bytes += len(proj) * validation.SYNAPSE_BYTES
         return proj
 
     def connect_arrays(

@@ -10,6 +10,7 @@ never accepted as a number.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,11 @@ import numpy.typing as npt
 from evospikenet.errors import InvalidParameterError
 
 __all__ = [
+    "SYNAPSE_BYTES",
     "at_least",
     "count",
     "finite",
+    "fits_in_memory",
     "flag",
     "indices",
     "invalid",
@@ -146,3 +149,39 @@ def at_least(name: str, value: Any, minimum: float) -> float:
     if x < minimum:
         raise invalid(name, value, f"must be >= {minimum}")
     return x
+
+
+#: Bytes one synapse takes in the core's CSR store: target index (u32), weight
+#: (f32) and delay (u16). A lower bound on what a projection costs.
+SYNAPSE_BYTES = 10
+
+
+def physical_memory_bytes() -> int | None:
+    """Return the physical memory (bytes), or None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def fits_in_memory(name: str, value: Any, n_bytes: float, already: float = 0.0) -> None:
+    """Refuse to allocate ``n_bytes`` (on top of ``already``) beyond the physical memory.
+
+    ``n_bytes`` is a lower bound of what the request costs, so what is refused
+    could never have fitted; the error names the field, its value and the
+    estimate.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``already + n_bytes`` exceeds the physical memory.
+    """
+    total = physical_memory_bytes()
+    if total is not None and already + n_bytes > total:
+        raise invalid(
+            name,
+            value,
+            f"needs at least {n_bytes / 2**30:,.1f} GiB"
+            + (f" (with {already / 2**30:,.1f} GiB already built)" if already else "")
+            + f", more than this machine's {total / 2**30:,.1f} GiB of memory",
+        )
