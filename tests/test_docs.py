@@ -94,7 +94,7 @@ def test_cli_reference_lists_every_command() -> None:
 
 
 # Words that point at documents outside the repository (planning notes, the tracker).
-OUTSIDE = re.compile(r"[Ss]eed 00\d|\bissue \d+|ARCHITECTURE\.md|lang-main|open issues")
+OUTSIDE = re.compile(r"[Ss]eed 00\d|\bissue \d+|ARCHITECTURE\.md|open issues")
 
 
 def _user_facing_texts() -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 r"""The prefrontal cortex (PFC) of the distributed brain: task routing with Q-PFC modulation.
 
-Seed 002 §4-5, issue 13. A task (text as UTF-8 bytes, or a spike train) goes through a
+A task (text as UTF-8 bytes, or a spike train) goes through a
 working memory of LIF neurons and :class:`~evospikenet.nn.ChronoSpikeAttention`; the
 time-averaged spikes form a decision vector, a linear map gives one routing score per
 module, and the softmax of the scores the routing probabilities. The Q-PFC quantities
@@ -28,11 +28,10 @@ Two feedback modes, both with the formulas above:
   softmax of the current input's scores, so ``T`` does not feed on its own output; the
   threshold feedback to the working memory (bounded: ``θ ∈ [0.5, 1.5] θ_base``) is kept.
   The router is trained with ``θ`` drawn from that whole range, so its decision does not
-  depend on the fed-back threshold. Measured numbers: ``docs/brain.md``.
+  depend on the fed-back threshold. Measured numbers: ``docs/brain-modules.md``.
 
 References
 ----------
-- Seed 002 (EvoSpikeNet distributed brain specification) §4.2-4.3, §5.1.
 - C. Guo, G. Pleiss, Y. Sun, K. Q. Weinberger (2017), On calibration of modern neural
   networks. ICML 2017 (temperature and the confidence of a softmax).
 """
@@ -94,11 +93,11 @@ __all__ = [
     "train_router",
 ]
 
-#: ε of the routing temperature ``T = 1 / (α + ε)`` (seed 002 §4.2.3).
+#: ε of the routing temperature ``T = 1 / (α + ε)``.
 EPSILON = 1e-9
 #: Base module types the shipped router chooses between, in score order.
 MODULE_TYPES = ("lang-main", "visual", "motor")
-#: Where a task goes when its module has no active node (issue 13).
+#: Where a task goes when its module has no active node.
 FALLBACK_MODULE = "lang-main"
 #: File name of the trained router inside ``evospikenet/brain/data``.
 DEFAULT_ROUTER = "pfc_router.safetensors"
@@ -137,7 +136,7 @@ def normalised_entropy(probs: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class QuantumModulationSimulator:
-    r"""The Q-PFC modulation of seed 002 §4.2: ``α``, threshold and temperature from ``H``.
+    r"""The Q-PFC modulation: ``α``, threshold and temperature from ``H``.
 
     Parameters
     ----------
@@ -399,7 +398,7 @@ def encode_text(texts: Sequence[str | bytes], max_bytes: int) -> tuple[Tensor, T
 
 
 class PFCDecisionEngine(nn.Module):
-    r"""PFC decision engine of seed 002 §4: working memory, attention, routing, Q-PFC.
+    r"""PFC decision engine: working memory, attention, routing, Q-PFC.
 
     Parameters
     ----------
@@ -659,7 +658,7 @@ class _Stats:
 
 
 class ExecutiveControlEngine:
-    """Goals and performance bookkeeping of the PFC (seed 002 §5).
+    """Goals and performance bookkeeping of the PFC.
 
     Goals are encoded by the PFC's own encoder (:meth:`AdvancedPFCEngine.encode`); each
     routing decision is attributed to the goal whose encoding is most similar (cosine) to
@@ -807,7 +806,7 @@ class RoutingDecision:
 
 
 class AdvancedPFCEngine(PFCDecisionEngine):
-    """PFC with executive control and the routing API of the brain nodes (seed 002 §5).
+    """PFC with executive control and the routing API of the brain nodes.
 
     Parameters
     ----------

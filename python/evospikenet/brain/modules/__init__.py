@@ -1,4 +1,4 @@
-"""The module libraries the brain nodes run (issue 13).
+"""The module libraries the brain nodes run.
 
 - :mod:`evospikenet.brain.modules.visual`: digits (8×8 images, PNG files) rate-coded into
   a spiking network of the core and classified (:class:`VisualModule`);

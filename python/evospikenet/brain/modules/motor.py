@@ -1,6 +1,6 @@
 r"""The motor module: motor goals run the evolved CartPole controller under a safety monitor.
 
-A :class:`MotorGoal` (seed 002 §9.2) asks to balance the pole of gymnasium's
+A :class:`MotorGoal` asks to balance the pole of gymnasium's
 ``CartPole-v1`` (Barto, Sutton & Anderson 1983; 20 ms per step, at most 500 steps). The
 controller is the spiking network of the evolved genome shipped in the package
 (``brain/data/cartpole_controller.json``, a copy of ``tests/data/cartpole_winner.json``:
@@ -9,7 +9,7 @@ mean return 498.6 on reset seeds 0-4). The episode runs entirely in the Rust cor
 :class:`~evospikenet.evolution.tasks.CartPoleTask`, observation rate-coded into input
 currents, action = the output population with more spikes in a 20 ms window).
 
-Safety monitor (seed 002 §10.3, the FPGA safety service, here in software): after every
+Safety monitor (the design's FPGA safety service, here in software): after every
 step the observed state is checked against the goal's limits on ``|x|`` (m), ``|ẋ|``
 (m/s), ``|θ|`` (rad) and ``|θ̇|`` (rad/s); a state beyond a limit is recorded as a
 :class:`SafetyViolation` and stops the episode at once (emergency stop). The initial state
@@ -77,7 +77,7 @@ def _limit(name: str, value: Any) -> float:
 
 @dataclass(frozen=True)
 class MotorGoal:
-    """A motor goal (seed 002 §9.2): balance the pole for ``max_steps`` steps, safely.
+    """A motor goal: balance the pole for ``max_steps`` steps, safely.
 
     Attributes
     ----------
