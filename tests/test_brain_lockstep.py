@@ -55,7 +55,9 @@ def _reference(plan: ShardPlan, duration_ms: float) -> tuple[str, int]:
 def _check(plan: ShardPlan, duration_ms: float, threads: int, tmp: Path, min_spikes: int) -> None:
     sha, n = _reference(plan, duration_ms)
     assert n >= min_spikes
-    run = simulate_local(plan, duration_ms, tmp / "spikes.parquet", threads=threads)
+    # a generous per-interval timeout: these tests are about identity, and a loaded CI
+    # machine can stall a process for seconds (the timeout's own tests are below)
+    run = simulate_local(plan, duration_ms, tmp / "spikes.parquet", threads=threads, timeout_s=60)
     assert run.errors == {} and run.complete
     assert run.last_step == round(duration_ms / plan.dt_ms)
     assert (run.sha256, run.n_spikes) == (sha, n)
