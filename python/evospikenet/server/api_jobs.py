@@ -16,6 +16,7 @@ from evospikenet.server.schemas import (
     EvolutionRequest,
     JobInfo,
     JobResult,
+    ServerInfo,
     SimulationRequest,
 )
 from evospikenet.server.state import ServerState
@@ -81,6 +82,33 @@ def _resubmit(
         raise HTTPException(409, f"job {job['job_id']} is {job['status']}; only failed or "
                             "cancelled jobs can be resubmitted")
     return submit_job(state, request, job["kind"], job["params"], job["session_id"], location)
+
+
+@router.get("/api/info", operation_id="get_server_info", response_model=ServerInfo, tags=["health"])
+def get_server_info(state: ServerState = Depends(server)) -> dict[str, Any]:
+    """Version, built-in models, evolution tasks, job kinds and the server's limits."""
+    from evospikenet import __version__
+    from evospikenet.models import MODELS
+    from evospikenet.server.jobs import JOB_KINDS
+
+    cfg = state.config
+    return {
+        "version": __version__,
+        "models": list(MODELS),
+        "evolution_tasks": list(TASKS),
+        "job_kinds": list(JOB_KINDS),
+        "brain_attached": state.brain is not None,
+        "language_model": state.lm_meta.get("path"),
+        "limits": {
+            name: float(getattr(cfg, name))
+            for name in (
+                "max_body_bytes", "max_upload_bytes", "queue_size", "job_workers",
+                "job_timeout_s", "max_duration_ms", "max_scale", "max_generations",
+                "max_population", "max_bio_neurons", "max_bio_duration_ms",
+                "max_generate_length",
+            )
+        },
+    }
 
 
 # -- simulations ---------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, ChainBrokenError):
             return _error(409, str(exc), kind)
         if isinstance(exc, MissingExtraError):
-            return _error(503, str(exc), kind)
+            return _error(501, str(exc), kind)
         if isinstance(exc, DeltaSourceError):
             return _error(502, str(exc), kind)
         log.error("unexpected %s: %s", kind, exc)

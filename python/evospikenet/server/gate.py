@@ -19,7 +19,7 @@ One place decides, before any route runs:
   is SHA-256 of ``METHOD PATH?QUERY\\n`` followed by the body bytes the route
   read. A route that writes its own entry (``POST /api/audit/log``) sets
   ``request.state.audited``. If the audit log cannot be written the
-  response becomes 503.
+  response becomes 500 (not 503: the change was made, a retry must not repeat it).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Gate:
                 await anyio.to_thread.run_sync(
                     self.server.audit_entry, f"api.{op}", actor, path, result, detail
                 )
-            except Exception:  # noqa: BLE001 - answered as 503 below
+            except Exception:  # noqa: BLE001 - answered as 500 below
                 log.exception("cannot write the audit entry of %s %s", method, path)
                 return False
             return True
@@ -117,7 +117,7 @@ class Gate:
                 if not await audit(status):
                     status_box["replaced"] = True
                     await self._reply(
-                        send, 503, "the audit log cannot be written", "AuditUnavailable", request_id
+                        send, 500, "the audit log cannot be written", "AuditUnavailable", request_id
                     )
                     return
             await send(message)
@@ -192,7 +192,6 @@ class Gate:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"x-request-id", rid.encode()),
-                    (b"retry-after", b"5"),
                 ],
             }
         )

@@ -47,7 +47,8 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _err("The key may not do this (read-only key on a mutating method)"),
     413: _err("Request body over the size limit"),
     422: _err("Invalid parameter (named in the message)"),
-    503: _err("The audit log cannot be written, or an optional part is not installed"),
+    500: _err("Server error (for example the audit log cannot be written)"),
+    501: _err("An optional part (extra) is not installed"),
 }
 
 
