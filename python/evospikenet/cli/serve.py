@@ -8,7 +8,13 @@ import click
 
 from evospikenet.cli._common import user_errors
 
-__all__ = ["api_key_command", "serve_command"]
+__all__ = ["LIMITS", "api_key_command", "serve_command"]
+
+#: ServerConfig fields ``--limit`` may set.
+LIMITS = (
+    "max_duration_ms", "max_scale", "max_population", "max_generations", "max_bio_neurons",
+    "max_bio_duration_ms", "max_generate_length", "job_timeout_s", "retry_after_s",
+)  # fmt: skip
 
 
 @click.command("serve")
@@ -43,6 +49,12 @@ __all__ = ["api_key_command", "serve_command"]
 )  # fmt: skip
 @click.option("--audit-fsync", type=click.Choice(["batch", "always"]), default="batch",
               show_default=True)  # fmt: skip
+@click.option(
+    "--limit", "limits", multiple=True, metavar="NAME=VALUE",
+    help="Set a limit of ServerConfig (max_duration_ms, max_scale, max_population, "
+    "max_generations, max_bio_neurons, max_bio_duration_ms, max_generate_length, "
+    "job_timeout_s, retry_after_s); repeatable.",
+)  # fmt: skip
 @click.option("--log-level", default="info", show_default=True)
 def serve_command(
     host: str,
@@ -58,6 +70,7 @@ def serve_command(
     sync_config: Path | None,
     lm_checkpoint: Path | None,
     audit_fsync: str,
+    limits: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Serve the REST API (FastAPI on uvicorn; OpenAPI at /openapi.json, docs at /docs).
@@ -72,8 +85,18 @@ def serve_command(
             import uvicorn  # noqa: F401
         except ImportError as exc:
             raise MissingExtraError("evospikenet serve", "fastapi, uvicorn", "serve") from exc
+        from evospikenet.cli._common import parse_params
         from evospikenet.server import ServerConfig, load_api_keys, serve
 
+        extra = parse_params(limits)
+        for name, value in extra.items():
+            if name not in LIMITS:
+                raise click.BadParameter(
+                    f"{name!r} is not a limit (known: {', '.join(LIMITS)})", param_hint="--limit"
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise click.BadParameter(f"{name} = {value!r} must be a number > 0",
+                                         param_hint="--limit")  # fmt: skip
         config = ServerConfig(
             data_dir=data_dir,
             api_keys=load_api_keys(api_key_file) if api_key_file else [],
@@ -85,6 +108,7 @@ def serve_command(
             sync_config=sync_config,
             lm_checkpoint=lm_checkpoint,
             audit_fsync=audit_fsync,
+            **extra,
         )
         serve(config, host=host, port=port, workers=workers, log_level=log_level)
 

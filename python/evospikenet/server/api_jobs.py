@@ -45,7 +45,6 @@ def _links(kind: str, prefix: str) -> dict[str, Any]:
 
 _ACCEPTED = {"model": JobInfo, "description": "Queued; Location names the job"}
 _FULL = {"model": ErrorBody, "description": "Queue full; see Retry-After"}
-JobId = Path(..., pattern=ID_PATTERN)
 
 
 def _result(state: ServerState, job: dict[str, Any]) -> dict[str, Any]:
@@ -156,12 +155,22 @@ def submit_simulation(
             raise HTTPException(422, f"invalid parameter spec: not valid YAML: {exc}") from exc
         if not isinstance(parsed, dict):
             raise HTTPException(422, "invalid parameter spec: must be a YAML mapping")
+        run = parsed.get("run")
+        spec_ms = run.get("duration_ms") if isinstance(run, dict) else None
+        if body.duration_ms is None and (
+            not isinstance(spec_ms, (int, float)) or spec_ms > cfg.max_duration_ms
+        ):
+            raise HTTPException(
+                422, f"invalid parameter duration_ms = {spec_ms!r} (spec run.duration_ms): "
+                f"give duration_ms <= the server's limit {cfg.max_duration_ms:g}"
+            )
     elif body.model not in MODELS:
         raise HTTPException(
             422, f"invalid parameter model = {body.model!r}: unknown model "
             f"(known: {', '.join(MODELS)})"
         )
-    if body.duration_ms is None and body.model != "biomimetic":
+    if body.duration_ms is None and body.spec is None:
+        # the model's own default may be longer than the server allows
         params["duration_ms"] = min(cfg.max_duration_ms, 1000.0)
     return submit_job(state, request, "simulation", params, body.session_id, "/api/simulations")
 
@@ -182,7 +191,7 @@ def list_simulations(
     response_model=JobInfo,
     responses={404: {"model": ErrorBody}},
 )
-def get_simulation(job_id: str = JobId, state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_simulation(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """Status and progress of a simulation job."""
     return public_job(job_or_404(state, job_id, "simulation"))
 
@@ -194,7 +203,7 @@ def get_simulation(job_id: str = JobId, state: ServerState = Depends(server)) ->
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody, "description": "Not succeeded"}},
 )
 def get_simulation_result(
-    job_id: str = JobId, state: ServerState = Depends(server)
+    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
 ) -> dict[str, Any]:
     """Summary of a finished simulation and its artifacts (the spikes as Parquet)."""
     return _result(state, job_or_404(state, job_id, "simulation"))
@@ -210,7 +219,7 @@ def get_simulation_result(
         409: {"model": ErrorBody, "description": "Already finished"},
     },
 )
-def cancel_simulation(job_id: str = JobId, state: ServerState = Depends(server)) -> JSONResponse:
+def cancel_simulation(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> JSONResponse:
     """Cancel: a queued job at once (200), a running one is stopped (202)."""
     return _cancel(state, job_or_404(state, job_id, "simulation"))
 
@@ -223,7 +232,7 @@ def cancel_simulation(job_id: str = JobId, state: ServerState = Depends(server))
     responses={202: _ACCEPTED, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: _FULL},
 )
 def resubmit_simulation(
-    request: Request, job_id: str = JobId, state: ServerState = Depends(server)
+    request: Request, job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
 ) -> JSONResponse:
     """Queue a failed or cancelled simulation again with the same parameters (a new job)."""
     job = job_or_404(state, job_id, "simulation")
@@ -289,7 +298,7 @@ def list_evolution(
     response_model=JobInfo,
     responses={404: {"model": ErrorBody}},
 )
-def get_evolution(job_id: str = JobId, state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_evolution(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """Status and progress (generations done) of an evolution job."""
     return public_job(job_or_404(state, job_id, "evolution"))
 
@@ -301,7 +310,7 @@ def get_evolution(job_id: str = JobId, state: ServerState = Depends(server)) -> 
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def get_evolution_result(
-    job_id: str = JobId, state: ServerState = Depends(server)
+    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
 ) -> dict[str, Any]:
     """Best genome, fitness history and the best genome's artifact."""
     return _result(state, job_or_404(state, job_id, "evolution"))
@@ -317,7 +326,7 @@ def get_evolution_result(
         409: {"model": ErrorBody},
     },
 )
-def cancel_evolution(job_id: str = JobId, state: ServerState = Depends(server)) -> JSONResponse:
+def cancel_evolution(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> JSONResponse:
     """Cancel an evolution job."""
     return _cancel(state, job_or_404(state, job_id, "evolution"))
 
@@ -330,7 +339,7 @@ def cancel_evolution(job_id: str = JobId, state: ServerState = Depends(server)) 
     responses={202: _ACCEPTED, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: _FULL},
 )
 def resubmit_evolution(
-    request: Request, job_id: str = JobId, state: ServerState = Depends(server)
+    request: Request, job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
 ) -> JSONResponse:
     """Queue a failed or cancelled evolution run again (a new job)."""
     job = job_or_404(state, job_id, "evolution")

@@ -39,8 +39,6 @@ __all__ = ["router"]
 
 router = make_router("store")
 _404 = {404: {"model": ErrorBody}}
-Name = Path(..., pattern=NAME_PATTERN)
-Id = Path(..., pattern=ID_PATTERN)
 _BINARY = {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 
 
@@ -94,7 +92,7 @@ def list_genomes(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
     response_model=dict[str, Any],
     responses=_404,
 )
-def get_genome(genome_name: str = Name, state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_genome(genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """A stored genome (its versioned JSON)."""
     genome: dict[str, Any] = _genomes(state).get_genome(genome_name).to_dict()
     return genome
@@ -120,7 +118,7 @@ def get_genome(genome_name: str = Name, state: ServerState = Depends(server)) ->
     },
 )
 def save_genome(
-    body: GenomeSave, genome_name: str = Name, state: ServerState = Depends(server)
+    body: GenomeSave, genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
 ) -> dict[str, Any]:
     """Validate and store a genome; ``make_active`` also makes it the active genome."""
     from evospikenet.evolution import EvoGenome
@@ -138,7 +136,7 @@ def save_genome(
     response_model=GenomeSaved,
     responses=_404,
 )
-def apply_genome(genome_name: str = Name, state: ServerState = Depends(server)) -> dict[str, Any]:
+def apply_genome(genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """Make a stored genome active (``active_genome.json``, replaced atomically)."""
     with state.file_lock:
         info = _genomes(state).apply_genome(genome_name)
@@ -258,7 +256,7 @@ def list_log_sessions(
     response_model=SessionInfo,
     responses=_404,
 )
-def get_log_session(session_id: str = Id, state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_log_session(session_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """One log session."""
     session = state.store.get_session(session_id)
     if session is None:
@@ -273,7 +271,7 @@ def get_log_session(session_id: str = Id, state: ServerState = Depends(server)) 
     responses=_404,
 )
 def list_session_artifacts(
-    session_id: str = Id, state: ServerState = Depends(server)
+    session_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
 ) -> list[dict[str, Any]]:
     """The artifacts of a session."""
     if state.store.get_session(session_id) is None:
@@ -378,7 +376,7 @@ def _artifact(state: ServerState, artifact_id: str) -> dict[str, Any]:
     response_model=ArtifactInfo,
     responses=_404,
 )
-def get_artifact(artifact_id: str = Id, state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_artifact(artifact_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """An artifact's record (type, name, size, SHA-256, metadata)."""
     return _artifact(state, artifact_id)
 
@@ -389,7 +387,7 @@ def get_artifact(artifact_id: str = Id, state: ServerState = Depends(server)) ->
     response_class=FileResponse,
     responses={200: _BINARY, **_404},
 )
-def download_artifact(artifact_id: str = Id, state: ServerState = Depends(server)) -> FileResponse:
+def download_artifact(artifact_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> FileResponse:
     """The file (streamed); ``X-Content-SHA256`` carries its hash."""
     record = _artifact(state, artifact_id)
     return FileResponse(
@@ -471,7 +469,7 @@ def _connectome_lock(state: ServerState, name: str) -> Any:
         }
     },
 )
-async def upload_connectome(request: Request, name: str = Name) -> dict[str, Any]:
+async def upload_connectome(request: Request, name: str = Path(..., pattern=NAME_PATTERN)) -> dict[str, Any]:
     """Upload (or replace) a connectome NPZ; it is validated against the NPZ contract first."""
     import anyio
 
@@ -513,7 +511,7 @@ def list_connectomes(state: ServerState = Depends(server)) -> list[dict[str, Any
     response_model=ConnectomeInfo,
     responses=_404,
 )
-def get_connectome(name: str = Name, state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_connectome(name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
     """Neurons, edges, E/I ratio, materialization version and SHA-256 of a connectome."""
     _connectome_path(state, name)
     record = state.store.get_connectome(name)
@@ -528,7 +526,7 @@ def get_connectome(name: str = Name, state: ServerState = Depends(server)) -> di
     response_class=FileResponse,
     responses={200: _BINARY, **_404},
 )
-def download_connectome(name: str = Name, state: ServerState = Depends(server)) -> FileResponse:
+def download_connectome(name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> FileResponse:
     """The NPZ file."""
     return FileResponse(
         _connectome_path(state, name), media_type="application/octet-stream", filename=f"{name}.npz"
@@ -543,7 +541,7 @@ def download_connectome(name: str = Name, state: ServerState = Depends(server)) 
 )
 def apply_connectome_delta(
     delta: dict[str, Any],
-    name: str = Name,
+    name: str = Path(..., pattern=NAME_PATTERN),
     ei_ratio_min: float | None = Query(None, ge=0),
     ei_ratio_max: float | None = Query(None, ge=0),
     strict: bool = Query(False),
@@ -594,7 +592,7 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
     responses={**_404, 409: {"model": ErrorBody, "description": "No sync source configured"}},
 )
 def sync_connectome_route(
-    body: SyncRequest, name: str = Name, state: ServerState = Depends(server)
+    body: SyncRequest, name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
 ) -> dict[str, Any]:
     """Bring the connectome to the newest materialization from the server's configured delta
     source (``serve --sync-config``); all-or-nothing, validated step by step."""
