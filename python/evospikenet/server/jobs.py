@@ -176,18 +176,24 @@ def _sha256(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def recover(store: Store, data_dir: Path) -> list[str]:
+def recover(
+    store: Store, data_dir: Path, audit: Callable[[dict[str, Any], str, dict[str, Any]], None]
+) -> list[str]:
     """At start-up: fail every job left running by a server that died; remove their directories.
 
-    Returns the ids of the jobs marked failed. Run once per data directory,
-    before the workers start (``evospikenet serve`` does).
+    Each is recorded with ``audit(job, "failed", detail)``. Returns the ids of
+    the jobs marked failed. Run once per data directory, before the workers
+    start (``evospikenet serve`` does).
     """
-    failed = store.fail_interrupted(
-        "the server stopped while the job was running; resubmit it "
-        "(POST .../{job_id}/resubmit)"
+    reason = (
+        "the server stopped while the job was running; resubmit it (POST .../{job_id}/resubmit)"
     )
+    failed = store.fail_interrupted(reason)
     for job_id in failed:
         shutil.rmtree(data_dir / "jobs" / job_id, ignore_errors=True)
+        job = store.get_job(job_id)
+        if job is not None:
+            audit(job, "failed", {"job_id": job_id, "kind": job["kind"], "error": reason})
     return failed
 
 

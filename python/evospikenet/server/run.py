@@ -47,11 +47,16 @@ def serve(
     """
     import uvicorn
 
+    from evospikenet.audit import AuditLogManager
     from evospikenet.server.jobs import recover
+    from evospikenet.server.state import ServerState
     from evospikenet.server.store import Store
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    failed = recover(Store(config.db_path), config.data_dir)
+    store = Store(config.db_path)
+    with AuditLogManager(config.audit_log) as audit:
+        state = ServerState(config=config, store=store, audit=audit)
+        failed = recover(store, config.data_dir, state.audit_job)
     if failed:
         log.warning("marked %d interrupted job(s) failed: %s", len(failed), ", ".join(failed))
     if workers > 1:
