@@ -13,7 +13,8 @@ __all__ = ["LIMITS", "api_key_command", "serve_command"]
 #: ServerConfig fields ``--limit`` may set.
 LIMITS = (
     "max_duration_ms", "max_scale", "max_population", "max_generations", "max_bio_neurons",
-    "max_bio_duration_ms", "max_generate_length", "job_timeout_s", "retry_after_s",
+    "max_bio_duration_ms", "max_generate_length", "max_prompt_chars", "job_timeout_s",
+    "retry_after_s",
 )  # fmt: skip
 
 

@@ -305,7 +305,7 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
     p = os.fspath(path)
     try:
         npz = np.load(p, allow_pickle=False)
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:  # EOFError: empty file
         raise FileIOError(
             f"cannot read connectome {p!r}: {exc}", p, getattr(exc, "errno", None)
         ) from exc

@@ -18,6 +18,12 @@ __all__ = ["router"]
 
 router = make_router("audit", "/api/audit")
 
+#: An ISO 8601 date or UTC date-time (days up to 29, so every match is a real date).
+ISO_TIME = (
+    r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?Z?)?$"
+)
+
 
 @router.get("/stats", operation_id="get_audit_stats", response_model=dict[str, Any])
 def get_audit_stats(state: ServerState = Depends(server)) -> dict[str, Any]:
@@ -33,8 +39,8 @@ def query_audit_logs(
     action: str | None = Query(None, max_length=200, description="Action prefix"),
     resource: str | None = Query(None, max_length=2000),
     result: Literal["success", "failure", "error"] | None = None,
-    since: str | None = Query(None, max_length=64, description="ISO 8601, inclusive"),
-    until: str | None = Query(None, max_length=64, description="ISO 8601, inclusive"),
+    since: str | None = Query(None, pattern=ISO_TIME, description="ISO 8601 UTC, inclusive"),
+    until: str | None = Query(None, pattern=ISO_TIME, description="ISO 8601 UTC, inclusive"),
     limit: int = Query(100, ge=0, le=100_000),
     state: ServerState = Depends(server),
 ) -> dict[str, Any]:

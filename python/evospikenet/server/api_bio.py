@@ -8,10 +8,11 @@ import time
 from typing import Any
 
 from fastapi import Depends, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from evospikenet.server.deps import make_router, server
-from evospikenet.server.schemas import GenerateIn, GenerateOut
+
+from evospikenet.server.deps import capped, make_router, server
+from evospikenet.server.schemas import GenerateIn, GenerateOut, StrictBody
 from evospikenet.server.state import ServerState
 
 __all__ = ["router"]
@@ -20,8 +21,7 @@ router = make_router("biomimetic")
 _Level = Field(None, ge=0.0, le=1.0)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictBody
 
 
 class BioSimulateIn(_Strict):
@@ -43,7 +43,7 @@ class BioSimulateIn(_Strict):
     sleep_every: int = Field(500, ge=0, le=1_000_000_000)
     sleep_cycles: int = Field(3, ge=0, le=1000)
     neuron_type: str = Field("lif", pattern="^(lif|izhikevich)$")
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    seed: int = Field(0, ge=0, le=2**53 - 1)
 
 
 class NeuromodIn(_Strict):
@@ -112,21 +112,13 @@ def biomimetic_simulate(body: BioSimulateIn, state: ServerState = Depends(server
     from evospikenet.biomimetic.framework import BrainSimulationFramework
 
     cfg = state.config
-    if body.num_neurons > cfg.max_bio_neurons:
-        raise HTTPException(
-            422, f"invalid parameter num_neurons = {body.num_neurons}: above the server's "
-            f"limit {cfg.max_bio_neurons}"
-        )
-    if body.duration > cfg.max_bio_duration_ms:
-        raise HTTPException(
-            422, f"invalid parameter duration = {body.duration}: above the server's limit "
-            f"{cfg.max_bio_duration_ms:g} ms"
-        )
     values = body.model_dump(exclude={"enable_biomimetic"})
+    values["num_neurons"] = capped(body, "num_neurons", cfg.max_bio_neurons, "max_bio_neurons")
+    values["duration"] = capped(body, "duration", cfg.max_bio_duration_ms, "max_bio_duration_ms")
     values["enable_biomimetic"] = body.enable_biomimetic
     t0 = time.perf_counter()
     fw = BrainSimulationFramework(body.enable_biomimetic, values)
-    out = fw.run_simulation(body.duration)
+    out = fw.run_simulation(values["duration"])
     with state.framework_lock:
         state.framework = fw
     return {"status": "ok", "wall_s": time.perf_counter() - t0, **out}
@@ -196,10 +188,12 @@ def generate(body: GenerateIn, state: ServerState = Depends(server)) -> dict[str
     the shipped checkpoint unless ``serve --lm-checkpoint``); needs the ``torch`` extra."""
     from evospikenet.nn import require_torch
 
-    if body.max_length > state.config.max_generate_length:
+    limit = state.config.max_generate_length
+    max_length = capped(body, "max_length", limit, "max_generate_length")
+    if len(body.prompt) > state.config.max_prompt_chars:
         raise HTTPException(
-            422, f"invalid parameter max_length = {body.max_length}: above the server's limit "
-            f"{state.config.max_generate_length}"
+            422, f"invalid parameter prompt = <{len(body.prompt)} characters>: above the "
+            f"server's limit max_prompt_chars = {state.config.max_prompt_chars}"
         )
     require_torch("/generate")
     from evospikenet.nn.train import default_checkpoint, load_checkpoint
@@ -211,11 +205,11 @@ def generate(body: GenerateIn, state: ServerState = Depends(server)) -> dict[str
             state.lm, state.lm_meta = load_checkpoint(path, expect="SpikingEvoSpikeNetLM")[:2]
             state.lm_meta = {**state.lm_meta, "path": str(path)}
         t0 = time.perf_counter()
-        text = lm_generate(state.lm, body.prompt, body.max_length, body.temperature, body.seed)
+        text = lm_generate(state.lm, body.prompt, max_length, body.temperature, body.seed)
     return {
         "generated_text": text,
         "prompt": body.prompt,
-        "max_length": body.max_length,
+        "max_length": max_length,
         "model": state.lm_meta.get("architecture", "SpikingEvoSpikeNetLM"),
         "wall_s": time.perf_counter() - t0,
     }

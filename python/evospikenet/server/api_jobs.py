@@ -8,7 +8,7 @@ import yaml
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from evospikenet.server.deps import job_or_404, make_router, public_job, server, submit_job
+from evospikenet.server.deps import capped, job_or_404, make_router, public_job, server, submit_job
 from evospikenet.server.schemas import (
     ID_PATTERN,
     CancelReply,
@@ -131,15 +131,8 @@ def submit_simulation(
 
     cfg = state.config
     params: dict[str, Any] = body.model_dump(exclude={"session_id"})
-    if body.duration_ms is not None and body.duration_ms > cfg.max_duration_ms:
-        raise HTTPException(
-            422, f"invalid parameter duration_ms = {body.duration_ms}: above the server's "
-            f"limit {cfg.max_duration_ms:g}"
-        )
-    if body.scale > cfg.max_scale:
-        raise HTTPException(
-            422, f"invalid parameter scale = {body.scale}: above the server's limit {cfg.max_scale:g}"
-        )
+    params["duration_ms"] = capped(body, "duration_ms", cfg.max_duration_ms, "max_duration_ms")
+    params["scale"] = capped(body, "scale", cfg.max_scale, "max_scale")
     bad = sorted(set(body.params) & _RESERVED)
     if bad:
         raise HTTPException(422, f"invalid parameter params.{bad[0]}: set by the server")
@@ -266,19 +259,11 @@ def submit_evolution(
         raise HTTPException(
             422, f"invalid parameter task = {body.task!r}: must be one of {', '.join(TASKS)}"
         )
-    if body.population > cfg.max_population:
-        raise HTTPException(
-            422, f"invalid parameter population = {body.population}: above the server's "
-            f"limit {cfg.max_population}"
-        )
-    if body.generations > cfg.max_generations:
-        raise HTTPException(
-            422, f"invalid parameter generations = {body.generations}: above the server's "
-            f"limit {cfg.max_generations}"
-        )
     if body.episodes is not None and body.task != "cartpole":
         raise HTTPException(422, f"invalid parameter episodes = {body.episodes}: cartpole only")
     params = body.model_dump(exclude={"session_id"})
+    params["population"] = capped(body, "population", cfg.max_population, "max_population")
+    params["generations"] = capped(body, "generations", cfg.max_generations, "max_generations")
     return submit_job(state, request, "evolution", params, body.session_id, "/api/evolution")
 
 

@@ -284,7 +284,7 @@ def list_session_artifacts(
     status_code=201,
     operation_id="upload_artifact",
     response_model=ArtifactInfo,
-    openapi_extra={"requestBody": {"required": True, **_BINARY}},
+    openapi_extra={"requestBody": {"required": False, **_BINARY}},
     responses={
         201: {
             "links": {

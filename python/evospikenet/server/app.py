@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from evospikenet import __version__
 from evospikenet.audit import AuditLogManager
@@ -74,7 +75,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(422, msg, "InvalidParameterError", loc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {
             400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict",
             413: "PayloadTooLarge", 422: "InvalidParameterError",
@@ -82,6 +83,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         response = _error(exc.status_code, str(exc.detail), names.get(exc.status_code, "HTTPError"))
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
+        if exc.status_code == 405:
+            # every method of every route on this path, not only those of the first match
+            methods: set[str] = set()
+            for route in request.app.routes:
+                match, _ = route.matches({**request.scope, "method": "__none__"})
+                if match != Match.NONE:
+                    methods |= set(getattr(route, "methods", None) or ())
+            response.headers["Allow"] = ", ".join(sorted(methods))
         return response
 
     @app.exception_handler(EvoSpikeNetError)
@@ -108,6 +117,52 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(502, str(exc), kind)
         log.error("unexpected %s: %s", kind, exc)
         return _error(500, str(exc), kind)
+
+
+#: Request fields bounded by a server limit: (schema component, field) -> ServerConfig name.
+LIMITED = {
+    ("SimulationRequest", "duration_ms"): "max_duration_ms",
+    ("SimulationRequest", "scale"): "max_scale",
+    ("EvolutionRequest", "population"): "max_population",
+    ("EvolutionRequest", "generations"): "max_generations",
+    ("BioSimulateIn", "num_neurons"): "max_bio_neurons",
+    ("BioSimulateIn", "duration"): "max_bio_duration_ms",
+    ("GenerateIn", "max_length"): "max_generate_length",
+    ("GenerateIn", "prompt"): "max_prompt_chars",
+}
+
+
+def _document_limits(app: FastAPI, config: ServerConfig) -> None:
+    """Put this server's limits into /openapi.json as ``maximum`` (and a default above a
+    limit becomes the limit, as the routes apply it)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.get("components", {}).get("schemas", {})
+            for (component, name), attr in LIMITED.items():
+                prop = components.get(component, {}).get("properties", {}).get(name)
+                if prop is None:
+                    continue
+                limit = getattr(config, attr)
+                for branch in prop.get("anyOf", [prop]):
+                    if branch.get("type") in ("number", "integer"):
+                        branch["maximum"] = limit
+                    elif branch.get("type") == "string":
+                        branch["maxLength"] = min(int(limit), branch.get("maxLength", int(limit)))
+                if isinstance(prop.get("default"), (int, float)) and prop["default"] > limit:
+                    prop["default"] = limit
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -164,6 +219,7 @@ def create_app(
     )
     app.state.server = state
     _install_error_handlers(app)
+    _document_limits(app, config)
 
     @app.get("/health", response_model=Health, operation_id="health", tags=["health"])
     def health() -> dict[str, str]:

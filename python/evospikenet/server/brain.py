@@ -21,9 +21,10 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from evospikenet.server.deps import make_router
+from evospikenet.server.schemas import StrictBody
 
 __all__ = ["BrainBackend", "PromptIn", "brain_router"]
 
@@ -49,10 +50,8 @@ class BrainBackend(Protocol):
         """``nodes`` and ``edges``."""
 
 
-class PromptIn(BaseModel):
+class PromptIn(StrictBody):
     """A multimodal prompt (files as base64)."""
-
-    model_config = ConfigDict(extra="forbid")
     prompt: str | None = Field(None, max_length=10_000)
     image_base64: str | None = Field(None, max_length=20_000_000)
     audio_base64: str | None = Field(None, max_length=20_000_000)

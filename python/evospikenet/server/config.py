@@ -170,6 +170,8 @@ class ServerConfig:
         Largest ``/biomimetic/simulate`` run (it answers synchronously).
     max_generate_length : int
         Largest ``max_length`` of ``/generate`` (bytes).
+    max_prompt_chars : int
+        Longest ``/generate`` prompt (each byte is one model step).
     lm_checkpoint : Path or None
         Language-model checkpoint for ``/generate`` (default: the shipped one).
     sync_config : Path or None
@@ -196,6 +198,7 @@ class ServerConfig:
     max_bio_neurons: int = 5000
     max_bio_duration_ms: float = 10_000.0
     max_generate_length: int = 5000
+    max_prompt_chars: int = 10_000
     lm_checkpoint: Path | None = None
     sync_config: Path | None = None
     audit_fsync: str = "batch"

@@ -11,7 +11,7 @@ from fastapi.security import APIKeyHeader
 from evospikenet.server.schemas import COMMON_RESPONSES
 from evospikenet.server.state import ServerState
 
-__all__ = ["API_KEY_HEADER", "job_or_404", "key_id", "make_router", "server", "submit_job"]
+__all__ = ["API_KEY_HEADER", "capped", "job_or_404", "key_id", "make_router", "server", "submit_job"]
 
 #: Documents the X-API-Key header in /openapi.json (the gate checks it).
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
@@ -85,3 +85,16 @@ def submit_job(
         state.runner.notify()
     url = f"{location}/{job['job_id']}"
     return JSONResponse(public_job(job), status_code=202, headers={"Location": url})
+
+
+def capped(body: Any, name: str, limit: float, attr: str) -> Any:
+    """``body.name``, or ``limit`` when the field was left at a default above it; 422 when
+    the client asked for more than the limit."""
+    value = getattr(body, name)
+    if value is None or value <= limit:
+        return value
+    if name not in body.model_fields_set:
+        return type(value)(limit)
+    raise HTTPException(
+        422, f"invalid parameter {name} = {value}: above the server's limit {attr} = {limit:g}"
+    )

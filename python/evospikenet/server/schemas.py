@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from evospikenet.models import MODELS
 
 __all__ = [
     "COMMON_RESPONSES",
+    "StrictBody",
     "ID_PATTERN",
     "NAME_PATTERN",
     "ArtifactInfo",
@@ -20,12 +24,41 @@ __all__ = [
 
 #: Names of stored things (genomes, connectomes, snapshots, artifacts).
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+#: Largest seed over HTTP: 2**53 - 1, the largest integer a JSON number holds exactly.
+MAX_SEED = 2**53 - 1
 #: Server-made ids (32 hex digits).
 ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _is_int(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return int in get_args(annotation)
+    return False
+
+
+class StrictBody(BaseModel):
+    """A JSON body: unknown fields refused, no coercion (``false`` is not 0, ``"1"`` not 1),
+    except that an integer field takes an integral number (``86.0``), as JSON Schema's
+    ``integer`` does."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, info in cls.model_fields.items():
+            value = out.get(name)
+            if isinstance(value, float) and value.is_integer() and _is_int(info.annotation):
+                out[name] = int(value)
+        return out
+
+
+_Strict = StrictBody
 
 
 class ErrorBody(BaseModel):
@@ -76,14 +109,19 @@ class SimulationRequest(_Strict):
     model's builder options.
     """
 
-    model: str | None = Field("cuba", max_length=64, description="Built-in model name")
-    spec: str | None = Field(None, max_length=262_144, description="YAML network spec (text)")
+    model: str | None = Field(
+        "cuba",
+        max_length=64,
+        description="Built-in model name",
+        json_schema_extra={"enum": [*MODELS, None]},
+    )
+    spec: str | None = Field(None, max_length=60_000, description="YAML network spec (text)")
     connectome: str | None = Field(
         None, pattern=NAME_PATTERN, description="Name of an uploaded connectome"
     )
     duration_ms: float | None = Field(None, ge=0, description="Simulated time (ms)")
     dt_ms: float | None = Field(None, gt=0, le=10, description="Time step (ms)")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     scale: float = Field(1.0, gt=0, description="Model size factor")
     params: dict[str, Any] = Field(default_factory=dict, description="Model options")
     plasticity: Literal["stdp", "rstdp", "bcm", "oja"] | None = None
@@ -96,10 +134,15 @@ class EvolutionRequest(_Strict):
     ``module:callable`` tasks run user code and are refused over HTTP.
     """
 
-    task: str = Field(..., max_length=200, description="cartpole or digits")
+    task: str = Field(
+        ...,
+        max_length=200,
+        description="cartpole or digits",
+        json_schema_extra={"enum": ["cartpole", "digits"]},
+    )
     population: int = Field(20, ge=2)
     generations: int = Field(5, ge=1)
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     target_fitness: float | None = None
     robustness_weight: float = Field(0.0, ge=0, le=100)
     energy_weight: float = Field(0.0, ge=0, le=100)
@@ -298,10 +341,11 @@ class ServerInfo(BaseModel):
 class GenerateIn(_Strict):
     """Text generation with the byte-level spiking language model."""
 
-    prompt: str = Field(..., max_length=10_000)
+    prompt: str = Field(..., max_length=10_000, description="Longer than the server's "
+                        "max_prompt_chars: 422")
     max_length: int = Field(50, ge=0, description="Bytes to generate")
     temperature: float = Field(0.8, ge=0, le=5)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
 
 
 class GenerateOut(BaseModel):
