@@ -73,7 +73,9 @@ def test_health_is_open_and_everything_else_needs_a_key(srv: ServerProcess) -> N
     assert r.status_code == 401 and r.json()["detail"] == "unknown API key"
     # a read key reads but may not change anything: 403, not 401
     assert httpx.get(f"{srv.url}/api/genomes", headers=srv.headers("reader")).status_code == 200
-    r = httpx.post(f"{srv.url}/api/sessions", json={"description": "x"}, headers=srv.headers("reader"))
+    r = httpx.post(
+        f"{srv.url}/api/sessions", json={"description": "x"}, headers=srv.headers("reader")
+    )
     assert r.status_code == 403 and "read-only" in r.json()["detail"]
 
 
@@ -88,8 +90,8 @@ def test_cors_is_off_by_default(http: httpx.Client) -> None:
     r = http.get("/api/genomes", headers={"Origin": "https://evil.example"})
     assert r.status_code == 200
     assert "access-control-allow-origin" not in r.headers
-    r = http.options("/api/genomes", headers={"Origin": "https://evil.example",
-                                                "Access-Control-Request-Method": "GET"})  # fmt: skip
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    r = http.options("/api/genomes", headers=preflight)
     assert "access-control-allow-origin" not in r.headers
 
 
@@ -275,7 +277,10 @@ def test_artifacts_round_trip_in_a_session(http: httpx.Client) -> None:
     assert [a["artifact_id"] for a in http.get(f"/api/sessions/{sid}/artifacts").json()] == [
         art["artifact_id"]
     ]
-    types = {a["artifact_type"] for a in http.get("/api/artifacts", params={"artifact_type": "model"}).json()}
+    types = {
+        a["artifact_type"]
+        for a in http.get("/api/artifacts", params={"artifact_type": "model"}).json()
+    }
     assert types == {"model"}
     assert http.get(f"/api/sessions/{sid}").json()["artifact_count"] == 1
     r = http.post("/api/artifacts", params={"artifact_type": "x", "name": "../etc"}, content=b"1")
@@ -285,7 +290,9 @@ def test_artifacts_round_trip_in_a_session(http: httpx.Client) -> None:
 # -- connectomes -------------------------------------------------------------------------------
 
 
-def test_connectome_upload_info_delta_and_sync(srv: ServerProcess, http: httpx.Client, tmp_path: Path) -> None:
+def test_connectome_upload_info_delta_and_sync(
+    srv: ServerProcess, http: httpx.Client, tmp_path: Path
+) -> None:
     c = synthetic_connectome()
     npz = tmp_path / "c.npz"
     save_connectome_npz(npz, c)
@@ -341,9 +348,11 @@ def test_audit_endpoints(srv: ServerProcess, http: httpx.Client) -> None:
     stats = http.get("/api/audit/stats").json()
     assert stats["entries"] >= 1 and "alice" in stats["by_actor"]
     v = http.get("/api/audit/verify").json()
-    assert v["valid"] and v["checked"] == stats["entries"] or v["checked"] >= stats["entries"]
+    assert (v["valid"] and v["checked"] == stats["entries"]) or v["checked"] >= stats["entries"]
     js = http.get("/api/audit/export", params={"format": "json"}).json()
-    rows = list(csv.DictReader(io.StringIO(http.get("/api/audit/export", params={"format": "csv"}).text)))
+    rows = list(
+        csv.DictReader(io.StringIO(http.get("/api/audit/export", params={"format": "csv"}).text))
+    )
     assert len(rows) >= len(js) >= 1
     assert js[0]["seq"] == 0 and rows[0]["entry_hash"] == js[0]["entry_hash"]
     assert http.get("/api/audit/export", params={"format": "xml"}).status_code == 422
@@ -357,7 +366,9 @@ def test_one_audit_entry_per_mutating_request(srv: ServerProcess, http: httpx.Cl
         http.post("/api/sessions", json={"description": "a"}),
         http.post("/api/sessions", json={"description": 5}),  # 422
         http.post("/api/genomes/nosuch/apply"),  # 404
-        httpx.post(f"{srv.url}/api/sessions", json={"description": "b"}, headers=srv.headers("reader")),
+        httpx.post(
+            f"{srv.url}/api/sessions", json={"description": "b"}, headers=srv.headers("reader")
+        ),
     ):
         mine.append((r.headers["x-request-id"], r.status_code))
     entries = AuditLogManager(srv.data_dir / "audit.jsonl").query(limit=None)
@@ -396,7 +407,9 @@ def test_biomimetic_endpoints(http: httpx.Client) -> None:
     r = http.post("/biomimetic/simulate", json=body)
     assert r.status_code == 200, r.text
     # the same run made directly
-    fw = BrainSimulationFramework(True, {"num_neurons": 100, "duration": 200, "sleep_every": 100, "seed": 4})
+    fw = BrainSimulationFramework(
+        True, {"num_neurons": 100, "duration": 200, "sleep_every": 100, "seed": 4}
+    )
     assert r.json()["spikes_total"] == fw.run_simulation(200)["spikes_total"]
     assert http.post("/biomimetic/simulate", json={"num_neurons": 10_000}).status_code == 422
 
@@ -430,7 +443,10 @@ def test_sdk_client(srv: ServerProcess, tmp_path: Path) -> None:
         assert client.list_artifacts("config")[0]["artifact_id"] == up["artifact_id"]
         with pytest.raises(APIError) as err:
             client.submit_simulation("nosuch")
-        assert err.value.status_code == 422 and err.value.error_info.error_type == "InvalidParameterError"
+        assert (
+            err.value.status_code == 422
+            and err.value.error_info.error_type == "InvalidParameterError"
+        )
         assert client.with_error_handling(client.submit_simulation, "nosuch") is None
         assert client.verify_audit_chain()["valid"]
         assert client.get_server_info()["limits"]["max_scale"] == 1.0
@@ -452,7 +468,10 @@ def test_async_sdk_client(srv: ServerProcess) -> None:
         async with AsyncEvoSpikeNetAPIClient(srv.url, api_key=srv.key, timeout=120) as client:
             assert await client.wait_for_server(timeout=5)
             jobs = await asyncio.gather(
-                *(client.submit_simulation("cuba", duration_ms=50, scale=0.1, seed=s) for s in range(3))
+                *(
+                    client.submit_simulation("cuba", duration_ms=50, scale=0.1, seed=s)
+                    for s in range(3)
+                )
             )
             return [await client.wait_for_job(j["job_id"]) for j in jobs]
 

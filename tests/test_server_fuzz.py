@@ -52,7 +52,9 @@ def _templates(schema: dict[str, Any]) -> list[tuple[str, str, re.Pattern[str]]]
     return out
 
 
-def _operation(templates: list[tuple[str, str, re.Pattern[str]]], method: str, url: str) -> str | None:
+def _operation(
+    templates: list[tuple[str, str, re.Pattern[str]]], method: str, url: str
+) -> str | None:
     path = httpx.URL(url).path
     for m, template, rx in templates:
         if m == method and rx.match(path):

@@ -328,8 +328,10 @@ class APIError(EvoSpikeNetError):
 
     @property
     def error_info(self) -> APIError:
-        """Seed 000's ``e.error_info`` (``error_type``, ``message``, ``details``, ``retry_after``,
-        ``status_code``): the error itself."""
+        """Seed 000's ``e.error_info``: the error itself.
+
+        It has ``error_type``, ``message``, ``details``, ``retry_after`` and ``status_code``.
+        """
         return self
 
     @property

@@ -22,7 +22,8 @@ LIMITS = (
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("evospikenet-data"),
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("evospikenet-data"),
     show_default=True, help="SQLite state, audit log and stored files.",
 )  # fmt: skip
 @click.option(

@@ -51,8 +51,10 @@ def _retry_after(response: httpx.Response | None) -> float | None:
 
 
 def backoff_s(attempt: int, retry_after: float | None, rng: random.Random | None = None) -> float:
-    """Wait before retry ``attempt`` (1-based): ``Retry-After`` if given, else ``2**(attempt-1)``
-    seconds, plus up to 10 % uniform jitter."""
+    """Wait before retry ``attempt`` (1-based).
+
+    ``Retry-After`` if given, else ``2**(attempt-1)`` seconds, plus up to 10 % uniform jitter.
+    """
     base = retry_after if retry_after is not None else float(2 ** (attempt - 1))
     return base + (rng or random).uniform(0.0, 0.1 * max(base, 0.1))
 
@@ -116,8 +118,10 @@ class _Stats:
 
 
 class _Api:
-    """The endpoints, written once: ``_call`` is synchronous in one client, a coroutine in
-    the other."""
+    """The endpoints, written once.
+
+    ``_call`` is synchronous in one client, a coroutine in the other.
+    """
 
     base_url: str
 
@@ -170,8 +174,10 @@ class _Api:
         return self._call("GET", "/api/brain/status")
 
     def get_simulation_result(self, prompt_id: str | None = None) -> Any:
-        """``GET /api/brain/result``: the response to a prompt (``{"status": "pending"}`` until
-        it is ready)."""
+        """``GET /api/brain/result``.
+
+        the response to a prompt (``{"status": "pending"}`` until it is ready).
+        """
         params = {} if prompt_id is None else {"prompt_id": prompt_id}
         return self._call("GET", "/api/brain/result", params=params)
 
@@ -199,7 +205,7 @@ class _Api:
         plasticity: str | None = None,
         session_id: str | None = None,
     ) -> Any:
-        """``POST /api/simulations``: queue a simulation; returns the job (``job_id``, ``status``)."""
+        """``POST /api/simulations``: queue a simulation; return the job (``job_id``, ...)."""
         body = {
             "model": model, "spec": spec, "connectome": connectome, "duration_ms": duration_ms,
             "dt_ms": dt_ms, "seed": seed, "scale": scale, "params": params or {},
@@ -212,7 +218,7 @@ class _Api:
         return self._call("GET", f"/api/simulations/{job_id}")
 
     def get_simulation_job_result(self, job_id: str) -> Any:
-        """``GET /api/simulations/{job_id}/result``: summary and artifacts (409 until it succeeded)."""
+        """``GET /api/simulations/{job_id}/result``: summary and artifacts (409 before)."""
         return self._call("GET", f"/api/simulations/{job_id}/result")
 
     def cancel_simulation(self, job_id: str) -> Any:
@@ -224,7 +230,7 @@ class _Api:
         return self._call("GET", "/api/simulations", params=_drop_none({"status": status}))
 
     def submit_evolution(self, task: str, **params: Any) -> Any:
-        """``POST /api/evolution`` (``cartpole`` or ``digits``; population, generations, seed ...)."""
+        """``POST /api/evolution`` (``cartpole`` or ``digits``; population, generations, ...)."""
         return self._call("POST", "/api/evolution", json={"task": task, **params})
 
     def get_evolution(self, job_id: str) -> Any:
@@ -254,7 +260,9 @@ class _Api:
     ) -> Any:
         """``PUT /api/genomes/{name}``: validate and store; ``make_active`` also activates it."""
         return self._call(
-            "PUT", f"/api/genomes/{genome_name}", json={"genome": genome, "make_active": make_active}
+            "PUT",
+            f"/api/genomes/{genome_name}",
+            json={"genome": genome, "make_active": make_active},
         )
 
     def apply_genome(self, genome_name: str) -> Any:
@@ -268,7 +276,7 @@ class _Api:
     def restore_snapshot(
         self, snapshot_id: str, genome_name: str, make_active: bool = False
     ) -> Any:
-        """``POST /api/snapshots/{id}/restore``: its best genome into the store as ``genome_name``."""
+        """``POST /api/snapshots/{id}/restore``: its best genome stored as ``genome_name``."""
         return self._call(
             "POST",
             f"/api/snapshots/{snapshot_id}/restore",
@@ -405,7 +413,9 @@ class _Api:
 
     def sleep_consolidate(self, sleep_cycles: int = 3) -> Any:
         """``POST /biomimetic/sleep/consolidate``."""
-        return self._call("POST", "/biomimetic/sleep/consolidate", json={"sleep_cycles": sleep_cycles})
+        return self._call(
+            "POST", "/biomimetic/sleep/consolidate", json={"sleep_cycles": sleep_cycles}
+        )
 
     def sleep_wake_config(self, **params: int) -> Any:
         """``POST /biomimetic/sleep/wake-config``."""
@@ -429,7 +439,7 @@ def _chunks(stream: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
 
 def validate_prompt(prompt: str) -> bool:
     """Seed 000's check: a non-empty prompt of at most 10,000 characters."""
-    return isinstance(prompt, str) and 0 < len(prompt.strip()) and len(prompt) <= 10_000
+    return isinstance(prompt, str) and len(prompt.strip()) > 0 and len(prompt) <= 10_000
 
 
 class EvoSpikeNetAPIClient(_Api):
@@ -489,7 +499,9 @@ class EvoSpikeNetAPIClient(_Api):
         headers = {} if self.api_key is None else {"X-API-Key": self.api_key}
         return {**headers, **(extra or {})}
 
-    def _make_request(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+    def _make_request(
+        self, method: str, url: str, *, retry: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         """Send one request (``url`` absolute or a path), retrying as the module docstring says.
 
         Raises
@@ -595,7 +607,7 @@ class EvoSpikeNetAPIClient(_Api):
     def get_artifact(
         self, artifact_id: str, destination_path: str | os.PathLike[str] | None = None
     ) -> bytes:
-        """The artifact's bytes (also written to ``destination_path`` when given)."""
+        """Return the artifact's bytes (also written to ``destination_path`` when given)."""
         data: bytes = self._make_request("GET", f"/api/artifacts/{artifact_id}/content").content
         if destination_path is not None:
             Path(destination_path).write_bytes(data)
@@ -636,8 +648,10 @@ class EvoSpikeNetAPIClient(_Api):
     def with_error_handling(
         self, func: Callable[..., T], *args: Any, retries: int = 3, **kwargs: Any
     ) -> T | None:
-        """Call ``func``; on an :class:`APIError` that may pass (no answer, 429, 5xx) wait
-        ``2**(n-1)`` s plus jitter (or ``Retry-After``) and try again, ``retries`` times.
+        """Call ``func``.
+
+        on an :class:`APIError` that may pass (no answer, 429, 5xx) wait ``2**(n-1)`` s plus jitter
+        (or ``Retry-After``) and try again, ``retries`` times.
 
         Returns
         -------
@@ -656,7 +670,7 @@ class EvoSpikeNetAPIClient(_Api):
     validate_prompt = staticmethod(validate_prompt)
 
     def get_stats(self) -> dict[str, Any]:
-        """Requests, errors, retries and mean latency (s) of this client."""
+        """Return requests, errors, retries and mean latency (s) of this client."""
         return self._stats.to_dict()
 
     def reset_stats(self) -> None:
@@ -665,8 +679,10 @@ class EvoSpikeNetAPIClient(_Api):
 
 
 class AsyncEvoSpikeNetAPIClient(_Api):
-    """The asynchronous twin of :class:`EvoSpikeNetAPIClient` (``httpx.AsyncClient``); every
-    endpoint method is a coroutine."""
+    """The asynchronous twin of :class:`EvoSpikeNetAPIClient` (``httpx.AsyncClient``).
+
+    every endpoint method is a coroutine.
+    """
 
     def __init__(
         self,
@@ -779,5 +795,5 @@ class AsyncEvoSpikeNetAPIClient(_Api):
         return list(await asyncio.gather(*(self.generate(p, max_length) for p in prompts)))
 
     def get_stats(self) -> dict[str, Any]:
-        """Requests, errors and retries of this client."""
+        """Return requests, errors and retries of this client."""
         return self._stats.to_dict()

@@ -72,17 +72,24 @@ class LocalMemoryClient:
         self.time_steps = validation.positive_int("time_steps", time_steps)
         self.embedding_dim = validation.positive_int("embedding_dim", embedding_dim)
         if self.embedding_dim > self.state_dim:
-            raise validation.invalid("embedding_dim", embedding_dim, f"must be <= state_dim = {state_dim}")
+            raise validation.invalid(
+                "embedding_dim", embedding_dim, f"must be <= state_dim = {state_dim}"
+            )
         self.dt_ms = validation.positive("dt_ms", dt_ms)
         self.threshold = validation.finite("threshold", threshold)
         self.buffer = HippocampalBuffer(validation.positive_int("max_traces", max_traces))
 
     def _raster(self, spike_sequence: Any) -> npt.NDArray[np.bool_]:
-        arr = spike_sequence.detach().cpu().numpy() if hasattr(spike_sequence, "detach") else spike_sequence
+        arr = (
+            spike_sequence.detach().cpu().numpy()
+            if hasattr(spike_sequence, "detach")
+            else spike_sequence
+        )
         a = np.asarray(arr, dtype=np.float64)
         if a.shape != (self.time_steps, self.state_dim):
             raise ShapeMismatchError(
-                f"spike_sequence has shape {a.shape}, expected ({self.time_steps}, {self.state_dim})",
+                f"spike_sequence has shape {a.shape}, "
+                f"expected ({self.time_steps}, {self.state_dim})",
                 "spike_sequence",
                 f"({self.time_steps}, {self.state_dim})",
                 str(a.shape),
@@ -92,8 +99,10 @@ class LocalMemoryClient:
         return a >= self.threshold
 
     def encode(self, spike_sequence: Any) -> npt.NDArray[np.float64]:
-        """The compressed code of a spike sequence, float64 of shape ``(embedding_dim,)``, unit
-        L2 norm (all zeros without spikes)."""
+        """Return the compressed code of a spike sequence.
+
+        Float64 of shape ``(embedding_dim,)`` with unit L2 norm (all zeros without spikes).
+        """
         counts = self._raster(spike_sequence).sum(axis=0).astype(np.float64)
         code = np.array([g.mean() for g in np.array_split(counts, self.embedding_dim)])
         norm = float(np.linalg.norm(code))
@@ -108,8 +117,11 @@ class LocalMemoryClient:
         reward: float = 0.0,
         semantic_tags: Sequence[str] = (),
     ) -> dict[str, Any]:
-        """Store one episode; return ``stored`` (False: rejected as least salient), its spike
-        count, the code and the buffer size."""
+        """Store one episode.
+
+        return ``stored`` (False: rejected as least salient), its spike count, the code and the
+        buffer size.
+        """
         raster = self._raster(spike_sequence)
         steps, neurons = np.nonzero(raster)
         code = self.encode(spike_sequence)
@@ -147,7 +159,7 @@ class LocalMemoryClient:
         }
 
     def retrieve(self, query: Mapping[str, Any], top_k: int = 5) -> list[dict[str, Any]]:
-        """The ``top_k`` best-matching episodes (module docstring for the score).
+        """Return the ``top_k`` best-matching episodes (module docstring for the score).
 
         ``query`` may hold ``semantic_tags``, ``spike_sequence`` and any context keys.
         Each result has ``score``, ``context``, ``action``, ``outcome``, ``reward``,

@@ -53,8 +53,11 @@ def query_audit_logs(
 def write_audit_entry(
     body: AuditEntryIn, request: Request, state: ServerState = Depends(server)
 ) -> dict[str, Any]:
-    """Append an entry. The actor is the caller's key id (a claimed ``actor`` goes into
-    ``detail.claimed_actor``); this entry is the request's audit record."""
+    """Append an entry.
+
+    The actor is the caller's key id (a claimed ``actor`` goes into ``detail.claimed_actor``); this
+    entry is the request's audit record.
+    """
     detail: dict[str, Any] = dict(body.detail)
     if body.actor is not None:
         detail["claimed_actor"] = body.actor

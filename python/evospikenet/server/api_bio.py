@@ -1,6 +1,8 @@
-"""``/biomimetic/*`` over :class:`BrainSimulationFramework` and ``/generate`` over the local
-spiking language model. Both hold state in this process (the framework and the model);
-their calls are serialised by a lock and run in worker threads."""
+"""``/biomimetic/*`` over the biomimetic framework, ``/generate`` over the language model.
+
+Both hold state in this process (the :class:`BrainSimulationFramework` and the
+model); their calls are serialised by a lock and run in worker threads.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from typing import Any
 
 from fastapi import Depends, HTTPException
 from pydantic import Field
-
 
 from evospikenet.server.deps import capped, make_router, server
 from evospikenet.server.schemas import GenerateIn, GenerateOut, StrictBody
@@ -87,7 +88,7 @@ class ResetIn(_Strict):
 
 
 def _framework(state: ServerState) -> Any:
-    """The process's framework, built on first use (seed defaults at 200 neurons)."""
+    """Return the process's framework, built on first use (seed defaults at 200 neurons)."""
     if state.framework is None:
         from evospikenet.biomimetic.framework import BrainSimulationFramework
 
@@ -106,9 +107,14 @@ def biomimetic_status(state: ServerState = Depends(server)) -> dict[str, Any]:
 @router.post(
     "/biomimetic/simulate", operation_id="biomimetic_simulate", response_model=dict[str, Any]
 )
-def biomimetic_simulate(body: BioSimulateIn, state: ServerState = Depends(server)) -> dict[str, Any]:
-    """Build a framework with these parameters and run it through the six phases (synchronous,
-    bounded by the server's limits); it becomes the framework the other routes act on."""
+def biomimetic_simulate(
+    body: BioSimulateIn, state: ServerState = Depends(server)
+) -> dict[str, Any]:
+    """Build a framework with these parameters and run it through the six phases.
+
+    Synchronous, bounded by the server's limits; the framework becomes the one the
+    other routes act on.
+    """
     from evospikenet.biomimetic.framework import BrainSimulationFramework
 
     cfg = state.config
@@ -184,16 +190,20 @@ def reset(body: ResetIn, state: ServerState = Depends(server)) -> dict[str, Any]
     tags=["language model"],
 )
 def generate(body: GenerateIn, state: ServerState = Depends(server)) -> dict[str, Any]:
-    """Continue ``prompt`` with the byte-level spiking language model (SpikingEvoSpikeNetLM,
-    the shipped checkpoint unless ``serve --lm-checkpoint``); needs the ``torch`` extra."""
+    """Continue ``prompt`` with the byte-level spiking language model.
+
+    SpikingEvoSpikeNetLM from the shipped checkpoint (or ``serve --lm-checkpoint``);
+    needs the ``torch`` extra.
+    """
     from evospikenet.nn import require_torch
 
     limit = state.config.max_generate_length
     max_length = capped(body, "max_length", limit, "max_generate_length")
     if len(body.prompt) > state.config.max_prompt_chars:
         raise HTTPException(
-            422, f"invalid parameter prompt = <{len(body.prompt)} characters>: above the "
-            f"server's limit max_prompt_chars = {state.config.max_prompt_chars}"
+            422,
+            f"invalid parameter prompt = <{len(body.prompt)} characters>: above the "
+            f"server's limit max_prompt_chars = {state.config.max_prompt_chars}",
         )
     require_torch("/generate")
     from evospikenet.nn.train import default_checkpoint, load_checkpoint

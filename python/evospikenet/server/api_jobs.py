@@ -51,9 +51,7 @@ def _result(state: ServerState, job: dict[str, Any]) -> dict[str, Any]:
     if job["status"] != "succeeded":
         reason = job["error"] or f"the job is {job['status']}"
         raise HTTPException(409, f"job {job['job_id']} has no result: {reason}")
-    artifacts = [
-        a for a in state.store.list_artifacts(None, None, job["job_id"], 1000)
-    ]
+    artifacts = [a for a in state.store.list_artifacts(None, None, job["job_id"], 1000)]
     for a in artifacts:
         a.pop("path", None)
     return {
@@ -78,8 +76,11 @@ def _resubmit(
     state: ServerState, request: Request, job: dict[str, Any], location: str
 ) -> JSONResponse:
     if job["status"] not in ("failed", "cancelled"):
-        raise HTTPException(409, f"job {job['job_id']} is {job['status']}; only failed or "
-                            "cancelled jobs can be resubmitted")
+        raise HTTPException(
+            409,
+            f"job {job['job_id']} is {job['status']}; only failed or "
+            "cancelled jobs can be resubmitted",
+        )
     return submit_job(state, request, job["kind"], job["params"], job["session_id"], location)
 
 
@@ -101,9 +102,17 @@ def get_server_info(state: ServerState = Depends(server)) -> dict[str, Any]:
         "limits": {
             name: float(getattr(cfg, name))
             for name in (
-                "max_body_bytes", "max_upload_bytes", "queue_size", "job_workers",
-                "job_timeout_s", "max_duration_ms", "max_scale", "max_generations",
-                "max_population", "max_bio_neurons", "max_bio_duration_ms",
+                "max_body_bytes",
+                "max_upload_bytes",
+                "queue_size",
+                "job_workers",
+                "job_timeout_s",
+                "max_duration_ms",
+                "max_scale",
+                "max_generations",
+                "max_population",
+                "max_bio_neurons",
+                "max_bio_duration_ms",
                 "max_generate_length",
             )
         },
@@ -118,7 +127,11 @@ def get_server_info(state: ServerState = Depends(server)) -> dict[str, Any]:
     status_code=202,
     operation_id="submit_simulation",
     response_model=JobInfo,
-    responses={202: {**_ACCEPTED, **_links("Simulation", "simulation")}, 404: {"model": ErrorBody}, 429: _FULL},
+    responses={
+        202: {**_ACCEPTED, **_links("Simulation", "simulation")},
+        404: {"model": ErrorBody},
+        429: _FULL,
+    },
 )
 def submit_simulation(
     body: SimulationRequest, request: Request, state: ServerState = Depends(server)
@@ -154,13 +167,14 @@ def submit_simulation(
             not isinstance(spec_ms, (int, float)) or spec_ms > cfg.max_duration_ms
         ):
             raise HTTPException(
-                422, f"invalid parameter duration_ms = {spec_ms!r} (spec run.duration_ms): "
-                f"give duration_ms <= the server's limit {cfg.max_duration_ms:g}"
+                422,
+                f"invalid parameter duration_ms = {spec_ms!r} (spec run.duration_ms): "
+                f"give duration_ms <= the server's limit {cfg.max_duration_ms:g}",
             )
     elif body.model not in MODELS:
         raise HTTPException(
-            422, f"invalid parameter model = {body.model!r}: unknown model "
-            f"(known: {', '.join(MODELS)})"
+            422,
+            f"invalid parameter model = {body.model!r}: unknown model (known: {', '.join(MODELS)})",
         )
     if body.duration_ms is None and body.spec is None:
         # the model's own default may be longer than the server allows
@@ -174,7 +188,7 @@ def list_simulations(
     limit: int = Query(100, ge=1, le=1000),
     state: ServerState = Depends(server),
 ) -> list[dict[str, Any]]:
-    """Simulation jobs, newest first."""
+    """Return simulation jobs, newest first."""
     return [public_job(j) for j in state.store.list_jobs("simulation", limit, status)]
 
 
@@ -184,7 +198,9 @@ def list_simulations(
     response_model=JobInfo,
     responses={404: {"model": ErrorBody}},
 )
-def get_simulation(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_simulation(
+    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
     """Status and progress of a simulation job."""
     return public_job(job_or_404(state, job_id, "simulation"))
 
@@ -193,7 +209,10 @@ def get_simulation(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerSta
     "/api/simulations/{job_id}/result",
     operation_id="get_simulation_result",
     response_model=JobResult,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody, "description": "Not succeeded"}},
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "Not succeeded"},
+    },
 )
 def get_simulation_result(
     job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
@@ -212,7 +231,9 @@ def get_simulation_result(
         409: {"model": ErrorBody, "description": "Already finished"},
     },
 )
-def cancel_simulation(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> JSONResponse:
+def cancel_simulation(
+    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> JSONResponse:
     """Cancel: a queued job at once (200), a running one is stopped (202)."""
     return _cancel(state, job_or_404(state, job_id, "simulation"))
 
@@ -225,7 +246,9 @@ def cancel_simulation(job_id: str = Path(..., pattern=ID_PATTERN), state: Server
     responses={202: _ACCEPTED, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: _FULL},
 )
 def resubmit_simulation(
-    request: Request, job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+    request: Request,
+    job_id: str = Path(..., pattern=ID_PATTERN),
+    state: ServerState = Depends(server),
 ) -> JSONResponse:
     """Queue a failed or cancelled simulation again with the same parameters (a new job)."""
     job = job_or_404(state, job_id, "simulation")
@@ -240,7 +263,11 @@ def resubmit_simulation(
     status_code=202,
     operation_id="submit_evolution",
     response_model=JobInfo,
-    responses={202: {**_ACCEPTED, **_links("Evolution", "evolution")}, 404: {"model": ErrorBody}, 429: _FULL},
+    responses={
+        202: {**_ACCEPTED, **_links("Evolution", "evolution")},
+        404: {"model": ErrorBody},
+        429: _FULL,
+    },
 )
 def submit_evolution(
     body: EvolutionRequest, request: Request, state: ServerState = Depends(server)
@@ -252,8 +279,9 @@ def submit_evolution(
     cfg = state.config
     if ":" in body.task:
         raise HTTPException(
-            422, f"invalid parameter task = {body.task!r}: module:callable tasks run user "
-            "code and are refused over HTTP (use the CLI)"
+            422,
+            f"invalid parameter task = {body.task!r}: module:callable tasks run user "
+            "code and are refused over HTTP (use the CLI)",
         )
     if body.task not in TASKS:
         raise HTTPException(
@@ -283,7 +311,9 @@ def list_evolution(
     response_model=JobInfo,
     responses={404: {"model": ErrorBody}},
 )
-def get_evolution(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_evolution(
+    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
     """Status and progress (generations done) of an evolution job."""
     return public_job(job_or_404(state, job_id, "evolution"))
 
@@ -311,7 +341,9 @@ def get_evolution_result(
         409: {"model": ErrorBody},
     },
 )
-def cancel_evolution(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> JSONResponse:
+def cancel_evolution(
+    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> JSONResponse:
     """Cancel an evolution job."""
     return _cancel(state, job_or_404(state, job_id, "evolution"))
 
@@ -324,7 +356,9 @@ def cancel_evolution(job_id: str = Path(..., pattern=ID_PATTERN), state: ServerS
     responses={202: _ACCEPTED, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: _FULL},
 )
 def resubmit_evolution(
-    request: Request, job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+    request: Request,
+    job_id: str = Path(..., pattern=ID_PATTERN),
+    state: ServerState = Depends(server),
 ) -> JSONResponse:
     """Queue a failed or cancelled evolution run again (a new job)."""
     job = job_or_404(state, job_id, "evolution")

@@ -38,11 +38,15 @@ from evospikenet.server.store import new_id
 __all__ = ["router"]
 
 router = make_router("store")
-_404 = {404: {"model": ErrorBody}}
-_BINARY = {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+_404: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+_BINARY = {
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+}
 
 
-async def _receive_file(request: Request, target_dir: FsPath, limit: int) -> tuple[FsPath, str, int]:
+async def _receive_file(
+    request: Request, target_dir: FsPath, limit: int
+) -> tuple[FsPath, str, int]:
     """Stream the request body to a temporary file in ``target_dir``: (path, sha256, size)."""
     target_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".upload.", dir=target_dir)
@@ -79,7 +83,7 @@ def _genomes(state: ServerState) -> Any:
 
 @router.get("/api/genomes", operation_id="list_genomes", response_model=list[GenomeInfo])
 def list_genomes(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
-    """The genome index: name, genome_id, generation, fitness, active."""
+    """Return the genome index: name, genome_id, generation, fitness, active."""
     rows = state.store.list_genomes()
     marker = state.config.data_dir / "genomes" / ".active_name"
     active = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
@@ -92,8 +96,10 @@ def list_genomes(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
     response_model=dict[str, Any],
     responses=_404,
 )
-def get_genome(genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
-    """A stored genome (its versioned JSON)."""
+def get_genome(
+    genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
+    """Return a stored genome (its versioned JSON)."""
     genome: dict[str, Any] = _genomes(state).get_genome(genome_name).to_dict()
     return genome
 
@@ -118,7 +124,9 @@ def get_genome(genome_name: str = Path(..., pattern=NAME_PATTERN), state: Server
     },
 )
 def save_genome(
-    body: GenomeSave, genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
+    body: GenomeSave,
+    genome_name: str = Path(..., pattern=NAME_PATTERN),
+    state: ServerState = Depends(server),
 ) -> dict[str, Any]:
     """Validate and store a genome; ``make_active`` also makes it the active genome."""
     from evospikenet.evolution import EvoGenome
@@ -136,7 +144,9 @@ def save_genome(
     response_model=GenomeSaved,
     responses=_404,
 )
-def apply_genome(genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
+def apply_genome(
+    genome_name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
     """Make a stored genome active (``active_genome.json``, replaced atomically)."""
     with state.file_lock:
         info = _genomes(state).apply_genome(genome_name)
@@ -180,8 +190,11 @@ def restore_snapshot(
     snapshot_id: str = Path(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,160}$"),
     state: ServerState = Depends(server),
 ) -> dict[str, Any]:
-    """Roll back to a snapshot: its best genome is saved in the genome store (checked
-    against the snapshot's SHA-256 on loading)."""
+    """Roll back to a snapshot.
+
+    its best genome is saved in the genome store (checked against the snapshot's SHA-256 on
+    loading).
+    """
     from evospikenet.evolution import EvoGenome, SnapshotManager
 
     for _, d in _snapshot_dirs(state):
@@ -256,7 +269,9 @@ def list_log_sessions(
     response_model=SessionInfo,
     responses=_404,
 )
-def get_log_session(session_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_log_session(
+    session_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
     """One log session."""
     session = state.store.get_session(session_id)
     if session is None:
@@ -273,7 +288,7 @@ def get_log_session(session_id: str = Path(..., pattern=ID_PATTERN), state: Serv
 def list_session_artifacts(
     session_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
 ) -> list[dict[str, Any]]:
-    """The artifacts of a session."""
+    """Return the artifacts of a session."""
     if state.store.get_session(session_id) is None:
         raise HTTPException(404, f"no session {session_id!r}")
     return state.store.list_artifacts(None, session_id, None, 10_000)
@@ -348,7 +363,9 @@ async def upload_artifact(
         }
     )
     record.pop("path")
-    return JSONResponse(record, status_code=201, headers={"Location": f"/api/artifacts/{artifact_id}"})
+    return JSONResponse(
+        record, status_code=201, headers={"Location": f"/api/artifacts/{artifact_id}"}
+    )
 
 
 @router.get("/api/artifacts", operation_id="list_artifacts", response_model=list[ArtifactInfo])
@@ -376,8 +393,10 @@ def _artifact(state: ServerState, artifact_id: str) -> dict[str, Any]:
     response_model=ArtifactInfo,
     responses=_404,
 )
-def get_artifact(artifact_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
-    """An artifact's record (type, name, size, SHA-256, metadata)."""
+def get_artifact(
+    artifact_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
+    """Return an artifact's record (type, name, size, SHA-256, metadata)."""
     return _artifact(state, artifact_id)
 
 
@@ -387,8 +406,10 @@ def get_artifact(artifact_id: str = Path(..., pattern=ID_PATTERN), state: Server
     response_class=FileResponse,
     responses={200: _BINARY, **_404},
 )
-def download_artifact(artifact_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)) -> FileResponse:
-    """The file (streamed); ``X-Content-SHA256`` carries its hash."""
+def download_artifact(
+    artifact_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+) -> FileResponse:
+    """Return the file (streamed); ``X-Content-SHA256`` carries its hash."""
     record = _artifact(state, artifact_id)
     return FileResponse(
         record["path"],
@@ -469,7 +490,9 @@ def _connectome_lock(state: ServerState, name: str) -> Any:
         }
     },
 )
-async def upload_connectome(request: Request, name: str = Path(..., pattern=NAME_PATTERN)) -> dict[str, Any]:
+async def upload_connectome(
+    request: Request, name: str = Path(..., pattern=NAME_PATTERN)
+) -> dict[str, Any]:
     """Upload (or replace) a connectome NPZ; it is validated against the NPZ contract first."""
     import anyio
 
@@ -496,9 +519,11 @@ async def upload_connectome(request: Request, name: str = Path(..., pattern=NAME
         tmp.unlink(missing_ok=True)
 
 
-@router.get("/api/connectomes", operation_id="list_connectomes", response_model=list[ConnectomeInfo])
+@router.get(
+    "/api/connectomes", operation_id="list_connectomes", response_model=list[ConnectomeInfo]
+)
 def list_connectomes(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
-    """Uploaded connectomes."""
+    """Return uploaded connectomes."""
     rows = state.store.list_connectomes()
     for r in rows:
         r.pop("path")
@@ -511,7 +536,9 @@ def list_connectomes(state: ServerState = Depends(server)) -> list[dict[str, Any
     response_model=ConnectomeInfo,
     responses=_404,
 )
-def get_connectome(name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> dict[str, Any]:
+def get_connectome(
+    name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
+) -> dict[str, Any]:
     """Neurons, edges, E/I ratio, materialization version and SHA-256 of a connectome."""
     _connectome_path(state, name)
     record = state.store.get_connectome(name)
@@ -526,8 +553,10 @@ def get_connectome(name: str = Path(..., pattern=NAME_PATTERN), state: ServerSta
     response_class=FileResponse,
     responses={200: _BINARY, **_404},
 )
-def download_connectome(name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)) -> FileResponse:
-    """The NPZ file."""
+def download_connectome(
+    name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
+) -> FileResponse:
+    """Return the NPZ file."""
     return FileResponse(
         _connectome_path(state, name), media_type="application/octet-stream", filename=f"{name}.npz"
     )
@@ -548,13 +577,18 @@ def apply_connectome_delta(
     weighted: bool = Query(False),
     state: ServerState = Depends(server),
 ) -> dict[str, Any]:
-    """Apply a delta (seed 000 schema) in place; with an E/I range, a result outside it is
-    refused (422; the base is copied to the rollback directory and kept)."""
+    """Apply a delta (seed 000 schema) in place.
+
+    with an E/I range, a result outside it is refused (422; the base is copied to the rollback
+    directory and kept).
+    """
     from evospikenet.connectome import apply_delta, apply_delta_with_validation
 
     path = _connectome_path(state, name)
     if (ei_ratio_min is None) != (ei_ratio_max is None):
-        raise HTTPException(422, "invalid parameter ei_ratio_min/ei_ratio_max: give both or neither")
+        raise HTTPException(
+            422, "invalid parameter ei_ratio_min/ei_ratio_max: give both or neither"
+        )
     with _connectome_lock(state, name):
         fd, tmp_name = tempfile.mkstemp(suffix=".json", dir=path.parent)
         tmp = FsPath(tmp_name)
@@ -592,10 +626,15 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
     responses={**_404, 409: {"model": ErrorBody, "description": "No sync source configured"}},
 )
 def sync_connectome_route(
-    body: SyncRequest, name: str = Path(..., pattern=NAME_PATTERN), state: ServerState = Depends(server)
+    body: SyncRequest,
+    name: str = Path(..., pattern=NAME_PATTERN),
+    state: ServerState = Depends(server),
 ) -> dict[str, Any]:
-    """Bring the connectome to the newest materialization from the server's configured delta
-    source (``serve --sync-config``); all-or-nothing, validated step by step."""
+    """Bring the connectome to the newest materialization.
+
+    From the server's configured delta source (``serve --sync-config``); all-or-nothing,
+    validated step by step.
+    """
     from evospikenet.connectome import sync_connectome
 
     path = _connectome_path(state, name)

@@ -55,7 +55,9 @@ def _is_upload(method: str, path: str) -> bool:
     )
 
 
-def _error(status: int, message: str, error: str, field: str | None = None, **extra: Any) -> JSONResponse:
+def _error(
+    status: int, message: str, error: str, field: str | None = None, **extra: Any
+) -> JSONResponse:
     return JSONResponse(
         {"detail": message, "error": error, "field": field, **extra}, status_code=status
     )
@@ -77,8 +79,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {
-            400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict",
-            413: "PayloadTooLarge", 422: "InvalidParameterError",
+            400: "BadRequest",
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            409: "Conflict",
+            413: "PayloadTooLarge",
+            422: "InvalidParameterError",
         }
         response = _error(exc.status_code, str(exc.detail), names.get(exc.status_code, "HTTPError"))
         for k, v in (exc.headers or {}).items():
@@ -133,8 +139,10 @@ LIMITED = {
 
 
 def _document_limits(app: FastAPI, config: ServerConfig) -> None:
-    """Put this server's limits into /openapi.json as ``maximum`` (and a default above a
-    limit becomes the limit, as the routes apply it)."""
+    """Put this server's limits into /openapi.json as ``maximum``.
+
+    A default above a limit becomes the limit, as the routes apply it.
+    """
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -41,7 +41,7 @@ class BrainBackend(Protocol):
         """State of every node."""
 
     def result(self, prompt_id: str | None) -> dict[str, Any] | None:
-        """The response to a prompt (the latest when None), or None when not ready."""
+        """Return the response to a prompt (the latest when None), or None when not ready."""
 
     def node_health(self) -> dict[str, Any]:
         """``nodes``, ``summary``, ``updated_at`` of node discovery."""
@@ -52,6 +52,7 @@ class BrainBackend(Protocol):
 
 class PromptIn(StrictBody):
     """A multimodal prompt (files as base64)."""
+
     prompt: str | None = Field(None, max_length=10_000)
     image_base64: str | None = Field(None, max_length=20_000_000)
     audio_base64: str | None = Field(None, max_length=20_000_000)

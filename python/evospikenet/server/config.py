@@ -18,6 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from evospikenet.errors import FileIOError, InvalidParameterError
 
@@ -72,7 +73,9 @@ def load_api_keys(path: str | os.PathLike[str]) -> list[ApiKey]:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise FileIOError(f"cannot read api_key_file {p}: {exc.strerror}", str(p), exc.errno) from exc
+        raise FileIOError(
+            f"cannot read api_key_file {p}: {exc.strerror}", str(p), exc.errno
+        ) from exc
     keys: list[ApiKey] = []
     seen: set[str] = set()
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -125,7 +128,9 @@ def add_api_key(path: str | os.PathLike[str], key_id: str, scope: str = "write")
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"{key_id} {scope} {hash_api_key(key)}\n")
     except OSError as exc:
-        raise FileIOError(f"cannot write api_key_file {p}: {exc.strerror}", str(p), exc.errno) from exc
+        raise FileIOError(
+            f"cannot write api_key_file {p}: {exc.strerror}", str(p), exc.errno
+        ) from exc
     return key
 
 
@@ -211,7 +216,9 @@ class ServerConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidParameterError.of(name, value, "must be an integer >= 1")
         if self.audit_fsync not in ("batch", "always"):
-            raise InvalidParameterError.of("audit_fsync", self.audit_fsync, "must be batch or always")
+            raise InvalidParameterError.of(
+                "audit_fsync", self.audit_fsync, "must be batch or always"
+            )
         if not self.job_timeout_s > 0:
             raise InvalidParameterError.of("job_timeout_s", self.job_timeout_s, "must be > 0")
 
@@ -238,11 +245,11 @@ class ServerConfig:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> ServerConfig:
+    def from_json(cls, data: dict[str, Any]) -> ServerConfig:
         """Inverse of :meth:`to_json`."""
-        values = dict(data)
-        values["api_keys"] = [ApiKey(*k) for k in values.get("api_keys", [])]  # type: ignore[union-attr]
+        values: dict[str, Any] = dict(data)
+        values["api_keys"] = [ApiKey(*k) for k in values.get("api_keys", [])]
         for name in ("lm_checkpoint", "sync_config"):
             if values.get(name) is not None:
                 values[name] = Path(str(values[name]))
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

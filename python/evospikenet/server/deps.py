@@ -11,14 +11,22 @@ from fastapi.security import APIKeyHeader
 from evospikenet.server.schemas import COMMON_RESPONSES
 from evospikenet.server.state import ServerState
 
-__all__ = ["API_KEY_HEADER", "capped", "job_or_404", "key_id", "make_router", "server", "submit_job"]
+__all__ = [
+    "API_KEY_HEADER",
+    "capped",
+    "job_or_404",
+    "key_id",
+    "make_router",
+    "server",
+    "submit_job",
+]
 
 #: Documents the X-API-Key header in /openapi.json (the gate checks it).
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
 def make_router(tag: str, prefix: str = "") -> APIRouter:
-    """A router whose routes document the key header and the common errors."""
+    """Return a router whose routes document the key header and the common errors."""
     return APIRouter(
         prefix=prefix,
         tags=[tag],
@@ -28,18 +36,18 @@ def make_router(tag: str, prefix: str = "") -> APIRouter:
 
 
 def server(request: Request) -> ServerState:
-    """The process's :class:`ServerState`."""
+    """Return the process's :class:`ServerState`."""
     state: ServerState = request.app.state.server
     return state
 
 
 def key_id(request: Request) -> str:
-    """The caller's key id (set by the gate)."""
+    """Return the caller's key id (set by the gate)."""
     return str(request.state.key_id)
 
 
 def job_or_404(state: ServerState, job_id: str, kind: str) -> dict[str, Any]:
-    """The job, or 404 when it does not exist or is of another kind."""
+    """Return the job, or 404 when it does not exist or is of another kind."""
     job = state.store.get_job(job_id)
     if job is None or job["kind"] != kind:
         raise HTTPException(404, f"no {kind} job {job_id!r}")
@@ -47,7 +55,7 @@ def job_or_404(state: ServerState, job_id: str, kind: str) -> dict[str, Any]:
 
 
 def public_job(job: dict[str, Any]) -> dict[str, Any]:
-    """A job without internal parameters (``_``-prefixed: server paths)."""
+    """Return a job without internal parameters (``_``-prefixed: server paths)."""
     out = dict(job)
     out["params"] = {k: v for k, v in job["params"].items() if not k.startswith("_")}
     out.pop("key_id", None)
@@ -66,9 +74,7 @@ def submit_job(
     """Queue a job: 202 with ``Location``, or 429 with ``Retry-After`` when the queue is full."""
     if session_id is not None and state.store.get_session(session_id) is None:
         raise HTTPException(404, f"no session {session_id!r}")
-    job = state.store.add_job(
-        kind, params, key_id(request), session_id, state.config.queue_size
-    )
+    job = state.store.add_job(kind, params, key_id(request), session_id, state.config.queue_size)
     if job is None:
         retry = str(state.config.retry_after_s)
         return JSONResponse(
@@ -88,8 +94,10 @@ def submit_job(
 
 
 def capped(body: Any, name: str, limit: float, attr: str) -> Any:
-    """``body.name``, or ``limit`` when the field was left at a default above it; 422 when
-    the client asked for more than the limit."""
+    """``body.name``, or ``limit`` when the field was left at a default above it.
+
+    422 when the client asked for more than the limit.
+    """
     value = getattr(body, name)
     if value is None or value <= limit:
         return value

@@ -1,4 +1,4 @@
-"""The ASGI middleware every request passes: request id, API key, body size, audit entry.
+r"""The ASGI middleware every request passes: request id, API key, body size, audit entry.
 
 One place decides, before any route runs:
 
@@ -16,7 +16,7 @@ One place decides, before any route runs:
   valid key), action ``api.<operation id>``, resource = the path, result
   ``success`` (2xx/3xx), ``failure`` (4xx) or ``error`` (5xx), detail
   ``{method, status, request_id, request_sha256}`` where ``request_sha256``
-  is SHA-256 of ``METHOD PATH?QUERY\\n`` followed by the body bytes the route
+  is SHA-256 of ``METHOD PATH?QUERY\n`` followed by the body bytes the route
   read. A route that writes its own entry (``POST /api/audit/log``) sets
   ``request.state.audited``. If the audit log cannot be written the
   response becomes 500 (not 503: the change was made, a retry must not repeat it).
@@ -69,6 +69,7 @@ class Gate:
         self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run one request through the checks (module docstring), then the app."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -80,7 +81,9 @@ class Gate:
         state["request_id"] = request_id
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         mutating = method in MUTATING
-        hasher = hashlib.sha256(f"{method} {path}?{scope.get('query_string', b'').decode('latin-1')}\n".encode())
+        hasher = hashlib.sha256(
+            f"{method} {path}?{scope.get('query_string', b'').decode('latin-1')}\n".encode()
+        )
         actor = "anonymous"
         status_box: dict[str, Any] = {"status": None, "audited": False, "replaced": False}
 
@@ -101,7 +104,7 @@ class Gate:
                 await anyio.to_thread.run_sync(
                     self.server.audit_entry, f"api.{op}", actor, path, result, detail
                 )
-            except Exception:  # noqa: BLE001 - answered as 500 below
+            except Exception:
                 log.exception("cannot write the audit entry of %s %s", method, path)
                 return False
             return True

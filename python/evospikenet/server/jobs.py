@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import logging
 import multiprocessing as mp
-import os
 import shutil
 import signal
 import threading
@@ -47,7 +46,9 @@ __all__ = [
 log = logging.getLogger("evospikenet.server")
 
 Reporter = Callable[[float, str], None]
-JobFunction = Callable[[dict[str, Any], Path, Reporter], tuple[dict[str, Any], list[tuple[str, str]]]]
+JobFunction = Callable[
+    [dict[str, Any], Path, Reporter], tuple[dict[str, Any], list[tuple[str, str]]]
+]
 
 
 def run_simulation(
@@ -86,8 +87,10 @@ def run_simulation(
 def run_evolution(
     params: dict[str, Any], workdir: Path, report: Reporter
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Run :func:`evospikenet.evolution.run.evolve` (built-in tasks only); checkpoints and
-    snapshots stay in the job directory, the best genome becomes an artifact."""
+    """Run :func:`evospikenet.evolution.run.evolve` (built-in tasks only).
+
+    checkpoints and snapshots stay in the job directory, the best genome becomes an artifact.
+    """
     from evospikenet.evolution.fitness import FitnessWeights
     from evospikenet.evolution.run import GenerationReport, evolve
 
@@ -106,7 +109,9 @@ def run_evolution(
         out=workdir / "run",
         target_fitness=params.get("target_fitness"),
         weights=FitnessWeights(
-            1.0, float(params.get("robustness_weight", 0.0)), float(params.get("energy_weight", 0.0))
+            1.0,
+            float(params.get("robustness_weight", 0.0)),
+            float(params.get("energy_weight", 0.0)),
         ),
         episodes=params.get("episodes"),
         on_generation=on_generation,
@@ -124,8 +129,10 @@ JOB_KINDS: dict[str, JobFunction] = {
 
 
 def register_job_kind(kind: str, function: JobFunction) -> None:
-    """Add a job kind (for example the brain's prompt jobs); the function must be importable
-    by name from a module (the child process imports it)."""
+    """Add a job kind (for example the brain's prompt jobs).
+
+    the function must be importable by name from a module (the child process imports it).
+    """
     JOB_KINDS[kind] = function
 
 
@@ -160,7 +167,7 @@ def _child_main(
         conn.send(("done", result, files))
     except MemoryError:
         conn.send(("error", f"out of memory (job memory limit {memory_mb} MiB)"))
-    except Exception as exc:  # noqa: BLE001 - reported to the client as the job's error
+    except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
@@ -268,7 +275,7 @@ class JobRunner:
         while not self._stop.is_set():
             try:
                 job = self.store.claim_job(tuple(JOB_KINDS))
-            except Exception:  # noqa: BLE001 - keep the worker alive; the next poll retries
+            except Exception:
                 log.exception("claiming a job failed")
                 job = None
             if job is None:
@@ -277,7 +284,7 @@ class JobRunner:
                 continue
             try:
                 self._run(job)
-            except Exception as exc:  # noqa: BLE001 - the job fails, the worker lives on
+            except Exception as exc:
                 log.exception("job %s failed in the runner", job["job_id"])
                 self._finish(job, "failed", error=f"server error running the job: {exc}")
 

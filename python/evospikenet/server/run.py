@@ -18,7 +18,7 @@ log = logging.getLogger("evospikenet.server")
 
 
 def app_from_env() -> Any:
-    """uvicorn factory for ``--workers N``: the app of the config in :data:`CONFIG_ENV`."""
+    """Uvicorn factory for ``--workers N``: the app of the config in :data:`CONFIG_ENV`."""
     from evospikenet.server.app import create_app
 
     return create_app(ServerConfig.from_json(json.loads(os.environ[CONFIG_ENV])))

@@ -11,7 +11,6 @@ from evospikenet.models import MODELS
 
 __all__ = [
     "COMMON_RESPONSES",
-    "StrictBody",
     "ID_PATTERN",
     "NAME_PATTERN",
     "ArtifactInfo",
@@ -20,6 +19,7 @@ __all__ = [
     "EvolutionRequest",
     "JobInfo",
     "SimulationRequest",
+    "StrictBody",
 ]
 
 #: Names of stored things (genomes, connectomes, snapshots, artifacts).
@@ -39,9 +39,11 @@ def _is_int(annotation: Any) -> bool:
 
 
 class StrictBody(BaseModel):
-    """A JSON body: unknown fields refused, no coercion (``false`` is not 0, ``"1"`` not 1),
-    except that an integer field takes an integral number (``86.0``), as JSON Schema's
-    ``integer`` does."""
+    """A JSON body.
+
+    unknown fields refused, no coercion (``false`` is not 0, ``"1"`` not 1), except that an integer
+    field takes an integral number (``86.0``), as JSON Schema's ``integer`` does.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -341,8 +343,9 @@ class ServerInfo(BaseModel):
 class GenerateIn(_Strict):
     """Text generation with the byte-level spiking language model."""
 
-    prompt: str = Field(..., max_length=10_000, description="Longer than the server's "
-                        "max_prompt_chars: 422")
+    prompt: str = Field(
+        ..., max_length=10_000, description="Longer than the server's max_prompt_chars: 422"
+    )
     max_length: int = Field(50, ge=0, description="Bytes to generate")
     temperature: float = Field(0.8, ge=0, le=5)
     seed: int | None = Field(None, ge=0, le=MAX_SEED)

@@ -1,5 +1,8 @@
-"""What the routes share: configuration, the SQLite store, the audit log, the job runner,
-the biomimetic framework and the language model (loaded on first use)."""
+"""What the routes share.
+
+configuration, the SQLite store, the audit log, the job runner, the biomimetic framework and the
+language model (loaded on first use).
+"""
 
 from __future__ import annotations
 

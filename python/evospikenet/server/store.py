@@ -1,5 +1,7 @@
-"""The server's state in SQLite (stdlib :mod:`sqlite3`, WAL mode): jobs, artifacts, sessions,
-connectomes and the genome index. Files live beside it under the data directory.
+"""The server's state in SQLite (stdlib :mod:`sqlite3`, WAL mode).
+
+jobs, artifacts, sessions, connectomes and the genome index. Files live beside it under the data
+directory.
 
 Every process and thread opens its own connection (:class:`Store` keeps one per
 thread); SQLite serialises writers (``busy_timeout`` 30 s), so several uvicorn
@@ -82,7 +84,7 @@ CREATE TABLE IF NOT EXISTS genomes (
 
 
 def new_id() -> str:
-    """A new random id (32 hex digits)."""
+    """Return a new random id (32 hex digits)."""
     return uuid.uuid4().hex
 
 
@@ -125,7 +127,7 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
+        """Return a write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -164,7 +166,7 @@ class Store:
         marks = ",".join("?" * len(kinds))
         with self.tx() as db:
             row = db.execute(
-                f"UPDATE jobs SET status='running', started=?, owner_pid=? WHERE id = ("  # noqa: S608
+                f"UPDATE jobs SET status='running', started=?, owner_pid=? WHERE id = ("
                 f"SELECT id FROM jobs WHERE status='queued' AND kind IN ({marks}) "
                 "ORDER BY created LIMIT 1) RETURNING id",
                 (now(), os.getpid(), *kinds),
@@ -288,7 +290,9 @@ class Store:
         """Ids of the jobs running in process ``pid``."""
         return [
             r["id"]
-            for r in self.query("SELECT id FROM jobs WHERE status='running' AND owner_pid=?", (pid,))
+            for r in self.query(
+                "SELECT id FROM jobs WHERE status='running' AND owner_pid=?", (pid,)
+            )
         ]
 
     # -- sessions and artifacts -------------------------------------------------------------
@@ -306,7 +310,7 @@ class Store:
         return session
 
     def get_session(self, session_id: str) -> dict[str, Any] | None:
-        """A session with its artifact count, or None."""
+        """Return a session with its artifact count, or None."""
         rows = self.query(
             "SELECT s.*, (SELECT COUNT(*) FROM artifacts a WHERE a.session_id=s.id) AS n "
             "FROM sessions s WHERE s.id=?",
@@ -362,7 +366,7 @@ class Store:
         return out
 
     def get_artifact(self, artifact_id: str) -> dict[str, Any] | None:
-        """An artifact's record, or None."""
+        """Return an artifact's record, or None."""
         rows = self.query("SELECT * FROM artifacts WHERE id=?", (artifact_id,))
         return self._artifact(rows[0]) if rows else None
 
@@ -417,7 +421,7 @@ class Store:
             )
 
     def get_connectome(self, name: str) -> dict[str, Any] | None:
-        """A connectome's record, or None."""
+        """Return a connectome's record, or None."""
         rows = self.query("SELECT * FROM connectomes WHERE name=?", (name,))
         return self._connectome(rows[0]) if rows else None
 
@@ -447,7 +451,7 @@ class Store:
             )
 
     def list_genomes(self) -> list[dict[str, Any]]:
-        """The genome index, by name."""
+        """Return the genome index, by name."""
         return [
             {
                 "name": r["name"],
