@@ -123,9 +123,41 @@ def _children(pid: int) -> set[int]:
         return set()
 
 
+def test_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
+    from evospikenet.errors import APIError
+
+    with ServerProcess(tmp_path, "--queue-size", "1", "--limit", "retry_after_s=2") as srv:
+        http = httpx.Client(base_url=srv.url, headers=srv.headers(), timeout=60)
+        long = {"model": "cuba", "duration_ms": 60_000, "scale": 1}
+        running = http.post("/api/simulations", json=long).headers["location"]
+        deadline = time.monotonic() + 120
+        while http.get(running).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        queued = http.post("/api/simulations", json=long)
+        assert queued.status_code == 202
+        full = http.post("/api/simulations", json=long)
+        assert full.status_code == 429 and full.headers["retry-after"] == "2"
+        assert full.json()["error"] == "QueueFull"
+        with EvoSpikeNetAPIClient(srv.url, api_key=srv.key, max_retries=0) as client:
+            with pytest.raises(APIError) as err:
+                client.submit_simulation("cuba", duration_ms=100)
+            assert err.value.status_code == 429 and err.value.retry_after == 2.0
+        # cancelling the queued job frees its place
+        assert http.delete(queued.headers["location"]).json()["status"] == "cancelled"
+        assert http.post("/api/simulations", json=long).status_code == 202
+        for job in http.get("/api/simulations").json():
+            http.delete(f"/api/simulations/{job['job_id']}")
+        http.close()
+
+
 def test_kill_9_during_jobs_then_restart(killed_server: ServerProcess) -> None:
     srv = killed_server.start()
     http = httpx.Client(base_url=srv.url, headers=srv.headers(), timeout=60)
+    session = http.post("/api/sessions", json={"description": "kept"}).json()["session_id"]
+    blob = http.post(
+        "/api/artifacts", params={"artifact_type": "blob", "name": "b.bin"}, content=b"x" * 1000
+    ).json()
     # a finished job with its artifact
     r = http.post("/api/simulations", json={"model": "cuba", "duration_ms": 100, "scale": 0.25})
     done_url = r.headers["location"]
@@ -164,6 +196,9 @@ def test_kill_9_during_jobs_then_restart(killed_server: ServerProcess) -> None:
         assert http.get(done_url).json()["status"] == "succeeded"
         again = http.get(f"/api/artifacts/{art['artifact_id']}/content").content
         assert again == data and hashlib.sha256(again).hexdigest() == art["sha256"]
+        # everything else written before the kill is there too
+        assert http.get(f"/api/sessions/{session}").json()["description"] == "kept"
+        assert http.get(f"/api/artifacts/{blob['artifact_id']}/content").content == b"x" * 1000
         # the interrupted job can be resubmitted
         r = http.post(f"{run_url}/resubmit")
         assert r.status_code == 202
