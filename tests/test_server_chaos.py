@@ -35,6 +35,10 @@ def test_wait_for_server_outlasts_a_late_start(tmp_path: Path) -> None:
         assert client.wait_for_server(timeout=180, interval=0.5)
         assert time.monotonic() - t0 >= 3.0
         assert client.health_check()["status"] == "ok"
+        # a fresh server's empty audit log verifies (RFC 9162 empty-tree root)
+        empty = client.verify_audit_chain()
+        assert empty["valid"] and empty["checked"] == 0
+        assert empty["root_hash"] == "sha256:" + hashlib.sha256(b"").hexdigest()
     finally:
         timer.join()
         srv.stop()
