@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,35 @@ def _operation(
     return None
 
 
+def seed(srv: ServerProcess, tmp_path: Path) -> None:
+    """Real things for the listings' links to lead to: a connectome, a genome, a finished
+    evolution run (with a snapshot), a simulation, a session with an artifact."""
+    from evospikenet.connectome import save_connectome_npz
+    from tests.connectome_synth import synthetic_connectome
+
+    with httpx.Client(base_url=srv.url, headers=srv.headers(), timeout=120) as http:
+        npz = tmp_path / "seed.npz"
+        save_connectome_npz(npz, synthetic_connectome())
+        assert http.put("/api/connectomes/worm", content=npz.read_bytes()).status_code == 200
+        evo = http.post(
+            "/api/evolution", json={"task": "digits", "population": 4, "generations": 2}
+        )
+        sim = http.post("/api/simulations", json={"model": "cuba", "duration_ms": 50, "scale": 0.1})
+        sid = http.post("/api/sessions", json={"description": "seed"}).json()["session_id"]
+        http.post("/api/artifacts", params={"artifact_type": "blob", "name": "a.bin",
+                                            "session_id": sid}, content=b"seed")  # fmt: skip
+        for r in (evo, sim):
+            while http.get(r.headers["location"]).json()["status"] in ("queued", "running"):
+                time.sleep(0.2)
+        best = http.get(f"{evo.headers['location']}/result").json()["artifacts"][0]
+        genome = json.loads(http.get(f"/api/artifacts/{best['artifact_id']}/content").content)
+        assert http.put("/api/genomes/best", json={"genome": genome}).status_code == 200
+
+
 def run_fuzz(tmp_path: Path, examples: int) -> None:
     srv = ServerProcess(tmp_path, *LIMITS).start()
     try:
+        seed(srv, tmp_path)
         schema = httpx.get(f"{srv.url}/openapi.json", headers=srv.headers()).json()
         har = tmp_path / "requests.har"
         cmd = [

@@ -8,7 +8,15 @@ import yaml
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from evospikenet.server.deps import capped, job_or_404, make_router, public_job, server, submit_job
+from evospikenet.server.deps import (
+    capped,
+    first_item_links,
+    job_or_404,
+    make_router,
+    public_job,
+    server,
+    submit_job,
+)
 from evospikenet.server.schemas import (
     ID_PATTERN,
     CancelReply,
@@ -182,7 +190,14 @@ def submit_simulation(
     return submit_job(state, request, "simulation", params, body.session_id, "/api/simulations")
 
 
-@router.get("/api/simulations", operation_id="list_simulations", response_model=list[JobInfo])
+@router.get(
+    "/api/simulations",
+    operation_id="list_simulations",
+    response_model=list[JobInfo],
+    responses=first_item_links(
+        "job_id", "job_id", "get_simulation", "get_simulation_result", "resubmit_simulation"
+    ),
+)
 def list_simulations(
     status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
     limit: int = Query(100, ge=1, le=1000),
@@ -295,7 +310,14 @@ def submit_evolution(
     return submit_job(state, request, "evolution", params, body.session_id, "/api/evolution")
 
 
-@router.get("/api/evolution", operation_id="list_evolution", response_model=list[JobInfo])
+@router.get(
+    "/api/evolution",
+    operation_id="list_evolution",
+    response_model=list[JobInfo],
+    responses=first_item_links(
+        "job_id", "job_id", "get_evolution", "get_evolution_result", "resubmit_evolution"
+    ),
+)
 def list_evolution(
     status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
     limit: int = Query(100, ge=1, le=1000),

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
 from evospikenet.errors import FileIOError
-from evospikenet.server.deps import key_id, make_router, server
+from evospikenet.server.deps import first_item_links, key_id, make_router, server
 from evospikenet.server.schemas import (
     ID_PATTERN,
     NAME_PATTERN,
@@ -81,7 +81,12 @@ def _genomes(state: ServerState) -> Any:
     return GenomeStore(state.config.data_dir / "genomes")
 
 
-@router.get("/api/genomes", operation_id="list_genomes", response_model=list[GenomeInfo])
+@router.get(
+    "/api/genomes",
+    operation_id="list_genomes",
+    response_model=list[GenomeInfo],
+    responses=first_item_links("genome_name", "name", "get_genome", "apply_genome"),
+)
 def list_genomes(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
     """Return the genome index: name, genome_id, generation, fitness, active."""
     rows = state.store.list_genomes()
@@ -164,7 +169,12 @@ def _snapshot_dirs(state: ServerState) -> list[tuple[str, FsPath]]:
     return out
 
 
-@router.get("/api/snapshots", operation_id="list_snapshots", response_model=list[SnapshotInfo])
+@router.get(
+    "/api/snapshots",
+    operation_id="list_snapshots",
+    response_model=list[SnapshotInfo],
+    responses=first_item_links("snapshot_id", "id", "restore_snapshot"),
+)
 def list_snapshots(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
     """Snapshots of every finished evolution job (one per generation), oldest first per job."""
     from evospikenet.evolution import SnapshotManager
@@ -255,7 +265,14 @@ def create_log_session(
     )
 
 
-@router.get("/api/sessions", operation_id="list_log_sessions", response_model=list[SessionInfo])
+@router.get(
+    "/api/sessions",
+    operation_id="list_log_sessions",
+    response_model=list[SessionInfo],
+    responses=first_item_links(
+        "session_id", "session_id", "get_log_session", "list_session_artifacts"
+    ),
+)
 def list_log_sessions(
     limit: int = Query(100, ge=1, le=1000), state: ServerState = Depends(server)
 ) -> list[dict[str, Any]]:
@@ -368,7 +385,12 @@ async def upload_artifact(
     )
 
 
-@router.get("/api/artifacts", operation_id="list_artifacts", response_model=list[ArtifactInfo])
+@router.get(
+    "/api/artifacts",
+    operation_id="list_artifacts",
+    response_model=list[ArtifactInfo],
+    responses=first_item_links("artifact_id", "artifact_id", "get_artifact", "download_artifact"),
+)
 def list_artifacts(
     artifact_type: str | None = Query(None, max_length=32),
     session_id: str | None = Query(None, max_length=32),
@@ -520,7 +542,17 @@ async def upload_connectome(
 
 
 @router.get(
-    "/api/connectomes", operation_id="list_connectomes", response_model=list[ConnectomeInfo]
+    "/api/connectomes",
+    operation_id="list_connectomes",
+    response_model=list[ConnectomeInfo],
+    responses=first_item_links(
+        "name",
+        "name",
+        "get_connectome",
+        "download_connectome",
+        "apply_connectome_delta",
+        "sync_connectome",
+    ),
 )
 def list_connectomes(state: ServerState = Depends(server)) -> list[dict[str, Any]]:
     """Return uploaded connectomes."""

@@ -106,3 +106,19 @@ def capped(body: Any, name: str, limit: float, attr: str) -> Any:
     raise HTTPException(
         422, f"invalid parameter {name} = {value}: above the server's limit {attr} = {limit:g}"
     )
+
+
+def first_item_links(param: str, pointer: str, *operations: str) -> dict[int | str, Any]:
+    """OpenAPI links from the first element of a list response to ``operations``.
+
+    ``param`` of each operation takes ``$response.body#/0/<pointer>``; stateful testing
+    (schemathesis) follows them from a listing to the items it lists.
+    """
+    links = {
+        f"First{''.join(w.title() for w in op.split('_'))}": {
+            "operationId": op,
+            "parameters": {param: f"$response.body#/0/{pointer}"},
+        }
+        for op in operations
+    }
+    return {200: {"links": links}}
