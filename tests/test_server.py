@@ -39,7 +39,11 @@ LIMITS = (
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with ServerProcess(tmp_path_factory.mktemp("serve"), *LIMITS) as s:
+    root = tmp_path_factory.mktemp("serve")
+    (root / "deltas").mkdir()
+    sync = root / "sync.yaml"
+    sync.write_text("sync:\n  source: {directory: deltas}\n  rollback_dir: rollback\n")
+    with ServerProcess(root, *LIMITS, "--sync-config", str(sync)) as s:
         yield s
 
 
@@ -326,8 +330,20 @@ def test_connectome_upload_info_delta_and_sync(
     got = tmp_path / "got.npz"
     got.write_bytes(http.get("/api/connectomes/worm/content").content)
     assert load_connectome_npz(got).n_edges == c.n_edges + 1
-    # sync without a configured source is a conflict, not a server error
-    assert http.post("/api/connectomes/worm/sync", json={}).status_code == 409
+    # sync from the server's delta directory: nothing newer yet, then one delta 2 -> 3
+    r = http.post("/api/connectomes/worm/sync", json={})
+    assert r.status_code == 200 and r.json()["status"] == "no_update"
+    gone = {"pre_id": int(c.pre_id[0]), "post_id": int(c.post_id[0])}
+    step = dict(delta, materialization_version_from=2, materialization_version_to=3)
+    step.update(added=[], removed=[gone])
+    (srv.root / "deltas" / "d3.json").write_text(json.dumps(step))
+    r = http.post("/api/connectomes/worm/sync", json={"dry_run": True})
+    assert r.json()["status"] == "dry_run" and r.json()["version_to"] == 3
+    assert http.get("/api/connectomes/worm").json()["materialization_version"] == 2
+    r = http.post("/api/connectomes/worm/sync", json={})
+    assert r.status_code == 200 and r.json()["status"] == "success", r.text
+    info = http.get("/api/connectomes/worm").json()
+    assert info["materialization_version"] == 3 and info["n_edges"] == c.n_edges
     # a simulation of the uploaded connectome
     r = http.post("/api/simulations", json={"connectome": "worm", "duration_ms": 50})
     assert wait_job(http, r.headers["location"])["status"] == "succeeded"
