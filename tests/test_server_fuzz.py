@@ -131,6 +131,8 @@ def run_fuzz(tmp_path: Path, examples: int) -> None:
     print(f"\nschemathesis: {len(entries)} requests, {len(per_op)} operations, "
           f"cases per operation min {counts[0]} median {counts[len(counts) // 2]} "
           f"max {counts[-1]}")  # fmt: skip
+    few = sorted(f"{op} ({n})" for op, n in per_op.items() if n < examples)
+    print(f"operations with fewer than {examples} cases: {', '.join(few) or 'none'}")
     # the audit log: verifies, one entry per mutating request, success <=> 2xx
     log = AuditLogManager(srv.data_dir / "audit.jsonl")
     report = log.verify()
