@@ -35,7 +35,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.server_proc import ServerProcess  # noqa: E402
+from tests.server_proc import ServerProcess
 
 LUA = """
 local ids = {%(ids)s}
@@ -43,15 +43,16 @@ local key = "%(key)s"
 local i = 0
 local mix = %(mix)s
 wrk.headers["X-API-Key"] = key
+local post = {["Content-Type"] = "application/json", ["X-API-Key"] = key}
 request = function()
   i = i + 1
   local id = ids[(i %% #ids) + 1]
   local k = i %% 10
   if mix and k == 0 then
-    return wrk.format("POST", "/api/simulations", {["Content-Type"] = "application/json", ["X-API-Key"] = key},
+    return wrk.format("POST", "/api/simulations", post,
       '{"model": "cuba", "scale": 0.1, "duration_ms": 50}')
   elseif mix and k == 5 then
-    return wrk.format("POST", "/api/sessions", {["Content-Type"] = "application/json", ["X-API-Key"] = key},
+    return wrk.format("POST", "/api/sessions", post,
       '{"description": "bench"}')
   elseif k %% 3 == 0 then
     return wrk.format("GET", "/api/simulations/" .. id .. "/result")
@@ -70,7 +71,8 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, script: Path | None, seconds: int, conns: int, threads: int) -> dict:
-    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency"]
+    cmd += ["--timeout", "30s"]
     if script is not None:
         cmd += ["-s", str(script)]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -79,7 +81,9 @@ def run_wrk(url: str, script: Path | None, seconds: int, conns: int, threads: in
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "requests": requests,
-        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "requests_per_s": float(
+            re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)  # type: ignore[union-attr]
+        ),
         "p50_ms": _ms(lat["50"]),
         "p90_ms": _ms(lat["90"]),
         "p99_ms": _ms(lat["99"]),
