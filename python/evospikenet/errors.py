@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno as _errno
 
 __all__ = [
+    "APIError",
     "ChainBrokenError",
     "ConnectomeSchemaError",
     "ConnectomeSyncValidationError",
@@ -328,3 +329,54 @@ class SilentPopulationWarning(EvoSpikeNetWarning):
     def __init__(self, message: str, population: str = "") -> None:
         super().__init__(message)
         self.population = population
+
+
+class APIError(EvoSpikeNetError):
+    """An EvoSpikeNet server answered an error, or could not be reached (:mod:`evospikenet.sdk`).
+
+    Parameters
+    ----------
+    message : str
+        The server's one-line ``detail`` (or the transport error).
+    status_code : int or None
+        HTTP status; None when no response came (connection refused, timeout).
+    body : object
+        The decoded response body (dict for JSON errors, else text), or None.
+    error_type : str
+        The server's error class (``"InvalidParameterError"``, ``"QueueFull"``,
+        ...), ``"ConnectionError"`` or ``"Timeout"`` without a response.
+    retry_after : float or None
+        Seconds from the ``Retry-After`` header (429, 503).
+    field : str or None
+        The offending field, when the server named one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        body: object = None,
+        error_type: str = "",
+        retry_after: float | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.error_type = error_type
+        self.retry_after = retry_after
+        self.field = field
+
+    @property
+    def error_info(self) -> APIError:
+        """Seed 000's ``e.error_info``: the error itself.
+
+        It has ``error_type``, ``message``, ``details``, ``retry_after`` and ``status_code``.
+        """
+        return self
+
+    @property
+    def details(self) -> object:
+        """Seed 000's name for the response body."""
+        return self.body

@@ -475,7 +475,12 @@ def _sample(
             nxt = int(logits.argmax(-1))
         else:
             probs = torch.softmax(logits[0] / temperature, -1)
-            nxt = int(torch.multinomial(probs, 1, generator=gen))
+            if not bool(torch.isfinite(probs).all()):
+                # logits / temperature overflowed float32 (a tiny temperature): take the
+                # limit T -> 0 of the softmax, the most likely byte
+                nxt = int(logits.argmax(-1))
+            else:
+                nxt = int(torch.multinomial(probs, 1, generator=gen))
         out.append(nxt)
         logits = model.step(torch.tensor([nxt]), state)
     return bytes(out).decode("utf-8", errors="replace")
