@@ -289,9 +289,7 @@ def test_node_stops_cleanly_on_sigterm_and_records(harness: Harness, tmp_path: P
     ev = h.wait_event("lang-main-0", False, t_term, 10)
     assert ev[2] == "liveliness token lost"
     spikes = pq.read_table(rec / "lang-main-0" / "spikes.parquet")
-    assert spikes.num_rows > 0 and set(spikes.column("source").to_pylist()) >= {
-        "blocks.0.lif_in"
-    }
+    assert spikes.num_rows > 0 and set(spikes.column("source").to_pylist()) >= {"blocks.0.lif_in"}
     membrane = pq.read_table(rec / "lang-main-0" / "membrane.parquet")
     assert membrane.num_rows > 0
     weights = pq.read_table(rec / "lang-main-0" / "weights.parquet")

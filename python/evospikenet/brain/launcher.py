@@ -16,8 +16,10 @@ The file (an example: ``examples/brain.yaml``)::
         role: motor                     # optional; must match the id
 
 :class:`BrainLauncher` opens a Zenoh session in router mode listening on
-``endpoint`` (clients -- ``brain status``, ``brain prompt``, nodes on other
-hosts -- connect there), follows the nodes with a
+``endpoint``; every node is a Zenoh client of it (as are ``brain status``,
+``brain prompt`` and nodes on other hosts: all traffic goes through the
+router, which also withdraws a node's liveliness token when its link
+breaks), follows the nodes with a
 :class:`~.discovery.ZenohNodeDiscovery`, starts the PFC process first and
 the others right after it without waiting (they start in parallel), and
 counts the brain ready when every node is active. Each node process runs
@@ -185,7 +187,8 @@ def node_command(
     """Return the ``evospikenet brain node`` command line of ``spec``."""
     cmd = [
         sys.executable, "-m", "evospikenet", "brain", "node", "--role", spec.role,
-        "--node-id", spec.node_id, "--connect", connect, "--namespace", namespace,
+        "--node-id", spec.node_id, "--mode", "client", "--connect", connect,
+        "--namespace", namespace,
     ]  # fmt: skip
     if record is not None:
         cmd += ["--record", record]

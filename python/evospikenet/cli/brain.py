@@ -236,8 +236,10 @@ def _zenoh_options(fn: Any) -> Any:
                      help="Endpoint to connect to, e.g. tcp/HOST:7447 (repeatable)."),
         click.option("--listen", multiple=True, metavar="ENDPOINT",
                      help="Endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeatable)."),
-        click.option("--mode", type=click.Choice(["peer", "client", "router"]), default="peer",
-                     show_default=True),
+        click.option("--mode", type=click.Choice(["peer", "client", "router"]),
+                     default="client", show_default=True,
+                     help="client: connect to a router (brain up, or a node run with "
+                          "--mode router --listen EP)."),
         click.option("--namespace", default="evospikenet", show_default=True,
                      help="Key prefix."),
     ]):  # fmt: skip
