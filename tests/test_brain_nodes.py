@@ -297,5 +297,86 @@ def test_node_stops_cleanly_on_sigterm_and_records(harness: Harness, tmp_path: P
     assert int(spikes.schema.metadata[b"duration_ms"].split(b".")[0]) > 0
 
 
-def _unused() -> None:  # keep imports used until the PFC tests land
-    _ = (os, threading, write_atomic)
+# -- the PFC: routing, fallback, the file path, the CLI ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def routed_texts() -> dict[str, list[str]]:
+    """Texts of the labelled task set by where the shipped router sends them."""
+    from evospikenet.brain.pfc import load_router, load_routing_tasks
+
+    router = load_router()
+    out: dict[str, list[str]] = {}
+    for t in load_routing_tasks():
+        out.setdefault(router.route(t.text).preferred, []).append(t.text)
+    return out
+
+
+def _wait_file(path: Path, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} did not appear")
+        time.sleep(0.05)
+    return json.loads(path.read_text())
+
+
+def test_pfc_routes_falls_back_and_serves_files(
+    harness: Harness, tmp_path: Path, routed_texts: dict[str, list[str]]
+) -> None:
+    h = harness
+    prompts = tmp_path / "prompts"
+    h.start("pfc-0", prompt_dir=str(prompts))
+    h.start("lang-main-0")
+    h.wait_active(["pfc-0", "lang-main-0"])
+    # A text task goes to lang-main as routed.
+    text = routed_texts["lang-main"][0]
+    r = h.client.prompt(Task(text=text, max_length=8, seed=0), 60)
+    assert r.ok and r.module == "lang-main" and not r.fallback and r.reason == "routed"
+    # A visual task with no visual node: lang-main, marked as a fallback.
+    png = _digit_png(3)
+    r = h.client.prompt(Task(text=routed_texts["visual"][0], image_png=png, max_length=4), 60)
+    assert r.ok and r.module == "lang-main" and r.fallback
+    assert "no active visual node" in r.reason
+    # The legacy file path: a prompt written atomically, its result beside it.
+    write_atomic(prompts / "evospikenet_prompt_one.json", json.dumps({"text": text, "seed": 1}))
+    got = _wait_file(prompts / "evospikenet_result_one.json", 60)
+    assert got["ok"] and got["task_id"] == "one" and got["module"] == "lang-main"
+    assert isinstance(got["text"], str) and got["text"]
+    write_atomic(prompts / "evospikenet_prompt_two.json", json.dumps({"text": 3}))
+    got = _wait_file(prompts / "evospikenet_result_two.json", 60)
+    assert not got["ok"] and "text" in got["error"]
+    assert sorted(p.name for p in prompts.iterdir()) == [
+        "evospikenet_result_one.json", "evospikenet_result_two.json"
+    ]  # fmt: skip
+    # brain status and brain prompt from the CLI.
+    runner = CliRunner()
+    args = ["--connect", h.endpoint, "--namespace", h.namespace]
+    res = runner.invoke(cli, ["brain", "status", "--json", *args])
+    assert res.exit_code == 0, res.output
+    status = json.loads(res.output)
+    assert {n["node_id"]: n["status"] for n in status["nodes"]} == {
+        "pfc-0": "active", "lang-main-0": "active"
+    }  # fmt: skip
+    assert status["counts"]["files"] == 2 and status["counts"]["fallbacks"] >= 1
+    assert status["performance"]["decisions"] >= 3
+    res = runner.invoke(cli, ["brain", "prompt", text, "--max-length", "4", "--json", *args])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["module"] == "lang-main"
+    res = runner.invoke(cli, ["brain", "status", "--timeout-s", "1", "--connect", h.endpoint,
+                              "--namespace", "nobody"])  # fmt: skip
+    assert res.exit_code == 1 and "no PFC answered" in res.output
+
+
+def _digit_png(index: int) -> bytes:
+    """A scikit-learn digit as an 8x8 grey PNG (0-16 scaled to 0-255)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    img = load_digits().images[index]
+    buf = io.BytesIO()
+    Image.fromarray((img * 255 / 16).round().astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
