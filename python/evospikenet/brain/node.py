@@ -20,7 +20,7 @@ model runs; each result goes to ``api/result`` and ``task/completion``.
   continues the task's text; it also takes every task another module could not
   (the fallback).
 - :class:`VisualNode`, :class:`MotorNode`: the visual and motor modules of
-  :mod:`evospikenet.brain.visual` and :mod:`evospikenet.brain.motor`.
+  :mod:`evospikenet.brain.modules.visual` and :mod:`evospikenet.brain.modules.motor`.
 
 :func:`make_node` builds the node of a role; :func:`run_node` runs it until a
 stop event (the CLI sets it on SIGINT / SIGTERM).
@@ -34,6 +34,7 @@ import logging
 import os
 import queue
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -50,9 +51,11 @@ from evospikenet.brain.messages import (
     base_module_type,
     heartbeat_topic,
     liveliness_topic,
+    spikes_topic,
 )
+from evospikenet.brain.packet import SpikePacket, encode_packet
 from evospikenet.brain.recorder import SimulationRecorder
-from evospikenet.brain.zenoh_comm import ZenohCommunicator
+from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicator
 from evospikenet.errors import EvoSpikeNetError, InvalidParameterError
 
 __all__ = [
@@ -399,42 +402,96 @@ class LangMainNode(ModuleNode):
 
 
 class VisualNode(ModuleNode):
-    """visual: classify the task's image with the visual module; spikes to the PFC.
+    """visual: classify the task's PNG image with the visual module; its spikes to the PFC.
 
-    The module is :class:`evospikenet.brain.visual.VisualModule` (loaded with
-    ``VisualModule.load()``); its spikes go to ``spikes/visual/pfc`` as a
-    :class:`~evospikenet.brain.packet.SpikePacket`.
+    The module is :class:`evospikenet.brain.modules.visual.VisualModule` (the
+    shipped model, ``VisualModule.load()``). Each classification's hidden-layer
+    spikes go to the PFC on ``spikes/visual/pfc`` as a
+    :class:`~evospikenet.brain.packet.SpikePacket` (population ``hidden``, steps
+    from the image onset, the task id in ``extra``). The result's ``data``:
+    ``label``, ``probs`` (10), ``n_spikes``, ``n_neurons``, ``n_steps``, ``dt_ms``.
     """
 
     role = "visual"
 
     def __init__(self, node_id: str, comm: ZenohCommunicator, **kwargs: Any) -> None:
         super().__init__(node_id, comm, **kwargs)
-        from evospikenet.brain.visual import VisualModule
+        from evospikenet.brain.modules.visual import VisualModule
 
         self.module = VisualModule.load()
+        if self.recorder is not None:
+            for name in ("coef", "intercept", "mean", "scale"):
+                self.recorder.weights(0, f"visual.readout.{name}", getattr(self.module, name))
 
     def do_task(self, task: Task) -> tuple[str | None, dict[str, Any]]:
-        """Classify ``task.image_png``."""
-        from evospikenet.brain.visual_io import classify_task
+        """Classify ``task.image_png``.
 
-        return classify_task(self, task)
+        Raises
+        ------
+        InvalidParameterError
+            The task has no image.
+        DataLoadError
+            The bytes are not an image Pillow can read.
+        """
+        if task.image_png is None:
+            raise InvalidParameterError.of("image_png", None, "a visual task needs an image")
+        with tempfile.NamedTemporaryFile(suffix=".png") as fh:
+            fh.write(task.image_png)
+            fh.flush()
+            res = self.module.classify(fh.name)
+        steps, neurons = res.spikes
+        packet = SpikePacket(
+            sender=self.node_id, step_start=0, n_steps=res.n_steps,
+            spikes={"hidden": (steps, neurons)}, modality="visual",
+            extra=json.dumps({"task_id": task.task_id, "dt_ms": res.dt_ms}).encode(),
+        )  # fmt: skip
+        if isinstance(self.comm, ZenohBrainCommunicator):
+            packet.timestamp_ns = time.time_ns()
+            packet.zenoh_time_ns = self.comm.timestamp_ns()
+        self.comm.publish(spikes_topic("visual"), encode_packet(packet))
+        if self.recorder is not None:
+            self.recorder.spikes(
+                self.step, "visual.hidden", neurons, offset_ms=steps * float(res.dt_ms)
+            )
+        return None, {
+            "label": res.label, "probs": [float(p) for p in res.probs],
+            "n_spikes": int(neurons.size), "n_neurons": res.n_neurons,
+            "n_steps": res.n_steps, "dt_ms": res.dt_ms,
+        }  # fmt: skip
 
 
 class MotorNode(ModuleNode):
-    """motor: run the task's motor goal with the motor module and its safety monitor."""
+    """motor: run the task's motor goal with the motor module under its safety monitor.
+
+    The module is :class:`evospikenet.brain.modules.motor.MotorModule` (the evolved
+    CartPole controller in the core's closed loop); ``task.goal`` holds the fields of
+    :class:`~evospikenet.brain.modules.motor.MotorGoal`. The result's ``data`` is
+    :meth:`~evospikenet.brain.modules.motor.MotorResult.to_dict` (steps balanced,
+    completed, the safety violations).
+    """
 
     role = "motor"
 
     def __init__(self, node_id: str, comm: ZenohCommunicator, **kwargs: Any) -> None:
         super().__init__(node_id, comm, **kwargs)
-        from evospikenet.brain.motor import MotorModule
+        from evospikenet.brain.modules.motor import MotorModule
 
         self.module = MotorModule.load()
 
     def do_task(self, task: Task) -> tuple[str | None, dict[str, Any]]:
-        """Run ``task.goal``."""
-        raise NotImplementedError
+        """Run ``task.goal``.
+
+        Raises
+        ------
+        InvalidParameterError
+            No goal, or a goal the motor module refuses (the field is named).
+        """
+        from evospikenet.brain.modules.motor import MotorGoal
+
+        if task.goal is None:
+            raise InvalidParameterError.of("goal", None, "a motor task needs a goal")
+        result = self.module.execute(MotorGoal.from_dict(task.goal))
+        return None, result.to_dict()
 
 
 def make_node(

@@ -16,7 +16,8 @@ file              columns
                   probs (list<float64>)
 ================  ===========================================================
 
-``step`` is the node's 100 Hz step counter (``t_ms = step * 10``). Every file
+``step`` is the node's 100 Hz step counter (``t_ms = step * 10``, plus the spike's
+time within a module's own simulation window where the module has one). Every file
 carries the run metadata of :func:`evospikenet.io._parquet.run_metadata`
 (model ``brain:{role}``, ``dt_ms`` 10, ``duration_ms`` the node's run time)
 plus ``node_id``. A table with no rows is still written (empty, typed), so a
@@ -123,20 +124,41 @@ class SimulationRecorder:
                 return
             rows = self._rows[table]
             rows["step"].append(np.full(n, step, dtype=np.int64))
-            rows["t_ms"].append(np.full(n, step * STEP_MS, dtype=np.float64))
+            t_ms = np.full(n, step * STEP_MS, dtype=np.float64)
+            offset = columns.pop("t_offset", None)
+            rows["t_ms"].append(t_ms if offset is None else t_ms + offset)
             for name, value in columns.items():
                 rows[name].append(value)
             self.last_step = max(self.last_step, step)
 
-    def spikes(self, step: int, source: str, neurons: npt.ArrayLike) -> None:
-        """Record that ``neurons`` (indices) of ``source`` spiked at ``step``."""
+    def spikes(
+        self,
+        step: int,
+        source: str,
+        neurons: npt.ArrayLike,
+        offset_ms: npt.ArrayLike | None = None,
+    ) -> None:
+        """Record that ``neurons`` (indices) of ``source`` spiked at ``step``.
+
+        ``offset_ms`` (one per spike, >= 0): spike times within the step's work (a
+        module's own simulation window); ``t_ms = step * 10 + offset_ms``.
+        """
         idx = np.asarray(neurons, dtype=np.int64).ravel()
         if idx.size and idx.min() < 0:
             raise InvalidParameterError.of("neurons", int(idx.min()), "must be >= 0")
         n = int(idx.size)
-        self._add(
-            "spikes", step, n, source=np.full(n, source, dtype=object), neuron=idx.astype(np.uint32)
-        )
+        columns: dict[str, Any] = {
+            "source": np.full(n, source, dtype=object),
+            "neuron": idx.astype(np.uint32),
+        }
+        if offset_ms is not None:
+            off = np.asarray(offset_ms, dtype=np.float64).ravel()
+            if off.shape != (n,):
+                raise InvalidParameterError.of("offset_ms", off.shape, f"must have {n} values")
+            if off.size and not (np.isfinite(off).all() and off.min() >= 0):
+                raise InvalidParameterError.of("offset_ms", float(off.min()), "must be >= 0")
+            columns["t_offset"] = off
+        self._add("spikes", step, n, **columns)
 
     def membrane(self, step: int, source: str, v: npt.ArrayLike) -> None:
         """Record the membrane potentials ``v`` (one per neuron, flattened) of ``source``."""
