@@ -14,10 +14,9 @@ are measured in ``benches/bench_brain.py``, never asserted here.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import threading
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -380,3 +379,145 @@ def _digit_png(index: int) -> bytes:
     buf = io.BytesIO()
     Image.fromarray((img * 255 / 16).round().astype(np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+# -- faults with the visual node, and brain up ---------------------------------------------
+
+
+def test_kill_visual_during_1000_tasks_loses_none(
+    harness: Harness, routed_texts: dict[str, list[str]]
+) -> None:
+    """kill -9 of the visual node during a stream of 1,000 visual tasks: every task is
+    answered once by the client's count, the visual node's in-flight tasks go to
+    lang-main at once; a restarted visual node is active again and gets tasks."""
+    h = harness
+    h.start("pfc-0")
+    h.start("lang-main-0")
+    vis = h.start("vis-object-9")
+    h.wait_active(["pfc-0", "lang-main-0", "vis-object-9"])
+    # The PFC's own discovery must see the visual node too before the stream starts.
+    deadline = time.monotonic() + 30
+    while True:
+        st = h.client.status(10) or {"nodes": []}
+        if {n["node_id"] for n in st["nodes"] if n["status"] == "active"} >= {"vis-object-9"}:
+            break
+        assert time.monotonic() < deadline, st
+        time.sleep(0.1)
+    text = routed_texts["visual"][0]
+    pngs = [_digit_png(i) for i in range(10)]
+    tasks = [Task(text=text, image_png=pngs[i % 10], max_length=1, seed=i) for i in range(1000)]
+    t_kill = 0
+    for i, task in enumerate(tasks):
+        h.client.send(task)
+        if i == 300:
+            # Let the visual node take some, then kill it with tasks in flight.
+            h.client.wait([t.task_id for t in tasks[:50]], 60)
+            t_kill = time.time_ns()
+            vis.kill()
+    got = h.client.wait([t.task_id for t in tasks], 240)
+    assert len(got) == 1000, f"{1000 - len(got)} tasks lost"
+    assert all(r.ok for r in got.values()), [r.error for r in got.values() if not r.ok][:3]
+    by_module = {m: [r for r in got.values() if r.module == m] for m in ("visual", "lang-main")}
+    assert len(by_module["visual"]) >= 50 and len(by_module["lang-main"]) >= 600
+    assert len(by_module["visual"]) + len(by_module["lang-main"]) == 1000
+    # The visual node classified the digits (the module's own held-out accuracy is its
+    # test's business; here: the labels are digits and mostly right).
+    digit = {t.task_id: i % 10 for i, t in enumerate(tasks)}
+    right = sum(r.data["label"] == digit[r.task_id] for r in by_module["visual"])
+    assert right >= 0.8 * len(by_module["visual"]), (right, len(by_module["visual"]))
+    status = h.client.status(10)
+    assert status is not None
+    loss = [e for e in status["reroutes"] if e["node_id"] == "vis-object-9"]
+    assert loss and loss[0]["why"] == "liveliness token lost"
+    rerouted = [r for r in got.values() if r.attempt >= 1]
+    assert len(rerouted) == loss[0]["tasks"]
+    assert all(r.module == "lang-main" and r.fallback for r in rerouted)
+    kill_to_seen_ms = (loss[0]["lost_ns"] - t_kill) / 1e6
+    kill_to_rerouted_ms = (loss[0]["rerouted_ns"] - t_kill) / 1e6
+    print(
+        f"kill -9 -> loss seen by the PFC {kill_to_seen_ms:.1f} ms, -> {loss[0]['tasks']} "
+        f"tasks rerouted {kill_to_rerouted_ms:.1f} ms; visual {len(by_module['visual'])}, "
+        f"lang-main {len(by_module['lang-main'])}, duplicates {h.client.duplicates}"
+    )
+    # The issue's 100 ms, with a margin of 10x for a loaded 2-core machine (the figure
+    # without load is in benches/README.md): liveliness, not the 5 s heartbeat timeout.
+    assert kill_to_rerouted_ms < 1000, kill_to_rerouted_ms
+    vis.wait(timeout=30)
+
+    # Restart: active again at the PFC, and visual tasks go to it.
+    h.start("vis-object-9")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        st = h.client.status(10) or {"nodes": []}
+        if any(n["node_id"] == "vis-object-9" and n["status"] == "active" for n in st["nodes"]):
+            break
+        assert time.monotonic() < deadline, st
+        time.sleep(0.2)
+    again = [Task(text=text, image_png=pngs[i], max_length=1) for i in range(10)]
+    for task in again:
+        h.client.send(task)
+    got = h.client.wait([t.task_id for t in again], 60)
+    assert len(got) == 10 and all(r.module == "visual" and r.node == "vis-object-9"
+                                  for r in got.values())  # fmt: skip
+
+
+def test_brain_up_starts_and_stops_every_node(
+    tmp_path: Path, routed_texts: dict[str, list[str]]
+) -> None:
+    """`brain up` as a real process: all nodes ready, prompts answered, SIGTERM stops
+    every node (no orphan), with the recordings written."""
+    port = free_ports(1)[0]
+    ns = f"up{uuid.uuid4().hex[:8]}"
+    cfg = tmp_path / "brain.yaml"
+    cfg.write_text(
+        f"namespace: {ns}\nendpoint: tcp/127.0.0.1:{port}\nprompt_dir: prompts\n"
+        "ready_timeout_s: 120\nnodes:\n  - id: lang-main-0\n  - id: pfc-0\n"
+        "  - id: vis-object-9\n  - id: motor-0\n"
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-m", "evospikenet", "brain", "up", "--config", str(cfg),
+         "--no-progress", "--record", str(tmp_path / "rec"), "--log-dir", str(tmp_path / "logs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pids: list[int] = []
+    try:
+        line = ""
+        deadline = time.monotonic() + 180
+        assert up.stderr is not None
+        while "ready in" not in line:
+            line = up.stderr.readline()
+            assert line or up.poll() is None, f"brain up exited: {up.stderr.read()}"
+            assert time.monotonic() < deadline
+        print(line.strip())
+        comm = ZenohCommunicator(ZenohConfig("client", [f"tcp/127.0.0.1:{port}"], (), ns))
+        try:
+            client = BrainClient(comm)
+            status = client.status(10)
+            assert status is not None
+            assert sorted(n["node_id"] for n in status["nodes"]) == [
+                "lang-main-0", "motor-0", "pfc-0", "vis-object-9"
+            ]  # fmt: skip
+            pids = [n["pid"] for n in status["nodes"]]
+            r = client.prompt(Task(text=routed_texts["motor"][0],
+                                   goal={"max_steps": 50, "seed": 1}), 60)  # fmt: skip
+            assert r.ok and r.module == "motor", r
+            assert r.data["steps_balanced"] >= 1 and "violations" in r.data
+        finally:
+            comm.close()
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=60) == 0
+        err = up.stderr.read()
+        assert "brain down" in err and "exit 0" in err, err
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+    for pid in pids:  # no orphan: every node process is gone
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        ), pid
+    for node in ("pfc-0", "lang-main-0", "vis-object-9", "motor-0"):
+        assert (tmp_path / "rec" / node / "control.parquet").exists()
+    control = pq.read_table(tmp_path / "rec" / "pfc-0" / "control.parquet").to_pylist()
+    assert control and control[-1]["module"] == "motor" and len(control[-1]["probs"]) == 3
