@@ -12,7 +12,7 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Engine", "__version__", "cartpole_episode"]
+__all__ = ["Engine", "__version__", "cartpole_episode", "cartpole_episode_guarded"]
 
 __version__: str
 
@@ -448,6 +448,29 @@ def cartpole_episode(
     action = the output population with more spikes (ties: higher summed ``v``).
     Returns the episode's return (steps survived, at most ``max_steps``). The
     episode starts with ``Engine.reset``; Ctrl-C stops it within ~50 ms.
+    """
+
+def cartpole_episode_guarded(
+    engine: Engine,
+    input_pop: int,
+    gains_pa: list[float],
+    bias_pa: float,
+    neurons_per_feature: int,
+    scale: list[float],
+    outputs: list[int],
+    window_steps: int,
+    initial_state: tuple[float, float, float, float],
+    max_steps: int,
+    limits: list[float],
+) -> tuple[int, list[tuple[int, int, float, float]], npt.NDArray[np.float64]]:
+    """Run one CartPole-v1 episode as ``cartpole_episode`` under the safety monitor.
+
+    ``limits``: the largest allowed ``|x|`` (m), ``|x_dot|`` (m/s), ``|theta|`` (rad),
+    ``|theta_dot|`` (rad/s) (``inf``: none). After each step the observation is checked;
+    a feature beyond its limit is recorded and stops the episode. Returns the return,
+    the violations as ``(step, feature, value, limit)`` (step 0: the initial state) and
+    the observed states, float64 of shape ``(steps + 1, 4)``. Raises
+    ``InvalidParameterError`` for limits that are not 4 values > 0.
     """
 
 # --- attention (issue 18) ---

@@ -1,7 +1,10 @@
 //! Closed-loop control episodes (`evospikenet_core::control`) for Python:
-//! CartPole through the generic episode runner.
+//! CartPole through the generic episode runner, plain or under the safety
+//! monitor.
 
-use evospikenet_core::control::{run_episode, CartPole, Episode, RateEncoder};
+use evospikenet_core::control::{run_episode, CartPole, Episode, Guarded, RateEncoder};
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 
 use crate::engine::Engine;
@@ -49,6 +52,63 @@ fn cartpole_episode(
     })
 }
 
+/// One violation: (step, feature, value, limit).
+type ViolationTuple = (u32, usize, f64, f64);
+
+/// Run one `CartPole-v1` episode as [`cartpole_episode`] does, under the
+/// safety monitor (`Guarded`) with `limits` on `|x|, |x_dot|, |theta|,
+/// |theta_dot|`; return the return, the violations and the observed states
+/// (shape `(steps + 1, 4)`).
+#[pyfunction]
+#[pyo3(signature = (
+    engine, input_pop, gains_pa, bias_pa, neurons_per_feature, scale, outputs, window_steps,
+    initial_state, max_steps, limits
+))]
+#[allow(clippy::too_many_arguments)]
+fn cartpole_episode_guarded<'py>(
+    py: Python<'py>,
+    mut engine: PyRefMut<'_, Engine>,
+    input_pop: usize,
+    gains_pa: Vec<f64>,
+    bias_pa: f64,
+    neurons_per_feature: usize,
+    scale: Vec<f64>,
+    outputs: Vec<usize>,
+    window_steps: u64,
+    initial_state: [f64; 4],
+    max_steps: u32,
+    limits: Vec<f64>,
+) -> PyResult<(u32, Vec<ViolationTuple>, Bound<'py, PyArray2<f64>>)> {
+    let encoder = RateEncoder {
+        pop: input_pop,
+        gains_pa,
+        bias_pa,
+        neurons_per_feature,
+        scale,
+    };
+    let mut env =
+        Guarded::new(CartPole::default(), &limits).map_err(|e| crate::to_py_err(py, e))?;
+    let net = &mut engine.net;
+    let episode = Episode {
+        encoder: &encoder,
+        outputs: &outputs,
+        window_steps,
+        initial_state: &initial_state,
+        max_steps,
+    };
+    let ret = interruptible(py, |hook| run_episode(net, &mut env, &episode, hook))?;
+    let violations = env
+        .violations
+        .iter()
+        .map(|v| (v.step, v.feature, v.value, v.limit))
+        .collect();
+    let rows = env.trajectory.len() / 4;
+    let states = Array2::from_shape_vec((rows, 4), env.trajectory)
+        .expect("the trajectory holds whole observations");
+    Ok((ret, violations, states.into_pyarray(py)))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(cartpole_episode, m)?)
+    m.add_function(wrap_pyfunction!(cartpole_episode, m)?)?;
+    m.add_function(wrap_pyfunction!(cartpole_episode_guarded, m)?)
 }

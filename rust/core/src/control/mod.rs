@@ -11,9 +11,11 @@
 
 mod cartpole;
 mod coding;
+mod safety;
 
 pub use cartpole::CartPole;
 pub use coding::RateEncoder;
+pub use safety::{Guarded, Violation};
 
 use crate::engine::{Hook, Network};
 use crate::{Error, Result};
