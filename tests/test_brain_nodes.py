@@ -418,7 +418,9 @@ def test_kill_visual_during_1000_tasks_loses_none(
     assert len(got) == 1000, f"{1000 - len(got)} tasks lost"
     assert all(r.ok for r in got.values()), [r.error for r in got.values() if not r.ok][:3]
     by_module = {m: [r for r in got.values() if r.module == m] for m in ("visual", "lang-main")}
-    assert len(by_module["visual"]) >= 50 and len(by_module["lang-main"]) >= 600
+    first = [got[t.task_id] for t in tasks[:50]]
+    assert sum(r.module == "visual" for r in first) >= 40, [r.reason for r in first]
+    assert len(by_module["lang-main"]) >= 600
     assert len(by_module["visual"]) + len(by_module["lang-main"]) == 1000
     # The visual node classified the digits (the module's own held-out accuracy is its
     # test's business; here: the labels are digits and mostly right).
@@ -429,8 +431,10 @@ def test_kill_visual_during_1000_tasks_loses_none(
     assert status is not None
     loss = [e for e in status["reroutes"] if e["node_id"] == "vis-object-9"]
     assert loss and loss[0]["why"] == "liveliness token lost"
+    # A rerouted task is answered by lang-main, unless the visual node's answer got out
+    # before its task/completion reached the PFC (then lang-main's is the duplicate).
     rerouted = [r for r in got.values() if r.attempt >= 1]
-    assert len(rerouted) == loss[0]["tasks"]
+    assert len(rerouted) <= loss[0]["tasks"] <= len(rerouted) + h.client.duplicates
     assert all(r.module == "lang-main" and r.fallback for r in rerouted)
     kill_to_seen_ms = (loss[0]["lost_ns"] - t_kill) / 1e6
     kill_to_rerouted_ms = (loss[0]["rerouted_ns"] - t_kill) / 1e6
@@ -512,6 +516,9 @@ def test_brain_up_starts_and_stops_every_node(
         if up.poll() is None:
             up.kill()
             up.wait()
+        for pipe in (up.stdout, up.stderr):
+            if pipe is not None:
+                pipe.close()
     for pid in pids:  # no orphan: every node process is gone
         assert (
             not Path(f"/proc/{pid}").exists()
