@@ -18,7 +18,9 @@ One run on loopback, every node a real process (``BrainLauncher``, as
   of prompts answered by lang-main with 1 byte);
 - **rerouting**: a stream of visual tasks, ``kill -9`` of the visual node, then the
   time from the kill to the liveliness loss seen by the PFC's discovery and to the
-  dispatch of its last rerouted task (from the PFC's ``reroutes`` log; one clock).
+  dispatch of its last rerouted task (from the PFC's ``reroutes`` log; one clock);
+  then the visual node restarted and SIGSTOPped during a stream: the time to
+  inactive and the tasks it held, rerouted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import statistics
 import tempfile
 import time
@@ -67,8 +70,12 @@ def main() -> None:
     args = ap.parse_args()
     out: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
 
-    # Routing decisions per second, in-process.
+    # Routing decisions per second, in-process, on one thread (as the PFC node runs it).
+    import torch
+
     from evospikenet.brain.pfc import load_router, load_routing_tasks
+
+    torch.set_num_threads(1)
 
     router = load_router()
     texts = [t.text for t in load_routing_tasks()]
@@ -116,8 +123,12 @@ def main() -> None:
             client.send(task)
         got = client.wait([x.task_id for x in tasks], 300)
         burst_s = time.perf_counter() - t
-        out["burst"] = {"tasks": args.burst, "answered": len(got),
-                        "tasks_per_s": round(len(got) / burst_s, 1)}  # fmt: skip
+        sent = sorted(r.dispatched_ns for r in got.values())
+        out["burst"] = {
+            "tasks": args.burst, "answered": len(got),
+            "answered_per_s": round(len(got) / burst_s, 1),
+            "pfc_dispatched_per_s": round((len(sent) - 1) / ((sent[-1] - sent[0]) / 1e9), 1),
+        }  # fmt: skip
         # Rerouting after kill -9 of the visual node during a stream of visual tasks.
         png = _digit_png(0)
         stream = [
@@ -148,6 +159,41 @@ def main() -> None:
             "kill_to_rerouted_ms": round((ev["rerouted_ns"] - t_kill) / 1e6, 2) if ev else None,
             "duplicates": client.duplicates,
         }  # fmt: skip
+        # SIGSTOP of a restarted visual node during a stream: its queued tasks wait until
+        # it is inactive (no heartbeat for 5 s), then go to lang-main.
+        spec = next(n for n in cfg.nodes if n.node_id == "vis-object-9")
+        proc = brain.start_node(spec)
+        while "vis-object-9" not in brain.discovery.active_nodes():  # type: ignore[union-attr]
+            time.sleep(0.05)
+        time.sleep(1.0)  # the PFC's discovery sees it too
+        stream = [
+            Task(text="Which digit is shown in this image?", image_png=png, max_length=4)
+            for _ in range(args.stream)
+        ]
+        dup0 = client.duplicates
+        t_stop = 0
+        for i, task in enumerate(stream):
+            client.send(task)
+            if i == 20:
+                t_stop = time.time_ns()
+                os.kill(proc.pid, signal.SIGSTOP)
+            time.sleep(0.01)
+        got = client.wait([x.task_id for x in stream], 300)
+        status = client.status(10) or {}
+        rr = [e for e in status.get("reroutes", []) if e["lost_ns"] > t_stop]
+        ev = rr[0] if rr else {}
+        out["stop_visual"] = {
+            "tasks": args.stream, "answered": len(got),
+            "by_module": {m: sum(r.module == m for r in got.values())
+                          for m in ("visual", "lang-main")},
+            "rerouted_in_flight": ev.get("tasks"), "why": ev.get("why"),
+            "stop_to_inactive_s": round((ev["lost_ns"] - t_stop) / 1e9, 3) if ev else None,
+            "inactive_to_rerouted_ms": round((ev["rerouted_ns"] - ev["lost_ns"]) / 1e6, 2)
+            if ev else None,
+        }  # fmt: skip
+        os.kill(proc.pid, signal.SIGCONT)
+        time.sleep(1.0)
+        out["stop_visual"]["duplicates_after_sigcont"] = client.duplicates - dup0
     out["load_avg_end"] = os.getloadavg()
     print(json.dumps(out, indent=None if args.json else 2))
 
