@@ -304,17 +304,39 @@ def _client_session(connect: tuple[str, ...], namespace: str) -> ZenohCommunicat
 
 def _nodes_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="brain nodes")
-    for col in ("", "node", "module", "status", "seen (s ago)", "step", "pending", "pid",
-                "process"):  # fmt: skip
-        table.add_column(col)
+    cols = ["", "node", "module", "status", "seen s ago", "step", "pending", "pid"]
+    with_process = any("process" in r for r in rows)
+    for col in cols + (["process"] if with_process else []):
+        table.add_column(col, no_wrap=True)
     for r in rows:
         seen = r.get("last_seen_s")
-        table.add_row(
+        cells = [
             r.get("icon", ""), r["node_id"], r["module"], r["status"],
             "-" if seen is None else f"{seen:.1f}", str(r.get("step", "")),
-            str(r.get("pending", "")), str(r.get("pid", "")), r.get("process", ""),
-        )  # fmt: skip
+            str(r.get("pending", "")), str(r.get("pid", "")),
+        ]  # fmt: skip
+        table.add_row(*cells, *([r.get("process", "")] if with_process else []))
     return table
+
+
+def _describe(result: Any) -> str:
+    """One line for a result: the text, the digit, or the motor run."""
+    d = result.data
+    if result.text is not None:
+        return str(result.text)
+    if "label" in d:
+        return f"digit {d['label']} (p {max(d['probs']):.3f}, {d['n_spikes']} spikes)"
+    if "steps_balanced" in d:
+        v = d.get("violations") or []
+        safety = "; ".join(
+            f"step {x['step']}: |{x['quantity']}| {abs(x['value']):.3g} > {x['limit']:g} "
+            f"{x['unit']}" for x in v
+        ) or "none"  # fmt: skip
+        return (
+            f"balanced {d['steps_balanced']} steps ({d['duration_s']:g} s), "
+            f"completed {d['completed']}, safety violations: {safety}"
+        )
+    return json.dumps(d, sort_keys=True)
 
 
 @brain.command("up")
@@ -429,9 +451,6 @@ def prompt_cmd(
         click.echo(result.to_json())
     else:
         where = f"[{result.module} {result.node}{' fallback' if result.fallback else ''}]"
-        if result.text is not None:
-            click.echo(f"{where} {result.text}")
-        else:
-            click.echo(f"{where} {json.dumps(result.data, sort_keys=True)}")
+        click.echo(f"{where} {_describe(result)}" if result.ok else where)
     if not result.ok:
         fail(result.error, EXIT_FAILURE)
