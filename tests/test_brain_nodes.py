@@ -302,12 +302,20 @@ def test_node_stops_cleanly_on_sigterm_and_records(harness: Harness, tmp_path: P
 @pytest.fixture(scope="module")
 def routed_texts() -> dict[str, list[str]]:
     """Texts of the labelled task set by where the shipped router sends them."""
+    import torch
+
     from evospikenet.brain.pfc import load_router, load_routing_tasks
 
     router = load_router()
     out: dict[str, list[str]] = {}
-    for t in load_routing_tasks():
-        out.setdefault(router.route(t.text).preferred, []).append(t.text)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the PFC node does: many tiny ops
+    try:
+        for t in load_routing_tasks():
+            if len(out.get(t.module, [])) < 3:
+                out.setdefault(router.route(t.text).preferred, []).append(t.text)
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
@@ -359,6 +367,12 @@ def test_pfc_routes_falls_back_and_serves_files(
     }  # fmt: skip
     assert status["counts"]["files"] == 2 and status["counts"]["fallbacks"] >= 1
     assert status["performance"]["decisions"] >= 3
+    # pfc/add_goal: the goal is encoded by the router and listed in its statistics.
+    h.comm.publish("pfc/add_goal", json.dumps({"goal": "Answer questions about plays"}))
+    deadline = time.monotonic() + 30
+    while not (h.client.status(10) or {}).get("performance", {}).get("goals"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     res = runner.invoke(cli, ["brain", "prompt", text, "--max-length", "4", "--json", *args])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["module"] == "lang-main"
@@ -384,6 +398,7 @@ def _digit_png(index: int) -> bytes:
 # -- faults with the visual node, and brain up ---------------------------------------------
 
 
+@pytest.mark.slow  # 20-35 s on the loaded 2-core machine
 def test_kill_visual_during_1000_tasks_loses_none(
     harness: Harness, routed_texts: dict[str, list[str]]
 ) -> None:
@@ -506,6 +521,12 @@ def test_brain_up_starts_and_stops_every_node(
                                    goal={"max_steps": 50, "seed": 1}), 60)  # fmt: skip
             assert r.ok and r.module == "motor", r
             assert r.data["steps_balanced"] >= 1 and "violations" in r.data
+            r = client.prompt(Task(text=routed_texts["visual"][0], image_png=_digit_png(5)), 60)
+            assert r.ok and r.module == "visual" and r.data["label"] == 5, r
+            deadline = time.monotonic() + 10  # the visual spikes reach the PFC
+            while (client.status(10) or {})["counts"]["spike_packets"] < 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
         finally:
             comm.close()
         up.send_signal(signal.SIGTERM)
@@ -527,4 +548,11 @@ def test_brain_up_starts_and_stops_every_node(
     for node in ("pfc-0", "lang-main-0", "vis-object-9", "motor-0"):
         assert (tmp_path / "rec" / node / "control.parquet").exists()
     control = pq.read_table(tmp_path / "rec" / "pfc-0" / "control.parquet").to_pylist()
-    assert control and control[-1]["module"] == "motor" and len(control[-1]["probs"]) == 3
+    assert [c["module"] for c in control] == ["motor", "visual"]
+    assert all(len(c["probs"]) == 3 and 0 <= c["entropy"] <= 1 for c in control)
+    sources = set(
+        pq.read_table(tmp_path / "rec" / "pfc-0" / "spikes.parquet")["source"].to_pylist()
+    )
+    assert "pfc.working_memory" in sources and "visual:vis-object-9:hidden" in sources
+    vis = pq.read_table(tmp_path / "rec" / "vis-object-9" / "spikes.parquet")
+    assert vis.num_rows == r.data["n_spikes"]
