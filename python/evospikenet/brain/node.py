@@ -235,6 +235,7 @@ class ModuleNode(BrainNode):
         super().__init__(node_id, comm, **kwargs)
         self._work: queue.Queue[Task | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work_loop, name=f"{node_id}-work")
+        self._stopping = False
         self.tasks_done = 0
 
     def setup(self) -> None:
@@ -259,7 +260,7 @@ class ModuleNode(BrainNode):
     def _work_loop(self) -> None:
         while True:
             task = self._work.get()
-            if task is None:
+            if task is None or self._stopping:
                 return
             t0 = time.perf_counter()
             try:
@@ -294,7 +295,12 @@ class ModuleNode(BrainNode):
         raise NotImplementedError
 
     def close(self) -> None:
-        """Let the worker finish its current task, then close."""
+        """Let the worker finish its current task (the queued ones are left), then close.
+
+        The tasks left are the PFC's to send again: it sees this node's liveliness
+        token go when the session closes.
+        """
+        self._stopping = True
         if self._worker.is_alive():
             self._work.put(None)
             self._worker.join(timeout=30)
