@@ -206,6 +206,9 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     r = runner.invoke(cli, ["brain", "node", "--role", "visual", "--node-id", "vis-1",
                             "--checkpoint", "x.safetensors"])  # fmt: skip
     assert r.exit_code == 2 and "lang-main option" in r.output
+    r = runner.invoke(cli, ["brain", "node", "--role", "pfc", "--node-id", "pfc-0",
+                            "--listen", "tcp/127.0.0.1:0"])  # fmt: skip
+    assert r.exit_code == 2 and "--mode peer or router" in r.output
     bad = tmp_path / "brain.yaml"
     bad.write_text("nodes: [{id: lang-main-0}]\n")
     r = runner.invoke(cli, ["brain", "up", "--config", str(bad)])

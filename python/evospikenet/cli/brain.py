@@ -270,6 +270,8 @@ def node_cmd(
     namespace: str, record: Path | None, prompt_dir: Path | None, checkpoint: Path | None,
 ) -> None:  # fmt: skip
     """Run one node of the brain until SIGINT / SIGTERM."""
+    if listen and mode == "client":
+        raise click.UsageError("--listen needs --mode peer or router (a client only connects)")
     options: dict[str, Any] = {}
     if prompt_dir is not None:
         if role != "pfc":
