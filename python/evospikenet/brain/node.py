@@ -22,8 +22,8 @@ model runs; each result goes to ``api/result`` and ``task/completion``.
 - :class:`VisualNode`, :class:`MotorNode`: the visual and motor modules of
   :mod:`evospikenet.brain.modules.visual` and :mod:`evospikenet.brain.modules.motor`.
 
-:func:`make_node` builds the node of a role; :func:`run_node` runs it until a
-stop event (the CLI sets it on SIGINT / SIGTERM).
+:func:`evospikenet.brain.runtime.make_node` builds the node of a role and
+:func:`~evospikenet.brain.runtime.run_node` runs it until a stop event.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from typing import Any, ClassVar
 
 from evospikenet.brain.messages import (
     MODULE_TOPICS,
-    ROLES,
     TOPIC_ANNOUNCE,
     TOPIC_COMPLETION,
     TOPIC_RESULT,
@@ -66,8 +65,6 @@ __all__ = [
     "ModuleNode",
     "MotorNode",
     "VisualNode",
-    "make_node",
-    "run_node",
 ]
 
 STEP_HZ = 100.0
@@ -498,48 +495,3 @@ class MotorNode(ModuleNode):
             raise InvalidParameterError.of("goal", None, "a motor task needs a goal")
         result = self.module.execute(MotorGoal.from_dict(task.goal))
         return None, result.to_dict()
-
-
-def make_node(
-    role: str,
-    node_id: str,
-    comm: ZenohCommunicator,
-    *,
-    recorder: SimulationRecorder | None = None,
-    options: dict[str, Any] | None = None,
-) -> BrainNode:
-    """Build the node of ``role`` (one of :data:`~.messages.ROLES`).
-
-    ``options``: the role's keyword arguments (lang-main: ``checkpoint``; pfc:
-    ``prompt_dir``).
-
-    Raises
-    ------
-    InvalidParameterError
-        Unknown role, or an option the role does not take.
-    """
-    if role not in ROLES:
-        raise InvalidParameterError.of("role", role, f"must be one of {', '.join(ROLES)}")
-    options = dict(options or {})
-    if role == "pfc":
-        from evospikenet.brain.pfc_node import PFCNode
-
-        cls: type[BrainNode] = PFCNode
-    else:
-        cls = {"lang-main": LangMainNode, "visual": VisualNode, "motor": MotorNode}[role]
-    allowed = {"pfc": {"prompt_dir"}, "lang-main": {"checkpoint"}}.get(role, set())
-    for key in options:
-        if key not in allowed:
-            raise InvalidParameterError.of("option", key, f"is not an option of a {role} node")
-    return cls(node_id, comm, recorder=recorder, **options)
-
-
-def run_node(node: BrainNode, stop: threading.Event, ready: threading.Event | None = None) -> None:
-    """Start ``node``, run its loop until ``stop``, then close it (always)."""
-    try:
-        node.start()
-        if ready is not None:
-            ready.set()
-        node.run(stop)
-    finally:
-        node.close()

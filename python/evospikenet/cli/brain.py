@@ -37,8 +37,8 @@ from evospikenet.brain.launcher import DEFAULT_ENDPOINT, BrainConfig, BrainLaunc
 from evospikenet.brain.local import simulate_local
 from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, ShardReport, run_shard
 from evospikenet.brain.messages import ROLES, Task, base_module_type
-from evospikenet.brain.node import make_node, run_node
 from evospikenet.brain.recorder import SimulationRecorder
+from evospikenet.brain.runtime import make_node, run_node
 from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicator, ZenohConfig
 from evospikenet.cli._common import (
     EXIT_FAILURE,
