@@ -370,7 +370,7 @@ class APIError(EvoSpikeNetError):
 
     @property
     def error_info(self) -> APIError:
-        """Seed 000's ``e.error_info``: the error itself.
+        """The SDK guide's ``e.error_info``: the error itself.
 
         It has ``error_type``, ``message``, ``details``, ``retry_after`` and ``status_code``.
         """
@@ -378,5 +378,5 @@ class APIError(EvoSpikeNetError):
 
     @property
     def details(self) -> object:
-        """Seed 000's name for the response body."""
+        """The SDK guide's name for the response body."""
         return self.body

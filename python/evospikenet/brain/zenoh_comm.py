@@ -128,7 +128,7 @@ class ZenohCommunicator:
                 f"{list(self.config.listen)}, connect {list(self.config.connect)}): {_reason(exc)}"
             ) from None
         self._entities: list[Any] = []
-        self._publishers: dict[str, Any] = {}
+        self._publishers: dict[tuple[str, bool], Any] = {}
 
     def __enter__(self) -> ZenohCommunicator:
         return self
@@ -144,12 +144,21 @@ class ZenohCommunicator:
         """Return the session's Zenoh (HLC) time now, ns since the epoch."""
         return int(self.session.new_timestamp().get_time_as_ntp64().as_nanos())
 
-    def publish(self, key: str, payload: bytes | str) -> None:
-        """Put ``payload`` on ``{namespace}/{key}`` (a publisher is kept per key)."""
-        pub = self._publishers.get(key)
+    def publish(self, key: str, payload: bytes | str, *, block: bool = False) -> None:
+        """Put ``payload`` on ``{namespace}/{key}`` (a publisher is kept per key).
+
+        ``block=True``: the publisher waits when the link's queue is full
+        (congestion control BLOCK) instead of dropping the sample (Zenoh's
+        default for puts); the brain's tasks and results use it, so none is lost
+        to a burst.
+        """
+        pub = self._publishers.get((key, block))
         if pub is None:
-            pub = self.session.declare_publisher(self.key(key))
-            self._publishers[key] = pub
+            kwargs: dict[str, Any] = {}
+            if block:
+                kwargs["congestion_control"] = self._zenoh.CongestionControl.BLOCK
+            pub = self.session.declare_publisher(self.key(key), **kwargs)
+            self._publishers[(key, block)] = pub
         pub.put(payload)
 
     def subscribe(self, key: str, callback: Callable[[Any], None]) -> Any:
@@ -211,6 +220,14 @@ class ZenohCommunicator:
         sub = self.session.liveliness().declare_subscriber(self.key(key), on)
         self._entities.append(sub)
         return sub
+
+    def alive_keys(self, key: str, timeout: float = DEFAULT_REQUEST_TIMEOUT_S) -> list[str]:
+        """Return the full keys of the liveliness tokens alive now under ``{namespace}/{key}``."""
+        out = []
+        for reply in self.session.liveliness().get(self.key(key), timeout=timeout):
+            if reply.ok is not None:
+                out.append(str(reply.ok.key_expr))
+        return out
 
     def close(self) -> None:
         """Undeclare everything and close the session (idempotent)."""

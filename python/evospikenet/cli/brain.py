@@ -1,4 +1,4 @@
-"""``evospikenet brain``: one network split over processes exchanging spikes over Zenoh.
+"""``evospikenet brain``: networks split over processes, and the distributed brain's nodes.
 
 - ``brain simulate MODEL | --manifest M --nodes K --duration-ms T --out spikes.parquet``
   starts K local shard processes, shows one progress bar, merges their spikes;
@@ -6,7 +6,13 @@
   one shard (on this or another host);
 - ``brain router --listen EP`` runs a Zenoh session in router mode (what ``zenohd``
   does; no ``zenohd`` ships with the ``eclipse-zenoh`` wheel) for shards on several
-  hosts to connect to.
+  hosts to connect to;
+- ``brain up --config brain.yaml`` starts the brain's nodes as processes (PFC first),
+  shows their status live, and stops them all on Ctrl-C / SIGTERM;
+- ``brain node --role pfc|lang-main|visual|motor --node-id ID [--connect/--listen EP]``
+  runs one node (on any host);
+- ``brain status [--json]`` asks the PFC for the nodes' status;
+- ``brain prompt TEXT [--image PNG] [--timeout S]`` sends a prompt and prints the answer.
 
 Exit codes: 0 ok, 1 a shard stopped (lost or refused peer; the message names
 the node and the last completed step), 2 bad usage or input.
@@ -14,6 +20,8 @@ the node and the last completed step), 2 bad usage or input.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import signal
 import sys
 import threading
@@ -22,20 +30,29 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.live import Live
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from evospikenet.brain.client import BrainClient
+from evospikenet.brain.launcher import DEFAULT_ENDPOINT, BrainConfig, BrainLauncher
 from evospikenet.brain.local import simulate_local
 from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, ShardReport, run_shard
-from evospikenet.brain.zenoh_comm import ZenohCommunicator, ZenohConfig
+from evospikenet.brain.messages import ROLES, Task, base_module_type
+from evospikenet.brain.recorder import SimulationRecorder
+from evospikenet.brain.runtime import make_node, run_node
+from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicator, ZenohConfig
 from evospikenet.cli._common import (
     EXIT_FAILURE,
     call,
     fail,
     parse_params,
     progress_bar,
+    stderr_console,
     user_errors,
 )
-from evospikenet.errors import LockstepError
+from evospikenet.errors import InvalidParameterError, LockstepError, StateError
 from evospikenet.io import write_spikes
 from evospikenet.models import MODELS
 
@@ -146,7 +163,7 @@ def _common(fn: Any) -> Any:
 
 @click.group("brain")
 def brain() -> None:
-    """Run one network split over processes exchanging spikes over Zenoh."""
+    """Split networks over processes, and run the distributed brain's nodes (over Zenoh)."""
 
 
 @brain.command("simulate")
@@ -249,3 +266,234 @@ def router_cmd(listen: tuple[str, ...], connect: tuple[str, ...]) -> None:
         sys.stderr.flush()
         while not stop.wait(0.2):
             pass
+
+
+# -- the distributed brain's nodes (issue 13) -------------------------------------------
+
+
+def _zenoh_options(fn: Any) -> Any:
+    for deco in reversed([
+        click.option("--connect", multiple=True, metavar="ENDPOINT",
+                     help="Endpoint to connect to, e.g. tcp/HOST:7447 (repeatable)."),
+        click.option("--listen", multiple=True, metavar="ENDPOINT",
+                     help="Endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeatable)."),
+        click.option("--mode", type=click.Choice(["peer", "client", "router"]),
+                     default="client", show_default=True,
+                     help="client: connect to a router (brain up, or a node run with "
+                          "--mode router --listen EP)."),
+        click.option("--namespace", default="evospikenet", show_default=True,
+                     help="Key prefix."),
+    ]):  # fmt: skip
+        fn = deco(fn)
+    return fn
+
+
+def _install_stop(stop: threading.Event) -> None:
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+@brain.command("node")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="The node's module.")
+@click.option("--node-id", required=True, help="Node id; must resolve to the role (lang-embed-1).")
+@_zenoh_options
+@click.option("--record", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Record spikes, membranes, weights, control state to DIR/NODE_ID/.")  # fmt: skip
+@click.option("--prompt-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="pfc: the watched directory of the legacy file path.")  # fmt: skip
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="lang-main: LM checkpoint (default: the shipped one).")  # fmt: skip
+def node_cmd(
+    role: str, node_id: str, connect: tuple[str, ...], listen: tuple[str, ...], mode: str,
+    namespace: str, record: Path | None, prompt_dir: Path | None, checkpoint: Path | None,
+) -> None:  # fmt: skip
+    """Run one node of the brain until SIGINT / SIGTERM."""
+    if listen and mode == "client":
+        raise click.UsageError("--listen needs --mode peer or router (a client only connects)")
+    options: dict[str, Any] = {}
+    if prompt_dir is not None:
+        if role != "pfc":
+            raise click.UsageError("--prompt-dir is a pfc option")
+        options["prompt_dir"] = prompt_dir
+    if checkpoint is not None:
+        if role != "lang-main":
+            raise click.UsageError("--checkpoint is a lang-main option")
+        options["checkpoint"] = checkpoint
+    stop = threading.Event()
+    _install_stop(stop)
+    with user_errors():
+        if base_module_type(node_id) != role:
+            raise InvalidParameterError.of(
+                "--node-id", node_id, f"resolves to {base_module_type(node_id)!r}, not {role!r}"
+            )
+        config = ZenohConfig(mode, connect, listen, namespace)
+        recorder = SimulationRecorder(record, node_id, role) if record is not None else None
+        comm = ZenohBrainCommunicator(config)
+        try:
+            node = make_node(role, node_id, comm, recorder=recorder, options=options)
+        except BaseException:
+            comm.close()
+            raise
+        run_node(node, stop)
+
+
+def _client_session(connect: tuple[str, ...], namespace: str) -> ZenohCommunicator:
+    endpoints = connect or (DEFAULT_ENDPOINT,)
+    return call(lambda: ZenohCommunicator(ZenohConfig("client", endpoints, (), namespace)))
+
+
+def _nodes_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="brain nodes")
+    cols = ["", "node", "module", "status", "seen s ago", "step", "pending", "pid"]
+    with_process = any("process" in r for r in rows)
+    for col in cols + (["process"] if with_process else []):
+        table.add_column(col, no_wrap=True)
+    for r in rows:
+        seen = r.get("last_seen_s")
+        cells = [
+            r.get("icon", ""), r["node_id"], r["module"], r["status"],
+            "-" if seen is None else f"{seen:.1f}", str(r.get("step", "")),
+            str(r.get("pending", "")), str(r.get("pid", "")),
+        ]  # fmt: skip
+        table.add_row(*cells, *([r.get("process", "")] if with_process else []))
+    return table
+
+
+def _describe(result: Any) -> str:
+    """One line for a result: the text, the digit, or the motor run."""
+    d = result.data
+    if result.text is not None:
+        return str(result.text)
+    if "label" in d:
+        return f"digit {d['label']} (p {max(d['probs']):.3f}, {d['n_spikes']} spikes)"
+    if "steps_balanced" in d:
+        v = d.get("violations") or []
+        safety = "; ".join(
+            f"step {x['step']}: |{x['quantity']}| {abs(x['value']):.3g} > {x['limit']:g} "
+            f"{x['unit']}" for x in v
+        ) or "none"  # fmt: skip
+        return (
+            f"balanced {d['steps_balanced']} steps ({d['duration_s']:g} s), "
+            f"completed {d['completed']}, safety violations: {safety}"
+        )
+    return json.dumps(d, sort_keys=True)
+
+
+@brain.command("up")
+@click.option("--config", "config_path", required=True, help="brain.yaml (examples/brain.yaml).",
+              type=click.Path(dir_okay=False, exists=True, path_type=Path))  # fmt: skip
+@click.option("--record", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Record every node to DIR/NODE_ID/ (overrides the file's record).")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Node logs (default: a new temporary directory).")  # fmt: skip
+@click.option("--no-progress", is_flag=True, help="No live status table.")
+@click.option("--duration-s", type=float, default=None, help="Stop after this many seconds.")
+def up_cmd(
+    config_path: Path, record: Path | None, log_dir: Path | None, no_progress: bool,
+    duration_s: float | None,
+) -> None:  # fmt: skip
+    """Start every node of brain.yaml as a process (PFC first) and show their status."""
+    config = call(lambda: BrainConfig.load(config_path))
+    if record is not None:
+        config = dataclasses.replace(config, record=str(record))
+    stop = threading.Event()
+    _install_stop(stop)
+    console = stderr_console()
+    launcher = BrainLauncher(config, log_dir)
+    live = not no_progress and sys.stderr.isatty()
+    try:
+        call(launcher.start)
+        try:
+            ready_s = launcher.wait_ready()
+        except StateError as exc:
+            fail(str(exc), EXIT_FAILURE)
+        click.echo(
+            f"brain up: {len(config.nodes)} nodes ready in {ready_s:.2f} s on "
+            f"{config.endpoint} (namespace {config.namespace}; logs {launcher.log_dir})",
+            err=True,
+        )
+        end = None if duration_s is None else time.monotonic() + duration_s
+        if live:
+            with Live(_nodes_table(launcher.status_rows()), console=console,
+                      refresh_per_second=4, transient=False) as view:  # fmt: skip
+                while not stop.wait(0.5) and (end is None or time.monotonic() < end):
+                    view.update(_nodes_table(launcher.status_rows()))
+        else:
+            while not stop.wait(0.5) and (end is None or time.monotonic() < end):
+                pass
+    finally:
+        codes = launcher.stop()
+        click.echo("brain down: " + ", ".join(f"{n} exit {c}" for n, c in codes.items()), err=True)
+
+
+@brain.command("status")
+@click.option("--connect", multiple=True, metavar="ENDPOINT",
+              help=f"Where the brain listens (default {DEFAULT_ENDPOINT}).")  # fmt: skip
+@click.option("--namespace", default="evospikenet", show_default=True)
+@click.option("--timeout-s", type=float, default=5.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the PFC's status as JSON.")
+def status_cmd(connect: tuple[str, ...], namespace: str, timeout_s: float, as_json: bool) -> None:
+    """Ask the PFC for the nodes' status (exit 1 when no PFC answers)."""
+    with _client_session(connect, namespace) as comm:
+        status = BrainClient(comm).status(timeout_s)
+    if status is None:
+        fail(f"no PFC answered on {connect or DEFAULT_ENDPOINT} within {timeout_s:g} s",
+             EXIT_FAILURE)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(status, indent=2, sort_keys=True))
+        return
+    Console().print(_nodes_table(status["nodes"]))
+    counts = status["counts"]
+    click.echo(
+        f"in flight {status['in_flight']}, waiting {status['waiting']}, "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+
+
+@brain.command("prompt")
+@click.argument("text")
+@click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A PNG image for the visual module.")  # fmt: skip
+@click.option("--goal", default=None, metavar="JSON", help="A motor goal (JSON object).")
+@click.option("--max-length", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Bytes lang-main generates.")  # fmt: skip
+@click.option("--temperature", type=click.FloatRange(0), default=0.8, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None)
+@click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
+              help="Seconds to wait for the result.")  # fmt: skip
+@click.option("--connect", multiple=True, metavar="ENDPOINT",
+              help=f"Where the brain listens (default {DEFAULT_ENDPOINT}).")  # fmt: skip
+@click.option("--namespace", default="evospikenet", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+def prompt_cmd(
+    text: str, image: Path | None, goal: str | None, max_length: int, temperature: float,
+    seed: int | None, timeout_s: float, connect: tuple[str, ...], namespace: str, as_json: bool,
+) -> None:  # fmt: skip
+    """Send a prompt to the PFC and print the answer (exit 1 on timeout or failure)."""
+    goal_dict = None
+    if goal is not None:
+        try:
+            goal_dict = json.loads(goal)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--goal") from None
+        if not isinstance(goal_dict, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--goal")
+    task = call(lambda: Task(
+        text=text, image_png=image.read_bytes() if image is not None else None, goal=goal_dict,
+        max_length=max_length, temperature=temperature, seed=seed,
+    ))  # fmt: skip
+    with _client_session(connect, namespace) as comm:
+        try:
+            result = BrainClient(comm).prompt(task, timeout_s)
+        except StateError as exc:
+            fail(str(exc), EXIT_FAILURE)
+    if as_json:
+        click.echo(result.to_json())
+    else:
+        where = f"[{result.module} {result.node}{' fallback' if result.fallback else ''}]"
+        click.echo(f"{where} {_describe(result)}" if result.ok else where)
+    if not result.ok:
+        fail(result.error, EXIT_FAILURE)

@@ -28,7 +28,7 @@ from evospikenet.errors import APIError
 
 __all__ = ["AsyncEvoSpikeNetAPIClient", "EvoSpikeNetAPIClient", "EvoSpikeNetAPIError"]
 
-#: Seed 000's name of the error class.
+#: The SDK reference's name of the error class.
 EvoSpikeNetAPIError = APIError
 
 RETRY_STATUS = frozenset({429, 503})
@@ -395,7 +395,7 @@ class _Api:
         return self._call("GET", "/biomimetic/status")
 
     def biomimetic_simulate(self, **params: Any) -> Any:
-        """``POST /biomimetic/simulate`` (seed 000's parameters)."""
+        """``POST /biomimetic/simulate`` (the documented parameters)."""
         return self._call("POST", "/biomimetic/simulate", json=params)
 
     def update_neuromod(self, **levels: float) -> Any:
@@ -438,7 +438,7 @@ def _chunks(stream: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def validate_prompt(prompt: str) -> bool:
-    """Seed 000's check: a non-empty prompt of at most 10,000 characters."""
+    """The prompt check: a non-empty prompt of at most 10,000 characters."""
     return isinstance(prompt, str) and len(prompt.strip()) > 0 and len(prompt) <= 10_000
 
 
@@ -655,7 +655,7 @@ class EvoSpikeNetAPIClient(_Api):
 
         Returns
         -------
-        The function's result, or None when every try failed (seed 001).
+        The function's result, or None when every try failed.
         """
         for attempt in range(1, retries + 2):
             try:
@@ -751,11 +751,11 @@ class AsyncEvoSpikeNetAPIClient(_Api):
         return self._acall(method, path, **kwargs)
 
     async def generate_async(self, prompt: str, max_length: int = 50) -> Any:
-        """Seed 000's name of :meth:`generate` here."""
+        """The SDK reference's name of :meth:`generate` here."""
         return await self.generate(prompt, max_length)
 
     async def health_check_async(self) -> Any:
-        """Seed 000's name of :meth:`health_check` here."""
+        """The SDK reference's name of :meth:`health_check` here."""
         return await self.health_check()
 
     async def is_server_healthy(self) -> bool:

@@ -1,4 +1,4 @@
-r"""``LocalMemoryClient``: seed 000's offline long-term memory helper, on the hippocampal buffer.
+r"""``LocalMemoryClient``: the SDK's offline long-term memory helper, on the hippocampal buffer.
 
 No server: spike episodes go into a :class:`evospikenet.biomimetic.HippocampalBuffer`
 (bounded, reward-priority eviction; Singer & Frank 2009) as
@@ -35,7 +35,7 @@ __all__ = ["LocalMemoryClient"]
 
 
 class LocalMemoryClient:
-    """Store and retrieve spike episodes locally (seed 000 ``LocalMemoryClient``).
+    """Store and retrieve spike episodes locally .
 
     Parameters
     ----------

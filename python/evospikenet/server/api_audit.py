@@ -1,4 +1,4 @@
-"""The server's audit log over HTTP: stats, query, manual entry, verify, export (seed 000)."""
+"""The server's audit log over HTTP: stats, query, manual entry, verify, export."""
 
 from __future__ import annotations
 

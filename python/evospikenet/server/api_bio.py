@@ -26,7 +26,7 @@ _Strict = StrictBody
 
 
 class BioSimulateIn(_Strict):
-    """Seed 000's ``/biomimetic/simulate`` payload (the circuit, the framework, the run)."""
+    """The ``/biomimetic/simulate`` payload (the circuit, the framework, the run)."""
 
     num_neurons: int = Field(1000, ge=2)
     connection_probability: float = Field(0.1, ge=0, le=1)

@@ -609,7 +609,7 @@ def apply_connectome_delta(
     weighted: bool = Query(False),
     state: ServerState = Depends(server),
 ) -> dict[str, Any]:
-    """Apply a delta (seed 000 schema) in place.
+    """Apply a delta (schema 1.0) in place.
 
     with an E/I range, a result outside it is refused (422; the base is copied to the rollback
     directory and kept).

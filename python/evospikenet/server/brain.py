@@ -5,7 +5,7 @@ runs as its own nodes over Zenoh. What the REST API needs from it is the
 :class:`BrainBackend` protocol; ``create_app(config, brain=backend)`` mounts
 these routes on it, and without a backend they are absent (404):
 
-- ``POST /api/prompt`` (seed 000 ``submit_prompt``: text and base64 image or
+- ``POST /api/prompt`` (``submit_prompt``: text and base64 image or
   audio) -> the backend's ``submit_prompt``; 202 with ``prompt_id``;
 - ``GET /api/brain/status`` and ``GET /api/brain/result?prompt_id=`` (seed
   ``get_simulation_status`` / ``get_simulation_result``);
