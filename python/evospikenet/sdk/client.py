@@ -438,7 +438,7 @@ def _chunks(stream: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def validate_prompt(prompt: str) -> bool:
-    """The prompt check: a non-empty prompt of at most 10,000 characters."""
+    """Check the prompt: non-empty, at most 10,000 characters."""
     return isinstance(prompt, str) and len(prompt.strip()) > 0 and len(prompt) <= 10_000
 
 
@@ -751,11 +751,11 @@ class AsyncEvoSpikeNetAPIClient(_Api):
         return self._acall(method, path, **kwargs)
 
     async def generate_async(self, prompt: str, max_length: int = 50) -> Any:
-        """The SDK reference's name of :meth:`generate` here."""
+        """Call :meth:`generate` (the name the SDK reference uses)."""
         return await self.generate(prompt, max_length)
 
     async def health_check_async(self) -> Any:
-        """The SDK reference's name of :meth:`health_check` here."""
+        """Call :meth:`health_check` (the name the SDK reference uses)."""
         return await self.health_check()
 
     async def is_server_healthy(self) -> bool:
