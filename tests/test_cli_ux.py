@@ -349,3 +349,24 @@ def test_param_values_in_scientific_notation_are_numbers() -> None:
                      "--param", "g=5e0", "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["config"]["parameters"]["g"] == 5.0
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["simulate", "cuba", "--dt-ms", "1e300", "--duration-ms", "10"], "dt_ms"),
+        (["simulate", "cuba", "--duration-ms", "inf"], "--duration-ms"),
+        (["simulate", "cuba", "--param", "g=["], "--param"),
+        (["evolve", "--task", "cartpole", "--target-fitness", "nan", "--out", "r"],
+         "--target-fitness"),
+        (["evolve", "--task", "cartpole", "--robustness-weight", "nan", "--out", "r"],
+         "--robustness-weight"),
+    ],
+)  # fmt: skip
+def test_out_of_domain_numbers_are_refused_naming_the_option(
+    tmp_path: Path, args: list[str], field: str
+) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and field in lines[0], result.output

@@ -1039,6 +1039,10 @@ def _run(
     duration = float(built.duration_ms if request.duration_ms is None else request.duration_ms)
     validation.non_negative("duration_ms", duration)
     net = built.network
+    if duration > 0 and round(duration / net.dt_ms) == 0:
+        raise validation.invalid(
+            "dt_ms", net.dt_ms, f"is longer than the run (duration_ms = {duration:g}): no step"
+        )
     config = run_config(source, given, outputs, built, name, duration)
     extra = {RUN_CONFIG_KEY: config}
     state_monitors = _state_monitors(built, outputs.record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import warnings
@@ -10,11 +11,11 @@ from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import click
-import yaml
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn
 from rich.table import Table
 
+from evospikenet._formats import parse_yaml
 from evospikenet.errors import (
     EvoSpikeNetError,
     EvoSpikeNetWarning,
@@ -134,6 +135,24 @@ def call(fn: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
+    """A float option that refuses ``nan`` and ``inf`` (``type=float`` takes them)."""
+
+    name = "float"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        x = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return float(x)
+
+
+#: The type of every float option.
+FINITE = FiniteFloat()
+
+
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
     """Turn repeated ``--param KEY=VALUE`` options into a dict (values parsed as YAML).
 
@@ -147,7 +166,10 @@ def parse_params(params: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
-        parsed = yaml.safe_load(value)
+        try:
+            parsed = parse_yaml(value, f"--param {key.strip()}")
+        except InvalidParameterError as exc:
+            raise click.BadParameter(f"{item!r}: {exc.reason}", param_hint="--param") from None
         if isinstance(parsed, str) and _NUMBER.fullmatch(parsed.strip()):
             parsed = float(parsed)  # YAML 1.1 reads 1e3 as a string; a number is meant
         options[key.strip().replace("-", "_")] = parsed

@@ -45,6 +45,7 @@ from evospikenet.brain.runtime import make_node, run_node
 from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicator, ZenohConfig
 from evospikenet.cli._common import (
     EXIT_FAILURE,
+    FINITE,
     call,
     fail,
     parse_params,
@@ -112,14 +113,14 @@ _COMMON = [
         default=None,
         help="Number of nodes; populations in build order are cut into contiguous blocks.",
     ),
-    click.option("--duration-ms", type=float, required=True, help="Simulated time (ms)."),
+    click.option("--duration-ms", type=FINITE, required=True, help="Simulated time (ms)."),
     click.option(
         "--seed",
         type=click.IntRange(0, 2**64 - 1),
         default=None,
         help="Network seed [default: 0, or the spec's run.seed].",
     ),
-    click.option("--scale", type=float, default=1.0, show_default=True, help="Model size factor."),
+    click.option("--scale", type=FINITE, default=1.0, show_default=True, help="Model size factor."),
     click.option(
         "--threads",
         type=click.IntRange(1, 1024),
@@ -129,14 +130,14 @@ _COMMON = [
     ),
     click.option(
         "--latency-ms",
-        type=float,
+        type=FINITE,
         default=None,
         help="Exchange interval (ms); default one step (model) or the smallest "
         "delay between shards (manifest).",
     ),
     click.option(
         "--timeout-s",
-        type=float,
+        type=FINITE,
         default=DEFAULT_TIMEOUT_S,
         show_default=True,
         help="Longest wait for a peer's packet of one interval.",
@@ -206,7 +207,7 @@ def simulate_cmd(
 @click.option("--mode", type=click.Choice(["peer", "client", "router"]), default="peer",
               show_default=True)  # fmt: skip
 @click.option("--namespace", default="evospikenet", show_default=True, help="Key prefix.")
-@click.option("--startup-timeout-s", type=float, default=60.0, show_default=True,
+@click.option("--startup-timeout-s", type=FINITE, default=60.0, show_default=True,
               help="Longest wait for every peer's handshake.")  # fmt: skip
 @click.option("--progress-lines", is_flag=True, help="Print 'progress DONE TOTAL' lines.")
 def shard_cmd(
@@ -390,7 +391,7 @@ def _describe(result: Any) -> str:
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Node logs (default: a new temporary directory).")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No live status table.")
-@click.option("--duration-s", type=float, default=None, help="Stop after this many seconds.")
+@click.option("--duration-s", type=FINITE, default=None, help="Stop after this many seconds.")
 def up_cmd(
     config_path: Path, record: Path | None, log_dir: Path | None, no_progress: bool,
     duration_s: float | None,
@@ -433,7 +434,7 @@ def up_cmd(
 @click.option("--connect", multiple=True, metavar="ENDPOINT",
               help=f"Where the brain listens (default {DEFAULT_ENDPOINT}).")  # fmt: skip
 @click.option("--namespace", default="evospikenet", show_default=True)
-@click.option("--timeout-s", type=float, default=5.0, show_default=True)
+@click.option("--timeout-s", type=FINITE, default=5.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the PFC's status as JSON.")
 def status_cmd(connect: tuple[str, ...], namespace: str, timeout_s: float, as_json: bool) -> None:
     """Ask the PFC for the nodes' status (exit 1 when no PFC answers)."""
@@ -462,7 +463,7 @@ def status_cmd(connect: tuple[str, ...], namespace: str, timeout_s: float, as_js
               help="Bytes lang-main generates.")  # fmt: skip
 @click.option("--temperature", type=click.FloatRange(0), default=0.8, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None)
-@click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
+@click.option("--timeout", "timeout_s", type=FINITE, default=30.0, show_default=True,
               help="Seconds to wait for the result.")  # fmt: skip
 @click.option("--connect", multiple=True, metavar="ENDPOINT",
               help=f"Where the brain listens (default {DEFAULT_ENDPOINT}).")  # fmt: skip

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from evospikenet._formats import read_yaml
-from evospikenet.cli._common import print_results, progress_bar, user_errors
+from evospikenet.cli._common import FINITE, print_results, progress_bar, user_errors
 from evospikenet.connectome import (
     apply_delta,
     apply_delta_with_validation,
@@ -59,7 +59,7 @@ def connectome() -> None:
 @click.option("--dataset", help="cect dataset (Cook2019Herm, Witvliet1..8, White_whole, ...).")
 @click.option("--neurons", "neurons_path", type=click.Path(), help="csv: the neuron table.")
 @click.option("--out", "out_path", type=click.Path(), required=True, help="Output .npz.")
-@click.option("--delay-ms", type=float, default=1.0, show_default=True, help="Uniform delay.")
+@click.option("--delay-ms", type=FINITE, default=1.0, show_default=True, help="Uniform delay.")
 @click.option(
     "--glutamate-sign",
     type=click.Choice(["1", "-1"]),
@@ -233,7 +233,7 @@ def diff_command(
 @click.argument("delta", type=click.Path())
 @click.option("--out", "out_path", type=click.Path(), required=True, help="Result .npz.")
 @click.option("--strict", is_flag=True, help="Conflicts (absent removal, existing add) fail.")
-@click.option("--ei-range", nargs=2, type=float, help="Reject results with E/I outside LO HI.")
+@click.option("--ei-range", nargs=2, type=FINITE, help="Reject results with E/I outside LO HI.")
 @click.option("--rollback-dir", type=click.Path(), default="rollback", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def apply_command(

@@ -14,7 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from evospikenet.cli._common import EXIT_BAD_INPUT, fail, print_results, stderr_console, user_errors
+from evospikenet.cli._common import (
+    EXIT_BAD_INPUT,
+    FINITE,
+    fail,
+    print_results,
+    stderr_console,
+    user_errors,
+)
 from evospikenet.errors import DataLoadError
 
 __all__ = ["evolve_command", "genome_group", "snapshot_group"]
@@ -95,13 +102,15 @@ def _test_scores(task: str, genome: Any, test_episodes: int) -> dict[str, float]
     help="Continue the run whose checkpoint is in --out (same task, population, seed); "
     "a finished run is extended to --generations. No checkpoint: exit 2.",
 )
-@click.option("--target-fitness", type=float, default=None, help="Stop once the best reaches this.")
 @click.option(
-    "--robustness-weight", type=float, default=0.0, show_default=True,
+    "--target-fitness", type=FINITE, default=None, help="Stop once the best reaches this."
+)
+@click.option(
+    "--robustness-weight", type=FINITE, default=0.0, show_default=True,
     help="Weight of the mean robustness score in the fitness.",
 )  # fmt: skip
 @click.option(
-    "--energy-weight", type=float, default=0.0, show_default=True,
+    "--energy-weight", type=FINITE, default=0.0, show_default=True,
     help="Weight of the energy penalty (mean rate / 100 Hz).",
 )  # fmt: skip
 @click.option(
@@ -277,11 +286,11 @@ def genome_show(obj: dict[str, Any], name_or_path: str) -> None:
     help="cartpole: training episodes (reset seeds 0..N-1; default 5), as given to evolve.",
 )  # fmt: skip
 @click.option(
-    "--robustness-weight", type=float, default=0.0, show_default=True,
+    "--robustness-weight", type=FINITE, default=0.0, show_default=True,
     help="Weight of the mean robustness score in the fitness, as given to evolve.",
 )  # fmt: skip
 @click.option(
-    "--energy-weight", type=float, default=0.0, show_default=True,
+    "--energy-weight", type=FINITE, default=0.0, show_default=True,
     help="Weight of the energy penalty (mean rate / 100 Hz), as given to evolve.",
 )  # fmt: skip
 @click.option(

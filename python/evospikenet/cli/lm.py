@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from evospikenet.cli._common import stderr_console, user_errors
+from evospikenet.cli._common import FINITE, stderr_console, user_errors
 from evospikenet.nn._torch import require_torch
 
 __all__ = ["lm_group"]
@@ -32,7 +32,7 @@ def lm_group() -> None:
 )
 @click.option(
     "--minutes",
-    type=float,
+    type=FINITE,
     default=10.0,
     show_default=True,
     help="Training budget in minutes, counted over all runs into --out (resumes).",

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from evospikenet.audit import audit_log_path
 from evospikenet.cli._common import (
+    FINITE,
     collected_warnings,
     parse_params,
     print_results,
@@ -136,12 +137,12 @@ def _help() -> str:
 )
 @click.option(
     "--duration-ms",
-    type=float,
+    type=FINITE,
     default=None,
     help="Simulated time (ms); default: the model's (1000).",
 )
 @click.option(
-    "--dt-ms", type=float, default=None, help="Time step (ms); default: the model's published one."
+    "--dt-ms", type=FINITE, default=None, help="Time step (ms); default: the model's published one."
 )
 @click.option(
     "--seed",
@@ -150,7 +151,7 @@ def _help() -> str:
     help="Master seed (default 0, or the spec's).",
 )
 @click.option(
-    "--scale", type=float, default=1.0, show_default=True, help="Network size factor (> 0)."
+    "--scale", type=FINITE, default=1.0, show_default=True, help="Network size factor (> 0)."
 )
 @click.option(
     "--threads",
@@ -222,7 +223,7 @@ def _help() -> str:
 )
 @click.option(
     "--record-weights-every-ms",
-    type=float,
+    type=FINITE,
     default=None,
     help="Snapshot interval (ms); default a tenth of the run.",
 )
