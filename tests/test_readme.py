@@ -23,10 +23,12 @@ directives (``{eval-rst}``, ...) are allowed, except code directives.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -152,23 +154,26 @@ def _execute(block: Block, workdir: Path) -> str | None:
         script = workdir / f"block_{block.line}.sh"
         script.write_text(block.code, encoding="utf-8")
         cmd = ["bash", "-euo", "pipefail", script.name]
+    # A session of its own: a background process a block leaves running (a server,
+    # `brain up &`) is killed with the group instead of holding the pipes open forever.
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            check=False,
-        )
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        return f"{block.id}: did not finish in {TIMEOUT_S} s"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return f"{block.id}: did not finish in {TIMEOUT_S} s (or left a process holding its output)"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     if proc.returncode != 0:
         return (
             f"{block.id} ({block.language}) exited {proc.returncode}\n"
-            f"--- code ---\n{block.code}--- stdout ---\n{proc.stdout[-4000:]}"
-            f"--- stderr ---\n{proc.stderr[-4000:]}"
+            f"--- code ---\n{block.code}--- stdout ---\n{stdout[-4000:]}"
+            f"--- stderr ---\n{stderr[-4000:]}"
         )
     return None
 
