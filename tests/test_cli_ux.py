@@ -107,7 +107,7 @@ def test_flags_are_strict_bools() -> None:
         (["song2000", "--param", "rate_hz=fast"], "rate_hz"),
         (["cuba", "--param", "nosuch=1"], "nosuch"),
         (["cuba", "--scale", "-1"], "scale"),
-        (["cuba", "--duration-ms", "nan"], "duration_ms"),
+        (["cuba", "--duration-ms", "nan"], "--duration-ms"),
         (["cuba", "--dt-ms", "0"], "dt_ms"),
         (["cuba", "--seed", "-1"], "--seed"),
         (["cuba", "--threads", "0"], "--threads"),
