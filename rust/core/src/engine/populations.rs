@@ -240,10 +240,10 @@ impl Population {
     pub(super) fn input_mut(&mut self, receptor: Receptor) -> Option<(&mut [f64], Option<&[f64]>)> {
         match (&mut self.model, receptor) {
             (Model::Lif { params, state, .. }, _) => Some(match (params.synapse, receptor) {
-                // Jumps into a refractory neuron are discarded by the
-                // integration (the membrane is clamped), not here.
-                (LifSynapse::Delta, _) => (&mut state.syn_ex, None),
-                (_, Receptor::Excitatory) => (&mut state.syn_ex, None),
+                // Delta jumps of both signs share the buffer `syn_ex`; jumps
+                // into a refractory neuron are discarded by the integration
+                // (the membrane is clamped), not here.
+                (LifSynapse::Delta, _) | (_, Receptor::Excitatory) => (&mut state.syn_ex, None),
                 (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
             }),
             (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
