@@ -11,8 +11,8 @@ membrane is clamped for ``t_ref / dt`` steps and jumps arriving then are
 discarded, so a neuron driven above threshold every step fires every
 ``t_ref + dt``.
 
-The same cases run in NEST 3.10 (``/tmp`` scripts quoted in benches/README.md,
-"Brunel rhythm: delay semantics") gave, with NEST's end-of-step stamps: source
+The same cases run in NEST 3.10 (table in benches/README.md, "Brunel rhythm:
+delay semantics of delta synapses") gave, with NEST's end-of-step stamps: source
 at 1.0 ms, delay 1.5 ms -> target at 2.5 ms; chained target's jump visible at
 2.5 + 1.5 ms; driven every step from 1.0 ms: 2.5, 4.6, 6.7, 8.8 ms. Brian2
 2.9 (``on_pre`` after the threshold, acting from the next step) gives every
