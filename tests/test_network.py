@@ -106,9 +106,9 @@ def test_spike_source_drives_target() -> None:
     mon_t = net.spike_monitor(tgt)
     net.run(5.0)
     np.testing.assert_allclose(mon_s.t_ms, [1.0, 2.0, 2.0])
-    # The two jumps of 0.6 mV sent at 2.0 ms are added at the end of the step
-    # at 2.5 ms and together cross the 1 mV gap in the next step.
-    np.testing.assert_allclose(mon_t.t_ms, [2.6])
+    # The two jumps of 0.6 mV sent at 2.0 ms arrive in the step at 2.5 ms and
+    # together cross the 1 mV gap in that step (NEST iaf_psc_delta).
+    np.testing.assert_allclose(mon_t.t_ms, [2.5])
 
 
 def test_connection_rules_make_the_promised_counts() -> None:

@@ -9,10 +9,15 @@ value) where it is written, and nothing half-built stays behind.
 
 Step semantics: step ``s`` covers ``t = s*dt_ms .. (s+1)*dt_ms``; a spike is
 stamped ``t_ms = s*dt_ms`` of the step in which the membrane crossed
-threshold; over a synapse of delay ``d`` steps (``d >= 0``) it is added to its
-target at the end of step ``s + d`` and acts from step ``s + d + 1``. A delay
-of 0 is Brian2's default; a nominal delay ``D`` acts at ``(s + 1)*dt + D``
-as in Brian2 and NEST.
+threshold; over a current or conductance synapse of delay ``d`` steps
+(``d >= 0``) it is added to its target at the end of step ``s + d`` and acts
+from step ``s + d + 1`` (a nominal delay ``D`` acts at ``(s + 1)*dt + D``, as
+in Brian2 and NEST's ``iaf_psc_exp``; a delay of 0 is Brian2's default). Over a
+delta synapse (``synapse="delta"``) the jump is added in step ``s + d`` itself,
+after the membrane is propagated and before the threshold test, as NEST's
+``iaf_psc_delta``: the target can fire in step ``s + d`` (spike-to-spike
+latency exactly ``D``; Brian2's ``on_pre`` takes one step more), and a delay of
+0 acts as one step.
 """
 
 from __future__ import annotations

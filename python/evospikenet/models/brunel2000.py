@@ -91,7 +91,8 @@ def build(
         Relative inhibition and external drive :math:`\nu_{ext}/\nu_{thr}`.
     part : Part, optional
         Build only this part (:mod:`evospikenet.partition`), e.g.
-        ``Part({"E"}, latency_ms=1.5)`` (every delay is 1.5 ms).
+        ``Part({"E"}, latency_ms=1.4)`` (every delay is 1.5 ms; a port feeding
+        delta synapses needs one step more than its latency).
 
     Returns
     -------

@@ -262,9 +262,10 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
         synapse: LifSynapse::Delta,
     };
     let mut net = Network::new(0.1, 1, 1).unwrap();
-    // Three jumps (one-step delay, added at the end of the step after the
-    // spike): the first makes it fire in the step after; the second arrives
-    // while refractory and is lost; the third lands after.
+    // Three jumps over a one-step delay, each added in the step it arrives
+    // (after propagation, before the threshold test: NEST `iaf_psc_delta`):
+    // the first makes it fire in the step after its source's; the second
+    // arrives while refractory and is lost; the third lands after.
     let src = net
         .add_spike_source("src", 1, &[0.0, 1.0, 3.0], &[0, 0, 0])
         .unwrap();
@@ -283,10 +284,11 @@ fn refractory_clamps_and_delta_jumps_are_dropped() {
     let ms = net.add_spike_monitor(p, None).unwrap();
     let mv = net.add_state_monitor(p, Var::V, vec![0], 1).unwrap();
     net.run(60).unwrap();
-    assert_eq!(net.spike_monitors()[ms].steps, vec![2, 32]);
+    assert_eq!(net.spike_monitors()[ms].steps, vec![1, 31]);
     let v = &net.state_monitors()[mv].values;
-    // Clamped at reset for 20 steps after the spike at step 2.
-    for s in 3..=23 {
+    // Clamped at reset for 20 steps after the spike at step 1 (sampled at
+    // the start of each step).
+    for s in 2..=22 {
         assert_eq!(v[s], 10.0, "step {s}");
     }
 }

@@ -328,14 +328,23 @@ impl Network {
     ) -> Result<usize> {
         if let Some(latency) = self.port_latency(pre).filter(|&l| l > 0) {
             let latency = latency as u16;
-            if let Some(&d) = csr.delay_steps.iter().find(|&&d| d < latency) {
+            // A delta synapse acts in the step its spike arrives, so the
+            // population takes it in at the end of the step before: the
+            // port must have emitted it one step earlier still.
+            let extra = u16::from(self.populations[post].is_delta());
+            if let Some(&d) = csr.delay_steps.iter().find(|&&d| d < latency + extra) {
                 return Err(Error::invalid(
                     "delay_ms",
                     f64::from(d) * self.dt_ms,
                     format!(
-                        "a projection from input port {} needs delays >= its latency {} ms",
+                        "a projection from input port {} needs delays >= its latency {} ms{}",
                         self.populations[pre].name,
-                        f64::from(latency) * self.dt_ms
+                        f64::from(latency) * self.dt_ms,
+                        if extra > 0 {
+                            " plus one step (delta synapses act in the step their spike arrives)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }

@@ -15,8 +15,9 @@
 //! 5. spikes are delivered: a spike of step `s` over a synapse of delay `d`
 //!    steps (`d >= 0`) is queued for step `s + d`; then the events queued
 //!    for step `s` are added to the synaptic variables (the membrane, for
-//!    delta synapses), so they act from step `s + 1`. Target populations
-//!    are independent here and run in parallel.
+//!    delta synapses: the jump buffer, see below), so they act from step
+//!    `s + 1`. Target populations are independent here and run in
+//!    parallel.
 //! 6. plastic projections ([`crate::plasticity`]) deliver through their
 //!    own arrival queues, serially: the arrivals of step `s` add their
 //!    current weights (acting from step `s + 1`, as above) and take the
@@ -24,7 +25,12 @@
 //!
 //! A nominal delay `D` therefore first acts on the membrane at
 //! `(s + 1) dt + D`, as in Brian2 (whose default zero delay acts from the
-//! next step) and NEST.
+//! next step) and NEST's `iaf_psc_exp`. Delta synapses follow NEST's
+//! `iaf_psc_delta` instead: their population takes the events of steps `s`
+//! and `s + 1` at the end of step `s`, and step `s + 1` adds them after
+//! propagating the membrane and before the threshold test, so a spike of
+//! step `s` over `d >= 1` steps can make its target fire in step `s + d`
+//! (latency exactly `D`; a delay of 0 acts as one step).
 //!
 //! Randomness comes from streams keyed by global identity (population rng
 //! key, global neuron id, ordinal of an input; see [`crate::rng`]): one

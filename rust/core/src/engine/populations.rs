@@ -232,15 +232,18 @@ impl Population {
     }
 
     /// The state variable that input onto `receptor` adds to (the synaptic
-    /// current or conductance, the membrane for delta synapses, or the
-    /// Izhikevich synaptic current), with the refractory counters when
-    /// input must be dropped during refractoriness (delta synapses, as
-    /// NEST's `iaf_psc_delta`). `None` for spike sources.
+    /// current or conductance, the Izhikevich synaptic current, or for
+    /// delta synapses the buffer of voltage jumps that the next integration
+    /// adds after propagating the membrane, as NEST's `iaf_psc_delta`),
+    /// with the refractory counters when input must be dropped at arrival.
+    /// `None` for spike sources.
     pub(super) fn input_mut(&mut self, receptor: Receptor) -> Option<(&mut [f64], Option<&[f64]>)> {
         match (&mut self.model, receptor) {
             (Model::Lif { params, state, .. }, _) => Some(match (params.synapse, receptor) {
-                (LifSynapse::Delta, _) => (&mut state.v_mv, Some(&state.ref_left)),
-                (_, Receptor::Excitatory) => (&mut state.syn_ex, None),
+                // Delta jumps of both signs share the buffer `syn_ex`; jumps
+                // into a refractory neuron are discarded by the integration
+                // (the membrane is clamped), not here.
+                (LifSynapse::Delta, _) | (_, Receptor::Excitatory) => (&mut state.syn_ex, None),
                 (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
             }),
             (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
@@ -248,11 +251,26 @@ impl Population {
         }
     }
 
-    /// Add the synaptic events arriving at step `s` to the state.
+    /// Whether this is a LIF population with delta (voltage-jump) synapses.
+    pub(super) fn is_delta(&self) -> bool {
+        matches!(&self.model, Model::Lif { params, .. } if params.synapse == LifSynapse::Delta)
+    }
+
+    /// Add the synaptic events arriving at step `s` to the state (they act
+    /// from step `s + 1`). Delta synapses act in the step their event
+    /// arrives (NEST `iaf_psc_delta`: the jump is added after propagating
+    /// the membrane and before the threshold test), so at the end of step
+    /// `s` their population takes the events of step `s + 1` into the jump
+    /// buffer, and those of step `s` (zero delay, queued this step) too.
     pub(super) fn apply_events(&mut self, s: u64) {
+        let delta = self.is_delta();
         for receptor in [Receptor::Excitatory, Receptor::Inhibitory] {
             let mut queue = std::mem::take(self.queue_mut(receptor));
             match self.input_mut(receptor) {
+                Some((target, None)) if delta => {
+                    queue.drain(s, |i, w| target[i] += w);
+                    queue.drain(s + 1, |i, w| target[i] += w);
+                }
                 Some((target, None)) => queue.drain(s, |i, w| target[i] += w),
                 Some((target, Some(ref_left))) => queue.drain(s, |i, w| {
                     if ref_left[i] <= 1.0 {

@@ -17,6 +17,11 @@
 //! start of the step (exponential Euler, as Brian2's `exponential_euler`),
 //! the conductances themselves decay exactly.
 //!
+//! Delta synapses follow NEST `iaf_psc_delta`: the jumps arriving in a step
+//! (buffered in `syn_ex`) are added after the membrane is propagated and
+//! before the threshold test, so a spike of step `s` over a delay of `d`
+//! steps (`d >= 1`) can make its target fire in step `s + d`.
+//!
 //! After a spike the membrane is clamped to `v_reset_mv` for
 //! `round(t_ref_ms / dt_ms)` steps; synaptic variables keep evolving, and
 //! delta-synapse jumps arriving during that time are discarded (NEST
@@ -336,8 +341,12 @@ pub fn step_block<const CURRENT: bool>(
             }
         }
         LifSynapse::Delta => {
+            // NEST `iaf_psc_delta`: propagate, add the jumps arriving in
+            // this step (buffered in `syn_ex`), then test the threshold; a
+            // refractory neuron is clamped, so its jumps are discarded.
             for k in 0..n {
-                let y = prop.p_mm * (v[k] - e_l) + prop.p_mi * current(k);
+                let y = prop.p_mm * (v[k] - e_l) + prop.p_mi * current(k) + syn_ex[k];
+                syn_ex[k] = 0.0;
                 (v[k], ref_left[k]) = threshold(e_l + y, ref_left[k], v_th, v_reset, mark);
             }
         }
