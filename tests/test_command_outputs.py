@@ -1,0 +1,110 @@
+"""A failed command never replaces its outputs (issue 15), for every command but ``simulate``.
+
+``simulate`` has its own tests (tests/test_simulate_outputs.py). Here every
+other output option: an existing output (sentinel bytes) stays byte for byte
+as it was when the command fails, whether a bad output is found before the
+work (exit 2, one line naming the option and the path, no traceback) or the
+work fails after some outputs were written; and no temporary file is left.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from evospikenet.cli import cli
+from evospikenet.connectome import save_connectome_npz
+from evospikenet.errors import InvalidParameterError
+from tests.connectome_synth import synthetic_connectome
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTINEL = b"an earlier result that must survive\n"
+GENOME = ROOT / "tests" / "data" / "cartpole_winner.json"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative name -> bytes), temporary files included."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _one_error(result: Result, code: int, *names: str) -> str:
+    """Assert exit ``code``, a single ``Error:`` line naming each of ``names``; return it."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+    return lines[0]
+
+
+# -- map-connectome --output-dir ------------------------------------------------------------
+
+NODES = {
+    "sensory": {"match": {"neuron_type": "^sensory$"}},
+    "inter": {"match": {"neuron_type": "^inter"}},
+    "motor": {"match": {"neuron_type": "^motor$"}},
+}
+OUT_FILES = ["sensory.npz", "inter.npz", "motor.npz", "inter_node_edges.npz", "node_manifest.yaml"]
+
+
+def _map_setup(tmp_path: Path) -> tuple[list[str], Path]:
+    src = tmp_path / "in.npz"
+    save_connectome_npz(src, synthetic_connectome())
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({"base_dataset": "synth", "nodes": NODES}))
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in OUT_FILES:  # an earlier mapping
+        (out / name).write_bytes(SENTINEL + name.encode())
+    args = ["map-connectome", "--input", str(src), "--config", str(cfg), "--output-dir"]
+    return args, out
+
+
+def test_map_connectome_failed_write_keeps_every_shard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evospikenet.connectome as connectome
+
+    args, out = _map_setup(tmp_path)
+    before = _files(tmp_path)
+    save, calls = connectome.save_connectome_npz, 0
+
+    def fail_third(path: Any, c: Any, **kw: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # two shards written, then a failure
+            raise InvalidParameterError.of("shard", calls, "injected failure")
+        save(path, c, **kw)
+
+    monkeypatch.setattr(connectome, "save_connectome_npz", fail_third)
+    _one_error(CliRunner().invoke(cli, [*args, str(out)]), 2, "injected failure")
+    assert calls == 3
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize("bad", ["notadir/out", "afile", "out/motor.npz"])
+def test_map_connectome_bad_output_fails_before_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    import evospikenet.connectome as connectome
+
+    args, out = _map_setup(tmp_path)
+    (tmp_path / "notadir").write_bytes(b"a file")
+    (tmp_path / "afile").write_bytes(b"a file")
+    (out / "motor.npz").unlink()
+    (out / "motor.npz").mkdir()  # a shard's target is a directory
+    before = _files(tmp_path)
+
+    def no_work(*_: Any, **__: Any) -> None:
+        raise AssertionError("the connectome was read before the outputs were checked")
+
+    monkeypatch.setattr(connectome, "load_connectome_npz", no_work)
+    target = tmp_path / bad if bad != "out/motor.npz" else out
+    result = CliRunner().invoke(cli, [*args, str(target)])
+    _one_error(result, 2, "output", bad.split("/")[0])
+    assert _files(tmp_path) == before
