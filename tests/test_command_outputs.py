@@ -108,3 +108,22 @@ def test_map_connectome_bad_output_fails_before_the_work(
     result = CliRunner().invoke(cli, [*args, str(target)])
     _one_error(result, 2, "output", bad.split("/")[0])
     assert _files(tmp_path) == before
+
+
+# -- genome save --active, genome apply -----------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["save", "apply"])
+def test_genome_active_pair_is_all_or_nothing(tmp_path: Path, command: str) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "g0.json").write_bytes(GENOME.read_bytes())
+    (store / "active_genome.json").write_bytes(SENTINEL)
+    (store / ".active_name").mkdir()  # the second output cannot be written
+    before = _files(tmp_path)
+    listing = sorted(p.name for p in store.iterdir())
+    args = ["save", "g1", str(GENOME), "--active"] if command == "save" else ["apply", "g0"]
+    result = CliRunner().invoke(cli, ["genome", "--store", str(store), *args])
+    _one_error(result, 2, "active name", ".active_name", "is a directory")
+    assert _files(tmp_path) == before
+    assert sorted(p.name for p in store.iterdir()) == listing  # no g1.json, no temporary file
