@@ -127,3 +127,22 @@ def test_genome_active_pair_is_all_or_nothing(tmp_path: Path, command: str) -> N
     _one_error(result, 2, "active name", ".active_name", "is a directory")
     assert _files(tmp_path) == before
     assert sorted(p.name for p in store.iterdir()) == listing  # no g1.json, no temporary file
+
+
+# -- audit keygen KEY_FILE (and KEY_FILE.pub) -----------------------------------------------
+
+
+def test_keygen_writes_both_keys_or_neither(tmp_path: Path) -> None:
+    key = tmp_path / "k.pem"
+    (tmp_path / "k.pem.pub").mkdir()  # the public key cannot be written
+    result = CliRunner().invoke(cli, ["audit", "keygen", str(key)])
+    _one_error(result, 2, "public key", "k.pem.pub", "is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.pem.pub"]  # no private key
+    (tmp_path / "k.pem.pub").rmdir()
+    assert CliRunner().invoke(cli, ["audit", "keygen", str(key)]).exit_code == 0
+    assert key.stat().st_mode & 0o777 == 0o600
+    key.write_bytes(SENTINEL)
+    (tmp_path / "k.pem.pub").write_bytes(SENTINEL)
+    result = CliRunner().invoke(cli, ["audit", "keygen", str(key)])  # never overwritten
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert _files(tmp_path) == {"k.pem": SENTINEL, "k.pem.pub": SENTINEL}
