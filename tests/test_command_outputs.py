@@ -146,3 +146,126 @@ def test_keygen_writes_both_keys_or_neither(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["audit", "keygen", str(key)])  # never overwritten
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert _files(tmp_path) == {"k.pem": SENTINEL, "k.pem.pub": SENTINEL}
+
+
+# -- single outputs, checked before the work ------------------------------------------------
+# Each of these writes its one output atomically at the end, so a failure never replaced
+# it; a bad output (missing directory, a file as its directory, a directory as target)
+# must now fail before the work: the work function is replaced by one that must not run.
+
+
+def _no_work(*_: Any, **__: Any) -> Any:
+    raise AssertionError("the work ran before the outputs were checked")
+
+
+def _inputs(tmp: Path) -> dict[str, str]:
+    """Good inputs for the commands below (a connectome, a delta, an audit log, ...)."""
+    import numpy as np
+
+    from evospikenet.audit import AuditLogManager
+    from evospikenet.connectome import make_connectome
+
+    c = make_connectome(
+        pre_id=np.array([1, 2]), post_id=np.array([2, 3]), weight=np.array([0.5, 1.0]),
+        delay_ms=np.array([1.0, 1.5]), neuron_id=np.array([1, 2, 3]),
+        neuron_sign=np.array([1, 1, -1]), meta={"materialization_version": 1},
+    )  # fmt: skip
+    save_connectome_npz(tmp / "c.npz", c)
+    (tmp / "d.json").write_text("{}")
+    (tmp / "e.csv").write_text("pre,post,weight\n1,2,1.0\n")
+    (tmp / "n.csv").write_text("neuron_id,neuron_sign\n1,1\n2,1\n")
+    (tmp / "sync.yaml").write_text("sync: {}\n")
+    (tmp / "corpus.txt").write_text("abc " * 100)
+    (tmp / "snaps").mkdir()
+    with AuditLogManager(tmp / "a.jsonl") as log:
+        log.write("test.setup", "tester", "x", "success")
+    return {k: str(tmp / v) for k, v in {
+        "c": "c.npz", "d": "d.json", "e": "e.csv", "n": "n.csv", "sync": "sync.yaml",
+        "corpus": "corpus.txt", "log": "a.jsonl", "snaps": "snaps",
+    }.items()}  # fmt: skip
+
+
+# command -> (argument list before the output path, option, module and name of the work)
+SINGLE: dict[str, tuple[list[str], str, str, str]] = {
+    "connectome import": (
+        ["connectome", "import", "{e}", "--format", "csv", "--neurons", "{n}", "--out"],
+        "--out", "evospikenet.cli.connectome", "import_csv",
+    ),
+    "connectome diff": (
+        ["connectome", "diff", "{c}", "{c}", "--out"],
+        "--out", "evospikenet.cli.connectome", "load_connectome_npz",
+    ),
+    "connectome apply": (
+        ["connectome", "apply", "{c}", "{d}", "--out"],
+        "--out", "evospikenet.cli.connectome", "apply_delta",
+    ),
+    "connectome apply --rollback-dir": (
+        ["connectome", "apply", "{c}", "{d}", "--out", "{tmp}/ok.npz", "--ei-range", "0", "9",
+         "--rollback-dir"],
+        "--rollback-dir", "evospikenet.cli.connectome", "apply_delta_with_validation",
+    ),
+    "sync-connectome": (
+        ["sync-connectome", "--config", "{sync}", "--cache", "{c}", "--output"],
+        "--output", "evospikenet.cli.connectome", "sync_connectome",
+    ),
+    "audit export": (
+        ["audit", "export", "--log", "{log}", "--format", "json", "--out"],
+        "--out", "evospikenet.cli.audit", "AuditLogManager",
+    ),
+    "audit head": (
+        ["audit", "head", "--log", "{log}", "--out"],
+        "--out", "evospikenet.cli.audit", "AuditLogManager",
+    ),
+    "brain simulate": (
+        ["brain", "simulate", "cuba", "--nodes", "2", "--duration-ms", "5", "--out"],
+        "--out", "evospikenet.cli.brain", "simulate_local",
+    ),
+    "lm train": (
+        ["lm", "train", "--corpus", "{corpus}", "--minutes", "0.01", "--out"],
+        "--out", "evospikenet.cli.lm", "require_torch",
+    ),
+    "snapshot restore": (
+        ["snapshot", "--dir", "{snaps}", "restore", "x", "--target"],
+        "--target", "evospikenet.evolution.snapshot", "SnapshotManager",
+    ),
+    "evolve": (
+        ["evolve", "--task", "evo_tasks:sign_task", "--population", "8", "--generations", "1",
+         "--no-progress", "--out"],
+        "out", "evospikenet.evolution.run", "GenomePool",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [
+        (command, kind)
+        for command in SINGLE
+        for kind in ("missing", "notadir", "isdir")
+        if not (kind == "missing" and SINGLE[command][1] in ("--rollback-dir", "out"))
+    ],  # a missing output directory is created
+)
+def test_bad_output_fails_before_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, kind: str
+) -> None:
+    import importlib
+
+    head, option, module, work = SINGLE[command]
+    names = _inputs(tmp_path)
+    (tmp_path / "afile").write_bytes(SENTINEL)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "adir" / "best_genome.json").mkdir()  # evolve's output directory
+    bad = {
+        "missing": tmp_path / "missing" / "x",
+        "notadir": tmp_path / "afile" / "x",
+        "isdir": tmp_path / "adir",
+    }[kind]
+    if kind == "isdir" and option == "--rollback-dir":
+        bad = tmp_path / "afile"  # a directory option given a file
+    args = [a.format(tmp=tmp_path, **names) for a in head] + [str(bad)]
+    monkeypatch.setattr(importlib.import_module(module), work, _no_work)
+    before = _files(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    line = _one_error(result, 2, option.lstrip("-"))
+    assert str(bad) in line or (command == "evolve" and "best_genome.json" in line), line
+    assert _files(tmp_path) == before
