@@ -220,6 +220,11 @@ SINGLE: dict[str, tuple[list[str], str, str, str]] = {
         ["brain", "simulate", "cuba", "--nodes", "2", "--duration-ms", "5", "--out"],
         "--out", "evospikenet.cli.brain", "simulate_local",
     ),
+    "brain shard": (
+        ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "0", "--duration-ms", "5",
+         "--out"],
+        "--out", "evospikenet.cli.brain", "run_shard",
+    ),
     "lm train": (
         ["lm", "train", "--corpus", "{corpus}", "--minutes", "0.01", "--out"],
         "--out", "evospikenet.cli.lm", "require_torch",

@@ -220,6 +220,7 @@ def shard_cmd(
     progress_lines: bool,
 ) -> None:  # fmt: skip
     """Run one shard of a split network in lockstep with its peers."""
+    call(lambda: check_output("--out", out))
     plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     config = call(lambda: ZenohConfig(mode, connect, listen, namespace))
     last = [0.0]
