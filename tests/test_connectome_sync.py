@@ -276,3 +276,24 @@ def test_bad_http_settings_exit_code_2(
     )
     assert res.exit_code == 2, res.output
     assert "sync.source" in res.output
+
+
+def test_bad_rollback_dir_fails_before_any_delta(stages: Path, tmp_path: Path) -> None:
+    """A rollback_dir that cannot be created is refused (exit 2) before the deltas are read."""
+    (tmp_path / "afile").write_bytes(b"a file")
+    cfg = config(
+        tmp_path / "c.yaml",
+        {"directory": str(tmp_path / "no-deltas-here")},  # never read: the check comes first
+        ei_ratio_range=[9.0, 10.5],
+        rollback_dir=str(tmp_path / "afile" / "rb"),
+    )
+    out = tmp_path / "out.npz"
+    out.write_bytes((stages / "stage1.npz").read_bytes())
+    before = out.read_bytes()
+    args = ["sync-connectome", "--config", str(cfg), "--cache", str(out), "--output", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    (line,) = res.output.strip().splitlines()
+    assert "sync.rollback_dir" in line and "afile" in line and "Traceback" not in res.output
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "c.yaml", "out.npz"]

@@ -10,12 +10,25 @@ over their targets only when the command's work has succeeded.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["StagedOutputs", "atomic_path", "new_file_mode", "staged_outputs", "write_atomic"]
+from evospikenet.errors import FileIOError
+
+__all__ = [
+    "StagedOutputs",
+    "atomic_path",
+    "check_output",
+    "check_output_dir",
+    "new_file_mode",
+    "output_error",
+    "stage_output",
+    "staged_outputs",
+    "write_atomic",
+]
 
 
 def new_file_mode() -> int:
@@ -105,8 +118,6 @@ def write_atomic(target: str | os.PathLike[str], data: bytes | str, what: str = 
         If the file cannot be written ("cannot write <what> <target>"); an
         existing ``target`` is kept.
     """
-    from evospikenet.errors import FileIOError
-
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         with atomic_path(target) as tmp:
@@ -144,9 +155,13 @@ class StagedOutputs:
 
     def __init__(self) -> None:
         self._files: list[tuple[Path, Path]] = []  # (target, temporary)
+        self._modes: dict[Path, int] = {}  # temporary -> mode other than the umask's
 
-    def stage(self, target: str | os.PathLike[str]) -> Path:
+    def stage(self, target: str | os.PathLike[str], mode: int | None = None) -> Path:
         """Create and return the temporary file that will replace ``target``.
+
+        ``mode`` is the file's mode once committed (default: a new file's
+        under the user's umask, :func:`new_file_mode`).
 
         Raises
         ------
@@ -157,6 +172,8 @@ class StagedOutputs:
         target = Path(target)
         tmp = _make_temporary(target)
         self._files.append((target, tmp))
+        if mode is not None:
+            self._modes[tmp] = mode
         return tmp
 
     def commit(self) -> None:
@@ -172,7 +189,7 @@ class StagedOutputs:
         for _, tmp in self._files:
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
-            tmp.chmod(mode)
+            tmp.chmod(self._modes.get(tmp, mode))
         directories = []
         while self._files:
             target, tmp = self._files[0]
@@ -208,3 +225,74 @@ def staged_outputs() -> Iterator[StagedOutputs]:
     except BaseException:
         staged.discard()
         raise
+
+
+def output_error(
+    name: str, path: str | os.PathLike[str], reason: str, code: int | None
+) -> FileIOError:
+    """Return the FileIOError "cannot write NAME = 'PATH': REASON" (``code``: the errno)."""
+    return FileIOError(f"cannot write {name} = {os.fspath(path)!r}: {reason}", str(path), code)
+
+
+def stage_output(staged: StagedOutputs, name: str, path: str | os.PathLike[str]) -> Path:
+    """Stage output ``name`` (a file at ``path``) in ``staged``; return its temporary file.
+
+    Creating the temporary file beside ``path`` proves, before any work,
+    that the directory exists and is writable.
+
+    Raises
+    ------
+    FileIOError
+        "cannot write NAME = 'PATH': REASON" when ``path`` is a directory or
+        its directory is missing, not a directory or read-only.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise output_error(name, path, "is a directory", errno.EISDIR)
+    try:
+        return staged.stage(path)
+    except OSError as exc:
+        raise output_error(name, path, exc.strerror or str(exc), exc.errno) from exc
+
+
+def check_output(name: str, path: str | os.PathLike[str]) -> None:
+    """Check, before the work, that output ``name`` can be written at ``path``.
+
+    For a command whose only output is written atomically at the end
+    (:func:`write_atomic`, :func:`atomic_path`): a bad target then fails
+    before the work instead of after it. Nothing is left behind.
+
+    Raises
+    ------
+    FileIOError
+        As :func:`stage_output`.
+    """
+    staged = StagedOutputs()
+    try:
+        stage_output(staged, name, path)
+    finally:
+        staged.discard()
+
+
+def check_output_dir(name: str, path: str | os.PathLike[str]) -> None:
+    """Check, before the work, that output directory ``name`` exists or can be created.
+
+    ``path`` must be a writable directory, or not exist with its nearest
+    existing ancestor a writable directory. Nothing is created.
+
+    Raises
+    ------
+    FileIOError
+        "cannot write NAME = 'PATH': REASON".
+    """
+    path = Path(path)
+    here = path
+    while not here.exists() and here != here.parent:
+        if here.is_symlink():  # a dangling link
+            raise output_error(name, path, f"{os.fspath(here)!r} is a broken link", errno.ENOENT)
+        here = here.parent
+    if not here.is_dir():
+        what = "is not a directory" if here == path else f"{os.fspath(here)!r} is not a directory"
+        raise output_error(name, path, what, errno.ENOTDIR)
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise output_error(name, path, f"{os.fspath(here)!r} is not writable", errno.EACCES)

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evospikenet import validation
-from evospikenet._atomic import StagedOutputs, staged_outputs
+from evospikenet._atomic import StagedOutputs, output_error, stage_output, staged_outputs
 from evospikenet._build import build_info
 from evospikenet.analysis import (
     cv_isi,
@@ -778,10 +778,6 @@ def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def _output_error(name: str, path: Path, reason: str, code: int | None) -> FileIOError:
-    return FileIOError(f"cannot write {name} = {os.fspath(path)!r}: {reason}", str(path), code)
-
-
 @contextlib.contextmanager
 def _writing(name: str, path: Path) -> Iterator[None]:
     """Report a failure to write output ``name`` naming it and its target (not the temp file)."""
@@ -790,7 +786,7 @@ def _writing(name: str, path: Path) -> Iterator[None]:
     except OSError as exc:
         cause = exc.__cause__ if isinstance(exc, FileIOError) else exc
         reason = getattr(cause, "strerror", None) or str(cause or exc)
-        raise _output_error(name, path, reason, exc.errno) from exc
+        raise output_error(name, path, reason, exc.errno) from exc
 
 
 def _check_outputs(
@@ -838,10 +834,7 @@ def _check_outputs(
             raise InvalidParameterError.of("audit_log", os.fspath(log), str(exc)) from exc
     staged_files = {}
     for name, path in files.items():
-        if path.is_dir():
-            raise _output_error(name, path, "is a directory", errno.EISDIR)
-        with _writing(name, path):
-            staged_files[name] = staged.stage(path)
+        staged_files[name] = stage_output(staged, name, path)
     return staged_files
 
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from evospikenet import _core
-from evospikenet._atomic import atomic_path
+from evospikenet._atomic import atomic_path, stage_output, staged_outputs
 from evospikenet._formats import read_json
 from evospikenet.errors import InvalidParameterError
 
@@ -250,6 +250,9 @@ def generate_signing_key(path: str | os.PathLike[str]) -> Path:
     ------
     FileExistsError
         If ``path`` exists.
+    FileIOError
+        If ``path.pub`` cannot be written (a directory, a missing or
+        read-only directory); then no file is created.
     """
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(
@@ -260,11 +263,21 @@ def generate_signing_key(path: str | os.PathLike[str]) -> Path:
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(private_pem)
     public_path = Path(f"{os.fspath(path)}.pub")
-    public_path.write_bytes(public_pem)
+    created = False
+    try:
+        with staged_outputs() as staged:  # the public key is checked and staged first
+            stage_output(staged, "public key", public_path).write_bytes(public_pem)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            created = True
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(private_pem)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        if created:  # no private key without its public key
+            Path(path).unlink(missing_ok=True)
+        raise
     return public_path
 
 

@@ -17,6 +17,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from evospikenet._atomic import check_output
 from evospikenet._formats import parse_json
 from evospikenet.audit import (
     RESULTS,
@@ -240,6 +241,7 @@ def query_command(
 def export_command(log: str | None, fmt: str, out: str) -> None:
     """Export all entries as a JSON array or CSV."""
     with _errors():
+        check_output("--out", out)
         manager = AuditLogManager(_existing_log(log))
         n = manager.export("json" if fmt == "json" else "csv", out)
     click.echo(f"exported {n} entries to {out}", err=True)
@@ -266,6 +268,8 @@ def stats_command(log: str | None) -> None:
 def head_command(log: str | None, key: str | None, out: str | None) -> None:
     """Verify the log and print its tree head (size, Merkle root) as JSON."""
     with _errors():
+        if out is not None:
+            check_output("--out", out)
         head = AuditLogManager(_existing_log(log)).head()
         if key is not None:
             head = head.sign(load_private_key(key))

@@ -35,6 +35,7 @@ from rich.live import Live
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evospikenet._atomic import check_output
 from evospikenet.brain.client import BrainClient
 from evospikenet.brain.launcher import DEFAULT_ENDPOINT, BrainConfig, BrainLauncher
 from evospikenet.brain.local import simulate_local
@@ -179,6 +180,7 @@ def simulate_cmd(
     params: tuple[str, ...], out: Path, work_dir: Path | None, no_progress: bool,
 ) -> None:  # fmt: skip
     """Run K local shard processes (Zenoh peers on loopback) and merge their spikes."""
+    call(lambda: check_output("--out", out))
     plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     columns = (TextColumn(f"{len(plan.nodes)} shards"), BarColumn(), TimeElapsedColumn())
     with progress_bar(not no_progress, *columns) as bar:
@@ -219,6 +221,7 @@ def shard_cmd(
     progress_lines: bool,
 ) -> None:  # fmt: skip
     """Run one shard of a split network in lockstep with its peers."""
+    call(lambda: check_output("--out", out))
     plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     config = call(lambda: ZenohConfig(mode, connect, listen, namespace))
     last = [0.0]

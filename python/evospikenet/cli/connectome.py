@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
+from evospikenet._atomic import check_output, check_output_dir
 from evospikenet._formats import read_yaml
 from evospikenet.cli._common import FINITE, print_results, progress_bar, user_errors
 from evospikenet.connectome import (
@@ -107,6 +108,7 @@ def import_command(
     neuron per cell type and hex column of radius K.
     """
     with user_errors():
+        check_output("--out", out_path)
         if fmt == "cect":
             signs = None
             if sign_map:
@@ -202,6 +204,7 @@ def diff_command(
 ) -> None:
     """Write the delta that turns OLD into NEW (edge diff in Rust, sorted by key)."""
     with user_errors():
+        check_output("--out", out_path)
         d = diff_connectomes(
             load_connectome_npz(old),
             load_connectome_npz(new),
@@ -247,7 +250,9 @@ def apply_command(
 ) -> None:
     """Apply DELTA (JSON) to BASE (NPZ) and write --out atomically."""
     with user_errors():
+        check_output("--out", out_path)
         if ei_range:
+            check_output_dir("--rollback-dir", rollback_dir)
             report = apply_delta_with_validation(
                 base,
                 delta,
@@ -284,6 +289,8 @@ def sync_connectome_command(
     """
     columns = (TextColumn("deltas"), BarColumn(), MofNCompleteColumn())
     with user_errors(), progress_bar(not as_json, *columns) as progress:
+        if not dry_run:
+            check_output("--output", output_path)
         result = sync_connectome(
             config_path, cache_path, output_path, dry_run=dry_run, progress=progress
         )

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from evospikenet._atomic import check_output
 from evospikenet.cli._common import (
     EXIT_BAD_INPUT,
     FINITE,
@@ -435,6 +436,7 @@ def snapshot_restore(obj: dict[str, Any], snapshot_id: str, target: Path) -> Non
     if not obj["dir"].is_dir():
         fail(f"no snapshot directory {obj['dir']}", EXIT_BAD_INPUT)
     with _data_errors():
+        check_output("--target", target)
         manager = SnapshotManager(obj["dir"])
         entry = manager.get_entry(snapshot_id)
         path = rollback_to_snapshot(entry["id"], manager, target)

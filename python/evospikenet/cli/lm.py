@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from evospikenet._atomic import check_output
 from evospikenet.cli._common import FINITE, stderr_console, user_errors
 from evospikenet.nn._torch import require_torch
 
@@ -94,6 +95,7 @@ def train_command(
 ) -> None:
     """Train the LM for a wall-clock budget; resumes from --out after a kill."""
     with user_errors():
+        check_output("--out", out)
         require_torch("evospikenet lm train")
         import torch
 

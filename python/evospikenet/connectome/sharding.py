@@ -67,6 +67,7 @@ von Luxburg U (2007) A tutorial on spectral clustering. Stat Comput
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -79,6 +80,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from evospikenet._atomic import check_output_dir, output_error, stage_output, staged_outputs
 from evospikenet._yaml import read_yaml_mapping
 from evospikenet.brain.manifest import (
     INTER_NODE_NAME,
@@ -445,8 +447,10 @@ def map_connectome(
         (:class:`~evospikenet.connectome.ConnectomeSchemaError`).
     FileIOError
         Unreadable input or config, unwritable output. Every file is
-        written atomically; the manifest last, so a failed run leaves the
-        previous manifest in place.
+        written to a temporary file beside its target, and all are renamed
+        over their targets only when every one was written, so a failed run
+        leaves the previous shards and manifest in place. The output
+        directory and the targets are checked before the work.
     ImportError
         ``spectral_coarsen`` without scikit-learn.
     """
@@ -460,9 +464,14 @@ def map_connectome(
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise InvalidParameterError.of("seed", seed, "must be an integer in [0, 2**32)")
     settings, rules = _load_config(config_path)
+    out = Path(output_dir)
+    if not dry_run:  # every output checked before the work
+        check_output_dir("output_dir", out)
+        for name in [*(f"{rule.name}.npz" for rule in rules), INTER_NODE_NAME, MANIFEST_NAME]:
+            if (out / name).is_dir():
+                raise output_error("output_dir", out / name, "is a directory", errno.EISDIR)
     c = load_connectome_npz(input_path)
     base = settings["base_dataset"] or Path(input_path).stem
-    out = Path(output_dir)
     node = _assign(c, rules)
     n_unmatched = int((node < 0).sum())
     if n_unmatched and settings["unmatched"] == "error":
@@ -528,10 +537,14 @@ def map_connectome(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FileIOError(f"cannot create {str(out)!r}: {exc}", str(out), exc.errno) from exc
-        for entry, (_, shard, _) in zip(entries, shards, strict=True):
-            save_connectome_npz(entry.npz_path, shard)
-        save_connectome_npz(result.inter_node_edges_path, inter)
-        _write_manifest(result)
+        # all files staged beside their targets, renamed together once all are written
+        with staged_outputs() as staged:
+            for entry, (_, shard, _) in zip(entries, shards, strict=True):
+                tmp = stage_output(staged, "output_dir", entry.npz_path)
+                save_connectome_npz(tmp, shard)
+            tmp = stage_output(staged, "output_dir", result.inter_node_edges_path)
+            save_connectome_npz(tmp, inter)
+            _write_manifest(result, stage_output(staged, "output_dir", result.manifest_path))
     if progress is not None:
         progress(float(len(rules) + 1), float(len(rules) + 1))
     return result
@@ -551,9 +564,9 @@ def _edges_only(c: Connectome, mask: npt.NDArray[np.bool_]) -> Connectome:
     )  # fmt: skip
 
 
-def _write_manifest(result: MappingResult) -> None:
+def _write_manifest(result: MappingResult, path: Path) -> None:
     write_node_manifest(
-        result.manifest_path,
+        path,
         base_dataset=result.base_dataset,
         entries=result.entries,
         inter_node_edges_path=result.inter_node_edges_path,

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evospikenet._atomic import check_output_dir
 from evospikenet._formats import read_yaml
 from evospikenet.connectome.delta import (
     Delta,
@@ -259,6 +260,8 @@ def sync_connectome(
         raise InvalidParameterError.of("sync.ei_ratio_range", raw_range, "must be [lo, hi]")
     ei_range = None if raw_range is None else check_ei_ratio_range(raw_range, "sync.ei_ratio_range")
     rollback_dir = root / str(section.get("rollback_dir", "rollback"))
+    if ei_range is not None:  # where a rejection copies the cache, checked before the work
+        check_output_dir("sync.rollback_dir", rollback_dir)
     cache = load_connectome_npz(cache_path)
     start = cache.materialization_version
     if start is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evospikenet._atomic import write_atomic
+from evospikenet._atomic import check_output, check_output_dir, write_atomic
 from evospikenet._formats import gzip_json, read_bytes
 from evospikenet.errors import FileIOError, InvalidParameterError
 from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
@@ -26,6 +26,8 @@ __all__ = ["CHECKPOINT", "VALIDATION_SEED0", "EvolveResult", "GenerationReport",
 
 #: Checkpoint file in the output directory (gzip JSON, replaced atomically).
 CHECKPOINT = "checkpoint.json.gz"
+#: The best genome of the run, in the output directory (written at the end).
+BEST_GENOME = "best_genome.json"
 
 #: First CartPole reset seed of the validation episodes (``validation_episodes``).
 VALIDATION_SEED0 = 1000
@@ -195,10 +197,16 @@ def evolve(
         )
     train_episodes = len(task_obj.seeds) if isinstance(task_obj, CartPoleTask) else 1
     out_dir = Path(out)
+    check_output_dir("out", out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileIOError(f"cannot create {out_dir}: {exc}", str(out_dir), exc.errno) from exc
+    # every file a generation or the end writes, checked before the first generation
+    check_output("out", out_dir / CHECKPOINT)
+    check_output("out", out_dir / BEST_GENOME)
+    if snapshots:
+        check_output_dir("out", out_dir / "snapshots")
     config: dict[str, Any] = {
         "task": task,
         "population": population,
@@ -338,7 +346,7 @@ def evolve(
             extra["validation_mean"] = val_best_mean
         extra["validation_episodes"] = val_episodes_done
     assert best.fitness is not None
-    best.save(out_dir / "best_genome.json")
+    best.save(out_dir / BEST_GENOME)
     history = [
         {
             "generation": s.generation,

@@ -22,7 +22,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from evospikenet._atomic import atomic_path, write_atomic
+from evospikenet._atomic import (
+    StagedOutputs,
+    atomic_path,
+    stage_output,
+    staged_outputs,
+    write_atomic,
+)
 from evospikenet._formats import gzip_json, read_json
 from evospikenet.errors import DataLoadError, FileIOError, InvalidParameterError
 from evospikenet.evolution.genome import EvoGenome
@@ -337,9 +343,10 @@ class GenomeStore:
             raise FileIOError(
                 f"cannot create {self.root}: {exc}", str(self.root), exc.errno
             ) from exc
-        g.save(path)
-        if make_active:
-            self.apply_genome(genome_name)
+        with staged_outputs() as staged:  # the genome and the active pair, all or nothing
+            g.save(stage_output(staged, "genome", path))
+            if make_active:
+                self._stage_active(staged, genome_name, g)
         return {
             "name": genome_name,
             "path": str(path),
@@ -347,8 +354,18 @@ class GenomeStore:
             "active": make_active,
         }
 
+    def _stage_active(self, staged: StagedOutputs, genome_name: str, g: EvoGenome) -> None:
+        """Stage ``active_genome.json`` and ``.active_name`` (renamed together on commit)."""
+        g.save(stage_output(staged, "active genome", self.root / self.ACTIVE))
+        stage_output(staged, "active name", self.root / ".active_name").write_bytes(
+            genome_name.encode()
+        )
+
     def apply_genome(self, genome_name: str) -> dict[str, Any]:
         """Make a stored genome active: ``active_genome.json`` is replaced atomically.
+
+        ``active_genome.json`` and ``.active_name`` are written to temporary
+        files and renamed together, only when both were written.
 
         Raises
         ------
@@ -356,6 +373,6 @@ class GenomeStore:
             If no genome has that name.
         """
         g = self.get_genome(genome_name)
-        g.save(self.root / self.ACTIVE)
-        write_atomic(self.root / ".active_name", genome_name.encode())
+        with staged_outputs() as staged:
+            self._stage_active(staged, genome_name, g)
         return {"name": genome_name, "genome_id": g.genome_id, "path": str(self.root / self.ACTIVE)}
