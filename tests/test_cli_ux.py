@@ -355,6 +355,8 @@ def test_param_values_in_scientific_notation_are_numbers() -> None:
     ("args", "field"),
     [
         (["simulate", "cuba", "--dt-ms", "1e300", "--duration-ms", "10"], "dt_ms"),
+        (["simulate", "cuba", "--duration-ms", "1e300"], "duration_ms"),
+        (["simulate", "cuba", "--dt-ms", "1e-300", "--duration-ms", "1"], "duration_ms"),
         (["simulate", "cuba", "--duration-ms", "inf"], "--duration-ms"),
         (["simulate", "cuba", "--param", "g=["], "--param"),
         (["evolve", "--task", "cartpole", "--target-fitness", "nan", "--out", "r"],

@@ -1032,6 +1032,10 @@ def _run(
     duration = float(built.duration_ms if request.duration_ms is None else request.duration_ms)
     validation.non_negative("duration_ms", duration)
     net = built.network
+    if duration / net.dt_ms > 2**53:
+        raise validation.invalid(
+            "duration_ms", duration, f"is more than 2**53 steps of dt_ms = {net.dt_ms:g}"
+        )
     if duration > 0 and round(duration / net.dt_ms) == 0:
         raise validation.invalid(
             "dt_ms", net.dt_ms, f"is longer than the run (duration_ms = {duration:g}): no step"
