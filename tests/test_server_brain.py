@@ -103,6 +103,10 @@ def test_prompt_through_the_sdk_matches_lang_main(srv: ServerProcess) -> None:
         with pytest.raises(APIError) as err:
             client._call("POST", "/api/prompt", json={"prompt": "x", "audio_base64": "AAAA"})
         assert err.value.status_code == 422 and "audio_base64" in str(err.value)
+        # one audit entry per accepted prompt (the 422 is recorded as a failure)
+        entries = client.query_audit_logs(action="api.submit_prompt", limit=100)["entries"]
+        assert [e["result"] for e in entries].count("success") == 1, entries
+        assert client.verify_audit_chain()["valid"]
 
 
 def test_health_topology_and_a_stopped_node(brain: Harness, srv: ServerProcess) -> None:
