@@ -196,6 +196,10 @@ class Store:
     def fail_pending_prompts(self, reason: str, older_than: float | None = None) -> list[str]:
         """Fail every pending prompt (created before ``older_than``, if given); return their ids."""
         cutoff = now() if older_than is None else older_than
+        if not self.query(
+            "SELECT 1 FROM prompts WHERE status='pending' AND created <= ? LIMIT 1", (cutoff,)
+        ):
+            return []  # no write lock taken for nothing (result() calls this on every read)
         with self.tx() as db:
             rows = db.execute(
                 "UPDATE prompts SET status='failed', error=?, finished=? "
