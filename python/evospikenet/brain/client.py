@@ -3,6 +3,9 @@
 :class:`BrainClient` keeps one subscription to ``api/result`` and hands every
 result to whoever waits for its task id (the first answer wins; a second
 answer to a rerouted task is counted in :attr:`BrainClient.duplicates`).
+Listeners (:meth:`BrainClient.add_listener`) hear every first answer, e.g. to
+store it; :meth:`BrainClient.forget` drops answers a long-lived client no
+longer needs.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from evospikenet.brain.messages import TOPIC_GET_STATUS, TOPIC_PROMPT, TOPIC_RESULT, Result, Task
@@ -29,7 +33,18 @@ class BrainClient:
         self.duplicates = 0
         self.bad = 0
         self._cond = threading.Condition()
+        self._listeners: list[Callable[[Result], None]] = []
         comm.subscribe(TOPIC_RESULT, self._on_result)
+
+    def add_listener(self, fn: Callable[[Result], None]) -> None:
+        """Call ``fn(result)`` (on a Zenoh thread) for every first answer to a task."""
+        self._listeners.append(fn)
+
+    def forget(self, task_id: str) -> None:
+        """Drop the answer to ``task_id`` (a later duplicate then counts as a first answer)."""
+        with self._cond:
+            self.results.pop(task_id, None)
+            self.received_ns.pop(task_id, None)
 
     def _on_result(self, sample: Any) -> None:
         now = time.time_ns()
@@ -45,6 +60,8 @@ class BrainClient:
             self.results[result.task_id] = result
             self.received_ns[result.task_id] = now
             self._cond.notify_all()
+        for fn in self._listeners:
+            fn(result)
 
     def send(self, task: Task) -> str:
         """Publish ``task`` on ``api/prompt``; return its id."""

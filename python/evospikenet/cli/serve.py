@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from evospikenet.cli._common import user_errors
+from evospikenet.cli._common import EXIT_BAD_INPUT, fail, user_errors
+from evospikenet.errors import TransportError
 
 __all__ = ["LIMITS", "api_key_command", "serve_command"]
 
@@ -55,8 +56,16 @@ LIMITS = (
     "--limit", "limits", multiple=True, metavar="NAME=VALUE",
     help="Set a limit of ServerConfig (max_duration_ms, max_scale, max_population, "
     "max_generations, max_bio_neurons, max_bio_duration_ms, max_generate_length, "
-    "job_timeout_s, retry_after_s); repeatable.",
+    "job_timeout_s, retry_after_s, brain_prompt_timeout_s); repeatable.",
 )  # fmt: skip
+@click.option(
+    "--brain", "brain_connect", multiple=True, metavar="ENDPOINT",
+    help="Attach a running distributed brain: its Zenoh router (brain up's endpoint, e.g. "
+    "tcp/127.0.0.1:7447; repeatable). Mounts /api/prompt, /api/brain/* and "
+    "/api/node-discovery/*; an endpoint no router answers on exits 2.",
+)  # fmt: skip
+@click.option("--brain-namespace", default="evospikenet", show_default=True,
+              help="The brain's Zenoh key namespace (brain.yaml's namespace).")  # fmt: skip
 @click.option("--log-level", default="info", show_default=True)
 def serve_command(
     host: str,
@@ -73,6 +82,8 @@ def serve_command(
     lm_checkpoint: Path | None,
     audit_fsync: str,
     limits: tuple[str, ...],
+    brain_connect: tuple[str, ...],
+    brain_namespace: str,
     log_level: str,
 ) -> None:
     """Serve the REST API (FastAPI on uvicorn; OpenAPI at /openapi.json, docs at /docs).
@@ -110,9 +121,18 @@ def serve_command(
             sync_config=sync_config,
             lm_checkpoint=lm_checkpoint,
             audit_fsync=audit_fsync,
+            brain_connect=list(brain_connect),
+            brain_namespace=brain_namespace,
             **extra,
         )
-        serve(config, host=host, port=port, workers=workers, log_level=log_level)
+        if brain_connect:
+            from evospikenet.brain.zenoh_comm import ZenohConfig
+
+            ZenohConfig("client", brain_connect, (), brain_namespace)  # a bad endpoint: exit 2
+        try:
+            serve(config, host=host, port=port, workers=workers, log_level=log_level)
+        except TransportError as exc:
+            fail(f"--brain {' '.join(brain_connect)}: {exc}", EXIT_BAD_INPUT)
 
 
 @click.command("api-key")

@@ -158,11 +158,21 @@ class _Api:
         prompt: str | None = None,
         image_path: str | os.PathLike[str] | None = None,
         audio_path: str | os.PathLike[str] | None = None,
+        *,
+        max_length: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Any:
-        """``POST /api/prompt`` to the distributed brain (files sent as base64)."""
+        """``POST /api/prompt`` to the distributed brain (files sent as base64).
+
+        ``max_length``, ``temperature`` and ``seed`` go to lang-main (server defaults
+        64, 0.8, none). Returns ``{"prompt_id": ..., "status": "submitted"}``.
+        """
         import base64
 
         body: dict[str, Any] = {"prompt": prompt}
+        body.update(_drop_none({"max_length": max_length, "temperature": temperature,
+                                "seed": seed}))  # fmt: skip
         if image_path is not None:
             body["image_base64"] = base64.b64encode(Path(image_path).read_bytes()).decode()
         if audio_path is not None:

@@ -186,6 +186,13 @@ class ServerConfig:
         ``batch`` (default) or ``always``; see :class:`evospikenet.audit.AuditLogManager`.
     retry_after_s : int
         ``Retry-After`` of a 429.
+    brain_connect : list of str
+        Zenoh endpoints of a running distributed brain (``brain up``'s router);
+        empty (default): no brain routes.
+    brain_namespace : str
+        The brain's Zenoh key namespace.
+    brain_prompt_timeout_s : float
+        A prompt the brain has not answered after this long is failed.
     """
 
     data_dir: Path
@@ -208,6 +215,9 @@ class ServerConfig:
     sync_config: Path | None = None
     audit_fsync: str = "batch"
     retry_after_s: int = 5
+    brain_connect: list[str] = field(default_factory=list)
+    brain_namespace: str = "evospikenet"
+    brain_prompt_timeout_s: float = 300.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -219,8 +229,10 @@ class ServerConfig:
             raise InvalidParameterError.of(
                 "audit_fsync", self.audit_fsync, "must be batch or always"
             )
-        if not self.job_timeout_s > 0:
-            raise InvalidParameterError.of("job_timeout_s", self.job_timeout_s, "must be > 0")
+        for name in ("job_timeout_s", "brain_prompt_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise InvalidParameterError.of(name, getattr(self, name), "must be > 0")
+        self.brain_connect = list(self.brain_connect)
 
     @property
     def db_path(self) -> Path:

@@ -1,6 +1,7 @@
 """The server's state in SQLite (stdlib :mod:`sqlite3`, WAL mode).
 
-jobs, artifacts, sessions, connectomes and the genome index. Files live beside it under the data
+jobs, artifacts, sessions, connectomes, the genome index and the prompts sent to the
+distributed brain. Files live beside it under the data
 directory.
 
 Every process and thread opens its own connection (:class:`Store` keeps one per
@@ -73,6 +74,17 @@ CREATE TABLE IF NOT EXISTS connectomes (
     info TEXT NOT NULL,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS prompts (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    created REAL NOT NULL,
+    finished REAL
+);
+CREATE INDEX IF NOT EXISTS prompts_status ON prompts(status, created);
 CREATE TABLE IF NOT EXISTS genomes (
     name TEXT PRIMARY KEY,
     genome_id TEXT NOT NULL,
@@ -140,6 +152,74 @@ class Store:
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Run a read query."""
         return self._conn().execute(sql, args).fetchall()
+
+    # -- prompts to the distributed brain ---------------------------------------------------
+
+    def add_prompt(self, prompt_id: str, key_id: str, params: dict[str, Any]) -> None:
+        """Record a prompt sent to the brain (status ``pending``)."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO prompts (id, key_id, params, status, created) "
+                "VALUES (?, ?, ?, 'pending', ?)",
+                (prompt_id, key_id, json.dumps(params, sort_keys=True), now()),
+            )
+
+    def finish_prompt(
+        self, prompt_id: str, status: str, result: dict[str, Any] | None, error: str | None
+    ) -> bool:
+        """Set a pending prompt's final ``status`` (``completed`` or ``failed``).
+
+        Returns False when the prompt is unknown or already final (the first answer wins).
+        """
+        with self.tx() as db:
+            cur = db.execute(
+                "UPDATE prompts SET status=?, result=?, error=?, finished=? "
+                "WHERE id=? AND status='pending'",
+                (status, None if result is None else json.dumps(result, sort_keys=True),
+                 error, now(), prompt_id),
+            )  # fmt: skip
+            return cur.rowcount == 1
+
+    def get_prompt(self, prompt_id: str) -> dict[str, Any] | None:
+        """Return a prompt as a dict, or None."""
+        rows = self.query("SELECT * FROM prompts WHERE id=?", (prompt_id,))
+        return self._prompt(rows[0]) if rows else None
+
+    def latest_prompt(self, status: str) -> dict[str, Any] | None:
+        """Return the prompt that reached ``status`` last, or None."""
+        rows = self.query(
+            "SELECT * FROM prompts WHERE status=? ORDER BY finished DESC, created DESC LIMIT 1",
+            (status,),
+        )
+        return self._prompt(rows[0]) if rows else None
+
+    def fail_pending_prompts(self, reason: str, older_than: float | None = None) -> list[str]:
+        """Fail every pending prompt (created before ``older_than``, if given); return their ids."""
+        cutoff = now() if older_than is None else older_than
+        if not self.query(
+            "SELECT 1 FROM prompts WHERE status='pending' AND created <= ? LIMIT 1", (cutoff,)
+        ):
+            return []  # no write lock taken for nothing (result() calls this on every read)
+        with self.tx() as db:
+            rows = db.execute(
+                "UPDATE prompts SET status='failed', error=?, finished=? "
+                "WHERE status='pending' AND created <= ? RETURNING id",
+                (reason, now(), cutoff),
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    @staticmethod
+    def _prompt(row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "prompt_id": row["id"],
+            "key_id": row["key_id"],
+            "params": json.loads(row["params"]),
+            "status": row["status"],
+            "result": None if row["result"] is None else json.loads(row["result"]),
+            "error": row["error"],
+            "created": _iso(row["created"]),
+            "finished": _iso(row["finished"]),
+        }
 
     # -- jobs ----------------------------------------------------------------------------
 
