@@ -154,21 +154,24 @@ def _execute(block: Block, workdir: Path) -> str | None:
         script = workdir / f"block_{block.line}.sh"
         script.write_text(block.code, encoding="utf-8")
         cmd = ["bash", "-euo", "pipefail", script.name]
-    # A session of its own: a background process a block leaves running (a server,
-    # `brain up &`) is killed with the group instead of holding the pipes open forever.
-    proc = subprocess.Popen(
-        cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return f"{block.id}: did not finish in {TIMEOUT_S} s (or left a process holding its output)"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    # A session of its own, output to files: the block's end is its own exit, and a
+    # background process it leaves running (a server, `brain up &`) is killed with the
+    # group instead of holding a pipe open.
+    out_path, err_path = workdir / f"block_{block.line}.out", workdir / f"block_{block.line}.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.Popen(
+            cmd, cwd=workdir, env=env, stdout=out, stderr=err, start_new_session=True
+        )
+        try:
+            proc.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return f"{block.id}: did not finish in {TIMEOUT_S} s"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    stdout = out_path.read_text(encoding="utf-8", errors="replace")
+    stderr = err_path.read_text(encoding="utf-8", errors="replace")
     if proc.returncode != 0:
         return (
             f"{block.id} ({block.language}) exited {proc.returncode}\n"
