@@ -30,7 +30,7 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ __all__ = [
     "read_json",
     "read_text",
     "read_yaml",
+    "read_yaml_mapping",
 ]
 
 #: Deepest nesting of lists and mappings accepted in JSON and YAML inputs.
@@ -213,6 +214,14 @@ def read_yaml(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_TEXT
     return parse_yaml(read_text(path, what, max_bytes), what, os.fspath(path))
 
 
+def read_yaml_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """As :func:`read_yaml`; also raise InvalidParameterError unless the document is a mapping."""
+    data = read_yaml(path, what)
+    if not isinstance(data, dict):
+        raise _bad(what, os.fspath(path), "must be a YAML mapping")
+    return data
+
+
 def gunzip(data: bytes, what: str, where: object, max_bytes: int = MAX_TEXT_BYTES) -> bytes:
     """Decompress gzip data to at most ``max_bytes`` bytes.
 
@@ -262,8 +271,13 @@ def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, 
     return shape, dtype
 
 
-def load_npz(path: str | os.PathLike[str], what: str) -> dict[str, npt.NDArray[Any]]:
-    """Load every array of an ``.npz`` file after checking its headers (module docs).
+def load_npz(
+    path: str | os.PathLike[str], what: str, names: Collection[str] | None = None
+) -> dict[str, npt.NDArray[Any]]:
+    """Load the arrays of an ``.npz`` file after checking its headers (module docs).
+
+    ``names`` limits what is loaded to those members (every header is checked
+    all the same); a name the file lacks is left out of the result.
 
     Returns
     -------
@@ -294,6 +308,8 @@ def load_npz(path: str | os.PathLike[str], what: str) -> dict[str, npt.NDArray[A
                     raise _problem(f"member {info.filename!r} is not an .npy array")
                 _npy_header(zf, info)
             for info in infos:
+                if names is not None and info.filename[:-4] not in names:
+                    continue
                 with zf.open(info) as fh:
                     arrays[info.filename[:-4]] = np.lib.format.read_array(fh, allow_pickle=False)
     except OSError as exc:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from evospikenet._yaml import read_yaml_mapping
+from evospikenet._formats import read_yaml_mapping
 from evospikenet.brain.discovery import ZenohNodeDiscovery
 from evospikenet.brain.messages import ROLES, base_module_type
 from evospikenet.brain.zenoh_comm import ZenohCommunicator, ZenohConfig

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from evospikenet._atomic import write_atomic
-from evospikenet._yaml import read_yaml
+from evospikenet._formats import read_yaml
 from evospikenet.errors import InvalidParameterError
 
 __all__ = [

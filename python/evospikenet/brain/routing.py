@@ -40,7 +40,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from evospikenet._yaml import read_yaml_mapping
+from evospikenet._formats import read_yaml_mapping
 from evospikenet.errors import InvalidParameterError
 
 __all__ = [

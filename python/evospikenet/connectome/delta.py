@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path, write_atomic
+from evospikenet._formats import load_npz, parse_json
 from evospikenet.connectome.schema import (
     SCHEMA_VERSION,
     Connectome,
@@ -48,6 +49,7 @@ from evospikenet.connectome.schema import (
     validate_connectome,
 )
 from evospikenet.errors import (
+    ConnectomeSchemaError,
     ConnectomeSyncValidationError,
     DeltaConflictError,
     FileIOError,
@@ -593,7 +595,11 @@ def write_rollback(base_path: str | os.PathLike[str], rollback_dir: str | os.Pat
     The copy is named ``<stem>.v<materialization_version>.npz``.
     """
     base = Path(base_path)
-    version = load_connectome_npz(base, validate=False).meta.get("materialization_version")
+    # only the meta member: the base's edges are not needed to name the copy
+    arrays = load_npz(base, "connectome", names=("meta",))
+    if "meta" not in arrays:
+        raise ConnectomeSchemaError.of("meta", "missing", f"required array absent from {base}")
+    version = parse_json(str(arrays["meta"][()]), "meta").get("materialization_version")
     directory = Path(rollback_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)

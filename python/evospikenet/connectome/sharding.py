@@ -81,7 +81,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evospikenet._atomic import check_output_dir, output_error, stage_output, staged_outputs
-from evospikenet._yaml import read_yaml_mapping
+from evospikenet._formats import read_yaml_mapping
 from evospikenet.brain.manifest import (
     INTER_NODE_NAME,
     MANIFEST_NAME,
