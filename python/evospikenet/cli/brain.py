@@ -263,8 +263,7 @@ def router_cmd(listen: tuple[str, ...], connect: tuple[str, ...]) -> None:
     """Run a Zenoh router until Ctrl-C or SIGTERM (shards connect to it with --connect)."""
     config = call(lambda: ZenohConfig("router", connect, listen))
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    _install_stop(stop)
     with user_errors(), ZenohCommunicator(config):
         click.echo(f"router listening on {', '.join(listen)}", err=True)
         sys.stderr.flush()
