@@ -1,24 +1,30 @@
-"""Parquet helpers shared by :mod:`evospikenet.io.spikes` and :mod:`evospikenet.io.weights`.
+"""Parquet helpers shared by the writers of :mod:`evospikenet.io`.
 
-Run metadata (the keys of :data:`REQUIRED_META`), atomic writing and checked reading.
+Run metadata (the keys of :data:`REQUIRED_META`), per-population columns, atomic writing and
+checked reading.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from evospikenet import __version__
 from evospikenet._atomic import atomic_path
 from evospikenet._build import git_revision
-from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.errors import FileIOError, InvalidParameterError, ShapeMismatchError
 
 __all__ = [
     "GIT_REVISION_KEY",
     "REQUIRED_META",
     "RUN_CONFIG_KEY",
+    "dictionary",
+    "population_columns",
     "read_table",
     "run_metadata",
     "write_table",
@@ -58,6 +64,51 @@ def run_metadata(
     for key, value in (extra or {}).items():
         meta[str(key)] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return meta
+
+
+def population_columns(
+    data: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]],
+    what: str,
+    labels: tuple[str, str],
+    dtypes: tuple[npt.DTypeLike, npt.DTypeLike],
+) -> tuple[list[str], list[npt.NDArray[Any]], list[npt.NDArray[Any]], npt.NDArray[np.int32]]:
+    """Return two per-population arrays of equal length as columns of a long table.
+
+    Returns the population names (their order gives the codes), the first and the second
+    arrays of each population (cast to ``dtypes``) and the population code of every row,
+    concatenated in that order.
+
+    Raises
+    ------
+    ShapeMismatchError
+        A population's two arrays differ in shape (named ``what`` and ``labels``).
+    """
+    names = list(data)
+    firsts, seconds, codes = [], [], []
+    for code, name in enumerate(names):
+        a = np.asarray(data[name][0], dtype=dtypes[0])
+        b = np.asarray(data[name][1], dtype=dtypes[1])
+        if a.shape != b.shape:
+            raise ShapeMismatchError(
+                f"{what} of {name}: {labels[0]} {a.shape} vs {labels[1]} {b.shape}",
+                name,
+                str(a.shape),
+                str(b.shape),
+            )
+        firsts.append(a)
+        seconds.append(b)
+        codes.append(np.full(a.size, code, dtype=np.int32))
+    code_all = np.concatenate(codes) if codes else np.empty(0, dtype=np.int32)
+    return names, firsts, seconds, code_all
+
+
+def dictionary(codes: npt.NDArray[np.int32], names: Sequence[str]) -> Any:
+    """Return a dictionary-encoded string column: ``names[codes[i]]`` in row ``i``."""
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int32()), pa.array(list(names), type=pa.string())
+    )
 
 
 def write_table(path: str | os.PathLike[str], table: Any) -> None:

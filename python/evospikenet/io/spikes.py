@@ -24,8 +24,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evospikenet.errors import InvalidParameterError, ShapeMismatchError
-from evospikenet.io._parquet import read_table, run_metadata, write_table
+from evospikenet.errors import InvalidParameterError
+from evospikenet.io._parquet import (
+    dictionary,
+    population_columns,
+    read_table,
+    run_metadata,
+    write_table,
+)
 
 __all__ = ["SpikeTable", "read_spikes", "write_spikes"]
 
@@ -117,28 +123,13 @@ def write_spikes(
     """
     import pyarrow as pa
 
-    names = list(spikes)
-    t_parts, n_parts, codes = [], [], []
-    for code, name in enumerate(names):
-        t = np.asarray(spikes[name][0], dtype=np.float64)
-        n = np.asarray(spikes[name][1], dtype=np.uint32)
-        if t.shape != n.shape:
-            raise ShapeMismatchError(
-                f"spikes of {name}: t_ms {t.shape} vs neuron {n.shape}",
-                name,
-                str(t.shape),
-                str(n.shape),
-            )
-        t_parts.append(t)
-        n_parts.append(n)
-        codes.append(np.full(t.size, code, dtype=np.int32))
+    names, t_parts, n_parts, c_all = population_columns(
+        spikes, "spikes", ("t_ms", "neuron"), (np.float64, np.uint32)
+    )
     t_all = np.concatenate(t_parts) if t_parts else np.empty(0)
     n_all = np.concatenate(n_parts) if n_parts else np.empty(0, dtype=np.uint32)
-    c_all = np.concatenate(codes) if codes else np.empty(0, dtype=np.int32)
     order = np.lexsort((n_all, c_all, t_all))
-    population = pa.DictionaryArray.from_arrays(
-        pa.array(c_all[order], type=pa.int32()), pa.array(names, type=pa.string())
-    )
+    population = dictionary(c_all[order], names)
     meta = run_metadata(model, seed, dt_ms, duration_ms, extra_metadata)
     columns: dict[str, Any] = {
         "t_ms": pa.array(t_all[order], type=pa.float64()),

@@ -26,7 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from evospikenet.errors import ShapeMismatchError
-from evospikenet.io._parquet import read_table, run_metadata, write_table
+from evospikenet.io._parquet import (
+    dictionary,
+    population_columns,
+    read_table,
+    run_metadata,
+    write_table,
+)
 
 __all__ = ["RateTable", "StateTable", "read_rates", "read_states", "write_rates", "write_states"]
 
@@ -80,14 +86,6 @@ class RateTable:
         """Return ``(t_ms, rate_hz)`` of one population."""
         mask = self.population == population
         return self.t_ms[mask], self.rate_hz[mask]
-
-
-def _dictionary(codes: npt.NDArray[np.int32], names: Sequence[str]) -> Any:
-    import pyarrow as pa
-
-    return pa.DictionaryArray.from_arrays(
-        pa.array(codes, type=pa.int32()), pa.array(list(names), type=pa.string())
-    )
 
 
 def write_states(
@@ -154,9 +152,9 @@ def write_states(
     table = pa.table(
         {
             "t_ms": pa.array(c["t"], type=pa.float64()),
-            "population": _dictionary(c["pop"], pops),
+            "population": dictionary(c["pop"], pops),
             "neuron": pa.array(c["neuron"], type=pa.uint32()),
-            "variable": _dictionary(c["var"], variables),
+            "variable": dictionary(c["var"], variables),
             "value": pa.array(c["value"], type=pa.float64()),
         }
     ).replace_schema_metadata(run_metadata(model, seed, dt_ms, duration_ms, extra_metadata))
@@ -226,21 +224,9 @@ def write_rates(
     """
     import pyarrow as pa
 
-    names = list(rates)
-    t_parts, r_parts, codes = [], [], []
-    for code, name in enumerate(names):
-        t = np.asarray(rates[name][0], dtype=np.float64)
-        r = np.asarray(rates[name][1], dtype=np.float64)
-        if t.shape != r.shape:
-            raise ShapeMismatchError(
-                f"rates of {name}: t_ms {t.shape} vs rate_hz {r.shape}",
-                name,
-                str(t.shape),
-                str(r.shape),
-            )
-        t_parts.append(t)
-        r_parts.append(r)
-        codes.append(np.full(t.size, code, dtype=np.int32))
+    names, t_parts, r_parts, codes = population_columns(
+        rates, "rates", ("t_ms", "rate_hz"), (np.float64, np.float64)
+    )
     extra = {
         **(extra_metadata or {}),
         "bin_ms": repr(float(bin_ms)),
@@ -249,9 +235,7 @@ def write_rates(
     table = pa.table(
         {
             "t_ms": pa.array(np.concatenate(t_parts) if t_parts else [], type=pa.float64()),
-            "population": _dictionary(
-                np.concatenate(codes) if codes else np.empty(0, np.int32), names
-            ),
+            "population": dictionary(codes, names),
             "rate_hz": pa.array(np.concatenate(r_parts) if r_parts else [], type=pa.float64()),
         }
     ).replace_schema_metadata(run_metadata(model, seed, dt_ms, duration_ms, extra))
