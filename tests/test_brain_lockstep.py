@@ -52,12 +52,18 @@ def _reference(plan: ShardPlan, duration_ms: float) -> tuple[str, int]:
     return _REFERENCE[key]
 
 
-def _check(plan: ShardPlan, duration_ms: float, threads: int, tmp: Path, min_spikes: int) -> None:
+def _check(
+    plan: ShardPlan, duration_ms: float, threads: int, tmp: Path, min_spikes: int,
+    exchange: str = "rust",
+) -> None:  # fmt: skip
     sha, n = _reference(plan, duration_ms)
     assert n >= min_spikes
     # a generous per-interval timeout: these tests are about identity, and a loaded CI
     # machine can stall a process for seconds (the timeout's own tests are below)
-    run = simulate_local(plan, duration_ms, tmp / "spikes.parquet", threads=threads, timeout_s=60)
+    run = simulate_local(
+        plan, duration_ms, tmp / "spikes.parquet", threads=threads, timeout_s=60,
+        exchange=exchange,
+    )  # fmt: skip
     assert run.errors == {} and run.complete
     assert run.last_step == round(duration_ms / plan.dt_ms)
     assert (run.sha256, run.n_spikes) == (sha, n)
@@ -70,6 +76,43 @@ def _check(plan: ShardPlan, duration_ms: float, threads: int, tmp: Path, min_spi
 def test_cuba_identity(nodes: int, threads: int, tmp_path: Path) -> None:
     plan = ShardPlan.for_model("cuba", nodes, seed=SEED, options=CUBA)
     _check(plan, 100.0, threads, tmp_path, min_spikes=1000)
+
+
+def test_python_exchange_identity(tmp_path: Path) -> None:
+    """The exchange loop on the Python Zenoh binding gives the same spikes as the compiled one."""
+    plan = ShardPlan.for_model("potjans2014", 3, seed=SEED, scale=0.1, options=POTJANS)
+    _check(plan, 30.0, 1, tmp_path, min_spikes=500, exchange="python")
+
+
+def test_rust_and_python_shards_run_together(tmp_path: Path) -> None:
+    """The two exchanges speak one wire format: a mixed pair gives the single process's raster."""
+    plan = ShardPlan.for_model("cuba", 2, seed=SEED, options=CUBA)
+    sha, n = _reference(plan, 100.0)
+    eps = [f"tcp/127.0.0.1:{p}" for p in free_ports(2)]
+    ns = f"evospikenet/test-{os.getpid()}-mixed"
+    procs = []
+    for i, exchange in enumerate(("rust", "python")):
+        cmd = shard_command(
+            plan, list(plan.nodes)[i], 100.0, tmp_path / f"s{i}.parquet", timeout_s=60,
+            connect=[eps[1 - i]], listen=[eps[i]], namespace=ns, exchange=exchange,
+        )  # fmt: skip
+        procs.append(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
+    try:
+        errs = [p.communicate(timeout=120)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert [p.returncode for p in procs] == [0, 0], errs
+    tables = [read_spikes(tmp_path / f"s{i}.parquet") for i in range(2)]
+    off = plan.offsets()
+    steps = np.concatenate([np.round(t.t_ms / plan.dt_ms).astype(np.uint64) for t in tables])
+    gids = np.concatenate(
+        [t.neuron.astype(np.uint64) + np.array([off[p] for p in t.population], np.uint64)
+         for t in tables]
+    )  # fmt: skip
+    assert (raster_sha256(steps, gids), int(steps.size)) == (sha, n)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -534,3 +534,49 @@ def chrono_row_sums(time_steps: int, tau: float) -> npt.NDArray[np.float32]:
     InvalidParameterError
         As :func:`chrono_mask`.
     """
+
+class ShardSession:
+    """One lockstep shard's Zenoh session (crate ``evospikenet-exchange``).
+
+    ``ShardSession(mode, connect, listen, namespace, multicast_scouting, timestamping, me,
+    peers, hello)`` subscribes to ``{namespace}/spikes/*/{me}`` and the peers' liveliness,
+    answers ``{namespace}/hello/{me}`` with ``hello`` and declares ``{namespace}/alive/{me}``;
+    raises ``TransportError`` when the session cannot open.
+    """
+
+    def __new__(
+        cls,
+        mode: str,
+        connect: list[str],
+        listen: list[str],
+        namespace: str,
+        multicast_scouting: bool,
+        timestamping: bool,
+        me: str,
+        peers: list[str],
+        hello: bytes,
+    ) -> ShardSession: ...
+    def request(self, key: str, timeout: float) -> list[bytes]:
+        """Payloads of the ok replies to a query on ``{namespace}/{key}``."""
+    def was_queried(self) -> bool:
+        """Whether a peer has read this node's hello."""
+    def run(
+        self,
+        engine: Engine,
+        me: str,
+        peers: list[str],
+        exports: list[tuple[str, int]],
+        imports: list[tuple[str, int]],
+        chunk: int,
+        total: int,
+        timeout_s: float,
+        lost_grace_s: float,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> dict[str, Any]:
+        """Run the lockstep loop and return its report.
+
+        Keys ``intervals``, ``wait_s``, ``dropped``, ``reasons``, ``failure`` (None or a
+        dict); Ctrl-C and engine errors are raised.
+        """
+    def close(self) -> None:
+        """Close the session (idempotent)."""

@@ -69,6 +69,7 @@ def shard_command(
     threads: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress_lines: bool = False,
+    exchange: str = "rust",
 ) -> list[str]:
     """Return the ``evospikenet brain shard`` command line running ``node`` of ``plan``."""
     cmd = [sys.executable, "-m", "evospikenet", "brain", "shard"]
@@ -84,7 +85,7 @@ def shard_command(
         "--nodes", str(len(plan.nodes)), "--node-id", node, "--duration-ms", repr(duration_ms),
         "--out", os.fspath(out), "--seed", str(plan.seed), "--threads", str(threads),
         "--latency-ms", repr(plan.latency_ms), "--timeout-s", repr(timeout_s),
-        "--namespace", namespace, "--mode", mode,
+        "--namespace", namespace, "--mode", mode, "--exchange", exchange,
     ]  # fmt: skip
     for ep in connect:
         cmd += ["--connect", ep]
@@ -243,6 +244,7 @@ def simulate_local(
     work_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[dict[str, subprocess.Popen[str]]], None] | None = None,
+    exchange: str = "rust",
 ) -> LocalRun:
     """Run every node of ``plan`` as a local process and merge their spikes (module docs).
 
@@ -266,6 +268,8 @@ def simulate_local(
     on_start : callable, optional
         Called with ``{node: process}`` once all are started (tests use it
         to kill one).
+    exchange : {"rust", "python"}
+        The shards' exchange loop (:func:`~evospikenet.brain.lockstep.run_shard`).
 
     Returns
     -------
@@ -295,6 +299,7 @@ def simulate_local(
                 plan, node, duration_ms, files[node],
                 connect=[e for j, e in enumerate(eps) if j != i], listen=[eps[i]],
                 namespace=namespace, threads=threads, timeout_s=timeout_s, progress_lines=True,
+                exchange=exchange,
             )  # fmt: skip
             err = stack.enter_context(logs[node].open("w"))
             procs[node] = subprocess.Popen(

@@ -29,6 +29,13 @@ wait for every peer's packet of ``[t, t + n)``, and
 :func:`~evospikenet.partition.deliver` them. The result is the whole
 network's spikes, bit for bit, for any number of nodes and threads.
 
+**Exchange** (``exchange``): ``"rust"`` (the default) runs the handshake's
+session, the subscriptions and the whole loop in the compiled extension
+(``evospikenet._core.ShardSession``, crate ``evospikenet-exchange``) with the
+interpreter released; ``"python"`` runs them here on eclipse-zenoh. Both send the
+same packets on the same keys, so shards of either kind run together and give
+the same spikes.
+
 **Handshake**: each shard answers queries on ``{namespace}/hello/{node}``
 with a hello packet carrying its plan's fingerprint (SHA-256 of the
 plan's JSON: model or manifest digest, options, seed, dt, latency,
@@ -59,7 +66,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +84,7 @@ from evospikenet.partition import Part, advance, deliver
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
+    "EXCHANGES",
     "ShardPlan",
     "ShardReport",
     "assign_populations",
@@ -85,6 +93,8 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_S = 5.0
+#: Implementations of the exchange loop (module docs).
+EXCHANGES = ("rust", "python")
 #: How long a packet may still come after its sender's liveliness token went.
 LOST_GRACE_S = 0.5
 #: After refusing a peer, how long a shard stays reachable for that peer to read its hello.
@@ -451,9 +461,11 @@ def _check_hello(data: bytes, peer: str, mine: bytes) -> None:
     )
 
 
-def _handshake(
-    comm: ZenohBrainCommunicator, peers: Sequence[str], hello: bytes, timeout_s: float
-) -> None:
+class _Requester(Protocol):
+    def request(self, key: str, *, timeout: float) -> list[bytes]: ...
+
+
+def _handshake(comm: _Requester, peers: Sequence[str], hello: bytes, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     waiting = list(peers)
     while waiting:
@@ -484,6 +496,7 @@ def run_shard(
     startup_timeout_s: float = 60.0,
     progress: Callable[[int, int], None] | None = None,
     on_exit: Callable[[ShardReport], None] | None = None,
+    exchange: str = "rust",
 ) -> ShardReport:
     """Run node ``node`` of ``plan`` for ``duration_ms`` in lockstep with its peers (module docs).
 
@@ -508,6 +521,8 @@ def run_shard(
     on_exit : callable, optional
         Called with the report (spikes up to the last completed step) on
         success and on failure, before the error is raised.
+    exchange : {"rust", "python"}
+        Which implementation runs the session and the loop (module docs).
 
     Returns
     -------
@@ -525,6 +540,8 @@ def run_shard(
     peers = [n for n in plan.nodes if n != me]
     if not isinstance(timeout_s, int | float) or not timeout_s > 0:
         raise InvalidParameterError.of("timeout_s", timeout_s, "must be > 0")
+    if exchange not in EXCHANGES:
+        raise InvalidParameterError.of("exchange", exchange, f"must be one of {EXCHANGES}")
     total = round(duration_ms / plan.dt_ms)
     if total < 0 or abs(total * plan.dt_ms - duration_ms) > 1e-9 * max(1.0, duration_ms):
         raise InvalidParameterError.of("duration_ms", duration_ms, "must be a multiple of dt_ms")
@@ -550,8 +567,14 @@ def run_shard(
         report.intervals = 1 if total else 0
         finish()
         return report
-    inbox = _Inbox(me, peers, config.namespace)
     hello = _hello(plan, me, duration_ms)
+    if exchange == "rust":
+        _run_rust(
+            config, net, me, peers, hello, chunk, total, timeout_s, startup_timeout_s, report,
+            progress, finish,
+        )  # fmt: skip
+        return report
+    inbox = _Inbox(me, peers, config.namespace)
     comm = ZenohBrainCommunicator(config)
     try:
         comm.subscribe(f"spikes/*/{me}", inbox.on_spikes)
@@ -593,6 +616,74 @@ def run_shard(
     return report
 
 
+def _lost_message(
+    me: str, culprit: str, gone: bool, timeout_s: float, step: int, n: int, dt_ms: float
+) -> str:
+    why = "its liveliness token went" if gone else f"silent for {timeout_s:g} s"
+    return (
+        f"node {me!r}: lost node {culprit!r} ({why}; no packet for steps "
+        f"[{step}, {step + n})); last completed step {step + n} (t = {(step + n) * dt_ms:g} ms)"
+    )
+
+
+def _rejected_message(me: str, src: str, reason: object) -> str:
+    return f"node {me!r}: node {src!r} sent spikes this part cannot take: {reason}"
+
+
+def _run_rust(
+    config: ZenohConfig, net: Any, me: str, peers: Sequence[str], hello: bytes,
+    chunk: int, total: int, timeout_s: float, startup_timeout_s: float, report: ShardReport,
+    progress: Callable[[int, int], None] | None, finish: Callable[[str], None],
+) -> None:  # fmt: skip
+    """:func:`run_shard`'s handshake and loop on the compiled exchange (module docs)."""
+    from evospikenet import _core
+
+    session = _core.ShardSession(
+        config.mode, list(config.connect), list(config.listen), config.namespace,
+        config.multicast_scouting, config.timestamping, me, list(peers), hello,
+    )  # fmt: skip
+    try:
+        try:
+            _handshake(session, peers, hello, startup_timeout_s)
+        except LockstepError as exc:
+            if exc.refused:  # as the Python loop: let the refused peer read our hello
+                until = time.monotonic() + REFUSAL_LINGER_S
+                while not session.was_queried() and time.monotonic() < until:
+                    time.sleep(0.05)
+                time.sleep(0.2)
+            finish(str(exc))
+            raise
+        exports = [(name, net.populations[name].index) for name in sorted(net.exports)]
+        imports = [(name, net.ports[name].index) for name in sorted(net.imports)]
+        t0 = time.monotonic()
+        try:
+            res = session.run(
+                net._engine, me, list(peers), exports, imports, chunk, total,
+                float(timeout_s), LOST_GRACE_S, progress,
+            )  # fmt: skip
+        finally:
+            report.run_s = time.monotonic() - t0
+        report.intervals, report.wait_s = int(res["intervals"]), float(res["wait_s"])
+        report.dropped = int(res["dropped"])
+        for reason in res["reasons"]:
+            _log.warning("node %s: dropped %s", me, reason)
+        failure = res["failure"]
+        if failure is not None:
+            if failure["kind"] == "lost":
+                step, n = int(failure["step"]), int(failure["n"])
+                culprit, last = str(failure["culprit"]), step + n
+                msg = _lost_message(me, culprit, failure["gone"], timeout_s, step, n, net.dt_ms)
+            else:
+                culprit, last = str(failure["src"]), int(failure["last_step"])
+                msg = _rejected_message(me, culprit, failure["reason"])
+            finish(msg)
+            raise LockstepError(msg, node=culprit, last_step=last)
+        finish()
+        time.sleep(0.05)  # let the last packets leave before the session closes
+    finally:
+        session.close()
+
+
 def _close_soon(comm: ZenohBrainCommunicator, wait_s: float = 1.0) -> None:
     """Close ``comm`` in a daemon thread, waiting at most ``wait_s``."""
     th = threading.Thread(target=comm.close, daemon=True)
@@ -622,13 +713,8 @@ def _lockstep(
             if now >= limit:
                 missing = sorted(set(peers) - set(got))
                 gone = [p for p in missing if p in lost]
-                why = "its liveliness token went" if gone else f"silent for {timeout_s:g} s"
                 culprit = (gone or missing)[0]
-                msg = (
-                    f"node {me!r}: lost node {culprit!r} ({why}; no packet for steps "
-                    f"[{step}, {step + n})); last completed step {step + n} "
-                    f"(t = {(step + n) * net.dt_ms:g} ms)"
-                )
+                msg = _lost_message(me, culprit, bool(gone), timeout_s, step, n, net.dt_ms)
                 report.wait_s += now - t0
                 finish(msg)
                 raise LockstepError(msg, node=culprit, last_step=step + n)
@@ -655,7 +741,7 @@ def _lockstep(
             try:
                 deliver(net, got[src].spikes)
             except InvalidParameterError as exc:
-                msg = f"node {me!r}: node {src!r} sent spikes this part cannot take: {exc}"
+                msg = _rejected_message(me, src, exc)
                 finish(msg)
                 raise LockstepError(msg, node=src, last_step=step + n) from exc
         step += n

@@ -39,7 +39,13 @@ from evospikenet._atomic import check_output
 from evospikenet.brain.client import BrainClient
 from evospikenet.brain.launcher import DEFAULT_ENDPOINT, BrainConfig, BrainLauncher
 from evospikenet.brain.local import simulate_local
-from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, ShardReport, run_shard
+from evospikenet.brain.lockstep import (
+    DEFAULT_TIMEOUT_S,
+    EXCHANGES,
+    ShardPlan,
+    ShardReport,
+    run_shard,
+)
 from evospikenet.brain.messages import ROLES, Task, base_module_type
 from evospikenet.brain.recorder import SimulationRecorder
 from evospikenet.brain.runtime import make_node, run_node
@@ -144,6 +150,14 @@ _COMMON = [
         help="Longest wait for a peer's packet of one interval.",
     ),
     click.option(
+        "--exchange",
+        type=click.Choice(EXCHANGES),
+        default="rust",
+        show_default=True,
+        help="Exchange loop: compiled (rust) or on the Python Zenoh binding (python); "
+        "same packets, same spikes.",
+    ),
+    click.option(
         "--param",
         "-p",
         "params",
@@ -176,7 +190,7 @@ def brain() -> None:
 def simulate_cmd(
     model: str | None, manifest: Path | None, spec: Path | None, nodes: int | None,
     duration_ms: float, seed: int | None,
-    scale: float, threads: int, latency_ms: float | None, timeout_s: float,
+    scale: float, threads: int, latency_ms: float | None, timeout_s: float, exchange: str,
     params: tuple[str, ...], out: Path, work_dir: Path | None, no_progress: bool,
 ) -> None:  # fmt: skip
     """Run K local shard processes (Zenoh peers on loopback) and merge their spikes."""
@@ -187,7 +201,7 @@ def simulate_cmd(
         result = call(
             lambda: simulate_local(
                 plan, duration_ms, out, threads=threads, timeout_s=timeout_s,
-                work_dir=work_dir, progress=bar,
+                work_dir=work_dir, progress=bar, exchange=exchange,
             )
         )  # fmt: skip
     t_ms = result.last_step * plan.dt_ms
@@ -215,7 +229,7 @@ def simulate_cmd(
 def shard_cmd(
     model: str | None, manifest: Path | None, spec: Path | None, nodes: int | None,
     duration_ms: float, seed: int | None,
-    scale: float, threads: int, latency_ms: float | None, timeout_s: float,
+    scale: float, threads: int, latency_ms: float | None, timeout_s: float, exchange: str,
     params: tuple[str, ...], out: Path, node_id: str, connect: tuple[str, ...],
     listen: tuple[str, ...], mode: str, namespace: str, startup_timeout_s: float,
     progress_lines: bool,
@@ -250,6 +264,7 @@ def shard_cmd(
             run_shard(
                 plan, node_id, duration_ms, config, threads=threads, timeout_s=timeout_s,
                 startup_timeout_s=startup_timeout_s, progress=progress, on_exit=write,
+                exchange=exchange,
             )  # fmt: skip
         except LockstepError as exc:
             fail(str(exc), EXIT_FAILURE)

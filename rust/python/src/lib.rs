@@ -13,6 +13,7 @@ mod connectome;
 mod control;
 mod engine;
 mod errors;
+mod exchange;
 
 pub(crate) use errors::{detached, interruptible, to_py_err};
 
@@ -26,5 +27,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     connectome::register(m)?;
     control::register(m)?;
     attention::register(m)?; // issue 18
+    exchange::register(m)?;
     Ok(())
 }
