@@ -509,6 +509,22 @@ def _build_spec(request: NetworkRequest) -> tuple[BuiltModel, str]:
     return built, f"spec:{Path(request.target).name}"
 
 
+#: The --param options of a connectome run (:func:`evospikenet.connectome.layer.connectome_model`).
+CONNECTOME_OPTIONS = ("drive_rate_hz", "drive_weight_pa", "weight_scale_pa", "g_inh",
+                      "gap_scale_ns", "drive")  # fmt: skip
+
+
+def _prepare_connectome(request: NetworkRequest, outputs: SimulationOutputs) -> NetworkRequest:
+    del outputs
+    for key, value in request.options.items():
+        if key not in CONNECTOME_OPTIONS:
+            raise InvalidParameterError.of(
+                key, value, f"not an option of a connectome run (options: "
+                f"{', '.join(CONNECTOME_OPTIONS)})",
+            )  # fmt: skip
+    return request
+
+
 def _build_connectome(request: NetworkRequest) -> tuple[BuiltModel, str]:
     from evospikenet.connectome import load_connectome_npz
     from evospikenet.connectome.layer import connectome_model
@@ -548,6 +564,7 @@ SOURCES: dict[str, NetworkSource] = {
         "a connectome NPZ as a LIF network with Poisson drive "
         "(evospikenet.connectome.layer.connectome_model)",
         _build_connectome,
+        prepare=_prepare_connectome,
         reads_target=True,
     ),
 }
