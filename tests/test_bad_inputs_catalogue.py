@@ -749,6 +749,55 @@ CASES["genome field of the wrong type"] = _c(
     files={"x.json": _genome(lambda g: g.update(network_seed="x"))},
 )
 
+# ---- duplicate keys in every JSON input (two parsers could read two values) ---------------
+_DUP = b'{"a": 1, "a": 2}'
+for _name, _key in [
+    ("genome", "JSON genome"),
+    ("snapshot index", "snapshot index"),
+    ("audit head", "audit head"),
+    ("delta", "delta"),
+    ("cect JSON", "cect JSON"),
+]:
+    _args, _file, _, _copy = _DEEP[_key]
+    CASES[f"duplicate JSON key: {_name}"] = _c(
+        *_args,
+        names=(Path(_file).name, "duplicate"),
+        # the delta's reader (serde) refuses unknown fields first: duplicate a known one
+        files={_file: _delta().replace(b"{", b'{"added": [], ', 1) if _name == "delta" else _DUP},
+        copy=_copy,
+        outputs=_outputs(_args),
+    )
+CASES["duplicate JSON key: checkpoint"] = _c(
+    *RESUME,
+    names=("checkpoint", "duplicate"),
+    copy=("ev",),
+    files={"ev/checkpoint.json.gz": gzip.compress(_DUP)},
+)
+CASES["duplicate JSON key: --detail"] = _c(
+    "audit", "append", "--log", "{tmp}/new.jsonl", "--action", "a.b", "--actor", "me",
+    "--resource", "r", "--result", "success", "--detail", '{"v": "9.9.9", "v": "3.2.1"}',
+    names=("--detail", "duplicate"),
+)  # fmt: skip
+
+# ---- YAML errors in one line -------------------------------------------------------------
+for _name, (_args, _file, _copy) in {
+    "map config": (MAP, "map.yaml", ()),
+    "--sign-map": (_TEXT_INPUTS["--sign-map"][0], "signs.yaml", ()),
+}.items():
+    CASES[f"YAML error in one line: {_name}"] = _c(
+        *_args,
+        names=(_file, "line 4"),
+        files={_file: b"a: 1\nb: [\n  c: {\n"},
+        outputs=_outputs(_args),
+    )
+
+# ---- the real argv: raw bytes that are not UTF-8 ------------------------------------------
+CASES["non-UTF-8: --actor (raw argv bytes, subprocess)"] = _c(
+    "audit", "append", "--log", "{tmp}/new.jsonl", "--action", "a.b",
+    "--actor=me" + os.fsdecode(b"\xff"), "--resource", "r", "--result", "success",
+    names=("--actor", "byte 0xff"), subprocess=True,
+)  # fmt: skip
+
 # ---- accepted before, refused now -------------------------------------------------------------
 CASES["--dt-ms 1e300 --duration-ms 10"] = _c(
     *SIM_OUT,
