@@ -791,6 +791,31 @@ for _name, (_args, _file, _copy) in {
         outputs=_outputs(_args),
     )
 
+# ---- simulate --from: the run_config a Parquet file carries -------------------------------
+
+
+def _run_config_parquet(text: bytes) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    table = pa.table({"t_ms": pa.array([], pa.float64())})
+    pq.write_table(table.replace_schema_metadata({b"run_config": text}), sink)
+    return sink.getvalue()
+
+
+for _name, _text, _names in [
+    ("non-UTF-8", BAD_UTF8, ("run_config", "UTF-8")),
+    ("deep nesting", DEEP_JSON, ("run_config", "nested")),
+    ("duplicate key", b'{"format": 1, "format": 1}', ("run_config", "duplicate")),
+    ("not JSON", b"{run", ("run_config", "line 1")),
+]:
+    CASES[f"simulate --from: run_config {_name}"] = _c(
+        "simulate", "--from", "{tmp}/old.parquet", "--out", "{tmp}/spikes.parquet",
+        names=_names, files={"old.parquet": _run_config_parquet(_text)},
+        outputs=("spikes.parquet",),
+    )  # fmt: skip
+
 # ---- the real argv: raw bytes that are not UTF-8 ------------------------------------------
 CASES["non-UTF-8: --actor (raw argv bytes, subprocess)"] = _c(
     "audit", "append", "--log", "{tmp}/new.jsonl", "--action", "a.b",

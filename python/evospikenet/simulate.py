@@ -34,6 +34,7 @@ import numpy.typing as npt
 from evospikenet import validation
 from evospikenet._atomic import StagedOutputs, output_error, stage_output, staged_outputs
 from evospikenet._build import build_info
+from evospikenet._formats import decode_utf8, parse_json
 from evospikenet.analysis import (
     cv_isi,
     fano_factor,
@@ -738,8 +739,6 @@ def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         an older version), an unknown layout, or a spec or connectome file
         whose content changed since the run (its SHA-256 differs).
     """
-    import json
-
     import pyarrow.parquet as pq
 
     try:
@@ -755,10 +754,8 @@ def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InvalidParameterError.of(
             "from", os.fspath(path), "has no run_config (not written by simulate, or too old)"
         )
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise InvalidParameterError.of("run_config", text[:60], f"not JSON: {exc}") from exc
+    where = os.fspath(path)
+    config = parse_json(decode_utf8(text, "run_config", where), "run_config", where)
     if not isinstance(config, dict) or config.get("format") != RUN_CONFIG_FORMAT:
         got = config.get("format") if isinstance(config, dict) else config
         raise InvalidParameterError.of(
