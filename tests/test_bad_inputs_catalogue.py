@@ -816,6 +816,18 @@ for _name, _text, _names in [
         outputs=("spikes.parquet",),
     )  # fmt: skip
 
+# ---- audit query / export / stats read every line as JSON -------------------------------
+for _name, _line, _word in [
+    ("non-UTF-8", BAD_UTF8, "UTF-8"),
+    ("deep nesting", DEEP_JSON, "nested"),
+    ("duplicate key", b'{"seq": 0, "seq": 1}', "duplicate"),
+]:
+    for _cmd in (("query",), ("stats",), ("export", "--format", "json", "--out", "{tmp}/o.json")):
+        CASES[f"audit {_cmd[0]}: log line {_name}"] = _c(
+            "audit", *_cmd, "--log", "{tmp}/a.jsonl", names=("seq 0", _word), code=1,
+            files={"a.jsonl": _line + b"\n"}, outputs=_outputs(_cmd),
+        )  # fmt: skip
+
 # ---- the real argv: raw bytes that are not UTF-8 ------------------------------------------
 CASES["non-UTF-8: --actor (raw argv bytes, subprocess)"] = _c(
     "audit", "append", "--log", "{tmp}/new.jsonl", "--action", "a.b",
