@@ -828,6 +828,23 @@ for _name, _line, _word in [
             files={"a.jsonl": _line + b"\n"}, outputs=_outputs(_cmd),
         )  # fmt: skip
 
+# ---- option values parsed before any connection or model is made -------------------------
+CASES["brain prompt --goal with a duplicate key"] = _c(
+    "brain", "prompt", "hi", "--goal", '{"x": 1, "x": 2}', names=("--goal", "duplicate")
+)
+CASES["brain prompt --goal nested too deeply"] = _c(
+    "brain", "prompt", "hi", "--goal", "[" * 10_000 + "]" * 10_000, names=("--goal", "nested")
+)
+for _args in (("brain", "prompt", "hi"), ("lm", "generate", "x")):
+    for _value in ("nan", "inf"):
+        CASES[f"{' '.join(_args[:2])} --temperature {_value}"] = _c(
+            *_args, "--temperature", _value, names=("--temperature", _value)
+        )
+CASES["lm train --lr inf"] = _c(
+    "lm", "train", "--corpus", "{good}/spec.yaml", "--out", "{tmp}/m.safetensors",
+    "--lr", "inf", names=("--lr", "inf"),
+)  # fmt: skip
+
 # ---- the real argv: raw bytes that are not UTF-8 ------------------------------------------
 CASES["non-UTF-8: --actor (raw argv bytes, subprocess)"] = _c(
     "audit", "append", "--log", "{tmp}/new.jsonl", "--action", "a.b",

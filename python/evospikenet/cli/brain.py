@@ -36,6 +36,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evospikenet._atomic import check_output
+from evospikenet._formats import parse_json
 from evospikenet.brain.client import BrainClient
 from evospikenet.brain.launcher import DEFAULT_ENDPOINT, BrainConfig, BrainLauncher
 from evospikenet.brain.local import simulate_local
@@ -53,6 +54,7 @@ from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicat
 from evospikenet.cli._common import (
     EXIT_FAILURE,
     FINITE,
+    FiniteFloatRange,
     call,
     fail,
     parse_params,
@@ -487,7 +489,7 @@ def status_cmd(connect: tuple[str, ...], namespace: str, timeout_s: float, as_js
 @click.option("--goal", default=None, metavar="JSON", help="A motor goal (JSON object).")
 @click.option("--max-length", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Bytes lang-main generates.")  # fmt: skip
-@click.option("--temperature", type=click.FloatRange(0), default=0.8, show_default=True)
+@click.option("--temperature", type=FiniteFloatRange(0), default=0.8, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None)
 @click.option("--timeout", "timeout_s", type=FINITE, default=30.0, show_default=True,
               help="Seconds to wait for the result.")  # fmt: skip
@@ -503,9 +505,9 @@ def prompt_cmd(
     goal_dict = None
     if goal is not None:
         try:
-            goal_dict = json.loads(goal)
-        except ValueError as exc:
-            raise click.BadParameter(f"not JSON: {exc}", param_hint="--goal") from None
+            goal_dict = parse_json(goal, "--goal", goal[:40])
+        except InvalidParameterError as exc:
+            raise click.BadParameter(exc.reason, param_hint="--goal") from None
         if not isinstance(goal_dict, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--goal")
     task = call(lambda: Task(
