@@ -168,15 +168,21 @@ def physical_memory_bytes() -> int | None:
 def memory_limit_bytes() -> tuple[int, str] | None:
     """Return the memory this process may still allocate (bytes) and what sets it.
 
-    The smallest of the physical memory, the cgroup (v2) limit of the
-    process (``memory.max`` less ``memory.current``, a container's limit)
-    and its address-space limit (``RLIMIT_AS`` less the address space it
-    already uses); None where the OS says none of them.
+    The smallest of the physical memory, the memory available now
+    (``MemAvailable`` and free swap of ``/proc/meminfo``: what can be
+    allocated without other processes losing theirs), the cgroup (v2) limit
+    of the process (``memory.max`` less ``memory.current``, a container's
+    limit) and its address-space limit (``RLIMIT_AS`` less the address space
+    it already uses); None where the OS says none of them.
     """
     limits: list[tuple[int, str]] = []
     total = physical_memory_bytes()
     if total is not None:
         limits.append((total, "this machine's memory"))
+    available = _meminfo_kib("MemAvailable")
+    if available is not None:
+        swap = _meminfo_kib("SwapFree") or 0
+        limits.append(((available + swap) * 1024, "the memory available now (with swap)"))
     cgroup = _cgroup_free_bytes()
     if cgroup is not None:
         limits.append((cgroup, "the memory left to this process's cgroup"))
@@ -190,6 +196,18 @@ def memory_limit_bytes() -> tuple[int, str] | None:
         used = _status_kib("VmSize") * 1024
         limits.append((max(0, soft - used), "the address space left to this process"))
     return min(limits) if limits else None
+
+
+def _meminfo_kib(field: str) -> int | None:
+    """Return a ``kB`` field of ``/proc/meminfo`` (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:  # noqa: PTH123
+            for line in fh:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _status_kib(field: str) -> int:
