@@ -306,6 +306,10 @@ CASES["audit prove: entry altered after the head was saved"] = _c(
     copy=("a.jsonl",),
     files={"edit": b"line 1: r1 -> rX"},
 )
+CASES["audit prove: altered entry, no head"] = _c(
+    "audit", "prove", "1", "--log", "{tmp}/a.jsonl", names=("seq 1", "hash"), code=1,
+    copy=("a.jsonl",), files={"edit": b"line 1: r1 -> rX"},
+)  # fmt: skip
 
 
 # Non-canonical variants of line 1 that parse to the same JSON value: each must fail
