@@ -182,6 +182,7 @@ def _run_until(
             if "E" in when and procs["I"].poll() is None:
                 procs["I"].kill()  # a stopped shard, once its peer has given up
 
+    (tmp / "spikes.parquet").write_bytes(b"an earlier result")  # a failed run must keep it
     run = simulate_local(
         plan, duration_ms, tmp / "spikes.parquet", timeout_s=timeout_s, work_dir=tmp / "work",
         progress=progress, on_start=procs.update,
@@ -196,12 +197,35 @@ def test_kill_minus_9_stops_the_others_naming_the_node(tmp_path: Path) -> None:
     assert "lost node 'I' (its liveliness token went" in run.errors["E"]
     assert "last completed step" in run.errors["E"]
     assert when["E"] - when["acted"] < 5.0  # liveliness: well within the timeout
-    # E's spikes up to its last completed step are kept; I wrote nothing
-    table = read_spikes(tmp_path / "spikes.parquet")
+    # E's spikes up to its last completed step are kept in the partial files; I wrote
+    # nothing; the requested output is untouched
+    assert (tmp_path / "spikes.parquet").read_bytes() == b"an earlier result"
+    assert run.path == str(tmp_path / "spikes.partial.parquet")
+    table = read_spikes(tmp_path / "spikes.partial.parquet")
     assert not run.complete and table.metadata["missing_nodes"] == "I"
+    assert table.metadata["complete"] == "false"
     assert run.last_step > 300 and len(table) > 0 and set(table.population) == {"E"}
-    shard = read_spikes(tmp_path / "work" / "shard-0.parquet")
+    assert not (tmp_path / "work" / "shard-0.parquet").exists()
+    shard = read_spikes(tmp_path / "work" / "shard-0.partial.parquet")
     assert shard.metadata["complete"] == "false" and int(shard.metadata["last_step"]) > 300
+
+
+def test_cli_failed_run_keeps_out_and_names_the_partial_file(tmp_path: Path) -> None:
+    # A 0.1 ms wait for each of 20000 intervals' packets: the shards give up at once.
+    out = tmp_path / "spikes.parquet"
+    out.write_bytes(b"an earlier result")
+    args = ["brain", "simulate", "cuba", "-p", "delay_ms=0.1", "--nodes", "2", "--no-progress",
+            "--duration-ms", "2000", "--timeout-s", "0.0001", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    error = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and "lost node" in error[0], result.output
+    assert f"{tmp_path / 'spikes.partial.parquet'}" in error[0]
+    assert f"{out} not written" in error[0]
+    assert out.read_bytes() == b"an earlier result"
+    table = read_spikes(tmp_path / "spikes.partial.parquet")
+    assert table.metadata["complete"] == "false"
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="no SIGSTOP")

@@ -43,7 +43,9 @@ from evospikenet.errors import FileIOError, InvalidParameterError
 __all__ = [
     "MAX_DEPTH",
     "MAX_TEXT_BYTES",
+    "decode_utf8",
     "gunzip",
+    "gzip_json",
     "load_npz",
     "parse_json",
     "parse_yaml",

@@ -1323,7 +1323,10 @@ class Network:
         InvalidParameterError
             Conflicting or missing rule, probability outside [0, 1], weights
             of the wrong sign, a delay off the grid, or (from an input port) a
-            delay below the port's latency (``delay_ms``).
+            delay below the port's latency (``delay_ms``), or more synapses
+            (at least 10 bytes each) than the memory this process may use
+            (:func:`evospikenet.validation.memory_limit_bytes`), refused
+            before anything is allocated, naming the rule and the estimate.
         KeyboardInterrupt
             On Ctrl-C during a large build (checked every few thousand rows;
             nothing is added).

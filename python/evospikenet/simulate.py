@@ -34,6 +34,7 @@ import numpy.typing as npt
 from evospikenet import validation
 from evospikenet._atomic import StagedOutputs, output_error, stage_output, staged_outputs
 from evospikenet._build import build_info
+from evospikenet._formats import decode_utf8, parse_json
 from evospikenet.analysis import (
     cv_isi,
     fano_factor,
@@ -509,6 +510,22 @@ def _build_spec(request: NetworkRequest) -> tuple[BuiltModel, str]:
     return built, f"spec:{Path(request.target).name}"
 
 
+#: The --param options of a connectome run (:func:`evospikenet.connectome.layer.connectome_model`).
+CONNECTOME_OPTIONS = ("drive_rate_hz", "drive_weight_pa", "weight_scale_pa", "g_inh",
+                      "gap_scale_ns", "drive")  # fmt: skip
+
+
+def _prepare_connectome(request: NetworkRequest, outputs: SimulationOutputs) -> NetworkRequest:
+    del outputs
+    for key, value in request.options.items():
+        if key not in CONNECTOME_OPTIONS:
+            raise InvalidParameterError.of(
+                key, value, f"not an option of a connectome run (options: "
+                f"{', '.join(CONNECTOME_OPTIONS)})",
+            )  # fmt: skip
+    return request
+
+
 def _build_connectome(request: NetworkRequest) -> tuple[BuiltModel, str]:
     from evospikenet.connectome import load_connectome_npz
     from evospikenet.connectome.layer import connectome_model
@@ -548,6 +565,7 @@ SOURCES: dict[str, NetworkSource] = {
         "a connectome NPZ as a LIF network with Poisson drive "
         "(evospikenet.connectome.layer.connectome_model)",
         _build_connectome,
+        prepare=_prepare_connectome,
         reads_target=True,
     ),
 }
@@ -721,8 +739,6 @@ def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         an older version), an unknown layout, or a spec or connectome file
         whose content changed since the run (its SHA-256 differs).
     """
-    import json
-
     import pyarrow.parquet as pq
 
     try:
@@ -738,10 +754,8 @@ def recorded_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InvalidParameterError.of(
             "from", os.fspath(path), "has no run_config (not written by simulate, or too old)"
         )
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise InvalidParameterError.of("run_config", text[:60], f"not JSON: {exc}") from exc
+    where = os.fspath(path)
+    config = parse_json(decode_utf8(text, "run_config", where), "run_config", where)
     if not isinstance(config, dict) or config.get("format") != RUN_CONFIG_FORMAT:
         got = config.get("format") if isinstance(config, dict) else config
         raise InvalidParameterError.of(

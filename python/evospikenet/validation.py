@@ -27,6 +27,7 @@ __all__ = [
     "flag",
     "indices",
     "invalid",
+    "memory_limit_bytes",
     "non_negative",
     "positive",
     "positive_int",
@@ -164,24 +165,101 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
-def fits_in_memory(name: str, value: Any, n_bytes: float, already: float = 0.0) -> None:
-    """Refuse to allocate ``n_bytes`` (on top of ``already``) beyond the physical memory.
+def memory_limit_bytes() -> tuple[int, str] | None:
+    """Return the memory this process may still allocate (bytes) and what sets it.
 
-    ``n_bytes`` is a lower bound of what the request costs, so what is refused
-    could never have fitted; the error names the field, its value and the
-    estimate.
+    The smallest of the physical memory, the memory available now
+    (``MemAvailable`` and free swap of ``/proc/meminfo``: what can be
+    allocated without other processes losing theirs), the cgroup (v2) limit
+    of the process (``memory.max`` less ``memory.current``, a container's
+    limit) and its address-space limit (``RLIMIT_AS`` less the address space
+    it already uses); None where the OS says none of them.
+    """
+    limits: list[tuple[int, str]] = []
+    total = physical_memory_bytes()
+    if total is not None:
+        limits.append((total, "this machine's memory"))
+    available = _meminfo_kib("MemAvailable")
+    if available is not None:
+        swap = _meminfo_kib("SwapFree") or 0
+        limits.append(((available + swap) * 1024, "the memory available now (with swap)"))
+    cgroup = _cgroup_free_bytes()
+    if cgroup is not None:
+        limits.append((cgroup, "the memory left to this process's cgroup"))
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        soft = -1
+    if soft >= 0 and soft != getattr(resource, "RLIMIT_INFINITY", -1):
+        used = _status_kib("VmSize") * 1024
+        limits.append((max(0, soft - used), "the address space left to this process"))
+    return min(limits) if limits else None
+
+
+def _meminfo_kib(field: str) -> int | None:
+    """Return a ``kB`` field of ``/proc/meminfo`` (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:  # noqa: PTH123
+            for line in fh:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _status_kib(field: str) -> int:
+    """Return a ``kB`` field of ``/proc/self/status`` (0 where it cannot be read)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:  # noqa: PTH123
+            for line in fh:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _cgroup_free_bytes() -> int | None:
+    """Return ``memory.max - memory.current`` of this process's cgroup v2, if it has a limit."""
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as fh:  # noqa: PTH123
+            lines = fh.read().splitlines()
+        rel = next(line.split(":", 2)[2] for line in lines if line.startswith("0::"))
+        base = os.path.join("/sys/fs/cgroup", rel.lstrip("/"))  # noqa: PTH118
+        with open(os.path.join(base, "memory.max"), encoding="ascii") as fh:  # noqa: PTH118, PTH123
+            limit = fh.read().strip()
+        if limit == "max":
+            return None
+        with open(os.path.join(base, "memory.current"), encoding="ascii") as fh:  # noqa: PTH118, PTH123
+            current = int(fh.read().strip())
+        return max(0, int(limit) - current)
+    except (OSError, ValueError, StopIteration, IndexError):
+        return None
+
+
+def fits_in_memory(name: str, value: Any, n_bytes: float, already: float = 0.0) -> None:
+    """Refuse to allocate ``n_bytes`` (on top of ``already``) beyond the memory there is.
+
+    ``n_bytes`` is a lower bound of what the request costs, and the memory
+    is what this process may use (:func:`memory_limit_bytes`: the physical
+    memory, or less under a cgroup or address-space limit), so what is
+    refused could never have fitted; the error names the field, its value,
+    the estimate and the limit.
 
     Raises
     ------
     InvalidParameterError
-        When ``already + n_bytes`` exceeds the physical memory.
+        When ``already + n_bytes`` exceeds that memory.
     """
-    total = physical_memory_bytes()
-    if total is not None and already + n_bytes > total:
+    limit = memory_limit_bytes()
+    if limit is not None and already + n_bytes > limit[0]:
         raise invalid(
             name,
             value,
             f"needs at least {n_bytes / 2**30:,.1f} GiB"
             + (f" (with {already / 2**30:,.1f} GiB already built)" if already else "")
-            + f", more than this machine's {total / 2**30:,.1f} GiB of memory",
+            + f", more than {limit[1]} ({limit[0] / 2**30:,.1f} GiB)",
         )

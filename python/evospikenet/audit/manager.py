@@ -29,6 +29,7 @@ from typing import Any, Literal, TypedDict
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
+from evospikenet._formats import decode_utf8, parse_json
 from evospikenet.audit.heads import TreeHead
 from evospikenet.errors import ChainBrokenError, InvalidParameterError
 
@@ -408,12 +409,14 @@ class AuditLogManager:
             for index, line in enumerate(fh):
                 if not line.endswith(b"\n"):
                     return
-                try:
-                    entry = json.loads(line)
-                except ValueError as e:
+                try:  # strict UTF-8, no duplicate keys, bounded depth (_formats)
+                    entry = parse_json(decode_utf8(line, "line", index), "line", index)
+                except InvalidParameterError as e:
                     raise ChainBrokenError(
-                        f"audit chain broken at seq {index}: malformed line: {e}", index, str(e)
-                    ) from e
+                        f"audit chain broken at seq {index}: malformed line: {e.reason}",
+                        index,
+                        e.reason,
+                    ) from None
                 if not isinstance(entry, dict):
                     reason = "line is not a JSON object"
                     raise ChainBrokenError(f"audit chain broken at seq {index}: {reason}", index)

@@ -12,9 +12,14 @@ population's offset in build order + the neuron index) and ``node``
 ``nodes``, ``last_step``, ``complete`` and ``raster_sha256``
 (:func:`~evospikenet.brain.lockstep.raster_sha256`).
 
-A shard that fails writes its spikes up to its last completed step; the
-merged file then keeps only the steps below the smallest last step of the
-shards that wrote (``complete = "false"``), so every spike in it is final.
+A failed run never replaces the file it was asked for. A shard that fails
+writes its spikes up to its last completed step to its partial file
+(:func:`~evospikenet.brain.lockstep.partial_path`: ``shard-0.partial.parquet``
+beside ``shard-0.parquet``); when any shard failed, the merge keeps only the
+steps below the smallest last step of the shards that wrote
+(``complete = "false"``), so every spike in it is final, and goes to the
+partial file of ``out`` (``spikes.partial.parquet`` for ``spikes.parquet``),
+leaving ``out`` as it was.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, raster_sha256
+from evospikenet.brain.lockstep import DEFAULT_TIMEOUT_S, ShardPlan, partial_path, raster_sha256
 from evospikenet.io import read_spikes
 from evospikenet.io._parquet import run_metadata, write_table
 
@@ -103,7 +108,9 @@ class LocalRun:
     Attributes
     ----------
     path : str
-        The merged Parquet file.
+        The merged Parquet file: ``out`` when every shard finished, else
+        :func:`~evospikenet.brain.lockstep.partial_path` of ``out`` (``out``
+        is then left as it was).
     sha256 : str
         :func:`~evospikenet.brain.lockstep.raster_sha256` of the merged spikes.
     n_spikes : int
@@ -255,7 +262,8 @@ def simulate_local(
     duration_ms : float
         Simulated time.
     out : path-like
-        The merged Parquet file.
+        The merged Parquet file, written only when every shard finished; a
+        failed run writes what it simulated to ``partial_path(out)`` instead.
     threads : int
         Engine threads per shard.
     timeout_s : float
@@ -289,6 +297,9 @@ def simulate_local(
             work = Path(work_dir)
             work.mkdir(parents=True, exist_ok=True)
         files = {n: str(work / f"shard-{i}.parquet") for i, n in enumerate(nodes)}
+        for path in files.values():  # an earlier run's files in a kept work_dir
+            Path(path).unlink(missing_ok=True)
+            partial_path(path).unlink(missing_ok=True)
         logs = {n: work / f"shard-{i}.log" for i, n in enumerate(nodes)}
         procs: dict[str, subprocess.Popen[str]] = {}
         stack.callback(_reap, procs)
@@ -343,8 +354,16 @@ def simulate_local(
         for node, p in procs.items():
             if p.returncode != 0:
                 errors[node] = _last_error(logs[node]) or f"exit code {p.returncode}"
-        sha, n_spikes, last, complete = merge_shard_spikes(plan, files, out, duration_ms)
+        written = {}  # a failed shard's spikes are in its partial file
+        for node, path in files.items():
+            for candidate in (Path(path), partial_path(path)):
+                if candidate.exists():
+                    written[node] = str(candidate)
+                    break
+        failed = bool(errors) or any(not Path(p).exists() for p in files.values())
+        target = partial_path(out) if failed else Path(out)
+        sha, n_spikes, last, complete = merge_shard_spikes(plan, written, target, duration_ms)
     return LocalRun(
-        path=os.fspath(out), sha256=sha, n_spikes=n_spikes, last_step=last,
+        path=os.fspath(target), sha256=sha, n_spikes=n_spikes, last_step=last,
         complete=complete and not errors, errors=errors, wall_s=time.monotonic() - t0,
     )  # fmt: skip

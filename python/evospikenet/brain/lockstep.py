@@ -88,6 +88,7 @@ __all__ = [
     "ShardPlan",
     "ShardReport",
     "assign_populations",
+    "partial_path",
     "raster_sha256",
     "run_shard",
 ]
@@ -102,6 +103,18 @@ REFUSAL_LINGER_S = 5.0
 #: Population name of the probe part (nothing local: every population a proxy).
 _PROBE = "\x00probe"
 _log = logging.getLogger(__name__)
+
+
+def partial_path(out: str | os.PathLike[str]) -> Path:
+    """Return where a failed run keeps its spikes instead of ``out``.
+
+    ``spikes.parquet`` -> ``spikes.partial.parquet`` (``out.partial`` for a
+    name without a suffix), beside ``out``: a failed run never replaces the
+    file it was asked for; what it simulated (up to its last completed step)
+    goes here.
+    """
+    out = Path(out)
+    return out.with_name(f"{out.stem}.partial{out.suffix}" if out.suffix else f"{out.name}.partial")
 
 
 def assign_populations(names: Sequence[str], k: int) -> list[list[str]]:

@@ -43,6 +43,29 @@ class _Group(click.Group):
     one line with exit code 2 instead of a traceback.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse an argument that is not UTF-8 text before any subcommand parses it.
+
+        The OS hands Python undecodable bytes as lone surrogates; they would
+        fail later, wherever the value is first encoded (a log line, a file
+        name), without naming the option.
+        """
+        for i, arg in enumerate(args):
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                name, eq, _ = arg.partition("=")
+                if not (arg.startswith("-") and eq):
+                    name = args[i - 1] if i and args[i - 1].startswith("-") else f"argument {i + 1}"
+                code = ord(arg[exc.start])  # the OS maps a bad byte B to U+DC00 + B
+                bad = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+                offset = len(arg[: exc.start].encode("utf-8"))
+                raise _BadInput(
+                    f"invalid parameter {name} = {arg!r}: is not UTF-8 text ({bad} at offset"
+                    f" {offset})"
+                ) from None
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)

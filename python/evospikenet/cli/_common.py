@@ -28,6 +28,8 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILURE",
     "EXIT_OK",
+    "FINITE",
+    "FiniteFloatRange",
     "collected_warnings",
     "fail",
     "parse_params",
@@ -151,6 +153,15 @@ class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
 
 #: The type of every float option.
 FINITE = FiniteFloat()
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` and ``inf`` (it passes them)."""
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        return float(super().convert(FINITE.convert(value, param, ctx), param, ctx))
 
 
 def parse_params(params: tuple[str, ...]) -> dict[str, Any]:

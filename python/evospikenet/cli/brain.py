@@ -36,6 +36,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evospikenet._atomic import check_output
+from evospikenet._formats import parse_json
 from evospikenet.brain.client import BrainClient
 from evospikenet.brain.launcher import DEFAULT_ENDPOINT, BrainConfig, BrainLauncher
 from evospikenet.brain.local import simulate_local
@@ -44,6 +45,7 @@ from evospikenet.brain.lockstep import (
     EXCHANGES,
     ShardPlan,
     ShardReport,
+    partial_path,
     run_shard,
 )
 from evospikenet.brain.messages import ROLES, Task, base_module_type
@@ -53,6 +55,7 @@ from evospikenet.brain.zenoh_comm import ZenohBrainCommunicator, ZenohCommunicat
 from evospikenet.cli._common import (
     EXIT_FAILURE,
     FINITE,
+    FiniteFloatRange,
     call,
     fail,
     parse_params,
@@ -193,8 +196,16 @@ def simulate_cmd(
     scale: float, threads: int, latency_ms: float | None, timeout_s: float, exchange: str,
     params: tuple[str, ...], out: Path, work_dir: Path | None, no_progress: bool,
 ) -> None:  # fmt: skip
-    """Run K local shard processes (Zenoh peers on loopback) and merge their spikes."""
+    """Run K local shard processes (Zenoh peers on loopback) and merge their spikes.
+
+    A run that fails (a shard lost, stopped or refused: exit 1) never
+    replaces --out: the spikes of every step all shards completed go to
+    OUT's partial file instead (spikes.partial.parquet for --out
+    spikes.parquet; metadata complete = false, last_step), and the error
+    names it.
+    """
     call(lambda: check_output("--out", out))
+    call(lambda: check_output("--out (partial file)", partial_path(out)))
     plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     columns = (TextColumn(f"{len(plan.nodes)} shards"), BarColumn(), TimeElapsedColumn())
     with progress_bar(not no_progress, *columns) as bar:
@@ -207,12 +218,16 @@ def simulate_cmd(
     t_ms = result.last_step * plan.dt_ms
     click.echo(
         f"{len(plan.nodes)} nodes, {result.n_spikes} spikes up to t = {t_ms:g} ms, "
-        f"{result.wall_s:.2f} s wall; raster sha256 {result.sha256}; wrote {out}"
+        f"{result.wall_s:.2f} s wall; raster sha256 {result.sha256}; wrote {result.path}"
     )
-    if result.errors:
+    if result.errors or not result.complete:
         for node, msg in result.errors.items():
             click.echo(f"node {node}: {msg}", err=True)
-        fail(next(iter(result.errors.values())), EXIT_FAILURE)
+        first = next(iter(result.errors.values()), "a shard wrote no spikes")
+        fail(
+            f"{first}; the spikes up to t = {t_ms:g} ms are in {result.path}, {out} not written",
+            EXIT_FAILURE,
+        )
 
 
 @brain.command("shard")
@@ -234,8 +249,14 @@ def shard_cmd(
     listen: tuple[str, ...], mode: str, namespace: str, startup_timeout_s: float,
     progress_lines: bool,
 ) -> None:  # fmt: skip
-    """Run one shard of a split network in lockstep with its peers."""
+    """Run one shard of a split network in lockstep with its peers.
+
+    A shard that stops (a peer lost or refused: exit 1) writes its spikes up
+    to its last completed step to OUT's partial file
+    (shard.partial.parquet for --out shard.parquet), never to --out.
+    """
     call(lambda: check_output("--out", out))
+    call(lambda: check_output("--out (partial file)", partial_path(out)))
     plan = _plan(model, manifest, spec, nodes, seed, scale, latency_ms, params)
     config = call(lambda: ZenohConfig(mode, connect, listen, namespace))
     last = [0.0]
@@ -250,7 +271,7 @@ def shard_cmd(
     def write(report: ShardReport) -> None:
         spikes = {n: (s * plan.dt_ms, idx) for n, (s, idx) in report.spikes.items()}
         write_spikes(
-            out, spikes, model=plan.model_label,
+            partial_path(out) if report.error else out, spikes, model=plan.model_label,
             seed=plan.seed, dt_ms=plan.dt_ms, duration_ms=duration_ms,
             extra_metadata={"node": report.node, "last_step": report.last_step,
                             "complete": str(not report.error).lower(),
@@ -478,7 +499,7 @@ def status_cmd(connect: tuple[str, ...], namespace: str, timeout_s: float, as_js
 @click.option("--goal", default=None, metavar="JSON", help="A motor goal (JSON object).")
 @click.option("--max-length", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Bytes lang-main generates.")  # fmt: skip
-@click.option("--temperature", type=click.FloatRange(0), default=0.8, show_default=True)
+@click.option("--temperature", type=FiniteFloatRange(0), default=0.8, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None)
 @click.option("--timeout", "timeout_s", type=FINITE, default=30.0, show_default=True,
               help="Seconds to wait for the result.")  # fmt: skip
@@ -494,9 +515,9 @@ def prompt_cmd(
     goal_dict = None
     if goal is not None:
         try:
-            goal_dict = json.loads(goal)
-        except ValueError as exc:
-            raise click.BadParameter(f"not JSON: {exc}", param_hint="--goal") from None
+            goal_dict = parse_json(goal, "--goal", goal[:40])
+        except InvalidParameterError as exc:
+            raise click.BadParameter(exc.reason, param_hint="--goal") from None
         if not isinstance(goal_dict, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--goal")
     task = call(lambda: Task(

@@ -65,10 +65,10 @@ def _test_scores(task: str, genome: Any, test_episodes: int) -> dict[str, float]
 @click.option("--task", required=True, help=TASK_HELP)
 @click.option(
     "--population",
-    type=click.IntRange(2, 100_000),
+    type=click.IntRange(3, 100_000),  # more than the default elitism (SelectionConfig: 2)
     default=50,
     show_default=True,
-    help="Genomes per generation.",
+    help="Genomes per generation (more than the elite copied into the next).",
 )
 @click.option(
     "--generations",
@@ -411,7 +411,9 @@ def snapshot_list(obj: dict[str, Any], as_json: bool) -> None:
     for col in ("id", "name", "timestamp", "size"):
         table.add_column(col)
     for row in rows:
-        table.add_row(row["id"], row["name"], row["timestamp"], str(row["size"]))
+        table.add_row(
+            row["id"], row["name"], str(row.get("timestamp", "")), str(row.get("size", ""))
+        )
     print_results(table)
 
 

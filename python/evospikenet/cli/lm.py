@@ -13,7 +13,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from evospikenet._atomic import check_output
-from evospikenet.cli._common import FINITE, stderr_console, user_errors
+from evospikenet.cli._common import FINITE, FiniteFloatRange, stderr_console, user_errors
 from evospikenet.nn._torch import require_torch
 
 __all__ = ["lm_group"]
@@ -60,7 +60,7 @@ def lm_group() -> None:
     help="Training window in bytes (time steps); a new model only.",
 )
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True)
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=3e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads.")
 @click.option(
@@ -71,7 +71,7 @@ def lm_group() -> None:
 )
 @click.option(
     "--checkpoint-every",
-    type=click.FloatRange(0),
+    type=FiniteFloatRange(0),
     default=60.0,
     show_default=True,
     help="Seconds between checkpoints (atomic writes of --out).",
@@ -184,7 +184,7 @@ def eval_command(checkpoint: Path, corpus: str, max_chars: int | None, as_json: 
 @lm_group.command("generate")
 @click.argument("prompt", default="")
 @click.option("--max-length", type=click.IntRange(0), default=200, show_default=True)
-@click.option("--temperature", type=click.FloatRange(0), default=0.8, show_default=True)
+@click.option("--temperature", type=FiniteFloatRange(0), default=0.8, show_default=True)
 @click.option("--seed", type=int, default=None)
 @click.option(
     "--checkpoint",

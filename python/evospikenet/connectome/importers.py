@@ -71,6 +71,7 @@ import csv
 import functools
 import hashlib
 import importlib.util
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,7 +79,7 @@ from typing import Any
 
 import numpy as np
 
-from evospikenet._formats import read_json
+from evospikenet._formats import decode_utf8, read_bytes, read_json
 from evospikenet.connectome.schema import (
     SYNAPSE_CHEMICAL,
     SYNAPSE_ELECTRICAL,
@@ -413,10 +414,12 @@ def import_csv(
 
     from evospikenet.errors import ConnectomeSchemaError
 
-    def read(path: str | os.PathLike[str], required: tuple[str, ...]) -> dict[str, Any]:
+    def read(path: str | os.PathLike[str], what: str, required: tuple[str, ...]) -> dict[str, Any]:
         p = os.fspath(path)
+        data = read_bytes(p, what)
+        decode_utf8(data, what, p)  # pyarrow would report bad bytes as an empty file
         try:
-            table = pacsv.read_csv(p)
+            table = pacsv.read_csv(io.BytesIO(data))
         except (OSError, pa.ArrowInvalid) as exc:
             raise FileIOError(
                 f"cannot read CSV {p!r}: {exc}", p, getattr(exc, "errno", None)
@@ -428,8 +431,8 @@ def import_csv(
                 )
         return {name: table.column(name).to_numpy() for name in table.column_names}
 
-    e = read(edges_path, ("pre", "post", "weight"))
-    n = read(neurons_path, ("neuron_id", "neuron_sign"))
+    e = read(edges_path, "edge CSV", ("pre", "post", "weight"))
+    n = read(neurons_path, "neuron CSV", ("neuron_id", "neuron_sign"))
     size = e["pre"].size
     meta = {
         "materialization_version": materialization_version,

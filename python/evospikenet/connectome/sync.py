@@ -39,8 +39,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evospikenet import validation
 from evospikenet._atomic import check_output_dir
-from evospikenet._formats import read_yaml
+from evospikenet._formats import decode_utf8, parse_json, read_yaml
 from evospikenet.connectome.delta import (
     Delta,
     DeltaReport,
@@ -131,10 +132,11 @@ class _HttpSource:
             raise DeltaSourceError(f"GET {url} failed: {exc}") from exc
 
     def _versions_from_server(self) -> list[int]:
+        where = f"GET {self._url}/versions"
         try:
-            body = self._get("versions").json()
-        except ValueError as exc:
-            raise DeltaSourceError(f"GET {self._url}/versions: not JSON: {exc}") from exc
+            body = parse_json(decode_utf8(self._get("versions").content, where, ""), where, "")
+        except InvalidParameterError as exc:  # the source's fault, not the user's: exit 1
+            raise DeltaSourceError(f"{where}: the answer {exc.reason}") from None
         versions = body.get("versions") if isinstance(body, dict) else body
         if not isinstance(versions, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in versions
@@ -188,18 +190,11 @@ def _make_source(section: dict[str, Any], root: Path) -> _DirectorySource | _Htt
     url = str(source["url"])
     if not url.startswith(("http://", "https://")):
         raise InvalidParameterError.of("sync.source.url", url, "must be http:// or https://")
-    try:
-        timeout_s = float(source.get("timeout_s", 10.0))
-        retries = int(source.get("retries", 3))
-        backoff = float(source.get("backoff_factor", 0.5))
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError.of(
-            "sync.source", source, f"timeout_s, retries and backoff_factor must be numbers: {exc}"
-        ) from exc
-    if not timeout_s > 0 or retries < 0 or not backoff >= 0:
-        raise InvalidParameterError.of(
-            "sync.source", source, "timeout_s must be > 0, retries and backoff_factor >= 0"
-        )
+    timeout_s = validation.positive("sync.source.timeout_s", source.get("timeout_s", 10.0))
+    retries = validation.count("sync.source.retries", source.get("retries", 3))
+    backoff = validation.non_negative(
+        "sync.source.backoff_factor", source.get("backoff_factor", 0.5)
+    )
     return _HttpSource(url, timeout_s, retries, backoff)
 
 

@@ -184,9 +184,14 @@ class GenomePool:
         self.selection = selection_config or SelectionConfig()
         self.mutation = mutation_config or MutationConfig()
         self.crossover_config = crossover_config or CrossoverConfig()
-        if not 0 <= self.selection.elitism < population_size:
+        if self.selection.elitism < 0:
+            raise InvalidParameterError.of("elitism", self.selection.elitism, "must be >= 0")
+        if population_size <= self.selection.elitism:
             raise InvalidParameterError.of(
-                "elitism", self.selection.elitism, "must be in [0, population_size)"
+                "population_size",
+                population_size,
+                f"must be larger than the elitism ({self.selection.elitism} genomes copied"
+                " unchanged into each generation)",
             )
         if not 0.0 <= self.crossover_config.rate <= 1.0:
             raise InvalidParameterError.of(
@@ -448,6 +453,10 @@ class GenomePool:
         InvalidParameterError
             If a genome in it is invalid.
         """
+        for key in ("generation", "next_id"):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidParameterError.of(key, value, "must be an integer >= 0")
         self.generation = int(state["generation"])
         self._next_id = int(state["next_id"])
         self.genomes = [EvoGenome.from_dict(g) for g in state["genomes"]]

@@ -248,8 +248,14 @@ def evolve(
                 val_best = EvoGenome.from_dict(vstate["best"]) if vstate["best"] else None
                 val_best_mean = float(vstate["best_mean"]) if val_best is not None else -math.inf
                 val_episodes_done = int(vstate["episodes"])
-        except InvalidParameterError:
-            raise
+            if isinstance(state["evaluations"], bool) or evaluations < 0:
+                raise InvalidParameterError.of(
+                    "evaluations", state["evaluations"], "must be an integer >= 0"
+                )
+        except InvalidParameterError as exc:  # name the file the bad field came from
+            raise InvalidParameterError(
+                f"checkpoint {ckpt}: {exc}", exc.name, exc.value, exc.reason
+            ) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FileIOError(
                 f"checkpoint {ckpt} is incomplete or malformed: {exc!r}", str(ckpt)

@@ -29,7 +29,7 @@ from evospikenet._atomic import (
     staged_outputs,
     write_atomic,
 )
-from evospikenet._formats import gzip_json, read_json
+from evospikenet._formats import gzip_json, read_json, read_text
 from evospikenet.errors import DataLoadError, FileIOError, InvalidParameterError
 from evospikenet.evolution.genome import EvoGenome
 
@@ -101,6 +101,15 @@ class SnapshotManager:
             raise DataLoadError(f"cannot read snapshot index {path}: {exc}", str(path)) from exc
         if not isinstance(entries, list):
             raise DataLoadError(f"snapshot index {path} is not a list", str(path))
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not all(
+                isinstance(entry.get(key), str) for key in ("id", "name", "path")
+            ):
+                raise DataLoadError(
+                    f"snapshot index {path}: entry {i} is not an object with the strings"
+                    f" id, name and path: {str(entry)[:80]}",
+                    str(path),
+                )
         return entries
 
     def create_snapshot(self, name: str, state: Mapping[str, Any] | None = None) -> str:
@@ -315,7 +324,7 @@ class GenomeStore:
         path = self._path(genome_name)
         if not path.exists():
             raise DataLoadError(f"no genome named {genome_name!r} in {self.root}", str(path))
-        return EvoGenome.from_json(path.read_text(encoding="utf-8"))
+        return EvoGenome.from_json(read_text(path, "genome"))
 
     def save_genome(
         self, genome_name: str, genome: EvoGenome | Mapping[str, Any], make_active: bool = False
