@@ -181,8 +181,9 @@ impl PyShardSession {
         let session = guard
             .as_mut()
             .ok_or_else(|| transport_error(py, "session closed".into()))?;
+        let wait = Duration::from_secs_f64(timeout.max(0.0));
         let replies = py
-            .detach(|| session.request(key, Duration::from_secs_f64(timeout.max(0.0))))
+            .detach(move || session.request(key, wait))
             .map_err(|e| transport_error(py, e.0))?;
         Ok(replies.iter().map(|r| PyBytes::new(py, r)).collect())
     }
