@@ -817,7 +817,8 @@ def import_graph(
                 delay = d_src[None, :] + d_cur[:, None]
                 paths.append(_Path(src, nxt, weight, delay, delay_nodes, coo))
             elif nxt in top_outputs:
-                if at != src or src in top_inputs:
+                direct = not linear and np.array_equal(weight, np.eye(weight.shape[0]))
+                if src in top_inputs or not direct or np.any(d_src):
                     raise _refuse(nxt, node, "only a neuron node can feed an Output")
                 outputs[nxt] = src
             elif isinstance(node, nir.Input | nir.Output) or kind == "Flatten":
