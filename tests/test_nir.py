@@ -410,7 +410,7 @@ def test_cli_export_import_and_refusal(tmp_path):
                 "in": nir.Input(input_type={"input": np.array([2])}),
                 "pool": nir.SumPool2d(
                     kernel_size=np.array([1, 1]), stride=np.array([1, 1]), padding=np.array([0, 0])
-                ),  # fmt: skip
+                ),
                 "out": nir.Output(output_type={"output": np.array([2])}),
             },
             edges=[("in", "pool"), ("pool", "out")],
