@@ -265,8 +265,9 @@ class _Path:
 
     src: str
     dst: str
-    weight: npt.NDArray[np.float64]  # (n_dst, n_src), NIR units
-    delay: npt.NDArray[np.float64]  # (n_dst, n_src), graph time units
+    weight: npt.NDArray[np.float64]  # (n_dst, n_src), NIR units; 1-D: a diagonal
+    d_src: npt.NDArray[np.float64]  # (n_src,) delay per source element, graph time units
+    d_dst: npt.NDArray[np.float64]  # (n_dst,) delay per target element
     delay_nodes: tuple[str, ...]
     coo: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]] | None
 
@@ -401,15 +402,19 @@ class ImportedGraph:
         target = self._neurons[path.dst]
         if path.coo is not None:
             pre, post, w = path.coo
+        elif path.weight.ndim == 1:  # one to one
+            post = pre = np.flatnonzero(path.weight)
+            w = path.weight[pre]
         else:
             post, pre = np.nonzero(path.weight)
             w = path.weight[post, pre]
         if pre.size == 0:
             return
-        delay = path.delay[post, pre] / self._dt
+        graph_delay = path.d_src[pre] + path.d_dst[post]
+        delay = graph_delay / self._dt
         steps = np.rint(delay)
         if np.any(np.abs(steps - delay) > 1e-6) or np.any(steps < 0):
-            bad = float(path.delay[post, pre][np.argmax(np.abs(steps - delay))])
+            bad = float(graph_delay[np.argmax(np.abs(steps - delay))])
             where = path.delay_nodes[0] if path.delay_nodes else path.dst
             raise InvalidParameterError.of(
                 f"nodes.{where}.delay", bad, f"not a non-negative multiple of dt = {self._dt}"
@@ -814,10 +819,9 @@ def import_graph(
                     raise _refuse(
                         nxt, node, f"{weight.shape[0]} inputs for {neurons[nxt].n} neurons"
                     )
-                delay = d_src[None, :] + d_cur[:, None]
-                paths.append(_Path(src, nxt, weight, delay, delay_nodes, coo))
+                paths.append(_Path(src, nxt, weight, d_src, d_cur, delay_nodes, coo))
             elif nxt in top_outputs:
-                direct = not linear and np.array_equal(weight, np.eye(weight.shape[0]))
+                direct = weight.ndim == 1 and bool(np.all(weight == 1.0))
                 if src in top_inputs or not direct or np.any(d_src):
                     raise _refuse(nxt, node, "only a neuron node can feed an Output")
                 outputs[nxt] = src
@@ -838,7 +842,8 @@ def import_graph(
             elif kind == "Scale":
                 scale = _per_neuron(nxt, node, "scale", weight.shape[0])
                 walk(
-                    src, nxt, scale[:, None] * weight, d_src, d_cur, linear,
+                    src, nxt, (scale if weight.ndim == 1 else scale[:, None]) * weight,
+                    d_src, d_cur, linear,
                     delay_nodes, None, (*seen, nxt),
                 )  # fmt: skip
             else:  # Linear, Affine
@@ -851,14 +856,11 @@ def import_graph(
                     raise _refuse(nxt, node, "a Delay with per-element delays between two matrices")
                 new_coo = None
                 meta = getattr(node, "metadata", None) or {}
-                if (
-                    not linear
-                    and COO_KEY in meta
-                    and np.array_equal(weight, np.eye(weight.shape[0]))
-                ):
+                if COO_KEY in meta and weight.ndim == 1 and bool(np.all(weight == 1.0)):
                     new_coo = _coo(nxt, meta[COO_KEY], w)
                 walk(
-                    src, nxt, w @ weight, d_src + d_cur[0] if d_cur.size else d_src,
+                    src, nxt, w * weight[None, :] if weight.ndim == 1 else w @ weight,
+                    d_src + d_cur[0] if d_cur.size else d_src,
                     np.zeros(w.shape[0]), True, delay_nodes, new_coo, (*seen, nxt),
                 )  # fmt: skip
 
@@ -873,7 +875,7 @@ def import_graph(
                         nodes[src],
                         f"a non-spiking node feeds '{nxt}'; only an Output may read it",
                     )
-        walk(src, src, np.eye(n), np.zeros(n), np.zeros(n), False, (), None, (src,))
+        walk(src, src, np.ones(n), np.zeros(n), np.zeros(n), False, (), None, (src,))
 
     # Affine biases: constant inputs carried to the neurons downstream.
     bias: dict[str, npt.NDArray[np.float64]] = {}
