@@ -420,3 +420,15 @@ def test_cli_export_import_and_refusal(tmp_path):
     res = runner.invoke(cli, ["nir", "import", str(bad), "--steps", "5", "--out", str(sp)])
     assert res.exit_code == 2
     assert "nodes.pool = 'SumPool2d'" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_read_graph_errors_name_the_file(tmp_path):
+    from evospikenet.errors import FileIOError
+
+    with pytest.raises(FileIOError, match="no such file") as info:
+        read_graph(tmp_path / "missing.nir")
+    assert isinstance(info.value, FileNotFoundError)
+    not_nir = tmp_path / "spikes.nir"
+    not_nir.write_bytes(b"PAR1" + b"\0" * 64)
+    with pytest.raises(InvalidParameterError, match=r"not a NIR .*Parquet"):
+        read_graph(not_nir)
