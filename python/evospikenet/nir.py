@@ -705,7 +705,7 @@ def import_graph(
         The graph, or a NIR file (read with :func:`read_graph`).
     dt : float
         Step of the discrete-time model the graph came from, in the graph's
-        time unit (snnTorch: ``1e-4``; Norse: ``1e-3``).
+        time unit (snnTorch: ``1e-4``; Norse's modules default to ``1e-3``).
     dt_ms : float
         Engine step (ms) standing for one such step.
     discretisation : {"euler", "exact"}
