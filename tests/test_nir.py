@@ -432,3 +432,29 @@ def test_read_graph_errors_name_the_file(tmp_path):
     not_nir.write_bytes(b"PAR1" + b"\0" * 64)
     with pytest.raises(InvalidParameterError, match=r"not a NIR .*Parquet"):
         read_graph(not_nir)
+
+
+def test_non_spiking_node_feeding_a_neuron_is_refused():
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([2])}),
+            "li": nir.LI(tau=np.full(2, 2e-3), r=np.ones(2), v_leak=np.zeros(2)),
+            "w": nir.Linear(weight=np.ones((2, 2))),
+            "lif": _lif(2),
+            "out": nir.Output(output_type={"output": np.array([2])}),
+        },
+        edges=[("in", "li"), ("li", "w"), ("w", "lif"), ("lif", "out")],
+    )
+    with pytest.raises(InvalidParameterError, match=r"nodes\.li = 'LI': a non-spiking node"):
+        import_graph(graph, dt=1e-3)
+    ok = import_graph(
+        nir.NIRGraph(
+            nodes={k: graph.nodes[k] for k in ("in", "w", "lif", "out")},
+            edges=[("in", "w"), ("w", "lif"), ("lif", "out")],
+        ),
+        dt=1e-3,
+    )
+    with pytest.raises(InvalidParameterError, match="n_steps"):
+        ok.run({"in": np.zeros((5, 2))}, n_steps=4)
+    with pytest.raises(InvalidParameterError, match=r"inputs\.in"):
+        ok.run({"in": np.full((5, 2), 0.5)})

@@ -433,7 +433,9 @@ class ImportedGraph:
                     receptor=receptor,  # type: ignore[arg-type]
                 )
 
-    def run(self, inputs: Mapping[str, npt.ArrayLike], seed: int = 0) -> NIRRun:
+    def run(
+        self, inputs: Mapping[str, npt.ArrayLike], seed: int = 0, n_steps: int | None = None
+    ) -> NIRRun:
         """Run the graph on input spike rasters; outputs on the source's step grid.
 
         The engine runs ``n_steps + max(lag)`` steps; a node's bias currents
@@ -446,6 +448,9 @@ class ImportedGraph:
             Per ``Input`` node, its spikes per step.
         seed : int
             Network seed.
+        n_steps : int, optional
+            Steps to run; default the rasters' length (needed for a graph
+            without ``Input`` nodes).
 
         Returns
         -------
@@ -457,7 +462,12 @@ class ImportedGraph:
             Bad inputs (see :meth:`build`).
         """
         rasters = self._rasters(inputs)
-        n_steps = next(iter(rasters.values())).shape[0] if rasters else 0
+        if n_steps is None:
+            n_steps = next(iter(rasters.values())).shape[0] if rasters else 0
+        elif rasters and next(iter(rasters.values())).shape[0] != n_steps:
+            raise InvalidParameterError.of(
+                "n_steps", n_steps, "differs from the input rasters' length"
+            )
         net, pops = self.build(rasters, seed=seed)
         monitors = {name: net.spike_monitor(pops[name]) for name in self._neurons}
         voltage = {
@@ -815,6 +825,10 @@ def import_graph(
             if nxt in seen and kind not in _NEURONS:
                 raise _refuse(nxt, node, "a cycle without a neuron node")
             if kind in _NEURONS:
+                if src in neurons and not neurons[src].spiking:
+                    raise _refuse(
+                        src, nodes[src], f"a non-spiking node feeds '{nxt}'; only an Output may"
+                    )
                 if weight.shape[0] != neurons[nxt].n:
                     raise _refuse(
                         nxt, node, f"{weight.shape[0]} inputs for {neurons[nxt].n} neurons"
@@ -867,14 +881,6 @@ def import_graph(
     sources = [k for k in nodes if k in top_inputs] + list(neurons)
     for src in sources:
         n = size[src]
-        if src in neurons and not neurons[src].spiking:
-            for nxt in succ[src]:
-                if nxt not in top_outputs:
-                    raise _refuse(
-                        src,
-                        nodes[src],
-                        f"a non-spiking node feeds '{nxt}'; only an Output may read it",
-                    )
         walk(src, src, np.ones(n), np.zeros(n), np.zeros(n), False, (), None, (src,))
 
     # Affine biases: constant inputs carried to the neurons downstream.
