@@ -16,6 +16,7 @@ from evospikenet.cli.connectome import connectome, sync_connectome_command
 from evospikenet.cli.evolve import evolve_command, genome_group, snapshot_group
 from evospikenet.cli.lm import lm_group
 from evospikenet.cli.map_connectome import map_connectome_command
+from evospikenet.cli.nir import nir_group
 from evospikenet.cli.serve import api_key_command, serve_command
 from evospikenet.cli.simulate import simulate_command
 from evospikenet.cli.spec import spec_group
@@ -100,6 +101,7 @@ cli.add_command(lm_group)  # issue 18
 cli.add_command(spec_group)  # issue 14
 cli.add_command(serve_command)  # issue 16
 cli.add_command(api_key_command)  # issue 16
+cli.add_command(nir_group)
 
 
 def main() -> None:
