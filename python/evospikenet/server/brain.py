@@ -105,12 +105,16 @@ def brain_router(backend: BrainBackend) -> APIRouter:
         except (binascii.Error, ValueError):
             raise InvalidParameterError.of(name, text[:16], "is not base64") from None
 
-    def unavailable(exc: StateError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc), "error": "BrainUnavailable", "field": None},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    def pfc_read(read: Any) -> Any:
+        """``read()``, or 503 with ``Retry-After`` when no PFC answers."""
+        try:
+            return read()
+        except StateError as exc:
+            return JSONResponse(
+                {"detail": str(exc), "error": "BrainUnavailable", "field": None},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
 
     @router.post("/api/prompt", status_code=202, operation_id="submit_prompt")
     def submit_prompt(body: PromptIn, request: Request) -> JSONResponse:
@@ -128,10 +132,7 @@ def brain_router(backend: BrainBackend) -> APIRouter:
 
     @router.get("/api/brain/status", operation_id="get_brain_status")
     def brain_status() -> Any:
-        try:
-            return backend.status()
-        except StateError as exc:
-            return unavailable(exc)
+        return pfc_read(backend.status)
 
     @router.get("/api/brain/result", operation_id="get_brain_result")
     def brain_result(prompt_id: str | None = Query(None, max_length=64)) -> JSONResponse:
@@ -142,17 +143,11 @@ def brain_router(backend: BrainBackend) -> APIRouter:
 
     @router.get("/api/node-discovery/health", operation_id="node_discovery_health")
     def node_health() -> Any:
-        try:
-            return backend.node_health()
-        except StateError as exc:
-            return unavailable(exc)
+        return pfc_read(backend.node_health)
 
     @router.get("/api/node-discovery/topology", operation_id="node_discovery_topology")
     def topology() -> Any:
-        try:
-            return backend.topology()
-        except StateError as exc:
-            return unavailable(exc)
+        return pfc_read(backend.topology)
 
     return router
 
