@@ -41,7 +41,7 @@ from pydantic import Field
 
 from evospikenet.errors import DataLoadError, InvalidParameterError, StateError
 from evospikenet.server.deps import make_router
-from evospikenet.server.schemas import StrictBody
+from evospikenet.server.schemas import MAX_SEED, ErrorBody, StrictBody
 
 __all__ = ["INTERRUPTED", "BrainBackend", "PromptIn", "ZenohBrainBackend", "brain_router"]
 
@@ -87,7 +87,7 @@ class PromptIn(StrictBody):
     audio_base64: str | None = Field(None, max_length=20_000_000)
     max_length: int = Field(64, ge=1, le=4096, description="Bytes lang-main generates.")
     temperature: float = Field(0.8, ge=0, le=1e6, description="lang-main's temperature.")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="lang-main's seed.")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="lang-main's seed.")
 
 
 def brain_router(backend: BrainBackend) -> APIRouter:
@@ -130,22 +130,32 @@ def brain_router(backend: BrainBackend) -> APIRouter:
             headers={"Location": f"/api/brain/result?prompt_id={pid}"},
         )
 
-    @router.get("/api/brain/status", operation_id="get_brain_status")
+    no_pfc = {503: {"model": ErrorBody, "description": "No PFC answered; see Retry-After"}}
+
+    @router.get("/api/brain/status", operation_id="get_brain_status", responses=no_pfc)
     def brain_status() -> Any:
         return pfc_read(backend.status)
 
-    @router.get("/api/brain/result", operation_id="get_brain_result")
+    @router.get(
+        "/api/brain/result",
+        operation_id="get_brain_result",
+        responses={404: {"model": ErrorBody, "description": "No such prompt"}},
+    )
     def brain_result(prompt_id: str | None = Query(None, max_length=64)) -> JSONResponse:
         out = backend.result(prompt_id)
         if out is None:
             out = {"status": "pending", "prompt_id": prompt_id}
         return JSONResponse(out, status_code=200)
 
-    @router.get("/api/node-discovery/health", operation_id="node_discovery_health")
+    @router.get(
+        "/api/node-discovery/health", operation_id="node_discovery_health", responses=no_pfc
+    )
     def node_health() -> Any:
         return pfc_read(backend.node_health)
 
-    @router.get("/api/node-discovery/topology", operation_id="node_discovery_topology")
+    @router.get(
+        "/api/node-discovery/topology", operation_id="node_discovery_topology", responses=no_pfc
+    )
     def topology() -> Any:
         return pfc_read(backend.topology)
 
