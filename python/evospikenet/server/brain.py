@@ -130,7 +130,9 @@ def brain_router(backend: BrainBackend) -> APIRouter:
             headers={"Location": f"/api/brain/result?prompt_id={pid}"},
         )
 
-    no_pfc = {503: {"model": ErrorBody, "description": "No PFC answered; see Retry-After"}}
+    no_pfc: dict[int | str, dict[str, Any]] = {
+        503: {"model": ErrorBody, "description": "No PFC answered; see Retry-After"}
+    }
 
     @router.get("/api/brain/status", operation_id="get_brain_status", responses=no_pfc)
     def brain_status() -> Any:
