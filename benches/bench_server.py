@@ -181,6 +181,8 @@ def memory_curve(args: argparse.Namespace) -> None:
     env = {"EVOSPIKENET_SERVE_MEMSTATS": str(trace)}
     if args.tracemalloc:
         env["EVOSPIKENET_SERVE_MEMSTATS_FRAMES"] = "1"
+    if args.malloc_arena_max:
+        env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     os.environ.update(env)
     # a short queue: the 429s keep the submissions cheap, and it drains fast between phases
     srv = ServerProcess(root, "--queue-size", "8", "--log-level", "error").start()
@@ -252,6 +254,7 @@ def memory_curve(args: argparse.Namespace) -> None:
         "wrk": f"wrk -t{args.threads} -c{args.connections} (mixed script, stop after n)",
         "cpus": psutil.cpu_count(),
         "load_average": os.getloadavg(),
+        "malloc_arena_max": args.malloc_arena_max or None,
     }
     if args.tracemalloc:
         import tracemalloc
@@ -277,6 +280,8 @@ def main() -> None:
     ap.add_argument("--phases", type=int, default=5)
     ap.add_argument("--phase-requests", type=int, default=20000)
     ap.add_argument("--tracemalloc", action="store_true")
+    ap.add_argument("--malloc-arena-max", type=int, default=0,
+                    help="glibc's MALLOC_ARENA_MAX for the server (0: its default)")  # fmt: skip
     args = ap.parse_args()
     if args.memory:
         memory_curve(args)
