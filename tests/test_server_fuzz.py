@@ -268,20 +268,32 @@ def run_fuzz(
     return report
 
 
-@pytest.mark.skipif(not CONFIG.exists(), reason="tests/data/schemathesis.toml missing")
-def test_schemathesis_bounded(tmp_path: Path) -> None:
-    pytest.importorskip("schemathesis")
-    run_fuzz(tmp_path, int(os.environ.get("EVOSPIKENET_FUZZ_EXAMPLES", "10")))
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("EVOSPIKENET_FUZZ_FULL") != "1",
-    reason="the issue's full run (50 cases per operation, ~4 min): EVOSPIKENET_FUZZ_FULL=1",
+#: The budgets: CI's bounded run, and the issue's full run (``slow``, opt-in).
+BUDGETS = [
+    pytest.param(int(os.environ.get("EVOSPIKENET_FUZZ_EXAMPLES", "10")), id="bounded"),
+    pytest.param(
+        50,
+        id="50_per_operation",
+        marks=(
+            pytest.mark.slow,
+            pytest.mark.skipif(
+                os.environ.get("EVOSPIKENET_FUZZ_FULL") != "1",
+                reason="50 cases per operation (~4 min plain, ~3 min brain): "
+                "EVOSPIKENET_FUZZ_FULL=1",
+            ),
+        ),
+    ),
+]
+needs_config = pytest.mark.skipif(
+    not CONFIG.exists(), reason="tests/data/schemathesis.toml missing"
 )
-def test_schemathesis_50_per_operation(tmp_path: Path) -> None:
+
+
+@needs_config
+@pytest.mark.parametrize("examples", BUDGETS)
+def test_schemathesis(tmp_path: Path, examples: int) -> None:
     pytest.importorskip("schemathesis")
-    run_fuzz(tmp_path, 50)
+    run_fuzz(tmp_path, examples)
 
 
 #: The routes a server serves only with a brain attached, and /generate.
@@ -314,19 +326,9 @@ def run_brain_fuzz(tmp_path: Path, examples: int) -> None:
     assert report["POST /api/prompt"][0] >= examples
 
 
-@pytest.mark.skipif(not CONFIG.exists(), reason="tests/data/schemathesis.toml missing")
-def test_schemathesis_brain_routes(tmp_path: Path) -> None:
+@needs_config
+@pytest.mark.parametrize("examples", BUDGETS)
+def test_schemathesis_brain_routes(tmp_path: Path, examples: int) -> None:
     pytest.importorskip("schemathesis")
     pytest.importorskip("torch")
-    run_brain_fuzz(tmp_path, int(os.environ.get("EVOSPIKENET_FUZZ_EXAMPLES", "10")))
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("EVOSPIKENET_FUZZ_FULL") != "1",
-    reason="the brain's routes at 50 cases per operation (~3 min): EVOSPIKENET_FUZZ_FULL=1",
-)
-def test_schemathesis_brain_routes_50_per_operation(tmp_path: Path) -> None:
-    pytest.importorskip("schemathesis")
-    pytest.importorskip("torch")
-    run_brain_fuzz(tmp_path, 50)
+    run_brain_fuzz(tmp_path, examples)
