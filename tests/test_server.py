@@ -99,6 +99,27 @@ def test_cors_is_off_by_default(http: httpx.Client) -> None:
     assert "access-control-allow-origin" not in r.headers
 
 
+def test_two_workers_with_a_cors_origin(tmp_path: Path) -> None:
+    """``--workers 2`` share one data directory; ``--cors-origin`` allows exactly that origin."""
+    ok = "https://ok.example"
+    with ServerProcess(tmp_path, "--workers", "2", "--cors-origin", ok) as srv:
+        with httpx.Client(base_url=srv.url, headers=srv.headers(), timeout=120) as http:
+            made = []
+            for i in range(20):  # new connections: the kernel spreads them over the workers
+                with httpx.Client(base_url=srv.url, headers=srv.headers(), timeout=120) as one:
+                    r = one.post("/api/sessions", json={"description": f"s{i}"})
+                    assert r.status_code == 201
+                    made.append(r.json()["session_id"])
+            listed = {x["session_id"] for x in http.get("/api/sessions").json()}
+            assert set(made) <= listed
+            r = http.get("/api/genomes", headers={"Origin": ok})
+            assert r.headers["access-control-allow-origin"] == ok
+            r = http.get("/api/genomes", headers={"Origin": "https://evil.example"})
+            assert "access-control-allow-origin" not in r.headers
+            verified = http.get("/api/audit/verify").json()
+        assert verified["valid"] and verified["checked"] == 20
+
+
 def test_request_size_limits(srv: ServerProcess, http: httpx.Client) -> None:
     big = {"description": "x" * 70_000}
     r = http.post("/api/sessions", json=big)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import itertools
 import os
 import random
 import time
@@ -32,6 +33,8 @@ __all__ = ["AsyncEvoSpikeNetAPIClient", "EvoSpikeNetAPIClient", "EvoSpikeNetAPIE
 EvoSpikeNetAPIError = APIError
 
 RETRY_STATUS = frozenset({429, 503})
+#: Where each job kind lives.
+JOB_PATHS = {"simulation": "/api/simulations", "evolution": "/api/evolution"}
 T = TypeVar("T")
 
 
@@ -123,10 +126,77 @@ class _Api:
     ``_call`` is synchronous in one client, a coroutine in the other.
     """
 
-    base_url: str
+    def __init__(
+        self, base_url: str, api_key: str | None, timeout: float, max_retries: int
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._stats = _Stats()
+
+    def get_stats(self) -> dict[str, Any]:
+        """Return requests, errors, retries and mean latency (s) of this client."""
+        return self._stats.to_dict()
+
+    def reset_stats(self) -> None:
+        """Zero the counters."""
+        self._stats.reset()
+
+    @staticmethod
+    def _job_done(job: dict[str, Any], deadline: float) -> bool:
+        """Whether a polled job is final; raise APIError (``Timeout``) after ``deadline``."""
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return True
+        if time.monotonic() > deadline:
+            raise APIError(f"Timeout: job {job['job_id']} still {job['status']}", None, job,
+                           "Timeout")  # fmt: skip
+        return False
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         raise NotImplementedError
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {} if self.api_key is None else {"X-API-Key": self.api_key}
+        return {**headers, **(extra or {})}
+
+    def _prepare(self, url: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """Return the absolute URL and the headers (the key, and ``kwargs``' popped)."""
+        if url.startswith("/"):
+            url = self.base_url + url
+        return url, self._headers(kwargs.pop("headers", None))
+
+    def _retry_wait(
+        self,
+        attempt: int,
+        retry: bool,
+        response: httpx.Response | None,
+        exc: httpx.HTTPError | None,
+    ) -> float | None:
+        """Return the wait before the next try, or None when ``response`` is the answer.
+
+        ``attempt`` counts from 0; the module docstring gives the rules.
+
+        Raises
+        ------
+        APIError
+            A final failure: a non-2xx answer or a transport error not retried.
+        """
+        may_retry = retry and attempt < self.max_retries
+        if exc is not None:
+            if may_retry and _retryable(exc):
+                self._stats.retries += 1
+                return backoff_s(attempt + 1, None)
+            self._stats.errors += 1
+            raise _transport_error(exc) from exc
+        assert response is not None
+        if may_retry and response.status_code in RETRY_STATUS:
+            self._stats.retries += 1
+            return backoff_s(attempt + 1, _retry_after(response))
+        if response.status_code >= 400:
+            self._stats.errors += 1
+            raise _error(response)
+        return None
 
     # -- health --------------------------------------------------------------------------
 
@@ -485,13 +555,9 @@ class EvoSpikeNetAPIClient(_Api):
         max_retries: int = 3,
         session: httpx.Client | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.timeout = timeout
-        self.max_retries = max_retries
+        super().__init__(base_url, api_key, timeout, max_retries)
         self._own = session is None
         self.session = session or httpx.Client(timeout=timeout)
-        self._stats = _Stats()
         self.sleep: Callable[[float], None] = time.sleep
 
     def __enter__(self) -> EvoSpikeNetAPIClient:
@@ -505,10 +571,6 @@ class EvoSpikeNetAPIClient(_Api):
         if self._own:
             self.session.close()
 
-    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
-        headers = {} if self.api_key is None else {"X-API-Key": self.api_key}
-        return {**headers, **(extra or {})}
-
     def _make_request(
         self, method: str, url: str, *, retry: bool = True, **kwargs: Any
     ) -> httpx.Response:
@@ -519,34 +581,22 @@ class EvoSpikeNetAPIClient(_Api):
         APIError
             A non-2xx answer, or no answer after the retries.
         """
-        if url.startswith("/"):
-            url = self.base_url + url
-        headers = self._headers(kwargs.pop("headers", None))
-        attempt = 0
-        while True:
+        url, headers = self._prepare(url, kwargs)
+        for attempt in itertools.count():
             self._stats.requests += 1
             t0 = time.perf_counter()
             try:
                 response = self.session.request(method, url, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
+                wait = self._retry_wait(attempt, retry, None, exc)
+            else:
+                wait = self._retry_wait(attempt, retry, response, None)
+            finally:
                 self._stats.latency_s += time.perf_counter() - t0
-                if retry and _retryable(exc) and attempt < self.max_retries:
-                    attempt += 1
-                    self._stats.retries += 1
-                    self.sleep(backoff_s(attempt, None))
-                    continue
-                self._stats.errors += 1
-                raise _transport_error(exc) from exc
-            self._stats.latency_s += time.perf_counter() - t0
-            if response.status_code in RETRY_STATUS and retry and attempt < self.max_retries:
-                attempt += 1
-                self._stats.retries += 1
-                self.sleep(backoff_s(attempt, _retry_after(response)))
-                continue
-            if response.status_code >= 400:
-                self._stats.errors += 1
-                raise _error(response)
-            return response
+            if wait is None:
+                return response
+            self.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return _decode(self._make_request(method, path, **kwargs))
@@ -591,15 +641,12 @@ class EvoSpikeNetAPIClient(_Api):
         APIError
             ``error_type == "Timeout"`` when it is still running after ``timeout`` s.
         """
-        path = {"simulation": "/api/simulations", "evolution": "/api/evolution"}[kind]
+        path = f"{JOB_PATHS[kind]}/{job_id}"
         deadline = time.monotonic() + timeout
-        while True:
-            job: dict[str, Any] = self._call("GET", f"{path}/{job_id}")
-            if job["status"] in ("succeeded", "failed", "cancelled"):
-                return job
-            if time.monotonic() > deadline:
-                raise APIError(f"Timeout: job {job_id} still {job['status']}", None, job, "Timeout")
+        job: dict[str, Any] = {}
+        while not self._job_done(job := self._call("GET", path), deadline):
             self.sleep(interval)
+        return job
 
     def poll_for_result(
         self, prompt_id: str | None = None, timeout: float = 120, interval: float = 5
@@ -679,14 +726,6 @@ class EvoSpikeNetAPIClient(_Api):
 
     validate_prompt = staticmethod(validate_prompt)
 
-    def get_stats(self) -> dict[str, Any]:
-        """Return requests, errors, retries and mean latency (s) of this client."""
-        return self._stats.to_dict()
-
-    def reset_stats(self) -> None:
-        """Zero the counters."""
-        self._stats.reset()
-
 
 class AsyncEvoSpikeNetAPIClient(_Api):
     """The asynchronous twin of :class:`EvoSpikeNetAPIClient` (``httpx.AsyncClient``).
@@ -702,12 +741,9 @@ class AsyncEvoSpikeNetAPIClient(_Api):
         max_retries: int = 3,
         session: httpx.AsyncClient | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.max_retries = max_retries
+        super().__init__(base_url, api_key, timeout, max_retries)
         self._own = session is None
         self.session = session or httpx.AsyncClient(timeout=timeout)
-        self._stats = _Stats()
 
     async def __aenter__(self) -> AsyncEvoSpikeNetAPIClient:
         return self
@@ -724,35 +760,25 @@ class AsyncEvoSpikeNetAPIClient(_Api):
         self, method: str, url: str, *, retry: bool = True, **kwargs: Any
     ) -> httpx.Response:
         """As :meth:`EvoSpikeNetAPIClient._make_request`, awaiting the backoff."""
-        if url.startswith("/"):
-            url = self.base_url + url
-        headers = {} if self.api_key is None else {"X-API-Key": self.api_key}
-        headers.update(kwargs.pop("headers", None) or {})
+        url, headers = self._prepare(url, kwargs)
         content = kwargs.get("content")
         if content is not None and not isinstance(content, (bytes, str)):
             kwargs["content"] = b"".join(content)  # httpx.AsyncClient needs an async stream
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
             self._stats.requests += 1
+            t0 = time.perf_counter()
             try:
                 response = await self.session.request(method, url, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
-                if retry and _retryable(exc) and attempt < self.max_retries:
-                    attempt += 1
-                    self._stats.retries += 1
-                    await asyncio.sleep(backoff_s(attempt, None))
-                    continue
-                self._stats.errors += 1
-                raise _transport_error(exc) from exc
-            if response.status_code in RETRY_STATUS and retry and attempt < self.max_retries:
-                attempt += 1
-                self._stats.retries += 1
-                await asyncio.sleep(backoff_s(attempt, _retry_after(response)))
-                continue
-            if response.status_code >= 400:
-                self._stats.errors += 1
-                raise _error(response)
-            return response
+                wait = self._retry_wait(attempt, retry, None, exc)
+            else:
+                wait = self._retry_wait(attempt, retry, response, None)
+            finally:
+                self._stats.latency_s += time.perf_counter() - t0
+            if wait is None:
+                return response
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     async def _acall(self, method: str, path: str, **kwargs: Any) -> Any:
         return _decode(await self._make_request(method, path, **kwargs))
@@ -790,20 +816,13 @@ class AsyncEvoSpikeNetAPIClient(_Api):
         self, job_id: str, kind: str = "simulation", timeout: float = 600, interval: float = 0.5
     ) -> dict[str, Any]:
         """Poll a job until it reaches a final state."""
-        path = {"simulation": "/api/simulations", "evolution": "/api/evolution"}[kind]
+        path = f"{JOB_PATHS[kind]}/{job_id}"
         deadline = time.monotonic() + timeout
-        while True:
-            job: dict[str, Any] = await self._acall("GET", f"{path}/{job_id}")
-            if job["status"] in ("succeeded", "failed", "cancelled"):
-                return job
-            if time.monotonic() > deadline:
-                raise APIError(f"Timeout: job {job_id} still {job['status']}", None, job, "Timeout")
+        job: dict[str, Any] = {}
+        while not self._job_done(job := await self._acall("GET", path), deadline):
             await asyncio.sleep(interval)
+        return job
 
     async def batch_generate(self, prompts: list[str], max_length: int = 50) -> list[Any]:
         """Generate for every prompt concurrently."""
         return list(await asyncio.gather(*(self.generate(p, max_length) for p in prompts)))
-
-    def get_stats(self) -> dict[str, Any]:
-        """Return requests, errors and retries of this client."""
-        return self._stats.to_dict()

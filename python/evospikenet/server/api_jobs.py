@@ -12,6 +12,7 @@ from evospikenet.server.deps import (
     capped,
     first_item_links,
     job_or_404,
+    links,
     make_router,
     public_job,
     server,
@@ -39,16 +40,9 @@ _RESERVED = {"threads", "part", "seed", "scale", "dt_ms", "duration_ms", "name"}
 TASKS = ("cartpole", "digits")
 
 
-def _links(kind: str, prefix: str) -> dict[str, Any]:
-    param = {"job_id": "$response.body#/job_id"}
-    return {
-        "links": {
-            f"Get{kind}": {"operationId": f"get_{prefix}", "parameters": param},
-            f"Get{kind}Result": {"operationId": f"get_{prefix}_result", "parameters": param},
-            f"Cancel{kind}": {"operationId": f"cancel_{prefix}", "parameters": param},
-            f"Resubmit{kind}": {"operationId": f"resubmit_{prefix}", "parameters": param},
-        }
-    }
+def _links(kind: str) -> dict[str, Any]:
+    ops = (f"get_{kind}", f"get_{kind}_result", f"cancel_{kind}", f"resubmit_{kind}")
+    return links("job_id", "$response.body#/job_id", *ops)
 
 
 _ACCEPTED = {"model": JobInfo, "description": "Queued; Location names the job"}
@@ -136,7 +130,7 @@ def get_server_info(state: ServerState = Depends(server)) -> dict[str, Any]:
     operation_id="submit_simulation",
     response_model=JobInfo,
     responses={
-        202: {**_ACCEPTED, **_links("Simulation", "simulation")},
+        202: {**_ACCEPTED, **_links("simulation")},
         404: {"model": ErrorBody},
         429: _FULL,
     },
@@ -190,86 +184,6 @@ def submit_simulation(
     return submit_job(state, request, "simulation", params, body.session_id, "/api/simulations")
 
 
-@router.get(
-    "/api/simulations",
-    operation_id="list_simulations",
-    response_model=list[JobInfo],
-    responses=first_item_links(
-        "job_id", "job_id", "get_simulation", "get_simulation_result", "resubmit_simulation"
-    ),
-)
-def list_simulations(
-    status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
-    limit: int = Query(100, ge=1, le=1000),
-    state: ServerState = Depends(server),
-) -> list[dict[str, Any]]:
-    """Return simulation jobs, newest first."""
-    return [public_job(j) for j in state.store.list_jobs("simulation", limit, status)]
-
-
-@router.get(
-    "/api/simulations/{job_id}",
-    operation_id="get_simulation",
-    response_model=JobInfo,
-    responses={404: {"model": ErrorBody}},
-)
-def get_simulation(
-    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
-) -> dict[str, Any]:
-    """Status and progress of a simulation job."""
-    return public_job(job_or_404(state, job_id, "simulation"))
-
-
-@router.get(
-    "/api/simulations/{job_id}/result",
-    operation_id="get_simulation_result",
-    response_model=JobResult,
-    responses={
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody, "description": "Not succeeded"},
-    },
-)
-def get_simulation_result(
-    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
-) -> dict[str, Any]:
-    """Summary of a finished simulation and its artifacts (the spikes as Parquet)."""
-    return _result(state, job_or_404(state, job_id, "simulation"))
-
-
-@router.delete(
-    "/api/simulations/{job_id}",
-    operation_id="cancel_simulation",
-    response_model=CancelReply,
-    responses={
-        202: {"model": CancelReply, "description": "Running; cancel requested"},
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody, "description": "Already finished"},
-    },
-)
-def cancel_simulation(
-    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
-) -> JSONResponse:
-    """Cancel: a queued job at once (200), a running one is stopped (202)."""
-    return _cancel(state, job_or_404(state, job_id, "simulation"))
-
-
-@router.post(
-    "/api/simulations/{job_id}/resubmit",
-    status_code=202,
-    operation_id="resubmit_simulation",
-    response_model=JobInfo,
-    responses={202: _ACCEPTED, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: _FULL},
-)
-def resubmit_simulation(
-    request: Request,
-    job_id: str = Path(..., pattern=ID_PATTERN),
-    state: ServerState = Depends(server),
-) -> JSONResponse:
-    """Queue a failed or cancelled simulation again with the same parameters (a new job)."""
-    job = job_or_404(state, job_id, "simulation")
-    return _resubmit(state, request, job, "/api/simulations")
-
-
 # -- evolution ----------------------------------------------------------------------------
 
 
@@ -279,7 +193,7 @@ def resubmit_simulation(
     operation_id="submit_evolution",
     response_model=JobInfo,
     responses={
-        202: {**_ACCEPTED, **_links("Evolution", "evolution")},
+        202: {**_ACCEPTED, **_links("evolution")},
         404: {"model": ErrorBody},
         429: _FULL,
     },
@@ -310,78 +224,92 @@ def submit_evolution(
     return submit_job(state, request, "evolution", params, body.session_id, "/api/evolution")
 
 
-@router.get(
-    "/api/evolution",
-    operation_id="list_evolution",
-    response_model=list[JobInfo],
-    responses=first_item_links(
-        "job_id", "job_id", "get_evolution", "get_evolution_result", "resubmit_evolution"
-    ),
-)
-def list_evolution(
-    status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
-    limit: int = Query(100, ge=1, le=1000),
-    state: ServerState = Depends(server),
-) -> list[dict[str, Any]]:
-    """Evolution jobs, newest first."""
-    return [public_job(j) for j in state.store.list_jobs("evolution", limit, status)]
+def _job_routes(kind: str, path: str, nouns: str) -> None:
+    """List, status, result, cancel and resubmit of one job kind (``path``/...).
+
+    Operation ids ``list_<kind>[s]``, ``get_<kind>``, ``get_<kind>_result``,
+    ``cancel_<kind>``, ``resubmit_<kind>``.
+    """
+    plural = "simulations" if kind == "simulation" else kind
+    job_path = f"{path}/{{job_id}}"
+    not_found = {"model": ErrorBody}
+
+    @router.get(
+        path,
+        operation_id=f"list_{plural}",
+        summary=f"List {nouns}",
+        response_model=list[JobInfo],
+        responses=first_item_links(
+            "job_id", "job_id", f"get_{kind}", f"get_{kind}_result", f"resubmit_{kind}"
+        ),
+        description=f"Return {nouns}, newest first.",
+    )
+    def list_jobs(
+        status: str | None = Query(None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
+        limit: int = Query(100, ge=1, le=1000),
+        state: ServerState = Depends(server),
+    ) -> list[dict[str, Any]]:
+        return [public_job(j) for j in state.store.list_jobs(kind, limit, status)]
+
+    @router.get(
+        job_path,
+        operation_id=f"get_{kind}",
+        summary=f"Get one of the {nouns}",
+        response_model=JobInfo,
+        responses={404: not_found},
+        description=f"Status and progress of one of the {nouns}.",
+    )
+    def get_job(
+        job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+    ) -> dict[str, Any]:
+        return public_job(job_or_404(state, job_id, kind))
+
+    @router.get(
+        f"{job_path}/result",
+        operation_id=f"get_{kind}_result",
+        summary=f"Result of one of the {nouns}",
+        response_model=JobResult,
+        responses={404: not_found, 409: {"model": ErrorBody, "description": "Not succeeded"}},
+        description="Summary of a finished job and its artifacts.",
+    )
+    def get_result(
+        job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+    ) -> dict[str, Any]:
+        return _result(state, job_or_404(state, job_id, kind))
+
+    @router.delete(
+        job_path,
+        operation_id=f"cancel_{kind}",
+        summary=f"Cancel one of the {nouns}",
+        response_model=CancelReply,
+        responses={
+            202: {"model": CancelReply, "description": "Running; cancel requested"},
+            404: not_found,
+            409: {"model": ErrorBody, "description": "Already finished"},
+        },
+        description="Cancel: a queued job at once (200), a running one is stopped (202).",
+    )
+    def cancel(
+        job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
+    ) -> JSONResponse:
+        return _cancel(state, job_or_404(state, job_id, kind))
+
+    @router.post(
+        f"{job_path}/resubmit",
+        status_code=202,
+        operation_id=f"resubmit_{kind}",
+        summary=f"Resubmit one of the {nouns}",
+        response_model=JobInfo,
+        responses={202: _ACCEPTED, 404: not_found, 409: {"model": ErrorBody}, 429: _FULL},
+        description="Queue a failed or cancelled job again with the same parameters (a new job).",
+    )
+    def resubmit(
+        request: Request,
+        job_id: str = Path(..., pattern=ID_PATTERN),
+        state: ServerState = Depends(server),
+    ) -> JSONResponse:
+        return _resubmit(state, request, job_or_404(state, job_id, kind), path)
 
 
-@router.get(
-    "/api/evolution/{job_id}",
-    operation_id="get_evolution",
-    response_model=JobInfo,
-    responses={404: {"model": ErrorBody}},
-)
-def get_evolution(
-    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
-) -> dict[str, Any]:
-    """Status and progress (generations done) of an evolution job."""
-    return public_job(job_or_404(state, job_id, "evolution"))
-
-
-@router.get(
-    "/api/evolution/{job_id}/result",
-    operation_id="get_evolution_result",
-    response_model=JobResult,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
-)
-def get_evolution_result(
-    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
-) -> dict[str, Any]:
-    """Best genome, fitness history and the best genome's artifact."""
-    return _result(state, job_or_404(state, job_id, "evolution"))
-
-
-@router.delete(
-    "/api/evolution/{job_id}",
-    operation_id="cancel_evolution",
-    response_model=CancelReply,
-    responses={
-        202: {"model": CancelReply},
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody},
-    },
-)
-def cancel_evolution(
-    job_id: str = Path(..., pattern=ID_PATTERN), state: ServerState = Depends(server)
-) -> JSONResponse:
-    """Cancel an evolution job."""
-    return _cancel(state, job_or_404(state, job_id, "evolution"))
-
-
-@router.post(
-    "/api/evolution/{job_id}/resubmit",
-    status_code=202,
-    operation_id="resubmit_evolution",
-    response_model=JobInfo,
-    responses={202: _ACCEPTED, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: _FULL},
-)
-def resubmit_evolution(
-    request: Request,
-    job_id: str = Path(..., pattern=ID_PATTERN),
-    state: ServerState = Depends(server),
-) -> JSONResponse:
-    """Queue a failed or cancelled evolution run again (a new job)."""
-    job = job_or_404(state, job_id, "evolution")
-    return _resubmit(state, request, job, "/api/evolution")
+_job_routes("simulation", "/api/simulations", "simulation jobs")
+_job_routes("evolution", "/api/evolution", "evolution runs")

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.requests import ClientDisconnect
 
 from evospikenet.errors import FileIOError
-from evospikenet.server.deps import first_item_links, key_id, make_router, server
+from evospikenet.server.deps import first_item_links, key_id, links, make_router, server
 from evospikenet.server.schemas import (
     ID_PATTERN,
     NAME_PATTERN,
@@ -114,18 +114,7 @@ def get_genome(
     operation_id="save_genome",
     response_model=GenomeSaved,
     responses={
-        200: {
-            "links": {
-                "GetGenome": {
-                    "operationId": "get_genome",
-                    "parameters": {"genome_name": "$request.path.genome_name"},
-                },
-                "ApplyGenome": {
-                    "operationId": "apply_genome",
-                    "parameters": {"genome_name": "$request.path.genome_name"},
-                },
-            }
-        }
+        200: links("genome_name", "$request.path.genome_name", "get_genome", "apply_genome")
     },
 )
 def save_genome(
@@ -241,18 +230,9 @@ def restore_snapshot(
     operation_id="create_log_session",
     response_model=SessionInfo,
     responses={
-        201: {
-            "links": {
-                "GetSession": {
-                    "operationId": "get_log_session",
-                    "parameters": {"session_id": "$response.body#/session_id"},
-                },
-                "SessionArtifacts": {
-                    "operationId": "list_session_artifacts",
-                    "parameters": {"session_id": "$response.body#/session_id"},
-                },
-            }
-        }
+        201: links(
+            "session_id", "$response.body#/session_id", "get_log_session", "list_session_artifacts"
+        )
     },
 )
 def create_log_session(
@@ -318,18 +298,9 @@ def list_session_artifacts(
     response_model=ArtifactInfo,
     openapi_extra={"requestBody": {"required": False, **_BINARY}},
     responses={
-        201: {
-            "links": {
-                "GetArtifact": {
-                    "operationId": "get_artifact",
-                    "parameters": {"artifact_id": "$response.body#/artifact_id"},
-                },
-                "DownloadArtifact": {
-                    "operationId": "download_artifact",
-                    "parameters": {"artifact_id": "$response.body#/artifact_id"},
-                },
-            }
-        },
+        201: links(
+            "artifact_id", "$response.body#/artifact_id", "get_artifact", "download_artifact"
+        ),
         **_404,
     },
 )
@@ -498,18 +469,7 @@ def _connectome_lock(state: ServerState, name: str) -> Any:
     response_model=ConnectomeInfo,
     openapi_extra={"requestBody": {"required": True, **_BINARY}},
     responses={
-        200: {
-            "links": {
-                "GetConnectome": {
-                    "operationId": "get_connectome",
-                    "parameters": {"name": "$response.body#/name"},
-                },
-                "ApplyDelta": {
-                    "operationId": "apply_connectome_delta",
-                    "parameters": {"name": "$response.body#/name"},
-                },
-            }
-        }
+        200: links("name", "$response.body#/name", "get_connectome", "apply_connectome_delta")
     },
 )
 async def upload_connectome(

@@ -41,7 +41,7 @@ from pydantic import Field
 
 from evospikenet.errors import DataLoadError, InvalidParameterError, StateError
 from evospikenet.server.deps import make_router
-from evospikenet.server.schemas import StrictBody
+from evospikenet.server.schemas import MAX_SEED, ErrorBody, StrictBody
 
 __all__ = ["INTERRUPTED", "BrainBackend", "PromptIn", "ZenohBrainBackend", "brain_router"]
 
@@ -87,7 +87,7 @@ class PromptIn(StrictBody):
     audio_base64: str | None = Field(None, max_length=20_000_000)
     max_length: int = Field(64, ge=1, le=4096, description="Bytes lang-main generates.")
     temperature: float = Field(0.8, ge=0, le=1e6, description="lang-main's temperature.")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="lang-main's seed.")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="lang-main's seed.")
 
 
 def brain_router(backend: BrainBackend) -> APIRouter:
@@ -105,12 +105,16 @@ def brain_router(backend: BrainBackend) -> APIRouter:
         except (binascii.Error, ValueError):
             raise InvalidParameterError.of(name, text[:16], "is not base64") from None
 
-    def unavailable(exc: StateError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc), "error": "BrainUnavailable", "field": None},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    def pfc_read(read: Any) -> Any:
+        """``read()``, or 503 with ``Retry-After`` when no PFC answers."""
+        try:
+            return read()
+        except StateError as exc:
+            return JSONResponse(
+                {"detail": str(exc), "error": "BrainUnavailable", "field": None},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
 
     @router.post("/api/prompt", status_code=202, operation_id="submit_prompt")
     def submit_prompt(body: PromptIn, request: Request) -> JSONResponse:
@@ -126,33 +130,36 @@ def brain_router(backend: BrainBackend) -> APIRouter:
             headers={"Location": f"/api/brain/result?prompt_id={pid}"},
         )
 
-    @router.get("/api/brain/status", operation_id="get_brain_status")
-    def brain_status() -> Any:
-        try:
-            return backend.status()
-        except StateError as exc:
-            return unavailable(exc)
+    no_pfc: dict[int | str, dict[str, Any]] = {
+        503: {"model": ErrorBody, "description": "No PFC answered; see Retry-After"}
+    }
 
-    @router.get("/api/brain/result", operation_id="get_brain_result")
+    @router.get("/api/brain/status", operation_id="get_brain_status", responses=no_pfc)
+    def brain_status() -> Any:
+        return pfc_read(backend.status)
+
+    @router.get(
+        "/api/brain/result",
+        operation_id="get_brain_result",
+        responses={404: {"model": ErrorBody, "description": "No such prompt"}},
+    )
     def brain_result(prompt_id: str | None = Query(None, max_length=64)) -> JSONResponse:
         out = backend.result(prompt_id)
         if out is None:
             out = {"status": "pending", "prompt_id": prompt_id}
         return JSONResponse(out, status_code=200)
 
-    @router.get("/api/node-discovery/health", operation_id="node_discovery_health")
+    @router.get(
+        "/api/node-discovery/health", operation_id="node_discovery_health", responses=no_pfc
+    )
     def node_health() -> Any:
-        try:
-            return backend.node_health()
-        except StateError as exc:
-            return unavailable(exc)
+        return pfc_read(backend.node_health)
 
-    @router.get("/api/node-discovery/topology", operation_id="node_discovery_topology")
+    @router.get(
+        "/api/node-discovery/topology", operation_id="node_discovery_topology", responses=no_pfc
+    )
     def topology() -> Any:
-        try:
-            return backend.topology()
-        except StateError as exc:
-            return unavailable(exc)
+        return pfc_read(backend.topology)
 
     return router
 

@@ -14,8 +14,10 @@ from evospikenet.server.state import ServerState
 __all__ = [
     "API_KEY_HEADER",
     "capped",
+    "first_item_links",
     "job_or_404",
     "key_id",
+    "links",
     "make_router",
     "server",
     "submit_job",
@@ -108,17 +110,23 @@ def capped(body: Any, name: str, limit: float, attr: str) -> Any:
     )
 
 
-def first_item_links(param: str, pointer: str, *operations: str) -> dict[int | str, Any]:
-    """OpenAPI links from the first element of a list response to ``operations``.
+def links(param: str, value: str, *operations: str) -> dict[str, Any]:
+    """OpenAPI links of one response: ``param`` of each of ``operations`` takes ``value``.
 
-    ``param`` of each operation takes ``$response.body#/0/<pointer>``; stateful testing
-    (schemathesis) follows them from a listing to the items it lists.
+    ``value`` is a runtime expression (``$response.body#/job_id``,
+    ``$request.path.name``); stateful testing (schemathesis) follows the links.
     """
-    links = {
-        f"First{''.join(w.title() for w in op.split('_'))}": {
-            "operationId": op,
-            "parameters": {param: f"$response.body#/0/{pointer}"},
+    return {
+        "links": {
+            "".join(w.title() for w in op.split("_")): {
+                "operationId": op,
+                "parameters": {param: value},
+            }
+            for op in operations
         }
-        for op in operations
     }
-    return {200: {"links": links}}
+
+
+def first_item_links(param: str, pointer: str, *operations: str) -> dict[int | str, Any]:
+    """:func:`links` from the first element of a list response (``$response.body#/0/pointer``)."""
+    return {200: links(param, f"$response.body#/0/{pointer}", *operations)}

@@ -5,14 +5,26 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from evospikenet.server.config import ServerConfig
 
-__all__ = ["CONFIG_ENV", "app_from_env", "open_brain", "serve"]
+__all__ = [
+    "CONFIG_ENV",
+    "MALLOC_ARENAS",
+    "MEMSTATS_ENV",
+    "app_from_env",
+    "bound_malloc_arenas",
+    "open_brain",
+    "serve",
+]
 
 #: Environment variable through which ``serve`` hands the config to worker processes.
 CONFIG_ENV = "EVOSPIKENET_SERVE_CONFIG"
+#: A directory: on SIGUSR1 the server writes its memory figures there (a diagnostic of
+#: the memory bench, ``benches/bench_server.py --memory``; :func:`_memory_probe`).
+MEMSTATS_ENV = "EVOSPIKENET_SERVE_MEMSTATS"
 
 log = logging.getLogger("evospikenet.server")
 
@@ -39,6 +51,82 @@ def open_brain(config: ServerConfig) -> Any:
     )  # fmt: skip
 
 
+#: glibc malloc arenas a server process may use (``mallopt(M_ARENA_MAX)``).
+MALLOC_ARENAS = 2
+
+
+def bound_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas of this process (as ``MALLOC_ARENA_MAX`` would).
+
+    glibc gives threads that allocate at the same time arenas of their own, up to
+    eight per core, and each keeps the memory freed in it. The server's threads
+    (uvicorn's pool, SQLite connections, job watchers) come and go, and under load
+    the freed memory held across many arenas grew by about 0.6 MiB per 20,000
+    requests without levelling off (benches/README.md, the server's memory); with
+    two arenas it stays flat. Returns False where there is no ``mallopt`` (not glibc).
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return False
+    m_arena_max = -8  # <malloc.h>
+    return bool(mallopt(m_arena_max, arenas))
+
+
+def _memory_probe(directory: str) -> None:
+    """On each SIGUSR1 write ``memory-N.json`` (and a heap snapshot) to ``directory``.
+
+    The JSON: the process's RSS, the bytes SQLite holds (``sqlite3_memory_used``: page
+    caches, statements), the C allocator's bytes in use and free (glibc ``mallinfo2``),
+    the thread count and, while tracing, the traced Python heap. With
+    ``EVOSPIKENET_SERVE_TRACEMALLOC_FRAMES`` > 0, :mod:`tracemalloc` traces that many
+    frames per allocation from the start and ``snapshot-N.pickle`` is its snapshot
+    (tracing slows the server about thirtyfold).
+    """
+    import _sqlite3
+    import ctypes
+    import signal
+    import threading
+    import tracemalloc
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = int(os.environ.get(f"{MEMSTATS_ENV}_FRAMES", "0") or 0)
+    if frames > 0:
+        tracemalloc.start(frames)
+    sqlite_used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    sqlite_used.restype = ctypes.c_int64
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+    mallinfo2 = ctypes.CDLL(None).mallinfo2
+    mallinfo2.restype = MallInfo2
+    count = [0]
+
+    def dump(*_: object) -> None:
+        count[0] += 1
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        m = mallinfo2()
+        info = {
+            "rss_bytes": pages * os.sysconf("SC_PAGE_SIZE"),
+            "sqlite_bytes": int(sqlite_used()),
+            "malloc_in_use_bytes": m.uordblks + m.hblkhd,
+            "malloc_free_bytes": m.fordblks,
+            "threads": threading.active_count(),
+        }
+        if tracemalloc.is_tracing():
+            info["traced_bytes"] = tracemalloc.get_traced_memory()[0]
+            tracemalloc.take_snapshot().dump(str(out / f"snapshot-{count[0]}.pickle"))
+        (out / f"memory-{count[0]}.json").write_text(json.dumps(info), encoding="utf-8")
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
 def app_from_env() -> Any:
     """Uvicorn factory for ``--workers N``: the app of the config in :data:`CONFIG_ENV`.
 
@@ -47,6 +135,7 @@ def app_from_env() -> Any:
     """
     from evospikenet.server.app import create_app
 
+    bound_malloc_arenas()
     config = ServerConfig.from_json(json.loads(os.environ[CONFIG_ENV]))
     return create_app(config, brain=open_brain(config))
 
@@ -80,6 +169,7 @@ def serve(
     InvalidParameterError, TransportError
         A bad ``brain_connect`` (see :func:`open_brain`).
     """
+    bound_malloc_arenas()  # before this process starts threads (Zenoh, uvicorn)
     import uvicorn
 
     from evospikenet.audit import AuditLogManager
@@ -114,6 +204,8 @@ def serve(
         return
     from evospikenet.server.app import create_app
 
+    if os.environ.get(MEMSTATS_ENV):
+        _memory_probe(os.environ[MEMSTATS_ENV])
     try:
         uvicorn.run(create_app(config, brain=brain), host=host, port=port, log_level=log_level)
     finally:

@@ -4,9 +4,9 @@ jobs, artifacts, sessions, connectomes, the genome index and the prompts sent to
 distributed brain. Files live beside it under the data
 directory.
 
-Every process and thread opens its own connection (:class:`Store` keeps one per
-thread); SQLite serialises writers (``busy_timeout`` 30 s), so several uvicorn
-workers can share one data directory. The job queue is the ``jobs`` table:
+Every process opens its own connections (:class:`Store` keeps a pool and lends a
+connection to one thread at a time); SQLite serialises writers (``busy_timeout``
+30 s), so several uvicorn workers can share one data directory. The job queue is the ``jobs`` table:
 a worker claims the oldest queued job with one ``UPDATE ... RETURNING``.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ from typing import Any
 
 __all__ = ["JOB_STATES", "Store", "new_id", "now"]
 
+#: The bytes SQLite may hold in this process before it frees cached pages (a soft limit).
+SQLITE_HEAP_LIMIT_BYTES = 4 << 20
 #: Job states; ``succeeded``, ``failed`` and ``cancelled`` are final.
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -122,36 +123,60 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        with self._borrow() as db:
+            db.executescript(_SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            self._local.pid = os.getpid()
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        # one bound on the page caches of all of the process's connections together
+        # (process-wide; each connection's cache would otherwise fill towards 2 MiB as
+        # the database grows: the pool keeps a connection per concurrent thread)
+        conn.execute(f"PRAGMA soft_heap_limit={SQLITE_HEAP_LIMIT_BYTES}")
         return conn
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        """Lend an idle connection (a new one when none is idle) to one thread at a time.
+
+        The pool grows to the most threads that used the store at once and keeps its
+        connections: threads of a server's pool come and go, and a connection per
+        thread was opened again (schema parsed, page cache refilled) for each new one.
+        """
+        if self._pid != os.getpid():  # a forked child opens its own
+            self._idle, self._pid = [], os.getpid()
+        try:
+            conn = self._idle.pop()  # list.pop/append are atomic
+        except IndexError:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            self._idle.append(conn)
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """Return a write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._borrow() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Run a read query."""
-        return self._conn().execute(sql, args).fetchall()
+        with self._borrow() as db:
+            return db.execute(sql, args).fetchall()
 
     # -- prompts to the distributed brain ---------------------------------------------------
 
