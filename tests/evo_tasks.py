@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
+from pathlib import Path
 
 import numpy as np
 
@@ -27,5 +29,19 @@ def sign_task(built) -> float:  # type: ignore[no-untyped-def]
 
 def slow_sign_task(built) -> float:  # type: ignore[no-untyped-def]
     """``sign_task`` slowed down so a test can kill a run in the middle."""
+    time.sleep(float(os.environ.get("EVO_TASK_SLEEP_S", "0.02")))
+    return sign_task(built)
+
+
+def marked_sign_task(built) -> float:  # type: ignore[no-untyped-def]
+    """``sign_task`` that first leaves a mark, so a test sees which process evaluates.
+
+    The mark is an empty file ``PID-UUID`` in the directory ``$EVO_TASK_MARKS``
+    (none when unset); then it sleeps ``$EVO_TASK_SLEEP_S`` (default 0.02 s), so a
+    test can kill the process in the middle of the evaluation.
+    """
+    marks = os.environ.get("EVO_TASK_MARKS")
+    if marks:
+        (Path(marks) / f"{os.getpid()}-{uuid.uuid4().hex}").touch()
     time.sleep(float(os.environ.get("EVO_TASK_SLEEP_S", "0.02")))
     return sign_task(built)
