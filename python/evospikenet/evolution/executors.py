@@ -391,6 +391,12 @@ def _probe(what: str, host: str, port: int, timeout_s: float) -> None:
         raise TransportError(f"cannot reach the {what} at {host}:{port}: {reason}") from exc
 
 
+def _last_line(exc: BaseException) -> str:
+    """Return the last non-empty line of an error's message (Ray's carry a remote traceback)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
 def _require(module: str, package: str, extra: str, what: str) -> Any:
     try:
         return importlib.import_module(module)
@@ -502,6 +508,9 @@ class RayExecutor(Executor):
         If the cluster cannot be reached.
     """
 
+    #: Connections tried when the server refuses to start this client's session.
+    CONNECT_ATTEMPTS = 3
+
     def __init__(
         self,
         host: str,
@@ -514,15 +523,31 @@ class RayExecutor(Executor):
         ray = _require("ray", "ray[client]", "ray", f"--executor {self.url}")
         _require("grpc", "ray[client]", "ray", f"--executor {self.url}")
         _probe("Ray Client server", host, port, connect_timeout_s)
-        try:
-            self._ctx: Any = ray.init(
-                address=self.url,
-                allow_multiple=True,
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-            )
-        except (ConnectionError, OSError, TimeoutError) as exc:
-            raise TransportError(f"cannot connect to the Ray cluster at {self.url}: {exc}") from exc
+        self._ctx: Any = None
+        for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
+            try:
+                self._ctx = ray.init(
+                    address=self.url,
+                    allow_multiple=True,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,
+                )
+                break
+            except ConnectionAbortedError as exc:
+                # The proxy could not start this client's server process (a race
+                # of Ray Client's, seen on loaded machines): ask again.
+                if attempt == self.CONNECT_ATTEMPTS:
+                    raise TransportError(
+                        f"cannot connect to the Ray cluster at {self.url} "
+                        f"({attempt} attempts): {_last_line(exc)}"
+                    ) from exc
+                logging.getLogger(__name__).warning(
+                    "%s refused this client (%s); connecting again", self.url, _last_line(exc)
+                )
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                raise TransportError(
+                    f"cannot connect to the Ray cluster at {self.url}: {_last_line(exc)}"
+                ) from exc
         self._ray = ray
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
