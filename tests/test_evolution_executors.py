@@ -222,6 +222,9 @@ def test_workers_belong_to_the_local_executor(tmp_path: Path) -> None:
               "--executor", "dask://127.0.0.1:1", "--workers", "2", "--no-progress"],
     )  # fmt: skip
     assert res.exit_code == 2 and "workers = 2" in res.stderr
+    with pytest.raises(InvalidParameterError) as info, LocalExecutor(2) as ex:
+        evolve("evo_tasks:sign_task", out=tmp_path / "o", executor=ex, workers=2)
+    assert info.value.name == "workers"
     with pytest.raises(InvalidParameterError) as info:
         FitnessEvaluator(FitnessEvaluator("evo_tasks:sign_task").task, executor=LocalExecutor(2))
     assert info.value.name == "task"  # a parallel executor needs the task by name

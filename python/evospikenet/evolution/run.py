@@ -197,6 +197,10 @@ def evolve(
         spec = parse_executor(executor)
         if spec.kind != "local" and workers != 1:
             make_executor(spec, workers)  # refuses workers > 1, naming the field
+    elif workers != 1:
+        raise InvalidParameterError.of(
+            "workers", workers, "give the workers to the executor object, not to evolve"
+        )
     for name, value, low in (
         ("validation_episodes", validation_episodes, 0),
         ("validation_top", validation_top, 1),
