@@ -1,19 +1,22 @@
 """Evaluations per second on each executor: serial, local processes, Dask, Ray (2 workers).
 
-    .venv/bin/python benches/bench_executors.py [--population 12] [--executors local,dask,ray]
+    .venv/bin/python benches/bench_executors.py [--population 8] [--repeats 3]
+    .venv/bin/python benches/bench_executors.py --executors local     # one of local,dask,ray
 
 The task is ``digits`` (scikit-learn's 8x8 digits, 1,437 images through the network and
 a ridge readout per evaluation: about 1 s of CPU each, well over 50 ms). One population
-of ``--population`` genomes (GenomePool seed 0) is evaluated twice by
-``FitnessEvaluator("digits", executor=...)``: a cold pass (each worker imports the package
-and loads the digits data, as in a run's first generation) and the measured warm pass;
-every executor must give the serial values exactly (checked, printed). Serial runs first
-and last; the mean of the two is the base of the speed-ups. Each parallel executor has 2
-workers of one thread: ``local`` (2 spawn processes), ``dask`` (``distributed.LocalCluster``,
-2 worker processes, on 127.0.0.1), ``ray`` (``ray start --head --num-cpus=2`` on 127.0.0.1,
-reached through ``ray://``). The start-up costs (cluster start and connection, the cold
-pass) are printed apart. The 1-minute load average is printed before and after each
-measurement: the machine may be shared. Writes benches/results/executors.json.
+of ``--population`` genomes (GenomePool seed 0) is evaluated by
+``FitnessEvaluator("digits", executor=...)``: first a cold pass (each worker imports the
+package and loads the digits data, as in a run's first generation), then ``--repeats``
+pairs of a serial pass (in this process) and a pass on the executor, one right after the
+other, as the machine's load drifts; the speed-up is the median of the pairs' ratios.
+Every pass must give the serial values exactly (checked, printed). Each parallel executor
+has 2 workers of one thread: ``local`` (2 spawn processes), ``dask``
+(``distributed.LocalCluster``, 2 worker processes, on 127.0.0.1), ``ray`` (``ray start
+--head --num-cpus=2`` on 127.0.0.1, reached through ``ray://``). The start-up costs
+(cluster start and connection, the cold pass) are printed apart, and the 1-minute load
+average before each pair and at the end: the machine may be shared. Writes
+benches/results/executors.json.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,52 +104,59 @@ def executor(name: str) -> Iterator[tuple[Executor, float]]:
         yield ex, time.perf_counter() - t0
 
 
-def measure(
-    name: str, genomes: list[EvoGenome], serial: list[float] | None
-) -> tuple[dict[str, object], list[float]]:
+def _timed(ev: FitnessEvaluator, genomes: list[EvoGenome]) -> tuple[float, list[float]]:
+    t0 = time.perf_counter()
+    values = ev.evaluate_many(genomes)
+    return time.perf_counter() - t0, values
+
+
+def measure(name: str, genomes: list[EvoGenome], repeats: int) -> dict[str, object]:
+    """Alternate serial and ``name`` passes; the speed-up is the median of the pairs' ratios."""
+    serial = FitnessEvaluator("digits", executor="serial")
     with executor(name) as (ex, startup_s):
         ev = FitnessEvaluator("digits", executor=ex)
-        t0 = time.perf_counter()
-        first = ev.evaluate_many(genomes)  # cold: imports and the digits data in each worker
-        cold_s = time.perf_counter() - t0
-        load0 = _load()
-        t0 = time.perf_counter()
-        values = ev.evaluate_many(genomes)  # warm, as every generation after the first
-        wall = time.perf_counter() - t0
-        load1 = _load()
+        cold_s, first = _timed(ev, genomes)  # each worker imports the package, loads the data
+        pairs, loads, same = [], [], True
+        for _ in range(repeats):
+            loads.append(_load())
+            s_wall, s_values = _timed(serial, genomes)
+            x_wall, x_values = _timed(ev, genomes)
+            same = same and s_values == x_values == first
+            pairs.append((s_wall, x_wall))
+        loads.append(_load())
+    ratios = sorted(s / x for s, x in pairs)
     return {
-        "executor": name, "workers": 2 if ex.parallel else 1, "evaluations": len(values),
-        "wall_s": wall, "ms_per_evaluation": 1e3 * wall / len(values), "cold_s": cold_s,
-        "startup_s": startup_s, "load_before": load0, "load_after": load1,
-        "same_values_as_serial": (serial or values) == values == first,
-    }, values  # fmt: skip
+        "executor": name, "workers": 2, "evaluations": len(genomes), "pairs_s": pairs,
+        "serial_ms_per_evaluation": 1e3 * statistics.median(s for s, _ in pairs) / len(genomes),
+        "ms_per_evaluation": 1e3 * statistics.median(x for _, x in pairs) / len(genomes),
+        "speedup_vs_serial": statistics.median(ratios), "speedups": ratios,
+        "cold_s": cold_s, "startup_s": startup_s, "load_1m": loads,
+        "same_values_as_serial": same,
+    }  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--population", type=int, default=12)
+    ap.add_argument("--population", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--executors", default="local,dask,ray")
     args = ap.parse_args()
     pool = GenomePool(args.population, seed=0, template=make_task("digits").template())
     genomes = pool.initialize_population()
-    # serial before and after the others (the machine's load drifts); their mean is the base
-    row, serial_values = measure("serial", genomes, None)
-    rows = [row]
-    print(json.dumps(row), flush=True)
-    for name in [*args.executors.split(","), "serial"]:
-        rows.append(measure(name, genomes, serial_values)[0])
+    rows = []
+    for name in args.executors.split(","):
+        rows.append(measure(name, genomes, args.repeats))
         print(json.dumps(rows[-1]), flush=True)
-    base = (rows[0]["wall_s"] + rows[-1]["wall_s"]) / 2  # type: ignore[operator]
-    for r in rows:
-        r["speedup_vs_serial"] = base / r["wall_s"]  # type: ignore[operator]
     print()
-    print(f"{'executor':9s} {'workers':>7s} {'wall s':>7s} {'ms/eval':>8s} {'speedup':>8s} "
-          f"{'cold s':>7s} {'start s':>8s} {'load 1m':>12s} {'= serial':>9s}")  # fmt: skip
+    print(f"{'executor':9s} {'serial ms/eval':>14s} {'ms/eval':>8s} {'speed-ups (median)':>24s} "
+          f"{'cold s':>7s} {'start s':>8s} {'load 1m':>16s} {'= serial':>9s}")  # fmt: skip
     for r in rows:
-        print(f"{r['executor']:9s} {r['workers']:7d} {r['wall_s']:7.1f} "
-              f"{r['ms_per_evaluation']:8.0f} {r['speedup_vs_serial']:8.2f} {r['cold_s']:7.1f} "
-              f"{r['startup_s']:8.1f} {r['load_before']:5.1f}-{r['load_after']:<6.1f} "
-              f"{r['same_values_as_serial']!s:>9s}")  # fmt: skip
+        ups = " ".join(f"{u:.2f}" for u in r["speedups"])  # type: ignore[attr-defined]
+        loads = r["load_1m"]
+        print(f"{r['executor']:9s} {r['serial_ms_per_evaluation']:14.0f} "
+              f"{r['ms_per_evaluation']:8.0f} {ups:>17s} ({r['speedup_vs_serial']:.2f}) "
+              f"{r['cold_s']:7.1f} {r['startup_s']:8.1f} "
+              f"{min(loads):7.1f}-{max(loads):<8.1f} {r['same_values_as_serial']!s:>9s}")  # type: ignore[type-var,arg-type]  # fmt: skip
     results = ROOT / "benches" / "results"
     results.mkdir(exist_ok=True)
     (results / "executors.json").write_text(json.dumps({"rows": rows}, indent=1))
