@@ -12,10 +12,11 @@ process group of its own, killed at the end. Both are skipped, with the reason,
 when their extra is not installed.
 
 The task ``evo_tasks:marked_sign_task`` leaves a file named after its process in
-``$EVO_TASK_MARKS`` as it starts, then sleeps ``$EVO_TASK_SLEEP_S``; a thread kills
-the process of the newest mark once the run is into its second generation, so the
-process is killed while it evaluates. Both variables are set before any worker
-starts, so every worker inherits them.
+``$EVO_TASK_MARKS`` as it starts; the evaluation that makes the ``kill-at``-th mark
+(in the run's second generation) names itself the victim and sleeps, and a thread
+kills its process with SIGKILL then: a worker killed in the middle of an evaluation,
+however loaded the machine. Both variables are set before any worker starts, so
+every worker inherits them.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ from evospikenet.evolution.run import GenerationReport, evolve
 TESTS = Path(__file__).parent
 TASK = "evo_tasks:marked_sign_task"
 POP, GENS, SEED = 6, 3, 3
-#: Seconds each marked evaluation sleeps: long enough to be killed inside it.
-SLEEP_S = "0.15"
-#: The kill comes with this mark: the 2nd evaluation of generation 1.
+#: Seconds each marked evaluation sleeps (the victim sleeps until it is killed).
+SLEEP_S = "0.05"
+#: The evaluation that makes this mark is killed: the 2nd of generation 1.
 KILL_AT = POP + 2
 #: Start-up limits: generous, the machine may be loaded.
 START_TIMEOUT_S = 180.0
@@ -90,26 +91,28 @@ def _clear(marks: Path) -> None:
 
 
 def _marks(marks: Path) -> list[Path]:
-    return sorted(marks.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    return list(marks.glob("mark-*"))
 
 
 class Killer:
-    """SIGKILLs the process of the newest mark once there are ``at`` marks."""
+    """SIGKILLs the evaluation that finds ``at`` marks (the task's victim), in its sleep."""
 
     def __init__(self, marks: Path, at: int) -> None:
-        self.marks, self.at = marks, at
+        self.marks = marks
         self.pid: int | None = None
+        (marks / "kill-at").write_text(str(at))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        victim = self.marks / "victim"
         while not self._stop.is_set():
-            found = _marks(self.marks)
-            if len(found) >= self.at:
-                pid = int(found[-1].name.split("-")[0])
-                assert pid != os.getpid(), "the evaluation ran in the test process"
-                os.kill(pid, signal.SIGKILL)
-                self.pid = pid
+            text = victim.read_text() if victim.exists() else ""
+            if text.endswith("\n"):
+                pid = int(text)
+                if pid != os.getpid():  # never the test itself (the run would then fail)
+                    os.kill(pid, signal.SIGKILL)
+                    self.pid = pid
                 return
             time.sleep(0.01)
 
