@@ -42,7 +42,12 @@ import pytest
 from click.testing import CliRunner
 
 from evospikenet.cli import cli
-from evospikenet.errors import InvalidParameterError, MissingExtraError, TransportError
+from evospikenet.errors import (
+    InvalidParameterError,
+    MissingExtraError,
+    TransportError,
+    WorkerLostError,
+)
 from evospikenet.evolution import EvoGenome, FitnessEvaluator
 from evospikenet.evolution.executors import (
     Executor,
@@ -291,6 +296,17 @@ def test_local_worker_killed_mid_generation(
         run = _run(tmp_path, ex)
     assert ex.restarts == 1  # the dead worker was seen and the pool replaced once
     _check_killed_run(marks, killer, run, reference)
+
+
+def test_local_workers_lost_beyond_the_restarts(marks: Path) -> None:
+    _clear(marks)
+    with (
+        LocalExecutor(2, max_restarts=0) as ex,
+        Killer(marks, 1) as killer,
+        pytest.raises(WorkerLostError, match=r"max_restarts = 0"),
+    ):
+        FitnessEvaluator(TASK, executor=ex).evaluate_many(_genomes()[:4])
+    assert killer.pid is not None and ex.restarts == 1
 
 
 # -- Dask --------------------------------------------------------------------------------
