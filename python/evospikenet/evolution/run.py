@@ -16,6 +16,7 @@ from typing import Any
 from evospikenet._atomic import check_output, check_output_dir, write_atomic
 from evospikenet._formats import gzip_json, read_bytes
 from evospikenet.errors import FileIOError, InvalidParameterError
+from evospikenet.evolution.executors import Executor, make_executor, parse_executor
 from evospikenet.evolution.fitness import FitnessEvaluator, FitnessWeights
 from evospikenet.evolution.genome import EvoGenome
 from evospikenet.evolution.pool import GenomePool, PopulationStats
@@ -113,6 +114,7 @@ def evolve(
     episodes: int | None = None,
     validation_episodes: int = 0,
     validation_top: int = 5,
+    executor: str | Executor = "local",
 ) -> EvolveResult:
     """Evolve genomes on a task; checkpoint after every generation.
 
@@ -125,7 +127,7 @@ def evolve(
     seed : int
         Seed of the pool's generator (the tasks' seeds are fixed).
     workers : int
-        Evaluation processes; the result does not depend on it.
+        Processes of the ``local`` executor; the result does not depend on it.
     out : path
         Output directory.
     resume : bool
@@ -162,6 +164,13 @@ def evolve(
         evaluations of the training size, in ``evaluations``.
     validation_top : int
         Candidates validated per generation (>= 1).
+    executor : str or Executor
+        Where the evaluations run (:mod:`evospikenet.evolution.executors`):
+        ``serial``, ``local`` (``workers`` processes; the default),
+        ``dask://HOST:PORT`` (a Dask scheduler), ``ray://HOST:PORT`` (a Ray
+        cluster's Ray Client server), or an :class:`Executor` (the caller
+        closes it). The result does not depend on it, and a run may be
+        resumed on another executor. Validation episodes run in this process.
 
     Returns
     -------
@@ -170,14 +179,28 @@ def evolve(
     Raises
     ------
     InvalidParameterError
-        Bad task name, sizes, ``resume`` without a checkpoint, or a
-        checkpoint of a different run.
+        Bad task name, sizes, executor string, ``resume`` without a
+        checkpoint, or a checkpoint of a different run.
     FileIOError
         If the output cannot be written or the checkpoint read.
+    MissingExtraError
+        A Dask or Ray executor without its extra.
+    TransportError
+        The Dask scheduler or Ray cluster cannot be reached, or was lost.
+    WorkerLostError
+        Workers died more often than the executor reruns their evaluations.
     """
     if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
         raise InvalidParameterError.of("generations", generations, "must be an integer >= 1")
     task_obj = make_task(task, episodes)
+    if isinstance(executor, str):
+        spec = parse_executor(executor)
+        if spec.kind != "local" and workers != 1:
+            make_executor(spec, workers)  # refuses workers > 1, naming the field
+    elif workers != 1:
+        raise InvalidParameterError.of(
+            "workers", workers, "give the workers to the executor object, not to evolve"
+        )
     for name, value, low in (
         ("validation_episodes", validation_episodes, 0),
         ("validation_top", validation_top, 1),
@@ -268,9 +291,18 @@ def evolve(
     else:
         pool.initialize_population()
         done = False
-    evaluator = FitnessEvaluator(
-        task if workers > 1 else task_obj, weights, workers=workers, episodes=episodes
-    )
+    # Connects to a cluster now, so an unreachable one fails before any work.
+    owned = make_executor(executor, workers) if isinstance(executor, str) else None
+    runner = owned if owned is not None else executor
+    assert isinstance(runner, Executor)
+    try:
+        evaluator = FitnessEvaluator(
+            task if runner.parallel else task_obj, weights, episodes=episodes, executor=runner
+        )
+    except BaseException:
+        if owned is not None:
+            owned.close()
+        raise
     try:
         while not done:
             t0 = time.perf_counter()
@@ -343,7 +375,8 @@ def evolve(
                     )
                 )
     finally:
-        evaluator.close()
+        if owned is not None:
+            owned.close()
     assert best is not None and best.fitness is not None
     extra: dict[str, Any] = {}
     if validator is not None:
