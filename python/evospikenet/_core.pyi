@@ -499,6 +499,7 @@ def double_pole_episode(
     initial_state: tuple[float, float, float, float, float, float],
     max_steps: int,
     velocities: bool,
+    full_force_spikes: int,
 ) -> tuple[int, float]:
     """Run one double-pole episode (Wieland 1991) in the core with the network as controller.
 
@@ -506,8 +507,10 @@ def double_pole_episode(
     (rad, rad/s). Each control step (0.02 s of physics, two Runge-Kutta steps of
     0.01 s): the observation ``(x, x_dot, theta1, theta1_dot, theta2, theta2_dot)``
     (``velocities``) or ``(x, theta1, theta2)`` is encoded as in ``cartpole_episode``
-    for ``window_steps``; the force is ``10 N (n1 - n0) / (n1 + n0)`` from the spike
-    counts ``n0``, ``n1`` of the two output populations (0 N when both are silent).
+    for ``window_steps``; the force comes from the spike counts ``n0``, ``n1`` of the
+    two output populations: ``clip(10 N (n1 - n0) / full_force_spikes, -10 N, 10 N)``,
+    or with ``full_force_spikes = 0`` ``10 N (n1 - n0) / (n1 + n0)`` (0 N when both
+    are silent).
     Returns ``(steps balanced, jiggle)``: the steps after which the state had not
     failed (|x| <= 2.4 m, both poles within 36 degrees; at most ``max_steps``) and
     the sum of ``|x| + |x_dot| + |theta1| + |theta1_dot|`` over the last

@@ -212,6 +212,8 @@ class GenomePool:
         #: :meth:`initialize_population`.
         self.init_gain_std_pa = 600.0
         self.init_weight_std_pa = 150.0
+        #: Spread (pA) added to each explicit weight of a directly encoded connection.
+        self.init_direct_std_pa = 600.0
         self.genomes: list[EvoGenome] = []
         self.generation = 0
         self._next_id = 0
@@ -232,8 +234,9 @@ class GenomePool:
         """Fill generation 0 with random variants of the template.
 
         Each genome adds N(0, 600 pA) to the template's input gains and
-        N(0, 150 pA) to every connection's weight mean (clipped to their
-        bounds), and draws its ``network_seed``.
+        N(0, 150 pA) to every connection's weight mean and N(0, 600 pA) to
+        each explicit weight (clipped to their bounds), and draws its
+        ``network_seed``.
         """
         self.genomes = []
         for _ in range(self.population_size):
@@ -251,6 +254,12 @@ class GenomePool:
                 )
             ]
             for c in g.connections:
+                if c.weights is not None:
+                    noise = self.rng.normal(0.0, self.init_direct_std_pa, len(c.weights))
+                    c.weights = [
+                        float(np.clip(w + d, *WEIGHT_MEAN_BOUNDS))
+                        for w, d in zip(c.weights, noise, strict=True)
+                    ]
                 c.weight_mean = float(
                     np.clip(
                         c.weight_mean + self.rng.normal(0.0, self.init_weight_std_pa),

@@ -112,13 +112,14 @@ fn cartpole_episode_guarded<'py>(
 }
 
 /// Run one double-pole episode in the core (velocities observed or not)
-/// with the network of `engine` as the controller (after `Network::reset`);
+/// with the network of `engine` as the controller (after `Network::reset`),
+/// the force decoded with `full_force_spikes` (`force_from_counts`);
 /// return `(steps balanced, jiggle summed over the last 100 balanced steps)`.
 /// Ctrl-C stops it within about 50 ms.
 #[pyfunction]
 #[pyo3(signature = (
     engine, input_pop, gains_pa, bias_pa, neurons_per_feature, scale, outputs, window_steps,
-    initial_state, max_steps, velocities
+    initial_state, max_steps, velocities, full_force_spikes
 ))]
 #[allow(clippy::too_many_arguments)]
 fn double_pole_episode(
@@ -134,6 +135,7 @@ fn double_pole_episode(
     initial_state: [f64; 6],
     max_steps: u32,
     velocities: bool,
+    full_force_spikes: u32,
 ) -> PyResult<(u32, f64)> {
     let encoder = RateEncoder {
         pop: input_pop,
@@ -152,10 +154,12 @@ fn double_pole_episode(
     };
     if velocities {
         let mut env = DoublePole::<true>::default();
+        env.full_force_spikes = full_force_spikes;
         interruptible(py, |hook| run_episode(net, &mut env, &episode, hook))?;
         Ok((env.balanced, env.jiggle_sum()))
     } else {
         let mut env = DoublePole::<false>::default();
+        env.full_force_spikes = full_force_spikes;
         interruptible(py, |hook| run_episode(net, &mut env, &episode, hook))?;
         Ok((env.balanced, env.jiggle_sum()))
     }

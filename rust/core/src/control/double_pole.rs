@@ -130,12 +130,17 @@ pub fn failed(s: &[f64; 6]) -> bool {
 }
 
 /// The force decoded from the spike counts of the two output populations
-/// (push left, push right): `FORCE_MAG (n_right - n_left) / (n_right + n_left)`,
-/// 0 N when both are silent.
+/// (push left, push right). With `full_force_spikes = K > 0`: proportional,
+/// `clip(FORCE_MAG (n_right - n_left) / K, -FORCE_MAG, FORCE_MAG)`; with 0:
+/// the normalised difference `FORCE_MAG (n_right - n_left) / (n_right +
+/// n_left)`, 0 N when both are silent.
 #[must_use]
-pub fn force_from_counts(counts: &[u64]) -> f64 {
+pub fn force_from_counts(counts: &[u64], full_force_spikes: u32) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
     let (left, right) = (counts[0] as f64, counts[1] as f64);
-    if left + right == 0.0 {
+    if full_force_spikes > 0 {
+        (FORCE_MAG * (right - left) / f64::from(full_force_spikes)).clamp(-FORCE_MAG, FORCE_MAG)
+    } else if left + right == 0.0 {
         0.0
     } else {
         FORCE_MAG * (right - left) / (right + left)
@@ -151,7 +156,7 @@ pub const JIGGLE_STEPS: usize = 100;
 ///
 /// Actions: 2 output populations (push left, push right); the force of a
 /// step is [`force_from_counts`] of their spike counts in the window, so
-/// it is continuous in [-10, 10] N as in the NEAT and ESP experiments
+/// it takes graded values in [-10, 10] N as in the NEAT and ESP experiments
 /// (action 0 / 1 through [`Environment::step`] is -10 / +10 N).
 ///
 /// Besides the state it keeps what the damping fitness of Gruau et al.
@@ -164,6 +169,8 @@ pub struct DoublePole<const VELOCITIES: bool> {
     pub state: [f64; 6],
     /// Steps after which the state had not failed.
     pub balanced: u32,
+    /// Decoding of the force ([`force_from_counts`]; 0: normalised difference).
+    pub full_force_spikes: u32,
     jiggle: [f64; JIGGLE_STEPS],
 }
 
@@ -172,6 +179,7 @@ impl<const V: bool> Default for DoublePole<V> {
         Self {
             state: [0.0; 6],
             balanced: 0,
+            full_force_spikes: 0,
             jiggle: [0.0; JIGGLE_STEPS],
         }
     }
@@ -245,6 +253,7 @@ impl<const V: bool> Environment for DoublePole<V> {
         }
         *self = Self {
             state,
+            full_force_spikes: self.full_force_spikes,
             ..Self::default()
         };
         Ok(())
@@ -269,7 +278,7 @@ impl<const V: bool> Environment for DoublePole<V> {
 
     /// The force of the window's spike counts ([`force_from_counts`]).
     fn step_counts(&mut self, _action: usize, counts: &[u64]) -> bool {
-        self.apply(force_from_counts(counts))
+        self.apply(force_from_counts(counts, self.full_force_spikes))
     }
 }
 
@@ -384,8 +393,11 @@ mod tests {
 
     #[test]
     fn force_is_the_normalised_count_difference() {
-        assert_eq!(force_from_counts(&[0, 0]), 0.0);
-        assert_eq!(force_from_counts(&[0, 3]), 10.0);
-        assert_eq!(force_from_counts(&[3, 1]), -5.0);
+        assert_eq!(force_from_counts(&[0, 0], 0), 0.0);
+        assert_eq!(force_from_counts(&[0, 3], 0), 10.0);
+        assert_eq!(force_from_counts(&[3, 1], 0), -5.0);
+        assert_eq!(force_from_counts(&[3, 1], 4), -5.0);
+        assert_eq!(force_from_counts(&[0, 9], 4), 10.0);
+        assert_eq!(force_from_counts(&[1, 2], 4), 2.5);
     }
 }
