@@ -110,7 +110,7 @@ def test_spiking_episode_in_the_core_matches_the_port_driven_from_python() -> No
         balanced = 0
         while balanced < 300:
             counts = built.step(np.array(dp.observe(s, velocities)) / np.array(task.scale))
-            force = float(np.clip(10.0 * (counts[1] - counts[0]) / 4, -10, 10))
+            force = float(np.clip(10.0 * (counts[1] - counts[0]) / task.full_force_spikes, -10, 10))
             s = dp.control_step(s, force)
             if dp.failed(s):
                 break

@@ -57,9 +57,10 @@ class SelectionConfig:
 class MutationConfig:
     """Mutation settings.
 
-    Per-gene rate and step (see :class:`MutationEngine`), and the structural
-    engine (``structural``, initial rate ``structural_rate``, ``max_layers``,
-    ``max_neurons``).
+    Per-gene rate and step (see :class:`MutationEngine`), the perturbation
+    of directly encoded weights (``weight_rate``, ``weight_sigma_pa``,
+    ``weight_replace_rate``), and the structural engine (``structural``,
+    initial rate ``structural_rate``, ``max_layers``, ``max_neurons``).
     """
 
     base_mutation_rate: float = 0.3
@@ -68,6 +69,9 @@ class MutationConfig:
     structural_rate: float = 0.05
     max_layers: int = 4
     max_neurons: int = 400
+    weight_rate: float = 0.8
+    weight_sigma_pa: float = 100.0
+    weight_replace_rate: float = 0.02
 
 
 @dataclass
@@ -206,7 +210,12 @@ class GenomePool:
                 )
             )
         self.mutation_engine = MutationEngine(
-            self.mutation.base_mutation_rate, self.mutation.mutation_strength, advanced
+            self.mutation.base_mutation_rate,
+            self.mutation.mutation_strength,
+            advanced,
+            weight_rate=self.mutation.weight_rate,
+            weight_sigma_pa=self.mutation.weight_sigma_pa,
+            weight_replace_rate=self.mutation.weight_replace_rate,
         )
         #: Spread (pA) added to the template's input gains and weight means in
         #: :meth:`initialize_population`.

@@ -224,7 +224,15 @@ def evolve(
     if validation_episodes:
         config["validation"] = [validation_episodes, validation_top]
     manager = SnapshotManager(out_dir / "snapshots") if snapshots else None
-    pool = GenomePool(population, seed=seed, snapshot_manager=manager, template=task_obj.template())
+    # a task may bring its own mutation settings (the double-pole tasks do)
+    mutation_config = getattr(task_obj, "mutation_config", None)
+    pool = GenomePool(
+        population,
+        seed=seed,
+        snapshot_manager=manager,
+        template=task_obj.template(),
+        mutation_config=mutation_config() if mutation_config is not None else None,
+    )
     ckpt = out_dir / CHECKPOINT
     evaluations = 0
     solved_at: int | None = None

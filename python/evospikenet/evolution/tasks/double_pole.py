@@ -10,6 +10,7 @@ import numpy as np
 from evospikenet import _core
 from evospikenet.errors import ShapeMismatchError
 from evospikenet.evolution.genome import BuiltNetwork, EvoGenome
+from evospikenet.evolution.pool import MutationConfig
 
 __all__ = [
     "DPNV_SCALE",
@@ -115,9 +116,11 @@ class DoublePoleTask:
     """
 
     velocities: bool = True
-    neurons_per_output: int = 4
-    full_force_spikes: int = 4
+    neurons_per_output: int = 8
+    full_force_spikes: int = 16
     window_ms: float = 20.0
+    dt_ms: float = 0.25
+    input_bias_pa: float = 400.0
     name: str = ""
     n_inputs: int = 0
     n_outputs: int = 2
@@ -214,6 +217,17 @@ class DoublePoleTask:
         result["solved"] = float(solved)
         return result
 
+    def mutation_config(self) -> MutationConfig:
+        """Return the mutation settings :func:`~evospikenet.evolution.run.evolve` uses here.
+
+        Small steps (3 % of a gene's range), no structural mutations, and each
+        direct weight perturbed with probability 0.3 by N(0, (250 pA)^2) (see
+        benches/README.md, "Double-pole balancing", for the ablations).
+        """
+        return MutationConfig(
+            mutation_strength=0.03, structural=False, weight_rate=0.3, weight_sigma_pa=250.0
+        )
+
     def template(self) -> EvoGenome:
         """Return the starting genome: push-pull inputs, 2 output populations, no hidden layer.
 
@@ -223,9 +237,14 @@ class DoublePoleTask:
         around it.
         """
         g = EvoGenome.minimal(self.n_inputs, 2)
+        g.dt_ms = self.dt_ms
         g.readout.neurons_per_output = self.neurons_per_output
         g.readout.window_ms = self.window_ms
+        # fast output neurons: no refractory period, 5 ms membrane
+        g.readout.params.update(tau_m_ms=5.0, t_ref_ms=0.0)
+        g.connections[0].delay_ms = (self.dt_ms, self.dt_ms)
         g.input.gains_pa = [0.0] * self.n_inputs
+        g.input.bias_pa = self.input_bias_pa
         n_in = g.input.size * g.input.neurons_per_feature
         g.connections[0].weights = [0.0] * (n_in * 2 * self.neurons_per_output)
         g.validate()
