@@ -141,6 +141,20 @@ def test_direct_weights_round_trip_and_are_checked() -> None:
     bad["connections"][0]["weights"] = [0.0] * 3
     with pytest.raises(InvalidParameterError, match=r"connections\[0\]\.weights"):
         EvoGenome.from_dict(bad)
+    # DPNV evolves a delay per synapse: kept on the grid through mutation
+    nv = DoublePoleTask(velocities=False).template()
+    assert nv.connections[0].delays is not None
+    assert EvoGenome.from_json(nv.to_json()).connections[0].delays == nv.connections[0].delays
+    off = nv.to_dict()
+    off["connections"][0]["delays"][0] = 0.3
+    with pytest.raises(InvalidParameterError, match=r"delays\[0\]"):
+        EvoGenome.from_dict(off)
+    from evospikenet.evolution.operators import MutationEngine
+
+    child = MutationEngine(delay_rate=1.0, seed=1).mutate_genome(nv)
+    delays = np.array(child.connections[0].delays)
+    assert np.any(delays != nv.connections[0].delays)
+    np.testing.assert_allclose(delays / nv.dt_ms, np.round(delays / nv.dt_ms))
 
 
 def test_cli_evolve_double_pole_nv(tmp_path: Path) -> None:

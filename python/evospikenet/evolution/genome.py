@@ -184,6 +184,10 @@ class Connection:
         ``delay_ms[0]``. When set, ``p``, ``weight_mean`` and ``weight_std``
         are not used. None (the default): synapses drawn with ``p`` and the
         weight distribution.
+    delays : list of float or None
+        With ``weights`` only: the delay (ms) of every synapse, in the same
+        order, on the ``dt_ms`` grid within ``DELAY_BOUNDS`` (evolved delays);
+        None: ``delay_ms[0]`` for all.
     """
 
     pre: str
@@ -193,6 +197,7 @@ class Connection:
     weight_std: float
     delay_ms: tuple[float, float] = (0.0, 0.0)
     weights: list[float] | None = None
+    delays: list[float] | None = None
 
 
 @dataclass
@@ -398,6 +403,7 @@ class EvoGenome:
                     "weight_std": c.weight_std,
                     "delay_ms": [c.delay_ms[0], c.delay_ms[1]],
                     **({"weights": list(c.weights)} if c.weights is not None else {}),
+                    **({"delays": list(c.delays)} if c.delays is not None else {}),
                 }
                 for c in self.connections
             ],
@@ -735,21 +741,28 @@ def _connect_direct(
     assert conn.weights is not None
     n_post = sum(p.n for p in posts)
     w = np.asarray(conn.weights, dtype=np.float64).reshape(pre.n, n_post)
+    d = (
+        np.full(w.shape, conn.delay_ms[0])
+        if conn.delays is None
+        else np.asarray(conn.delays, dtype=np.float64).reshape(pre.n, n_post)
+    )
     used: list[int] = []
     start = 0
     for post in posts:
         block = w[:, start : start + post.n]
+        dblock = d[:, start : start + post.n]
         start += post.n
         for receptor, keep in (("excitatory", block > 0), ("inhibitory", block < 0)):
             i, j = np.nonzero(keep)
             if i.size == 0:
                 continue
             arrays = masked.get(k + len(used))
-            weight = block[i, j] if arrays is None else arrays["weight"]
+            weight, delay = block[i, j], dblock[i, j]
             if arrays is not None:
                 i, j = arrays["pre"], arrays["post"]
+                weight, delay = arrays["weight"], arrays["delay_ms"]
             net.connect_arrays(
-                pre, post, i, j, weight, conn.delay_ms[0],
+                pre, post, i, j, weight, delay,
                 receptor="excitatory" if receptor == "excitatory" else "inhibitory",
             )  # fmt: skip
             used.append(k + len(used))
@@ -864,6 +877,23 @@ def _weights(value: Any, path: str, genome: EvoGenome, pre: str, post: str) -> l
             f"must be a list of {n} numbers ({pre} neurons x {post} neurons)",
         )
     return [_num(w, f"{path}[{k}]", WEIGHT_MEAN_BOUNDS) for k, w in enumerate(value)]
+
+
+def _delays(value: Any, path: str, weights: Any, dt_ms: float) -> list[float] | None:
+    if value is None:
+        return None
+    if not isinstance(weights, list):
+        raise _fail(path, "set", "needs weights (delays of directly encoded synapses)")
+    if not isinstance(value, list) or len(value) != len(weights):
+        raise _fail(
+            path,
+            len(value) if isinstance(value, list) else value,
+            f"must be a list of {len(weights)} delays (one per weight)",
+        )
+    out = [_num(d, f"{path}[{k}]", DELAY_BOUNDS) for k, d in enumerate(value)]
+    for k, d in enumerate(out):
+        _on_grid(d, dt_ms, f"{path}[{k}]")
+    return out
 
 
 def _on_grid(value: float, dt_ms: float, path: str) -> None:
@@ -994,7 +1024,10 @@ def _parse(data: Any) -> EvoGenome:
     for k, cdata in enumerate(conns):
         cp = f"connections[{k}]"
         c = _obj(
-            cdata, cp, ["pre", "post", "p", "weight_mean", "weight_std", "delay_ms"], ["weights"]
+            cdata,
+            cp,
+            ["pre", "post", "p", "weight_mean", "weight_std", "delay_ms"],
+            ["weights", "delays"],
         )
         pre, post = _str(c["pre"], f"{cp}.pre"), _str(c["post"], f"{cp}.post")
         if pre not in index or pre == OUTPUT:
@@ -1022,6 +1055,7 @@ def _parse(data: Any) -> EvoGenome:
                 _num(c["weight_std"], f"{cp}.weight_std", WEIGHT_STD_BOUNDS),
                 (lo, hi),
                 _weights(c.get("weights"), f"{cp}.weights", genome, pre, post),
+                _delays(c.get("delays"), f"{cp}.delays", c.get("weights"), dt_ms),
             )
         )
     order = genome.node_names()

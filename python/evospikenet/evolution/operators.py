@@ -518,6 +518,8 @@ def drop_stale_weights(g: EvoGenome) -> None:
     for c in g.connections:
         if c.weights is not None and len(c.weights) != _node_size(g, c.pre) * _node_size(g, c.post):
             c.weights = None
+        if c.weights is None:
+            c.delays = None
 
 
 def _insert_layers(g: EvoGenome, a: str, b: str, new: list[Layer]) -> None:
@@ -563,7 +565,9 @@ class MutationEngine:
     connection (:attr:`Connection.weights`) moves, with probability
     ``weight_rate``, by ``N(0, weight_sigma_pa^2)`` (clipped to its bounds),
     or is redrawn from ``N(0, weight_sigma_pa^2)`` with probability
-    ``weight_replace_rate`` (NEAT's weight perturbation and replacement).
+    ``weight_replace_rate`` (NEAT's weight perturbation and replacement);
+    each evolved delay (:attr:`Connection.delays`) moves, with probability
+    ``delay_rate``, by ``N(0, delay_sigma_ms^2)`` rounded to the step.
     Genes: input gains and bias, layer sizes, biases and neuron parameters,
     connection probability, weight mean and std, delays, readout neuron
     parameters.
@@ -578,6 +582,8 @@ class MutationEngine:
         weight_rate: float = 0.8,
         weight_sigma_pa: float = 100.0,
         weight_replace_rate: float = 0.02,
+        delay_rate: float = 0.05,
+        delay_sigma_ms: float = 2.0,
     ) -> None:
         if not 0.0 <= base_mutation_rate <= 1.0:
             raise InvalidParameterError.of(
@@ -598,6 +604,12 @@ class MutationEngine:
         self.weight_rate = float(weight_rate)
         self.weight_sigma_pa = float(weight_sigma_pa)
         self.weight_replace_rate = float(weight_replace_rate)
+        if not 0.0 <= delay_rate <= 1.0:
+            raise InvalidParameterError.of("delay_rate", delay_rate, "must be in [0, 1]")
+        if not delay_sigma_ms > 0.0:
+            raise InvalidParameterError.of("delay_sigma_ms", delay_sigma_ms, "must be > 0")
+        self.delay_rate = float(delay_rate)
+        self.delay_sigma_ms = float(delay_sigma_ms)
 
     def _real(self, x: float, bounds: tuple[float, float], r: np.random.Generator) -> float:
         if r.random() >= self.base_mutation_rate:
@@ -614,6 +626,15 @@ class MutationEngine:
         replace = u > 1.0 - self.weight_replace_rate
         out = np.where(replace, r.normal(0.0, self.weight_sigma_pa, w.size), out)
         return [float(x) for x in np.clip(out, *WEIGHT_MEAN_BOUNDS)]
+
+    def _direct_delays(
+        self, delays: Sequence[float], dt_ms: float, r: np.random.Generator
+    ) -> list[float]:
+        d = np.asarray(delays, dtype=np.float64)
+        move = r.random(d.size) < self.delay_rate
+        step = np.round(r.normal(0.0, self.delay_sigma_ms, d.size) / dt_ms) * dt_ms
+        out = np.clip(np.where(move, d + step, d), max(dt_ms, DELAY_BOUNDS[0]), DELAY_BOUNDS[1])
+        return [float(x) for x in np.round(out / dt_ms) * dt_ms]
 
     def mutate_genome(
         self,
@@ -647,6 +668,8 @@ class MutationEngine:
             c.weight_std = self._real(c.weight_std, WEIGHT_STD_BOUNDS, r)
             if c.weights is not None:
                 c.weights = self._direct(c.weights, r)
+            if c.delays is not None:
+                c.delays = self._direct_delays(c.delays, g.dt_ms, r)
             if r.random() < rate:
                 lo, hi = (round(d / g.dt_ms) for d in c.delay_ms)
                 if r.random() < 0.5:
@@ -746,6 +769,7 @@ def crossover(
             c.p, c.weight_mean = other_c.p, other_c.weight_mean
             c.weight_std, c.delay_ms = other_c.weight_std, other_c.delay_ms
             c.weights = None if other_c.weights is None else list(other_c.weights)
+            c.delays = None if other_c.delays is None else list(other_c.delays)
         k += 1
     drop_stale_weights(child)
     child.validate()

@@ -12,6 +12,7 @@ import numpy as np
 
 from evospikenet.errors import IndexOutOfRangeError, InvalidParameterError
 from evospikenet.evolution.genome import (
+    DELAY_BOUNDS,
     GAIN_BOUNDS,
     P_BOUNDS,
     WEIGHT_MEAN_BOUNDS,
@@ -59,7 +60,8 @@ class MutationConfig:
 
     Per-gene rate and step (see :class:`MutationEngine`), the perturbation
     of directly encoded weights (``weight_rate``, ``weight_sigma_pa``,
-    ``weight_replace_rate``), and the structural engine (``structural``,
+    ``weight_replace_rate``) and of evolved delays (``delay_rate``,
+    ``delay_sigma_ms``), and the structural engine (``structural``,
     initial rate ``structural_rate``, ``max_layers``, ``max_neurons``).
     """
 
@@ -72,6 +74,8 @@ class MutationConfig:
     weight_rate: float = 0.8
     weight_sigma_pa: float = 100.0
     weight_replace_rate: float = 0.02
+    delay_rate: float = 0.05
+    delay_sigma_ms: float = 2.0
 
 
 @dataclass
@@ -216,6 +220,8 @@ class GenomePool:
             weight_rate=self.mutation.weight_rate,
             weight_sigma_pa=self.mutation.weight_sigma_pa,
             weight_replace_rate=self.mutation.weight_replace_rate,
+            delay_rate=self.mutation.delay_rate,
+            delay_sigma_ms=self.mutation.delay_sigma_ms,
         )
         #: Spread (pA) added to the template's input gains and weight means in
         #: :meth:`initialize_population`.
@@ -244,7 +250,8 @@ class GenomePool:
 
         Each genome adds N(0, 600 pA) to the template's input gains and
         N(0, 150 pA) to every connection's weight mean and N(0, 600 pA) to
-        each explicit weight (clipped to their bounds), and draws its
+        each explicit weight (clipped to their bounds), draws each evolved
+        delay uniformly on the step grid in ``(0, 20]`` ms, and draws its
         ``network_seed``.
         """
         self.genomes = []
@@ -269,6 +276,10 @@ class GenomePool:
                         float(np.clip(w + d, *WEIGHT_MEAN_BOUNDS))
                         for w, d in zip(c.weights, noise, strict=True)
                     ]
+                if c.delays is not None:
+                    top = round(DELAY_BOUNDS[1] / g.dt_ms)
+                    steps = self.rng.integers(1, top + 1, len(c.delays))
+                    c.delays = [float(k * g.dt_ms) for k in steps]
                 c.weight_mean = float(
                     np.clip(
                         c.weight_mean + self.rng.normal(0.0, self.init_weight_std_pa),

@@ -121,6 +121,7 @@ class DoublePoleTask:
     window_ms: float = 20.0
     dt_ms: float = 0.25
     input_bias_pa: float = 400.0
+    evolved_delays: bool | None = None
     name: str = ""
     n_inputs: int = 0
     n_outputs: int = 2
@@ -129,6 +130,9 @@ class DoublePoleTask:
     def __post_init__(self) -> None:
         self.name = "double-pole" if self.velocities else "double-pole-nv"
         self.n_inputs = 6 if self.velocities else 3
+        if self.evolved_delays is None:
+            # velocities must be inferred: differences of delayed positions
+            self.evolved_delays = not self.velocities
 
     @property
     def scale(self) -> tuple[float, ...]:
@@ -247,5 +251,7 @@ class DoublePoleTask:
         g.input.bias_pa = self.input_bias_pa
         n_in = g.input.size * g.input.neurons_per_feature
         g.connections[0].weights = [0.0] * (n_in * 2 * self.neurons_per_output)
+        if self.evolved_delays:
+            g.connections[0].delays = [self.dt_ms] * len(g.connections[0].weights)
         g.validate()
         return g
