@@ -102,11 +102,22 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=200)
     ap.add_argument("--neat-pop", type=int, default=150)
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--summarize", nargs="+", default=None,
+        help="print the table of these result files (runs split over processes) and exit",
+    )  # fmt: skip
     args = ap.parse_args()
     systems = args.systems.split(",")
+    rows: list[dict[str, Any]] = []
+    if args.summarize:
+        for path in args.summarize:
+            rows.extend(json.loads(Path(path).read_text())["rows"])
+        systems = list(dict.fromkeys(r["system"] for r in rows))
+        args.tasks = ",".join(dict.fromkeys(r["task"] for r in rows))
+        table(rows, systems, args.tasks)
+        return
     if "neat-python" in systems and not NEAT_PY.exists():
         sys.exit("run benches/setup_neat.sh first")
-    rows: list[dict[str, Any]] = []
     for task in args.tasks.split(","):
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             for system in systems:
@@ -117,11 +128,21 @@ def main() -> None:
                     row = run_evospikenet(task, seed, args.generations, variant)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    summary = table(rows, systems, args.tasks)
+    results = ROOT / "benches" / "results"
+    results.mkdir(exist_ok=True)
+    name = args.out or "evolve_double_pole.json"
+    (results / name).write_text(json.dumps({"args": vars(args), "rows": rows,
+                                            "summary": summary}, indent=1))  # fmt: skip
+
+
+def table(rows: list[dict[str, Any]], systems: list[str], tasks: str) -> dict[str, Any]:
+    """Print the comparison table; return its numbers."""
     print()
     print(f"{'task':5s} {'system':24s} {'solved':>8s} {'median':>8s} {'mean':>8s} "
           f"{'min-max':>13s} {'general. ok':>11s} {'CPU s/run':>10s}")  # fmt: skip
     summary: dict[str, Any] = {}
-    for task in args.tasks.split(","):
+    for task in tasks.split(","):
         label, figure = PUBLISHED[task]
         print(f"{task:5s} {label:24s} {'':>8s} {'':>8s} {figure:8d}")
         for system in systems:
@@ -141,11 +162,7 @@ def main() -> None:
             }  # fmt: skip
             print(f"{task:5s} {system:24s} {len(done):3d}/{len(rs):<4d} {med:8.0f} {mean:8.0f} "
                   f"{span:>13s} {gen_ok if task == 'dpnv' else '-':>11} {cpu:10.1f}")  # fmt: skip
-    results = ROOT / "benches" / "results"
-    results.mkdir(exist_ok=True)
-    name = args.out or "evolve_double_pole.json"
-    (results / name).write_text(json.dumps({"args": vars(args), "rows": rows,
-                                            "summary": summary}, indent=1))  # fmt: skip
+    return summary
 
 
 if __name__ == "__main__":
