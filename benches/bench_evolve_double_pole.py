@@ -5,7 +5,7 @@
         [--systems evospikenet,neat-python] [--generations 200] [--neat-pop 150]
 
 Per seed and task, each system runs until its champion solves the task or the
-generations run out. DPV: solved = a genome balances 100,000 steps from the standard
+generations run out (evaluations to solve count whole generations). DPV: solved = a genome balances 100,000 steps from the standard
 start. DPNV: the champion of a generation (best damping fitness) balances 100,000 steps
 and passes the generalisation test (>= 200 of 625). Evaluations to solve count fitness
 evaluations up to the solving generation, champion tests excluded (as Stanley &
@@ -149,7 +149,8 @@ def table(rows: list[dict[str, Any]], systems: list[str], tasks: str) -> dict[st
             rs = [r for r in rows if r["system"] == system and r["task"] == task]
             if not rs:
                 continue
-            done = [r["solved_at_evaluations"] for r in rs if r["solved"]]
+            # whole generations: every system stops after the generation that solves
+            done = [r["evaluations"] for r in rs if r["solved"]]
             med = statistics.median(done) if done else float("nan")
             mean = statistics.fmean(done) if done else float("nan")
             span = f"{min(done)}-{max(done)}" if done else "-"
