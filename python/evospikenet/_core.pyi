@@ -18,6 +18,8 @@ __all__ = [
     "__version__",
     "cartpole_episode",
     "cartpole_episode_guarded",
+    "double_pole_episode",
+    "double_pole_trajectory",
 ]
 
 __version__: str
@@ -483,6 +485,50 @@ def cartpole_episode_guarded(
     the violations as ``(step, feature, value, limit)`` (step 0: the initial state) and
     the observed states, float64 of shape ``(steps + 1, 4)``. Raises
     ``InvalidParameterError`` for limits that are not 4 values > 0.
+    """
+
+def double_pole_episode(
+    engine: Engine,
+    input_pop: int,
+    gains_pa: list[float],
+    bias_pa: float,
+    neurons_per_feature: int,
+    scale: list[float],
+    outputs: list[int],
+    window_steps: int,
+    initial_state: tuple[float, float, float, float, float, float],
+    max_steps: int,
+    velocities: bool,
+    full_force_spikes: int,
+) -> tuple[int, float]:
+    """Run one double-pole episode (Wieland 1991) in the core with the network as controller.
+
+    ``initial_state``: ``(x (m), x_dot (m/s), theta1, theta1_dot, theta2, theta2_dot)``
+    (rad, rad/s). Each control step (0.02 s of physics, two Runge-Kutta steps of
+    0.01 s): the observation ``(x, x_dot, theta1, theta1_dot, theta2, theta2_dot)``
+    (``velocities``) or ``(x, theta1, theta2)`` is encoded as in ``cartpole_episode``
+    for ``window_steps``; the force comes from the spike counts ``n0``, ``n1`` of the
+    two output populations: ``clip(10 N (n1 - n0) / full_force_spikes, -10 N, 10 N)``,
+    or with ``full_force_spikes = 0`` ``10 N (n1 - n0) / (n1 + n0)`` (0 N when both
+    are silent).
+    Returns ``(steps balanced, jiggle)``: the steps after which the state had not
+    failed (|x| <= 2.4 m, both poles within 36 degrees; at most ``max_steps``) and
+    the sum of ``|x| + |x_dot| + |theta1| + |theta1_dot|`` over the last
+    ``min(steps, 100)`` of them (Gruau et al. 1996). Raises ``ShapeMismatchError``
+    or ``InvalidParameterError`` for an initial state that is not 6 finite values
+    inside the limits. The episode starts with ``Engine.reset``; Ctrl-C stops it
+    within ~50 ms.
+    """
+
+def double_pole_trajectory(
+    state: tuple[float, float, float, float, float, float],
+    forces_n: list[float],
+) -> tuple[npt.NDArray[np.float64], list[bool]]:
+    """The double pole's physics alone (the reference for ports of it).
+
+    From ``state`` apply each force of ``forces_n`` (N) for one control step
+    (two classical Runge-Kutta steps of 0.01 s); return the states after each
+    step, float64 of shape ``(len(forces_n), 6)``, and whether each has failed.
     """
 
 # --- attention (issue 18) ---

@@ -174,6 +174,20 @@ class Connection:
         weights ``<= 0`` (NEST ``normal_clipped``).
     delay_ms : (float, float)
         Delays drawn uniformly in ``[low, high]`` on the ``dt_ms`` grid.
+    weights : list of float or None
+        Direct encoding (as NEAT's connection genes, one weight per synapse):
+        the weight of every pair (pre neuron *i*, post neuron *j*), row-major
+        ``i * n_post + j``, ``n_post`` counting all output populations in order
+        for ``post = "output"``; in the unit of the target variable, within
+        ``WEIGHT_MEAN_BOUNDS``. Positive weights act on the excitatory,
+        negative ones on the inhibitory synaptic current; every delay is
+        ``delay_ms[0]``. When set, ``p``, ``weight_mean`` and ``weight_std``
+        are not used. None (the default): synapses drawn with ``p`` and the
+        weight distribution.
+    delays : list of float or None
+        With ``weights`` only: the delay (ms) of every synapse, in the same
+        order, on the ``dt_ms`` grid within ``DELAY_BOUNDS`` (evolved delays);
+        None: ``delay_ms[0]`` for all.
     """
 
     pre: str
@@ -182,6 +196,8 @@ class Connection:
     weight_mean: float
     weight_std: float
     delay_ms: tuple[float, float] = (0.0, 0.0)
+    weights: list[float] | None = None
+    delays: list[float] | None = None
 
 
 @dataclass
@@ -386,6 +402,8 @@ class EvoGenome:
                     "weight_mean": c.weight_mean,
                     "weight_std": c.weight_std,
                     "delay_ms": [c.delay_ms[0], c.delay_ms[1]],
+                    **({"weights": list(c.weights)} if c.weights is not None else {}),
+                    **({"delays": list(c.delays)} if c.delays is not None else {}),
                 }
                 for c in self.connections
             ],
@@ -579,6 +597,9 @@ class EvoGenome:
         k = 0
         for conn in self.connections:
             posts: list[Population] = list(outputs) if conn.post == OUTPUT else [pops[conn.post]]
+            if conn.weights is not None:
+                k += len(_connect_direct(net, pops[conn.pre], posts, conn, masked, k))
+                continue
             for post in posts:
                 _connect(net, pops[conn.pre], post, conn, self.dt_ms, masked.get(k))
                 k += 1
@@ -704,6 +725,50 @@ def _lif_kwargs(params: Mapping[str, float]) -> dict[str, Any]:
     }
 
 
+def _connect_direct(
+    net: Network,
+    pre: Population,
+    posts: Sequence[Population],
+    conn: Connection,
+    masked: Mapping[int, dict[str, np.ndarray]],
+    k: int,
+) -> list[int]:
+    """Build a directly encoded connection; return the projection indices used from ``k``.
+
+    Per post population: one excitatory projection of its positive weights and
+    one inhibitory of its negative ones (each only if not empty).
+    """
+    assert conn.weights is not None
+    n_post = sum(p.n for p in posts)
+    w = np.asarray(conn.weights, dtype=np.float64).reshape(pre.n, n_post)
+    d = (
+        np.full(w.shape, conn.delay_ms[0])
+        if conn.delays is None
+        else np.asarray(conn.delays, dtype=np.float64).reshape(pre.n, n_post)
+    )
+    used: list[int] = []
+    start = 0
+    for post in posts:
+        block = w[:, start : start + post.n]
+        dblock = d[:, start : start + post.n]
+        start += post.n
+        for receptor, keep in (("excitatory", block > 0), ("inhibitory", block < 0)):
+            i, j = np.nonzero(keep)
+            if i.size == 0:
+                continue
+            arrays = masked.get(k + len(used))
+            weight, delay = block[i, j], dblock[i, j]
+            if arrays is not None:
+                i, j = arrays["pre"], arrays["post"]
+                weight, delay = arrays["weight"], arrays["delay_ms"]
+            net.connect_arrays(
+                pre, post, i, j, weight, delay,
+                receptor="excitatory" if receptor == "excitatory" else "inhibitory",
+            )  # fmt: skip
+            used.append(k + len(used))
+    return used
+
+
 def _connect(
     net: Network,
     pre: Population,
@@ -790,6 +855,45 @@ def _params(data: Any, path: str, model: str) -> dict[str, float]:
     bounds = LIF_BOUNDS if model == "lif" else IZHIKEVICH_BOUNDS
     obj = _obj(data, path, list(bounds))
     return {k: _num(obj[k], f"{path}.{k}", bounds[k]) for k in bounds}
+
+
+def node_size(genome: EvoGenome, name: str) -> int:
+    """Neurons of node ``name`` (``output``: all output populations together)."""
+    if name == INPUT:
+        return genome.input.size * genome.input.neurons_per_feature
+    if name == OUTPUT:
+        return genome.readout.size * genome.readout.neurons_per_output
+    return next(layer.size for layer in genome.layers() if layer.name == name)
+
+
+def _weights(value: Any, path: str, genome: EvoGenome, pre: str, post: str) -> list[float] | None:
+    if value is None:
+        return None
+    n = node_size(genome, pre) * node_size(genome, post)
+    if not isinstance(value, list) or len(value) != n:
+        raise _fail(
+            path,
+            len(value) if isinstance(value, list) else value,
+            f"must be a list of {n} numbers ({pre} neurons x {post} neurons)",
+        )
+    return [_num(w, f"{path}[{k}]", WEIGHT_MEAN_BOUNDS) for k, w in enumerate(value)]
+
+
+def _delays(value: Any, path: str, weights: Any, dt_ms: float) -> list[float] | None:
+    if value is None:
+        return None
+    if not isinstance(weights, list):
+        raise _fail(path, "set", "needs weights (delays of directly encoded synapses)")
+    if not isinstance(value, list) or len(value) != len(weights):
+        raise _fail(
+            path,
+            len(value) if isinstance(value, list) else value,
+            f"must be a list of {len(weights)} delays (one per weight)",
+        )
+    out = [_num(d, f"{path}[{k}]", DELAY_BOUNDS) for k, d in enumerate(value)]
+    for k, d in enumerate(out):
+        _on_grid(d, dt_ms, f"{path}[{k}]")
+    return out
 
 
 def _on_grid(value: float, dt_ms: float, path: str) -> None:
@@ -919,7 +1023,12 @@ def _parse(data: Any) -> EvoGenome:
     seen: set[tuple[str, str]] = set()
     for k, cdata in enumerate(conns):
         cp = f"connections[{k}]"
-        c = _obj(cdata, cp, ["pre", "post", "p", "weight_mean", "weight_std", "delay_ms"])
+        c = _obj(
+            cdata,
+            cp,
+            ["pre", "post", "p", "weight_mean", "weight_std", "delay_ms"],
+            ["weights", "delays"],
+        )
         pre, post = _str(c["pre"], f"{cp}.pre"), _str(c["post"], f"{cp}.post")
         if pre not in index or pre == OUTPUT:
             raise _fail(f"{cp}.pre", pre, f"must be a node that sends (have {sorted(index)})")
@@ -945,6 +1054,8 @@ def _parse(data: Any) -> EvoGenome:
                 _num(c["weight_mean"], f"{cp}.weight_mean", WEIGHT_MEAN_BOUNDS),
                 _num(c["weight_std"], f"{cp}.weight_std", WEIGHT_STD_BOUNDS),
                 (lo, hi),
+                _weights(c.get("weights"), f"{cp}.weights", genome, pre, post),
+                _delays(c.get("delays"), f"{cp}.delays", c.get("weights"), dt_ms),
             )
         )
     order = genome.node_names()

@@ -291,6 +291,7 @@ class AdvancedMutationEngine:
         for mtype in chosen:
             if getattr(self, f"_{mtype.value}")(child, r, performance_data or {}):
                 child.mutations.append(mtype.value)
+        drop_stale_weights(child)
         child.validate()
         return child
 
@@ -507,7 +508,18 @@ def _lif_defaults() -> dict[str, float]:
 
 
 def _copy_gene(c: Connection, pre: str, post: str) -> Connection:
+    # Explicit weights belong to the pair of node sizes: a copy between other
+    # nodes is drawn from the distribution instead.
     return Connection(pre, post, c.p, c.weight_mean, c.weight_std, c.delay_ms)
+
+
+def drop_stale_weights(g: EvoGenome) -> None:
+    """Turn explicit weights whose node sizes changed back into drawn synapses."""
+    for c in g.connections:
+        if c.weights is not None and len(c.weights) != _node_size(g, c.pre) * _node_size(g, c.post):
+            c.weights = None
+        if c.weights is None:
+            c.delays = None
 
 
 def _insert_layers(g: EvoGenome, a: str, b: str, new: list[Layer]) -> None:
@@ -549,9 +561,16 @@ class MutationEngine:
     A real gene ``x`` in ``[lo, hi]`` becomes
     ``clip(x + N(0, (strength (hi - lo))^2), lo, hi)``; a layer size moves by
     ``±max(1, round(strength * size))``; a delay range moves by one step;
-    ``network_seed`` is redrawn. Genes: input gains and bias, layer sizes,
-    biases and neuron parameters, connection probability, weight mean and
-    std, delays, readout neuron parameters.
+    ``network_seed`` is redrawn. Each explicit weight of a directly encoded
+    connection (:attr:`Connection.weights`) moves, with probability
+    ``weight_rate``, by ``N(0, weight_sigma_pa^2)`` (clipped to its bounds),
+    or is redrawn from ``N(0, weight_sigma_pa^2)`` with probability
+    ``weight_replace_rate`` (NEAT's weight perturbation and replacement);
+    each evolved delay (:attr:`Connection.delays`) moves, with probability
+    ``delay_rate``, by ``N(0, delay_sigma_ms^2)`` rounded to the step.
+    Genes: input gains and bias, layer sizes, biases and neuron parameters,
+    connection probability, weight mean and std, delays, readout neuron
+    parameters.
     """
 
     def __init__(
@@ -560,6 +579,11 @@ class MutationEngine:
         mutation_strength: float = 0.1,
         advanced_engine: AdvancedMutationEngine | None = None,
         seed: int = 0,
+        weight_rate: float = 0.8,
+        weight_sigma_pa: float = 100.0,
+        weight_replace_rate: float = 0.02,
+        delay_rate: float = 0.05,
+        delay_sigma_ms: float = 2.0,
     ) -> None:
         if not 0.0 <= base_mutation_rate <= 1.0:
             raise InvalidParameterError.of(
@@ -571,6 +595,21 @@ class MutationEngine:
         self.mutation_strength = float(mutation_strength)
         self.advanced_engine = advanced_engine
         self.rng = np.random.default_rng(seed)
+        for name, value in (("weight_rate", weight_rate),
+                            ("weight_replace_rate", weight_replace_rate)):  # fmt: skip
+            if not 0.0 <= value <= 1.0:
+                raise InvalidParameterError.of(name, value, "must be in [0, 1]")
+        if not weight_sigma_pa > 0.0:
+            raise InvalidParameterError.of("weight_sigma_pa", weight_sigma_pa, "must be > 0")
+        self.weight_rate = float(weight_rate)
+        self.weight_sigma_pa = float(weight_sigma_pa)
+        self.weight_replace_rate = float(weight_replace_rate)
+        if not 0.0 <= delay_rate <= 1.0:
+            raise InvalidParameterError.of("delay_rate", delay_rate, "must be in [0, 1]")
+        if not delay_sigma_ms > 0.0:
+            raise InvalidParameterError.of("delay_sigma_ms", delay_sigma_ms, "must be > 0")
+        self.delay_rate = float(delay_rate)
+        self.delay_sigma_ms = float(delay_sigma_ms)
 
     def _real(self, x: float, bounds: tuple[float, float], r: np.random.Generator) -> float:
         if r.random() >= self.base_mutation_rate:
@@ -578,6 +617,24 @@ class MutationEngine:
         return _clip(
             x + float(r.normal(0.0, self.mutation_strength * (bounds[1] - bounds[0]))), bounds
         )
+
+    def _direct(self, weights: Sequence[float], r: np.random.Generator) -> list[float]:
+        w = np.asarray(weights, dtype=np.float64)
+        u = r.random(w.size)
+        step = r.normal(0.0, self.weight_sigma_pa, w.size)
+        out = np.where(u < self.weight_rate, w + step, w)
+        replace = u > 1.0 - self.weight_replace_rate
+        out = np.where(replace, r.normal(0.0, self.weight_sigma_pa, w.size), out)
+        return [float(x) for x in np.clip(out, *WEIGHT_MEAN_BOUNDS)]
+
+    def _direct_delays(
+        self, delays: Sequence[float], dt_ms: float, r: np.random.Generator
+    ) -> list[float]:
+        d = np.asarray(delays, dtype=np.float64)
+        move = r.random(d.size) < self.delay_rate
+        step = np.round(r.normal(0.0, self.delay_sigma_ms, d.size) / dt_ms) * dt_ms
+        out = np.clip(np.where(move, d + step, d), max(dt_ms, DELAY_BOUNDS[0]), DELAY_BOUNDS[1])
+        return [float(x) for x in np.round(out / dt_ms) * dt_ms]
 
     def mutate_genome(
         self,
@@ -609,6 +666,10 @@ class MutationEngine:
             c.p = self._real(c.p, P_BOUNDS, r)
             c.weight_mean = self._real(c.weight_mean, WEIGHT_MEAN_BOUNDS, r)
             c.weight_std = self._real(c.weight_std, WEIGHT_STD_BOUNDS, r)
+            if c.weights is not None:
+                c.weights = self._direct(c.weights, r)
+            if c.delays is not None:
+                c.delays = self._direct_delays(c.delays, g.dt_ms, r)
             if r.random() < rate:
                 lo, hi = (round(d / g.dt_ms) for d in c.delay_ms)
                 if r.random() < 0.5:
@@ -620,6 +681,7 @@ class MutationEngine:
                 c.delay_ms = (lo * g.dt_ms, hi * g.dt_ms)
         if r.random() < rate:
             g.network_seed = int(r.integers(0, MAX_SEED))
+        drop_stale_weights(g)
         if g.to_dict() != before:
             g.mutations.append("parameters")
         if self.advanced_engine is not None:
@@ -706,7 +768,10 @@ def crossover(
         if take[k] and other_c is not None:
             c.p, c.weight_mean = other_c.p, other_c.weight_mean
             c.weight_std, c.delay_ms = other_c.weight_std, other_c.delay_ms
+            c.weights = None if other_c.weights is None else list(other_c.weights)
+            c.delays = None if other_c.delays is None else list(other_c.delays)
         k += 1
+    drop_stale_weights(child)
     child.validate()
     return child
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from evospikenet.errors import IndexOutOfRangeError, InvalidParameterError
 from evospikenet.evolution.genome import (
+    DELAY_BOUNDS,
     GAIN_BOUNDS,
     P_BOUNDS,
     WEIGHT_MEAN_BOUNDS,
@@ -57,9 +58,11 @@ class SelectionConfig:
 class MutationConfig:
     """Mutation settings.
 
-    Per-gene rate and step (see :class:`MutationEngine`), and the structural
-    engine (``structural``, initial rate ``structural_rate``, ``max_layers``,
-    ``max_neurons``).
+    Per-gene rate and step (see :class:`MutationEngine`), the perturbation
+    of directly encoded weights (``weight_rate``, ``weight_sigma_pa``,
+    ``weight_replace_rate``) and of evolved delays (``delay_rate``,
+    ``delay_sigma_ms``), and the structural engine (``structural``,
+    initial rate ``structural_rate``, ``max_layers``, ``max_neurons``).
     """
 
     base_mutation_rate: float = 0.3
@@ -68,6 +71,11 @@ class MutationConfig:
     structural_rate: float = 0.05
     max_layers: int = 4
     max_neurons: int = 400
+    weight_rate: float = 0.8
+    weight_sigma_pa: float = 100.0
+    weight_replace_rate: float = 0.02
+    delay_rate: float = 0.05
+    delay_sigma_ms: float = 2.0
 
 
 @dataclass
@@ -211,12 +219,21 @@ class GenomePool:
                 )
             )
         self.mutation_engine = MutationEngine(
-            self.mutation.base_mutation_rate, self.mutation.mutation_strength, advanced
+            self.mutation.base_mutation_rate,
+            self.mutation.mutation_strength,
+            advanced,
+            weight_rate=self.mutation.weight_rate,
+            weight_sigma_pa=self.mutation.weight_sigma_pa,
+            weight_replace_rate=self.mutation.weight_replace_rate,
+            delay_rate=self.mutation.delay_rate,
+            delay_sigma_ms=self.mutation.delay_sigma_ms,
         )
         #: Spread (pA) added to the template's input gains and weight means in
         #: :meth:`initialize_population`.
         self.init_gain_std_pa = 600.0
         self.init_weight_std_pa = 150.0
+        #: Spread (pA) added to each explicit weight of a directly encoded connection.
+        self.init_direct_std_pa = 600.0
         self.genomes: list[EvoGenome] = []
         self.generation = 0
         self._next_id = 0
@@ -237,8 +254,10 @@ class GenomePool:
         """Fill generation 0 with random variants of the template.
 
         Each genome adds N(0, 600 pA) to the template's input gains and
-        N(0, 150 pA) to every connection's weight mean (clipped to their
-        bounds), and draws its ``network_seed``.
+        N(0, 150 pA) to every connection's weight mean and N(0, 600 pA) to
+        each explicit weight (clipped to their bounds), draws each evolved
+        delay uniformly on the step grid in ``(0, 20]`` ms, and draws its
+        ``network_seed``.
         """
         self.genomes = []
         for _ in range(self.population_size):
@@ -256,6 +275,16 @@ class GenomePool:
                 )
             ]
             for c in g.connections:
+                if c.weights is not None:
+                    noise = self.rng.normal(0.0, self.init_direct_std_pa, len(c.weights))
+                    c.weights = [
+                        float(np.clip(w + d, *WEIGHT_MEAN_BOUNDS))
+                        for w, d in zip(c.weights, noise, strict=True)
+                    ]
+                if c.delays is not None:
+                    top = round(DELAY_BOUNDS[1] / g.dt_ms)
+                    steps = self.rng.integers(1, top + 1, len(c.delays))
+                    c.delays = [float(k * g.dt_ms) for k in steps]
                 c.weight_mean = float(
                     np.clip(
                         c.weight_mean + self.rng.normal(0.0, self.init_weight_std_pa),

@@ -140,7 +140,15 @@ def evolve(
         exactly as a 6-generation run); one that reached ``target_fitness``
         stays finished.
     target_fitness : float, optional
-        Stop after the first generation whose best reaches it.
+        Stop after the first generation whose best reaches it. Tasks with a
+        ``champion_test`` (the double-pole tasks) also stop, without a
+        target, after the first generation whose best genome passes it
+        (:meth:`~evospikenet.evolution.tasks.DoublePoleTask.champion_test`:
+        100,000 steps balanced, and for ``double-pole-nv`` the
+        generalisation test); its results go to ``EvolveResult.extra``
+        (``long_steps``, ``generalisation``, ``champion_tests``). Champion
+        tests are not counted in ``evaluations`` (as in Stanley &
+        Miikkulainen 2002).
     weights : FitnessWeights, optional
         Combined-fitness weights.
     on_generation : callable, optional
@@ -239,7 +247,15 @@ def evolve(
     if validation_episodes:
         config["validation"] = [validation_episodes, validation_top]
     manager = SnapshotManager(out_dir / "snapshots") if snapshots else None
-    pool = GenomePool(population, seed=seed, snapshot_manager=manager, template=task_obj.template())
+    # a task may bring its own mutation settings (the double-pole tasks do)
+    mutation_config = getattr(task_obj, "mutation_config", None)
+    pool = GenomePool(
+        population,
+        seed=seed,
+        snapshot_manager=manager,
+        template=task_obj.template(),
+        mutation_config=mutation_config() if mutation_config is not None else None,
+    )
     ckpt = out_dir / CHECKPOINT
     evaluations = 0
     solved_at: int | None = None
@@ -249,6 +265,10 @@ def evolve(
     val_best: EvoGenome | None = None
     val_best_mean = -math.inf
     val_episodes_done = 0
+    champion_test = getattr(task_obj, "champion_test", None)
+    champion_tests = 0
+    champion_result: dict[str, float] = {}
+    tested: set[str] = set()
     if resume and not ckpt.exists():
         raise InvalidParameterError.of(
             "resume", str(ckpt), "no checkpoint to resume from (run without --resume to start)"
@@ -339,6 +359,17 @@ def evolve(
                     )
                     if val_best_mean >= target_fitness:
                         solved_at = evaluations
+            if champion_test is not None and solved_at is None:
+                champ = pool.get(stats.best_genome_id)
+                if champ.genome_id not in tested:
+                    tested.add(champ.genome_id)
+                    champion_tests += 1
+                    verdict = champion_test(champ)
+                    if verdict["solved"] or not champion_result.get("solved"):
+                        champion_result = {**verdict}
+                    if verdict["solved"]:
+                        solved_at = evaluations
+                        best = champ.copy()
             last = pool.generation + 1 >= generations or solved_at is not None
             if last:
                 pool.history.append(stats)
@@ -379,6 +410,9 @@ def evolve(
             owned.close()
     assert best is not None and best.fitness is not None
     extra: dict[str, Any] = {}
+    if champion_test is not None:
+        extra.update(champion_result)
+        extra["champion_tests"] = champion_tests
     if validator is not None:
         if val_best is not None:
             best = val_best

@@ -1,8 +1,11 @@
 //! Closed-loop control episodes (`evospikenet_core::control`) for Python:
 //! CartPole through the generic episode runner, plain or under the safety
-//! monitor.
+//! monitor; double-pole balancing with and without velocities, and its
+//! physics alone (for checking ports of it).
 
-use evospikenet_core::control::{run_episode, CartPole, Episode, Guarded, RateEncoder};
+use evospikenet_core::control::{
+    double_pole, run_episode, CartPole, DoublePole, Episode, Guarded, RateEncoder,
+};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
@@ -108,7 +111,86 @@ fn cartpole_episode_guarded<'py>(
     Ok((ret, violations, states.into_pyarray(py)))
 }
 
+/// Run one double-pole episode in the core (velocities observed or not)
+/// with the network of `engine` as the controller (after `Network::reset`),
+/// the force decoded with `full_force_spikes` (`force_from_counts`);
+/// return `(steps balanced, jiggle summed over the last 100 balanced steps)`.
+/// Ctrl-C stops it within about 50 ms.
+#[pyfunction]
+#[pyo3(signature = (
+    engine, input_pop, gains_pa, bias_pa, neurons_per_feature, scale, outputs, window_steps,
+    initial_state, max_steps, velocities, full_force_spikes
+))]
+#[allow(clippy::too_many_arguments)]
+fn double_pole_episode(
+    py: Python<'_>,
+    mut engine: PyRefMut<'_, Engine>,
+    input_pop: usize,
+    gains_pa: Vec<f64>,
+    bias_pa: f64,
+    neurons_per_feature: usize,
+    scale: Vec<f64>,
+    outputs: Vec<usize>,
+    window_steps: u64,
+    initial_state: [f64; 6],
+    max_steps: u32,
+    velocities: bool,
+    full_force_spikes: u32,
+) -> PyResult<(u32, f64)> {
+    let encoder = RateEncoder {
+        pop: input_pop,
+        gains_pa,
+        bias_pa,
+        neurons_per_feature,
+        scale,
+    };
+    let net = &mut engine.net;
+    let episode = Episode {
+        encoder: &encoder,
+        outputs: &outputs,
+        window_steps,
+        initial_state: &initial_state,
+        max_steps,
+    };
+    if velocities {
+        let mut env = DoublePole::<true>::default();
+        env.full_force_spikes = full_force_spikes;
+        interruptible(py, |hook| run_episode(net, &mut env, &episode, hook))?;
+        Ok((env.balanced, env.jiggle_sum()))
+    } else {
+        let mut env = DoublePole::<false>::default();
+        env.full_force_spikes = full_force_spikes;
+        interruptible(py, |hook| run_episode(net, &mut env, &episode, hook))?;
+        Ok((env.balanced, env.jiggle_sum()))
+    }
+}
+
+/// The double pole's physics alone: from `state`, apply each force of
+/// `forces_n` (N) for one control step (0.02 s, two Runge–Kutta steps of
+/// 0.01 s); return the states after each step, shape `(len(forces_n), 6)`,
+/// and whether each is a failure.
+#[pyfunction]
+fn double_pole_trajectory(
+    py: Python<'_>,
+    state: [f64; 6],
+    forces_n: Vec<f64>,
+) -> (Bound<'_, PyArray2<f64>>, Vec<bool>) {
+    let mut s = state;
+    let mut rows = Vec::with_capacity(6 * forces_n.len());
+    let mut fails = Vec::with_capacity(forces_n.len());
+    for &f in &forces_n {
+        s = double_pole::control_step(&s, f);
+        rows.extend_from_slice(&s);
+        fails.push(double_pole::failed(&s));
+    }
+    let states = Array2::from_shape_vec((forces_n.len(), 6), rows)
+        .expect("the trajectory holds whole states");
+    (states.into_pyarray(py), fails)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cartpole_episode, m)?)?;
-    m.add_function(wrap_pyfunction!(cartpole_episode_guarded, m)?)
+    m.add_function(wrap_pyfunction!(cartpole_episode_guarded, m)?)?;
+    m.add_function(wrap_pyfunction!(double_pole_episode, m)?)?;
+    m.add_function(wrap_pyfunction!(double_pole_trajectory, m)?)
 }

@@ -2,6 +2,8 @@
 
 * :class:`CartPoleTask` — gymnasium's ``CartPole-v1``, the network as the
   controller;
+* :class:`DoublePoleTask` — double-pole balancing (Wieland 1991) with
+  (``double-pole``) and without (``double-pole-nv``) velocity inputs, in the core;
 * :class:`DigitsTask` — scikit-learn's bundled 8x8 digits, rate-coded;
 * :class:`CallableTask` — a user function ``(BuiltNetwork) -> float`` named
   ``module:callable``.
@@ -18,20 +20,29 @@ from evospikenet.evolution.tasks.base import TaskBenchmark, require
 from evospikenet.evolution.tasks.callable import CallableTask
 from evospikenet.evolution.tasks.cartpole import CARTPOLE_SCALE, CartPoleTask
 from evospikenet.evolution.tasks.digits import DigitsTask
+from evospikenet.evolution.tasks.double_pole import DoublePoleTask
 
 __all__ = [
     "CARTPOLE_SCALE",
+    "TASK_NAMES",
     "CallableTask",
     "CartPoleTask",
     "DigitsTask",
+    "DoublePoleTask",
     "TaskBenchmark",
     "make_task",
     "require",
 ]
 
 
-def make_task(name: str, episodes: int | None = None) -> CartPoleTask | DigitsTask | CallableTask:
-    """Task by name: ``cartpole``, ``digits`` or ``module:callable``.
+#: The task names :func:`make_task` knows (besides ``module:callable``).
+TASK_NAMES = ("cartpole", "double-pole", "double-pole-nv", "digits")
+
+
+def make_task(
+    name: str, episodes: int | None = None
+) -> CartPoleTask | DoublePoleTask | DigitsTask | CallableTask:
+    """Task by name (:data:`TASK_NAMES`) or ``module:callable``.
 
     Parameters
     ----------
@@ -57,8 +68,12 @@ def make_task(name: str, episodes: int | None = None) -> CartPoleTask | DigitsTa
         return CartPoleTask(seeds=tuple(range(episodes)))
     if name == "cartpole":
         return CartPoleTask()
+    if name in ("double-pole", "double-pole-nv"):
+        return DoublePoleTask(velocities=name == "double-pole")
     if name == "digits":
         return DigitsTask()
     if ":" in name:
         return CallableTask(name)
-    raise InvalidParameterError.of("task", name, "must be cartpole, digits or module:callable")
+    raise InvalidParameterError.of(
+        "task", name, f"must be {', '.join(TASK_NAMES)} or module:callable"
+    )

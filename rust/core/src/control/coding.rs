@@ -85,12 +85,17 @@ impl RateEncoder {
 
 /// The action decoded from the output populations `outputs` (one per
 /// action): the one with the most spikes since `last` (updated); ties go to
-/// the higher summed membrane potential, then to the lower index.
-pub(crate) fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
-    let mut counts = Vec::with_capacity(outputs.len());
+/// the higher summed membrane potential, then to the lower index. `counts`
+/// receives the spikes of each output since `last`.
+pub(crate) fn decide(
+    net: &Network,
+    outputs: &[usize],
+    last: &mut [u64],
+    counts: &mut [u64],
+) -> Result<usize> {
     for (k, &pop) in outputs.iter().enumerate() {
         let now = net.populations()[pop].spike_count;
-        counts.push(now - last[k]);
+        counts[k] = now - last[k];
         last[k] = now;
     }
     let top = counts.iter().copied().max().unwrap_or(0);

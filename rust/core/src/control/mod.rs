@@ -7,14 +7,17 @@
 //! through a [`RateEncoder`] (constant input currents for one window) and
 //! acts through the output population with the most spikes in the window.
 //! [`CartPole`] is gymnasium's `CartPole-v1`, matched bit for bit (checked
-//! by the Python tests against gymnasium itself).
+//! by the Python tests against gymnasium itself); [`DoublePole`] is
+//! Wieland's double-pole balancing with (DPV) and without (DPNV) velocities.
 
 mod cartpole;
 mod coding;
+pub mod double_pole;
 mod safety;
 
 pub use cartpole::CartPole;
 pub use coding::RateEncoder;
+pub use double_pole::DoublePole;
 pub use safety::{Guarded, Violation};
 
 use crate::engine::{Hook, Network};
@@ -50,6 +53,16 @@ pub trait Environment {
     /// Apply `action` for one environment step; return whether the episode
     /// terminated (the step that terminates still counts for the return).
     fn step(&mut self, action: usize) -> bool;
+
+    /// Apply one environment step given the decoded `action` and the spike
+    /// counts of the output populations in the window (one per action);
+    /// return whether the episode terminated. The default takes `action`
+    /// ([`Environment::step`]); an environment with a continuous action
+    /// (the double pole's force) decodes the counts itself.
+    fn step_counts(&mut self, action: usize, counts: &[u64]) -> bool {
+        let _ = counts;
+        self.step(action)
+    }
 }
 
 /// What an episode is run with (besides the network and the environment).
@@ -124,14 +137,15 @@ pub fn run_episode<E: Environment>(
         .map(|&p| net.populations()[p].spike_count)
         .collect();
     let mut currents = vec![0.0; E::N_FEATURES * encoder.neurons_per_feature];
+    let mut counts = vec![0; outputs.len()];
     let mut total = 0;
     while total < max_steps {
         encoder.encode(env.observation().as_ref(), &mut currents);
         net.set_bias(encoder.pop, &currents)?;
         net.run_with(window_steps, hook)?;
-        let action = coding::decide(net, outputs, &mut last)?;
+        let action = coding::decide(net, outputs, &mut last, &mut counts)?;
         total += 1;
-        if env.step(action) {
+        if env.step_counts(action, &counts) {
             break;
         }
     }

@@ -68,6 +68,14 @@ impl<E: Environment> Guarded<E> {
         })
     }
 
+    /// Count the step and check it; whether the episode stops.
+    fn after_step(&mut self, done: bool) -> bool {
+        self.step += 1;
+        self.check();
+        // any violation, this step's or the initial state's, stops the episode
+        done || !self.violations.is_empty()
+    }
+
     /// Record the current observation and any feature beyond its limit.
     fn check(&mut self) {
         let obs = self.env.observation();
@@ -107,10 +115,12 @@ impl<E: Environment> Environment for Guarded<E> {
 
     fn step(&mut self, action: usize) -> bool {
         let done = self.env.step(action);
-        self.step += 1;
-        self.check();
-        // any violation, this step's or the initial state's, stops the episode
-        done || !self.violations.is_empty()
+        self.after_step(done)
+    }
+
+    fn step_counts(&mut self, action: usize, counts: &[u64]) -> bool {
+        let done = self.env.step_counts(action, counts);
+        self.after_step(done)
     }
 }
 
