@@ -73,10 +73,6 @@ pub fn push_hex(out: &mut String, bytes: &[u8]) {
 /// other length, other prefix) is `None`, so that a stored hash has one
 /// spelling only.
 pub fn parse_hash(text: &str) -> Option<Hash32> {
-    let hex = text.strip_prefix(HASH_PREFIX)?.as_bytes();
-    if hex.len() != 64 {
-        return None;
-    }
     // Table lookup, no branch per digit: a lowercase hex digit maps to its
     // value, every other byte to 0x10, which the OR of all digits keeps.
     const NIBBLE: [u8; 256] = {
@@ -93,6 +89,10 @@ pub fn parse_hash(text: &str) -> Option<Hash32> {
         }
         table
     };
+    let hex = text.strip_prefix(HASH_PREFIX)?.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
     let mut out = [0u8; 32];
     let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
