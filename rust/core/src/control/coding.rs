@@ -87,22 +87,26 @@ impl RateEncoder {
 /// action): the one with the most spikes since `last` (updated); ties go to
 /// the higher summed membrane potential, then to the lower index.
 pub(crate) fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Result<usize> {
-    let mut counts = Vec::with_capacity(outputs.len());
-    for (k, &pop) in outputs.iter().enumerate() {
-        let now = net.populations()[pop].spike_count;
-        counts.push(now - last[k]);
-        last[k] = now;
-    }
-    let top = counts.iter().copied().max().unwrap_or(0);
+    // Spikes of output k in this window: count(k) - last[k]; no allocation
+    // per window (this runs every environment step).
+    let pops = net.populations();
+    let count = |k: usize, last: &[u64]| pops[outputs[k]].spike_count - last[k];
+    let top = (0..outputs.len())
+        .map(|k| count(k, last))
+        .max()
+        .unwrap_or(0);
     let mut best: Option<(usize, f64)> = None;
-    for (k, &c) in counts.iter().enumerate() {
-        if c != top {
+    for k in 0..outputs.len() {
+        if count(k, last) != top {
             continue;
         }
         let v: f64 = net.populations()[outputs[k]].state(Var::V)?.iter().sum();
         if best.is_none_or(|(_, bv)| v > bv) {
             best = Some((k, v));
         }
+    }
+    for (k, &pop) in outputs.iter().enumerate() {
+        last[k] = pops[pop].spike_count;
     }
     Ok(best.map_or(0, |(k, _)| k))
 }
