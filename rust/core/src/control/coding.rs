@@ -96,11 +96,11 @@ pub(crate) fn decide(net: &Network, outputs: &[usize], last: &mut [u64]) -> Resu
         .max()
         .unwrap_or(0);
     let mut best: Option<(usize, f64)> = None;
-    for k in 0..outputs.len() {
+    for (k, &pop) in outputs.iter().enumerate() {
         if count(k, last) != top {
             continue;
         }
-        let v: f64 = net.populations()[outputs[k]].state(Var::V)?.iter().sum();
+        let v: f64 = pops[pop].state(Var::V)?.iter().sum();
         if best.is_none_or(|(_, bv)| v > bv) {
             best = Some((k, v));
         }
