@@ -125,6 +125,86 @@ def test_canonical_json_equals_rfc8785_reference(value: Any) -> None:
     assert _core.audit_canonical_json(json.dumps(value)).encode() == rfc8785.dumps(value)
 
 
+def _detail_bytes(path: Path) -> bytes:
+    """The stored `detail` of the last line of the log (canonical JSON)."""
+    line = path.read_bytes().splitlines()[-1]
+    return line.split(b',"entry_hash":')[0].split(b'"detail":', 1)[1]
+
+
+class _Str(str):
+    pass
+
+
+JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.integers(2**53 - 2, 2**53 + 2)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.text().map(_Str),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text() | st.integers(-3, 3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(detail=JSONISH)
+def test_dicts_converted_in_rust_store_what_json_dumps_stores(tmp_path: Path, detail: Any) -> None:
+    # write_many's fast path converts plain dicts in Rust; whatever it takes
+    # must store exactly the detail the json.dumps path stores, and whatever
+    # it declines (None) must leave the log untouched.
+    fast, slow = tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
+    fast.unlink(missing_ok=True)
+    slow.unlink(missing_ok=True)
+    entry = {"action": "a.b", "actor": "me", "resource": "r", "result": "success"}
+    taken, fast_error, slow_error = None, None, None
+    try:
+        taken = _core.AuditAppender(fast).append_dicts([dict(entry, detail=detail)], False)
+    except InvalidParameterError as e:
+        fast_error = str(e)
+    # As write_many: a detail of None is stored as {}.
+    text = json.dumps({} if detail is None else detail, allow_nan=False)
+    try:
+        _core.AuditAppender(slow).append([("me", "a.b", "r", "success", text)], False)
+    except InvalidParameterError as e:
+        slow_error = str(e)
+    if slow_error is not None:
+        # Integers past 2^53: refused with the same error, or left to json.dumps.
+        assert fast_error == slow_error or (fast_error is None and taken is None)
+        return
+    assert fast_error is None
+    if taken is None:
+        assert not fast.exists() or fast.read_bytes() == b""
+    else:
+        assert [set(t) for t in taken] == [{"entry_id", "seq", "entry_hash"}]
+        assert _detail_bytes(fast) == _detail_bytes(slow)
+
+
+def test_write_many_takes_the_json_path_for_anything_not_plain(tmp_path: Path) -> None:
+    appender = _core.AuditAppender(tmp_path / "a.jsonl")
+    plain = {"action": "a", "actor": "b", "resource": "c", "result": "success"}
+    loop: list[Any] = []
+    loop.append(loop)
+    for detail in [{1: 2}, _Str("x"), 2**64, float("nan"), {"x": object()}, "\ud800", loop]:
+        assert appender.append_dicts([plain, dict(plain, detail=detail)], False) is None
+    assert appender.append_dicts([dict(plain, actor=_Str("b"))], False) is None
+    assert appender.append_dicts([[("action", "a")]], False) is None
+    assert not (tmp_path / "a.jsonl").exists()
+    log = AuditLogManager(tmp_path / "b.jsonl")
+    # Through the manager, those details go through json.dumps (or raise as before).
+    assert log.write_many([dict(plain, detail={1: 2})])[0]["seq"] == 0
+    assert _detail_bytes(tmp_path / "b.jsonl") == b'{"1":2}'
+    with pytest.raises(InvalidParameterError, match="Circular"):
+        log.write("a", "b", "c", "success", {"x": loop})
+
+
 def test_write_returns_id_seq_hash(tmp_path: Path) -> None:
     log = AuditLogManager(tmp_path / "a.jsonl")
     out = [log.write("a", "b", "c", "success") for _ in range(3)]

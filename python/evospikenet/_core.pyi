@@ -322,6 +322,16 @@ class AuditAppender:
         line over 1 MiB, an integer beyond 2^53), ``ChainBrokenError`` (torn
         or damaged tail), ``FileIOError`` (also when the lock times out).
         """
+    def append_dicts(self, entries: list[Any], sync: bool) -> list[dict[str, Any]] | None:
+        """Append ``AuditLogManager.write_many``'s entry dicts in one write.
+
+        Returns ``{"entry_id", "seq", "entry_hash"}`` per entry, or ``None``
+        (nothing written) when an entry is not a plain dict of ``str`` fields
+        with a ``detail`` of plain JSON values (exact dict/list/tuple/str/
+        bool/int within 64 bits/finite float/None, nesting up to 64): the
+        caller then serialises with ``json.dumps`` and calls :meth:`append`.
+        Raises as :meth:`append`.
+        """
     def sync(self) -> None:
         """Run fdatasync on the log file."""
 

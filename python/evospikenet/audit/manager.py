@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
@@ -334,8 +334,19 @@ class AuditLogManager:
         InvalidParameterError, ChainBrokenError, FileIOError
             As :meth:`write`; nothing is written if any entry is invalid.
         """
+        batch = entries if isinstance(entries, list) else list(entries)
+        if not batch:
+            return []
+        with self._thread_lock:
+            sync = self._sync_now(len(batch))
+            # Plain dicts convert in Rust; None means some entry is not plain
+            # (nothing written), and the json.dumps path below decides.
+            done = self._appender.append_dicts(batch, sync)
+            if done is not None:
+                self._synced(sync, len(batch))
+                return cast(list[WriteResult], done)
         rows = []
-        for entry in entries:
+        for entry in batch:
             detail = entry.get("detail")
             try:
                 detail_json = json.dumps({} if detail is None else detail, allow_nan=False)
@@ -351,19 +362,26 @@ class AuditLogManager:
         if not rows:
             return []
         with self._thread_lock:
-            now = time.monotonic()
-            sync = (
-                self.fsync == "always"
-                or self._unsynced + len(rows) >= self.batch_size
-                or now - self._last_sync >= self.batch_interval_s
-            )
+            sync = self._sync_now(len(rows))
             appended = self._appender.append(rows, sync)
-            if sync:
-                self._unsynced = 0
-                self._last_sync = now
-            else:
-                self._unsynced += len(rows)
+            self._synced(sync, len(rows))
         return [WriteResult(entry_id=entry_id(h), seq=seq, entry_hash=h) for seq, h, _ in appended]
+
+    def _sync_now(self, n: int) -> bool:
+        """Whether an append of `n` entries ends a group commit (lock held)."""
+        return (
+            self.fsync == "always"
+            or self._unsynced + n >= self.batch_size
+            or time.monotonic() - self._last_sync >= self.batch_interval_s
+        )
+
+    def _synced(self, sync: bool, n: int) -> None:
+        """Count an append of `n` entries that did (not) sync (lock held)."""
+        if sync:
+            self._unsynced = 0
+            self._last_sync = time.monotonic()
+        else:
+            self._unsynced += n
 
     def flush(self) -> None:
         """End the current group commit: ``fdatasync`` the log now.

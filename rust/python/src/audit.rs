@@ -7,13 +7,14 @@
 use std::path::PathBuf;
 
 use evospikenet_core::audit::{
-    self, canonical, format_hash, parse_hash, Appender, Hash32, NewEntry, Report, TreeHead,
-    Verifier,
+    self, canonical, entry::HASH_PREFIX, format_hash, parse_hash, Appender, Hash32, NewEntry,
+    Report, TreeHead, Verifier,
 };
 use evospikenet_core::validate::non_negative;
 use evospikenet_core::Error;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
 
 use crate::{detached, to_py_err};
 
@@ -143,11 +144,161 @@ impl AuditAppender {
             .collect())
     }
 
+    /// Append entries given as the dicts `AuditLogManager.write_many` takes,
+    /// converting `detail` to JSON here instead of through `json.dumps`;
+    /// returns the `WriteResult` dicts. Returns `None`, having written
+    /// nothing, when an entry is anything but a plain dict of plain strings
+    /// and plain JSON values (see `detail_value`): the caller then takes the
+    /// `json.dumps` path, which decides and words any error.
+    #[pyo3(signature = (entries, sync))]
+    fn append_dicts<'py>(
+        &mut self,
+        py: Python<'py>,
+        entries: &Bound<'py, PyList>,
+        sync: bool,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let mut parsed = Vec::with_capacity(entries.len());
+        for item in entries.iter() {
+            let Some(entry) = plain_entry(&item)? else {
+                return Ok(None);
+            };
+            parsed.push(entry);
+        }
+        let inner = &mut self.inner;
+        let appended = detached(py, || inner.append(&parsed, sync))?;
+        let out = PyList::empty(py);
+        for a in appended {
+            let hash = format_hash(&a.entry_hash);
+            let result = PyDict::new(py);
+            result.set_item("entry_id", &hash[HASH_PREFIX.len()..HASH_PREFIX.len() + 32])?;
+            result.set_item("seq", a.seq)?;
+            result.set_item("entry_hash", hash)?;
+            out.append(result)?;
+        }
+        Ok(Some(out))
+    }
+
     /// fdatasync the log file.
     fn sync(&mut self, py: Python<'_>) -> PyResult<()> {
         let inner = &mut self.inner;
         detached(py, || inner.sync())
     }
+}
+
+/// Deepest nesting `detail_value` converts; deeper details take the
+/// `json.dumps` path (and serde_json's recursion limit of 128).
+const MAX_DETAIL_DEPTH: u32 = 64;
+
+/// A field of a plain entry dict: an exact `str`, or `None` (give up).
+fn plain_str(entry: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<String>> {
+    Ok(match entry.get_item(name)? {
+        Some(v) if v.is_exact_instance_of::<PyString>() => {
+            v.cast::<PyString>()?.to_str().ok().map(str::to_owned)
+        }
+        _ => None,
+    })
+}
+
+/// An entry dict as a `NewEntry`, or `None` when it is not plain.
+fn plain_entry(item: &Bound<'_, PyAny>) -> PyResult<Option<NewEntry>> {
+    if !item.is_exact_instance_of::<PyDict>() {
+        return Ok(None);
+    }
+    let entry = item.cast::<PyDict>()?;
+    let (Some(actor), Some(action), Some(resource), Some(result)) = (
+        plain_str(entry, "actor")?,
+        plain_str(entry, "action")?,
+        plain_str(entry, "resource")?,
+        plain_str(entry, "result")?,
+    ) else {
+        return Ok(None);
+    };
+    let detail = match entry.get_item("detail")? {
+        None => Value::Object(Map::new()),
+        Some(d) if d.is_none() => Value::Object(Map::new()),
+        Some(d) => match detail_value(&d, 0)? {
+            Some(v) => v,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(NewEntry {
+        actor,
+        action,
+        resource,
+        result,
+        detail,
+    }))
+}
+
+/// The JSON value `json.dumps` would write for `obj`, read back by serde_json
+/// (so the same `Value`): exact `dict` with `str` keys, `list`, `tuple`,
+/// `str`, `bool`, `int` within 64 bits, finite `float`, `None`. Anything
+/// else (subclasses, other key types, big ints, NaN, lone surrogates,
+/// nesting past `MAX_DETAIL_DEPTH`) gives `None`: `json.dumps` decides.
+/// A float converts exactly: `json.dumps` writes its shortest round-trip
+/// `repr`, which serde_json (`float_roundtrip`) reads back to the same double.
+fn detail_value(obj: &Bound<'_, PyAny>, depth: u32) -> PyResult<Option<Value>> {
+    if depth > MAX_DETAIL_DEPTH {
+        return Ok(None);
+    }
+    if obj.is_none() {
+        return Ok(Some(Value::Null));
+    }
+    if obj.is_exact_instance_of::<PyString>() {
+        return Ok(obj
+            .cast::<PyString>()?
+            .to_str()
+            .ok()
+            .map(|s| Value::String(s.to_owned())));
+    }
+    if obj.is_exact_instance_of::<PyBool>() {
+        return Ok(Some(Value::Bool(obj.extract::<bool>()?)));
+    }
+    if obj.is_exact_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Some(Value::Number(Number::from(i))));
+        }
+        return Ok(obj
+            .extract::<u64>()
+            .ok()
+            .map(|u| Value::Number(Number::from(u))));
+    }
+    if obj.is_exact_instance_of::<PyFloat>() {
+        let f = obj.cast::<PyFloat>()?.value();
+        return Ok(Number::from_f64(f).map(Value::Number));
+    }
+    if obj.is_exact_instance_of::<PyDict>() {
+        let dict = obj.cast::<PyDict>()?;
+        let mut map = Map::new();
+        for (k, v) in dict.iter() {
+            if !k.is_exact_instance_of::<PyString>() {
+                return Ok(None);
+            }
+            let Ok(key) = k.cast::<PyString>()?.to_str() else {
+                return Ok(None);
+            };
+            let Some(value) = detail_value(&v, depth + 1)? else {
+                return Ok(None);
+            };
+            map.insert(key.to_owned(), value);
+        }
+        return Ok(Some(Value::Object(map)));
+    }
+    let items: Vec<Bound<'_, PyAny>> = if obj.is_exact_instance_of::<PyList>() {
+        obj.cast::<PyList>()?.iter().collect()
+    } else if obj.is_exact_instance_of::<PyTuple>() {
+        obj.cast::<PyTuple>()?.iter().collect()
+    } else {
+        return Ok(None);
+    };
+    let mut array = Vec::with_capacity(items.len());
+    for item in &items {
+        let Some(value) = detail_value(item, depth + 1)? else {
+            return Ok(None);
+        };
+        array.push(value);
+    }
+    Ok(Some(Value::Array(array)))
 }
 
 /// `(next_seq, last_hash)` of the log (refuses a torn or damaged tail).

@@ -239,7 +239,8 @@ fn validate(entry: &NewEntry) -> Result<()> {
 /// file's identity and length, so writes by other processes are seen).
 pub struct Appender {
     path: PathBuf,
-    file: Option<File>,
+    /// The open log and its identity (inode, device) when opened.
+    file: Option<(File, u64)>,
     cached: Option<(u64, Tail)>,
     timeout: Duration,
 }
@@ -283,8 +284,9 @@ impl Appender {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(&self.path, e)),
         };
+        // The open file is still the one at `path` (not replaced or removed).
         let reuse = match (&self.file, on_disk) {
-            (Some(f), Some(id)) => f.metadata().is_ok_and(|m| identity(&m) == id),
+            (Some((_, opened)), Some(id)) => *opened == id,
             _ => false,
         };
         if !reuse {
@@ -295,7 +297,8 @@ impl Appender {
                 .create(true)
                 .open(&self.path)
                 .map_err(|e| io_err(&self.path, e))?;
-            self.file = Some(file);
+            let id = identity(&file.metadata().map_err(|e| io_err(&self.path, e))?);
+            self.file = Some((file, id));
         }
         Ok(())
     }
@@ -311,7 +314,7 @@ impl Appender {
         let cached = self.cached;
         let timeout = self.timeout;
         self.open()?;
-        let mut file = self.file.as_ref().expect("opened above");
+        let mut file = &self.file.as_ref().expect("opened above").0;
         let _locked = lock(file, &path, timeout)?;
         let meta = file.metadata().map_err(|e| io_err(&path, e))?;
         let (id, len) = (identity(&meta), meta.len());
@@ -369,7 +372,7 @@ impl Appender {
 
     /// `fdatasync` the log (the end of a group commit).
     pub fn sync(&mut self) -> Result<()> {
-        if let Some(file) = &self.file {
+        if let Some((file, _)) = &self.file {
             file.sync_data().map_err(|e| io_err(&self.path, e))?;
         }
         Ok(())

@@ -33,6 +33,29 @@ pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
     sha256(&input)
 }
 
+/// Root of the perfect tree over `leaves` (leaf hashes, a power of two in
+/// number), its two halves hashed in parallel (rayon) above `parallel_from`
+/// leaves.
+pub fn perfect_root(leaves: &[Hash32], parallel_from: usize) -> Hash32 {
+    assert!(leaves.len().is_power_of_two(), "{} leaves", leaves.len());
+    if leaves.len() == 1 {
+        return leaves[0];
+    }
+    let (left, right) = leaves.split_at(leaves.len() / 2);
+    let (a, b) = if leaves.len() >= parallel_from {
+        rayon::join(
+            || perfect_root(left, parallel_from),
+            || perfect_root(right, parallel_from),
+        )
+    } else {
+        (
+            perfect_root(left, parallel_from),
+            perfect_root(right, parallel_from),
+        )
+    };
+    node_hash(&a, &b)
+}
+
 /// Largest power of two strictly smaller than `n` (`n >= 2`): RFC 9162's `k`.
 fn split(n: u64) -> u64 {
     debug_assert!(n >= 2);
@@ -76,6 +99,27 @@ impl Accumulator {
         }
         self.stack.push(node);
         self.size += 1;
+    }
+
+    /// Append a perfect subtree of `leaves` leaves (a power of two) whose
+    /// root is `root` (from [`perfect_root`]); the tree's size must be a
+    /// multiple of `leaves`, so that the subtree is one the tree has.
+    pub fn push_subtree(&mut self, leaves: u64, root: Hash32) {
+        assert!(
+            leaves.is_power_of_two() && self.size % leaves == 0,
+            "a subtree of {leaves} leaves does not start at size {}",
+            self.size
+        );
+        let mut node = (leaves, root);
+        while let Some(&(size, left)) = self.stack.last() {
+            if size != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (size * 2, node_hash(&left, &node.1));
+        }
+        self.stack.push(node);
+        self.size += leaves;
     }
 
     /// `MTH` of the leaves pushed so far (RFC 9162, 2.1.1).
@@ -380,6 +424,37 @@ mod tests {
         for (i, leaf) in d.iter().enumerate() {
             acc.push(leaf);
             assert_eq!(acc.root(), mth(&d[..=i]), "size {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn subtrees_pushed_whole_give_the_same_roots() {
+        let d = leaves(200);
+        let hashed: Vec<Hash32> = d.iter().map(leaf_hash).collect();
+        // Any split of the leaves into aligned perfect subtrees.
+        for first in [1usize, 2, 4, 8, 64, 128] {
+            let mut acc = Accumulator::new();
+            let mut at = 0;
+            while at < d.len() {
+                let mut n = if at == 0 {
+                    first
+                } else {
+                    1 << at.trailing_zeros()
+                };
+                while at + n > d.len() {
+                    n /= 2;
+                }
+                for parallel_from in [2, usize::MAX] {
+                    assert_eq!(
+                        perfect_root(&hashed[at..at + n], parallel_from),
+                        mth(&d[at..at + n])
+                    );
+                }
+                acc.push_subtree(n as u64, perfect_root(&hashed[at..at + n], 4));
+                at += n;
+                assert_eq!(acc.size(), at as u64);
+                assert_eq!(acc.root(), mth(&d[..at]), "size {at}");
+            }
         }
     }
 

@@ -27,6 +27,7 @@ pub mod entry;
 pub mod lines;
 pub mod log;
 pub mod merkle;
+pub mod scan;
 pub mod verify;
 
 pub use entry::{

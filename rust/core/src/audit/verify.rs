@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::entry::{check_line, format_hash, Checked, Hash32, GENESIS, MAX_LINE_BYTES};
 use super::lines::{split_lines, Chunk, Chunker};
-use super::merkle::Accumulator;
+use super::merkle::{leaf_hash, perfect_root, Accumulator};
 use crate::Result;
 
 static PARALLEL: AtomicBool = AtomicBool::new(true);
@@ -105,6 +105,17 @@ impl Report {
     }
 }
 
+/// A checked line and its Merkle leaf hash, or why the line is malformed.
+type Outcome = std::result::Result<(Checked, Hash32), String>;
+
+/// Check one line and hash its Merkle leaf (both in the parallel part).
+fn outcome(line: &[u8]) -> Outcome {
+    check_line(line).map(|c| {
+        let leaf = leaf_hash(&c.computed);
+        (c, leaf)
+    })
+}
+
 /// A verification in progress; [`Verifier::step`] reads one block.
 pub struct Verifier {
     chunker: Chunker,
@@ -166,20 +177,38 @@ impl Verifier {
         self.finished = true;
     }
 
-    fn accept(&mut self, checked: &Checked) {
-        self.prev = checked.computed;
-        self.tree.push(&checked.computed);
-        self.expected_seq += 1;
-        if let Some(saved) = self.saved {
-            if self.tree.size() == saved.size {
-                self.saved_root_seen = Some(self.tree.root());
+    /// Add the leaves of entries found good to the tree: whole aligned
+    /// perfect subtrees at once, hashed in parallel, cut where a saved head
+    /// ends so that its root can be read there.
+    fn push_leaves(&mut self, mut leaves: &[Hash32], parallel: bool) {
+        let parallel_from = if parallel { 4096 } else { usize::MAX };
+        while !leaves.is_empty() {
+            let size = self.tree.size();
+            let mut limit = leaves.len() as u64;
+            if let Some(saved) = self.saved {
+                if saved.size > size {
+                    limit = limit.min(saved.size - size);
+                }
+            }
+            // The largest subtree that starts at `size` (its alignment) and fits.
+            let mut n = 1u64 << size.trailing_zeros().min(62);
+            while n > limit {
+                n /= 2;
+            }
+            let (head, rest) = leaves.split_at(n as usize);
+            self.tree.push_subtree(n, perfect_root(head, parallel_from));
+            leaves = rest;
+            if let Some(saved) = self.saved {
+                if self.tree.size() == saved.size {
+                    self.saved_root_seen = Some(self.tree.root());
+                }
             }
         }
     }
 
     /// Link checks of one parsed line, in order: seq, own hash, prev_hash.
-    fn link(&mut self, offset: u64, outcome: std::result::Result<Checked, String>) -> bool {
-        let checked = match outcome {
+    fn link(&mut self, offset: u64, outcome: Outcome, good: &mut Vec<Hash32>) -> bool {
+        let (checked, leaf) = match outcome {
             Ok(c) => c,
             Err(reason) => {
                 self.fail(ErrorKind::MalformedLine, offset, reason);
@@ -211,7 +240,9 @@ impl Verifier {
             self.fail(ErrorKind::PrevHashMismatch, offset, reason);
             return false;
         }
-        self.accept(&checked);
+        self.prev = checked.computed;
+        self.expected_seq += 1;
+        good.push(leaf);
         true
     }
 
@@ -221,47 +252,50 @@ impl Verifier {
             return Ok(true);
         }
         let parallel = PARALLEL.load(Ordering::Relaxed);
-        let outcomes: Vec<(u64, std::result::Result<Checked, String>)> =
-            match self.chunker.next_chunk()? {
-                Chunk::End => {
-                    self.finished = true;
-                    return Ok(true);
-                }
-                Chunk::TooLong { offset } => {
-                    let reason = format!("line longer than the limit of {MAX_LINE_BYTES} bytes");
-                    self.fail(ErrorKind::MalformedLine, offset, reason);
-                    return Ok(true);
-                }
-                Chunk::Unterminated { bytes, offset } => {
-                    let reason = format!(
-                        "the file ends in {} bytes without a newline (an interrupted write)",
-                        bytes.len()
-                    );
-                    self.fail(ErrorKind::TornFinalLine, offset, reason);
-                    return Ok(true);
-                }
-                Chunk::Lines { bytes, offset } => {
-                    let lines = split_lines(bytes, offset);
-                    if parallel {
-                        lines
-                            .into_par_iter()
-                            .with_min_len(256)
-                            .map(|(at, line)| (at, check_line(line)))
-                            .collect()
-                    } else {
-                        lines
-                            .into_iter()
-                            .map(|(at, line)| (at, check_line(line)))
-                            .collect()
-                    }
-                }
-            };
-        for (offset, outcome) in outcomes {
-            if !self.link(offset, outcome) {
+        let outcomes: Vec<(u64, Outcome)> = match self.chunker.next_chunk()? {
+            Chunk::End => {
+                self.finished = true;
                 return Ok(true);
             }
+            Chunk::TooLong { offset } => {
+                let reason = format!("line longer than the limit of {MAX_LINE_BYTES} bytes");
+                self.fail(ErrorKind::MalformedLine, offset, reason);
+                return Ok(true);
+            }
+            Chunk::Unterminated { bytes, offset } => {
+                let reason = format!(
+                    "the file ends in {} bytes without a newline (an interrupted write)",
+                    bytes.len()
+                );
+                self.fail(ErrorKind::TornFinalLine, offset, reason);
+                return Ok(true);
+            }
+            Chunk::Lines { bytes, offset } => {
+                let lines = split_lines(bytes, offset);
+                if parallel {
+                    lines
+                        .into_par_iter()
+                        .with_min_len(256)
+                        .map(|(at, line)| (at, outcome(line)))
+                        .collect()
+                } else {
+                    lines
+                        .into_iter()
+                        .map(|(at, line)| (at, outcome(line)))
+                        .collect()
+                }
+            }
+        };
+        let mut good = Vec::with_capacity(outcomes.len());
+        let mut broken = false;
+        for (offset, outcome) in outcomes {
+            if !self.link(offset, outcome, &mut good) {
+                broken = true;
+                break;
+            }
         }
-        Ok(false)
+        self.push_leaves(&good, parallel);
+        Ok(broken)
     }
 
     /// Run to the end and report.
