@@ -177,7 +177,8 @@ def main() -> None:
                 f" {r['rate_hz']:>5.2f} {r['events_per_s']:>9.3g}"
                 f" {r['synapse_bytes_per_s'] / 1e9:>7.2f} {r['queue_bytes_per_s'] / 1e9:>8.2f}"
                 f" {r['state_bytes_per_s'] / 1e9:>8.2f} {r['memory_bytes_per_s'] / 1e9:>7.2f}"
-                f" {r['rtf_bound']:>6.2f} {r['rtf'] / max(r['rtf_bound'], 1e-9):>9.1f}",
+                f" {r['rtf_bound']:>6.2f}"
+                + (f" {r['rtf'] / r['rtf_bound']:>9.1f}" if r["rtf_bound"] > 0 else f" {'-':>9}"),
                 flush=True,
             )
     load_end = os.getloadavg()
