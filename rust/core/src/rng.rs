@@ -22,8 +22,11 @@
 //!   counts the inputs of the same kind added before onto the same
 //!   population (so results are independent of the thread count: a neuron
 //!   always draws from its own stream);
-//! * connection rules: pairs from `(seed, CONNECT, pre key, post key,
-//!   ordinal, 0)`, weights and delays from `(..., 1)`, where the ordinal
+//! * connection rules: fixed-probability pairs and fixed-total-number row
+//!   lengths from `(seed, CONNECT, pre key, post key, ordinal, 0)`, the
+//!   weights and delays of source `i`'s synapses from `(..., 1, global id of
+//!   i)`, the targets of source `i` (fixed out-degree, fixed total number)
+//!   from `(..., 3, global id of i)`, where the ordinal
 //!   counts the earlier `connect` and `connect_arrays` calls with the same
 //!   `(pre, post)` pair of keys; rules that draw per target neuron (fixed in-degree) draw the
 //!   sources of target `j` from `(seed, CONNECT, pre key, post key, ordinal,

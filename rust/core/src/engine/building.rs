@@ -376,6 +376,7 @@ impl Network {
     /// an error of the hook stops the build (nothing is added).
     pub fn connect_with(&mut self, spec: &ConnectSpec<'_>, hook: Hook<'_>) -> Result<usize> {
         let (pre, post) = (spec.pre, spec.post);
+        self.ensure_pool()?;
         self.pop_index(pre)?;
         self.pop_index(post)?;
         let (low, high) = match *spec.weight {
@@ -391,11 +392,13 @@ impl Network {
         let target = |j: u32| rng::from_state(rng::extend(target_base, post_pop.global_id(j)));
         let source_base = rng::extend(base, 3);
         let source = |i: u32| rng::from_state(rng::extend(source_base, pre_pop.global_id(i)));
+        let values_base = rng::extend(base, 1);
+        let values = |i: u32| rng::from_state(rng::extend(values_base, pre_pop.global_id(i)));
         let streams = Streams {
             pairs: rng::from_state(rng::extend(base, 0)),
-            values: rng::from_state(rng::extend(base, 1)),
             target: &target,
             source: &source,
+            values: &values,
         };
         let build = BuildSpec {
             rule: spec.rule,
@@ -406,7 +409,7 @@ impl Network {
             delay_ms: spec.delay_ms,
             dt_ms: self.dt_ms,
         };
-        let csr = connect::build(&build, &streams, hook)?;
+        let csr = connect::build(&build, &streams, self.pool.as_ref(), hook)?;
         let index = self.push_projection(pre, post, spec.receptor, csr)?;
         self.connect_ordinals.insert(keys, ordinal + 1);
         Ok(index)

@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use super::{build_pool, gap, EventQueue, Hook, Model, Network, Population};
+use super::{gap, EventQueue, Hook, Model, Network, Population};
 use crate::csr::Csr;
 use crate::neuron::izhikevich::{self, IzhBlock};
 use crate::neuron::lif::{self, LifBlock};
@@ -29,10 +29,7 @@ impl Network {
     /// stops the run at that step boundary (the network stays consistent:
     /// plastic weights are synced) and is returned.
     pub fn run_with(&mut self, n_steps: u64, hook: Hook<'_>) -> Result<()> {
-        if self.pool_pid != std::process::id() {
-            self.pool = build_pool(self.threads)?;
-            self.pool_pid = std::process::id();
-        }
+        self.ensure_pool()?;
         for pop in &mut self.populations {
             pop.take_snapshot();
         }

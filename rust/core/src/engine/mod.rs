@@ -191,6 +191,16 @@ impl Network {
         self.seed
     }
 
+    /// Rebuild the thread pool in a forked child (the parent's worker
+    /// threads do not exist there).
+    fn ensure_pool(&mut self) -> Result<()> {
+        if self.pool_pid != std::process::id() {
+            self.pool = build_pool(self.threads)?;
+            self.pool_pid = std::process::id();
+        }
+        Ok(())
+    }
+
     fn pop_index(&self, pop: usize) -> Result<()> {
         if pop < self.populations.len() {
             Ok(())
