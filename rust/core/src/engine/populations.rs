@@ -7,6 +7,7 @@ use super::EventQueue;
 use crate::csr::Csr;
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState, LifSynapse};
+use crate::neuron::point::PointNeuron;
 use crate::plasticity::Plasticity;
 use crate::rng::{self};
 use crate::{Error, Result};
@@ -41,17 +42,18 @@ impl std::str::FromStr for Receptor {
 impl std::str::FromStr for Var {
     type Err = Error;
 
-    /// `"v"`, `"u"`, `"syn_ex"` or `"syn_in"`.
+    /// `"v"`, `"u"`, `"syn_ex"`, `"syn_in"` or `"w"`.
     fn from_str(name: &str) -> Result<Self> {
         match name {
             "v" => Ok(Self::V),
             "u" => Ok(Self::U),
             "syn_ex" => Ok(Self::SynEx),
             "syn_in" => Ok(Self::SynIn),
+            "w" => Ok(Self::W),
             _ => Err(Error::invalid(
                 "variable",
                 name,
-                "must be one of v, u, syn_ex, syn_in",
+                "must be one of v, u, syn_ex, syn_in, w",
             )),
         }
     }
@@ -68,6 +70,21 @@ pub enum Var {
     SynEx,
     /// Inhibitory synaptic variable (pA or nS).
     SynIn,
+    /// AdEx adaptation current (pA).
+    W,
+}
+
+impl Var {
+    /// The engine's name of the variable.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V => "v",
+            Self::U => "u",
+            Self::SynEx => "syn_ex",
+            Self::SynIn => "syn_in",
+            Self::W => "w",
+        }
+    }
 }
 
 /// Neuron model and state of a population.
@@ -89,6 +106,8 @@ pub enum Model {
         /// State and per-neuron parameters.
         state: IzhState,
     },
+    /// One of NEST's point-neuron models (`iaf_psc_alpha`, AdEx).
+    Point(PointNeuron),
     /// An input port: spikes pushed from outside between runs, emitted
     /// `latency_steps` after the step they carry.
     Port {
@@ -197,6 +216,7 @@ impl Population {
             Model::Izhikevich { state, .. } => {
                 vec![&mut state.v_mv, &mut state.u, &mut state.i_syn]
             }
+            Model::Point(m) => m.reset_vars(),
             Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. } => Vec::new(),
         }
     }
@@ -247,6 +267,7 @@ impl Population {
                 (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
             }),
             (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
+            (Model::Point(m), r) => Some((m.input_mut(r == Receptor::Excitatory), None)),
             (Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. }, _) => None,
         }
     }
@@ -288,6 +309,7 @@ impl Population {
     pub(super) fn weight_sign(&self, receptor: Receptor) -> Option<bool> {
         match (&self.model, receptor) {
             (Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. }, _) => None,
+            (Model::Point(m), _) if m.conductance() => Some(true),
             (
                 Model::Lif {
                     params:
@@ -320,6 +342,7 @@ impl Population {
             (Model::Izhikevich { state, .. }, Var::V) => Ok(&state.v_mv),
             (Model::Izhikevich { state, .. }, Var::U) => Ok(&state.u),
             (Model::Izhikevich { state, .. }, Var::SynEx) => Ok(&state.i_syn),
+            (Model::Point(m), var) => m.var(var.name()).ok_or_else(bad),
             _ => Err(bad()),
         }
     }
@@ -340,6 +363,7 @@ impl Population {
             (Model::Izhikevich { state, .. }, Var::V) => Ok(&mut state.v_mv),
             (Model::Izhikevich { state, .. }, Var::U) => Ok(&mut state.u),
             (Model::Izhikevich { state, .. }, Var::SynEx) => Ok(&mut state.i_syn),
+            (Model::Point(m), var) => m.var_mut(var.name()).ok_or_else(bad),
             _ => Err(bad()),
         }
     }
@@ -348,6 +372,7 @@ impl Population {
         match &mut self.model {
             Model::Lif { state, .. } => Some(&mut state.i_e_pa),
             Model::Izhikevich { state, .. } => Some(&mut state.i_e_pa),
+            Model::Point(m) => Some(m.bias_mut()),
             Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. } => None,
         }
     }

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Single NEST 3.10 neurons for the side-by-side model tests (tests/test_nest_models.py).
+
+Reads one JSON job (or a list of jobs) from stdin, prints one JSON object (or a
+list) as the last line of stdout. NEST's parameter names
+are those of evospikenet without the unit suffix (``c_m_pf`` -> ``C_m``).
+
+Jobs:
+
+- ``{"model": ..., "params": {...}, "dt_ms": h, "segments": [[duration_ms, I_e_pA], ...],
+  "spikes": {"times_ms": [...], "weights_pa": [...], "delay_ms": d}}``
+  -> ``{"v_mv": [...], "spike_times_ms": [...]}``: ``V_m`` after every step
+  (a multimeter at interval ``h``; sample ``k`` is the membrane at ``(k + 1) h``), the
+  spike times (NEST's stamps, the end of the step that fired). ``I_e`` is set
+  to each segment's value before that segment is simulated.
+
+Needs NEST in its own venv (``benches/setup_nest.sh``).
+"""
+
+import json
+import os
+import sys
+
+NAMES = {
+    "c_m_pf": "C_m", "tau_m_ms": "tau_m", "tau_syn_ex_ms": "tau_syn_ex",
+    "tau_syn_in_ms": "tau_syn_in", "t_ref_ms": "t_ref", "e_l_mv": "E_L", "v_th_mv": "V_th",
+    "v_reset_mv": "V_reset", "i_e_pa": "I_e", "g_l_ns": "g_L", "delta_t_mv": "Delta_T",
+    "v_peak_mv": "V_peak", "a_ns": "a", "b_pa": "b", "tau_w_ms": "tau_w", "e_ex_mv": "E_ex",
+    "e_in_mv": "E_in", "gsl_error_tol": "gsl_error_tol",
+}  # fmt: skip
+
+
+def main():
+    job = json.load(sys.stdin)
+    os.environ["PYNEST_QUIET"] = "1"
+    import nest
+
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    jobs = job if isinstance(job, list) else [job]
+    out = [run(nest, j) for j in jobs]
+    print(json.dumps(out if isinstance(job, list) else out[0]))  # the last line of stdout
+
+
+def run(nest, job):
+    """Simulate one job in a fresh kernel; return its result."""
+    nest.ResetKernel()
+    h = job["dt_ms"]
+    nest.resolution = h
+    params = {NAMES[k]: v for k, v in job["params"].items() if k in NAMES}
+    neuron = nest.Create(job["model"], params=params)
+    # NEST keeps V_m at the default E_L when E_L is set; start at rest, as evospikenet.
+    neuron.V_m = neuron.E_L
+    mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": h})
+    nest.Connect(mm, neuron)
+    sr = nest.Create("spike_recorder")
+    nest.Connect(neuron, sr)
+    spikes = job.get("spikes")
+    if spikes:
+        for t, w in zip(spikes["times_ms"], spikes["weights_pa"], strict=True):
+            gen = nest.Create("spike_generator", params={"spike_times": [t]})
+            nest.Connect(gen, neuron, syn_spec={"weight": w, "delay": spikes["delay_ms"]})
+    for duration, i_e in job["segments"]:
+        neuron.I_e = i_e
+        nest.Simulate(duration)
+    ev = mm.get("events")
+    return {
+        "t_ms": [float(x) for x in ev["times"]],
+        "v_mv": [float(x) for x in ev["V_m"]],
+        "spike_times_ms": [float(x) for x in sr.get("events")["times"]],
+        "nest_version": nest.__version__,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""NEST's point-neuron models, side by side with NEST 3.10 (from PyPI, in its own venv).
+
+Single neurons driven by the same input in both simulators:
+
+- ``iaf_psc_alpha``: a spike train (excitatory and inhibitory alpha currents)
+  and a DC step through ``I_e`` that makes the neuron fire; both integrate
+  exactly (the propagator matrix of Rotter & Diesmann 1999), so the membrane
+  traces must agree to rounding: 1e-9 mV is required (we see ~1e-13), and
+  the spike times exactly.
+- AdEx (``aeif_cond_exp``, ``aeif_psc_exp``), the firing patterns of Naud et
+  al. (2008): NEST integrates with GSL's adaptive RKF45 (absolute error
+  1e-6 per step), we with fixed-step RK4 (0.01 ms sub-steps); both stamp a
+  spike with the step in which ``V`` reaches ``V_peak``, so the spike trains
+  must have the same number of spikes and every spike time agree within one
+  step (0.1 ms). This bound is what the two integrators' errors allow: a
+  crossing that falls close to a step boundary can land on either side.
+
+Time stamps: NEST stamps a spike with the end of the step that emitted it,
+evospikenet with its start, so evospikenet's times plus ``dt`` are compared
+with NEST's, and a ``spike_generator`` spike at ``t`` is a spike-source
+spike at ``t - dt`` here (both then act from ``t + D``). NEST's multimeter
+sample ``k`` is the membrane after step ``k`` (``t = (k + 1) dt``), a state
+monitor's sample ``s`` the membrane at ``t = s dt``.
+
+The tests are skipped with the reason when the NEST venv (``.venv-nest``,
+made by ``benches/setup_nest.sh``) is absent; ``EVOSPIKENET_NEST_PYTHON``
+names another interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from evospikenet import Network
+from evospikenet.point_models import POINT_MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+NEST_PYTHON = Path(
+    os.environ.get("EVOSPIKENET_NEST_PYTHON", ROOT / ".venv-nest" / "bin" / "python")
+)
+RUNNER = ROOT / "benches" / "peers" / "models_nest.py"
+DT = 0.1
+
+pytestmark = [
+    pytest.mark.nest,
+    pytest.mark.skipif(
+        not NEST_PYTHON.exists(),
+        reason=f"NEST venv not found at {NEST_PYTHON} (make it: bash benches/setup_nest.sh)",
+    ),
+]
+
+#: Naud et al. (2008), Table 1, as in Brian2's example
+#: ``examples/frompapers/Naud_et_al_2008_adaptive_exponential.py``:
+#: C (pF), g_L (nS), E_L (mV), V_T (mV), Delta_T (mV), a (nS), tau_w (ms), b (pA),
+#: V_r (mV), I (pA).
+NAUD: dict[str, tuple[float, ...]] = {
+    "tonic": (200, 10, -70, -50, 2, 2, 30, 0, -58, 500),
+    "adapting": (200, 12, -70, -50, 2, 2, 300, 60, -58, 500),
+    "initial_burst": (130, 18, -58, -50, 2, 4, 150, 120, -50, 400),
+    "regular_bursting": (200, 10, -58, -50, 2, 2, 120, 100, -46, 210),
+    "delayed_accelerating": (200, 12, -70, -50, 2, -10, 300, 0, -58, 300),
+    "transient": (100, 10, -65, -50, 2, 10, 90, 100, -47, 180),
+}
+
+
+def naud_params(pattern: str) -> dict[str, float]:
+    c, g_l, e_l, v_t, d_t, a, tau_w, b, v_r, i = NAUD[pattern]
+    return {
+        "c_m_pf": c, "g_l_ns": g_l, "e_l_mv": e_l, "v_th_mv": v_t, "delta_t_mv": d_t,
+        "a_ns": a, "tau_w_ms": tau_w, "b_pa": b, "v_reset_mv": v_r, "i_e_pa": i,
+        "v_peak_mv": 0.0, "t_ref_ms": 0.0,
+    }  # fmt: skip
+
+
+def run_nest(job: dict[str, Any] | list[dict[str, Any]]) -> Any:
+    proc = subprocess.run(
+        [str(NEST_PYTHON), str(RUNNER)],
+        input=json.dumps(job), capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_iaf_psc_alpha_trace_matches_nest() -> None:
+    rng = np.random.default_rng(7)
+    t_ex = np.unique(np.round(rng.uniform(1, 190, 40) / DT) * DT)
+    t_in = np.unique(np.round(rng.uniform(1, 190, 25) / DT) * DT)
+    w_ex, w_in, delay = 180.0, -120.0, 1.0
+    # I_e: rest, a step that makes the neuron fire (R I = 16.8 mV > 15 mV), rest.
+    segments = [(50.0, 0.0), (100.0, 420.0), (50.0, 0.0)]
+    params = POINT_MODELS["iaf_psc_alpha"]()
+
+    times = np.concatenate([t_ex, t_in])
+    weights = np.concatenate([np.full(t_ex.size, w_ex), np.full(t_in.size, w_in)])
+    nest = run_nest({
+        "model": "iaf_psc_alpha", "params": dict(params.pairs()), "dt_ms": DT,
+        "segments": segments,
+        "spikes": {"times_ms": times.tolist(), "weights_pa": weights.tolist(), "delay_ms": delay},
+    })  # fmt: skip
+
+    net = Network(dt_ms=DT, seed=1)
+    pop = net.iaf_psc_alpha("n", 1)
+    ex = net.spike_source("ex", 1, t_ex - DT, np.zeros(t_ex.size, dtype=int))
+    inh = net.spike_source("in", 1, t_in - DT, np.zeros(t_in.size, dtype=int))
+    net.connect(ex, pop, rule="all_to_all", weight=w_ex, delay_ms=delay)
+    net.connect(inh, pop, receptor="inhibitory", rule="all_to_all", weight=w_in, delay_ms=delay)
+    vm = net.state_monitor(pop, "v_mv", [0])
+    sm = net.spike_monitor(pop)
+    for duration, i_e in segments:
+        pop.set_bias(i_e)
+        net.run(duration)
+
+    ours = vm.values[1:, 0]
+    theirs = np.asarray(nest["v_mv"])
+    n = min(ours.size, theirs.size)
+    assert n >= 1990
+    err = np.abs(ours[:n] - theirs[:n])
+
+    assert err.max() < 1e-9, f"max |dV| = {err.max():.3g} mV at t = {(err.argmax() + 1) * DT} ms"
+    spikes = np.asarray(nest["spike_times_ms"])
+    assert spikes.size >= 5  # the DC step made it fire
+    np.testing.assert_allclose(sm.t_ms + DT, spikes, atol=1e-9)
+
+
+ADEX_MODELS = ["aeif_cond_exp", "aeif_psc_exp"]
+ADEX_MS = 500.0
+
+
+@pytest.fixture(scope="module")
+def nest_adex() -> dict[tuple[str, str], dict[str, Any]]:
+    """NEST's results for every AdEx model and Naud pattern, from one NEST process."""
+    keys = [(m, k) for m in ADEX_MODELS for k in NAUD]
+    jobs = [
+        {"model": m, "params": naud_params(k), "dt_ms": DT,
+         "segments": [[ADEX_MS, naud_params(k)["i_e_pa"]]]}
+        for m, k in keys
+    ]  # fmt: skip
+    return dict(zip(keys, run_nest(jobs), strict=True))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model", ADEX_MODELS)
+@pytest.mark.parametrize("pattern", list(NAUD))
+def test_adex_spike_times_match_nest(
+    model: str, pattern: str, nest_adex: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    p = naud_params(pattern)
+    duration = ADEX_MS
+    nest = nest_adex[(model, pattern)]
+    net = Network(dt_ms=DT, seed=1)
+    pop = net.point(model, "n", 1, **p)
+    sm = net.spike_monitor(pop)
+    net.run(duration)
+    ours = sm.t_ms + DT
+    theirs = np.asarray(nest["spike_times_ms"])
+    assert ours.size == theirs.size, f"{ours.size} spikes here, {theirs.size} in NEST"
+    assert theirs.size >= 1
+    # within one step (see the module docstring); we see 0 or 1 step.
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=DT + 1e-9)
