@@ -107,3 +107,28 @@ def test_point_models_registry_is_consistent() -> None:
     assert set(POINT_MODELS) == {"iaf_psc_alpha", "aeif_cond_exp", "aeif_psc_exp"}
     for name, cls in POINT_MODELS.items():
         assert cls.model == name
+
+
+def test_spec_builds_point_models_and_refuses_bad_params() -> None:
+    from evospikenet.io.spec import build_from_spec, spec_errors
+
+    spec = {
+        "run": {"dt_ms": 0.1, "duration_ms": 50.0, "seed": 1},
+        "populations": {
+            "A": {"model": "iaf_psc_alpha", "n": 2, "params": {"i_e_pa": 420.0}},
+            "X": {"model": "aeif_cond_exp", "n": 1, "params": naud_params("tonic"),
+                  "init": {"w_pa": 5.0}},
+        },
+        "projections": [{"pre": "X", "post": "A", "rule": "all_to_all", "weight": 100.0,
+                         "delay_ms": 1.0}],
+    }  # fmt: skip
+    assert spec_errors(spec) == []
+    built = build_from_spec(spec)
+    net = built.network
+    a, x = net.populations["A"], net.populations["X"]
+    assert a.model == "iaf_psc_alpha" and x.model == "aeif_cond_exp"
+    assert x.get("w_pa")[0] == 5.0
+    bad = {**spec, "populations": {"A": {"model": "iaf_psc_alpha", "n": 1,
+                                         "params": {"tau_m": 10.0}}}}  # fmt: skip
+    errors = spec_errors(bad)
+    assert errors and "tau_m" in " ".join(map(str, errors))

@@ -399,6 +399,7 @@ mod tests {
             .map(|(x, y)| (x - mx) * (y - my))
             .sum::<f64>()
             / lx.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
+        eprintln!("measured order {slope:.3}, errors {errs:?}");
         assert!((slope - 4.0).abs() < 0.3, "order {slope}, errors {errs:?}");
     }
 
