@@ -11,12 +11,13 @@ import pytest
 
 from evospikenet import Network
 from evospikenet.errors import InvalidParameterError
+from evospikenet.models.naud2008 import PATTERNS as NAUD
+from evospikenet.models.naud2008 import pattern_params as naud_params
 from evospikenet.point_models import (
     POINT_MODELS,
     AeifCondExpParameters,
     IafPscAlphaParameters,
 )
-from tests.test_nest_models import NAUD, naud_params
 
 
 def adex_spikes(pattern: str, model: str = "aeif_cond_exp", duration: float = 500.0):
@@ -25,6 +26,19 @@ def adex_spikes(pattern: str, model: str = "aeif_cond_exp", duration: float = 50
     sm = net.spike_monitor(pop)
     net.run(duration)
     return sm.t_ms
+
+
+def test_naud2008_builtin_model_and_its_options() -> None:
+    from evospikenet.models import build_model
+
+    built = build_model("naud2008", model="aeif_psc_exp")
+    assert list(built.populations) == list(NAUD)
+    built.run(500.0)
+    counts = {k: m.count for k, m in built.monitors.items()}
+    assert counts["tonic"] == adex_spikes("tonic", "aeif_psc_exp").size
+    assert counts["transient"] >= 1
+    with pytest.raises(InvalidParameterError, match="model"):
+        build_model("naud2008", model="iaf_psc_alpha")
 
 
 def adaptation_index(isi: np.ndarray, skip: int = 0) -> float:
@@ -104,7 +118,12 @@ def test_adex_state_variables_and_conductance_weights() -> None:
 
 
 def test_point_models_registry_is_consistent() -> None:
-    assert set(POINT_MODELS) == {"iaf_psc_alpha", "aeif_cond_exp", "aeif_psc_exp"}
+    assert set(POINT_MODELS) == {
+        "iaf_psc_alpha",
+        "aeif_cond_exp",
+        "aeif_psc_exp",
+        "hh_cond_exp_traub",
+    }
     for name, cls in POINT_MODELS.items():
         assert cls.model == name
 

@@ -26,7 +26,8 @@ NAMES = {
     "tau_syn_in_ms": "tau_syn_in", "t_ref_ms": "t_ref", "e_l_mv": "E_L", "v_th_mv": "V_th",
     "v_reset_mv": "V_reset", "i_e_pa": "I_e", "g_l_ns": "g_L", "delta_t_mv": "Delta_T",
     "v_peak_mv": "V_peak", "a_ns": "a", "b_pa": "b", "tau_w_ms": "tau_w", "e_ex_mv": "E_ex",
-    "e_in_mv": "E_in", "gsl_error_tol": "gsl_error_tol",
+    "e_in_mv": "E_in", "gsl_error_tol": "gsl_error_tol", "g_na_ns": "g_Na", "g_k_ns": "g_K",
+    "e_na_mv": "E_Na", "e_k_mv": "E_K", "v_t_mv": "V_T",
 }  # fmt: skip
 
 

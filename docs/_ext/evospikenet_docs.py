@@ -58,6 +58,9 @@ STATE_MEANINGS = {
     "u": "recovery variable (the paper's units)",
     "i_syn_pa": "synaptic input current (the paper's units)",
     "w_pa": "adaptation current",
+    "m": "sodium activation",
+    "h": "sodium inactivation",
+    "n": "potassium activation",
 }
 
 

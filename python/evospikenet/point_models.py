@@ -23,6 +23,7 @@ __all__ = [
     "POINT_MODELS",
     "AeifCondExpParameters",
     "AeifPscExpParameters",
+    "HhCondExpTraubParameters",
     "IafPscAlphaParameters",
     "PointParameters",
 ]
@@ -276,10 +277,110 @@ class AeifCondExpParameters(PointParameters):
     max_substep_ms: float = 0.01
 
 
+@dataclass(frozen=True)
+class HhCondExpTraubParameters(PointParameters):
+    r"""Parameters of NEST's ``hh_cond_exp_traub``: Hodgkin-Huxley neurons, Traub-Miles channels.
+
+    ==================  =======  ====  =====================  ===================================
+    name                default  unit  symbol                 meaning
+    ==================  =======  ====  =====================  ===================================
+    ``c_m_pf``          200      pF    :math:`C_m`            membrane capacitance
+    ``g_na_ns``         20000    nS    :math:`g_{Na}`         sodium peak conductance
+    ``g_k_ns``          6000     nS    :math:`g_K`            potassium peak conductance
+    ``g_l_ns``          10       nS    :math:`g_L`            leak conductance
+    ``e_na_mv``         50       mV    :math:`E_{Na}`         sodium reversal potential
+    ``e_k_mv``          -90      mV    :math:`E_K`            potassium reversal potential
+    ``e_l_mv``          -60      mV    :math:`E_L`            leak reversal potential
+    ``v_t_mv``          -63      mV    :math:`V_T`            voltage offset of the gating rates
+    ``e_ex_mv``         0        mV    :math:`E_{ex}`         excitatory reversal potential
+    ``e_in_mv``         -80      mV    :math:`E_{in}`         inhibitory reversal potential
+    ``tau_syn_ex_ms``   5        ms    :math:`\tau_{syn,ex}`  excitatory synaptic time constant
+    ``tau_syn_in_ms``   10       ms    :math:`\tau_{syn,in}`  inhibitory synaptic time constant
+    ``t_ref_ms``        2        ms    :math:`t_{ref}`        no second spike within it
+    ``v_th_mv``         -20      mV    :math:`V_{spike}`      spike detection threshold
+    ``i_e_pa``          0        pA    :math:`I_e`            constant input current
+    ``max_substep_ms``  0.1      ms    :math:`h_{max}`        largest exponential-Euler sub-step
+    ==================  =======  ====  =====================  ===================================
+
+    State variables: ``v_mv`` (starts at :math:`E_L`), the gates ``m``,
+    ``h``, ``n`` (start at their steady state at :math:`E_L`, as NEST) and
+    ``g_ex_ns``, ``g_in_ns`` (start at 0). Weights in nS (>= 0 on both
+    receptors). Brette et al. (2007)'s benchmark 3 uses these defaults, with
+    a 3 ms refractory period and the gates starting at 0
+    (:mod:`evospikenet.models.cobahh`).
+
+    Notes
+    -----
+    .. math::
+
+        C_m \frac{dV}{dt} = -g_{Na} m^3 h (V - E_{Na}) - g_K n^4 (V - E_K) - g_L (V - E_L)
+        - g_{ex}(V - E_{ex}) - g_{in}(V - E_{in}) + I_e
+
+    with :math:`\dot x = \alpha_x(1 - x) - \beta_x x` for :math:`x = m, h, n`, the
+    Traub & Miles (1991) rates of :math:`u = V - V_T` (1/ms):
+    :math:`\alpha_m = 0.32(13 - u)/(e^{(13-u)/4} - 1)`,
+    :math:`\beta_m = 0.28(u - 40)/(e^{(u-40)/5} - 1)`,
+    :math:`\alpha_h = 0.128 e^{(17-u)/18}`, :math:`\beta_h = 4/(1 + e^{(40-u)/5})`,
+    :math:`\alpha_n = 0.032(15 - u)/(e^{(15-u)/5} - 1)`,
+    :math:`\beta_n = 0.5 e^{(10-u)/40}`.
+
+    Integration: exponential Euler (Brian2's ``exponential_euler``, the
+    method of its ``COBAHH.py``) in ``ceil(dt_ms / max_substep_ms)`` sub-steps,
+    each variable relaxing exactly towards its equilibrium with the others
+    frozen at the sub-step start; first order (measured 0.96 in the core's
+    tests). A neuron spikes in a step that ends with :math:`V` above
+    ``v_th_mv`` unless a spike came less than ``t_ref_ms`` before (no reset,
+    no clamping). NEST detects the spike at the peak of a potential above
+    :math:`V_T + 30` mV instead, a fraction of a millisecond later.
+
+    References
+    ----------
+    Traub RD, Miles R (1991) Neuronal networks of the hippocampus. Cambridge
+    University Press.
+
+    Brette R et al. (2007) Simulation of networks of spiking neurons: a
+    review of tools and strategies. J Comput Neurosci 23:349-398.
+    doi:10.1007/s10827-007-0038-6
+    """
+
+    model: ClassVar[str] = "hh_cond_exp_traub"
+    state_variables: ClassVar[dict[str, str]] = {
+        "v_mv": "v",
+        "m": "m",
+        "h": "h",
+        "n": "n",
+        "g_ex_ns": "syn_ex",
+        "g_in_ns": "syn_in",
+    }
+
+    c_m_pf: float = 200.0
+    g_na_ns: float = 20000.0
+    g_k_ns: float = 6000.0
+    g_l_ns: float = 10.0
+    e_na_mv: float = 50.0
+    e_k_mv: float = -90.0
+    e_l_mv: float = -60.0
+    v_t_mv: float = -63.0
+    e_ex_mv: float = 0.0
+    e_in_mv: float = -80.0
+    tau_syn_ex_ms: float = 5.0
+    tau_syn_in_ms: float = 10.0
+    t_ref_ms: float = 2.0
+    v_th_mv: float = -20.0
+    i_e_pa: float = 0.0
+    max_substep_ms: float = 0.1
+
+
 AeifPscExpParameters.__doc__ = (AeifPscExpParameters.__doc__ or "") + _AEIF_NOTES
 AeifCondExpParameters.__doc__ = (AeifCondExpParameters.__doc__ or "") + _AEIF_NOTES
 
 #: NEST model name -> its parameter class.
 POINT_MODELS: dict[str, type[PointParameters]] = {
-    cls.model: cls for cls in (IafPscAlphaParameters, AeifCondExpParameters, AeifPscExpParameters)
+    cls.model: cls
+    for cls in (
+        IafPscAlphaParameters,
+        AeifCondExpParameters,
+        AeifPscExpParameters,
+        HhCondExpTraubParameters,
+    )
 }

@@ -42,7 +42,7 @@ impl std::str::FromStr for Receptor {
 impl std::str::FromStr for Var {
     type Err = Error;
 
-    /// `"v"`, `"u"`, `"syn_ex"`, `"syn_in"` or `"w"`.
+    /// `"v"`, `"u"`, `"syn_ex"`, `"syn_in"`, `"w"`, `"m"`, `"h"` or `"n"`.
     fn from_str(name: &str) -> Result<Self> {
         match name {
             "v" => Ok(Self::V),
@@ -50,10 +50,13 @@ impl std::str::FromStr for Var {
             "syn_ex" => Ok(Self::SynEx),
             "syn_in" => Ok(Self::SynIn),
             "w" => Ok(Self::W),
+            "m" => Ok(Self::M),
+            "h" => Ok(Self::H),
+            "n" => Ok(Self::N),
             _ => Err(Error::invalid(
                 "variable",
                 name,
-                "must be one of v, u, syn_ex, syn_in, w",
+                "must be one of v, u, syn_ex, syn_in, w, m, h, n",
             )),
         }
     }
@@ -72,6 +75,12 @@ pub enum Var {
     SynIn,
     /// AdEx adaptation current (pA).
     W,
+    /// Hodgkin–Huxley sodium activation.
+    M,
+    /// Hodgkin–Huxley sodium inactivation.
+    H,
+    /// Hodgkin–Huxley potassium activation.
+    N,
 }
 
 impl Var {
@@ -83,6 +92,9 @@ impl Var {
             Self::SynEx => "syn_ex",
             Self::SynIn => "syn_in",
             Self::W => "w",
+            Self::M => "m",
+            Self::H => "h",
+            Self::N => "n",
         }
     }
 }

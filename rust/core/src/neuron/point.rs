@@ -1,13 +1,19 @@
-//! The NEST point-neuron models behind one interface, so that the engine
+//! The NEST point-neuron models (`iaf_psc_alpha`, AdEx, `hh_cond_exp_traub`) behind one interface, so that the engine
 //! registers them with one population kind ([`PointNeuron`]) and builds
 //! them from `(name, value)` parameter pairs ([`PointNeuron::build`]).
 
 use crate::neuron::aeif::{Aeif, AeifParams};
+use crate::neuron::hh::{Hh, HhParams};
 use crate::neuron::iaf_psc_alpha::{IafPscAlpha, IafPscAlphaParams};
 use crate::{Error, Result};
 
 /// Model names [`PointNeuron::build`] takes (NEST's).
-pub const MODELS: [&str; 3] = ["iaf_psc_alpha", "aeif_cond_exp", "aeif_psc_exp"];
+pub const MODELS: [&str; 4] = [
+    "iaf_psc_alpha",
+    "aeif_cond_exp",
+    "aeif_psc_exp",
+    "hh_cond_exp_traub",
+];
 
 /// Named parameter values, each to be read exactly once.
 pub struct ParamSet<'a> {
@@ -55,6 +61,8 @@ pub enum PointNeuron {
     IafPscAlpha(IafPscAlpha),
     /// `aeif_cond_exp` or `aeif_psc_exp`.
     Aeif(Aeif),
+    /// `hh_cond_exp_traub`.
+    Hh(Hh),
 }
 
 impl PointNeuron {
@@ -72,6 +80,7 @@ impl PointNeuron {
                 let cond = model == "aeif_cond_exp";
                 Self::Aeif(Aeif::new(AeifParams::from_set(&mut set, cond)?, n, dt_ms)?)
             }
+            "hh_cond_exp_traub" => Self::Hh(Hh::new(HhParams::from_set(&mut set)?, n, dt_ms)?),
             _ => {
                 return Err(Error::invalid(
                     "model",
@@ -90,6 +99,7 @@ impl PointNeuron {
             Self::IafPscAlpha(_) => "iaf_psc_alpha",
             Self::Aeif(a) if a.params.conductance => "aeif_cond_exp",
             Self::Aeif(_) => "aeif_psc_exp",
+            Self::Hh(_) => "hh_cond_exp_traub",
         }
     }
 
@@ -98,6 +108,7 @@ impl PointNeuron {
         match self {
             Self::IafPscAlpha(_) => false,
             Self::Aeif(a) => a.params.conductance,
+            Self::Hh(_) => true,
         }
     }
 
@@ -108,10 +119,12 @@ impl PointNeuron {
             (Self::IafPscAlpha(m), false) => &mut m.state.arrived_in,
             (Self::Aeif(m), true) => &mut m.state.syn_ex,
             (Self::Aeif(m), false) => &mut m.state.syn_in,
+            (Self::Hh(m), true) => &mut m.state.g_ex,
+            (Self::Hh(m), false) => &mut m.state.g_in,
         }
     }
 
-    /// The state variable of engine name `name` (`v`, `syn_ex`, `syn_in`, `w`).
+    /// The state variable of engine name `name` (`v`, `syn_ex`, `syn_in`, `w`, `m`, `h`, `n`).
     pub fn var_mut(&mut self, name: &str) -> Option<&mut Vec<f64>> {
         match (self, name) {
             (Self::IafPscAlpha(m), "v") => Some(&mut m.state.v_mv),
@@ -121,6 +134,12 @@ impl PointNeuron {
             (Self::Aeif(m), "w") => Some(&mut m.state.w_pa),
             (Self::Aeif(m), "syn_ex") => Some(&mut m.state.syn_ex),
             (Self::Aeif(m), "syn_in") => Some(&mut m.state.syn_in),
+            (Self::Hh(m), "v") => Some(&mut m.state.v_mv),
+            (Self::Hh(m), "m") => Some(&mut m.state.m),
+            (Self::Hh(m), "h") => Some(&mut m.state.h),
+            (Self::Hh(m), "n") => Some(&mut m.state.n),
+            (Self::Hh(m), "syn_ex") => Some(&mut m.state.g_ex),
+            (Self::Hh(m), "syn_in") => Some(&mut m.state.g_in),
             _ => None,
         }
     }
@@ -135,6 +154,12 @@ impl PointNeuron {
             (Self::Aeif(m), "w") => Some(&m.state.w_pa),
             (Self::Aeif(m), "syn_ex") => Some(&m.state.syn_ex),
             (Self::Aeif(m), "syn_in") => Some(&m.state.syn_in),
+            (Self::Hh(m), "v") => Some(&m.state.v_mv),
+            (Self::Hh(m), "m") => Some(&m.state.m),
+            (Self::Hh(m), "h") => Some(&m.state.h),
+            (Self::Hh(m), "n") => Some(&m.state.n),
+            (Self::Hh(m), "syn_ex") => Some(&m.state.g_ex),
+            (Self::Hh(m), "syn_in") => Some(&m.state.g_in),
             _ => None,
         }
     }
@@ -165,6 +190,18 @@ impl PointNeuron {
                     &mut s.ref_left,
                 ]
             }
+            Self::Hh(m) => {
+                let s = &mut m.state;
+                vec![
+                    &mut s.v_mv,
+                    &mut s.m,
+                    &mut s.h,
+                    &mut s.n,
+                    &mut s.g_ex,
+                    &mut s.g_in,
+                    &mut s.ref_left,
+                ]
+            }
         }
     }
 
@@ -173,6 +210,7 @@ impl PointNeuron {
         match self {
             Self::IafPscAlpha(m) => &mut m.state.i_e_pa,
             Self::Aeif(m) => &mut m.state.i_e_pa,
+            Self::Hh(m) => &mut m.state.i_e_pa,
         }
     }
 
@@ -182,6 +220,7 @@ impl PointNeuron {
         match self {
             Self::IafPscAlpha(m) => m.step(i_ext, spikes),
             Self::Aeif(m) => m.step(i_ext, spikes),
+            Self::Hh(m) => m.step(i_ext, spikes),
         }
     }
 }
