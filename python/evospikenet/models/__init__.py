@@ -15,6 +15,7 @@ from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import (
     brunel2000,
+    brunel_alpha,
     cobahh,
     izhikevich2003,
     izhikevich2006,
@@ -65,6 +66,10 @@ def _coba(scale: float, **kw: Any) -> BuiltModel:
     return vogels_abbott.build_coba(
         n=max(10, round(4000 * validation.positive("scale", scale))), **kw
     )
+
+
+def _brunel_alpha(scale: float, **kw: Any) -> BuiltModel:
+    return brunel_alpha.build(scale=scale, **kw)
 
 
 def _cobahh(scale: float, **kw: Any) -> BuiltModel:
@@ -159,6 +164,16 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _brunel,
         ("regime", "g", "eta"),
+        partitionable=True,
+    ),
+    "brunel_alpha": ModelInfo(
+        "brunel_alpha",
+        "Brunel 2000 model A with alpha currents (NEST's brunel_alpha example): 12500 "
+        "iaf_psc_alpha neurons, J = 0.1 mV PSP peak",
+        "Brunel (2000) J Comput Neurosci 8:183",
+        0.1,
+        _brunel_alpha,
+        ("g", "eta"),
         partitionable=True,
     ),
     "potjans2014": ModelInfo(
