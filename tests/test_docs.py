@@ -121,3 +121,17 @@ def test_no_pointers_outside_the_repository() -> None:
         for m in OUTSIDE.finditer(text)
     ]
     assert bad == []
+
+
+def test_point_model_tables_match_the_classes() -> None:
+    from evospikenet.point_models import POINT_MODELS
+
+    for model, cls in POINT_MODELS.items():
+        rows = ext.point_parameter_rows(model)
+        assert [r[0].strip("`") for r in rows] == [f.name for f in fields(cls)]
+        assert all(r[2] == ext.unit_of(r[0].strip("`")) for r in rows)
+        state = {r[0].strip("`"): r for r in ext.point_state_rows(model)}
+        assert state["v_mv"][1] == "``e_l_mv``"
+        assert set(state) == set(cls.state_variables)
+    alpha = {r[0].strip("`"): r[1] for r in ext.point_parameter_rows("iaf_psc_alpha")}
+    assert alpha["tau_syn_ex_ms"] == "2" and alpha["e_l_mv"] == "-70"  # NEST 3.10's

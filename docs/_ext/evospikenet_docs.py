@@ -11,7 +11,9 @@ build time from the installed package, so they cannot drift from it:
 ``evospikenet-parameters izhikevich``
     The presets of :data:`~evospikenet.network.IZHIKEVICH_PRESETS` and the
     keyword defaults of :meth:`~evospikenet.network.Network.izhikevich`.
-``evospikenet-state lif`` / ``evospikenet-state izhikevich``
+``evospikenet-parameters iaf_psc_alpha`` (``aeif_cond_exp``, ``aeif_psc_exp``)
+    The parameter classes of :mod:`evospikenet.point_models`, as for ``lif``.
+``evospikenet-state lif`` / ``evospikenet-state izhikevich`` / ``evospikenet-state iaf_psc_alpha``
     Every state variable (:attr:`~evospikenet.network.Population.state_variables`)
     and its initial value, read from a freshly built one-neuron population.
 ``evospikenet-cli``
@@ -55,6 +57,10 @@ STATE_MEANINGS = {
     "g_in_ns": "inhibitory synaptic conductance",
     "u": "recovery variable (the paper's units)",
     "i_syn_pa": "synaptic input current (the paper's units)",
+    "w_pa": "adaptation current",
+    "m": "sodium activation",
+    "h": "sodium inactivation",
+    "n": "potassium activation",
 }
 
 
@@ -107,34 +113,62 @@ def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*out, ""]
 
 
-def lif_parameter_rows() -> list[list[str]]:
-    """Rows (name, default, unit, symbol, meaning) of the LIF parameters.
+def dataclass_parameter_rows(cls: type) -> list[list[str]]:
+    """Rows (name, default, unit, symbol, meaning) of a parameter dataclass.
 
     Raises
     ------
     ValueError
         The docstring table and the dataclass disagree (a name or a default).
     """
-    from evospikenet.network import LIFParameters
-
-    documented = {
-        row["name"].strip("`"): row for row in parse_simple_table(LIFParameters.__doc__ or "")
-    }
+    name = cls.__name__
+    documented = {row["name"].strip("`"): row for row in parse_simple_table(cls.__doc__ or "")}
     rows = []
-    for f in fields(LIFParameters):
+    for f in fields(cls):
         if f.name not in documented:
-            raise ValueError(f"LIFParameters.{f.name} is missing from its docstring table")
+            raise ValueError(f"{name}.{f.name} is missing from its docstring table")
         doc = documented.pop(f.name)
         default = _fmt(f.default) if f.default is not MISSING else ""
         if doc["default"] != default:
             raise ValueError(
-                f"LIFParameters docstring says {f.name} = {doc['default']}, the code {default}"
+                f"{name} docstring says {f.name} = {doc['default']}, the code {default}"
             )
         if doc["unit"] != unit_of(f.name):
-            raise ValueError(f"LIFParameters docstring gives {f.name} the unit {doc['unit']!r}")
+            raise ValueError(f"{name} docstring gives {f.name} the unit {doc['unit']!r}")
         rows.append([f"``{f.name}``", default, doc["unit"], doc["symbol"], doc["meaning"]])
     if documented:
-        raise ValueError(f"LIFParameters docstring documents unknown fields {sorted(documented)}")
+        raise ValueError(f"{name} docstring documents unknown fields {sorted(documented)}")
+    return rows
+
+
+def lif_parameter_rows() -> list[list[str]]:
+    """Rows (name, default, unit, symbol, meaning) of the LIF parameters."""
+    from evospikenet.network import LIFParameters
+
+    return dataclass_parameter_rows(LIFParameters)
+
+
+def point_parameter_rows(model: str) -> list[list[str]]:
+    """Rows of the parameters of a NEST point-neuron model (``iaf_psc_alpha``, ...)."""
+    from evospikenet.point_models import POINT_MODELS
+
+    return dataclass_parameter_rows(POINT_MODELS[model])
+
+
+def point_state_rows(model: str) -> list[list[str]]:
+    """Rows (name, initial value, unit, meaning) of a NEST point-neuron model's state."""
+    from evospikenet.network import Network
+
+    pop = Network(dt_ms=0.1).point(model, "x", 1)
+    rows = []
+    for var in pop.state_variables:
+        value = float(pop.get(var)[0])
+        initial = _fmt(value)
+        if var == "v_mv":
+            if value != pop.params.e_l_mv:  # type: ignore[attr-defined]
+                raise ValueError(f"{model} v_mv no longer starts at e_l_mv")
+            initial = "``e_l_mv``"
+        rows.append([f"``{var}``", initial, unit_of(var), STATE_MEANINGS[var]])
     return rows
 
 
@@ -238,22 +272,34 @@ class _TableDirective(SphinxDirective):
 
 
 class ParametersDirective(_TableDirective):
-    """``evospikenet-parameters lif|izhikevich``."""
+    """``evospikenet-parameters lif|izhikevich|iaf_psc_alpha|aeif_cond_exp|aeif_psc_exp``."""
 
     def tables(self, what: str) -> list[str]:  # noqa: D102
+        from evospikenet.point_models import POINT_MODELS
+
+        if what in POINT_MODELS:
+            return _list_table(
+                ["name", "default", "unit", "symbol", "meaning"], point_parameter_rows(what)
+            )
         if what == "lif":
             return _list_table(
                 ["name", "default", "unit", "symbol", "meaning"], lif_parameter_rows()
             )
         if what == "izhikevich":
             return _list_table(["preset", "a", "b", "c (mV)", "d"], izhikevich_parameter_rows())
-        raise ValueError("expected lif or izhikevich")
+        raise ValueError("expected lif, izhikevich or a NEST point model (iaf_psc_alpha, ...)")
 
 
 class StateDirective(_TableDirective):
-    """``evospikenet-state lif|izhikevich``."""
+    """``evospikenet-state lif|izhikevich|iaf_psc_alpha|aeif_cond_exp|aeif_psc_exp``."""
 
     def tables(self, what: str) -> list[str]:  # noqa: D102
+        from evospikenet.point_models import POINT_MODELS
+
+        if what in POINT_MODELS:
+            return _list_table(
+                ["state variable", "initial value", "unit", "meaning"], point_state_rows(what)
+            )
         if what == "lif":
             return _list_table(
                 ["state variable", "initial value", "unit", "synapse models", "meaning"],
@@ -263,7 +309,7 @@ class StateDirective(_TableDirective):
             return _list_table(
                 ["state variable", "initial value", "unit", "meaning"], izhikevich_state_rows()
             )
-        raise ValueError("expected lif or izhikevich")
+        raise ValueError("expected lif, izhikevich or a NEST point model (iaf_psc_alpha, ...)")
 
 
 class SignatureDirective(_TableDirective):

@@ -66,6 +66,12 @@ class Engine:
         e_in_mv: float = 0.0,
     ) -> int:
         """Add a LIF population (``synapse``: current, conductance, delta); return its index."""
+    def add_point(self, name: str, n: int, model: str, params: list[tuple[str, float]]) -> int:
+        """Add NEST point neurons (``iaf_psc_alpha``, ``aeif_*_exp``, ``hh_cond_exp_traub``).
+
+        ``params`` gives every parameter of the model once (NEST names with
+        unit suffixes, e.g. ``c_m_pf``); return the population's index.
+        """
     def add_izhikevich(
         self,
         name: str,

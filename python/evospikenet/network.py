@@ -35,6 +35,13 @@ from evospikenet import _core, validation
 from evospikenet.distributions import Constant, Distribution, Normal, Uniform, as_distribution
 from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 from evospikenet.partition import Part
+from evospikenet.point_models import (
+    POINT_MODELS,
+    AeifCondExpParameters,
+    AeifPscExpParameters,
+    IafPscAlphaParameters,
+    PointParameters,
+)
 from evospikenet.validation import count as _count
 from evospikenet.validation import finite as _finite
 from evospikenet.validation import indices as _indices
@@ -52,6 +59,7 @@ __all__ = [
     "LIFParameters",
     "LIFPopulation",
     "Network",
+    "PointPopulation",
     "PoissonGroupPopulation",
     "PoissonInput",
     "Population",
@@ -350,6 +358,25 @@ class IzhikevichPopulation(Population):
 
     def _state_names(self) -> dict[str, str]:
         return {"v_mv": "v", "u": "u", "i_syn_pa": "syn_ex"}
+
+
+class PointPopulation(Population):
+    """Neurons of one of NEST's point-neuron models (:mod:`evospikenet.point_models`).
+
+    ``model`` is NEST's name (``iaf_psc_alpha``, ``aeif_cond_exp``,
+    ``aeif_psc_exp``); ``params`` the parameter object; the state variables
+    are listed in its class's docstring (``state_variables``).
+    """
+
+    def __init__(
+        self, network: Network, name: str, n: int, index: int, params: PointParameters
+    ) -> None:
+        super().__init__(network, name, n, index)
+        self.params = params
+        self.model = params.model
+
+    def _state_names(self) -> dict[str, str]:
+        return dict(self.params.state_variables)
 
 
 class SpikeSourcePopulation(Population):
@@ -1030,6 +1057,105 @@ class Network:
             )  # fmt: skip
         pop = LIFPopulation(self, name, count, index, p)
         return self._register(pop, identity)  # type: ignore[no-any-return]
+
+    def point(
+        self,
+        model: str,
+        name: str,
+        n: int,
+        params: PointParameters | None = None,
+        *,
+        rng_key: int | None = None,
+        neuron_ids: npt.ArrayLike | None = None,
+        **overrides: Any,
+    ) -> PointPopulation:
+        """Add ``n`` neurons of NEST point-neuron model ``model``.
+
+        Parameters
+        ----------
+        model : str
+            ``iaf_psc_alpha``, ``aeif_cond_exp`` or ``aeif_psc_exp``
+            (:data:`evospikenet.point_models.POINT_MODELS`).
+        name : str
+            Unique population name.
+        n : int
+            Number of neurons.
+        params : PointParameters, optional
+            Base parameters (of the model's class), updated by ``overrides``;
+            default NEST 3.10's.
+        rng_key, neuron_ids : optional
+            Identity of the population's random streams, as in :meth:`lif`.
+        **overrides : float
+            Parameter fields by name (e.g. ``tau_syn_ex_ms=0.5``).
+
+        Returns
+        -------
+        PointPopulation
+            Neurons start in NEST's initial state (``v_mv`` at ``e_l_mv``);
+            ``i_e_pa`` is their initial bias (:meth:`Population.set_bias`).
+
+        Raises
+        ------
+        InvalidParameterError
+            Unknown model or parameter name, a parameter object of another
+            model, a non-finite or out-of-domain value, a taken name.
+        """
+        if model not in POINT_MODELS:
+            raise InvalidParameterError.of(
+                "model", model, f"unknown neuron model (known: {', '.join(POINT_MODELS)})"
+            )
+        cls = POINT_MODELS[model]
+        if params is not None and not isinstance(params, cls):
+            raise InvalidParameterError.of(
+                "params", type(params).__name__, f"must be {cls.__name__} for {model}"
+            )
+        p = cls.from_mapping(overrides, params)
+        count = _count("n", n)
+        identity = _identity(count, rng_key, neuron_ids)
+        if self._is_remote(name):
+            index = self._proxy(name, count)
+        else:
+            index = self._engine.add_point(name, count, model, p.pairs())
+        return self._register(PointPopulation(self, name, count, index, p), identity)  # type: ignore[no-any-return]
+
+    def iaf_psc_alpha(
+        self,
+        name: str,
+        n: int,
+        params: IafPscAlphaParameters | None = None,
+        **overrides: Any,
+    ) -> PointPopulation:
+        """Add NEST ``iaf_psc_alpha`` neurons (parameters: ``IafPscAlphaParameters``).
+
+        Same as :meth:`point` with ``model="iaf_psc_alpha"``.
+        """
+        return self.point("iaf_psc_alpha", name, n, params, **overrides)
+
+    def aeif_cond_exp(
+        self,
+        name: str,
+        n: int,
+        params: AeifCondExpParameters | None = None,
+        **overrides: Any,
+    ) -> PointPopulation:
+        """Add NEST ``aeif_cond_exp`` AdEx neurons (parameters: ``AeifCondExpParameters``).
+
+        Same as :meth:`point` with ``model="aeif_cond_exp"``.
+        """
+        return self.point("aeif_cond_exp", name, n, params, **overrides)
+
+    def aeif_psc_exp(
+        self,
+        name: str,
+        n: int,
+        params: AeifPscExpParameters | None = None,
+        **overrides: Any,
+    ) -> PointPopulation:
+        """Add NEST ``aeif_psc_exp`` AdEx neurons (parameters: ``AeifPscExpParameters``).
+
+        Same as :meth:`point` with ``model="aeif_psc_exp"``.
+        """
+        return self.point("aeif_psc_exp", name, n, params, **overrides)
 
     def izhikevich(
         self,

@@ -69,6 +69,7 @@ from evospikenet.network import (
     RemoteProjection,
 )
 from evospikenet.plasticity import STANDALONE_RULES, rule_fields, rule_from_params
+from evospikenet.point_models import POINT_MODELS
 
 if TYPE_CHECKING:
     import jsonschema
@@ -157,6 +158,15 @@ def _lif_params() -> dict[str, Any]:
     return _obj(props, description="LIFParameters fields; defaults are NEST's iaf_psc_exp")
 
 
+def _point_params(model: str) -> dict[str, Any]:
+    cls = POINT_MODELS[model]
+    props = {
+        f.name: _num(f"{f.name} (default {f.default})", default=f.default)
+        for f in dataclasses.fields(cls)
+    }
+    return _obj(props, description=f"{cls.__name__} fields; defaults are NEST 3.10's {model}")
+
+
 def _rule_params(rule: str) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for name, (kind, choices) in rule_fields(rule).items():
@@ -209,7 +219,7 @@ def spec_schema() -> dict[str, Any]:
         ],
     }  # fmt: skip
     count = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
-    models = ["lif", "izhikevich", "spike_source"]
+    models = ["lif", "izhikevich", *POINT_MODELS, "spike_source"]
     common = {
         "model": {"enum": models, "default": "lif"},
         "n": {**count, "description": "size"},
@@ -238,6 +248,20 @@ def spec_schema() -> dict[str, Any]:
         },
         ("n",),
     )  # fmt: skip
+    points = {
+        model: _obj(
+            {
+                **common,
+                "params": {"$ref": f"#/$defs/{model}_params"},
+                "init": _obj({k: {"$ref": "#/$defs/distribution",
+                                  "description": f"state variable {k}"}
+                              for k in cls.state_variables}),
+                "bias_pa": _scalar_or_array("bias current (pA), replacing i_e_pa"),
+            },
+            ("n",),
+        )
+        for model, cls in POINT_MODELS.items()
+    }  # fmt: skip
     source = _obj(
         {
             **common,
@@ -252,6 +276,7 @@ def spec_schema() -> dict[str, Any]:
         "allOf": [
             _when("model", "lif", lif, default=True),
             _when("model", "izhikevich", izh),
+            *(_when("model", m, schema) for m, schema in points.items()),
             _when("model", "spike_source", source),
         ],
     }
@@ -359,7 +384,11 @@ def spec_schema() -> dict[str, Any]:
         },
         "required": ["populations"],
         "additionalProperties": False,
-        "$defs": {"distribution": dist, "lif_params": _lif_params()},
+        "$defs": {
+            "distribution": dist,
+            "lif_params": _lif_params(),
+            **{f"{m}_params": _point_params(m) for m in POINT_MODELS},
+        },
     }  # fmt: skip
 
 
@@ -637,6 +666,9 @@ def build_from_spec(
             if model == "lif":
                 with _at("params"):
                     pop = net.lif(str(name), int(entry["n"]), **entry.get("params", {}))
+            elif model in POINT_MODELS:
+                with _at("params"):
+                    pop = net.point(model, str(name), int(entry["n"]), **entry.get("params", {}))
             elif model == "izhikevich":
                 pop = net.izhikevich(
                     str(name), int(entry["n"]), entry.get("preset", "RS"),

@@ -15,8 +15,11 @@ from evospikenet import validation
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import (
     brunel2000,
+    brunel_alpha,
+    cobahh,
     izhikevich2003,
     izhikevich2006,
+    naud2008,
     potjans2014,
     song2000,
     vogels_abbott,
@@ -63,6 +66,18 @@ def _coba(scale: float, **kw: Any) -> BuiltModel:
     return vogels_abbott.build_coba(
         n=max(10, round(4000 * validation.positive("scale", scale))), **kw
     )
+
+
+def _brunel_alpha(scale: float, **kw: Any) -> BuiltModel:
+    return brunel_alpha.build(scale=scale, **kw)
+
+
+def _cobahh(scale: float, **kw: Any) -> BuiltModel:
+    return cobahh.build(n=max(10, round(4000 * validation.positive("scale", scale))), **kw)
+
+
+def _naud2008(scale: float, **kw: Any) -> BuiltModel:
+    return naud2008.build(n=max(1, round(validation.positive("scale", scale))), **kw)
 
 
 def _izh(scale: float, **kw: Any) -> BuiltModel:
@@ -116,6 +131,25 @@ MODELS: dict[str, ModelInfo] = {
         ("delay_ms",),
         partitionable=True,
     ),
+    "cobahh": ModelInfo(
+        "cobahh",
+        "Brette et al. 2007 benchmark 3: 4000 Hodgkin-Huxley (Traub-Miles) neurons with "
+        "conductance synapses, self-sustained (Brian2's COBAHH example)",
+        "Brette et al. (2007) J Comput Neurosci 23:349",
+        0.1,
+        _cobahh,
+        ("delay_ms", "max_substep_ms"),
+        partitionable=True,
+    ),
+    "naud2008": ModelInfo(
+        "naud2008",
+        "Naud et al. 2008 AdEx firing patterns: tonic, adapting, initial burst, regular "
+        "bursting, delayed accelerating, transient; one population each (scale neurons)",
+        "Naud et al. (2008) Biol Cybern 99:335",
+        0.1,
+        _naud2008,
+        ("model", "max_substep_ms"),
+    ),
     "izhikevich2003": ModelInfo(
         "izhikevich2003",
         "Izhikevich 2003 network of 1000 heterogeneous neurons with thalamic noise",
@@ -130,6 +164,16 @@ MODELS: dict[str, ModelInfo] = {
         0.1,
         _brunel,
         ("regime", "g", "eta"),
+        partitionable=True,
+    ),
+    "brunel_alpha": ModelInfo(
+        "brunel_alpha",
+        "Brunel 2000 model A with alpha currents (NEST's brunel_alpha example): 12500 "
+        "iaf_psc_alpha neurons, J = 0.1 mV PSP peak",
+        "Brunel (2000) J Comput Neurosci 8:183",
+        0.1,
+        _brunel_alpha,
+        ("g", "eta"),
         partitionable=True,
     ),
     "potjans2014": ModelInfo(

@@ -126,6 +126,20 @@ impl Engine {
         detached(py, || net.add_lif(name, n, params))
     }
 
+    /// Add `n` neurons of NEST point-neuron model `model` with parameters
+    /// `params` (every parameter of the model, NEST names with unit suffixes).
+    fn add_point(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        n: u32,
+        model: &str,
+        params: Vec<(String, f64)>,
+    ) -> PyResult<usize> {
+        let net = &mut self.net;
+        detached(py, || net.add_point(name, n, model, &params))
+    }
+
     fn add_izhikevich(
         &mut self,
         py: Python<'_>,

@@ -8,6 +8,7 @@ use crate::connect::{self, BuildSpec, Dist, Rule, Streams};
 use crate::csr::{self, Csr, SynapseArrays};
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState};
+use crate::neuron::point::PointNeuron;
 use crate::rng::{self, tag};
 use crate::validate::{less_than, non_negative};
 use crate::{Error, Result};
@@ -83,6 +84,20 @@ impl Network {
         let n = a.len() as u32;
         let state = IzhState::new(a, b, c, d)?;
         self.push_population(name, n, Model::Izhikevich { params, state })
+    }
+
+    /// Add `n` neurons of one of NEST's point-neuron models (`model`, one
+    /// of [`crate::neuron::point::MODELS`]) with every parameter of the
+    /// model given once in `params` (NEST's names with unit suffixes).
+    pub fn add_point(
+        &mut self,
+        name: &str,
+        n: u32,
+        model: &str,
+        params: &[(String, f64)],
+    ) -> Result<usize> {
+        let neuron = PointNeuron::build(model, n as usize, params, self.dt_ms)?;
+        self.push_population(name, n, Model::Point(neuron))
     }
 
     /// Add `n` spike sources firing at `times_ms` (neuron `neurons[k]` at

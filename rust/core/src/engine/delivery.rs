@@ -384,6 +384,7 @@ pub(super) fn update_population(
                 run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
             }
         }
+        Model::Point(m) => m.step(&pop.i_ext, &mut pop.spikes),
         Model::Izhikevich { params, state } => {
             let blocks: Vec<IzhBlock<'_>> = state
                 .v_mv

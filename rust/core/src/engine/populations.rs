@@ -7,6 +7,7 @@ use super::EventQueue;
 use crate::csr::Csr;
 use crate::neuron::izhikevich::{IzhParams, IzhState};
 use crate::neuron::lif::{LifParams, LifPropagator, LifState, LifSynapse};
+use crate::neuron::point::PointNeuron;
 use crate::plasticity::Plasticity;
 use crate::rng::{self};
 use crate::{Error, Result};
@@ -41,17 +42,21 @@ impl std::str::FromStr for Receptor {
 impl std::str::FromStr for Var {
     type Err = Error;
 
-    /// `"v"`, `"u"`, `"syn_ex"` or `"syn_in"`.
+    /// `"v"`, `"u"`, `"syn_ex"`, `"syn_in"`, `"w"`, `"m"`, `"h"` or `"n"`.
     fn from_str(name: &str) -> Result<Self> {
         match name {
             "v" => Ok(Self::V),
             "u" => Ok(Self::U),
             "syn_ex" => Ok(Self::SynEx),
             "syn_in" => Ok(Self::SynIn),
+            "w" => Ok(Self::W),
+            "m" => Ok(Self::M),
+            "h" => Ok(Self::H),
+            "n" => Ok(Self::N),
             _ => Err(Error::invalid(
                 "variable",
                 name,
-                "must be one of v, u, syn_ex, syn_in",
+                "must be one of v, u, syn_ex, syn_in, w, m, h, n",
             )),
         }
     }
@@ -68,6 +73,30 @@ pub enum Var {
     SynEx,
     /// Inhibitory synaptic variable (pA or nS).
     SynIn,
+    /// AdEx adaptation current (pA).
+    W,
+    /// Hodgkin–Huxley sodium activation.
+    M,
+    /// Hodgkin–Huxley sodium inactivation.
+    H,
+    /// Hodgkin–Huxley potassium activation.
+    N,
+}
+
+impl Var {
+    /// The engine's name of the variable.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V => "v",
+            Self::U => "u",
+            Self::SynEx => "syn_ex",
+            Self::SynIn => "syn_in",
+            Self::W => "w",
+            Self::M => "m",
+            Self::H => "h",
+            Self::N => "n",
+        }
+    }
 }
 
 /// Neuron model and state of a population.
@@ -89,6 +118,8 @@ pub enum Model {
         /// State and per-neuron parameters.
         state: IzhState,
     },
+    /// One of NEST's point-neuron models (`iaf_psc_alpha`, AdEx).
+    Point(PointNeuron),
     /// An input port: spikes pushed from outside between runs, emitted
     /// `latency_steps` after the step they carry.
     Port {
@@ -197,6 +228,7 @@ impl Population {
             Model::Izhikevich { state, .. } => {
                 vec![&mut state.v_mv, &mut state.u, &mut state.i_syn]
             }
+            Model::Point(m) => m.reset_vars(),
             Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. } => Vec::new(),
         }
     }
@@ -247,6 +279,7 @@ impl Population {
                 (_, Receptor::Inhibitory) => (&mut state.syn_in, None),
             }),
             (Model::Izhikevich { state, .. }, _) => Some((&mut state.i_syn, None)),
+            (Model::Point(m), r) => Some((m.input_mut(r == Receptor::Excitatory), None)),
             (Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. }, _) => None,
         }
     }
@@ -288,6 +321,7 @@ impl Population {
     pub(super) fn weight_sign(&self, receptor: Receptor) -> Option<bool> {
         match (&self.model, receptor) {
             (Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. }, _) => None,
+            (Model::Point(m), _) if m.conductance() => Some(true),
             (
                 Model::Lif {
                     params:
@@ -320,6 +354,7 @@ impl Population {
             (Model::Izhikevich { state, .. }, Var::V) => Ok(&state.v_mv),
             (Model::Izhikevich { state, .. }, Var::U) => Ok(&state.u),
             (Model::Izhikevich { state, .. }, Var::SynEx) => Ok(&state.i_syn),
+            (Model::Point(m), var) => m.var(var.name()).ok_or_else(bad),
             _ => Err(bad()),
         }
     }
@@ -340,6 +375,7 @@ impl Population {
             (Model::Izhikevich { state, .. }, Var::V) => Ok(&mut state.v_mv),
             (Model::Izhikevich { state, .. }, Var::U) => Ok(&mut state.u),
             (Model::Izhikevich { state, .. }, Var::SynEx) => Ok(&mut state.i_syn),
+            (Model::Point(m), var) => m.var_mut(var.name()).ok_or_else(bad),
             _ => Err(bad()),
         }
     }
@@ -348,6 +384,7 @@ impl Population {
         match &mut self.model {
             Model::Lif { state, .. } => Some(&mut state.i_e_pa),
             Model::Izhikevich { state, .. } => Some(&mut state.i_e_pa),
+            Model::Point(m) => Some(m.bias_mut()),
             Model::Source { .. } | Model::Port { .. } | Model::PoissonGroup { .. } => None,
         }
     }
