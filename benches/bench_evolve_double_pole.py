@@ -5,11 +5,11 @@
         [--systems evospikenet,neat-python] [--generations 200] [--neat-pop 150]
 
 Per seed and task, each system runs until its champion solves the task or the
-generations run out (evaluations to solve count whole generations). DPV: solved = a genome balances 100,000 steps from the standard
+generations run out. DPV: solved = a genome balances 100,000 steps from the standard
 start. DPNV: the champion of a generation (best damping fitness) balances 100,000 steps
-and passes the generalisation test (>= 200 of 625). Evaluations to solve count fitness
-evaluations up to the solving generation, champion tests excluded (as Stanley &
-Miikkulainen 2002). EvoSpikeNet: `evolve("double-pole" | "double-pole-nv")`,
+and passes the generalisation test (>= 200 of 625). Evaluations to solve count whole
+generations up to the solving one, champion tests excluded (as Stanley & Miikkulainen
+2002). EvoSpikeNet: `evolve("double-pole" | "double-pole-nv")`,
 population 50, one worker, the closed loop in the Rust core. neat-python: the
 pure-Python port of the same physics (benches/peers/neat_double_pole.py, its
 configuration documented there). `--systems` may add EvoSpikeNet ablations:

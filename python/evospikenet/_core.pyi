@@ -597,6 +597,9 @@ def chrono_row_sums(time_steps: int, tau: float) -> npt.NDArray[np.float32]:
         As :func:`chrono_mask`.
     """
 
+__all__ += ["ShardSession"]
+
+@final
 class ShardSession:
     """One lockstep shard's Zenoh session (crate ``evospikenet-exchange``).
 

@@ -691,7 +691,7 @@ def _run_rust(
                 msg = _rejected_message(me, culprit, failure["reason"])
             finish(msg)
             raise LockstepError(msg, node=culprit, last_step=last)
-        finish()
+        finish("")
         time.sleep(0.05)  # let the last packets leave before the session closes
     finally:
         session.close()
