@@ -3,11 +3,12 @@
 Each run starts K ``evospikenet brain shard`` processes (Zenoh peers on
 loopback, multicast scouting off, a fresh namespace) and merges their
 spikes; the SHA-256 of the merged, sorted raster must equal the
-single-process run's: CUBA (``delay_ms=0.1``; two populations, so K <= 2),
-Potjans & Diesmann at scale 0.1 (K = 2, 3, 4) and the Cook 2019 shards
-(K = 3), with 1 and 2 threads per shard. Faults: a killed (``kill -9``) or stopped (SIGSTOP)
-shard stops the others with exit 1 naming it; a shard of another seed is
-refused by name.
+single-process run's: CUBA (``delay_ms=0.1``; K = 1, 2, 3, 4: its two
+populations split by population for K <= 2, and for K = 3, 4 into neuron
+ranges, E over K - 1 nodes), Potjans & Diesmann at scale 0.1 (K = 2, 3, 4)
+and the Cook 2019 shards (K = 3), with 1 and 2 threads per shard. Faults: a
+killed (``kill -9``) or stopped (SIGSTOP) shard stops the others with exit 1
+naming it; a shard of another seed is refused by name.
 """
 
 from __future__ import annotations
@@ -72,10 +73,23 @@ def _check(
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("nodes", [1, 2])
+@pytest.mark.parametrize("nodes", [1, 2, 3, 4])
 def test_cuba_identity(nodes: int, threads: int, tmp_path: Path) -> None:
     plan = ShardPlan.for_model("cuba", nodes, seed=SEED, options=CUBA)
+    assert len(plan.nodes) == nodes and bool(plan.ranges) == (nodes > 2)
     _check(plan, 100.0, threads, tmp_path, min_spikes=1000)
+    if nodes > 2:  # E's ranges: every node wrote its own neurons, with whole-population ids
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(tmp_path / "spikes.parquet")
+        node = np.asarray(table.column("node").to_pylist())
+        pop = np.asarray(table.column("population").to_pylist())
+        neuron = table.column("neuron").to_numpy()
+        for name, ranges in plan.ranges.items():
+            lo, hi = ranges["E"]
+            mine = node == name
+            assert mine.any() and set(pop[mine]) == {"E"}
+            assert lo <= neuron[mine].min() and neuron[mine].max() < hi
 
 
 def test_python_exchange_identity(tmp_path: Path) -> None:
@@ -270,8 +284,9 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     base = ["--duration-ms", "10", "--out", out]
     r = runner.invoke(cli, ["brain", "simulate", *base])
     assert r.exit_code == 2 and "MODEL, --manifest or --spec" in r.output
-    r = runner.invoke(cli, ["brain", "simulate", "cuba", "--nodes", "3", *base])
-    assert r.exit_code == 2 and "nodes" in r.output
+    # more nodes than populations split the largest ones, up to 64 nodes
+    r = runner.invoke(cli, ["brain", "simulate", "cuba", "--nodes", "65", *base])
+    assert r.exit_code == 2 and "nodes = 65" in r.output and "between 1 and 64" in r.output
     r = runner.invoke(cli, ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "X", *base])
     assert r.exit_code == 2 and "node_id" in r.output
     r = runner.invoke(cli, ["brain", "shard", "cuba", "--nodes", "2", "--node-id", "E",

@@ -8,7 +8,12 @@ import struct
 import numpy as np
 import pytest
 
-from evospikenet.brain.lockstep import ShardPlan, assign_populations, raster_sha256
+from evospikenet.brain.lockstep import (
+    ShardPlan,
+    assign_populations,
+    raster_sha256,
+    split_populations,
+)
 from evospikenet.brain.packet import (
     HEADER,
     KIND_HELLO,
@@ -128,6 +133,46 @@ def test_config_and_assignment() -> None:
     assert cuba.node_id(1) == "I" and cuba.node_id("1") == "I"
     with pytest.raises(InvalidParameterError, match="node_id"):
         cuba.node_id("X")
+    # more nodes than populations: the largest parts split, contiguous ranges
+    assert split_populations({"E": 3200, "I": 800}, 3) == [
+        ("E", 0, 1600),
+        ("E", 1600, 3200),
+        ("I", 0, 800),
+    ]
+    assert split_populations({"E": 3200, "I": 800}, 5) == [
+        ("E", 0, 800),
+        ("E", 800, 1600),
+        ("E", 1600, 2400),
+        ("E", 2400, 3200),
+        ("I", 0, 800),
+    ]
+    assert split_populations({"a": 10, "b": 10, "c": 3}, 5) == [
+        ("a", 0, 5),
+        ("a", 5, 10),
+        ("b", 0, 5),
+        ("b", 5, 10),
+        ("c", 0, 3),
+    ]
+    assert split_populations({"a": 3, "b": 2}, 5) == [
+        ("a", 0, 1),
+        ("a", 1, 2),
+        ("a", 2, 3),
+        ("b", 0, 1),
+        ("b", 1, 2),
+    ]
+    for k in (1, 6):
+        with pytest.raises(InvalidParameterError, match="nodes"):
+            split_populations({"a": 3, "b": 2}, k)
+    four = ShardPlan.for_model("cuba", 4, options={"delay_ms": 0.1})
+    assert four.nodes == {"E.0": ("E",), "E.1": ("E",), "E.2": ("E",), "I": ("I",)}
+    assert four.ranges == {"E.0": {"E": (0, 1067)}, "E.1": {"E": (1067, 2134)},
+                           "E.2": {"E": (2134, 3200)}}  # fmt: skip
+    assert four.part("E.1").ranges == {"E": (1067, 2134)} and four.part("I").ranges == {}
+    assert four.node_of() == {"E": "E.0", "I": "I"} and "ranges" in four.to_json()
+    assert "ranges" not in cuba.to_json()
+    for k in (0, 65):
+        with pytest.raises(InvalidParameterError, match="between 1 and 64"):
+            ShardPlan.for_model("cuba", k, options={"delay_ms": 0.1})
     other = ShardPlan.for_model("cuba", 2, seed=1, options={"delay_ms": 0.1})
     assert cuba.fingerprint(10.0) != other.fingerprint(10.0)
     assert cuba.fingerprint(10.0) != cuba.fingerprint(20.0)

@@ -3,7 +3,10 @@
 Issue 11: CUBA split by population (E | I), Potjans & Diesmann at scale 0.1
 split by layer (4 parts), and Cook et al. (2019) split into the shards that
 ``map_connectome`` writes; each with 1 and 2 threads, plus a negative
-control and the errors of :class:`~evospikenet.partition.Part`.
+control and the errors of :class:`~evospikenet.partition.Part`. CUBA with
+its populations split into neuron ranges (``Part.ranges``, 3 and 4 parts),
+and the synapses of split projections of every rule, with drawn weights
+and delays, against the whole projection.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evospikenet.brain.lockstep import split_populations
+from evospikenet.distributions import Normal, Uniform
 from evospikenet.errors import InvalidParameterError
 from evospikenet.models import BuiltModel, build_model
-from evospikenet.network import Network, RemoteProjection
+from evospikenet.network import Network, RemoteProjection, SplitProjection
 from evospikenet.partition import Part, advance, check_parts, deliver, run_parts
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "connectome_config.yaml"
@@ -97,6 +102,145 @@ def test_cuba_parts_exports_imports_and_proxies() -> None:
     # projections from the proxy are real, with their nominal delays
     from_i = [p for p in net.projections if p.pre is inh]
     assert from_i and np.all(from_i[0].arrays()["delay_ms"] == pytest.approx(0.1))
+
+
+def _merged(*built: BuiltModel) -> Trains:
+    """(steps, neuron) per population, merged over parts holding ranges of it, sorted."""
+    pieces: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for b in built:
+        for name, (steps, neurons) in _trains(b).items():
+            pieces.setdefault(name, []).append((steps, neurons))
+    out: Trains = {}
+    for name, got in pieces.items():
+        steps = np.concatenate([g[0] for g in got])
+        neurons = np.concatenate([g[1] for g in got])
+        order = np.lexsort((neurons, steps))
+        out[name] = (steps[order], neurons[order])
+    return out
+
+
+def _range_parts(sizes: dict[str, int], k: int, latency_ms: float) -> list[Part]:
+    return [
+        Part({name}, latency_ms, None if (lo, hi) == (0, sizes[name]) else {name: (lo, hi)})
+        for name, lo, hi in split_populations(sizes, k)
+    ]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("k", [3, 4])
+def test_cuba_split_into_neuron_ranges(k: int, threads: int) -> None:
+    # E (3200) in k - 1 ranges, I (800) whole: every projection has a split end.
+    whole = _cuba(None, threads)
+    whole.run(200.0)
+    reference = _trains(whole)
+    assert reference["E"][0].size > 2000
+    parts = [_cuba(p, threads) for p in _range_parts({"E": 3200, "I": 800}, k, 0.1)]
+    assert sum(p.network.populations["E"].span is not None for p in parts) == k - 1
+    assert run_parts([p.network for p in parts], 200.0) == 2000
+    _assert_identical(_merged(*parts), reference)
+
+
+def test_split_population_parts() -> None:
+    part = _cuba(Part({"E"}, 0.1, {"E": (1000, 2000)}), 1)
+    net = part.network
+    exc = net.populations["E"]
+    assert exc.span == (1000, 2000) and exc.n == 3200 and not exc.remote
+    assert net.exports == {"E"} and net.imports == {"E", "I"}
+    assert net.ports["E"].n == 3200 and exc.rng_key == net.ports["E"].rng_key
+    assert exc.get("v_mv").shape == (1000,)
+    proj = next(p for p in net.projections if p.pre is exc and p.post is exc)
+    assert isinstance(proj, SplitProjection) and len(proj.indices) == 2
+    # 0.02 of the 3200 x 1000 pairs onto this range (~64000), 5 standard deviations
+    assert abs(len(proj) - 64000) < 5 * 64000**0.5
+    with pytest.raises(InvalidParameterError, match="split over parts"):
+        proj.weights()
+    with pytest.raises(InvalidParameterError, match="split over parts"):
+        net.connect_arrays(exc, exc, [0], [1], 1.0, 0.1)
+    with pytest.raises(InvalidParameterError, match="split over parts"):
+        net.state_monitor(exc, "v_mv", [0])
+    net.run(20.0)
+    steps, neurons = part.monitors["E"].t_ms, part.monitors["E"].neuron
+    assert steps.size > 0 and neurons.min() >= 1000 and neurons.max() < 2000
+    with pytest.raises(InvalidParameterError, match="ranges"):
+        Part({"E"}, 0.1, {"I": (0, 10)})
+    with pytest.raises(InvalidParameterError, match=r"ranges\.E"):
+        Part({"E"}, 0.1, {"E": (5, 5)})
+    with pytest.raises(InvalidParameterError, match=r"ranges\.E"):
+        _cuba(Part({"E"}, 0.1, {"E": (0, 4000)}), 1)
+    # overlapping ranges of one population in two parts
+    a, b = (_cuba(Part({"E"}, 0.1, {"E": r}), 1).network for r in ((0, 2000), (1999, 3200)))
+    with pytest.raises(InvalidParameterError, match="local"):
+        check_parts([a, b])
+
+
+_RULES = [
+    {"p": 0.2, "allow_autapses": False},
+    {"indegree": 6},
+    {"outdegree": 5, "allow_autapses": False},
+    {"total_number": 400},
+    {"rule": "all_to_all"},
+    {"rule": "one_to_one"},
+]
+
+
+def _split_net(part: Part | None, latency_ms: float) -> tuple[Network, list]:
+    """Populations A (40) and B (40), one projection per rule and pair, drawn weights and delays."""
+    net = Network(dt_ms=0.1, seed=SEED, part=part)
+    a, b = net.lif("A", 40), net.lif("B", 40)
+    projs = []
+    for pre, post in ((a, a), (a, b), (b, a), (b, b)):
+        for rule in _RULES:
+            projs.append(net.connect(
+                pre, post, weight=Normal(20.0, 5.0, low=0.0),
+                delay_ms=Uniform(latency_ms, 2.0), **rule,
+            ))  # fmt: skip
+    return net, projs
+
+
+def _synapses(proj: object, net: Network, latency: int) -> np.ndarray:
+    """Rows (pre, post, weight, delay steps) of ``proj`` in whole-population indices."""
+    if isinstance(proj, RemoteProjection):
+        return np.zeros((0, 4))
+    if not isinstance(proj, SplitProjection):
+        pre, post, w, d = net._engine.projection_arrays(proj.index)
+        d = d.astype(np.float64) + (latency if proj.pre.remote else 0)  # from a port
+        return np.stack([pre, post, w, d], axis=1).astype(np.float64)
+    rows = []
+    post_lo = proj.post.span[0] if proj.post.span else 0
+    for k, index in enumerate(proj.indices):
+        pre, post, w, d = net._engine.projection_arrays(index)
+        from_port = proj.pre.remote or k > 0  # the local range's object comes first
+        pre_lo = 0 if from_port or proj.pre.span is None else proj.pre.span[0]
+        d = d.astype(np.float64) + (latency if from_port else 0)
+        rows.append(np.stack([pre + pre_lo, post + post_lo, w, d], axis=1).astype(np.float64))
+    return np.concatenate(rows)
+
+
+def _sorted_rows(x: np.ndarray) -> np.ndarray:
+    return x[np.lexsort(x.T[::-1])]
+
+
+def test_split_projections_are_the_whole_projections_cut() -> None:
+    # A split as 0..13 | 13..40 and B as 0..25 | 25..40 over two parts, and a
+    # third part holding B whole against a split A: every synapse of every
+    # rule (weights and delays drawn) appears in exactly one part, as drawn
+    # by the whole network.
+    latency = 3
+    whole, projs = _split_net(None, latency * 0.1)
+    expected = [_sorted_rows(_synapses(p, whole, 0)) for p in projs]
+    for layout in (
+        [({"A", "B"}, {"A": (0, 13), "B": (0, 25)}), ({"A", "B"}, {"A": (13, 40), "B": (25, 40)})],
+        [({"A"}, {"A": (0, 13)}), ({"A"}, {"A": (13, 40)}), ({"B"}, None)],
+    ):
+        got: list[list[np.ndarray]] = [[] for _ in projs]
+        for local, ranges in layout:
+            net, part_projs = _split_net(Part(local, latency * 0.1, ranges), latency * 0.1)
+            for k, proj in enumerate(part_projs):
+                got[k].append(_synapses(proj, net, latency))
+        for k, rule in enumerate(_RULES * 4):
+            rows = _sorted_rows(np.concatenate(got[k]))
+            assert expected[k].shape[0] > 0
+            np.testing.assert_array_equal(rows, expected[k], err_msg=f"projection {k}: {rule}")
 
 
 def test_cuba_with_zero_delay_cannot_be_split() -> None:

@@ -133,6 +133,23 @@ class Engine:
         delay_ms: _Dist,
     ) -> int:
         """Build a projection with a connection rule; return its index."""
+    def connect_window(
+        self,
+        pre: int,
+        post: int,
+        receptor_name: str,
+        rule: str,
+        value: float,
+        allow_autapses: bool,
+        weight: _Dist,
+        delay_ms: _Dist,
+        pre_ids: npt.NDArray[np.uint64],
+        post_ids: npt.NDArray[np.uint64],
+        post_from: int,
+        same_population: bool,
+        pieces: list[tuple[int, int, int, int]],
+    ) -> list[int]:
+        """Build this part's synapses of a projection between split populations; return indices."""
     def connect_arrays(
         self,
         pre: int,
@@ -630,7 +647,7 @@ class ShardSession:
         engine: Engine,
         me: str,
         peers: list[str],
-        exports: list[tuple[str, int]],
+        exports: list[tuple[str, int, int]],
         imports: list[tuple[str, int]],
         chunk: int,
         total: int,

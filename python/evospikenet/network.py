@@ -67,6 +67,7 @@ __all__ = [
     "RemoteProjection",
     "SpikeMonitor",
     "SpikeSourcePopulation",
+    "SplitProjection",
     "StateMonitor",
 ]
 
@@ -194,6 +195,13 @@ class Population:
         (``Network(part=...)``, :mod:`evospikenet.partition`): its engine
         object is the input port ``network.ports[name]``, and setting its
         state or bias does nothing here.
+    span : tuple of int or None
+        ``(lo, hi)`` for a population **split** over parts (``Part.ranges``):
+        this part simulates its neurons ``lo <= i < hi`` (the engine object
+        holds ``hi - lo`` neurons, with the global ids of those neurons) and
+        receives the others' spikes through ``network.ports[name]``. ``n``,
+        arrays given to it (shape ``(n,)``) and recorded neuron indices stay
+        those of the whole population. None otherwise.
     """
 
     model = "population"
@@ -204,6 +212,19 @@ class Population:
         self.n = n
         self.index = index
         self.remote = False
+        self.span: tuple[int, int] | None = None
+
+    def _local(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Return the entries of this part's neurons of a per-neuron array (shape ``(n,)``)."""
+        if self.span is None or values.ndim != 1 or values.shape[0] != self.n:
+            return values  # not split, or a bad shape for the core to report
+        return np.ascontiguousarray(values[self.span[0] : self.span[1]])
+
+    def _refuse_split(self, what: str) -> None:
+        if self.span is not None:
+            raise InvalidParameterError.of(
+                "population", self.name, f"is split over parts: {what} is not supported on it"
+            )
 
     def __len__(self) -> int:
         return self.n
@@ -254,6 +275,9 @@ class Population:
     def get(self, variable: str) -> npt.NDArray[np.float64]:
         """Return the current values of a state variable (a copy), float64, shape ``(n,)``.
 
+        For a population split over parts, of this part's neurons only
+        (shape ``(hi - lo,)``, see :attr:`span`).
+
         Raises
         ------
         InvalidParameterError
@@ -287,7 +311,8 @@ class Population:
         else:
             if np.ndim(values) == 0:
                 _finite(variable, values)  # type: ignore[arg-type]
-            self.network._engine.set_state(self.index, var, _float_array(values, self.n))
+            arr = self._local(_float_array(values, self.n))
+            self.network._engine.set_state(self.index, var, arr)
 
     def set_bias(self, i_e_pa: float | npt.ArrayLike) -> None:
         """Set the constant bias current (pA), a scalar or shape ``(n,)``.
@@ -301,7 +326,7 @@ class Population:
         """
         if self.remote:
             return  # the owning part sets it
-        self.network._engine.set_bias(self.index, _float_array(i_e_pa, self.n))
+        self.network._engine.set_bias(self.index, self._local(_float_array(i_e_pa, self.n)))
 
 
 class LIFPopulation(Population):
@@ -541,7 +566,9 @@ class PoissonInput(_InputHandle):
         """
         if self.target.remote:
             return  # an input of the part that simulates the target
-        self.network._engine.set_poisson_rates(self.index, _float_array(rate_hz, self.target.n))
+        self.network._engine.set_poisson_rates(
+            self.index, self.target._local(_float_array(rate_hz, self.target.n))
+        )
 
     def schedule(self, times_ms: Sequence[float], rates_hz: npt.ArrayLike) -> None:
         """Make the rates piecewise constant in time (an inhomogeneous Poisson input).
@@ -584,6 +611,8 @@ class PoissonInput(_InputHandle):
             )
         if self.target.remote:
             return  # an input of the part that simulates the target
+        if self.target.span is not None:  # this part's neurons of a split population
+            arr = arr[:, self.target.span[0] : self.target.span[1]]
         self.network._engine.set_poisson_schedule(
             self.index, steps, np.ascontiguousarray(arr).ravel()
         )
@@ -615,7 +644,7 @@ class CurrentInput(_InputHandle):
         if self.target.remote:
             return  # an input of the part that simulates the target
         self.network._engine.set_current_amplitudes(
-            self.index, _float_array(amplitudes_pa, self.target.n)
+            self.index, self.target._local(_float_array(amplitudes_pa, self.target.n))
         )
 
 
@@ -735,6 +764,43 @@ class RemoteProjection(Projection):
         raise self._refuse()
 
 
+@dataclass(frozen=True)
+class SplitProjection(Projection):
+    """A projection with an end split over parts (``Part.ranges``), in one part.
+
+    ``Network.connect`` returns it where ``pre`` or ``post`` is a population
+    split over parts: this part's synapses (onto its neurons of ``post``)
+    live in one engine projection per presynaptic object (``indices``: from
+    this part's neurons of ``pre``, from the input port standing for the
+    others); ``index`` is the first. ``len`` counts them all; reading or
+    changing the synapses raises :class:`~evospikenet.errors.InvalidParameterError`.
+    """
+
+    indices: tuple[int, ...] = ()
+
+    def _refuse(self) -> InvalidParameterError:
+        return InvalidParameterError.of(
+            "projection",
+            f"{self.pre.name}->{self.post.name}",
+            "has an end split over parts: its synapses are not readable as one projection",
+        )
+
+    def __len__(self) -> int:
+        return sum(int(self.network._engine.projection_size(i)) for i in self.indices)
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:  # noqa: D102
+        raise self._refuse()
+
+    def bcm_threshold(self) -> npt.NDArray[np.float64]:  # noqa: D102
+        raise self._refuse()
+
+    def weights(self) -> npt.NDArray[np.float64]:  # noqa: D102
+        raise self._refuse()
+
+    def set_weights(self, values: float | npt.ArrayLike) -> None:  # noqa: D102
+        raise self._refuse()
+
+
 class SpikeMonitor:
     """Records the spikes of a population.
 
@@ -756,7 +822,11 @@ class SpikeMonitor:
     def _spikes(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         if self.index < 0:  # on a remote proxy: records nothing
             return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
-        return self.network._engine.spikes(self.index)
+        steps, neurons = self.network._engine.spikes(self.index)
+        span = self.population.span
+        if span is not None and span[0]:  # indices in the whole population
+            neurons = neurons + np.uint32(span[0])
+        return steps, neurons
 
     @property
     def t_ms(self) -> npt.NDArray[np.float64]:
@@ -952,6 +1022,7 @@ class Network:
         self.ports: dict[str, InputPort] = {}
         self._exports: set[str] = set()
         self._imports: set[str] = set()
+        self._ids: dict[str, npt.NDArray[np.uint64] | None] = {}
         self.dt_ms = dt_ms
         self.seed = int(seed)
         self.threads = int(threads)
@@ -985,17 +1056,56 @@ class Network:
         self.ports[name] = InputPort(self, name, n, index, self._latency)
         return index
 
+    def _span(self, name: str, n: int, splittable: bool = True) -> tuple[int, int] | None:
+        """Return this part's neurons ``(lo, hi)`` of ``name`` if it is split (``Part.ranges``)."""
+        if self.part is None or name not in self.part.ranges:
+            return None
+        lo, hi = self.part.ranges[name]
+        if not splittable:
+            raise InvalidParameterError.of(
+                f"ranges.{name}", (lo, hi), "only neuron populations can be split over parts"
+            )
+        if hi > n:
+            raise InvalidParameterError.of(
+                f"ranges.{name}", (lo, hi), f"passes the {n} neurons of the population"
+            )
+        return lo, hi
+
+    def _count_here(self, name: str, n: int, splittable: bool = True) -> int:
+        """Neurons of population ``name`` this part's engine object holds."""
+        span = self._span(name, n, splittable)
+        return n if span is None else span[1] - span[0]
+
     def _register(
         self,
         pop: Population,
         identity: tuple[int | None, npt.NDArray[np.uint64] | None] = (None, None),
     ) -> Any:
         key, ids = identity
-        if key is not None or ids is not None:
+        span = self._span(pop.name, pop.n)
+        if span is not None and pop.name not in self.ports:
+            # A split population: the engine object holds neurons lo..hi with
+            # their global ids; the input port standing for the whole (same
+            # rng key and ids) brings the other parts' neurons' spikes.
+            key = int(self._engine.rng_key(pop.index)) if key is None else key
+            whole = np.arange(pop.n, dtype=np.uint64) if ids is None else ids
+            local = np.ascontiguousarray(whole[span[0] : span[1]])
+            self._engine.set_identity(pop.index, key, local)
+            port = int(self._engine.add_input_port(f"{pop.name} (other parts)", pop.n,
+                                                   self._latency))  # fmt: skip
+            self._engine.set_identity(port, key, ids)
+            self.ports[pop.name] = InputPort(self, pop.name, pop.n, port, self._latency)
+            pop.span = span
+        elif key is not None or ids is not None:
             self._engine.set_identity(pop.index, key, ids)
-        pop.remote = pop.name in self.ports
+        pop.remote = pop.name in self.ports and pop.span is None
+        self._ids[pop.name] = ids
         self.populations[pop.name] = pop
         return pop
+
+    def _whole_ids(self, pop: Population) -> npt.NDArray[np.uint64]:
+        ids = self._ids.get(pop.name)
+        return np.arange(pop.n, dtype=np.uint64) if ids is None else ids
 
     def lif(
         self,
@@ -1052,8 +1162,9 @@ class Network:
             index = self._proxy(name, count)
         else:
             index = self._engine.add_lif(
-                name, count, p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv, p.v_reset_mv,
-                p.t_ref_ms, p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv, p.e_in_mv,
+                name, self._count_here(name, count), p.c_m_pf, p.tau_m_ms, p.e_l_mv, p.v_th_mv,
+                p.v_reset_mv, p.t_ref_ms, p.synapse, p.tau_syn_ex_ms, p.tau_syn_in_ms, p.e_ex_mv,
+                p.e_in_mv,
             )  # fmt: skip
         pop = LIFPopulation(self, name, count, index, p)
         return self._register(pop, identity)  # type: ignore[no-any-return]
@@ -1115,7 +1226,8 @@ class Network:
         if self._is_remote(name):
             index = self._proxy(name, count)
         else:
-            index = self._engine.add_point(name, count, model, p.pairs())
+            here = self._count_here(name, count)
+            index = self._engine.add_point(name, here, model, p.pairs())
         return self._register(PointPopulation(self, name, count, index, p), identity)  # type: ignore[no-any-return]
 
     def iaf_psc_alpha(
@@ -1219,6 +1331,9 @@ class Network:
         if self._is_remote(name):
             index = self._proxy(name, count)
         else:
+            span = self._span(name, count)
+            if span is not None:
+                arrays = [np.ascontiguousarray(a[span[0] : span[1]]) for a in arrays]
             index = self._engine.add_izhikevich(
                 name, arrays[0], arrays[1], arrays[2], arrays[3], tau
             )
@@ -1251,6 +1366,7 @@ class Network:
         count = _count("n", n)
         t = np.ascontiguousarray(times_ms, dtype=np.float64).ravel()
         idx = _indices("neurons", neurons)
+        self._span(name, count, splittable=False)
         if self._is_remote(name):
             index = self._proxy(name, count)
         else:
@@ -1313,6 +1429,7 @@ class Network:
                 str(rates.shape),
             )
         identity = _identity(count, rng_key, neuron_ids)
+        self._span(name, count, splittable=False)
         if self._is_remote(name):
             index = self._proxy(name, count)
         else:
@@ -1497,10 +1614,14 @@ class Network:
         d = as_distribution("delay_ms", delay_ms)
         self._check_member(pre, "pre")
         self._check_member(post, "post")
-        if pre.remote or post.remote:
+        split = pre.span is not None or post.span is not None
+        if (pre.remote or post.remote) and not split:
             remote = self._cross_part(pre, post, receptor)
             if remote is not None:
                 return remote
+        if split and post.remote:  # onto another part: this part's slice of pre is exported
+            self._exports.add(pre.name)
+            return RemoteProjection(self, pre, post, receptor, -1)
         expected = {
             "fixed_probability": rule_value * pre.n * post.n,
             "fixed_indegree": rule_value * post.n,
@@ -1512,6 +1633,10 @@ class Network:
         validation.fits_in_memory(
             kind, value, expected * validation.SYNAPSE_BYTES, self._synapse_bytes
         )
+        if split:
+            return self._connect_split(
+                pre, post, receptor, rule_name, rule_value, bool(allow_autapses), w, d
+            )
         index = self._engine.connect(
             pre.index,
             post.index,
@@ -1551,6 +1676,8 @@ class Network:
         """
         self._check_member(pre, "pre")
         self._check_member(post, "post")
+        pre._refuse_split("connect_arrays")
+        post._refuse_split("connect_arrays")
         pi = _indices("pre_index", pre_index)
         po = _indices("post_index", post_index)
         w = _float_array(weight, pi.size)
@@ -1562,6 +1689,46 @@ class Network:
         index = self._engine.connect_arrays(pre.index, post.index, receptor, pi, po, w, dl)
         proj = Projection(self, pre, post, receptor, index)
         self.projections.append(proj)
+        return proj
+
+    def _connect_split(
+        self, pre: Population, post: Population, receptor: Receptor, rule: str, value: float,
+        allow_autapses: bool, w: Distribution, d: Distribution,
+    ) -> Projection:  # fmt: skip
+        """Build this part's synapses of ``connect(pre, post)`` where an end is split over parts.
+
+        ``post`` is simulated here, whole or in part. The core draws the
+        projection between the whole populations (so it draws what the whole
+        network draws) and keeps the synapses onto this part's neurons of
+        ``post``: from this part's neurons of ``pre`` on its engine object,
+        from the others on the input port standing for ``pre`` (imported).
+        A ``pre`` simulated here is exported when ``post`` is split (the
+        other parts hold the rest of ``post``).
+        """
+        n_pre = pre.n
+        port = self.ports.get(pre.name)
+        if pre.remote:
+            assert port is not None
+            pieces = [(port.index, 0, n_pre, 0)]
+        elif pre.span is not None:
+            assert port is not None
+            lo, hi = pre.span
+            pieces = [(pre.index, lo, hi, lo)]
+            pieces += [(port.index, a, b, 0) for a, b in ((0, lo), (hi, n_pre)) if a < b]
+        else:
+            pieces = [(pre.index, 0, n_pre, 0)]
+        if pre.remote or pre.span is not None:
+            self._imports.add(pre.name)
+        if not pre.remote and post.span is not None:
+            self._exports.add(pre.name)
+        indices = self._engine.connect_window(
+            pre.index, post.index, receptor, rule, value, allow_autapses, w.spec(), d.spec(),
+            self._whole_ids(pre), self._whole_ids(post), 0 if post.span is None else post.span[0],
+            pre is post, pieces,
+        )  # fmt: skip
+        proj = SplitProjection(self, pre, post, receptor, int(indices[0]), tuple(indices))
+        self.projections.append(proj)
+        self._synapse_bytes += len(proj) * validation.SYNAPSE_BYTES
         return proj
 
     def _cross_part(
@@ -1659,6 +1826,8 @@ class Network:
                 f"gap junctions cannot join the local population {local.name!r} and a remote "
                 "one: voltage coupling cannot be exchanged as spikes; put both in one part",
             )
+        pre._refuse_split("gap junctions")
+        post._refuse_split("gap junctions")
         pi = _indices("pre_index", pre_index)
         po = _indices("post_index", post_index)
         g = _float_array(g_ns, pi.size)
@@ -1697,6 +1866,9 @@ class Network:
             )
         if isinstance(projection, RemoteProjection):
             return  # the part that simulates the target attaches it
+        if isinstance(projection, SplitProjection):
+            projection.pre._refuse_split("plasticity")
+            projection.post._refuse_split("plasticity")
         rule._attach(self._engine, projection.index)
         self._plasticity[projection.index] = rule
 
@@ -1789,6 +1961,7 @@ class Network:
         rates = _float_array(rate_hz, target.n) * sources
         if target.remote:
             return PoissonInput(self, target, -1)  # an input of the owning part
+        rates = target._local(rates)
         index = self._engine.add_poisson(target.index, receptor, rates, _finite("weight", weight))
         return PoissonInput(self, target, int(index))
 
@@ -1820,7 +1993,8 @@ class Network:
         self._check_member(target, "target")
         if target.remote:
             return CurrentInput(self, target, -1)  # an input of the owning part
-        index = self._engine.add_current_input(target.index, _float_array(amplitudes_pa, target.n))
+        amplitudes = target._local(_float_array(amplitudes_pa, target.n))
+        index = self._engine.add_current_input(target.index, amplitudes)
         return CurrentInput(self, target, int(index))
 
     def noise(self, target: Population, mean_pa: float, std_pa: float) -> int:
@@ -1880,6 +2054,8 @@ class Network:
         idx = None if neurons is None else _indices("neurons", neurons)
         if target.remote:
             return -1  # an input of the owning part
+        if idx is not None:
+            target._refuse_split("a step current onto some neurons")
         return int(self._engine.add_step_current(target.index, idx, t, a))
 
     # -- monitors ----------------------------------------------------------
@@ -1898,6 +2074,8 @@ class Network:
         idx = None if neurons is None else _indices("neurons", neurons)
         if population.remote:
             return SpikeMonitor(self, population, -1)  # records nothing (class docs)
+        if idx is not None:
+            population._refuse_split("a spike monitor of some neurons")
         mon = SpikeMonitor(self, population, self._engine.add_spike_monitor(population.index, idx))
         self.spike_monitors.append(mon)
         return mon
@@ -1923,6 +2101,7 @@ class Network:
         every = 1 if every_ms is None else _steps("every_ms", every_ms, self.dt_ms, minimum=1)
         if population.remote:
             return StateMonitor(self, population, variable, idx, -1)  # records nothing
+        population._refuse_split("a state monitor")
         mon = StateMonitor(
             self,
             population,
@@ -2033,7 +2212,10 @@ class Network:
 
         chunk = max(round(10.0 / self.dt_ms), count // 100, 1)
         out = self._engine.run_chunk(count, [p.index for p in pops], chunk, callback)
-        return {p.name: spikes for p, spikes in zip(pops, out, strict=True)}
+        return {
+            p.name: spikes if not (p.span and p.span[0]) else (spikes[0], spikes[1] + p.span[0])
+            for p, spikes in zip(pops, out, strict=True)
+        }
 
     def reset(self) -> None:
         """Start a new episode: initial state, nothing in flight, same weights.

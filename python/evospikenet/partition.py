@@ -21,6 +21,23 @@ latency_ms))`` builds one part:
 - gap junctions between a local and a remote population are refused
   (voltage coupling cannot be exchanged as spikes).
 
+A population can also be **split** over parts: ``Part(local, latency_ms,
+ranges={"E": (lo, hi)})`` simulates its neurons ``lo <= i < hi``. The
+population (``lif``, ``point``, ``izhikevich``) is built with those
+``hi - lo`` neurons and their global ids (so their initial state, Poisson
+input and noise are drawn as in the whole), plus an input port standing for
+the whole population (same rng key and ids) that brings the other ranges'
+spikes; it is imported and, where the other parts need its spikes, exported.
+Arrays given for it have the whole population's shape ``(n,)``, and its
+spikes carry indices in the whole population (spike monitors,
+:func:`advance`). A projection with a split end is drawn between the whole
+populations by the core, exactly as the whole network draws it, and cut to
+the synapses onto this part's neurons (``Engine.connect_window``; the part
+pays the time of drawing the whole projection); its sources on this part's
+range come from the population, the others from the port. Explicit synapses
+(``connect_arrays``), gap junctions, plasticity and state monitors on a
+split population are refused.
+
 The exchange loop (:func:`run_parts`): with ``c`` = the latency in steps
 (the minimum delay of the projections between parts), every chunk each part
 runs ``c`` steps returning the spikes of its exported populations
@@ -42,6 +59,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,23 +91,48 @@ class Part:
         Latency of the proxies' input ports = the exchange interval (one
         chunk): at most the minimum delay of the projections between parts,
         a positive multiple of ``dt_ms`` (checked by the network).
+    ranges : mapping of str to (int, int), optional
+        Populations of ``local`` this part simulates only in part: name ->
+        ``(lo, hi)``, its neurons ``lo <= i < hi`` (a population **split**
+        over parts, module docs). The other names of ``local`` are simulated
+        whole.
 
     Raises
     ------
     InvalidParameterError
         An empty or non-string ``local``, a non-finite or non-positive
-        ``latency_ms``.
+        ``latency_ms``, a range of a name not in ``local`` or not
+        ``0 <= lo < hi``.
     """
 
     local: frozenset[str]
     latency_ms: float
+    ranges: Mapping[str, tuple[int, int]]
 
-    def __init__(self, local: frozenset[str] | Iterable[str], latency_ms: float) -> None:
+    def __init__(
+        self,
+        local: frozenset[str] | Iterable[str],
+        latency_ms: float,
+        ranges: Mapping[str, tuple[int, int]] | None = None,
+    ) -> None:
         names = frozenset([local] if isinstance(local, str) else local)
         if not names or not all(isinstance(n, str) and n for n in names):
             raise InvalidParameterError.of(
                 "local", sorted(map(str, names)), "must be one or more population names"
             )
+        spans: dict[str, tuple[int, int]] = {}
+        for name, span in sorted((ranges or {}).items()):
+            if name not in names:
+                raise InvalidParameterError.of("ranges", name, "is not a name of local")
+            ok = isinstance(span, tuple | list) and len(span) == 2
+            ok = ok and all(
+                isinstance(x, int | np.integer) and not isinstance(x, bool) for x in span
+            )
+            if not ok or not 0 <= span[0] < span[1]:
+                raise InvalidParameterError.of(
+                    f"ranges.{name}", span, "must be (lo, hi) with 0 <= lo < hi"
+                )
+            spans[name] = (int(span[0]), int(span[1]))
         if (
             isinstance(latency_ms, bool)
             or not isinstance(latency_ms, int | float)
@@ -99,9 +142,20 @@ class Part:
             raise InvalidParameterError.of("latency_ms", latency_ms, "must be finite and > 0")
         object.__setattr__(self, "local", names)
         object.__setattr__(self, "latency_ms", float(latency_ms))
+        object.__setattr__(self, "ranges", MappingProxyType(spans))
+
+    def __hash__(self) -> int:
+        return hash((self.local, self.latency_ms, tuple(sorted(self.ranges.items()))))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Part):
+            return NotImplemented
+        return (self.local, self.latency_ms, dict(self.ranges)) == (
+            other.local, other.latency_ms, dict(other.ranges),
+        )  # fmt: skip
 
     def is_local(self, name: str) -> bool:
-        """Whether population ``name`` is simulated in this part."""
+        """Whether population ``name`` is simulated in this part (whole or split)."""
         return name in self.local
 
 
@@ -166,8 +220,9 @@ def check_parts(parts: Sequence[Network]) -> int:
 
     Every network must be a part, with the same ``dt_ms``, seed and step;
     every name in a part's ``local`` must be a population it simulates; no
-    population may be local to two parts; every population a part imports
-    must be exported by another part.
+    population may be local to two parts, unless each holds a range of it
+    (``Part.ranges``) and the ranges do not overlap; every population a
+    part imports must be exported by another part.
 
     Raises
     ------
@@ -177,7 +232,7 @@ def check_parts(parts: Sequence[Network]) -> int:
     if not parts:
         raise InvalidParameterError.of("parts", 0, "give at least one part")
     first = parts[0]
-    owner: dict[str, int] = {}
+    owner: dict[str, list[tuple[int, tuple[int, int] | None]]] = {}
     for k, net in enumerate(parts):
         part = _part_of(net)
         for name, value in (("dt_ms", net.dt_ms), ("seed", net.seed), ("t_ms", net.t_ms)):
@@ -191,15 +246,14 @@ def check_parts(parts: Sequence[Network]) -> int:
                 raise InvalidParameterError.of(
                     "local", name, f"part {k} has no population of that name"
                 )
-            if name in owner:
-                raise InvalidParameterError.of(
-                    "local", name, f"local to parts {owner[name]} and {k}"
-                )
-            owner[name] = k
+            span = pop.span
+            for j, other in owner.get(name, []):
+                if span is None or other is None or (span[0] < other[1] and other[0] < span[1]):
+                    raise InvalidParameterError.of("local", name, f"local to parts {j} and {k}")
+            owner.setdefault(name, []).append((k, span))
     for k, net in enumerate(parts):
         for name in sorted(net.imports):
-            src = owner.get(name)
-            if src is None or name not in parts[src].exports:
+            if not any(j != k and name in parts[j].exports for j, _ in owner.get(name, [])):
                 raise InvalidParameterError.of(
                     "parts", name, f"part {k} imports it but no other part exports it"
                 )

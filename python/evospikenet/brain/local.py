@@ -155,7 +155,7 @@ def merge_shard_spikes(
     """
     import pyarrow as pa
 
-    offsets, node_of = plan.offsets(), plan.node_of()
+    offsets = plan.offsets()
     total = round(duration_ms / plan.dt_ms)
     steps_l, gid_l, t_l, n_l, pop_l, node_l = [], [], [], [], [], []
     last = total
@@ -180,7 +180,7 @@ def merge_shard_spikes(
         t_l.append(table.t_ms)
         n_l.append(table.neuron)
         pop_l.append(pops)
-        node_l.append(np.array([node_of[p] for p in pops], dtype=object))
+        node_l.append(np.full(len(pops), node, dtype=object))
     steps = np.concatenate(steps_l) if steps_l else np.empty(0, np.uint64)
     gid = np.concatenate(gid_l) if gid_l else np.empty(0, np.uint64)
     keep = steps < np.uint64(last)

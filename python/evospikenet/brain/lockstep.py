@@ -13,7 +13,26 @@ the order the script builds them, are cut into ``K`` contiguous blocks of
 taking one more when they do not divide (``numpy.array_split``). Node
 ``i`` simulates block ``i``. A node is named after its population when
 every node holds one (``K`` = the number of populations), else
-``node{i}``. ``K`` above the number of populations is refused.
+``node{i}``. For a manifest or a spec, ``K`` above the number of
+populations is refused.
+
+**Split populations** (:func:`split_populations`, built-in models only): a
+model asked for more nodes than it has populations (``K`` at most
+:data:`MAX_NODES` and at most its number of neurons) splits its largest
+populations into contiguous neuron ranges. Every population starts as one
+part; ``K - P`` times, the population whose parts are largest
+(``n / parts``; the earlier in build order on a tie) gets one part more.
+Each population is then cut into its parts as ``numpy.array_split`` cuts
+``range(n)`` (the first ranges one neuron longer when they do not divide),
+and node ``i`` simulates the ``i``-th part in build order, named after the
+population, or ``{population}.{j}`` for its ``j``-th range (CUBA: ``K = 3``
+-> ``E.0`` = E 0..1599, ``E.1`` = E 1600..3199, ``I``; ``K = 4`` -> E in
+three ranges, ``I``). A node holding a range builds the population's
+neurons ``lo..hi`` with their global ids and an input port standing for
+the whole population (:class:`~evospikenet.partition.Part` ``ranges``);
+every projection is drawn between the whole populations and cut
+(``docs/random-streams.md``), and spikes travel with their index in the
+whole population.
 
 **Interval** ``c`` (steps) = ``latency_ms / dt_ms``: for a manifest, the
 smallest delay between shards (``min_inter_delay_ms``); for a built-in model
@@ -85,15 +104,19 @@ from evospikenet.partition import Part, advance, deliver
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "EXCHANGES",
+    "MAX_NODES",
     "ShardPlan",
     "ShardReport",
     "assign_populations",
     "partial_path",
     "raster_sha256",
     "run_shard",
+    "split_populations",
 ]
 
 DEFAULT_TIMEOUT_S = 5.0
+#: Most nodes a built-in model is split over (one local process each).
+MAX_NODES = 64
 #: Implementations of the exchange loop (module docs).
 EXCHANGES = ("rust", "python")
 #: How long a packet may still come after its sender's liveliness token went.
@@ -132,6 +155,43 @@ def assign_populations(names: Sequence[str], k: int) -> list[list[str]]:
     return [[names[i] for i in block] for block in np.array_split(np.arange(len(names)), k)]
 
 
+def split_populations(sizes: Mapping[str, int], k: int) -> list[tuple[str, int, int]]:
+    """Cut the populations ``sizes`` (name -> neurons, build order) into ``k`` parts (module docs).
+
+    Returns
+    -------
+    list of (str, int, int)
+        ``(population, lo, hi)`` per part, in build order: the part holds
+        neurons ``lo <= i < hi``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``k`` below the number of populations, above :data:`MAX_NODES` or
+        above the number of neurons.
+    """
+    names = list(sizes)
+    total = sum(int(n) for n in sizes.values())
+    top = min(MAX_NODES, total)
+    if isinstance(k, bool) or not isinstance(k, int) or not len(names) <= k <= top:
+        raise InvalidParameterError.of(
+            "nodes", k, f"must be between {len(names)} (the populations) and {top}"
+        )
+    parts = dict.fromkeys(names, 1)
+    for _ in range(k - len(names)):
+        # the largest parts (n / parts), the earliest on a tie: compare n_a * p_b with n_b * p_a
+        best = names[0]
+        for name in names[1:]:
+            if sizes[name] * parts[best] > sizes[best] * parts[name]:
+                best = name
+        parts[best] += 1
+    out = []
+    for name in names:
+        bounds = np.array_split(np.arange(int(sizes[name])), parts[name])
+        out += [(name, int(b[0]), int(b[-1]) + 1) for b in bounds]
+    return out
+
+
 def _sha256_file(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with Path(path).open("rb") as f:
@@ -153,7 +213,12 @@ class ShardPlan:
     kind : {"model", "manifest", "spec"}
         What ``source`` is.
     nodes : dict of str to tuple of str
-        Node id -> populations it simulates (assignment order).
+        Node id -> populations it simulates (assignment order), whole or a
+        range of them (``ranges``).
+    ranges : dict of str to dict of str to (int, int)
+        Node id -> ``{population: (lo, hi)}`` for the populations it
+        simulates only neurons ``lo..hi`` of (a built-in model split over
+        more nodes than populations, module docs); empty otherwise.
     sizes : dict of str to int
         Every population's size, in build order (global neuron ids are
         offsets in this order).
@@ -178,12 +243,32 @@ class ShardPlan:
     scale: float = 1.0
     options: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
+    ranges: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
     @staticmethod
     def _nodes(names: Sequence[str], k: int | None) -> dict[str, tuple[str, ...]]:
         blocks = assign_populations(names, len(names) if k is None else k)
         one_each = all(len(b) == 1 for b in blocks)
         return {(b[0] if one_each else f"node{i}"): tuple(b) for i, b in enumerate(blocks)}
+
+    @staticmethod
+    def _split_nodes(
+        sizes: Mapping[str, int], k: int
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, tuple[int, int]]]]:
+        parts = split_populations(sizes, k)
+        count = {name: sum(p[0] == name for p in parts) for name in sizes}
+        nodes: dict[str, tuple[str, ...]] = {}
+        ranges: dict[str, dict[str, tuple[int, int]]] = {}
+        seen: dict[str, int] = {}
+        for name, lo, hi in parts:
+            j = seen[name] = seen.get(name, -1) + 1
+            node = name if count[name] == 1 else f"{name}.{j}"
+            if node in nodes:  # a population named like another's range
+                raise InvalidParameterError.of("nodes", k, f"two nodes would be named {node!r}")
+            nodes[node] = (name,)
+            if count[name] > 1:
+                ranges[node] = {name: (lo, hi)}
+        return nodes, ranges
 
     @classmethod
     def for_model(
@@ -198,6 +283,9 @@ class ShardPlan:
     ) -> ShardPlan:
         """Plan a built-in model split by population over ``nodes`` nodes.
 
+        More nodes than populations split the largest populations into
+        neuron ranges (module docs), up to :data:`MAX_NODES` nodes.
+
         Raises
         ------
         InvalidParameterError
@@ -209,7 +297,17 @@ class ShardPlan:
         info = MODELS.get(model)
         dt = info.default_dt_ms if info is not None else 0.1
         probe = build_model(model, scale=scale, seed=seed, part=Part({_PROBE}, dt), **opts)
-        return cls._finish(model, "model", probe, nodes, latency_ms, seed, scale, opts, "")
+        plan = cls._finish(model, "model", probe, None, latency_ms, seed, scale, opts, "")
+        top = min(MAX_NODES, sum(plan.sizes.values()))
+        if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= top:
+            raise InvalidParameterError.of(
+                "nodes", nodes, f"must be between 1 and {top} (more than the {len(plan.sizes)} "
+                "populations split the largest)",
+            )  # fmt: skip
+        if nodes > len(plan.sizes):
+            by_node, ranges = cls._split_nodes(plan.sizes, nodes)
+            return dataclasses.replace(plan, nodes=by_node, ranges=ranges)
+        return dataclasses.replace(plan, nodes=cls._nodes(list(plan.sizes), nodes))
 
     @classmethod
     def for_manifest(
@@ -304,16 +402,19 @@ class ShardPlan:
         )  # fmt: skip
 
     def to_json(self) -> str:
-        """Return the plan as JSON (sorted keys): what the shards agree on."""
-        return json.dumps(
-            {
-                "source": self.source if self.kind == "model" else Path(self.source).name,
-                "kind": self.kind, "nodes": self.nodes, "sizes": self.sizes,
-                "latency_ms": self.latency_ms, "dt_ms": self.dt_ms, "seed": self.seed,
-                "scale": self.scale, "options": self.options, "digest": self.digest,
-            },
-            sort_keys=True, default=str,
-        )  # fmt: skip
+        """Return the plan as JSON (sorted keys): what the shards agree on.
+
+        ``ranges`` appears only when a population is split.
+        """
+        fields: dict[str, Any] = {
+            "source": self.source if self.kind == "model" else Path(self.source).name,
+            "kind": self.kind, "nodes": self.nodes, "sizes": self.sizes,
+            "latency_ms": self.latency_ms, "dt_ms": self.dt_ms, "seed": self.seed,
+            "scale": self.scale, "options": self.options, "digest": self.digest,
+        }  # fmt: skip
+        if self.ranges:
+            fields["ranges"] = self.ranges
+        return json.dumps(fields, sort_keys=True, default=str)
 
     @property
     def model_label(self) -> str:
@@ -325,8 +426,16 @@ class ShardPlan:
         return hashlib.sha256(f"{self.to_json()}|{float(duration_ms)!r}".encode()).hexdigest()
 
     def node_of(self) -> dict[str, str]:
-        """Map each population to the node that simulates it."""
-        return {pop: node for node, pops in self.nodes.items() for pop in pops}
+        """Map each population to the node that simulates it (a split one: its first range's)."""
+        out: dict[str, str] = {}
+        for node, pops in self.nodes.items():
+            for pop in pops:
+                out.setdefault(pop, node)
+        return out
+
+    def part(self, node: str) -> Part:
+        """Return the :class:`~evospikenet.partition.Part` node ``node`` (an id) builds."""
+        return Part(self.nodes[node], self.latency_ms, self.ranges.get(node))
 
     def offsets(self) -> dict[str, int]:
         """Map each population to its first global neuron id (build order)."""
@@ -559,7 +668,7 @@ def run_shard(
     if total < 0 or abs(total * plan.dt_ms - duration_ms) > 1e-9 * max(1.0, duration_ms):
         raise InvalidParameterError.of("duration_ms", duration_ms, "must be a multiple of dt_ms")
     chunk = round(plan.latency_ms / plan.dt_ms)
-    built = plan.build(Part(plan.nodes[me], plan.latency_ms) if peers else None, threads)
+    built = plan.build(plan.part(me) if peers else None, threads)
     net = built.network
     report = ShardReport(me)
 
@@ -666,7 +775,10 @@ def _run_rust(
                 time.sleep(0.2)
             finish(str(exc))
             raise
-        exports = [(name, net.populations[name].index) for name in sorted(net.exports)]
+        exports = [
+            (name, net.populations[name].index, (net.populations[name].span or (0, 0))[0])
+            for name in sorted(net.exports)
+        ]
         imports = [(name, net.ports[name].index) for name in sorted(net.imports)]
         t0 = time.monotonic()
         try:

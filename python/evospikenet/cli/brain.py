@@ -121,7 +121,8 @@ _COMMON = [
         "--nodes",
         type=click.IntRange(1, 4096),
         default=None,
-        help="Number of nodes; populations in build order are cut into contiguous blocks.",
+        help="Number of nodes; populations in build order are cut into contiguous blocks "
+        "(a MODEL: more nodes than populations, up to 64, split the largest into neuron ranges).",
     ),
     click.option("--duration-ms", type=FINITE, required=True, help="Simulated time (ms)."),
     click.option(

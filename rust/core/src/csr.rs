@@ -42,6 +42,48 @@ impl Csr {
         self.delay_steps.iter().copied().max().unwrap_or(0)
     }
 
+    /// The synapses of some rows onto columns `col_from..col_from + n_cols`,
+    /// as a projection of `n_rows` rows and `n_cols` columns: `rows` lists
+    /// `(lo, hi, from)`, meaning rows `lo..hi` of `self` become rows
+    /// `lo - from..hi - from`; other rows are empty. Each kept row keeps its
+    /// synapses' order (CSR order of `self`), its columns shifted by
+    /// `-col_from`. Used to cut a part's synapses out of a projection between
+    /// populations split over parts ([`crate::engine::Window`]).
+    ///
+    /// `rows` must lie within `self`'s rows and map into `0..n_rows`
+    /// (checked by the caller).
+    #[must_use]
+    pub fn window(&self, n_rows: u32, rows: &[(u32, u32, u32)], col_from: u32, n_cols: u32) -> Csr {
+        let mut source: Vec<Option<usize>> = vec![None; n_rows as usize];
+        for &(lo, hi, from) in rows {
+            for i in lo..hi {
+                source[(i - from) as usize] = Some(i as usize);
+            }
+        }
+        let mut out = Csr {
+            indptr: Vec::with_capacity(n_rows as usize + 1),
+            indices: Vec::new(),
+            weight: Vec::new(),
+            delay_steps: Vec::new(),
+        };
+        out.indptr.push(0);
+        let cols = u64::from(col_from)..u64::from(col_from) + u64::from(n_cols);
+        for row in source {
+            if let Some(i) = row {
+                for k in self.indptr[i] as usize..self.indptr[i + 1] as usize {
+                    let j = self.indices[k];
+                    if cols.contains(&u64::from(j)) {
+                        out.indices.push(j - col_from);
+                        out.weight.push(self.weight[k]);
+                        out.delay_steps.push(self.delay_steps[k]);
+                    }
+                }
+            }
+            out.indptr.push(out.indices.len() as u64);
+        }
+        out
+    }
+
     /// Expand to (pre, post, weight, delay_steps) arrays in CSR order.
     pub fn to_coo(&self) -> (Vec<u32>, Vec<u32>, Vec<f32>, Vec<u16>) {
         let mut pre = Vec::with_capacity(self.len());

@@ -13,7 +13,7 @@
 mod common;
 
 use evospikenet_core::connect::{Dist, Rule};
-use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Receptor, Var, Window};
 
 const DT_MS: f64 = 0.1;
 const SEED: u64 = 20_240_611;
@@ -202,4 +202,106 @@ fn port_refuses_the_past_and_short_delays() {
         })
         .unwrap_err();
     assert!(err.to_string().contains("delay_ms"), "{err}");
+}
+
+/// The synapses of `proj` of `net` as sorted `(pre, post, weight bits, delay)`
+/// rows, pre rows shifted by `pre_from`, columns by `post_from`, delays by
+/// `latency`.
+fn rows(
+    net: &Network,
+    proj: usize,
+    pre_from: u32,
+    post_from: u32,
+    latency: u16,
+) -> Vec<(u32, u32, u32, u16)> {
+    let (pre, post, w, d) = net.projections()[proj].csr.to_coo();
+    (0..pre.len())
+        .map(|k| {
+            (
+                pre[k] + pre_from,
+                post[k] + post_from,
+                w[k].to_bits(),
+                d[k] + latency,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn windows_of_a_split_population_are_the_whole_projection_cut() {
+    // A (30 neurons) onto itself split as 0..12 | 12..30 over two parts: each
+    // part holds its range (with its global ids) and a port standing for the
+    // whole A; the pieces of every rule, with drawn weights and delays, make
+    // up the whole network's projection exactly.
+    const N: u32 = 30;
+    let weight = Dist::Normal {
+        mean: 20.0,
+        std: 5.0,
+        low: 0.0,
+        high: f64::INFINITY,
+    };
+    let delay = between();
+    let rules = [
+        Rule::FixedProbability { p: 0.3 },
+        Rule::FixedIndegree { k: 4 },
+        Rule::FixedOutdegree { k: 5 },
+        Rule::FixedTotalNumber { n: 200 },
+        Rule::AllToAll,
+    ];
+    let spec = |pre: usize, post: usize, rule| ConnectSpec {
+        pre,
+        post,
+        receptor: Receptor::Excitatory,
+        rule,
+        allow_autapses: false,
+        weight: &weight,
+        delay_ms: &delay,
+    };
+    let mut whole = Network::new(DT_MS, SEED, 1).unwrap();
+    let a = whole.add_lif("A", N, common::cuba(-55.0)).unwrap();
+    let mut expected = Vec::new();
+    for rule in &rules {
+        let p = whole.connect(&spec(a, a, rule)).unwrap();
+        let mut r = rows(&whole, p, 0, 0, 0);
+        r.sort_unstable();
+        expected.push(r);
+    }
+    let ids: Vec<u64> = (0..u64::from(N)).collect();
+    let mut got: Vec<Vec<(u32, u32, u32, u16)>> = vec![Vec::new(); rules.len()];
+    for (lo, hi) in [(0u32, 12u32), (12, N)] {
+        let mut net = Network::new(DT_MS, SEED, 2).unwrap();
+        let here = net.add_lif("A", hi - lo, common::cuba(-55.0)).unwrap();
+        let key = net.populations()[here].rng_key();
+        let local_ids: Vec<u64> = (u64::from(lo)..u64::from(hi)).collect();
+        net.set_identity(here, None, Some(local_ids)).unwrap();
+        let port = net.add_input_port("A (other parts)", N, L).unwrap();
+        net.set_identity(port, Some(key), None).unwrap();
+        let mut pieces = vec![(here, lo, hi, lo)];
+        pieces.extend(
+            [(0, lo), (hi, N)]
+                .iter()
+                .filter(|r| r.0 < r.1)
+                .map(|&(x, y)| (port, x, y, 0)),
+        );
+        for (k, rule) in rules.iter().enumerate() {
+            let window = Window {
+                pre_ids: &ids,
+                post_ids: &ids,
+                post_from: lo,
+                same_population: true,
+                pieces: &pieces,
+            };
+            let made = net
+                .connect_window(&spec(here, here, rule), &window, &mut || Ok(()))
+                .unwrap();
+            assert_eq!(made.len(), 2);
+            got[k].extend(rows(&net, made[0], lo, lo, 0));
+            got[k].extend(rows(&net, made[1], 0, lo, L as u16));
+        }
+    }
+    for (k, mut g) in got.into_iter().enumerate() {
+        g.sort_unstable();
+        assert!(!expected[k].is_empty());
+        assert_eq!(g, expected[k], "{:?}", rules[k]);
+    }
 }

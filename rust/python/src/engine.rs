@@ -6,7 +6,7 @@
 
 use evospikenet_core::connect::{Dist, Rule};
 use evospikenet_core::csr;
-use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var};
+use evospikenet_core::engine::{ConnectSpec, Network, Population, Receptor, Var, Window};
 use evospikenet_core::neuron::izhikevich::IzhParams;
 use evospikenet_core::neuron::lif::{LifParams, LifSynapse};
 use evospikenet_core::plasticity::{
@@ -329,6 +329,51 @@ impl Engine {
         };
         let net = &mut self.net;
         interruptible(py, |hook| net.connect_with(&spec, hook))
+    }
+
+    /// This part's synapses of a projection between populations split over
+    /// parts (`Network::connect_window` of the core); returns the indices of
+    /// the projections made, one per presynaptic object of `pieces`.
+    #[allow(clippy::too_many_arguments)]
+    fn connect_window(
+        &mut self,
+        py: Python<'_>,
+        pre: usize,
+        post: usize,
+        receptor_name: &str,
+        rule: &str,
+        value: f64,
+        allow_autapses: bool,
+        weight: (String, Vec<f64>),
+        delay_ms: (String, Vec<f64>),
+        pre_ids: PyReadonlyArray1<'_, u64>,
+        post_ids: PyReadonlyArray1<'_, u64>,
+        post_from: u32,
+        same_population: bool,
+        pieces: Vec<(usize, u32, u32, u32)>,
+    ) -> PyResult<Vec<usize>> {
+        let receptor: Receptor = parse(py, receptor_name)?;
+        let rule = Rule::from_name(rule, value).map_err(|e| to_py_err(py, e))?;
+        let weight = dist(py, "weight", &weight)?;
+        let delay_ms = dist(py, "delay_ms", &delay_ms)?;
+        let spec = ConnectSpec {
+            pre,
+            post,
+            receptor,
+            rule: &rule,
+            allow_autapses,
+            weight: &weight,
+            delay_ms: &delay_ms,
+        };
+        let window = Window {
+            pre_ids: slice("pre_ids", &pre_ids)?,
+            post_ids: slice("post_ids", &post_ids)?,
+            post_from,
+            same_population,
+            pieces: &pieces,
+        };
+        let net = &mut self.net;
+        interruptible(py, |hook| net.connect_window(&spec, &window, hook))
     }
 
     fn connect_arrays(

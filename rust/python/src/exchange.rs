@@ -41,7 +41,10 @@ pub struct PyShardSession {
 /// ports, poll signals and progress.
 struct EnginePart<'a> {
     net: &'a mut Network,
-    exports: &'a [(String, usize)],
+    /// `(population name, engine index, first neuron)`: spikes are sent
+    /// with the neuron's index in the whole population (a population split
+    /// over parts holds neurons `first..`).
+    exports: &'a [(String, usize, u32)],
     imports: HashMap<&'a str, usize>,
     progress: Option<&'a Py<PyAny>>,
     last_poll: Instant,
@@ -73,7 +76,7 @@ impl Part for EnginePart<'_> {
     type Error = Error;
 
     fn advance(&mut self, n: u32) -> Result<Vec<PopulationSpikes>, Error> {
-        let pops: Vec<usize> = self.exports.iter().map(|(_, p)| *p).collect();
+        let pops: Vec<usize> = self.exports.iter().map(|(_, p, _)| *p).collect();
         self.net.record_chunk(&pops)?;
         let mut last = Instant::now();
         let mut pending = None;
@@ -93,8 +96,13 @@ impl Part for EnginePart<'_> {
             return Err(e);
         }
         let mut out = Vec::with_capacity(self.exports.len());
-        for (name, pop) in self.exports {
-            let (steps, neurons) = self.net.take_chunk(*pop)?;
+        for (name, pop, first) in self.exports {
+            let (steps, mut neurons) = self.net.take_chunk(*pop)?;
+            if *first > 0 {
+                for i in &mut neurons {
+                    *i += first;
+                }
+            }
             out.push(PopulationSpikes {
                 name: name.clone(),
                 steps,
@@ -199,7 +207,8 @@ impl PyShardSession {
 
     /// Run the lockstep loop over `engine` (module docs of
     /// `evospikenet_exchange::lockstep`). `exports` and `imports` pair
-    /// population names with engine indices. Returns a dict: `intervals`,
+    /// population names with engine indices (`exports` also with the index
+    /// of the object's first neuron in the whole population). Returns a dict: `intervals`,
     /// `wait_s`, `dropped`, `reasons`, and `failure` (None, or a dict with
     /// `kind` "lost" (`culprit`, `gone`, `step`, `n`) or "rejected" (`src`,
     /// `reason`, `last_step`)). Ctrl-C and engine errors are raised.
@@ -210,7 +219,7 @@ impl PyShardSession {
         engine: &Bound<'py, Engine>,
         me: String,
         peers: Vec<String>,
-        exports: Vec<(String, usize)>,
+        exports: Vec<(String, usize, u32)>,
         imports: Vec<(String, usize)>,
         chunk: u32,
         total: u64,

@@ -32,6 +32,36 @@ pub struct ConnectSpec<'a> {
     pub delay_ms: &'a Dist,
 }
 
+/// Where a part's objects sit in a projection between populations split
+/// over parts ([`Network::connect_window`], `evospikenet.partition`).
+#[derive(Clone, Debug)]
+pub struct Window<'a> {
+    /// Global neuron ids of the whole presynaptic population (its length is
+    /// the whole size; the keys of the per-neuron streams).
+    pub pre_ids: &'a [u64],
+    /// Global neuron ids of the whole postsynaptic population.
+    pub post_ids: &'a [u64],
+    /// Column of the post object's neuron 0 in the whole post population.
+    pub post_from: u32,
+    /// Whether pre and post are one whole population (autapses).
+    pub same_population: bool,
+    /// The part's presynaptic objects as `(object, lo, hi, from)`: rows
+    /// `lo..hi` of the whole are neurons `lo - from..hi - from` of `object`
+    /// (a population holding a slice of the whole, or the input port
+    /// standing for the whole).
+    pub pieces: &'a [(usize, u32, u32, u32)],
+}
+
+/// The whole populations a projection is drawn between.
+struct Whole<'a> {
+    keys: (u64, u64),
+    n_pre: u32,
+    n_post: u32,
+    pre_gid: &'a (dyn Fn(u32) -> u64 + Sync),
+    post_gid: &'a (dyn Fn(u32) -> u64 + Sync),
+    allow_autapses: bool,
+}
+
 impl Network {
     pub(super) fn push_population(&mut self, name: &str, n: u32, model: Model) -> Result<usize> {
         if name.is_empty() {
@@ -394,21 +424,51 @@ impl Network {
         self.ensure_pool()?;
         self.pop_index(pre)?;
         self.pop_index(post)?;
+        self.check_spec_sign(spec)?;
+        let (pre_pop, post_pop) = (&self.populations[pre], &self.populations[post]);
+        let pre_gid = |i: u32| pre_pop.global_id(i);
+        let post_gid = |j: u32| post_pop.global_id(j);
+        let whole = Whole {
+            keys: (pre_pop.rng_key, post_pop.rng_key),
+            n_pre: pre_pop.n,
+            n_post: post_pop.n,
+            pre_gid: &pre_gid,
+            post_gid: &post_gid,
+            allow_autapses: spec.allow_autapses || pre != post,
+        };
+        let csr = self.draw(spec, &whole, hook)?;
+        let keys = whole.keys;
+        let index = self.push_projection(pre, post, spec.receptor, csr)?;
+        self.bump_ordinal(keys);
+        Ok(index)
+    }
+
+    /// Check the weights of `spec` against the receptor of `spec.post`.
+    fn check_spec_sign(&self, spec: &ConnectSpec<'_>) -> Result<()> {
         let (low, high) = match *spec.weight {
             Dist::Constant(v) => (v, v),
             Dist::Uniform { low, high } | Dist::Normal { low, high, .. } => (low, high),
         };
-        self.check_weight_sign(post, spec.receptor, low, high)?;
-        let (pre_pop, post_pop) = (&self.populations[pre], &self.populations[post]);
-        let keys = (pre_pop.rng_key, post_pop.rng_key);
+        self.check_weight_sign(spec.post, spec.receptor, low, high)
+    }
+
+    fn bump_ordinal(&mut self, keys: (u64, u64)) {
+        *self.connect_ordinals.entry(keys).or_insert(0) += 1;
+    }
+
+    /// Draw the projection of `spec` between the whole populations `whole`
+    /// describes, from the streams of its key pair and ordinal
+    /// (`docs/random-streams.md`).
+    fn draw(&self, spec: &ConnectSpec<'_>, whole: &Whole<'_>, hook: Hook<'_>) -> Result<Csr> {
+        let keys = whole.keys;
         let ordinal = self.connect_ordinals.get(&keys).copied().unwrap_or(0);
         let base = rng::mix(self.seed, &[tag::CONNECT, keys.0, keys.1, ordinal]);
         let target_base = rng::extend(base, 2);
-        let target = |j: u32| rng::from_state(rng::extend(target_base, post_pop.global_id(j)));
+        let target = |j: u32| rng::from_state(rng::extend(target_base, (whole.post_gid)(j)));
         let source_base = rng::extend(base, 3);
-        let source = |i: u32| rng::from_state(rng::extend(source_base, pre_pop.global_id(i)));
+        let source = |i: u32| rng::from_state(rng::extend(source_base, (whole.pre_gid)(i)));
         let values_base = rng::extend(base, 1);
-        let values = |i: u32| rng::from_state(rng::extend(values_base, pre_pop.global_id(i)));
+        let values = |i: u32| rng::from_state(rng::extend(values_base, (whole.pre_gid)(i)));
         let streams = Streams {
             pairs: rng::from_state(rng::extend(base, 0)),
             target: &target,
@@ -417,17 +477,112 @@ impl Network {
         };
         let build = BuildSpec {
             rule: spec.rule,
-            n_pre: pre_pop.n,
-            n_post: post_pop.n,
-            allow_autapses: spec.allow_autapses || pre != post,
+            n_pre: whole.n_pre,
+            n_post: whole.n_post,
+            allow_autapses: whole.allow_autapses,
             weight: spec.weight,
             delay_ms: spec.delay_ms,
             dt_ms: self.dt_ms,
         };
-        let csr = connect::build(&build, &streams, self.pool.as_ref(), hook)?;
-        let index = self.push_projection(pre, post, spec.receptor, csr)?;
-        self.connect_ordinals.insert(keys, ordinal + 1);
-        Ok(index)
+        connect::build(&build, &streams, self.pool.as_ref(), hook)
+    }
+
+    /// Connect with a rule where the populations are split over parts: build
+    /// this part's synapses of the projection between the *whole*
+    /// populations (`window`), drawn exactly as a network holding them
+    /// whole draws them, and return the indices of the projections made,
+    /// one per presynaptic object of `window.pieces` (in order of first
+    /// appearance).
+    ///
+    /// `spec.pre` names the pre population's rng key (every piece's object
+    /// must have it), `spec.post` is the object whose neurons are columns
+    /// `window.post_from..` of the whole post population. The whole
+    /// projection is drawn (its pairs, weights and delays: the time and,
+    /// transiently, the memory of the whole), then cut
+    /// ([`Csr::window`]). Counts as one `connect` of the key pair.
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::connect`]; [`Error::InvalidParameter`] for a piece
+    /// outside the whole population or its object, an object of another
+    /// rng key, or columns outside the whole post population.
+    pub fn connect_window(
+        &mut self,
+        spec: &ConnectSpec<'_>,
+        window: &Window<'_>,
+        hook: Hook<'_>,
+    ) -> Result<Vec<usize>> {
+        let post = spec.post;
+        self.ensure_pool()?;
+        self.pop_index(spec.pre)?;
+        self.pop_index(post)?;
+        self.check_spec_sign(spec)?;
+        let n_pre = u32::try_from(window.pre_ids.len())
+            .map_err(|_| Error::invalid("pre_ids", window.pre_ids.len(), "too many neurons"))?;
+        let n_post = u32::try_from(window.post_ids.len())
+            .map_err(|_| Error::invalid("post_ids", window.post_ids.len(), "too many neurons"))?;
+        let post_n = self.populations[post].n;
+        if u64::from(window.post_from) + u64::from(post_n) > u64::from(n_post) {
+            return Err(Error::invalid(
+                "post_from",
+                window.post_from,
+                format!("{post_n} columns from there pass the {n_post} neurons of the whole"),
+            ));
+        }
+        let key = self.populations[spec.pre].rng_key;
+        let mut objects: Vec<usize> = Vec::new();
+        for &(object, lo, hi, from) in window.pieces {
+            self.pop_index(object)?;
+            let p = &self.populations[object];
+            if p.rng_key != key {
+                return Err(Error::invalid(
+                    "pieces",
+                    &p.name,
+                    "every presynaptic object must have the rng key of `pre`",
+                ));
+            }
+            if !(from <= lo && lo <= hi && hi <= n_pre && hi - from <= p.n) {
+                return Err(Error::invalid(
+                    "pieces",
+                    format!("({object}, {lo}, {hi}, {from})"),
+                    format!(
+                        "rows lo..hi must lie in the {n_pre} of the whole and map (minus from) into the {} neurons of {}",
+                        p.n, p.name
+                    ),
+                ));
+            }
+            if !objects.contains(&object) {
+                objects.push(object);
+            }
+        }
+        let csr = {
+            let (pre_ids, post_ids) = (window.pre_ids, window.post_ids);
+            let pre_gid = |i: u32| pre_ids[i as usize];
+            let post_gid = |j: u32| post_ids[j as usize];
+            let whole = Whole {
+                keys: (key, self.populations[post].rng_key),
+                n_pre,
+                n_post,
+                pre_gid: &pre_gid,
+                post_gid: &post_gid,
+                allow_autapses: spec.allow_autapses || !window.same_population,
+            };
+            self.draw(spec, &whole, hook)?
+        };
+        let keys = (key, self.populations[post].rng_key);
+        let mut made = Vec::with_capacity(objects.len());
+        for object in objects {
+            let rows: Vec<(u32, u32, u32)> = window
+                .pieces
+                .iter()
+                .filter(|p| p.0 == object)
+                .map(|&(_, lo, hi, from)| (lo, hi, from))
+                .collect();
+            let part = csr.window(self.populations[object].n, &rows, window.post_from, post_n);
+            made.push(self.push_projection(object, post, spec.receptor, part)?);
+        }
+        self.bump_ordinal(keys);
+        Ok(made)
     }
 
     /// Connect `pre` to `post` onto `receptor` with explicit synapses.

@@ -54,7 +54,7 @@ mod queue;
 
 use std::collections::HashMap;
 
-pub use building::ConnectSpec;
+pub use building::{ConnectSpec, Window};
 pub use gap::GapJunctions;
 use inputs::{CurrentInput, NoiseInput, PoissonInput, StepCurrent};
 pub use monitors::{SpikeMonitor, StateMonitor};
