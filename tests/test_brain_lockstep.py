@@ -98,6 +98,12 @@ def test_python_exchange_identity(tmp_path: Path) -> None:
     _check(plan, 30.0, 1, tmp_path, min_spikes=500, exchange="python")
 
 
+def test_python_exchange_split_population_identity(tmp_path: Path) -> None:
+    """The Python loop sends a split population's spikes with whole-population indices too."""
+    plan = ShardPlan.for_model("cuba", 3, seed=SEED, options=CUBA)
+    _check(plan, 100.0, 1, tmp_path, min_spikes=1000, exchange="python")
+
+
 def test_rust_and_python_shards_run_together(tmp_path: Path) -> None:
     """The two exchanges speak one wire format: a mixed pair gives the single process's raster."""
     plan = ShardPlan.for_model("cuba", 2, seed=SEED, options=CUBA)

@@ -822,9 +822,13 @@ class SpikeMonitor:
     def _spikes(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         if self.index < 0:  # on a remote proxy: records nothing
             return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
-        steps, neurons = self.network._engine.spikes(self.index)
+        return self._whole(*self.network._engine.spikes(self.index))
+
+    def _whole(
+        self, steps: npt.NDArray[np.uint64], neurons: npt.NDArray[np.uint32]
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         span = self.population.span
-        if span is not None and span[0]:  # indices in the whole population
+        if span is not None and span[0]:  # a split population: indices in the whole
             neurons = neurons + np.uint32(span[0])
         return steps, neurons
 
@@ -889,7 +893,7 @@ class SpikeMonitor:
         if self.index < 0:
             steps, neurons = self._spikes()
         else:
-            steps, neurons = self.network._engine.spikes_window(self.index, lo, hi)
+            steps, neurons = self._whole(*self.network._engine.spikes_window(self.index, lo, hi))
         return steps.astype(np.float64) * dt, neurons
 
 

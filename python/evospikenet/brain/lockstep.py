@@ -187,6 +187,9 @@ def split_populations(sizes: Mapping[str, int], k: int) -> list[tuple[str, int, 
         parts[best] += 1
     out = []
     for name in names:
+        if parts[name] == 1:
+            out.append((name, 0, int(sizes[name])))
+            continue
         bounds = np.array_split(np.arange(int(sizes[name])), parts[name])
         out += [(name, int(b[0]), int(b[-1]) + 1) for b in bounds]
     return out
