@@ -52,7 +52,7 @@ def test_visual_held_out_accuracy(
 ) -> None:
     x, y = digits["test"]
     acc = visual.accuracy(x, y)
-    # Measured 0.9556 (344 of 360) when the model was trained (scripts/train_brain_models.py);
+    # Measured 0.9667 (348 of 360) when the model was trained (scripts/train_brain_models.py);
     # the network and its spikes are deterministic, so the stored figure is reproduced
     # exactly. The bound leaves 5 images of slack for a changed engine; below it, retrain.
     assert acc == pytest.approx(visual.metadata["test_accuracy"], abs=1e-12)

@@ -147,15 +147,17 @@ class _CrashError(Exception):
 
 
 def test_validation_state_survives_resume(tmp_path: Path) -> None:
-    # Seed 97, target 45: generation 1 validates a candidate that fails (3 episodes),
-    # it stays the only genome over 45 in generations 2-3 (kept as elite, not validated
-    # again), and generation 4 validates the top two, one of which passes (6 episodes).
+    # Seed 62, target 45: generation 0 validates a candidate that fails (3 episodes),
+    # it stays the only genome over 45 in generations 1-4 (kept as elite, not validated
+    # again), and generation 5 validates the top two, one of which passes (6 episodes).
     # A run stopped after generation 2's checkpoint and resumed must end exactly like
     # an uninterrupted one (it would validate the elite again if the checkpoint lost
-    # the validation state). (Seed 2 played this scenario before the random streams
-    # were keyed by identity; seed 97 is the first of 40-400 that plays it now.)
+    # the validation state). (The scenario's seed changes when the drawn networks or
+    # the breeding change: seed 62 is the first of 40-400 that plays it since the
+    # row-wise connection build, found by running evolve per seed and keeping the runs
+    # with validations at a generation <= 1 and at one > 2.)
     kwargs = {
-        "population": 6, "generations": 6, "seed": 97, "snapshots": False,
+        "population": 6, "generations": 6, "seed": 62, "snapshots": False,
         "target_fitness": 45.0, "validation_episodes": 3, "validation_top": 2,
     }  # fmt: skip
     whole = evolve("cartpole", out=tmp_path / "a", **kwargs)  # type: ignore[arg-type]
@@ -169,4 +171,4 @@ def test_validation_state_survives_resume(tmp_path: Path) -> None:
     resumed = evolve("cartpole", out=tmp_path / "b", resume=True, **kwargs)  # type: ignore[arg-type]
     assert resumed.extra["validation_episodes"] == 9  # the elite is not validated twice
     assert resumed.to_json() | {"out": ""} == whole.to_json() | {"out": ""}
-    assert resumed.solved_at_evaluations == 6 + 4 * 4 + math.ceil(9 / 5)
+    assert resumed.solved_at_evaluations == 6 + 5 * 4 + math.ceil(9 / 5)
