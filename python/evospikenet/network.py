@@ -974,8 +974,10 @@ class Network:
     part : Part, optional
         Build only a part of the network: populations not in
         ``part.local`` become remote proxies (input ports of latency
-        ``part.latency_ms``), and what belongs to their part is skipped
-        (see :mod:`evospikenet.partition`).
+        ``part.latency_ms``), and what belongs to their part is skipped;
+        populations in ``part.ranges`` are built as the given range of
+        their neurons (split over parts, :attr:`Population.span`; see
+        :mod:`evospikenet.partition`).
 
     Attributes
     ----------
@@ -1564,6 +1566,8 @@ class Network:
         Returns
         -------
         Projection
+            A :class:`RemoteProjection` onto a remote population in a part,
+            a :class:`SplitProjection` where an end is split over parts.
 
         Raises
         ------
