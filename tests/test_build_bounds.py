@@ -4,9 +4,9 @@ The core builds a projection in chunks of about two million synapses and
 checks for signals between them (every 50 ms of wall time), so a build of
 hundreds of millions of synapses ends within a chunk of the signal instead of
 after the whole build. The proof does not rest on wall time (a loaded machine
-stretches both): the interrupted process's peak memory (``ru_maxrss`` from
-``wait4``) stays far below what the finished build holds, so it cannot have
-run to the end and been interrupted afterwards. Latency bounds are generous.
+stretches both): the interrupted process's peak memory (its ``VmHWM``) stays
+far below what the finished build holds, so it cannot have run to the end and
+been interrupted afterwards. Latency bounds are generous.
 """
 
 from __future__ import annotations
@@ -47,14 +47,34 @@ print("finished", flush=True)
 FULL_BUILD_BYTES = 2_000_000_000
 
 
-def _wait_rusage(proc: subprocess.Popen[str], timeout_s: float) -> tuple[int, int]:
-    """Exit status and peak RSS (bytes) of ``proc``, waiting up to ``timeout_s``."""
+def _status_bytes(pid: int, key: str) -> int:
+    """A ``/proc/PID/status`` size (``VmRSS``, ``VmHWM``) in bytes; 0 once it has gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    for line in lines:
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _wait_exit(proc: subprocess.Popen[str], timeout_s: float) -> tuple[int, int]:
+    """Exit status and peak RSS (bytes) of ``proc``, waiting up to ``timeout_s``.
+
+    The peak is ``VmHWM`` of the running process, read every 20 ms until it exits (it
+    only grows, and an interrupted build frees on its way out). Not ``ru_maxrss`` of
+    ``wait4``: Linux carries the parent's peak over the fork into the child's, so under
+    a pytest process that has grown to 1.6 GB every child reported at least that.
+    """
     deadline = time.monotonic() + timeout_s
+    peak = 0
     while time.monotonic() < deadline:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        peak = max(peak, _status_bytes(proc.pid, "VmHWM"))
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss * 1024
+            return proc.returncode, peak
         time.sleep(0.02)
     proc.kill()
     proc.wait()
@@ -67,17 +87,10 @@ def _interrupt(proc: subprocess.Popen[str]) -> float:
     return time.monotonic()
 
 
-def _rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def _wait_rss(proc: subprocess.Popen[str], at_least: int, timeout_s: float) -> None:
     """Wait until ``proc`` holds ``at_least`` bytes (its build is under way)."""
     deadline = time.monotonic() + timeout_s
-    while _rss_bytes(proc.pid) < at_least:
+    while _status_bytes(proc.pid, "VmRSS") < at_least:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"the build did not reach {at_least} bytes in {timeout_s} s")
@@ -93,7 +106,7 @@ def test_ctrl_c_stops_a_large_connect() -> None:
     ) as proc:
         # The child interrupts itself (SCRIPT): a SIGINT sent from here could reach it
         # seconds late on a loaded machine, after the build had run on.
-        code, peak = _wait_rusage(proc, timeout_s=120.0)
+        code, peak = _wait_exit(proc, timeout_s=120.0)
         out, err = proc.communicate()
     assert code == 130, (code, out, err)
     assert "interrupted after" in out and "finished" not in out, out
@@ -118,7 +131,7 @@ def test_ctrl_c_during_a_full_scale_microcircuit_build_exits_cleanly(tmp_path: P
     ) as proc:  # fmt: skip
         _wait_rss(proc, 800_000_000, timeout_s=300.0)
         sent = _interrupt(proc)
-        code, peak = _wait_rusage(proc, timeout_s=60.0)
+        code, peak = _wait_exit(proc, timeout_s=60.0)
         latency = time.monotonic() - sent
         _, err = proc.communicate()
     assert code == 1, (code, err)
