@@ -33,8 +33,10 @@ Usage::
     python benches/bench_pd_distributions.py analyse            # tables from what is there
 
 ``--t-sim-ms`` shortens the recorded window and ``--scale`` the network (both
-default to the protocol: 5000 ms, 1.0); ``analyse`` compares only runs of the
-same scale and window.
+default to the protocol: 5000 ms, 1.0); ``--background dc`` replaces the Poisson
+background by its mean current in both simulators (the microcircuit package's
+own default); ``analyse`` compares only runs of the same scale, window and
+background.
 """
 
 from __future__ import annotations
@@ -59,18 +61,22 @@ POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 STATS = ("rate_hz", "cv_isi", "corr")
 
 
-def _name(simulator: str, seed: int, scale: float, t_sim_ms: float) -> str:
+def _tag(scale: float, t_sim_ms: float, background: str) -> str:
     tail = "" if (scale, t_sim_ms) == (1.0, 5000.0) else f"_s{scale:g}_t{t_sim_ms:g}"
-    return f"{simulator}_seed{seed}{tail}.npz"
+    return tail + ("" if background == "poisson" else f"_{background}")
+
+
+def _name(simulator: str, seed: int, scale: float, t_sim_ms: float, background: str) -> str:
+    return f"{simulator}_seed{seed}{_tag(scale, t_sim_ms, background)}.npz"
 
 
 def run_ours(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threads: int,
-             out: Path) -> dict[str, Any]:  # fmt: skip
+             background: str, out: Path) -> dict[str, Any]:  # fmt: skip
     """Run evospikenet's potjans2014 and write the spikes in the NEST runner's format."""
     from evospikenet.models import potjans2014
 
     t0 = time.perf_counter()
-    built = potjans2014.build(scale=scale, seed=seed, threads=threads, background="poisson")
+    built = potjans2014.build(scale=scale, seed=seed, threads=threads, background=background)
     t1 = time.perf_counter()
     built.run(t_presim_ms + t_sim_ms)
     t2 = time.perf_counter()
@@ -96,6 +102,7 @@ def run_ours(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threa
         "seed": seed,
         "scale": scale,
         "threads": threads,
+        "background": background,
         "build_s": t1 - t0,
         "simulate_s": t2 - t1,
         "spikes": counts,
@@ -104,13 +111,14 @@ def run_ours(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threa
 
 
 def run_nest(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threads: int,
-             out: Path) -> dict[str, Any]:  # fmt: skip
+             background: str, out: Path) -> dict[str, Any]:  # fmt: skip
     """Run benches/peers/pd_nest.py in the NEST venv; return its JSON line."""
     if not NEST_PYTHON.exists():
         sys.exit(f"NEST venv not found at {NEST_PYTHON} (make it: bash benches/setup_nest.sh)")
     cmd = [str(NEST_PYTHON), str(ROOT / "benches" / "peers" / "pd_nest.py"),
            "--seed", str(seed), "--scale", str(scale), "--t-presim-ms", str(t_presim_ms),
-           "--t-sim-ms", str(t_sim_ms), "--threads", str(threads), "--out", str(out)]  # fmt: skip
+           "--t-sim-ms", str(t_sim_ms), "--threads", str(threads), "--background", background,
+           "--out", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(proc.stdout[-2000:] + proc.stderr[-2000:])
@@ -132,7 +140,9 @@ def distributions(path: Path, n_corr: int, bin_ms: float) -> dict[str, dict[str,
     return out
 
 
-def analyse(results: Path, scale: float, t_sim_ms: float, n_corr: int, bin_ms: float) -> dict:
+def analyse(
+    results: Path, scale: float, t_sim_ms: float, background: str, n_corr: int, bin_ms: float
+) -> dict:
     """KS distances between all runs of the given scale and window, grouped by kind of pair."""
     from evospikenet.analysis import ks_distance
 
@@ -141,7 +151,7 @@ def analyse(results: Path, scale: float, t_sim_ms: float, n_corr: int, bin_ms: f
         for path in sorted(results.glob(f"{sim}_seed*.npz")):
             seed_part = path.stem[len(sim) + 5 :]
             seed = seed_part.split("_")[0]
-            if path.name != _name(sim, int(seed), scale, t_sim_ms):
+            if path.name != _name(sim, int(seed), scale, t_sim_ms, background):
                 continue
             runs[(sim, int(seed))] = distributions(path, n_corr, bin_ms)
     summary: dict[str, Any] = {"runs": [f"{s}:{k}" for s, k in runs], "means": {}, "ks": {}}
@@ -203,6 +213,7 @@ def main() -> None:
     ap.add_argument("--t-sim-ms", type=float, default=5000.0)
     ap.add_argument("--threads", type=int, default=None,
                     help="NEST default 4 (it needs >= 3 at full scale), ours 1")  # fmt: skip
+    ap.add_argument("--background", choices=["poisson", "dc"], default="poisson")
     ap.add_argument("--n-corr", type=int, default=250)
     ap.add_argument("--bin-ms", type=float, default=2.0)
     ap.add_argument("--results", type=Path, default=ROOT / "benches" / "results" / "pd")
@@ -211,18 +222,20 @@ def main() -> None:
     if args.action == "run":
         if args.simulator is None:
             ap.error("run needs --simulator")
-        out = args.results / _name(args.simulator, args.seed, args.scale, args.t_sim_ms)
+        out = args.results / _name(
+            args.simulator, args.seed, args.scale, args.t_sim_ms, args.background
+        )
         runner = run_nest if args.simulator == "nest" else run_ours
         threads = args.threads or (4 if args.simulator == "nest" else 1)
-        info = runner(args.seed, args.scale, args.t_presim_ms, args.t_sim_ms, threads, out)
+        info = runner(
+            args.seed, args.scale, args.t_presim_ms, args.t_sim_ms, threads, args.background, out
+        )
         print(json.dumps(info))
         return
-    summary = analyse(args.results, args.scale, args.t_sim_ms, args.n_corr, args.bin_ms)
-    tag = (
-        ""
-        if (args.scale, args.t_sim_ms) == (1.0, 5000.0)
-        else f"_s{args.scale:g}_t{args.t_sim_ms:g}"
+    summary = analyse(
+        args.results, args.scale, args.t_sim_ms, args.background, args.n_corr, args.bin_ms
     )
+    tag = _tag(args.scale, args.t_sim_ms, args.background)
     (args.results / f"ks{tag}.json").write_text(json.dumps(summary, indent=1))
     print(markdown(summary))
 

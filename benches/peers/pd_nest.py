@@ -3,14 +3,13 @@
 
 The network is built by the package's own ``microcircuit.Network`` (PyPI
 ``microcircuit==1.0``, the PyNEST ``examples/Potjans_2014`` code) with its
-default parameters except: Poisson background (``bg_input_type = "poisson"``,
-the package defaults to the DC current; evospikenet's ``potjans2014`` defaults
-to Poisson, as the paper), no thalamic input, the scale and seed given on the
-command line, 4 threads (the package default; at full scale NEST needs at
-least 3 virtual processes: at most 2^27 connections per process and synapse
-model), and no files written by the
-package. One ``spike_recorder`` per population records from ``--t-presim-ms``
-on.
+default parameters except: Poisson background (``bg_input_type = "poisson"``;
+the package defaults to the DC current, ``--background dc``; evospikenet's
+``potjans2014`` defaults to Poisson, as the paper), no thalamic input, the
+scale and seed given on the command line, 4 threads (the package default; at
+full scale NEST needs at least 3 virtual processes: at most 2^27 connections
+per process and synapse model), and no files written by the package. One
+``spike_recorder`` per population records from ``--t-presim-ms`` on.
 
 NEST stamps a spike at the end of its step, ``(s + 1) dt``; evospikenet at its
 start, ``s dt``. The spikes are written with evospikenet's convention
@@ -41,6 +40,7 @@ def main():
     ap.add_argument("--t-presim-ms", type=float, default=500.0)
     ap.add_argument("--t-sim-ms", type=float, default=5000.0)
     ap.add_argument("--threads", type=int, default=4, help="NEST needs >= 3 at full scale")
+    ap.add_argument("--background", choices=["poisson", "dc"], default="poisson")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     t_import = time.perf_counter()
@@ -52,7 +52,7 @@ def main():
     from microcircuit.stimulus_params import default_stim_dict
 
     net_dict = dict(default_net_dict)
-    net_dict.update(N_scaling=args.scale, K_scaling=args.scale, bg_input_type="poisson")
+    net_dict.update(N_scaling=args.scale, K_scaling=args.scale, bg_input_type=args.background)
     stim_dict = dict(default_stim_dict)
     stim_dict.update(thalamic_input=False, dc_transient=False)
     tmp = tempfile.mkdtemp(prefix="pd_nest_")
@@ -106,6 +106,7 @@ def main():
                 "seed": args.seed,
                 "scale": args.scale,
                 "threads": args.threads,
+                "background": args.background,
                 "import_s": t0 - t_import,
                 "build_s": t1 - t0,
                 "simulate_s": t2 - t1,
