@@ -127,16 +127,19 @@ def run_nest(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threa
 
 def distributions(path: Path, n_corr: int, bin_ms: float) -> dict[str, dict[str, np.ndarray]]:
     """The three distributions per population of one run file."""
-    from evospikenet.analysis import activity_distributions
+    from evospikenet.analysis import activity_distributions, mean_count_correlation
 
     z = np.load(path)
     t0, t1 = float(z["t_start_ms"]), float(z["t_stop_ms"])
     out = {}
     for k, p in enumerate(POPULATIONS):
-        out[p] = activity_distributions(
-            z[f"times_{p}_ms"], z[f"senders_{p}"], int(z["n_neurons"][k]), t0, t1,
-            n_corr=n_corr, bin_ms=bin_ms, seed=k,
-        )  # fmt: skip
+        t, i, n = z[f"times_{p}_ms"], z[f"senders_{p}"], int(z["n_neurons"][k])
+        out[p] = activity_distributions(t, i, n, t0, t1, n_corr=n_corr, bin_ms=bin_ms, seed=k)
+        # Another draw of n_corr neurons from the same run: the sampling floor of the KS
+        # distance of the correlations; and the mean over all pairs of active neurons.
+        again = activity_distributions(t, i, n, t0, t1, n_corr=n_corr, bin_ms=bin_ms, seed=k + 100)
+        out[p]["corr_resampled"] = again["corr"]
+        out[p]["corr_all_mean"] = np.array([mean_count_correlation(t, i, t0, t1, bin_ms)])
     return out
 
 
@@ -157,9 +160,16 @@ def analyse(
     summary: dict[str, Any] = {"runs": [f"{s}:{k}" for s, k in runs], "means": {}, "ks": {}}
     for (sim, seed), d in runs.items():
         summary["means"][f"{sim}:{seed}"] = {
-            p: {s: float(np.mean(d[p][s])) if d[p][s].size else float("nan") for s in STATS}
+            p: {
+                s: float(np.mean(d[p][s])) if d[p][s].size else float("nan")
+                for s in (*STATS, "corr_all_mean")
+            }
             for p in POPULATIONS
         }
+    summary["ks"]["corr_resampled"] = {
+        f"{sim}:{seed}": {p: ks_distance(d[p]["corr"], d[p]["corr_resampled"]) for p in POPULATIONS}
+        for (sim, seed), d in runs.items()
+    }
     kinds = {"ours-nest": [], "nest-nest": [], "ours-ours": []}
     for a, b in itertools.combinations(sorted(runs), 2):
         kind = "-".join(sorted((a[0], b[0]), reverse=True))
@@ -185,19 +195,22 @@ def markdown(summary: dict) -> str:
         return f"{lo:.3f}" if abs(hi - lo) < 5e-4 else f"{lo:.3f}-{hi:.3f}"
 
     kinds = ("ours-nest", "nest-nest", "ours-ours")
-    lines = ["| population | " + " | ".join(f"{s} {k}" for s in STATS for k in kinds) + " |",
-             "| --- |" + " --- |" * (len(STATS) * len(kinds))]  # fmt: skip
+    lines = ["| population | " + " | ".join(f"{s} {k}" for s in STATS for k in kinds)
+             + " | corr, other 250 neurons, same run |",
+             "| --- |" + " --- |" * (len(STATS) * len(kinds) + 1)]  # fmt: skip
     for p in POPULATIONS:
         cells = [span(summary["ks"][k]["by_population"][p][s]) for s in STATS for k in kinds]
-        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+        floor = [summary["ks"]["corr_resampled"][r][p] for r in summary["means"]]
+        lines.append(f"| {p} | " + " | ".join(cells) + f" | {span(floor)} |")
     lines.append("")
     runs = list(summary["means"])
-    lines.append("| population | " + " | ".join(f"{s} {r}" for s in STATS for r in runs) + " |")
-    lines.append("| --- |" + " --- |" * (len(STATS) * len(runs)))
+    means = (*STATS, "corr_all_mean")
+    lines.append("| population | " + " | ".join(f"{s} {r}" for s in means for r in runs) + " |")
+    lines.append("| --- |" + " --- |" * (len(means) * len(runs)))
     for p in POPULATIONS:
         cells = []
-        for s in STATS:
-            fmt = "{:.4f}" if s == "corr" else "{:.3f}"
+        for s in means:
+            fmt = "{:.4f}" if s.startswith("corr") else "{:.3f}"
             cells += [fmt.format(summary["means"][r][p][s]) for r in runs]
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -136,3 +136,15 @@ def test_activity_distributions() -> None:
     np.testing.assert_array_equal(again["corr"], d["corr"])
     with pytest.raises(InvalidParameterError, match="n_corr"):
         analysis.activity_distributions(t, i, 50, 500.0, 2000.0, n_corr=1)
+
+
+def test_mean_correlation_over_all_pairs_is_the_mean_of_the_pairs() -> None:
+    # An identity (no estimate): 1e-12 allows the two summation orders.
+    t, i = _poisson_trains(5)
+    t = np.append(t, [3.0, 3.05])  # neuron 45 fires twice in one bin: a count of 2
+    i = np.append(i, [45, 45])
+    active = np.unique(i)
+    pairs = analysis.count_correlations(t, i, active, 0.0, 2000.0)
+    got = analysis.mean_count_correlation(t, i, 0.0, 2000.0)
+    assert got == pytest.approx(pairs.mean(), abs=1e-12)
+    assert np.isnan(analysis.mean_count_correlation([1.0], [0], 0.0, 100.0))

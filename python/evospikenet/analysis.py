@@ -17,6 +17,7 @@ __all__ = [
     "cv_isi_per_neuron",
     "fano_factor",
     "ks_distance",
+    "mean_count_correlation",
     "mean_rate_hz",
     "population_rate_hz",
     "population_spectrum",
@@ -455,6 +456,56 @@ def count_correlations(
     denom = (norm[:, None] * norm[None, :])[upper]
     valid = denom > 0
     return np.asarray(cov[upper][valid] / denom[valid], dtype=np.float64)
+
+
+def mean_count_correlation(
+    t_ms: npt.ArrayLike,
+    neuron: npt.ArrayLike,
+    t_start_ms: float,
+    t_stop_ms: float,
+    bin_ms: float = 2.0,
+) -> float:
+    r"""Mean of :func:`count_correlations` over all pairs of neurons that fired.
+
+    Without forming the pairs: with each active neuron's bin counts
+    standardised to :math:`z_i` (mean 0, variance 1 over the :math:`T` bins),
+    :math:`\frac{1}{T}\lVert \sum_i z_i \rVert^2 = N + \sum_{i \ne j} C_{ij}`,
+    so the mean over the :math:`N (N - 1)` ordered pairs follows from one
+    pass over the spikes (memory of order spikes + bins). Neurons whose count
+    never varies over the bins (none that fired, unless in every bin) are left
+    out, as in :func:`count_correlations`.
+
+    Returns
+    -------
+    float
+        The mean coefficient; NaN with fewer than two such neurons.
+    """
+    _window(t_start_ms, t_stop_ms)
+    if not bin_ms > 0:
+        raise _invalid("bin_ms", bin_ms, "must be > 0")
+    n_bins = int(np.floor((t_stop_ms - t_start_ms) / bin_ms + 1e-8))
+    if n_bins < 2:
+        raise _invalid("bin_ms", bin_ms, f"window [{t_start_ms}, {t_stop_ms}) ms holds < 2 bins")
+    t = np.asarray(t_ms, dtype=np.float64)
+    i = np.asarray(neuron, dtype=np.int64)
+    b = np.floor((t - t_start_ms) / bin_ms + 1e-8).astype(np.int64)
+    keep = (b >= 0) & (b < n_bins)
+    ids, i = np.unique(i[keep], return_inverse=True)
+    b = b[keep]
+    n = ids.size
+    # counts per (neuron, bin) pair that holds a spike
+    pair, c = np.unique(i * n_bins + b, return_counts=True)
+    owner, pbin = pair // n_bins, pair % n_bins
+    total = np.bincount(owner, weights=c, minlength=n)
+    mean = total / n_bins
+    var = np.bincount(owner, weights=c.astype(np.float64) ** 2, minlength=n) / n_bins - mean**2
+    ok = var > 1e-12 * np.maximum(mean, 1.0) ** 2
+    n_ok = int(ok.sum())
+    if n_ok < 2:
+        return float("nan")
+    inv = np.where(ok, 1.0 / np.sqrt(np.where(ok, var, 1.0)), 0.0)
+    z_sum = np.bincount(pbin, weights=c * inv[owner], minlength=n_bins) - float(np.sum(mean * inv))
+    return float((np.dot(z_sum, z_sum) / n_bins - n_ok) / (n_ok * (n_ok - 1)))
 
 
 def ks_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
