@@ -31,6 +31,7 @@ Usage::
     python benches/bench_pd_distributions.py run --simulator ours --seed 1
     python benches/bench_pd_distributions.py run --simulator ours --seed 2
     python benches/bench_pd_distributions.py analyse            # tables from what is there
+    python benches/bench_pd_distributions.py compare A.npz B.npz  # any two runs
 
 ``--t-sim-ms`` shortens the recorded window and ``--scale`` the network (both
 default to the protocol: 5000 ms, 1.0); ``--background dc`` replaces the Poisson
@@ -185,6 +186,26 @@ def analyse(
     return summary
 
 
+def compare(a: Path, b: Path, n_corr: int, bin_ms: float) -> str:
+    """KS distances and means of two run files (e.g. across backgrounds), as a table."""
+    from evospikenet.analysis import ks_distance
+
+    da, db = distributions(a, n_corr, bin_ms), distributions(b, n_corr, bin_ms)
+    lines = [f"{a.name} vs {b.name}",
+             "| population | KS rate | KS CV | KS corr | rate (Hz) | CV | corr, all pairs |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for p in POPULATIONS:
+        ks = [ks_distance(da[p][s], db[p][s]) for s in STATS]
+        mean = [
+            f"{np.mean(da[p][s]):{f}} / {np.mean(db[p][s]):{f}}"
+            for s, f in (("rate_hz", ".3f"), ("cv_isi", ".3f"), ("corr_all_mean", ".4f"))
+        ]
+        lines.append(
+            f"| {p} | " + " | ".join(f"{x:.3f}" for x in ks) + " | " + " | ".join(mean) + " |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(summary: dict) -> str:
     """The KS table (min-max over pairs of each kind) and the population means."""
 
@@ -218,7 +239,8 @@ def markdown(summary: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("action", choices=["run", "analyse"])
+    ap.add_argument("action", choices=["run", "analyse", "compare"])
+    ap.add_argument("files", nargs="*", type=Path, help="compare: two run files")
     ap.add_argument("--simulator", choices=["nest", "ours"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scale", type=float, default=1.0)
@@ -244,6 +266,11 @@ def main() -> None:
             args.seed, args.scale, args.t_presim_ms, args.t_sim_ms, threads, args.background, out
         )
         print(json.dumps(info))
+        return
+    if args.action == "compare":
+        if len(args.files) != 2:
+            ap.error("compare needs two run files")
+        print(compare(*args.files, n_corr=args.n_corr, bin_ms=args.bin_ms))
         return
     summary = analyse(
         args.results, args.scale, args.t_sim_ms, args.background, args.n_corr, args.bin_ms
