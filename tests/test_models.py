@@ -105,6 +105,47 @@ def test_potjans_synapse_counts_follow_the_fixed_total_number_rule() -> None:
     assert sum(len(p) for p in built.network.projections) == sum(counts.values())
 
 
+def test_potjans_delays_and_weights_are_drawn_as_the_pynest_microcircuit() -> None:
+    # PyNEST microcircuit (network.py): delays N(mean, mean/2) redrawn below
+    # resolution/2, then rounded to the nearest step by NEST; weights N(w, |w|/10)
+    # redrawn until of the right sign. So a delay is k >= 1 steps with the
+    # probability of the normal on [(k - 1/2) dt, (k + 1/2) dt) over its mass above
+    # dt/2 (redrawing below dt instead made one-step inhibitory delays 1.4 %, not 2.5 %).
+    # Tolerance: 5 binomial standard deviations per step count (n ~ 1e5 synapses).
+    dt = 0.1
+    built = pd.build(scale=0.05, seed=3, dt_ms=dt)
+    by_mean: dict[float, list[np.ndarray]] = {}
+    for proj in built.network.projections:
+        arrays = proj.arrays()
+        w = arrays["weight"].astype(np.float64)
+        excitatory = proj.pre.name.endswith("E")
+        assert (w > 0).all() if excitatory else (w < 0).all()
+        by_mean.setdefault(
+            pd_ref.DELAY_EXC_MEAN_MS if excitatory else pd_ref.DELAY_INH_MEAN_MS, []
+        ).append(arrays["delay_ms"])
+    phi = lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))  # noqa: E731
+    for mean, parts in by_mean.items():
+        d = np.concatenate(parts)
+        steps = np.round(d / dt).astype(int)
+        assert steps.min() == 1
+        np.testing.assert_allclose(d, steps * dt, atol=1e-12)  # on the grid
+        std = mean * pd_ref.DELAY_REL_STD
+        mass = 1.0 - phi((0.5 * dt - mean) / std)
+        for k in (1, 2, 3, round(mean / dt)):
+            p = (phi(((k + 0.5) * dt - mean) / std) - phi(((k - 0.5) * dt - mean) / std)) / mass
+            got = float(np.mean(steps == k))
+            assert abs(got - p) < 5.0 * math.sqrt(p * (1 - p) / d.size), (mean, k, got, p)
+    # L4E -> L2/3E carries twice the mean weight of the other excitatory projections
+    w_l4 = next(
+        p for p in built.network.projections if (p.pre.name, p.post.name) == ("L4E", "L23E")
+    )
+    w_l5 = next(
+        p for p in built.network.projections if (p.pre.name, p.post.name) == ("L5E", "L23E")
+    )
+    ratio = w_l4.weights().mean() / w_l5.weights().mean()
+    assert ratio == pytest.approx(2.0, rel=0.01)  # relative std 0.1 over > 1e3 synapses
+
+
 @pytest.mark.slow
 def test_potjans_full_scale_rates_match_published_values() -> None:
     # The full model (77,169 neurons, ~0.3e9 synapses, ~3 GB) against the

@@ -10,13 +10,19 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "activity_distributions",
     "band_peak",
+    "count_correlations",
     "cv_isi",
+    "cv_isi_per_neuron",
     "fano_factor",
+    "ks_distance",
+    "mean_count_correlation",
     "mean_rate_hz",
     "population_rate_hz",
     "population_spectrum",
     "rate_binning",
+    "rates_per_neuron_hz",
     "smoothed_rate_hz",
     "spectrum_peak_hz",
 ]
@@ -287,3 +293,289 @@ def band_peak(
         return (float("nan"), float("nan"))
     k = int(np.argmax(power[band]))
     return (float(freqs_hz[band][k]), float(power[band][k]))
+
+
+def _invalid(name: str, value: object, reason: str) -> Exception:
+    """Build the project's InvalidParameterError, imported when raised (this file loads alone)."""
+    from evospikenet.errors import InvalidParameterError
+
+    return InvalidParameterError.of(name, value, reason)
+
+
+def _window(t_start_ms: float, t_stop_ms: float) -> None:
+    if not (np.isfinite(t_start_ms) and np.isfinite(t_stop_ms) and t_stop_ms > t_start_ms):
+        raise _invalid("t_stop_ms", t_stop_ms, f"must be finite and > t_start_ms = {t_start_ms}")
+
+
+def rates_per_neuron_hz(
+    t_ms: npt.ArrayLike,
+    neuron: npt.ArrayLike,
+    n_neurons: int,
+    t_start_ms: float,
+    t_stop_ms: float,
+) -> npt.NDArray[np.float64]:
+    """Compute the firing rate of every neuron of a population over ``[t_start_ms, t_stop_ms)``.
+
+    Parameters
+    ----------
+    t_ms : array_like of float, shape (n_spikes,)
+        Spike times (ms).
+    neuron : array_like of int, shape (n_spikes,)
+        Index of the spiking neuron within its population, in ``[0, n_neurons)``.
+    n_neurons : int
+        Population size; silent neurons get rate 0.
+    t_start_ms, t_stop_ms : float
+        Analysed window (ms).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_neurons,)
+        Spike count in the window divided by its length (Hz).
+
+    Raises
+    ------
+    InvalidParameterError
+        Empty window, or a neuron index outside ``[0, n_neurons)``.
+    """
+    _window(t_start_ms, t_stop_ms)
+    t = np.asarray(t_ms, dtype=np.float64)
+    i = np.asarray(neuron, dtype=np.int64)
+    keep = (t >= t_start_ms) & (t < t_stop_ms)
+    i = i[keep]
+    bad = i[(i < 0) | (i >= n_neurons)]
+    if bad.size:
+        raise _invalid("neuron", int(bad[0]), f"must lie in [0, {n_neurons})")
+    counts = np.bincount(i, minlength=n_neurons).astype(np.float64)
+    return counts / ((t_stop_ms - t_start_ms) * 1e-3)
+
+
+def cv_isi_per_neuron(
+    t_ms: npt.ArrayLike,
+    neuron: npt.ArrayLike,
+    t_start_ms: float = -np.inf,
+    t_stop_ms: float = np.inf,
+    min_spikes: int = 3,
+) -> npt.NDArray[np.float64]:
+    """Coefficient of variation of the inter-spike intervals, one per neuron.
+
+    For each neuron with at least ``min_spikes`` spikes in
+    ``[t_start_ms, t_stop_ms)``: the standard deviation (``ddof = 0``) of its
+    ISIs over their mean, as ``elephant.statistics.cv(isi(train))``.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_qualifying_neurons,)
+        The CVs, ordered by neuron index.
+    """
+    if min_spikes < 2:
+        raise _invalid("min_spikes", min_spikes, "must be >= 2 (one interval)")
+    t = np.asarray(t_ms, dtype=np.float64)
+    i = np.asarray(neuron, dtype=np.int64)
+    keep = (t >= t_start_ms) & (t < t_stop_ms)
+    t, i = t[keep], i[keep]
+    order = np.lexsort((t, i))
+    t, i = t[order], i[order]
+    same = i[1:] == i[:-1]
+    isi, owner = np.diff(t)[same], i[1:][same]
+    if isi.size == 0:
+        return np.zeros(0, dtype=np.float64)
+    _, start, counts = np.unique(owner, return_index=True, return_counts=True)
+    mean = np.add.reduceat(isi, start) / counts
+    dev = isi - np.repeat(mean, counts)
+    std = np.sqrt(np.add.reduceat(dev * dev, start) / counts)
+    ok = (counts >= min_spikes - 1) & (mean > 0)
+    return np.asarray(std[ok] / mean[ok], dtype=np.float64)
+
+
+def count_correlations(
+    t_ms: npt.ArrayLike,
+    neuron: npt.ArrayLike,
+    neurons: npt.ArrayLike,
+    t_start_ms: float,
+    t_stop_ms: float,
+    bin_ms: float = 2.0,
+) -> npt.NDArray[np.float64]:
+    r"""Pairwise Pearson correlation coefficients of binned spike counts.
+
+    The spikes of each neuron in ``neurons`` are counted in bins of
+    ``bin_ms`` from ``t_start_ms`` (a spike at ``t`` falls into bin
+    :math:`\lfloor (t - t_{start}) / \Delta \rfloor`; only whole bins
+    before ``t_stop_ms`` count), and for each pair :math:`i < j`
+
+    .. math:: C_{ij} = \frac{\langle (b_i - \bar b_i)(b_j - \bar b_j) \rangle}
+              {\sqrt{\langle (b_i - \bar b_i)^2 \rangle \langle (b_j - \bar b_j)^2 \rangle}},
+
+    as ``elephant.spike_train_correlation.correlation_coefficient`` of a
+    ``BinnedSpikeTrain`` (counts, not clipped to 0/1). A pair with a neuron
+    whose count never varies (e.g. silent) has no coefficient and is left out.
+
+    Parameters
+    ----------
+    t_ms, neuron : array_like, shape (n_spikes,)
+        Spike times (ms) and neuron indices of the population.
+    neurons : array_like of int, shape (k,)
+        The neurons to correlate (distinct).
+    t_start_ms, t_stop_ms, bin_ms : float
+        Window and bin width (ms).
+
+    Returns
+    -------
+    ndarray of float64, shape (<= k (k - 1) / 2,)
+        The coefficients of the pairs ``i < j`` in the order of ``neurons``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Fewer than two neurons, repeated neurons, non-positive bin or fewer than
+        two bins in the window.
+    """
+    _window(t_start_ms, t_stop_ms)
+    sel = np.asarray(neurons, dtype=np.int64)
+    if sel.ndim != 1 or sel.size < 2 or np.unique(sel).size != sel.size:
+        raise _invalid("neurons", sel.size, "need at least two distinct neurons")
+    if not bin_ms > 0:
+        raise _invalid("bin_ms", bin_ms, "must be > 0")
+    # Tolerance as Elephant's binning: a spike within 1e-8 bins below an edge is counted above it.
+    n_bins = int(np.floor((t_stop_ms - t_start_ms) / bin_ms + 1e-8))
+    if n_bins < 2:
+        raise _invalid("bin_ms", bin_ms, f"window [{t_start_ms}, {t_stop_ms}) ms holds < 2 bins")
+    t = np.asarray(t_ms, dtype=np.float64)
+    i = np.asarray(neuron, dtype=np.int64)
+    row = np.full(max(int(i.max(initial=-1)), int(sel.max())) + 1, -1, dtype=np.int64)
+    row[sel] = np.arange(sel.size)
+    b = np.floor((t - t_start_ms) / bin_ms + 1e-8).astype(np.int64)
+    keep = (b >= 0) & (b < n_bins) & (i >= 0)
+    r = row[i[keep]]
+    ok = r >= 0
+    counts = np.zeros((sel.size, n_bins), dtype=np.float64)
+    np.add.at(counts, (r[ok], b[keep][ok]), 1.0)
+    dev = counts - counts.mean(axis=1, keepdims=True)
+    norm = np.sqrt((dev * dev).sum(axis=1))
+    cov = dev @ dev.T
+    upper = np.triu_indices(sel.size, k=1)
+    denom = (norm[:, None] * norm[None, :])[upper]
+    valid = denom > 0
+    return np.asarray(cov[upper][valid] / denom[valid], dtype=np.float64)
+
+
+def mean_count_correlation(
+    t_ms: npt.ArrayLike,
+    neuron: npt.ArrayLike,
+    t_start_ms: float,
+    t_stop_ms: float,
+    bin_ms: float = 2.0,
+) -> float:
+    r"""Mean of :func:`count_correlations` over all pairs of neurons that fired.
+
+    Without forming the pairs: with each active neuron's bin counts
+    standardised to :math:`z_i` (mean 0, variance 1 over the :math:`T` bins),
+    :math:`\frac{1}{T}\lVert \sum_i z_i \rVert^2 = N + \sum_{i \ne j} C_{ij}`,
+    so the mean over the :math:`N (N - 1)` ordered pairs follows from one
+    pass over the spikes (memory of order spikes + bins). Neurons whose count
+    never varies over the bins (none that fired, unless in every bin) are left
+    out, as in :func:`count_correlations`.
+
+    Returns
+    -------
+    float
+        The mean coefficient; NaN with fewer than two such neurons.
+    """
+    _window(t_start_ms, t_stop_ms)
+    if not bin_ms > 0:
+        raise _invalid("bin_ms", bin_ms, "must be > 0")
+    n_bins = int(np.floor((t_stop_ms - t_start_ms) / bin_ms + 1e-8))
+    if n_bins < 2:
+        raise _invalid("bin_ms", bin_ms, f"window [{t_start_ms}, {t_stop_ms}) ms holds < 2 bins")
+    t = np.asarray(t_ms, dtype=np.float64)
+    i = np.asarray(neuron, dtype=np.int64)
+    b = np.floor((t - t_start_ms) / bin_ms + 1e-8).astype(np.int64)
+    keep = (b >= 0) & (b < n_bins)
+    ids, i = np.unique(i[keep], return_inverse=True)
+    b = b[keep]
+    n = ids.size
+    # counts per (neuron, bin) pair that holds a spike
+    pair, c = np.unique(i * n_bins + b, return_counts=True)
+    owner, pbin = pair // n_bins, pair % n_bins
+    total = np.bincount(owner, weights=c, minlength=n)
+    mean = total / n_bins
+    var = np.bincount(owner, weights=c.astype(np.float64) ** 2, minlength=n) / n_bins - mean**2
+    ok = var > 1e-12 * np.maximum(mean, 1.0) ** 2
+    n_ok = int(ok.sum())
+    if n_ok < 2:
+        return float("nan")
+    inv = np.where(ok, 1.0 / np.sqrt(np.where(ok, var, 1.0)), 0.0)
+    z_sum = np.bincount(pbin, weights=c * inv[owner], minlength=n_bins) - float(np.sum(mean * inv))
+    return float((np.dot(z_sum, z_sum) / n_bins - n_ok) / (n_ok * (n_ok - 1)))
+
+
+def ks_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    r"""Two-sample Kolmogorov-Smirnov distance.
+
+    :math:`D = \sup_x |F_a(x) - F_b(x)|` of the empirical distribution
+    functions of the finite values of ``a`` and ``b`` (the statistic of
+    ``scipy.stats.ks_2samp``, two-sided).
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when either sample has no finite value.
+    """
+    x = np.sort(np.asarray(a, dtype=np.float64).ravel())
+    y = np.sort(np.asarray(b, dtype=np.float64).ravel())
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size == 0 or y.size == 0:
+        return float("nan")
+    grid = np.concatenate([x, y])
+    fx = np.searchsorted(x, grid, side="right") / x.size
+    fy = np.searchsorted(y, grid, side="right") / y.size
+    return float(np.max(np.abs(fx - fy)))
+
+
+def activity_distributions(
+    t_ms: npt.ArrayLike,
+    neuron: npt.ArrayLike,
+    n_neurons: int,
+    t_start_ms: float,
+    t_stop_ms: float,
+    n_corr: int = 250,
+    bin_ms: float = 2.0,
+    seed: int = 0,
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Compute the three per-neuron distributions of one population (Dasbach et al. 2021).
+
+    The statistics with which the INM-6 reference data of the Potjans &
+    Diesmann (2014) microcircuit are compared across simulators:
+
+    - ``rate_hz``: the rate of every neuron (:func:`rates_per_neuron_hz`);
+    - ``cv_isi``: the ISI CV of every neuron with more than two spikes
+      (:func:`cv_isi_per_neuron`);
+    - ``corr``: the pairwise spike-count correlation coefficients
+      (:func:`count_correlations`, ``bin_ms`` bins) of ``n_corr`` neurons drawn
+      without replacement (``numpy.random.default_rng(seed)``) among those that
+      fired in the window (all of them if fewer).
+
+    Compare two simulations' distributions with :func:`ks_distance`.
+
+    Returns
+    -------
+    dict of str to ndarray of float64
+        Keys ``rate_hz`` (shape (n_neurons,)), ``cv_isi``, ``corr``.
+
+    References
+    ----------
+    Dasbach S, Tetzlaff T, Diesmann M, Senk J (2021) Dynamical characteristics
+    of recurrent neuronal networks are robust against low synaptic weight
+    resolution. Front Neurosci 15:757790. doi:10.3389/fnins.2021.757790
+    """
+    if isinstance(n_corr, bool) or not isinstance(n_corr, int) or n_corr < 2:
+        raise _invalid("n_corr", n_corr, "must be an integer >= 2")
+    rates = rates_per_neuron_hz(t_ms, neuron, n_neurons, t_start_ms, t_stop_ms)
+    cvs = cv_isi_per_neuron(t_ms, neuron, t_start_ms, t_stop_ms, min_spikes=3)
+    active = np.flatnonzero(rates > 0)
+    if active.size >= 2:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(active, size=min(n_corr, active.size), replace=False))
+        corr = count_correlations(t_ms, neuron, pick, t_start_ms, t_stop_ms, bin_ms)
+    else:
+        corr = np.zeros(0, dtype=np.float64)
+    return {"rate_hz": rates, "cv_isi": cvs, "corr": corr}

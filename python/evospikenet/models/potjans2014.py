@@ -11,8 +11,11 @@ connection-probability table by the fixed-total-number rule
 
 (pre and post drawn uniformly, multapses and autapses allowed), with
 normally distributed weights (mean PSP 0.15 mV = 87.8 pA, relative std 0.1,
-inhibitory ``g = -4``, L4E→L2/3E doubled; sign-clipped) and delays (1.5 ms
-excitatory, 0.75 ms inhibitory, relative std 0.5, at least one step).
+inhibitory ``g = -4``, L4E→L2/3E doubled; redrawn until of the right sign) and
+delays (1.5 ms excitatory, 0.75 ms inhibitory, relative std 0.5), as the PyNEST
+microcircuit draws them: a normal delay below half a step (0.05 ms at
+``dt_ms = 0.1``) is redrawn and the rest rounded to the nearest step, so every
+delay is at least one step and a draw in ``[dt/2, 3 dt/2)`` is one step.
 Background: Poisson input of 8 Hz from ``K_ext`` sources per neuron, or the
 equivalent DC current. Optional thalamic input: 902 neurons firing at 120 Hz
 for 10 ms from 700 ms.
@@ -95,8 +98,8 @@ def build(
         Fraction of the full in-degrees (``K_scaling``); default ``scale``.
     part : Part, optional
         Build only this part (:mod:`evospikenet.partition`), e.g. one layer
-        ``Part({"L4E", "L4I"}, latency_ms=dt_ms)``: the drawn delays are
-        clipped at one step, so the latency between parts is ``dt_ms``.
+        ``Part({"L4E", "L4I"}, latency_ms=dt_ms)``: every drawn delay is
+        at least one step, so the latency between parts is ``dt_ms``.
         The thalamic population ``TH`` is a spike source: put it in one part.
 
     Returns
@@ -173,7 +176,7 @@ def build(
                 pops[target],
                 total_number=count,
                 weight=Normal(mean, abs(mean) * ref.WEIGHT_REL_STD, low, high),
-                delay_ms=Normal(d_mean, d_mean * ref.DELAY_REL_STD, dt_ms, math.inf),
+                delay_ms=Normal(d_mean, d_mean * ref.DELAY_REL_STD, 0.5 * dt_ms, math.inf),
                 receptor="excitatory" if excitatory else "inhibitory",
             )
             synapses[f"{source}->{target}"] = count
@@ -203,7 +206,7 @@ def build(
                     delay_ms=Normal(
                         ref.DELAY_EXC_MEAN_MS,
                         ref.DELAY_EXC_MEAN_MS * ref.DELAY_REL_STD,
-                        dt_ms,
+                        0.5 * dt_ms,
                         math.inf,
                     ),
                 )
