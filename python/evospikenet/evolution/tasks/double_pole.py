@@ -82,8 +82,11 @@ class DoublePoleTask:
     with the spiking controller. Encoding: the observation divided by
     :data:`DPV_SCALE` / :data:`DPNV_SCALE` as input currents for one readout
     window per control step (push-pull rate code). Decoding: the force is
-    :math:`10\,\mathrm{N}\,(n_1 - n_0) / (n_1 + n_0)` from the spike counts of
-    the two output populations in the window (0 N when both are silent).
+    :math:`\mathrm{clip}(10\,\mathrm{N}\,(n_1 - n_0) / N_f, \pm 10\,\mathrm{N})`
+    from the spike counts :math:`n_0`, :math:`n_1` of the two output populations
+    in the window, :math:`N_f` = ``full_force_spikes`` (16); with
+    ``full_force_spikes = 0``, :math:`10\,\mathrm{N}\,(n_1 - n_0) / (n_1 + n_0)`
+    (0 N when both are silent).
 
     Fitness. With velocities (``double-pole``): the steps balanced from
     :data:`INITIAL_STATE`, at most 100,000 (solved at 100,000, as Stanley &
