@@ -238,6 +238,23 @@ def test_workers_belong_to_the_local_executor(tmp_path: Path) -> None:
     assert info.value.name == "task"  # a parallel executor needs the task by name
 
 
+def _blas_threads(_: int) -> list[int]:
+    """The thread counts of the BLAS libraries loaded in this process (scipy's too)."""
+    import scipy.linalg  # noqa: F401  (loads its own OpenBLAS, after the worker started)
+    from threadpoolctl import threadpool_info
+
+    return sorted({int(p["num_threads"]) for p in threadpool_info() if p["user_api"] == "blas"})
+
+
+def test_local_workers_run_one_blas_thread_each() -> None:
+    # Two workers on two cores: one BLAS thread each, not one per core each (which ran
+    # 4 threads on 2 cores and cost the pool nearly all of its speed-up).
+    with LocalExecutor(2) as ex:
+        assert ex.map(_blas_threads, [0, 1]) == [[1], [1]]
+    if (os.cpu_count() or 1) > 1:
+        assert max(_blas_threads(0)) > 1  # this process keeps the library's default
+
+
 @pytest.mark.parametrize(("scheme", "module"), [("dask", "distributed"), ("ray", "ray")])
 def test_missing_extra_names_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str, module: str

@@ -258,6 +258,25 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="evospikenet-parent-watch", daemon=True).start()
 
 
+def _init_worker(parent: int) -> None:
+    """Initialise a local worker: :func:`_exit_with_parent`, and one BLAS/OpenMP thread.
+
+    Each of the pool's workers gets a core: with the BLAS libraries' default of one
+    thread per core in every worker (numpy's and scipy's OpenBLAS, the digits task's
+    ridge read-out), two workers on two cores ran four or more threads and were 1.1x as
+    fast as one process; with one thread each, 2.2x (benches/README.md). Dask's and
+    Ray's workers do the same by default.
+    """
+    _exit_with_parent(parent)
+    # Libraries loaded later (scipy's own OpenBLAS, ...) read these when they load;
+    # those already loaded (numpy's OpenBLAS) are set through threadpoolctl.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 def _call_all(fn: Callable[[T], R], items: list[T]) -> list[R]:
     return [fn(x) for x in items]
 
@@ -306,7 +325,7 @@ class LocalExecutor(Executor):
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
+                initializer=_init_worker,
                 initargs=(os.getpid(),),
             )
         return self._pool
