@@ -30,6 +30,7 @@ from evospikenet.brain.pfc import (  # noqa: E402
     PFCDecisionEngine,
     QuantumModulationSimulator,
     RoutingDecision,
+    budget_temperature,
     encode_text,
     evaluate_routing,
     load_router,
@@ -150,9 +151,11 @@ def test_seed_loop_drives_a_confident_router_to_uniform_in_three_rounds() -> Non
     assert float(normalised_entropy(rounds[3])) > 1 - 1e-10
 
 
-def _fixed_router(feedback: str) -> PFCDecisionEngine:
+def _fixed_router(feedback: str, max_route_entropy: float = 0.85) -> PFCDecisionEngine:
     """An engine whose scores are CONFIDENT whatever the input (router weights 0)."""
-    eng = PFCDecisionEngine(num_modules=5, size=16, n_heads=2, feedback=feedback)
+    eng = PFCDecisionEngine(
+        num_modules=5, size=16, n_heads=2, feedback=feedback, max_route_entropy=max_route_entropy
+    )
     with torch.no_grad():
         eng.router.weight.zero_()
         eng.router.bias.copy_(CONFIDENT.float())
@@ -166,11 +169,60 @@ def test_engine_in_seed_mode_collapses_and_open_loop_does_not() -> None:
     ent = [float(seed(tokens, lengths).entropy[0]) for _ in range(4)]
     assert ent[0] == pytest.approx(0.5167, abs=1e-3)  # plain softmax, T = 1
     assert ent[-1] > 1 - 1e-6  # three rounds later: uniform
+    as_written = _fixed_router("open_loop", max_route_entropy=1.0)
+    ent = [float(as_written(tokens, lengths).entropy[0]) for _ in range(20)]
+    # α from the untempered softmax: the same T = 2.112 every round, H/H_max = 0.88812 for ever
+    assert max(ent) - min(ent) < 1e-5
+    assert max(ent) == pytest.approx(0.8881173, abs=1e-6)  # float32 engine
     shipped = _fixed_router("open_loop")
     ent = [float(shipped(tokens, lengths).entropy[0]) for _ in range(20)]
-    # α from the untempered softmax: the same T every round, H/H_max = 0.887 for ever
+    # the entropy budget (0.85) binds: T is cut to the temperature reaching it
     assert max(ent) - min(ent) < 1e-5
-    assert max(ent) < 0.9
+    assert max(ent) == pytest.approx(0.85, abs=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 8).flatmap(
+        lambda n: st.lists(
+            st.lists(st.floats(-8.0, 8.0, allow_nan=False), min_size=n, max_size=n),
+            min_size=1,
+            max_size=6,
+        )
+    ),
+    st.floats(0.05, 0.99),
+)
+def test_budget_temperature_reaches_the_budget_and_no_further(
+    rows: list[list[float]], budget: float
+) -> None:
+    scores = torch.tensor(rows, dtype=torch.float64)
+    temp = budget_temperature(scores, budget)
+    assert temp.shape == (len(rows),) and bool(torch.all(temp >= 1.0))
+    plain = normalised_entropy(torch.softmax(scores, dim=-1))
+    for i in range(len(rows)):
+        t = float(temp[i])
+        if float(plain[i]) >= budget:  # already unsure: left untempered
+            assert t == 1.0
+            continue
+        h = float(normalised_entropy(torch.softmax(scores[i] / t, dim=-1)))
+        # bisection to 50 halvings of log T in [0, 30]: H within 1e-9 of the budget, or T at
+        # the bracket's top (scores so far apart that H stays below the budget up to e^30)
+        assert h <= budget + 1e-9
+        assert h == pytest.approx(budget, abs=1e-7) or t > math.exp(29.0)
+        # and tempering keeps the order of the modules
+        order = torch.argsort(scores[i], stable=True)
+        tempered = torch.softmax(scores[i] / t, -1)[order]
+        assert bool(torch.all(tempered[1:] >= tempered[:-1]))
+
+
+def test_budget_temperature_rejects_bad_budgets() -> None:
+    for bad in (0.0, -0.1, 1.5, float("nan")):
+        with pytest.raises(InvalidParameterError, match="max_entropy"):
+            budget_temperature(torch.zeros(1, 3), bad)
+    with pytest.raises(InvalidParameterError, match="max_route_entropy"):
+        PFCConfig(max_route_entropy=0.0)
+    assert budget_temperature(torch.zeros(2, 3), 0.5).tolist() == [1.0, 1.0]  # uniform already
+    assert bool(torch.isinf(budget_temperature(torch.zeros(2, 3), 1.0)).all())  # no cap
 
 
 def test_shipped_router_keeps_entropy_and_accuracy(
@@ -182,6 +234,9 @@ def test_shipped_router_keeps_entropy_and_accuracy(
     assert shipped["accuracy"] >= plain["accuracy"] >= 0.9
     assert shipped["mean_entropy"] < 0.5
     assert shipped["n_uniform"] == 0
+    # no held-out prompt above 0.9 after 20 rounds: the budget (0.85) caps the tempering of
+    # the one prompt the router is unsure of (untempered 0.63; 0.905 with T = 1/α uncapped)
+    assert shipped["n_above_0_9"] == 0 and shipped["max_entropy"] <= 0.85 + 1e-6
     # the seed's loop on the same router: every task the router is less than ~0.99 sure
     # of flattens to uniform (7 of 36 held-out tasks), whatever the module was
     seed = dataclasses.replace(router.config, feedback="seed")
@@ -214,7 +269,7 @@ def test_route_picks_modules_and_falls_back(router: AdvancedPFCEngine) -> None:
     assert sum(d.probs.values()) == pytest.approx(1.0, abs=1e-6)
     assert set(d.probs) == set(MODULE_TYPES)
     assert 0.0 <= d.entropy <= 1.0 and 0.0 <= d.alpha <= 1.0
-    assert d.temperature == pytest.approx(1.0 / (d.alpha + 1e-9), rel=1e-6)
+    assert d.temperature == pytest.approx(1.0 / (d.alpha + 1e-9), rel=1e-6)  # within budget
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.module = "motor"  # type: ignore[misc]
     d = router.route(b"Balance the pole on the cart.", available={"lang-main", "visual"})

@@ -28,7 +28,15 @@ Two feedback modes, both with the formulas above:
   softmax of the current input's scores, so ``T`` does not feed on its own output; the
   threshold feedback to the working memory (bounded: ``θ ∈ [0.5, 1.5] θ_base``) is kept.
   The router is trained with ``θ`` drawn from that whole range, so its decision does not
-  depend on the fed-back threshold. Measured numbers: ``docs/brain-modules.md``.
+  depend on the fed-back threshold. Even open-loop, ``T = 1/α`` flattens an unsure router
+  past any bound (an untempered normalised entropy above ~0.53 ends above 0.9 for
+  ``N = 5``), so the temperature is capped by an *entropy budget*
+  (``PFCConfig.max_route_entropy``, default 0.85): ``T = min(1/(α + ε), T_h)`` with
+  ``T_h`` the temperature at which the normalised entropy of ``softmax(s / T)`` reaches the
+  budget (:func:`budget_temperature`; found by bisection, as that entropy increases with
+  ``T``). Tempering then explores as the seed intends but never past the budget, and a
+  router already above it is left untempered (``T = 1``). Measured numbers:
+  ``docs/brain-modules.md``.
 
 References
 ----------
@@ -82,6 +90,7 @@ __all__ = [
     "QuantumModulationSimulator",
     "RoutingDecision",
     "RoutingTask",
+    "budget_temperature",
     "default_router_path",
     "encode_text",
     "evaluate_routing",
@@ -223,6 +232,57 @@ def seed_feedback_rounds(scores: Tensor, rounds: int) -> list[Tensor]:
     return out
 
 
+def budget_temperature(scores: Tensor, max_entropy: float, *, iterations: int = 50) -> Tensor:
+    r"""Return the largest temperature ``T >= 1`` keeping ``softmax(s / T)`` within a budget.
+
+    The normalised entropy ``H(softmax(s / T)) / log N`` does not decrease with ``T``
+    (its derivative is the variance of ``s`` under ``softmax(s / T)`` over ``T^3``), so
+    ``T_h`` with ``H = max_entropy`` is found by bisection on ``log T``. Rows whose plain
+    softmax is already at or above the budget (all scores equal, for one) get ``T = 1``;
+    with ``N < 2`` or a budget of 1 every row gets ``inf`` (no cap). Scores so far apart that
+    the budget is not reached by ``T = e^30`` get ``e^30``.
+
+    Parameters
+    ----------
+    scores : Tensor, shape (B, N), float
+        Routing scores (logits).
+    max_entropy : float
+        The budget, a normalised entropy in (0, 1].
+    iterations : int
+        Bisection steps on ``log T`` over ``[0, 30]`` (50 give ``T`` to a relative 1e-14).
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        ``T_h`` per row, no gradient.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``max_entropy`` outside (0, 1].
+    """
+    if not 0.0 < _float("max_entropy", max_entropy) <= 1.0:
+        raise InvalidParameterError.of("max_entropy", max_entropy, "must be in (0, 1]")
+    with torch.no_grad():
+        s = scores.detach()
+        b, n = s.shape
+
+        def ent(t: Tensor) -> Tensor:
+            return normalised_entropy(torch.softmax(s / t.unsqueeze(-1), dim=-1))
+
+        lo = torch.zeros(b, dtype=s.dtype, device=s.device)
+        hi = torch.full((b,), 30.0, dtype=s.dtype, device=s.device)
+        if n < 2 or max_entropy >= 1.0:
+            return torch.full((b,), math.inf, dtype=s.dtype, device=s.device)
+        for _ in range(int(iterations)):
+            mid = 0.5 * (lo + hi)
+            over = ent(torch.exp(mid)) > max_entropy
+            hi = torch.where(over, mid, hi)
+            lo = torch.where(over, lo, mid)
+        plain = ent(torch.ones_like(lo))
+        return torch.where(plain >= max_entropy, torch.ones_like(lo), torch.exp(lo))
+
+
 # -- the decision engine ------------------------------------------------------------
 
 
@@ -251,6 +311,9 @@ class PFCConfig:
         per head; empty: ``2, 4, 8, ...`` (``2^(h+1)`` for head ``h``).
     feedback : {'open_loop', 'seed'}
         Where ``α`` comes from (module docstring).
+    max_route_entropy : float
+        Entropy budget of the open-loop temperature, a normalised entropy in (0, 1]; 1
+        turns the cap off (``T = 1/(α + ε)`` as written). Not used by ``"seed"``.
     modules : tuple of str
         Names of the routing targets (``num_modules`` of them, or empty).
     """
@@ -265,6 +328,7 @@ class PFCConfig:
     taus: tuple[float, ...] = ()
     feedback: Feedback = "open_loop"
     modules: tuple[str, ...] = ()
+    max_route_entropy: float = 0.85
 
     def __post_init__(self) -> None:
         for name in ("size", "n_heads", "vocab_size", "max_bytes"):
@@ -288,6 +352,10 @@ class PFCConfig:
         if self.feedback not in ("open_loop", "seed"):
             raise InvalidParameterError.of(
                 "feedback", self.feedback, "expected 'open_loop' or 'seed'"
+            )
+        if not 0.0 < _float("max_route_entropy", self.max_route_entropy) <= 1.0:
+            raise InvalidParameterError.of(
+                "max_route_entropy", self.max_route_entropy, "must be in (0, 1]"
             )
         if self.modules and len(self.modules) != self.num_modules:
             raise InvalidParameterError.of(
@@ -606,6 +674,9 @@ class PFCDecisionEngine(nn.Module):
         else:
             alpha = qm.alpha(qm.entropy(torch.softmax(scores, dim=-1)))
             temp = qm.temperature(alpha)
+            if self.config.max_route_entropy < 1.0 and scores.shape[-1] > 1:
+                cap = budget_temperature(scores, self.config.max_route_entropy)
+                temp = torch.minimum(temp, cap.to(temp.dtype))
             probs = torch.softmax(scores / temp.unsqueeze(-1), dim=-1)
         if update_feedback:
             self.feedback_alpha.fill_(float(alpha.detach().mean()) if b else 1.0)
