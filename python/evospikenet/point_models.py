@@ -164,7 +164,26 @@ _AEIF_NOTES = r"""
 
 
 @dataclass(frozen=True)
-class AeifPscExpParameters(PointParameters):
+class _AeifParameters(PointParameters):
+    """The parameters both AdEx variants share (Brette & Gerstner 2005; NEST's defaults)."""
+
+    c_m_pf: float = 281.0
+    g_l_ns: float = 30.0
+    e_l_mv: float = -70.6
+    v_th_mv: float = -50.4
+    delta_t_mv: float = 2.0
+    v_peak_mv: float = 0.0
+    v_reset_mv: float = -60.0
+    t_ref_ms: float = 0.0
+    a_ns: float = 4.0
+    b_pa: float = 80.5
+    tau_w_ms: float = 144.0
+    tau_syn_ex_ms: float = 0.2
+    tau_syn_in_ms: float = 2.0
+
+
+@dataclass(frozen=True)
+class AeifPscExpParameters(_AeifParameters):
     r"""Parameters of NEST's ``aeif_psc_exp``: AdEx neurons with exponential currents.
 
     ==================  =======  ====  =====================  ===================================
@@ -201,25 +220,12 @@ class AeifPscExpParameters(PointParameters):
         "i_syn_in_pa": "syn_in",
     }
 
-    c_m_pf: float = 281.0
-    g_l_ns: float = 30.0
-    e_l_mv: float = -70.6
-    v_th_mv: float = -50.4
-    delta_t_mv: float = 2.0
-    v_peak_mv: float = 0.0
-    v_reset_mv: float = -60.0
-    t_ref_ms: float = 0.0
-    a_ns: float = 4.0
-    b_pa: float = 80.5
-    tau_w_ms: float = 144.0
-    tau_syn_ex_ms: float = 0.2
-    tau_syn_in_ms: float = 2.0
     i_e_pa: float = 0.0
     max_substep_ms: float = 0.01
 
 
 @dataclass(frozen=True)
-class AeifCondExpParameters(PointParameters):
+class AeifCondExpParameters(_AeifParameters):
     r"""Parameters of NEST's ``aeif_cond_exp``: AdEx neurons with exponential conductances.
 
     ==================  =======  ====  =====================  ===================================
@@ -258,19 +264,6 @@ class AeifCondExpParameters(PointParameters):
         "g_in_ns": "syn_in",
     }
 
-    c_m_pf: float = 281.0
-    g_l_ns: float = 30.0
-    e_l_mv: float = -70.6
-    v_th_mv: float = -50.4
-    delta_t_mv: float = 2.0
-    v_peak_mv: float = 0.0
-    v_reset_mv: float = -60.0
-    t_ref_ms: float = 0.0
-    a_ns: float = 4.0
-    b_pa: float = 80.5
-    tau_w_ms: float = 144.0
-    tau_syn_ex_ms: float = 0.2
-    tau_syn_in_ms: float = 2.0
     e_ex_mv: float = 0.0
     e_in_mv: float = -85.0
     i_e_pa: float = 0.0
