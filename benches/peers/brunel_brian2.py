@@ -11,7 +11,13 @@ numpy code generation.
 
 Prints one JSON line: mean rate (Hz), CV ISI, spectral peak (Hz) and the
 Fano factor of the population count in 1 ms bins, of the excitatory
-population after a 100 ms transient.
+population after a 100 ms transient. ``--out FILE.npz`` also writes the spike
+steps of all neurons (``steps`` int64, ``n``, ``dt_ms``, ``duration_ms``; Brian2
+stamps a spike at the start of its step, as evospikenet does) for
+``benches/brunel_rhythm.py --simulator brian2``. ``--delay-ms`` sets the
+synaptic delay (default 1.5): Brian2 runs ``on_pre`` after the threshold test
+of the step the spike arrives in, so its spike-to-spike latency is the delay
+plus one step; a delay of 1.4 ms gives NEST's and evospikenet's latency of 1.5.
 
 Usage: brunel_brian2.py --g 5 --eta 2 --scale 0.5 --duration 0.6 --seed 1
 """
@@ -53,6 +59,8 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--duration", type=float, default=0.6, help="s")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--delay-ms", type=float, default=1.5)
+    ap.add_argument("--out", default=None, help="NPZ of the spike steps of all neurons")
     args = ap.parse_args()
 
     import brian2 as b2
@@ -63,7 +71,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     n_e, n_i = round(10000 * args.scale), round(2500 * args.scale)
     c_e, c_i = 1000, 250
-    j, delay, tau, theta, v_r = 0.1 * mV, 1.5 * ms, 20 * ms, 20 * mV, 10 * mV
+    j, delay, tau, theta, v_r = 0.1 * mV, args.delay_ms * ms, 20 * ms, 20 * mV, 10 * mV
     nu_ext = args.eta * theta / (j * c_e * tau)
     group = b2.NeuronGroup(
         n_e + n_i,
@@ -92,12 +100,16 @@ def main():
         s.connect(i=pre, j=post)
         syn.append(s)
     poisson = b2.PoissonInput(group, "v", c_e, nu_ext, weight=j)
-    mon = b2.SpikeMonitor(exc)
+    mon = b2.SpikeMonitor(group)
     net = b2.Network(group, *syn, poisson, mon)
     net.run(args.duration * b2.second, namespace={"tau": tau, "theta": theta, "v_r": v_r})
-    rate, cv, peak, fano = stats(
-        np.asarray(mon.t / ms), np.asarray(mon.i), n_e, 100.0, args.duration * 1e3
-    )
+    t_all, i_all = np.asarray(mon.t / ms), np.asarray(mon.i)
+    if args.out:
+        steps = np.round(t_all / float(b2.defaultclock.dt / ms)).astype(np.int64)
+        np.savez(args.out, steps=steps, n=n, dt_ms=float(b2.defaultclock.dt / ms),
+                 duration_ms=args.duration * 1e3)  # fmt: skip
+    exc_only = i_all < n_e
+    rate, cv, peak, fano = stats(t_all[exc_only], i_all[exc_only], n_e, 100.0, args.duration * 1e3)
     print(
         json.dumps(
             {
