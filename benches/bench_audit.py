@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from evospikenet._atomic import write_atomic
 from evospikenet.audit import GENESIS_PREV_HASH, AuditLogManager
 
 
@@ -209,7 +210,7 @@ def main() -> None:
     )
     out = Path("benches/results")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(json.dumps(dict(results, entries=n), indent=2) + "\n")
+    write_atomic(out / "audit.json", json.dumps(dict(results, entries=n), indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from evospikenet._atomic import write_atomic
 from evospikenet.models import build_model
 
 CSR_BYTES = 10
@@ -184,11 +185,12 @@ def main() -> None:
     load_end = os.getloadavg()
     print(f"load average {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
+    write_atomic(
+        args.out,
         json.dumps(
             {"triad_gb_s": bw, "load_start": load_start, "load_end": load_end, "runs": runs},
             indent=1,
-        )
+        ),
     )
 
 

@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from evospikenet._atomic import write_atomic
 from evospikenet.evolution import CartPoleTask
 from evospikenet.evolution.run import evolve
 
@@ -129,7 +130,7 @@ def main() -> None:
         if args.systems == ap.get_default("systems")
         else (f"evolve_cartpole_{args.systems.replace(',', '_')}.json")
     )
-    (results / name).write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+    write_atomic(results / name, json.dumps({"rows": rows, "summary": summary}, indent=1))
 
 
 if __name__ == "__main__":

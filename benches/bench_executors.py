@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from evospikenet._atomic import write_atomic
 from evospikenet.evolution import EvoGenome, FitnessEvaluator, GenomePool, make_task
 from evospikenet.evolution.executors import Executor, LocalExecutor, make_executor
 
@@ -159,7 +160,7 @@ def main() -> None:
               f"{min(loads):7.1f}-{max(loads):<8.1f} {r['same_values_as_serial']!s:>9s}")  # type: ignore[type-var,arg-type]  # fmt: skip
     results = ROOT / "benches" / "results"
     results.mkdir(exist_ok=True)
-    (results / "executors.json").write_text(json.dumps({"rows": rows}, indent=1))
+    write_atomic(results / "executors.json", json.dumps({"rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

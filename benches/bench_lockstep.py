@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evospikenet._atomic import write_atomic
 from evospikenet.brain.local import simulate_local
 from evospikenet.brain.lockstep import EXCHANGES, ShardPlan
 from evospikenet.io import read_spikes
@@ -154,7 +155,7 @@ def main() -> None:
     for row in rows:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        write_atomic(args.json, json.dumps(rows, indent=1))
     sys.stdout.flush()
 
 

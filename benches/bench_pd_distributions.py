@@ -54,6 +54,8 @@ from typing import Any
 
 import numpy as np
 
+from evospikenet._atomic import write_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 NEST_PYTHON = Path(
     os.environ.get("EVOSPIKENET_NEST_PYTHON", ROOT / ".venv-nest" / "bin" / "python")
@@ -276,7 +278,7 @@ def main() -> None:
         args.results, args.scale, args.t_sim_ms, args.background, args.n_corr, args.bin_ms
     )
     tag = _tag(args.scale, args.t_sim_ms, args.background)
-    (args.results / f"ks{tag}.json").write_text(json.dumps(summary, indent=1))
+    write_atomic(args.results / f"ks{tag}.json", json.dumps(summary, indent=1))
     print(markdown(summary))
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from evospikenet._atomic import write_atomic
 from evospikenet.models import build_model, song2000
 from evospikenet.plasticity import apply_to_excitatory
 
@@ -140,7 +141,7 @@ def main() -> None:
         )
     out = ROOT / "benches" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "plasticity.json").write_text(json.dumps(res, indent=1))
+    write_atomic(out / "plasticity.json", json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from evospikenet._atomic import write_atomic
 from tests.server_proc import ServerProcess
 
 LUA = """
@@ -266,7 +267,7 @@ def memory_curve(args: argparse.Namespace) -> None:
         print("\n".join(str(s) for s in top))
     path = Path(__file__).parent / "results" / "server_memory.json"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
+    write_atomic(path, json.dumps(out, indent=1))
     print(json.dumps({k: v for k, v in out.items() if k != "phases"}, indent=1))
 
 
@@ -356,7 +357,7 @@ def main() -> None:
     results["cpus"] = psutil.cpu_count()
     out = Path(__file__).parent / "results" / "server.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+    write_atomic(out, json.dumps(results, indent=1))
     print(json.dumps({k: v for k, v in results.items() if k != "memory"}, indent=1))
     print(json.dumps({k: v for k, v in results["memory"].items() if k != "samples"}))  # type: ignore[union-attr]
 

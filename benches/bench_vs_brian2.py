@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evospikenet._atomic import write_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 PEER_PY = ROOT / ".venv-peers" / "bin" / "python"
 CUBA_B2 = ROOT / "benches" / "peers" / "cuba_brian2.py"
@@ -112,7 +114,7 @@ def main() -> None:
             print(json.dumps(row), file=sys.stderr, flush=True)
     out_dir = ROOT / "benches" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "vs_brian2.json").write_text(json.dumps(rows, indent=2))
+    write_atomic(out_dir / "vs_brian2.json", json.dumps(rows, indent=2))
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(

@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evospikenet._atomic import write_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 CRITERION_BENCHES = ["engine", "audit"]
 PYTEST_SCENARIOS = "benches/test_bench_engine.py"
@@ -151,7 +153,7 @@ def main() -> int:
     report["load_average_after"] = tuple(round(x, 2) for x in os.getloadavg())
     report["wall_s"] = time.perf_counter() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_atomic(args.out, json.dumps(report, indent=2) + "\n")
     baseline = json.loads(args.baseline.read_text()) if args.baseline.exists() else None
     print(f"benchmarks ({report['mode']}, {report['wall_s']:.0f} s), figures in {args.out}")
     if baseline:
@@ -165,7 +167,7 @@ def main() -> int:
         print(f"no baseline at {args.baseline}")
     print("\n".join(compare(report, baseline)))
     if args.write_baseline:
-        args.baseline.write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(args.baseline, json.dumps(report, indent=2) + "\n")
         print(f"baseline written: {args.baseline}")
     return 0
 
