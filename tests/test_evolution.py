@@ -468,6 +468,25 @@ def test_snapshot_create_list_restore_and_rollback(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()
 
 
+def test_snapshot_directory_can_move(tmp_path: Path) -> None:
+    # The index names its files relative to itself: a moved (or copied) snapshot
+    # directory still restores; an index written with full paths still reads.
+    manager = SnapshotManager(tmp_path / "a")
+    sid = manager.create_snapshot("first", {"x": 1})
+    raw = json.loads((tmp_path / "a" / SnapshotManager.INDEX).read_text())
+    assert raw[0]["path"] == f"{sid}.json.gz"
+    (tmp_path / "a").rename(tmp_path / "b")
+    moved = SnapshotManager(tmp_path / "b")
+    assert moved.restore_snapshot(sid) == {"x": 1}
+    assert moved.list_snapshots()[0]["path"] == str(tmp_path / "b" / f"{sid}.json.gz")
+    sid2 = moved.create_snapshot("second", {"x": 2})
+    raw = json.loads((tmp_path / "b" / SnapshotManager.INDEX).read_text())
+    assert [e["path"] for e in raw] == [f"{sid}.json.gz", f"{sid2}.json.gz"]
+    legacy = dict(raw[0], path=str(tmp_path / "b" / f"{sid}.json.gz"))
+    (tmp_path / "b" / SnapshotManager.INDEX).write_text(json.dumps([legacy]))
+    assert SnapshotManager(tmp_path / "b").restore_snapshot(sid) == {"x": 1}
+
+
 def test_genome_store(tmp_path: Path) -> None:
     store = GenomeStore(tmp_path / "store")
     assert store.list_genomes() == []

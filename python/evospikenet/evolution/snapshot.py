@@ -3,7 +3,8 @@
 A snapshot is a gzip-compressed JSON document written atomically into
 ``snapshot_dir`` as ``<id>.json.gz``; ``snapshots.json`` (also written
 atomically) lists them: ``id``, ``name``, ``timestamp`` (RFC 3339 UTC),
-``path``, ``sha256`` of the compressed file, ``size``.
+``path`` (the file name, relative to the index, so the directory can move; read
+back as a full path), ``sha256`` of the compressed file, ``size``.
 
 The genome store is a directory of ``<name>.json`` genomes plus
 ``active_genome.json``, a copy of the genome made active.
@@ -110,6 +111,11 @@ class SnapshotManager:
                     f" id, name and path: {str(entry)[:80]}",
                     str(path),
                 )
+            # the index names its files relative to itself (a bare file name), so the
+            # directory can move; entries written before that hold a full path
+            stored = entry["path"]
+            if Path(stored).name == stored and stored not in ("", ".", ".."):
+                entry["path"] = str(self.snapshot_dir / stored)
         return entries
 
     def create_snapshot(self, name: str, state: Mapping[str, Any] | None = None) -> str:
@@ -148,7 +154,11 @@ class SnapshotManager:
                 "size": len(data),
             }
         )
-        write_atomic(self.snapshot_dir / self.INDEX, json.dumps(entries, indent=1).encode())
+        stored = [
+            dict(e, path=Path(e["path"]).name) if Path(e["path"]).parent == self.snapshot_dir else e
+            for e in entries
+        ]
+        write_atomic(self.snapshot_dir / self.INDEX, json.dumps(stored, indent=1).encode())
         return snap_id
 
     def list_snapshots(self) -> list[dict[str, Any]]:
