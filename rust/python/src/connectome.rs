@@ -6,12 +6,13 @@
 //! synapse_type uint8)`; key sets as `(pre_id, post_id, synapse_type)`.
 
 use evospikenet_core::connectome::{
-    self, parse_delta, read_delta_file, write_delta, DeltaDoc, Edges, EdgesView, KeysView,
+    self, parse_delta, read_delta_file, write_delta, DeltaDoc, Edges, EdgesMut, EdgesView,
+    KeysView, Merge,
 };
 use std::path::PathBuf;
 
-use evospikenet_core::Error;
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use evospikenet_core::{npz, Error};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -104,7 +105,42 @@ fn connectome_apply_delta<'py>(
     let b = edges_view(py, "base", &base)?;
     let r = keys_view(py, "removed", &removed)?;
     let a = edges_view(py, "added", &added)?;
-    let (out, report) = detached(py, || connectome::apply_delta(&b, &r, &a, strict))?;
+    let (out, report) = match detached(py, || connectome::plan_delta(&b, &r, &a, strict))? {
+        Merge::Done(out, report) => (edge_arrays(py, out), report),
+        Merge::Planned(plan) => {
+            // The result goes straight into numpy's arrays: no copy, and
+            // numpy asks for huge pages for large ones (far fewer first-touch
+            // page faults than 4 KiB pages).
+            let n = plan.len();
+            let out: EdgeArrays<'py> = (
+                PyArray1::zeros(py, n, false),
+                PyArray1::zeros(py, n, false),
+                PyArray1::zeros(py, n, false),
+                PyArray1::zeros(py, n, false),
+                PyArray1::zeros(py, n, false),
+            );
+            {
+                let mut w = (
+                    out.0.readwrite(),
+                    out.1.readwrite(),
+                    out.2.readwrite(),
+                    out.3.readwrite(),
+                    out.4.readwrite(),
+                );
+                let fresh = "a new contiguous array";
+                let cols = EdgesMut {
+                    pre_id: w.0.as_slice_mut().expect(fresh),
+                    post_id: w.1.as_slice_mut().expect(fresh),
+                    weight: w.2.as_slice_mut().expect(fresh),
+                    delay_ms: w.3.as_slice_mut().expect(fresh),
+                    synapse_type: w.4.as_slice_mut().expect(fresh),
+                };
+                detached(py, || plan.fill(cols))?;
+            }
+            let report = plan.report().clone();
+            (out, report)
+        }
+    };
     let d = PyDict::new(py);
     d.set_item("n_base", report.n_base)?;
     d.set_item("n_result", report.n_result)?;
@@ -112,7 +148,7 @@ fn connectome_apply_delta<'py>(
     d.set_item("n_added", report.n_added)?;
     d.set_item("removed_absent", report.removed_absent.clone())?;
     d.set_item("added_existing", report.added_existing.clone())?;
-    Ok((edge_arrays(py, out), d))
+    Ok((out, d))
 }
 
 /// The delta from `old` to `new`: `(removed, added)` edge arrays, sorted by key.
@@ -198,6 +234,18 @@ fn connectome_validate_edges<'py>(
     detached(py, || connectome::validate_edges(&e, ids))
 }
 
+/// `connectome_validate_edges` without the key checks (order, repeats).
+#[pyfunction]
+fn connectome_validate_edge_values<'py>(
+    py: Python<'py>,
+    edges: EdgeArgs<'py>,
+    neuron_id: PyReadonlyArray1<'py, i64>,
+) -> PyResult<()> {
+    let e = edges_view(py, "edges", &edges)?;
+    let ids = slice(py, "neuron_id", &neuron_id)?;
+    detached(py, || connectome::validate_edge_values(&e, ids))
+}
+
 /// Chemical synapses by presynaptic sign:
 /// `(exc_edges, inh_edges, exc_weight, inh_weight)`.
 #[pyfunction]
@@ -218,13 +266,43 @@ fn connectome_ei_counts<'py>(
     Ok((c.exc_edges, c.inh_edges, c.exc_weight, c.inh_weight))
 }
 
+/// Write an `.npz` archive at `path` (stored members, CRC-32, Zip64
+/// records): `members` are `(name, npy_header, data)` with the array's bytes
+/// as a 1-d uint8 view. No fsync (the caller's atomic write does it).
+#[pyfunction]
+fn write_npz<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    members: Vec<(String, Vec<u8>, PyReadonlyArray1<'py, u8>)>,
+) -> PyResult<()> {
+    let mut views = Vec::with_capacity(members.len());
+    for (name, header, data) in &members {
+        views.push(npz::Member {
+            name,
+            header,
+            data: slice(py, &format!("{name}.data"), data)?,
+        });
+    }
+    detached(py, || npz::write_npz(&path, &views))
+}
+
+/// CRC-32 (zip's) of `data`, a 1-d uint8 array.
+#[pyfunction]
+fn crc32<'py>(py: Python<'py>, data: PyReadonlyArray1<'py, u8>) -> PyResult<u32> {
+    let bytes = slice(py, "data", &data)?;
+    Ok(py.detach(|| npz::crc32(bytes)))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connectome_apply_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_diff, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_ei_counts, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_validate_edges, m)?)?;
+    m.add_function(wrap_pyfunction!(connectome_validate_edge_values, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_parse_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_read_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_write_delta, m)?)?;
+    m.add_function(wrap_pyfunction!(write_npz, m)?)?;
+    m.add_function(wrap_pyfunction!(crc32, m)?)?;
     Ok(())
 }
