@@ -6,13 +6,12 @@
 //! synapse_type uint8)`; key sets as `(pre_id, post_id, synapse_type)`.
 
 use evospikenet_core::connectome::{
-    self, parse_delta, read_delta_file, write_delta, DeltaDoc, Edges, EdgesMut, EdgesView,
-    KeysView, Merge,
+    self, parse_delta, read_delta_file, write_delta, DeltaDoc, Edges, EdgesView, KeysView,
 };
 use std::path::PathBuf;
 
 use evospikenet_core::{npz, Error};
-use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -105,42 +104,7 @@ fn connectome_apply_delta<'py>(
     let b = edges_view(py, "base", &base)?;
     let r = keys_view(py, "removed", &removed)?;
     let a = edges_view(py, "added", &added)?;
-    let (out, report) = match detached(py, || connectome::plan_delta(&b, &r, &a, strict))? {
-        Merge::Done(out, report) => (edge_arrays(py, out), report),
-        Merge::Planned(plan) => {
-            // The result goes straight into numpy's arrays: no copy, and
-            // numpy asks for huge pages for large ones (far fewer first-touch
-            // page faults than 4 KiB pages).
-            let n = plan.len();
-            let out: EdgeArrays<'py> = (
-                PyArray1::zeros(py, n, false),
-                PyArray1::zeros(py, n, false),
-                PyArray1::zeros(py, n, false),
-                PyArray1::zeros(py, n, false),
-                PyArray1::zeros(py, n, false),
-            );
-            {
-                let mut w = (
-                    out.0.readwrite(),
-                    out.1.readwrite(),
-                    out.2.readwrite(),
-                    out.3.readwrite(),
-                    out.4.readwrite(),
-                );
-                let fresh = "a new contiguous array";
-                let cols = EdgesMut {
-                    pre_id: w.0.as_slice_mut().expect(fresh),
-                    post_id: w.1.as_slice_mut().expect(fresh),
-                    weight: w.2.as_slice_mut().expect(fresh),
-                    delay_ms: w.3.as_slice_mut().expect(fresh),
-                    synapse_type: w.4.as_slice_mut().expect(fresh),
-                };
-                detached(py, || plan.fill(cols))?;
-            }
-            let report = plan.report().clone();
-            (out, report)
-        }
-    };
+    let (out, report) = detached(py, || connectome::apply_delta(&b, &r, &a, strict))?;
     let d = PyDict::new(py);
     d.set_item("n_base", report.n_base)?;
     d.set_item("n_result", report.n_result)?;
@@ -148,7 +112,7 @@ fn connectome_apply_delta<'py>(
     d.set_item("n_added", report.n_added)?;
     d.set_item("removed_absent", report.removed_absent.clone())?;
     d.set_item("added_existing", report.added_existing.clone())?;
-    Ok((out, d))
+    Ok((edge_arrays(py, out), d))
 }
 
 /// The delta from `old` to `new`: `(removed, added)` edge arrays, sorted by key.

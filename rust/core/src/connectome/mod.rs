@@ -342,16 +342,11 @@ pub fn apply_delta(
     }
 }
 
-/// [`apply_delta`] in two phases, so that the caller can allocate the output.
-///
-/// For a sorted base (every file this project writes) the result is a
-/// [`MergePlan`]: the report and the output length are known, the edges are
-/// written by [`MergePlan::fill`] into arrays of the caller's, or by
-/// [`MergePlan::into_edges`]. For an unsorted base the merge is done at once.
-///
-/// # Errors
-/// As [`apply_delta`].
-pub fn plan_delta<'a>(
+/// [`apply_delta`] in two phases. For a sorted base (every file this project
+/// writes) the result is a [`MergePlan`]: the report and the output length
+/// are known, the edges written by [`MergePlan::into_edges`]. For an unsorted
+/// base the merge is done at once.
+fn plan_delta<'a>(
     base: &EdgesView<'a>,
     removed: &KeysView<'a>,
     added: &EdgesView<'a>,
@@ -458,7 +453,7 @@ pub fn plan_delta<'a>(
 }
 
 /// Result of [`plan_delta`].
-pub enum Merge<'a> {
+enum Merge<'a> {
     /// Sorted base: the merge is planned, the edges not yet written.
     Planned(MergePlan<'a>),
     /// Unsorted base: the merged edges.
@@ -466,8 +461,7 @@ pub enum Merge<'a> {
 }
 
 /// Mutable edge arrays (structure of arrays), all of one length.
-#[derive(Debug)]
-pub struct EdgesMut<'a> {
+struct EdgesMut<'a> {
     /// Presynaptic neuron ids.
     pub pre_id: &'a mut [i64],
     /// Postsynaptic neuron ids.
@@ -482,7 +476,7 @@ pub struct EdgesMut<'a> {
 
 /// A planned merge onto a sorted base: the runs of base edges to copy
 /// between delta events, and the additions in key order.
-pub struct MergePlan<'a> {
+struct MergePlan<'a> {
     base: EdgesView<'a>,
     added: EdgesView<'a>,
     /// The additions in key order when `added` is not sorted.
@@ -493,18 +487,8 @@ pub struct MergePlan<'a> {
 
 impl MergePlan<'_> {
     /// Length of the result.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.report.n_result
-    }
-
-    /// True when the result has no edges.
-    pub fn is_empty(&self) -> bool {
-        self.report.n_result == 0
-    }
-
-    /// What the merge does.
-    pub fn report(&self) -> &MergeReport {
-        &self.report
     }
 
     fn add(&self) -> EdgesView<'_> {
@@ -513,10 +497,7 @@ impl MergePlan<'_> {
 
     /// Write the result into `out`, whose arrays must have length
     /// [`MergePlan::len`]; the columns are split over two threads when large.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] when an array of `out` has another length.
-    pub fn fill(&self, out: EdgesMut<'_>) -> Result<()> {
+    fn fill(&self, out: EdgesMut<'_>) -> Result<()> {
         let n = self.len();
         for (field, len) in [
             ("pre_id", out.pre_id.len()),
@@ -550,7 +531,7 @@ impl MergePlan<'_> {
     }
 
     /// The result as owned arrays, and the report.
-    pub fn into_edges(self) -> (Edges, MergeReport) {
+    fn into_edges(self) -> (Edges, MergeReport) {
         let n = self.len();
         let mut out = Edges {
             pre_id: vec![0; n],
