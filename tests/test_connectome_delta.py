@@ -22,6 +22,7 @@ from evospikenet.connectome import (
     ConnectomeSyncValidationError,
     Delta,
     DeltaConflictError,
+    apply_delta,
     apply_delta_to,
     apply_delta_with_validation,
     diff_connectomes,
@@ -220,6 +221,61 @@ def test_delta_file_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text(json.dumps(bad))
     with pytest.raises(DeltaConflictError, match=r"\+1 or -1"):
         read_delta(path)
+
+
+def test_file_path_validates_added_edges_or_everything(tmp_path: Path) -> None:
+    """``apply_delta`` (base validated on load, mapped) against ``apply_delta_to``.
+
+    When the delta keeps every neuron of the base only the added edges are
+    checked (the base's edges were checked on load); when it removes one, the
+    whole result is. Both give the same result and the same errors as the
+    in-memory path, which validates everything.
+    """
+    base_path = tmp_path / "base.npz"
+    save_connectome_npz(base_path, base3())
+    out = tmp_path / "out.npz"
+    grow = {(1, 3, 0): (1.5, 2.0), (4, 1, 0): (3.0, 1.0)}
+    cases = [
+        # keeps all neurons, adds one (only the added edges are checked)
+        Delta(
+            1,
+            2,
+            added=edge_arrays(grow, list(grow)),
+            added_neurons=[{"neuron_id": 4, "neuron_sign": -1}],
+        ),
+        # a changed neuron (removed and added back) keeps its edges
+        Delta(1, 2, removed_neurons=[3], added_neurons=[{"neuron_id": 3, "neuron_sign": 1}]),
+        # a removed neuron whose edges go too (everything is checked)
+        Delta(
+            1,
+            2,
+            removed=edge_arrays({(2, 3, 0): (0, 0), (3, 1, 0): (0, 0)}, [(2, 3, 0), (3, 1, 0)]),
+            removed_neurons=[3],
+        ),
+    ]
+    for d in cases:
+        write_delta(tmp_path / "d.json", d)
+        rep = apply_delta(base_path, tmp_path / "d.json", out)
+        expected, rep_mem = apply_delta_to(base3(), d)
+        assert load_connectome_npz(out).equals(expected)
+        assert rep.to_dict() == rep_mem.to_dict()
+    bad_cases = [
+        # an added edge naming a neuron that does not exist: added edge 1
+        (Delta(1, 2, added=edge_arrays(grow, list(grow))), r"added edges.*edge 1 names"),
+        # a removed neuron whose edges stay: found in the full check
+        (Delta(1, 2, removed_neurons=[3]), "not in neuron_id"),
+    ]
+    for d, message in bad_cases:
+        write_delta(tmp_path / "d.json", d)
+        with pytest.raises(DeltaConflictError, match=message) as info:
+            apply_delta(base_path, tmp_path / "d.json", out)
+        assert info.value.name == "pre_id" or info.value.name == "post_id"
+        with pytest.raises(DeltaConflictError, match="not in neuron_id"):
+            apply_delta_to(base3(), d)
+    # The result may replace the (mapped) base itself.
+    write_delta(tmp_path / "d.json", cases[0])
+    apply_delta(base_path, tmp_path / "d.json", base_path)
+    assert load_connectome_npz(base_path).equals(apply_delta_to(base3(), cases[0])[0])
 
 
 def write_pair(tmp_path: Path, inh_removed: bool) -> tuple[Path, Path]:

@@ -27,6 +27,7 @@ from evospikenet._formats import (
     read_json,
     read_text,
     read_yaml,
+    write_npz,
 )
 from evospikenet.errors import FileIOError, InvalidParameterError
 
@@ -162,3 +163,50 @@ def test_npz_round_trip_and_every_malformed_kind(tmp_path: Path) -> None:
     _npz_with_member(other, "readme.txt", b"hello")
     with pytest.raises(InvalidParameterError, match=r"not an \.npy array"):
         load_npz(other, "connectome")
+
+
+def test_write_npz_is_a_standard_archive_with_aligned_data(tmp_path: Path) -> None:
+    """``write_npz`` (Rust) against ``numpy.load`` and ``zipfile``; mapped reads."""
+    arrays = {
+        "i8": np.arange(-3, 1000, dtype=np.int64),
+        "f4": np.linspace(0, 1, 7, dtype=np.float32),
+        "u1": np.array([0, 1, 255], np.uint8),
+        "s": np.array(["a", "bcd", ""]),
+        "meta": np.array('{"x": 1}'),  # 0-d, as connectome files hold meta
+        "m": np.arange(6.0).reshape(2, 3)[:, ::2],  # non-contiguous 2-d
+        "empty": np.zeros(0, np.int8),
+    }
+    path = tmp_path / "a.npz"
+    write_npz(path, arrays)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert [i.filename for i in zf.infolist()] == [f"{k}.npy" for k in arrays]
+    with np.load(path) as z:
+        for name, arr in arrays.items():
+            assert z[name].dtype == arr.dtype and z[name].shape == arr.shape
+            assert np.array_equal(z[name], arr), name
+    for mapped in (False, True):
+        got = load_npz(path, "connectome", mapped=mapped)
+        for name, arr in arrays.items():
+            assert np.array_equal(got[name], arr) and got[name].shape == arr.shape, name
+        # mapped: views of the file (read-only), not copies
+        assert got["i8"].flags.writeable is not mapped
+    # A corrupt data byte is found by the CRC-32 in either mode.
+    data = bytearray(path.read_bytes())
+    data[path.read_bytes().index(np.int64(-3).tobytes()) + 8] ^= 0xFF
+    path.write_bytes(bytes(data))
+    for mapped in (False, True):
+        with pytest.raises(InvalidParameterError, match=r"(?i)crc"):
+            load_npz(path, "connectome", mapped=mapped)
+    with pytest.raises(InvalidParameterError, match="Python objects"):
+        write_npz(tmp_path / "o.npz", {"o": np.array([{}], dtype=object)})
+
+
+def test_mapped_load_reads_unaligned_numpy_files(tmp_path: Path) -> None:
+    """``numpy.savez`` does not align member data: those members are read, not mapped."""
+    path = tmp_path / "np.npz"
+    a = np.arange(10, dtype=np.int64)
+    np.savez(path, a=a, b=np.array(["x"]))
+    got = load_npz(path, "connectome", mapped=True)
+    assert np.array_equal(got["a"], a) and got["b"].tolist() == ["x"]
+    assert got["a"].flags.writeable  # read into memory, not a view of the file

@@ -418,8 +418,11 @@ __all__ += [
     "connectome_ei_counts",
     "connectome_parse_delta",
     "connectome_read_delta",
+    "connectome_validate_edge_values",
     "connectome_validate_edges",
     "connectome_write_delta",
+    "crc32",
+    "write_npz",
 ]
 
 _Edges = tuple[
@@ -448,6 +451,9 @@ def connectome_diff(old: _Edges, new: _Edges) -> tuple[_Edges, _Edges]:
 def connectome_validate_edges(edges: _Edges, neuron_id: npt.NDArray[np.int64]) -> bool:
     """Check edges against the NPZ contract; return whether they are sorted by key."""
 
+def connectome_validate_edge_values(edges: _Edges, neuron_id: npt.NDArray[np.int64]) -> None:
+    """As ``connectome_validate_edges`` without the key checks (order, repeats)."""
+
 def connectome_ei_counts(
     pre_id: npt.NDArray[np.int64],
     synapse_type: npt.NDArray[np.uint8],
@@ -474,6 +480,15 @@ def connectome_write_delta(
     added: _Edges,
 ) -> str:
     """Write delta JSON text, one edge entry per line."""
+
+def crc32(data: npt.NDArray[np.uint8]) -> int:
+    """CRC-32 (the zip checksum) of a 1-d uint8 array."""
+
+def write_npz(
+    path: str | os.PathLike[str],
+    members: list[tuple[str, bytes, npt.NDArray[np.uint8]]],
+) -> None:
+    """Write an ``.npz`` archive: ``(name, npy_header, data)`` members, stored, no fsync."""
 
 # --- control ---
 def cartpole_episode(

@@ -22,11 +22,16 @@ naming what was read (``what``) and, for a path, the path; never a
   its shape times item size checked against the bytes the member really
   holds, so a header claiming 10^12 elements is refused before anything is
   allocated; no pickles.
+
+:func:`write_npz` is the writer: stored ``.npy`` members as ``numpy.savez``
+writes them, assembled in Rust straight from the arrays' memory.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import mmap
 import os
 import zipfile
 import zlib
@@ -54,6 +59,7 @@ __all__ = [
     "read_text",
     "read_yaml",
     "read_yaml_mapping",
+    "write_npz",
 ]
 
 #: Deepest nesting of lists and mappings accepted in JSON and YAML inputs.
@@ -252,13 +258,16 @@ def gzip_json(data: bytes, what: str, where: object) -> Any:
     return parse_json(decode_utf8(gunzip(data, what, where), what, where), what, where)
 
 
-def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_header(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo
+) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """``(shape, fortran_order, dtype, header_bytes)`` of a member, checked against its size."""
     with zf.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
         elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
             raise _problem(f"unsupported .npy version {version}")
         header = fh.tell()
@@ -270,16 +279,57 @@ def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, 
             f"claims shape {shape} of {dtype} ({need} bytes) but holds "
             f"{info.file_size - header} bytes"
         )
-    return shape, dtype
+    return shape, fortran, dtype, header
+
+
+def _mapped_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, mapped: mmap.mmap
+) -> npt.NDArray[Any] | None:
+    """Return a stored member's array as a read-only view of ``mapped``.
+
+    None when the member is compressed or its data is not aligned for its
+    dtype (files from ``numpy.savez``); the caller then reads it.
+
+    The member's CRC-32 is checked (in Rust) as ``zipfile`` checks it on reading.
+    """
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    local = mapped[info.header_offset : info.header_offset + 30]
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise _problem(f"member {info.filename!r}: bad local header")
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+    start += int.from_bytes(local[28:30], "little")
+    if start + info.file_size > len(mapped):
+        raise _problem(f"member {info.filename!r} runs past the end of the file")
+    shape, fortran, dtype, header = _npy_header(zf, info)
+    if (start + header) % max(dtype.alignment, 1):
+        return None  # numpy.savez does not align the data; write_npz does
+    from evospikenet import _core
+
+    if _core.crc32(np.frombuffer(mapped, np.uint8, info.file_size, start)) != info.CRC:
+        raise _problem(f"bad CRC-32 for member {info.filename!r}")
+    count = int(np.prod(shape, dtype=object))
+    flat = np.frombuffer(mapped, dtype, count, start + header)
+    return flat.reshape(shape, order="F" if fortran else "C")
 
 
 def load_npz(
-    path: str | os.PathLike[str], what: str, names: Collection[str] | None = None
+    path: str | os.PathLike[str],
+    what: str,
+    names: Collection[str] | None = None,
+    *,
+    mapped: bool = False,
 ) -> dict[str, npt.NDArray[Any]]:
     """Load the arrays of an ``.npz`` file after checking its headers (module docs).
 
     ``names`` limits what is loaded to those members (every header is checked
     all the same); a name the file lacks is left out of the result.
+    ``mapped``: uncompressed members become read-only views of the file
+    mapped into memory instead of copies (their CRC-32 is checked all the
+    same); the file must then not be truncated or rewritten in place while
+    the arrays live (replacing it by a rename, as every writer here does, is
+    safe). Members whose data is not aligned for their dtype (as
+    ``numpy.savez`` writes them) are read as usual.
 
     Returns
     -------
@@ -309,11 +359,18 @@ def load_npz(
                 if not info.filename.endswith(".npy"):
                     raise _problem(f"member {info.filename!r} is not an .npy array")
                 _npy_header(zf, info)
+            view = None
+            if mapped and size:
+                with Path(p).open("rb") as raw:
+                    view = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
             for info in infos:
                 if names is not None and info.filename[:-4] not in names:
                     continue
-                with zf.open(info) as fh:
-                    arrays[info.filename[:-4]] = np.lib.format.read_array(fh, allow_pickle=False)
+                arr = None if view is None else _mapped_member(zf, info, view)
+                if arr is None:
+                    with zf.open(info) as fh:
+                        arr = np.lib.format.read_array(fh, allow_pickle=False)
+                arrays[info.filename[:-4]] = arr
     except OSError as exc:
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
             raise FileIOError(f"cannot read {what} {p!r}: {exc}", p, exc.errno) from exc
@@ -323,3 +380,46 @@ def load_npz(
     except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
         raise _bad(what, p, f"is not a valid NPZ file ({exc})") from None
     return arrays
+
+
+def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, npt.ArrayLike]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` archive at ``path`` (created or truncated).
+
+    The archive ``numpy.savez`` would write (one stored ``NAME.npy`` member
+    per array, Zip64 records), readable by ``numpy.load`` and
+    :func:`load_npz`; the members' CRC-32 and the zip records are computed in
+    Rust from the arrays' own memory (no copy of the data). No fsync: use it
+    inside :func:`evospikenet._atomic.atomic_path`.
+
+    Raises
+    ------
+    InvalidParameterError
+        An array holds Python objects (it could only be pickled).
+    OSError
+        The file cannot be written (with its errno and ``path``).
+    """
+    from evospikenet import _core
+
+    members = []
+    for name, value in arrays.items():
+        arr = np.asarray(value)
+        if not arr.flags.c_contiguous:  # (ascontiguousarray would make a 0-d array 1-d)
+            arr = np.ascontiguousarray(arr)
+        if arr.dtype.hasobject:
+            raise _bad(name, arr.dtype, "holds Python objects; only plain arrays are written")
+        header = io.BytesIO()
+        d = np.lib.format.header_data_from_array_1_0(arr)
+        try:
+            np.lib.format.write_array_header_1_0(header, d)
+        except ValueError:  # a header over 64 KiB needs format 2.0
+            header = io.BytesIO()
+            np.lib.format.write_array_header_2_0(header, d)
+        members.append((name, header.getvalue(), arr.reshape(-1).view(np.uint8)))
+    try:
+        _core.write_npz(os.fspath(path), members)
+    except FileIOError as exc:
+        # As the builtin error ``open``/``write`` raise, so that
+        # ``atomic_path`` names the target instead of its temporary file.
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, os.strerror(exc.errno), os.fspath(path)) from None

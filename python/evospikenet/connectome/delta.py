@@ -43,6 +43,8 @@ from evospikenet._formats import load_npz, parse_json
 from evospikenet.connectome.schema import (
     SCHEMA_VERSION,
     Connectome,
+    _validate_arrays,
+    _validate_meta,
     ei_ratio,
     load_connectome_npz,
     save_connectome_npz,
@@ -461,6 +463,45 @@ def apply_delta_to(
         Version mismatch, a key repeated within the delta, an edge naming a
         neuron that does not exist afterwards, or (strict) a conflict.
     """
+    return _apply_delta_to(base, delta, strict=strict, base_valid=False)
+
+
+def _keeps_base_neurons(base: Connectome, delta: Delta) -> bool:
+    """Whether every neuron id of ``base`` is still there after the delta's neuron changes.
+
+    A removed id that is added back (a changed neuron) stays.
+    """
+    added = {int(e["neuron_id"]) for e in delta.added_neurons}
+    dropped = [int(i) for i in delta.removed_neurons if int(i) not in added]
+    return not dropped or not bool(np.isin(np.array(dropped, np.int64), base.neuron_id).any())
+
+
+def _validate_merged(result: Connectome, added: EdgeArrays) -> None:
+    """Validate a merge result whose other edges are known valid: only ``added`` is checked.
+
+    Sound when the base passed :func:`validate_connectome` and kept all its
+    neurons: its surviving edges keep their valid values and still name
+    existing neurons, and the merge gives unique keys in canonical order.
+    An error names the edge by its index among the delta's additions.
+    """
+    _validate_arrays(result)
+    try:
+        _core.connectome_validate_edge_values(added, result.neuron_id)
+    except InvalidParameterError as exc:
+        raise ConnectomeSchemaError(
+            f"in the delta's added edges: {exc}", exc.name, exc.value, exc.reason
+        ) from exc
+    _validate_meta(result.meta)
+
+
+def _apply_delta_to(
+    base: Connectome, delta: Delta, *, strict: bool, base_valid: bool
+) -> tuple[Connectome, DeltaReport]:
+    """:func:`apply_delta_to`; ``base_valid``: ``base`` passed :func:`validate_connectome`.
+
+    With a valid base that keeps all its neurons, only the added edges of
+    the result are validated (:func:`_validate_merged`), not all of them.
+    """
     if base.materialization_version != delta.materialization_version_from:
         raise DeltaConflictError.of(
             "materialization_version_from",
@@ -494,7 +535,10 @@ def apply_delta_to(
         meta=meta,
     )
     try:
-        validate_connectome(result)
+        if base_valid and _keeps_base_neurons(base, delta):
+            _validate_merged(result, delta.added)
+        else:
+            validate_connectome(result)
     except InvalidParameterError as exc:
         raise DeltaConflictError(
             f"delta {delta.materialization_version_from}->{delta.materialization_version_to} "
@@ -542,9 +586,10 @@ def apply_delta(
     DeltaConflictError
         See :func:`apply_delta_to`.
     """
-    base = load_connectome_npz(base_path)
+    # Mapped: the base is only read, and the result replaces any file by a rename.
+    base = load_connectome_npz(base_path, mapped=True)
     delta = read_delta(delta_path)
-    result, report = apply_delta_to(base, delta, strict=strict)
+    result, report = _apply_delta_to(base, delta, strict=strict, base_valid=True)
     save_connectome_npz(result_path, result, validate=False)
     return report
 
@@ -651,9 +696,10 @@ def apply_delta_with_validation(
         As :func:`apply_delta`.
     """
     rng = check_ei_ratio_range(ei_ratio_range)
-    base = load_connectome_npz(base_path)
+    # Mapped: the base is only read, and the result replaces any file by a rename.
+    base = load_connectome_npz(base_path, mapped=True)
     delta = read_delta(delta_path)
-    result, report = apply_delta_to(base, delta, strict=strict)
+    result, report = _apply_delta_to(base, delta, strict=strict, base_valid=True)
     try:
         check_ei_ratio(result, rng, weighted=weighted)
     except ConnectomeSyncValidationError as exc:

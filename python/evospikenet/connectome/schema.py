@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from evospikenet import _core
 from evospikenet._atomic import atomic_path
-from evospikenet._formats import load_npz, parse_json
+from evospikenet._formats import load_npz, parse_json, write_npz
 from evospikenet.errors import ConnectomeSchemaError, FileIOError, InvalidParameterError
 from evospikenet.io.sniff import describe_kind, file_kind
 
@@ -221,6 +221,22 @@ def validate_connectome(c: Connectome) -> None:
     ConnectomeSchemaError
         Naming the array or field, the offending value and the reason.
     """
+    _validate_arrays(c)
+    # Edge checks (ids, finiteness, types, duplicate keys) in one Rust pass.
+    try:
+        _core.connectome_validate_edges(
+            (c.pre_id, c.post_id, c.weight, c.delay_ms, c.synapse_type), c.neuron_id
+        )
+    except InvalidParameterError as exc:
+        raise ConnectomeSchemaError(str(exc), exc.name, exc.value, exc.reason) from exc
+    _validate_meta(c.meta)
+
+
+def _validate_arrays(c: Connectome) -> None:
+    """Run the checks of :func:`validate_connectome` that need no pass over the edges.
+
+    Dtypes and lengths of all arrays, neuron signs.
+    """
     expected = {
         "pre_id": np.int64,
         "post_id": np.int64,
@@ -256,14 +272,6 @@ def validate_connectome(c: Connectome) -> None:
             int(c.neuron_sign[i]),
             f"must be +1 or -1 (neuron_id {int(c.neuron_id[i])})",
         )
-    # Edge checks (ids, finiteness, types, duplicate keys) in one Rust pass.
-    try:
-        _core.connectome_validate_edges(
-            (c.pre_id, c.post_id, c.weight, c.delay_ms, c.synapse_type), c.neuron_id
-        )
-    except InvalidParameterError as exc:
-        raise ConnectomeSchemaError(str(exc), exc.name, exc.value, exc.reason) from exc
-    _validate_meta(c.meta)
 
 
 def _validate_meta(meta: Any) -> None:
@@ -280,7 +288,9 @@ def _validate_meta(meta: Any) -> None:
         )
 
 
-def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) -> Connectome:
+def load_connectome_npz(
+    path: str | os.PathLike[str], *, validate: bool = True, mapped: bool = False
+) -> Connectome:
     """Read a connectome NPZ file (the contract in the module docstring).
 
     Parameters
@@ -289,6 +299,13 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
         The ``.npz`` file.
     validate : bool
         Run :func:`validate_connectome` (default True).
+    mapped : bool
+        Map the arrays of uncompressed members (every file written here)
+        read-only from the file instead of reading them into memory: no copy,
+        nothing to load before use. The arrays are then read-only, and the
+        file must not be truncated or rewritten in place while they live
+        (replacing it by a rename, as :func:`save_connectome_npz` does, is
+        safe). CRC-32 checks are made either way. Default False.
 
     Returns
     -------
@@ -313,7 +330,7 @@ def load_connectome_npz(path: str | os.PathLike[str], *, validate: bool = True) 
             None,
         )
     try:
-        arrays = load_npz(p, "connectome")
+        arrays = load_npz(p, "connectome", mapped=mapped)
     except InvalidParameterError as exc:
         raise FileIOError(f"cannot read connectome {p!r}: {exc.reason}", p) from None
     missing = [name for name in _REQUIRED_IN_FILE if name not in arrays]
@@ -348,7 +365,8 @@ def save_connectome_npz(
 ) -> None:
     """Write a connectome NPZ file atomically (temp file, fsync, rename).
 
-    Uncompressed (``numpy.savez``) so large connectomes load fast; the
+    Uncompressed (the archive ``numpy.savez`` writes, assembled in Rust
+    without copying the arrays) so large connectomes load fast; the
     previous file stays intact if anything fails before the rename.
 
     Raises
@@ -367,8 +385,8 @@ def save_connectome_npz(
     arrays["meta"] = np.array(json.dumps(connectome.meta, sort_keys=True))
     p = os.fspath(path)
     try:
-        with atomic_path(p) as tmp, tmp.open("wb") as fh:
-            np.savez(fh, **arrays)
+        with atomic_path(p) as tmp:
+            write_npz(tmp, arrays)
             _write_hook()
     except OSError as exc:
         raise FileIOError(f"cannot write connectome {p!r}: {exc}", p, exc.errno) from exc

@@ -13,6 +13,7 @@ pub mod control;
 pub mod engine;
 pub mod error;
 pub mod neuron;
+pub mod npz;
 pub mod plasticity;
 pub mod poisson;
 pub mod rng;

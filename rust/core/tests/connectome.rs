@@ -97,3 +97,76 @@ proptest! {
         prop_assert_eq!(to_map(&again), to_map(&expected_edges));
     }
 }
+
+/// Inputs large enough for the two-thread paths (delta sorts, column fill),
+/// deltas in random order, against the `BTreeMap` reference.
+#[test]
+fn large_merge_on_two_threads_matches_reference() {
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut base: BTreeMap<EdgeKey, (f32, f32)> = BTreeMap::new();
+    while base.len() < 200_000 {
+        let r = next();
+        base.insert(
+            (
+                (r % 2_000) as i64,
+                ((r >> 16) % 2_000) as i64,
+                ((r >> 40) % 2) as u8,
+            ),
+            ((r >> 20) as f32 * 1e-6, 1.5),
+        );
+    }
+    let keys: Vec<EdgeKey> = base.keys().copied().collect();
+    let mut removed: Vec<EdgeKey> = Vec::new();
+    let mut added: BTreeMap<EdgeKey, (f32, f32)> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    while removed.len() < 50_000 {
+        let k = keys[(next() % keys.len() as u64) as usize];
+        if seen.insert(k) {
+            removed.push(k);
+        }
+    }
+    while added.len() < 50_000 {
+        let r = next();
+        // half new keys (most absent from the base), half re-added removals
+        let k = if r % 2 == 0 {
+            (
+                (r % 3_000) as i64,
+                ((r >> 16) % 3_000) as i64,
+                ((r >> 40) % 2) as u8,
+            )
+        } else {
+            removed[((r >> 8) % removed.len() as u64) as usize]
+        };
+        added.insert(k, (2.0, 2.5));
+    }
+    let mut expected = base.clone();
+    for k in &removed {
+        expected.remove(k);
+    }
+    for (k, v) in &added {
+        expected.insert(*k, *v);
+    }
+    // Deltas in random (not key) order.
+    let mut add_items: Vec<_> = added.iter().map(|(k, v)| (*k, *v)).collect();
+    for i in (1..add_items.len()).rev() {
+        add_items.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    let rm_items: Vec<_> = removed.iter().map(|k| (*k, (0.0, 0.0))).collect();
+    let b = to_edges(&base.into_iter().collect::<Vec<_>>());
+    let (out, rep) = apply_delta(
+        &b.view(),
+        &to_edges(&rm_items).view().keys(),
+        &to_edges(&add_items).view(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(out, to_edges(&expected.into_iter().collect::<Vec<_>>()));
+    assert_eq!(rep.n_result, out.len());
+    assert_eq!(rep.n_removed, removed.len());
+}

@@ -10,7 +10,7 @@ use evospikenet_core::connectome::{
 };
 use std::path::PathBuf;
 
-use evospikenet_core::Error;
+use evospikenet_core::{npz, Error};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -198,6 +198,18 @@ fn connectome_validate_edges<'py>(
     detached(py, || connectome::validate_edges(&e, ids))
 }
 
+/// `connectome_validate_edges` without the key checks (order, repeats).
+#[pyfunction]
+fn connectome_validate_edge_values<'py>(
+    py: Python<'py>,
+    edges: EdgeArgs<'py>,
+    neuron_id: PyReadonlyArray1<'py, i64>,
+) -> PyResult<()> {
+    let e = edges_view(py, "edges", &edges)?;
+    let ids = slice(py, "neuron_id", &neuron_id)?;
+    detached(py, || connectome::validate_edge_values(&e, ids))
+}
+
 /// Chemical synapses by presynaptic sign:
 /// `(exc_edges, inh_edges, exc_weight, inh_weight)`.
 #[pyfunction]
@@ -218,13 +230,43 @@ fn connectome_ei_counts<'py>(
     Ok((c.exc_edges, c.inh_edges, c.exc_weight, c.inh_weight))
 }
 
+/// Write an `.npz` archive at `path` (stored members, CRC-32, Zip64
+/// records): `members` are `(name, npy_header, data)` with the array's bytes
+/// as a 1-d uint8 view. No fsync (the caller's atomic write does it).
+#[pyfunction]
+fn write_npz<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    members: Vec<(String, Vec<u8>, PyReadonlyArray1<'py, u8>)>,
+) -> PyResult<()> {
+    let mut views = Vec::with_capacity(members.len());
+    for (name, header, data) in &members {
+        views.push(npz::Member {
+            name,
+            header,
+            data: slice(py, &format!("{name}.data"), data)?,
+        });
+    }
+    detached(py, || npz::write_npz(&path, &views))
+}
+
+/// CRC-32 (zip's) of `data`, a 1-d uint8 array.
+#[pyfunction]
+fn crc32<'py>(py: Python<'py>, data: PyReadonlyArray1<'py, u8>) -> PyResult<u32> {
+    let bytes = slice(py, "data", &data)?;
+    Ok(py.detach(|| npz::crc32(bytes)))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connectome_apply_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_diff, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_ei_counts, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_validate_edges, m)?)?;
+    m.add_function(wrap_pyfunction!(connectome_validate_edge_values, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_parse_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_read_delta, m)?)?;
     m.add_function(wrap_pyfunction!(connectome_write_delta, m)?)?;
+    m.add_function(wrap_pyfunction!(write_npz, m)?)?;
+    m.add_function(wrap_pyfunction!(crc32, m)?)?;
     Ok(())
 }

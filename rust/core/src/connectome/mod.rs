@@ -95,14 +95,6 @@ impl Edges {
         self.pre_id.is_empty()
     }
 
-    fn extend_range(&mut self, v: &EdgesView<'_>, lo: usize, hi: usize) {
-        self.pre_id.extend_from_slice(&v.pre_id[lo..hi]);
-        self.post_id.extend_from_slice(&v.post_id[lo..hi]);
-        self.weight.extend_from_slice(&v.weight[lo..hi]);
-        self.delay_ms.extend_from_slice(&v.delay_ms[lo..hi]);
-        self.synapse_type.extend_from_slice(&v.synapse_type[lo..hi]);
-    }
-
     fn push_from(&mut self, v: &EdgesView<'_>, i: usize) {
         self.pre_id.push(v.pre_id[i]);
         self.post_id.push(v.post_id[i]);
@@ -172,6 +164,12 @@ impl KeysView<'_> {
 /// (strictly increasing), else a permutation. A repeated key is an error
 /// naming `name` and the key.
 pub fn sorted_order(keys: &KeysView<'_>, name: &str) -> Result<Option<Vec<usize>>> {
+    Ok(sorted_tagged(keys, name)?.map(|tagged| tagged.into_iter().map(|(_, i)| i).collect()))
+}
+
+/// The keys sorted, each with its index: `None` when already sorted
+/// (strictly increasing). A repeated key is an error naming `name` and the key.
+fn sorted_tagged(keys: &KeysView<'_>, name: &str) -> Result<Option<Vec<(EdgeKey, usize)>>> {
     let n = keys.checked_len(name)?;
     let mut sorted = true;
     for i in 1..n {
@@ -194,8 +192,69 @@ pub fn sorted_order(keys: &KeysView<'_>, name: &str) -> Result<Option<Vec<usize>
     if let Some(w) = tagged.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(duplicate(name, w[0].0));
     }
-    let order: Vec<usize> = tagged.into_iter().map(|(_, i)| i).collect();
-    Ok(Some(order))
+    Ok(Some(tagged))
+}
+
+/// Inputs of at least this many edges are worth a second thread.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// Whether to run two halves of a job on two threads: a second core exists
+/// and the job is large enough. Plain scoped threads, not rayon's global pool,
+/// so this also works in a child forked from a process that used the pool.
+fn two_threads(n: usize) -> bool {
+    n >= PARALLEL_MIN && std::thread::available_parallelism().is_ok_and(|p| p.get() > 1)
+}
+
+/// Run `a` and `b`, on two threads when `parallel`.
+fn join<A, B, RA, RB>(parallel: bool, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB,
+    RA: Send,
+{
+    if parallel {
+        std::thread::scope(|s| {
+            let h = s.spawn(a);
+            let rb = b();
+            (h.join().expect("connectome worker thread panicked"), rb)
+        })
+    } else {
+        let ra = a();
+        (ra, b())
+    }
+}
+
+/// Delta keys in sorted order: the caller's arrays when already sorted, else
+/// a sorted copy.
+enum Sorted<'a> {
+    InPlace(KeysView<'a>),
+    Tagged(Vec<(EdgeKey, usize)>),
+}
+
+impl Sorted<'_> {
+    #[inline]
+    fn key(&self, k: usize) -> EdgeKey {
+        match self {
+            Sorted::InPlace(v) => v.key(k),
+            Sorted::Tagged(t) => t[k].0,
+        }
+    }
+}
+
+/// One step of a merge plan: copy base edges `lo..hi`, then, unless `add`
+/// is `NO_ADD`, the sorted addition `add`.
+#[derive(Clone, Copy)]
+struct Step {
+    lo: usize,
+    hi: usize,
+    add: usize,
+}
+
+const NO_ADD: usize = usize::MAX;
+
+/// One column gathered in `order`.
+fn gather<T: Copy>(col: &[T], order: &[(EdgeKey, usize)]) -> Vec<T> {
+    order.iter().map(|&(_, i)| col[i]).collect()
 }
 
 fn duplicate(name: &str, key: EdgeKey) -> Error {
@@ -277,65 +336,58 @@ pub fn apply_delta(
     added: &EdgesView<'_>,
     strict: bool,
 ) -> Result<(Edges, MergeReport)> {
+    match plan_delta(base, removed, added, strict)? {
+        Merge::Planned(plan) => Ok(plan.into_edges()),
+        Merge::Done(out, report) => Ok((out, report)),
+    }
+}
+
+/// [`apply_delta`] in two phases. For a sorted base (every file this project
+/// writes) the result is a [`MergePlan`]: the report and the output length
+/// are known, the edges written by [`MergePlan::into_edges`]. For an unsorted
+/// base the merge is done at once.
+fn plan_delta<'a>(
+    base: &EdgesView<'a>,
+    removed: &KeysView<'a>,
+    added: &EdgesView<'a>,
+    strict: bool,
+) -> Result<Merge<'a>> {
     let n_base = base.checked_len("base")?;
     let n_rm = removed.checked_len("removed")?;
     let n_add = added.checked_len("added")?;
     let bkeys = base.keys();
     let akeys = added.keys();
     let border = sorted_order(&bkeys, "base")?;
-    let rorder = sorted_order(removed, "removed")?;
-    let aorder = sorted_order(&akeys, "added")?;
+    // The two delta lists sort independently: on two threads when large.
+    let (rsorted, asorted) = join(
+        two_threads(n_rm.min(n_add)),
+        || sorted_tagged(removed, "removed"),
+        || sorted_tagged(&akeys, "added"),
+    );
+    let (rsorted, asorted) = (rsorted?, asorted?);
 
-    let mut report = MergeReport {
+    let report = MergeReport {
         n_base,
         n_added: n_add,
         ..MergeReport::default()
     };
-    let mut out = Edges::with_capacity(n_base.saturating_sub(n_rm) + n_add);
     if border.is_none() {
-        // Sorted base (every file this project writes): copy the runs of base
-        // edges between delta events in bulk; find each event by galloping.
-        let (mut pos, mut r, mut a) = (0usize, 0usize, 0usize);
-        loop {
-            let rk = (r < n_rm).then(|| removed.key(at(rorder.as_deref(), r)));
-            let ak = (a < n_add).then(|| akeys.key(at(aorder.as_deref(), a)));
-            // Removals before additions: on a tie the removal goes first.
-            let (next, is_removal) = match (rk, ak) {
-                (None, None) => break,
-                (Some(k), None) => (k, true),
-                (None, Some(k)) => (k, false),
-                (Some(x), Some(y)) => {
-                    if x <= y {
-                        (x, true)
-                    } else {
-                        (y, false)
-                    }
-                }
-            };
-            let p = gallop(&bkeys, pos, n_base, next);
-            out.extend_range(base, pos, p);
-            pos = p;
-            let hit = pos < n_base && bkeys.key(pos) == next;
-            if is_removal {
-                if hit {
-                    report.n_removed += 1;
-                    pos += 1;
-                } else {
-                    report.removed_absent.push(next);
-                }
-                r += 1;
-            } else {
-                if hit {
-                    report.added_existing.push(next);
-                    pos += 1;
-                }
-                out.push_from(added, at(aorder.as_deref(), a));
-                a += 1;
-            }
-        }
-        out.extend_range(base, pos, n_base);
-        return finish(out, report, strict);
+        return plan_sorted_base(
+            base,
+            removed,
+            added,
+            rsorted,
+            asorted.as_deref(),
+            report,
+            strict,
+        )
+        .map(Merge::Planned);
     }
+    let mut report = report;
+    let untag = |t: Vec<(EdgeKey, usize)>| t.into_iter().map(|(_, i)| i).collect::<Vec<_>>();
+    let rorder = rsorted.map(untag);
+    let aorder = asorted.map(untag);
+    let mut out = Edges::with_capacity(n_base.saturating_sub(n_rm) + n_add);
     let (mut i, mut r, mut a) = (0usize, 0usize, 0usize);
     loop {
         // Next surviving base edge: skip the removed ones.
@@ -396,10 +448,220 @@ pub fn apply_delta(
             .push(removed.key(at(rorder.as_deref(), r)));
         r += 1;
     }
-    finish(out, report, strict)
+    let (out, report) = finish(out, report, strict)?;
+    Ok(Merge::Done(out, report))
+}
+
+/// Result of [`plan_delta`].
+enum Merge<'a> {
+    /// Sorted base: the merge is planned, the edges not yet written.
+    Planned(MergePlan<'a>),
+    /// Unsorted base: the merged edges.
+    Done(Edges, MergeReport),
+}
+
+/// Mutable edge arrays (structure of arrays), all of one length.
+struct EdgesMut<'a> {
+    /// Presynaptic neuron ids.
+    pub pre_id: &'a mut [i64],
+    /// Postsynaptic neuron ids.
+    pub post_id: &'a mut [i64],
+    /// Weights.
+    pub weight: &'a mut [f32],
+    /// Delays (ms).
+    pub delay_ms: &'a mut [f32],
+    /// 0 chemical, 1 electrical.
+    pub synapse_type: &'a mut [u8],
+}
+
+/// A planned merge onto a sorted base: the runs of base edges to copy
+/// between delta events, and the additions in key order.
+struct MergePlan<'a> {
+    base: EdgesView<'a>,
+    added: EdgesView<'a>,
+    /// The additions in key order when `added` is not sorted.
+    gathered: Option<Edges>,
+    steps: Vec<Step>,
+    report: MergeReport,
+}
+
+impl MergePlan<'_> {
+    /// Length of the result.
+    fn len(&self) -> usize {
+        self.report.n_result
+    }
+
+    fn add(&self) -> EdgesView<'_> {
+        self.gathered.as_ref().map_or(self.added, Edges::view)
+    }
+
+    /// Write the result into `out`, whose arrays must have length
+    /// [`MergePlan::len`]; the columns are split over two threads when large.
+    fn fill(&self, out: EdgesMut<'_>) -> Result<()> {
+        let n = self.len();
+        for (field, len) in [
+            ("pre_id", out.pre_id.len()),
+            ("post_id", out.post_id.len()),
+            ("weight", out.weight.len()),
+            ("delay_ms", out.delay_ms.len()),
+            ("synapse_type", out.synapse_type.len()),
+        ] {
+            if len != n {
+                return Err(Error::ShapeMismatch {
+                    name: format!("out.{field}"),
+                    expected: format!("({n},)"),
+                    got: format!("({len},)"),
+                });
+            }
+        }
+        let (steps, base, add) = (&self.steps, &self.base, &self.add());
+        join(
+            two_threads(n),
+            || {
+                fill_column(steps, base.pre_id, add.pre_id, out.pre_id);
+                fill_column(steps, base.weight, add.weight, out.weight);
+                fill_column(steps, base.synapse_type, add.synapse_type, out.synapse_type);
+            },
+            || {
+                fill_column(steps, base.post_id, add.post_id, out.post_id);
+                fill_column(steps, base.delay_ms, add.delay_ms, out.delay_ms);
+            },
+        );
+        Ok(())
+    }
+
+    /// The result as owned arrays, and the report.
+    fn into_edges(self) -> (Edges, MergeReport) {
+        let n = self.len();
+        let mut out = Edges {
+            pre_id: vec![0; n],
+            post_id: vec![0; n],
+            weight: vec![0.0; n],
+            delay_ms: vec![0.0; n],
+            synapse_type: vec![0; n],
+        };
+        self.fill(EdgesMut {
+            pre_id: &mut out.pre_id,
+            post_id: &mut out.post_id,
+            weight: &mut out.weight,
+            delay_ms: &mut out.delay_ms,
+            synapse_type: &mut out.synapse_type,
+        })
+        .expect("arrays of the plan's length");
+        (out, self.report)
+    }
+}
+
+/// One output column of a merge plan.
+fn fill_column<T: Copy>(steps: &[Step], base: &[T], add: &[T], out: &mut [T]) {
+    let mut o = 0;
+    for s in steps {
+        let run = s.hi - s.lo;
+        out[o..o + run].copy_from_slice(&base[s.lo..s.hi]);
+        o += run;
+        if s.add != NO_ADD {
+            out[o] = add[s.add];
+            o += 1;
+        }
+    }
+    debug_assert_eq!(o, out.len());
+}
+
+/// Plan [`apply_delta`] onto a sorted base: each delta event is found in the
+/// base by galloping from the previous one, giving the runs of base edges to
+/// copy between events.
+fn plan_sorted_base<'a>(
+    base: &EdgesView<'a>,
+    removed: &KeysView<'a>,
+    added: &EdgesView<'a>,
+    rsorted: Option<Vec<(EdgeKey, usize)>>,
+    asorted: Option<&[(EdgeKey, usize)]>,
+    mut report: MergeReport,
+    strict: bool,
+) -> Result<MergePlan<'a>> {
+    let (n_base, n_rm, n_add) = (base.pre_id.len(), removed.pre_id.len(), added.pre_id.len());
+    let bkeys = base.keys();
+    let rkeys = rsorted.map_or(Sorted::InPlace(*removed), Sorted::Tagged);
+    // Additions in key order, gathered once so that the column passes read
+    // them sequentially.
+    let gathered = asorted.map(|t| Edges {
+        pre_id: gather(added.pre_id, t),
+        post_id: gather(added.post_id, t),
+        weight: gather(added.weight, t),
+        delay_ms: gather(added.delay_ms, t),
+        synapse_type: gather(added.synapse_type, t),
+    });
+    let akeys = gathered.as_ref().map_or(*added, Edges::view).keys();
+
+    let mut steps: Vec<Step> = Vec::with_capacity(n_rm + n_add + 1);
+    let (mut pos, mut r, mut a) = (0usize, 0usize, 0usize);
+    loop {
+        let rk = (r < n_rm).then(|| rkeys.key(r));
+        let ak = (a < n_add).then(|| akeys.key(a));
+        // Removals before additions: on a tie the removal goes first.
+        let (next, is_removal) = match (rk, ak) {
+            (None, None) => break,
+            (Some(k), None) => (k, true),
+            (None, Some(k)) => (k, false),
+            (Some(x), Some(y)) => {
+                if x <= y {
+                    (x, true)
+                } else {
+                    (y, false)
+                }
+            }
+        };
+        let lo = pos;
+        pos = gallop(&bkeys, pos, n_base, next);
+        let hi = pos;
+        let hit = pos < n_base && bkeys.key(pos) == next;
+        if is_removal {
+            if hit {
+                report.n_removed += 1;
+                pos += 1;
+            } else {
+                report.removed_absent.push(next);
+            }
+            if hi > lo {
+                steps.push(Step {
+                    lo,
+                    hi,
+                    add: NO_ADD,
+                });
+            }
+            r += 1;
+        } else {
+            if hit {
+                report.added_existing.push(next);
+                pos += 1;
+            }
+            steps.push(Step { lo, hi, add: a });
+            a += 1;
+        }
+    }
+    steps.push(Step {
+        lo: pos,
+        hi: n_base,
+        add: NO_ADD,
+    });
+    check_strict(&report, strict)?;
+    report.n_result = n_base - report.n_removed - report.added_existing.len() + n_add;
+    Ok(MergePlan {
+        base: *base,
+        added: *added,
+        gathered,
+        steps,
+        report,
+    })
 }
 
 fn finish(out: Edges, mut report: MergeReport, strict: bool) -> Result<(Edges, MergeReport)> {
+    check_strict(&report, strict)?;
+    report.n_result = out.len();
+    Ok((out, report))
+}
+
+fn check_strict(report: &MergeReport, strict: bool) -> Result<()> {
     if strict {
         if let Some(k) = report.removed_absent.first() {
             return Err(Error::invalid(
@@ -422,8 +684,7 @@ fn finish(out: Edges, mut report: MergeReport, strict: bool) -> Result<(Edges, M
             ));
         }
     }
-    report.n_result = out.len();
-    Ok((out, report))
+    Ok(())
 }
 
 /// The delta that turns `old` into `new`: `(removed keys, added edges)`,
@@ -491,6 +752,17 @@ pub fn diff(old: &EdgesView<'_>, new: &EdgesView<'_>) -> Result<(Edges, Edges)> 
 /// naming the array (`weight`, `delay_ms`, `synapse_type`, `pre_id`,
 /// `post_id`, `neuron_id`, `edges`), the value and the edge index.
 pub fn validate_edges(edges: &EdgesView<'_>, neuron_id: &[i64]) -> Result<bool> {
+    validate_edge_values(edges, neuron_id)?;
+    Ok(sorted_order(&edges.keys(), "edges")?.is_none())
+}
+
+/// [`validate_edges`] without the key checks (order, repeats): unique
+/// `neuron_id`, and each edge's values and neuron ids. For edges whose keys
+/// are known to be unique, such as a delta's additions after a merge.
+///
+/// # Errors
+/// As [`validate_edges`], except for repeated keys.
+pub fn validate_edge_values(edges: &EdgesView<'_>, neuron_id: &[i64]) -> Result<()> {
     let n = edges.checked_len("edges")?;
     let mut ids = neuron_id.to_vec();
     ids.sort_unstable();
@@ -539,7 +811,7 @@ pub fn validate_edges(edges: &EdgesView<'_>, neuron_id: &[i64]) -> Result<bool> 
             }
         }
     }
-    Ok(sorted_order(&edges.keys(), "edges")?.is_none())
+    Ok(())
 }
 
 /// Chemical synapses split by the sign of their presynaptic neuron.
