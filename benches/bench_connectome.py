@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evospikenet._atomic import write_atomic
+
 
 def rss_mb(field: str = "VmRSS") -> float:
     """Resident set size (``VmRSS``) or its peak (``VmHWM``) of this process, in MB.
@@ -258,7 +260,7 @@ def main() -> None:
             print("identical edge arrays:", same)
     outdir = Path(__file__).parent / "results"
     outdir.mkdir(exist_ok=True)
-    (outdir / "connectome.json").write_text(json.dumps(results, indent=2))
+    write_atomic(outdir / "connectome.json", json.dumps(results, indent=2))
     e = results["evospikenet"]
     if "wall_s" in e:
         print(
