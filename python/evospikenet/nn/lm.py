@@ -88,6 +88,7 @@ class LMConfig:
     neuron_type: str = "LIF"
     score: str = "sigmoid"
     surrogate: str = "fast_sigmoid"
+    spike_levels: int = 1
 
     def to_json(self) -> str:
         """Return the config as canonical JSON text."""
@@ -119,6 +120,7 @@ class _SpikingBlock(nn.Module):
             "beta": cfg.beta,
             "threshold": cfg.threshold,
             "surrogate": cfg.surrogate,
+            "levels": cfg.spike_levels,
         }
         self.ln_in = nn.LayerNorm(d)
         self.lif_in = NeuronLayer(**neuron)
