@@ -209,10 +209,10 @@ class _LIFSequence(torch.autograd.Function):
         (rel,) = ctx.saved_tensors
         # dL/dv_t = dL/ds_t * surrogate'(rel_t) / theta; the detached reset makes
         # dv_t/dx_k = scale * beta^(t-k): a reverse decayed cumulative sum.
+        if ctx.levels > 1:
+            # Graded spikes: the bump of the nearest of the thresholds k theta, k = 1..K.
+            rel = rel - torch.round(rel).clamp_(0.0, ctx.levels - 1.0)
         g = _surrogate_grad(rel, ctx.surrogate)
-        for k in range(1, ctx.levels):
-            # graded spikes: one surrogate bump per threshold crossing k theta
-            g.add_(_surrogate_grad(rel - k, ctx.surrogate))
         g.mul_(ctx.scale / ctx.theta)
         g.mul_(grads[0].transpose(0, 1))  # time-major like ``rel``: contiguous slabs
         for t in range(g.shape[0] - 2, -1, -1):
@@ -236,7 +236,7 @@ def lif_sequence(
     against the threshold ``round(1000 threshold)`` (rounding passes gradients straight
     through). With ``levels = K > 1`` the spikes are graded (integer-valued, as in the
     I-LIF neuron of Luo et al. 2024): ``s_t = clip(floor(v_t / threshold), 0, K)``, reset
-    by ``s_t threshold``; the surrogate derivative is the sum of one bump per threshold
+    by ``s_t threshold``; the surrogate derivative is the bump of the nearest threshold
     ``k threshold``, ``k = 1..K``.
 
     Parameters
