@@ -111,8 +111,8 @@ class LMConfig:
     neuron_type: str = "LIF"
     score: str = "sigmoid"
     surrogate: str = "fast_sigmoid"
-    spike_levels: int = 1
-    token_shift: bool = False
+    spike_levels: int = 4
+    token_shift: bool = True
 
     def to_json(self) -> str:
         """Return the config as canonical JSON text."""
