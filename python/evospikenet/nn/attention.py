@@ -31,7 +31,10 @@ surrogate derivative: the fast sigmoid of SuperSpike (Zenke & Ganguli 2018),
 ``1 / (1 + k |x|)^2`` with ``k = 10``, or the arctangent surrogate (Fang et al. 2021),
 ``(\alpha/2) / (1 + (\pi \alpha x / 2)^2)`` with ``\alpha = 2``. The reset is detached from
 the graph (Zenke & Vogels 2021), which makes BPTT through the LIF recurrence a reverse
-decayed cumulative sum, computed in one fused backward pass.
+decayed cumulative sum, computed in one fused backward pass. LIF layers can also emit
+graded spikes (``levels = K``: integer values ``0..K``, ``floor(v / threshold)`` clipped,
+reset by as many thresholds; Luo et al. 2024), whose surrogate is the bump of the
+nearest threshold.
 
 References
 ----------
@@ -42,6 +45,9 @@ References
 - F. Zenke, T. P. Vogels (2021), The remarkable robustness of surrogate gradient learning
   for instilling complex function in spiking neural networks. Neural Computation 33(4).
   doi:10.1162/neco_a_01367
+- X. Luo et al. (2024), Integer-valued training and spike-driven inference spiking neural
+  network for high-performance and energy-efficient object detection. ECCV 2024.
+  arXiv:2407.20708
 - E. M. Izhikevich (2003), Simple model of spiking neurons. IEEE Trans. Neural Netw.
   14(6):1569-1572. doi:10.1109/TNN.2003.820440
 - Y. Sun et al. (2023), Retentive network: a successor to Transformer for large language
