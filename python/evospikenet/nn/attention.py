@@ -585,8 +585,8 @@ class ChronoSpikeAttention(nn.Module):
         Returns
         -------
         Tensor, shape (B, T, S, D)
-            Spikes (0/1) in the dtype of ``x``; causal: output at ``t`` depends on inputs
-            at times ``<= t`` only.
+            Spikes (0/1; 0..levels when graded) in the dtype of ``x``; causal: output at
+            ``t`` depends on inputs at times ``<= t`` only.
 
         Raises
         ------
