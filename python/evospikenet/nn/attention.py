@@ -31,7 +31,10 @@ surrogate derivative: the fast sigmoid of SuperSpike (Zenke & Ganguli 2018),
 ``1 / (1 + k |x|)^2`` with ``k = 10``, or the arctangent surrogate (Fang et al. 2021),
 ``(\alpha/2) / (1 + (\pi \alpha x / 2)^2)`` with ``\alpha = 2``. The reset is detached from
 the graph (Zenke & Vogels 2021), which makes BPTT through the LIF recurrence a reverse
-decayed cumulative sum, computed in one fused backward pass.
+decayed cumulative sum, computed in one fused backward pass. LIF layers can also emit
+graded spikes (``levels = K``: integer values ``0..K``, ``floor(v / threshold)`` clipped,
+reset by as many thresholds; Luo et al. 2024), whose surrogate is the bump of the
+nearest threshold.
 
 References
 ----------
@@ -42,6 +45,9 @@ References
 - F. Zenke, T. P. Vogels (2021), The remarkable robustness of surrogate gradient learning
   for instilling complex function in spiking neural networks. Neural Computation 33(4).
   doi:10.1162/neco_a_01367
+- X. Luo et al. (2024), Integer-valued training and spike-driven inference spiking neural
+  network for high-performance and energy-efficient object detection. ECCV 2024.
+  arXiv:2407.20708
 - E. M. Izhikevich (2003), Simple model of spiking neurons. IEEE Trans. Neural Netw.
   14(6):1569-1572. doi:10.1109/TNN.2003.820440
 - Y. Sun et al. (2023), Retentive network: a successor to Transformer for large language
@@ -169,42 +175,55 @@ class _LIFSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, x: Tensor, beta: float, threshold: float, surrogate: str, integer: bool
+        ctx: Any,
+        x: Tensor,
+        beta: float,
+        threshold: float,
+        surrogate: str,
+        integer: bool,
+        levels: int,
     ) -> Tensor:
         scale = EVOLIF_SCALE if integer else 1.0
         # Time-major and contiguous: each step works on one contiguous (N, C) slab.
         drive = (torch.round(x * scale) if integer else x).transpose(0, 1).contiguous()
         theta = float(round(threshold * scale)) if integer else threshold
-        v = torch.zeros_like(drive[0])
         spikes = torch.empty_like(drive)
         pre = torch.empty_like(drive)
+        v = torch.zeros_like(drive[0])  # membrane after the reset of the previous step
         for t in range(drive.shape[0]):
+            # Three ops per step (pre-reset potential, spike, reset), written in place.
             if integer:
-                v = torch.trunc(v * beta).add_(drive[t])
+                torch.add(drive[t], torch.trunc(v * beta), out=pre[t])
             else:
-                v.mul_(beta).add_(drive[t])
-            pre[t] = v
-            torch.ge(v, theta, out=spikes[t])
-            v.sub_(spikes[t], alpha=theta)
+                torch.add(drive[t], v, alpha=beta, out=pre[t])
+            if levels == 1:
+                torch.ge(pre[t], theta, out=spikes[t])
+            else:
+                torch.div(pre[t], theta, rounding_mode="floor", out=spikes[t])
+                spikes[t].clamp_(0.0, float(levels))
+            torch.sub(pre[t], spikes[t], alpha=theta, out=v)
         ctx.save_for_backward(pre.sub_(theta).div_(theta))
         ctx.beta = beta
         ctx.surrogate = surrogate
         ctx.theta = theta
         ctx.scale = scale
+        ctx.levels = levels
         return spikes.transpose(0, 1)
 
     @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, None, None, None, None]:
+    def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, None, None, None, None, None]:
         (rel,) = ctx.saved_tensors
         # dL/dv_t = dL/ds_t * surrogate'(rel_t) / theta; the detached reset makes
         # dv_t/dx_k = scale * beta^(t-k): a reverse decayed cumulative sum.
-        g = grads[0].transpose(0, 1) * _surrogate_grad(rel, ctx.surrogate)
+        if ctx.levels > 1:
+            # Graded spikes: the bump of the nearest of the thresholds k theta, k = 1..K.
+            rel = rel - torch.round(rel).clamp_(0.0, ctx.levels - 1.0)
+        g = _surrogate_grad(rel, ctx.surrogate)
         g.mul_(ctx.scale / ctx.theta)
-        acc = torch.zeros_like(g[0])
-        for t in range(g.shape[0] - 1, -1, -1):
-            acc.mul_(ctx.beta).add_(g[t])
-            g[t] = acc
-        return g.transpose(0, 1), None, None, None, None
+        g.mul_(grads[0].transpose(0, 1))  # time-major like ``rel``: contiguous slabs
+        for t in range(g.shape[0] - 2, -1, -1):
+            g[t].add_(g[t + 1], alpha=ctx.beta)
+        return g.transpose(0, 1), None, None, None, None, None
 
 
 def lif_sequence(
@@ -213,6 +232,7 @@ def lif_sequence(
     threshold: float,
     surrogate: Surrogate = "fast_sigmoid",
     integer: bool = False,
+    levels: int = 1,
 ) -> Tensor:
     r"""Run a LIF layer over the time axis of ``x``.
 
@@ -220,7 +240,10 @@ def lif_sequence(
     ``v_t -= s_t threshold`` (detached in the backward pass). With ``integer=True``
     (EvoLIF) the state is an integer: ``v_t = trunc(beta v_{t-1}) + round(1000 x_t)``
     against the threshold ``round(1000 threshold)`` (rounding passes gradients straight
-    through).
+    through). With ``levels = K > 1`` the spikes are graded (integer-valued, as in the
+    I-LIF neuron of Luo et al. 2024): ``s_t = clip(floor(v_t / threshold), 0, K)``, reset
+    by ``s_t threshold``; the surrogate derivative is the bump of the nearest threshold
+    ``k threshold``, ``k = 1..K``.
 
     Parameters
     ----------
@@ -233,13 +256,22 @@ def lif_sequence(
     surrogate : {'fast_sigmoid', 'atan'}
     integer : bool
         EvoLIF (integer state, input scaled by 1000).
+    levels : int
+        Largest spike value ``K`` (1: binary spikes).
 
     Returns
     -------
     Tensor, shape (N, T, C)
-        Spikes (0/1), dtype of ``x``.
+        Spikes (0/1, or 0..K with ``levels = K``), dtype of ``x``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``levels < 1``.
     """
-    out: Tensor = _LIFSequence.apply(x, beta, threshold, surrogate, integer)
+    if levels < 1:
+        raise InvalidParameterError.of("levels", levels, "must be >= 1")
+    out: Tensor = _LIFSequence.apply(x, beta, threshold, surrogate, integer, int(levels))
     return out
 
 
@@ -277,11 +309,15 @@ class NeuronLayer(nn.Module):
     surrogate : {'fast_sigmoid', 'atan'}
     izh_gain_pa : float
         Izhikevich input gain (current per unit input, paper units).
+    levels : int
+        LIF and EvoLIF: largest spike value (1: binary spikes; ``K > 1``: graded spikes
+        ``0..K``, see :func:`lif_sequence`).
 
     Raises
     ------
     InvalidParameterError
-        Unknown neuron type or surrogate, ``beta`` outside [0, 1], ``threshold <= 0``.
+        Unknown neuron type or surrogate, ``beta`` outside [0, 1], ``threshold <= 0``,
+        ``levels < 1`` (or ``> 1`` with Izhikevich).
     """
 
     def __init__(
@@ -291,6 +327,7 @@ class NeuronLayer(nn.Module):
         threshold: float = 1.0,
         surrogate: Surrogate = "fast_sigmoid",
         izh_gain_pa: float = 80.0,
+        levels: int = 1,
     ) -> None:
         super().__init__()
         if neuron_type not in ("LIF", "EvoLIF", "Izhikevich"):
@@ -305,6 +342,11 @@ class NeuronLayer(nn.Module):
             raise InvalidParameterError.of("beta", beta, "must be in [0, 1]")
         if not threshold > 0.0:
             raise InvalidParameterError.of("threshold", threshold, "must be > 0")
+        if levels < 1 or (levels > 1 and neuron_type == "Izhikevich"):
+            raise InvalidParameterError.of(
+                "levels", levels, "must be >= 1 (and 1 for Izhikevich neurons)"
+            )
+        self.levels = int(levels)
         self.neuron_type: NeuronType = neuron_type
         self.beta = float(beta)
         self.threshold = float(threshold)
@@ -317,7 +359,12 @@ class NeuronLayer(nn.Module):
             state = NeuronState()
             return torch.stack([self.step(x[:, t], state) for t in range(x.shape[1])], dim=1)
         return lif_sequence(
-            x, self.beta, self.threshold, self.surrogate, self.neuron_type == "EvoLIF"
+            x,
+            self.beta,
+            self.threshold,
+            self.surrogate,
+            self.neuron_type == "EvoLIF",
+            self.levels,
         )
 
     def step(self, x: Tensor, state: NeuronState) -> Tensor:
@@ -332,7 +379,10 @@ class NeuronLayer(nn.Module):
         else:
             theta = self.threshold
             v = v * self.beta + x
-        s = (v >= theta).to(v.dtype)
+        if self.levels == 1:
+            s = (v >= theta).to(v.dtype)
+        else:
+            s = torch.div(v, theta, rounding_mode="floor").clamp_(0.0, float(self.levels))
         state.v = v - s * theta
         return s
 
@@ -411,6 +461,8 @@ class ChronoSpikeAttention(nn.Module):
         Neuron parameters (:class:`NeuronLayer`).
     bias : bool
         Biases in the projections.
+    levels : int
+        Largest spike value of the output neurons (1: binary; see :class:`NeuronLayer`).
 
     Raises
     ------
@@ -435,6 +487,7 @@ class ChronoSpikeAttention(nn.Module):
         threshold: float = 1.25,
         surrogate: Surrogate = "fast_sigmoid",
         bias: bool = False,
+        levels: int = 1,
     ) -> None:
         super().__init__()
         if input_dim < 1 or num_heads < 1 or input_dim % num_heads:
@@ -464,7 +517,7 @@ class ChronoSpikeAttention(nn.Module):
         self.w_v = nn.Linear(input_dim, input_dim, bias=bias)
         self.w_out = nn.Linear(input_dim, input_dim, bias=bias)
         self.norm = nn.LayerNorm(input_dim)
-        self.neuron = NeuronLayer(neuron_type, beta, threshold, surrogate)
+        self.neuron = NeuronLayer(neuron_type, beta, threshold, surrogate, levels=levels)
 
     def taus(self, time_steps: int) -> tuple[float, ...]:
         """Per-head decay time constants (time steps) for inputs of ``time_steps`` steps."""
@@ -532,8 +585,8 @@ class ChronoSpikeAttention(nn.Module):
         Returns
         -------
         Tensor, shape (B, T, S, D)
-            Spikes (0/1) in the dtype of ``x``; causal: output at ``t`` depends on inputs
-            at times ``<= t`` only.
+            Spikes (0/1; 0..levels when graded) in the dtype of ``x``; causal: output at
+            ``t`` depends on inputs at times ``<= t`` only.
 
         Raises
         ------

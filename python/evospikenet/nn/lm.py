@@ -11,8 +11,14 @@ only through spikes:
     h &= \mathrm{LIF}(\mathrm{LN}(W_1\, \mathrm{LIF}(\mathrm{LN}(x)))),\qquad
     x \leftarrow x + W_2 h
 
-The projections ``W_q, W_k, W_v, W_1, W_2`` see binary spikes, so each is a sum of
-the weights of the neurons that fired (accumulates, no multiplies); the attention scores,
+With ``token_shift`` (the default) the spikes ``s`` into the attention and ``W_1`` pass
+through delayed synapses, ``mu s_t + (1 - mu) s_{t-1}`` per channel (``mu`` learned);
+with ``spike_levels = K > 1`` (the default is 4) the LIF neurons emit graded spikes
+``0..K`` (integer-valued, Luo et al. 2024) instead of binary ones.
+
+The projections ``W_q, W_k, W_v, W_1, W_2`` see spikes, so each is a sum of the weights
+of the neurons that fired, a graded spike ``k`` adding its weight ``k`` times
+(accumulates, no multiplies); the attention scores,
 ``W_out`` and the read-out are multiply-accumulates (see :func:`ops_per_token`).
 Training uses surrogate gradients (:mod:`evospikenet.nn.attention`). Decoding runs
 token by token with cached keys/values and membrane states (:meth:`SpikingEvoSpikeNetLM.step`).
@@ -27,6 +33,11 @@ References
 - R.-J. Zhu et al. (2023), SpikeGPT: generative pre-trained language model with spiking
   neural networks. arXiv:2302.13939
 - A. Radford et al. (2019), Language models are unsupervised multitask learners.
+- X. Luo et al. (2024), Integer-valued training and spike-driven inference spiking neural
+  network for high-performance and energy-efficient object detection. ECCV 2024.
+  arXiv:2407.20708 (graded, integer-valued spikes)
+- B. Peng et al. (2023), RWKV: reinventing RNNs for the transformer era. arXiv:2305.13048
+  (token shift)
 """
 
 from __future__ import annotations
@@ -74,6 +85,18 @@ class LMConfig:
         LIF decay per token and threshold.
     neuron_type, score, surrogate : str
         See :class:`~evospikenet.nn.attention.ChronoSpikeAttention`.
+    spike_levels : int
+        Largest spike value of every neuron layer: 1 gives binary spikes, ``K > 1``
+        graded (integer-valued) spikes ``0..K`` (see
+        :func:`~evospikenet.nn.attention.lif_sequence`).
+    token_shift : bool
+        Delayed synapses: the spikes entering ChronoSpikeAttention and ``W_1`` reach them
+        through two synapse sets, one now and one a byte later, mixed per channel
+        (``mu s_t + (1 - mu) s_{t-1}``, ``mu`` learned; the token shift of RWKV and
+        SpikeGPT).
+
+    Configs without the last two fields (older checkpoints) read as ``spike_levels=1``,
+    ``token_shift=False``.
     """
 
     vocab_size: int = 256
@@ -88,6 +111,8 @@ class LMConfig:
     neuron_type: str = "LIF"
     score: str = "sigmoid"
     surrogate: str = "fast_sigmoid"
+    spike_levels: int = 4
+    token_shift: bool = True
 
     def to_json(self) -> str:
         """Return the config as canonical JSON text."""
@@ -105,9 +130,17 @@ class LMConfig:
         try:
             raw = json.loads(text)
             raw["taus"] = tuple(raw["taus"])
+            # Checkpoints written before these fields existed hold binary spikes and
+            # no delayed synapses.
+            for name, legacy in _LEGACY.items():
+                raw.setdefault(name, legacy)
             return cls(**raw)
         except (ValueError, TypeError, KeyError) as exc:
             raise InvalidParameterError.of("config", text[:80], f"not an LMConfig: {exc}") from exc
+
+
+#: Values of fields added after the first checkpoints, for configs that lack them.
+_LEGACY: dict[str, Any] = {"spike_levels": 1, "token_shift": False}
 
 
 class _SpikingBlock(nn.Module):
@@ -119,6 +152,7 @@ class _SpikingBlock(nn.Module):
             "beta": cfg.beta,
             "threshold": cfg.threshold,
             "surrogate": cfg.surrogate,
+            "levels": cfg.spike_levels,
         }
         self.ln_in = nn.LayerNorm(d)
         self.lif_in = NeuronLayer(**neuron)
@@ -136,24 +170,46 @@ class _SpikingBlock(nn.Module):
         self.ln_h = nn.LayerNorm(cfg.d_ff)
         self.lif_h = NeuronLayer(**neuron)
         self.fc2 = nn.Linear(cfg.d_ff, d)
+        self.mix: nn.Parameter | None = None
+        self.mix_ff: nn.Parameter | None = None
+        if cfg.token_shift:
+            # Delayed synapses: per channel, mu of the spike goes in now, 1 - mu one
+            # step (byte) later.
+            self.mix = nn.Parameter(torch.linspace(1.0, 0.0, d))
+            self.mix_ff = nn.Parameter(torch.linspace(1.0, 0.0, d))
+
+    @staticmethod
+    def _shift(s: Tensor, mix: Tensor | None) -> Tensor:
+        if mix is None:
+            return s
+        prev = F.pad(s, (0, 0, 1, 0))[:, :-1]
+        return torch.lerp(prev, s, mix)
+
+    @staticmethod
+    def _shift_step(s: Tensor, mix: Tensor | None, state: NeuronState) -> Tensor:
+        if mix is None:
+            return s
+        prev = state.v if state.v is not None else torch.zeros_like(s)
+        state.v = s
+        return torch.lerp(prev, s, mix)
 
     def forward(self, x: Tensor, counts: list[Tensor]) -> Tensor:
         s = self.lif_in(self.ln_in(x))
-        a = self.attn(s.unsqueeze(2)).squeeze(2)
+        a = self.attn(self._shift(s, self.mix).unsqueeze(2)).squeeze(2)
         x = x + a * self.gain
         s2 = self.lif_ff(self.ln_ff(x))
-        h = self.lif_h(self.ln_h(self.fc1(s2)))
+        h = self.lif_h(self.ln_h(self.fc1(self._shift(s2, self.mix_ff))))
         counts.extend(t.detach().mean(dim=(0, 1)).sum() for t in (s, a, s2, h))
         out: Tensor = x + self.fc2(h)
         return out
 
     def step(self, x: Tensor, state: list[Any]) -> Tensor:
-        n_in, attn, n_ff, n_h = state
+        n_in, attn, n_ff, n_h, prev, prev_ff = state
         s = self.lif_in.step(self.ln_in(x), n_in)
-        a = self.attn.step(s.unsqueeze(1), attn).squeeze(1)
+        a = self.attn.step(self._shift_step(s, self.mix, prev).unsqueeze(1), attn).squeeze(1)
         x = x + a * self.gain
         s2 = self.lif_ff.step(self.ln_ff(x), n_ff)
-        h = self.lif_h.step(self.ln_h(self.fc1(s2)), n_h)
+        h = self.lif_h.step(self.ln_h(self.fc1(self._shift_step(s2, self.mix_ff, prev_ff))), n_h)
         out: Tensor = x + self.fc2(h)
         return out
 
@@ -168,7 +224,9 @@ class SpikingEvoSpikeNetLM(nn.Module):
     Notes
     -----
     :meth:`forward` maps tokens (B, T) int64 to logits (B, T, 256) float32, causally;
-    :attr:`spike_density` is the fraction of neuron-steps with a spike in the last call.
+    :attr:`spike_density` is the number of spikes per neuron-step in the last call (the
+    fraction of neuron-steps with a spike for binary spikes; a graded spike of value
+    ``k`` counts ``k``).
     """
 
     kind: Kind = "spiking"
@@ -199,8 +257,16 @@ class SpikingEvoSpikeNetLM(nn.Module):
         return logits
 
     def init_state(self) -> list[list[Any]]:
-        """Return a fresh decode state (membranes at rest, empty key/value caches)."""
-        return [[NeuronState(), ChronoState(), NeuronState(), NeuronState()] for _ in self.blocks]
+        """Return a fresh decode state (membranes at rest, empty key/value caches).
+
+        Per block: the four neuron layers' states (the attention's in its
+        :class:`ChronoState`) and the previous spikes of the two delayed synapse sets.
+        """
+        states: list[list[Any]] = []
+        for _ in self.blocks:
+            neurons = [NeuronState(), ChronoState(), NeuronState(), NeuronState()]
+            states.append([*neurons, NeuronState(), NeuronState()])
+        return states
 
     def step(self, tokens: Tensor, state: list[list[Any]]) -> Tensor:
         """Consume one token per sequence, ``tokens`` (B,) int64; return logits (B, 256)."""
@@ -290,7 +356,9 @@ def ops_per_token(model: SpikingEvoSpikeNetLM | TransformerLM) -> dict[str, floa
     """Synaptic operations (spiking) and multiply-accumulates per token.
 
     For the spiking model, uses the per-layer firing rates of its last forward pass:
-    a spike into a projection of fan-out ``n`` costs ``n`` accumulates (SOPs); the
+    a spike into a projection of fan-out ``n`` costs ``n`` accumulates (SOPs; a graded
+    spike of value ``k`` counts as ``k`` spikes, and with ``token_shift`` each spike
+    reaches ``W_q, W_k, W_v, W_1`` twice); the
     attention scores and mixing (``2 d_model * t_avg`` with ``t_avg = (context+1)/2``),
     ``W_out`` and the tied read-out are counted as MACs. For the transformer everything
     is MACs. LayerNorm, softmax/sigmoid and neuron updates are left out of both.
@@ -307,11 +375,15 @@ def ops_per_token(model: SpikingEvoSpikeNetLM | TransformerLM) -> dict[str, floa
     if isinstance(model, SpikingEvoSpikeNetLM):
         rates = model.layer_rates
         sops = 0.0
+        # Delayed synapses: each spike reaches W_q, W_k, W_v and W_1 twice (now and
+        # one byte later).
+        shift = 2.0 if cfg.token_shift else 1.0
         for layer in range(cfg.n_layers):
             r_in, r_attn, r_ff, r_h = rates[4 * layer : 4 * layer + 4]
             # W_q, W_k, W_v (3d fan-out), gain into the residual (1),
             # W_1 (d_ff), W_2 (d).
-            sops += r_in * d * 3 * d + r_attn * d + r_ff * d * cfg.d_ff + r_h * cfg.d_ff * d
+            sops += shift * (r_in * d * 3 * d + r_ff * d * cfg.d_ff)
+            sops += r_attn * d + r_h * cfg.d_ff * d
         macs = cfg.n_layers * (attn_macs + d * d) + d * v
         return {"sops": sops, "macs": macs}
     macs = cfg.n_layers * (4 * d * d + 2 * d * model.d_ff + attn_macs) + d * v
