@@ -60,6 +60,15 @@ class _Ablation(DoublePoleTask):
         return MutationConfig()
 
 
+class _Fine(DoublePoleTask):
+    """DoublePoleTask with sparser, smaller weight steps (each weight with p 0.1, 100 pA)."""
+
+    def mutation_config(self) -> MutationConfig:  # type: ignore[override]
+        return MutationConfig(
+            mutation_strength=0.03, structural=False, weight_rate=0.1, weight_sigma_pa=100.0
+        )
+
+
 def run_evospikenet(task: str, seed: int, generations: int, variant: str) -> dict[str, Any]:
     name = "double-pole" if task == "dpv" else "double-pole-nv"
     velocities = task == "dpv"
@@ -67,6 +76,12 @@ def run_evospikenet(task: str, seed: int, generations: int, variant: str) -> dic
         task_obj: DoublePoleTask = _Ablation(velocities=velocities)
     elif variant == "nodelays":
         task_obj = DoublePoleTask(velocities=velocities, evolved_delays=False)
+    elif variant == "diff":
+        task_obj = DoublePoleTask(velocities=False, differences=True)
+    elif variant == "diff-fine":
+        task_obj = _Fine(velocities=False, differences=True, evolved_delays=False)
+    elif variant == "diff-nodelays":
+        task_obj = DoublePoleTask(velocities=False, differences=True, evolved_delays=False)
     else:
         task_obj = DoublePoleTask(velocities=velocities)
     original = run_module.make_task
