@@ -157,7 +157,19 @@ def test_difference_features_scale_and_shape() -> None:
 def test_task_shapes_and_bad_states() -> None:
     dpv, dpnv = make_task("double-pole"), make_task("double-pole-nv")
     assert isinstance(dpv, DoublePoleTask) and isinstance(dpnv, DoublePoleTask)
-    assert (dpv.n_inputs, dpnv.n_inputs) == (6, 3)
+    assert (dpv.n_inputs, dpnv.n_inputs) == (6, 6)  # DPNV: 3 positions and their changes
+    assert (dpv.differences, dpnv.differences) == (False, True)
+    assert (dpv.evolved_delays, dpnv.evolved_delays) == (False, False)
+    assert DoublePoleTask(velocities=False, differences=False).n_inputs == 3
+    # DPNV's finer weight steps; DPV's (and DPNV from positions alone) as measured there
+    assert (dpnv.mutation_config().weight_rate, dpnv.mutation_config().weight_sigma_pa) == (
+        0.1,
+        100.0,
+    )
+    assert (dpv.mutation_config().weight_rate, dpv.mutation_config().weight_sigma_pa) == (
+        0.3,
+        250.0,
+    )
     built = dpv.template().build()
     with pytest.raises(InvalidParameterError, match="initial_state"):
         dpv.episode(built, (3.0, 0, 0, 0, 0, 0))
@@ -176,7 +188,7 @@ def test_direct_weights_round_trip_and_are_checked() -> None:
     with pytest.raises(InvalidParameterError, match=r"connections\[0\]\.weights"):
         EvoGenome.from_dict(bad)
     # DPNV evolves a delay per synapse: kept on the grid through mutation
-    nv = DoublePoleTask(velocities=False).template()
+    nv = DoublePoleTask(velocities=False, differences=False).template()
     assert nv.connections[0].delays is not None
     assert EvoGenome.from_json(nv.to_json()).connections[0].delays == nv.connections[0].delays
     off = nv.to_dict()

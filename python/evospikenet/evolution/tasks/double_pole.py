@@ -119,10 +119,14 @@ class DoublePoleTask:
     ----------
     velocities : bool
         True: DPV (6 inputs), False: DPNV (3 inputs, 6 with ``differences``).
-    differences : bool
+    differences : bool or None
         DPNV: encode the change of each observed position since the previous
-        control step as well (see above). ``True`` with ``velocities``
-        raises ``InvalidParameterError`` (field ``differences``).
+        control step as well (see above). None (default): True for DPNV,
+        False for DPV; ``True`` with ``velocities`` raises
+        ``InvalidParameterError`` (field ``differences``).
+    evolved_delays : bool or None
+        Evolve a delay per input-to-output synapse. None (default): only for
+        DPNV without ``differences`` (positions alone).
     neurons_per_output : int
         Neurons of each output population in :meth:`template`.
 
@@ -142,7 +146,7 @@ class DoublePoleTask:
     """
 
     velocities: bool = True
-    differences: bool = False
+    differences: bool | None = None
     neurons_per_output: int = 8
     full_force_spikes: int = 16
     window_ms: float = 20.0
@@ -156,14 +160,16 @@ class DoublePoleTask:
 
     def __post_init__(self) -> None:
         self.name = "double-pole" if self.velocities else "double-pole-nv"
+        if self.differences is None:
+            self.differences = not self.velocities
         if self.differences and self.velocities:
             raise InvalidParameterError.of(
                 "differences", True, "only without velocities (DPV observes them)"
             )
         self.n_inputs = 6 if self.velocities or self.differences else 3
         if self.evolved_delays is None:
-            # velocities must be inferred: differences of delayed positions
-            self.evolved_delays = not self.velocities
+            # positions alone: velocities must be inferred from delayed positions
+            self.evolved_delays = not self.velocities and not self.differences
 
     @property
     def scale(self) -> tuple[float, ...]:
@@ -261,10 +267,16 @@ class DoublePoleTask:
     def mutation_config(self) -> MutationConfig:
         """Return the mutation settings :func:`~evospikenet.evolution.run.evolve` uses here.
 
-        Small steps (3 % of a gene's range), no structural mutations, and each
-        direct weight perturbed with probability 0.3 by N(0, (250 pA)^2) (see
-        benches/README.md, "Double-pole balancing", for the ablations).
+        Small steps (3 % of a gene's range) and no structural mutations. Each
+        direct weight is perturbed with probability 0.3 by N(0, (250 pA)^2);
+        DPNV with ``differences``: with probability 0.1 by N(0, (100 pA)^2),
+        the finer steps the damping fitness needs (see benches/README.md,
+        "Double-pole balancing", for the ablations).
         """
+        if not self.velocities and self.differences:
+            return MutationConfig(
+                mutation_strength=0.03, structural=False, weight_rate=0.1, weight_sigma_pa=100.0
+            )
         return MutationConfig(
             mutation_strength=0.03, structural=False, weight_rate=0.3, weight_sigma_pa=250.0
         )
