@@ -220,7 +220,7 @@ class DoublePoleTask:
             int(max_steps),
             self.velocities,
             self.full_force_spikes,
-            self.differences,
+            bool(self.differences),
         )
         built.sync_counts()
         return int(balanced), float(jiggle)
