@@ -15,7 +15,11 @@ pure-Python port of the same physics (benches/peers/neat_double_pole.py, its
 configuration documented there). `--systems` may add EvoSpikeNet ablations:
 `evospikenet-structural` (the pool's default mutations: steps of 10 % of a gene's range,
 structural mutations, each weight perturbed with probability 0.8 by 100 pA),
-`evospikenet-nodelays` (DPNV without evolved delays). Prints a table with NEAT's
+`evospikenet-positions` (DPNV as first measured: positions alone, evolved delays, DPV's
+weight steps), `evospikenet-nodelays` (the same without evolved delays),
+`evospikenet-diff-coarse` (DPNV with the difference channel but DPV's weight steps: each
+weight with probability 0.3 by 250 pA), `evospikenet-diff-delays` (that, with evolved
+delays). Prints a table with NEAT's
 published figures and writes benches/results/evolve_double_pole*.json.
 """
 
@@ -60,13 +64,30 @@ class _Ablation(DoublePoleTask):
         return MutationConfig()
 
 
+class _Coarse(DoublePoleTask):
+    """DoublePoleTask with DPV's weight steps (each weight with p 0.3, 250 pA) on DPNV."""
+
+    def mutation_config(self) -> MutationConfig:  # type: ignore[override]
+        return MutationConfig(
+            mutation_strength=0.03, structural=False, weight_rate=0.3, weight_sigma_pa=250.0
+        )
+
+
 def run_evospikenet(task: str, seed: int, generations: int, variant: str) -> dict[str, Any]:
     name = "double-pole" if task == "dpv" else "double-pole-nv"
     velocities = task == "dpv"
     if variant == "structural":
         task_obj: DoublePoleTask = _Ablation(velocities=velocities)
-    elif variant == "nodelays":
-        task_obj = DoublePoleTask(velocities=velocities, evolved_delays=False)
+    elif variant == "positions":  # DPNV as first measured: positions alone, evolved delays
+        task_obj = DoublePoleTask(velocities=velocities, differences=False)
+    elif variant == "nodelays":  # positions alone, no evolved delays
+        task_obj = DoublePoleTask(velocities=velocities, differences=False, evolved_delays=False)
+    elif variant == "diff-coarse":
+        task_obj = _Coarse(velocities=False, differences=True)
+    elif variant == "diff-delays":
+        task_obj = _Coarse(velocities=False, differences=True, evolved_delays=True)
+    elif variant:
+        sys.exit(f"unknown system evospikenet-{variant}")
     else:
         task_obj = DoublePoleTask(velocities=velocities)
     original = run_module.make_task

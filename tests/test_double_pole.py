@@ -92,38 +92,84 @@ def test_damping_fitness_as_published() -> None:
     assert damping_fitness(1000, 7.5) == dp.damping_fitness(1000, 7.5)
 
 
-def test_spiking_episode_in_the_core_matches_the_port_driven_from_python() -> None:
+@pytest.mark.parametrize(
+    ("velocities", "differences"), [(True, False), (False, False), (False, True)]
+)
+def test_spiking_episode_in_the_core_matches_the_port_driven_from_python(
+    velocities: bool, differences: bool
+) -> None:
     # The core's closed loop against the port stepped with the network's own
-    # windows (BuiltNetwork.step): same balanced steps, jiggle to 1e-9.
-    for velocities in (True, False):
-        task = DoublePoleTask(velocities=velocities)
-        g = task.template()
-        rng = np.random.default_rng(1)
-        g.input.gains_pa = rng.normal(0, 1500, task.n_inputs).tolist()
-        assert g.connections[0].weights is not None
-        g.connections[0].weights = rng.normal(0, 600, len(g.connections[0].weights)).tolist()
-        built = g.build()
-        core = task.episode(built, max_steps=300)
-        built.reset()
-        s = list(INITIAL_STATE)
-        jiggle: list[float] = []
-        balanced = 0
-        while balanced < 300:
-            counts = built.step(np.array(dp.observe(s, velocities)) / np.array(task.scale))
-            force = float(np.clip(10.0 * (counts[1] - counts[0]) / task.full_force_spikes, -10, 10))
-            s = dp.control_step(s, force)
-            if dp.failed(s):
-                break
-            balanced += 1
-            jiggle.append(abs(s[0]) + abs(s[1]) + abs(s[2]) + abs(s[3]))
-        assert core[0] == balanced
-        assert core[1] == pytest.approx(sum(jiggle[-100:]), abs=1e-9)
+    # windows (BuiltNetwork.step): same balanced steps, jiggle to 1e-9. With
+    # differences the features are the positions followed by their change
+    # since the previous control step (0 at the first step), computed here
+    # independently of the core's encoder.
+    task = DoublePoleTask(velocities=velocities, differences=differences)
+    g = task.template()
+    rng = np.random.default_rng(1)
+    g.input.gains_pa = rng.normal(0, 1500, task.n_inputs).tolist()
+    assert g.connections[0].weights is not None
+    g.connections[0].weights = rng.normal(0, 600, len(g.connections[0].weights)).tolist()
+    built = g.build()
+    core = task.episode(built, max_steps=300)
+    built.reset()
+    s = list(INITIAL_STATE)
+    jiggle: list[float] = []
+    balanced = 0
+    prev: np.ndarray | None = None
+    while balanced < 300:
+        obs = np.array(dp.observe(s, velocities))
+        if differences:
+            change = obs - prev if prev is not None else np.zeros_like(obs)
+            prev = obs
+            obs = np.concatenate([obs, change])
+        counts = built.step(obs / np.array(task.scale))
+        force = float(np.clip(10.0 * (counts[1] - counts[0]) / task.full_force_spikes, -10, 10))
+        s = dp.control_step(s, force)
+        if dp.failed(s):
+            break
+        balanced += 1
+        jiggle.append(abs(s[0]) + abs(s[1]) + abs(s[2]) + abs(s[3]))
+    assert balanced > 1  # the differences were exercised
+    assert core[0] == balanced
+    assert core[1] == pytest.approx(sum(jiggle[-100:]), abs=1e-9)
+
+
+def test_difference_features_scale_and_shape() -> None:
+    # (x, th1, th2, dx, dth1, dth2): a change over one control step is divided
+    # by the velocity divisor of DPV times the 0.02 s step
+    task = DoublePoleTask(velocities=False, differences=True)
+    assert task.n_inputs == 6
+    assert task.scale == pytest.approx((2.4, 0.1, 0.1, 0.02, 0.01, 0.02))
+    assert task.template().input.size == 6
+    with pytest.raises(InvalidParameterError, match="differences"):
+        DoublePoleTask(velocities=True, differences=True)
+    # the core rejects an odd number of gains with differences (one per value, one per change)
+    built = task.template().build()
+    g = built.genome
+    with pytest.raises(InvalidParameterError, match="gains_pa"):
+        _core.double_pole_episode(
+            built.network._engine, built.input.index, [0.0] * 5, float(g.input.bias_pa),
+            g.input.neurons_per_feature, [1.0] * 5, [p.index for p in built.outputs], 80,
+            INITIAL_STATE, 10, False, 16, True,
+        )  # fmt: skip
 
 
 def test_task_shapes_and_bad_states() -> None:
     dpv, dpnv = make_task("double-pole"), make_task("double-pole-nv")
     assert isinstance(dpv, DoublePoleTask) and isinstance(dpnv, DoublePoleTask)
-    assert (dpv.n_inputs, dpnv.n_inputs) == (6, 3)
+    assert (dpv.n_inputs, dpnv.n_inputs) == (6, 6)  # DPNV: 3 positions and their changes
+    assert (dpv.differences, dpnv.differences) == (False, True)
+    assert (dpv.evolved_delays, dpnv.evolved_delays) == (False, False)
+    assert DoublePoleTask(velocities=False, differences=False).n_inputs == 3
+    # DPNV's finer weight steps; DPV's (and DPNV from positions alone) as measured there
+    assert (dpnv.mutation_config().weight_rate, dpnv.mutation_config().weight_sigma_pa) == (
+        0.1,
+        100.0,
+    )
+    assert (dpv.mutation_config().weight_rate, dpv.mutation_config().weight_sigma_pa) == (
+        0.3,
+        250.0,
+    )
     built = dpv.template().build()
     with pytest.raises(InvalidParameterError, match="initial_state"):
         dpv.episode(built, (3.0, 0, 0, 0, 0, 0))
@@ -142,7 +188,7 @@ def test_direct_weights_round_trip_and_are_checked() -> None:
     with pytest.raises(InvalidParameterError, match=r"connections\[0\]\.weights"):
         EvoGenome.from_dict(bad)
     # DPNV evolves a delay per synapse: kept on the grid through mutation
-    nv = DoublePoleTask(velocities=False).template()
+    nv = DoublePoleTask(velocities=False, differences=False).template()
     assert nv.connections[0].delays is not None
     assert EvoGenome.from_json(nv.to_json()).connections[0].delays == nv.connections[0].delays
     off = nv.to_dict()

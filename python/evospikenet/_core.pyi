@@ -548,6 +548,7 @@ def double_pole_episode(
     max_steps: int,
     velocities: bool,
     full_force_spikes: int,
+    differences: bool = False,
 ) -> tuple[int, float]:
     """Run one double-pole episode (Wieland 1991) in the core with the network as controller.
 
@@ -558,7 +559,10 @@ def double_pole_episode(
     for ``window_steps``; the force comes from the spike counts ``n0``, ``n1`` of the
     two output populations: ``clip(10 N (n1 - n0) / full_force_spikes, -10 N, 10 N)``,
     or with ``full_force_spikes = 0`` ``10 N (n1 - n0) / (n1 + n0)`` (0 N when both
-    are silent).
+    are silent). With ``differences`` (only sensible without velocities) the features
+    are the observation followed by its change since the previous control step (0 at
+    the first), so ``gains_pa`` and ``scale`` hold twice as many values; an odd count
+    raises ``InvalidParameterError`` (field ``gains_pa``).
     Returns ``(steps balanced, jiggle)``: the steps after which the state had not
     failed (|x| <= 2.4 m, both poles within 36 degrees; at most ``max_steps``) and
     the sum of ``|x| + |x_dot| + |theta1| + |theta1_dot|`` over the last

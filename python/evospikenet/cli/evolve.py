@@ -41,8 +41,9 @@ def _data_errors() -> Iterator[None]:
 TASK_HELP = (
     "cartpole (gymnasium CartPole-v1: 4 inputs, 2 actions), double-pole (double-pole "
     "balancing with velocities: 6 inputs, a force from 2 output populations; stops when "
-    "the best genome balances 100,000 steps), double-pole-nv (without velocities: 3 "
-    "inputs, damping fitness; stops when the best genome balances 100,000 steps and "
+    "the best genome balances 100,000 steps), double-pole-nv (without velocities: "
+    "3 observed positions, encoded with their change since the previous step as 6 inputs, "
+    "damping fitness; stops when the best genome balances 100,000 steps and "
     "passes the generalisation test), digits (scikit-learn 8x8 digits: "
     "64 inputs, 10 classes) or module:callable, a function (BuiltNetwork) -> float whose "
     "module may set N_INPUTS and N_OUTPUTS (default 4 and 2), the genome's input and "

@@ -41,6 +41,7 @@ fn cartpole_episode(
         bias_pa,
         neurons_per_feature,
         scale,
+        differences: false,
     };
     let net = &mut engine.net;
     let episode = Episode {
@@ -88,6 +89,7 @@ fn cartpole_episode_guarded<'py>(
         bias_pa,
         neurons_per_feature,
         scale,
+        differences: false,
     };
     let mut env =
         Guarded::new(CartPole::default(), &limits).map_err(|e| crate::to_py_err(py, e))?;
@@ -113,13 +115,15 @@ fn cartpole_episode_guarded<'py>(
 
 /// Run one double-pole episode in the core (velocities observed or not)
 /// with the network of `engine` as the controller (after `Network::reset`),
-/// the force decoded with `full_force_spikes` (`force_from_counts`);
+/// the force decoded with `full_force_spikes` (`force_from_counts`), and
+/// with `differences` the change of each observed value since the previous
+/// step encoded after the values (`RateEncoder::differences`);
 /// return `(steps balanced, jiggle summed over the last 100 balanced steps)`.
 /// Ctrl-C stops it within about 50 ms.
 #[pyfunction]
 #[pyo3(signature = (
     engine, input_pop, gains_pa, bias_pa, neurons_per_feature, scale, outputs, window_steps,
-    initial_state, max_steps, velocities, full_force_spikes
+    initial_state, max_steps, velocities, full_force_spikes, differences = false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn double_pole_episode(
@@ -136,6 +140,7 @@ fn double_pole_episode(
     max_steps: u32,
     velocities: bool,
     full_force_spikes: u32,
+    differences: bool,
 ) -> PyResult<(u32, f64)> {
     let encoder = RateEncoder {
         pop: input_pop,
@@ -143,6 +148,7 @@ fn double_pole_episode(
         bias_pa,
         neurons_per_feature,
         scale,
+        differences,
     };
     let net = &mut engine.net;
     let episode = Episode {

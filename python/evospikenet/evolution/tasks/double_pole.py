@@ -8,11 +8,13 @@ from typing import Any
 import numpy as np
 
 from evospikenet import _core
-from evospikenet.errors import ShapeMismatchError
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 from evospikenet.evolution.genome import BuiltNetwork, EvoGenome
 from evospikenet.evolution.pool import MutationConfig
 
 __all__ = [
+    "CONTROL_STEP_S",
+    "DPNV_DIFFERENCE_SCALE",
     "DPNV_SCALE",
     "DPV_SCALE",
     "GENERALISATION_STATES",
@@ -29,6 +31,13 @@ INITIAL_STATE = (0.0, 0.0, float(np.deg2rad(4.5)), 0.0, 0.0, 0.0)
 DPV_SCALE = (2.4, 1.0, 0.1, 0.5, 0.1, 1.0)
 #: Divisors of ``(x, th1, th2)`` (DPNV), as :data:`DPV_SCALE`.
 DPNV_SCALE = (2.4, 0.1, 0.1)
+#: Control step of the task (s): the physics advances this much per force.
+CONTROL_STEP_S = 0.02
+#: Divisors of the changes ``(dx, dth1, dth2)`` over one control step (m, rad)
+#: when DPNV encodes differences: the velocity divisors of :data:`DPV_SCALE`
+#: times :data:`CONTROL_STEP_S`, so a change and the velocity it stands for
+#: drive the inputs alike.
+DPNV_DIFFERENCE_SCALE = (1.0 * CONTROL_STEP_S, 0.5 * CONTROL_STEP_S, 1.0 * CONTROL_STEP_S)
 #: Solved: balanced this many steps (0.02 s each, 33 min of simulated time).
 LONG_STEPS = 100_000
 #: Episode length of the damping fitness and of each generalisation trial.
@@ -96,10 +105,28 @@ class DoublePoleTask:
     generalisation test (:meth:`generalisation`: 1000 steps from at least 200
     of the 625 :data:`GENERALISATION_STATES`); :meth:`champion_test` runs both.
 
+    Difference channel (``differences``, DPNV only). The controller sees
+    positions only; with ``differences`` its encoder also keeps the previous
+    control step's observation and feeds, after ``(x, th1, th2)``, their
+    changes over that step ``(dx, dth1, dth2)`` (0 at an episode's first
+    step), divided by :data:`DPNV_DIFFERENCE_SCALE`, to push-pull pairs of
+    their own: the one step of memory that a recurrent NEAT network holds in
+    its own state is held by the encoder here (the core's
+    ``RateEncoder::differences``). No velocity of the physics reaches the
+    controller.
+
     Parameters
     ----------
     velocities : bool
-        True: DPV (6 inputs), False: DPNV (3 inputs).
+        True: DPV (6 inputs), False: DPNV (3 inputs, 6 with ``differences``).
+    differences : bool or None
+        DPNV: encode the change of each observed position since the previous
+        control step as well (see above). None (default): True for DPNV,
+        False for DPV; ``True`` with ``velocities`` raises
+        ``InvalidParameterError`` (field ``differences``).
+    evolved_delays : bool or None
+        Evolve a delay per input-to-output synapse. None (default): only for
+        DPNV without ``differences`` (positions alone).
     neurons_per_output : int
         Neurons of each output population in :meth:`template`.
 
@@ -119,6 +146,7 @@ class DoublePoleTask:
     """
 
     velocities: bool = True
+    differences: bool | None = None
     neurons_per_output: int = 8
     full_force_spikes: int = 16
     window_ms: float = 20.0
@@ -132,15 +160,26 @@ class DoublePoleTask:
 
     def __post_init__(self) -> None:
         self.name = "double-pole" if self.velocities else "double-pole-nv"
-        self.n_inputs = 6 if self.velocities else 3
+        if self.differences is None:
+            self.differences = not self.velocities
+        if self.differences and self.velocities:
+            raise InvalidParameterError.of(
+                "differences", True, "only without velocities (DPV observes them)"
+            )
+        self.n_inputs = 6 if self.velocities or self.differences else 3
         if self.evolved_delays is None:
-            # velocities must be inferred: differences of delayed positions
-            self.evolved_delays = not self.velocities
+            # positions alone: velocities must be inferred from delayed positions
+            self.evolved_delays = not self.velocities and not self.differences
 
     @property
     def scale(self) -> tuple[float, ...]:
-        """Observation divisors (:data:`DPV_SCALE` or :data:`DPNV_SCALE`)."""
-        return DPV_SCALE if self.velocities else DPNV_SCALE
+        """Feature divisors: :data:`DPV_SCALE` or :data:`DPNV_SCALE`.
+
+        With ``differences``, :data:`DPNV_SCALE` followed by :data:`DPNV_DIFFERENCE_SCALE`.
+        """
+        if self.velocities:
+            return DPV_SCALE
+        return DPNV_SCALE + DPNV_DIFFERENCE_SCALE if self.differences else DPNV_SCALE
 
     def episode(
         self, built: BuiltNetwork, state: Any = INITIAL_STATE, max_steps: int = LONG_STEPS
@@ -181,6 +220,7 @@ class DoublePoleTask:
             int(max_steps),
             self.velocities,
             self.full_force_spikes,
+            bool(self.differences),
         )
         built.sync_counts()
         return int(balanced), float(jiggle)
@@ -227,10 +267,16 @@ class DoublePoleTask:
     def mutation_config(self) -> MutationConfig:
         """Return the mutation settings :func:`~evospikenet.evolution.run.evolve` uses here.
 
-        Small steps (3 % of a gene's range), no structural mutations, and each
-        direct weight perturbed with probability 0.3 by N(0, (250 pA)^2) (see
-        benches/README.md, "Double-pole balancing", for the ablations).
+        Small steps (3 % of a gene's range) and no structural mutations. Each
+        direct weight is perturbed with probability 0.3 by N(0, (250 pA)^2);
+        DPNV with ``differences``: with probability 0.1 by N(0, (100 pA)^2),
+        the finer steps the damping fitness needs (see benches/README.md,
+        "Double-pole balancing", for the ablations).
         """
+        if not self.velocities and self.differences:
+            return MutationConfig(
+                mutation_strength=0.03, structural=False, weight_rate=0.1, weight_sigma_pa=100.0
+            )
         return MutationConfig(
             mutation_strength=0.03, structural=False, weight_rate=0.3, weight_sigma_pa=250.0
         )

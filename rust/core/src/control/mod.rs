@@ -107,11 +107,20 @@ pub fn run_episode<E: Environment>(
         max_steps,
     } = *episode;
     encoder.check(net)?;
-    if encoder.gains_pa.len() != E::N_FEATURES {
+    if encoder.n_observed() != E::N_FEATURES {
         return Err(Error::invalid(
             "gains_pa",
             encoder.gains_pa.len(),
-            format!("{} has {} features", E::NAME, E::N_FEATURES),
+            format!(
+                "{} has {} features{}",
+                E::NAME,
+                E::N_FEATURES,
+                if encoder.differences {
+                    " (twice as many gains with differences)"
+                } else {
+                    ""
+                }
+            ),
         ));
     }
     if outputs.len() != E::N_ACTIONS {
@@ -136,11 +145,22 @@ pub fn run_episode<E: Environment>(
         .iter()
         .map(|&p| net.populations()[p].spike_count)
         .collect();
-    let mut currents = vec![0.0; E::N_FEATURES * encoder.neurons_per_feature];
+    let mut currents = vec![0.0; encoder.gains_pa.len() * encoder.neurons_per_feature];
+    let mut features = vec![0.0; encoder.gains_pa.len()];
+    let mut prev: Option<E::Observation> = None;
     let mut counts = vec![0; outputs.len()];
     let mut total = 0;
     while total < max_steps {
-        encoder.encode(env.observation().as_ref(), &mut currents);
+        let obs = env.observation();
+        encoder.features(
+            obs.as_ref(),
+            prev.as_ref().map(AsRef::as_ref),
+            &mut features,
+        );
+        if encoder.differences {
+            prev = Some(obs);
+        }
+        encoder.encode(&features, &mut currents);
         net.set_bias(encoder.pop, &currents)?;
         net.run_with(window_steps, hook)?;
         let action = coding::decide(net, outputs, &mut last, &mut counts)?;
