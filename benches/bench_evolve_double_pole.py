@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import evospikenet.evolution.run as run_module
+from evospikenet._atomic import write_atomic
 from evospikenet.evolution.pool import MutationConfig
 from evospikenet.evolution.tasks import DoublePoleTask
 
@@ -153,8 +154,8 @@ def main() -> None:
     results = ROOT / "benches" / "results"
     results.mkdir(exist_ok=True)
     name = args.out or "evolve_double_pole.json"
-    (results / name).write_text(json.dumps({"args": vars(args), "rows": rows,
-                                            "summary": summary}, indent=1))  # fmt: skip
+    report = {"args": vars(args), "rows": rows, "summary": summary}
+    write_atomic(results / name, json.dumps(report, indent=1))
 
 
 def table(rows: list[dict[str, Any]], systems: list[str], tasks: str) -> dict[str, Any]:
