@@ -395,8 +395,9 @@ def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, npt.ArrayLike])
     ------
     InvalidParameterError
         An array holds Python objects (it could only be pickled).
-    OSError
-        The file cannot be written (with its errno and ``path``).
+    FileIOError
+        The file cannot be written (its ``errno`` and ``path``; the message is the
+        OS's reason alone, for the caller to name the file it was writing).
     """
     from evospikenet import _core
 
@@ -418,8 +419,8 @@ def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, npt.ArrayLike])
     try:
         _core.write_npz(os.fspath(path), members)
     except FileIOError as exc:
-        # As the builtin error ``open``/``write`` raise, so that
-        # ``atomic_path`` names the target instead of its temporary file.
+        # ``path`` is usually the temporary file of ``atomic_path``: the message
+        # leaves it out, so the caller's error names the target alone.
         if exc.errno is None:
             raise
-        raise OSError(exc.errno, os.strerror(exc.errno), os.fspath(path)) from None
+        raise FileIOError(os.strerror(exc.errno), os.fspath(path), exc.errno) from None

@@ -43,12 +43,12 @@ from evospikenet._formats import load_npz, parse_json
 from evospikenet.connectome.schema import (
     SCHEMA_VERSION,
     Connectome,
-    _validate_arrays,
-    _validate_meta,
+    EdgeArrays,
     ei_ratio,
     load_connectome_npz,
     save_connectome_npz,
     validate_connectome,
+    validate_merged_connectome,
 )
 from evospikenet.errors import (
     ConnectomeSchemaError,
@@ -68,14 +68,6 @@ __all__ = [
     "diff_connectomes",
     "read_delta",
     "write_delta",
-]
-
-EdgeArrays = tuple[
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.float32],
-    npt.NDArray[np.float32],
-    npt.NDArray[np.uint8],
 ]
 
 
@@ -476,31 +468,14 @@ def _keeps_base_neurons(base: Connectome, delta: Delta) -> bool:
     return not dropped or not bool(np.isin(np.array(dropped, np.int64), base.neuron_id).any())
 
 
-def _validate_merged(result: Connectome, added: EdgeArrays) -> None:
-    """Validate a merge result whose other edges are known valid: only ``added`` is checked.
-
-    Sound when the base passed :func:`validate_connectome` and kept all its
-    neurons: its surviving edges keep their valid values and still name
-    existing neurons, and the merge gives unique keys in canonical order.
-    An error names the edge by its index among the delta's additions.
-    """
-    _validate_arrays(result)
-    try:
-        _core.connectome_validate_edge_values(added, result.neuron_id)
-    except InvalidParameterError as exc:
-        raise ConnectomeSchemaError(
-            f"in the delta's added edges: {exc}", exc.name, exc.value, exc.reason
-        ) from exc
-    _validate_meta(result.meta)
-
-
 def _apply_delta_to(
     base: Connectome, delta: Delta, *, strict: bool, base_valid: bool
 ) -> tuple[Connectome, DeltaReport]:
     """:func:`apply_delta_to`; ``base_valid``: ``base`` passed :func:`validate_connectome`.
 
-    With a valid base that keeps all its neurons, only the added edges of
-    the result are validated (:func:`_validate_merged`), not all of them.
+    With a valid base that keeps all its neurons, only the added edges of the result
+    are validated (:func:`~evospikenet.connectome.schema.validate_merged_connectome`),
+    not all of them.
     """
     if base.materialization_version != delta.materialization_version_from:
         raise DeltaConflictError.of(
@@ -536,7 +511,7 @@ def _apply_delta_to(
     )
     try:
         if base_valid and _keeps_base_neurons(base, delta):
-            _validate_merged(result, delta.added)
+            validate_merged_connectome(result, delta.added)
         else:
             validate_connectome(result)
     except InvalidParameterError as exc:

@@ -27,6 +27,15 @@ from evospikenet._formats import load_npz, parse_json, write_npz
 from evospikenet.errors import ConnectomeSchemaError, FileIOError, InvalidParameterError
 from evospikenet.io.sniff import describe_kind, file_kind
 
+#: The edge columns ``(pre_id, post_id, weight, delay_ms, synapse_type)``.
+EdgeArrays = tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.uint8],
+]
+
 __all__ = [
     "SCHEMA_VERSION",
     "SYNAPSE_CHEMICAL",
@@ -230,6 +239,39 @@ def validate_connectome(c: Connectome) -> None:
     except InvalidParameterError as exc:
         raise ConnectomeSchemaError(str(exc), exc.name, exc.value, exc.reason) from exc
     _validate_meta(c.meta)
+
+
+def validate_merged_connectome(
+    result: Connectome,
+    added: EdgeArrays,
+) -> None:
+    """Validate a merge result whose other edges are known valid: only ``added`` is checked.
+
+    Sound when the base passed :func:`validate_connectome` and kept all its
+    neurons: its surviving edges keep their valid values and still name
+    existing neurons, and the merge gives unique keys in canonical order.
+    An error names the edge by its index among the delta's additions.
+
+    Parameters
+    ----------
+    result : Connectome
+        The merged connectome.
+    added : tuple of arrays
+        The delta's added edges ``(pre_id, post_id, weight, delay_ms, synapse_type)``.
+
+    Raises
+    ------
+    ConnectomeSchemaError
+        Naming the array or field, the offending value and the reason.
+    """
+    _validate_arrays(result)
+    try:
+        _core.connectome_validate_edge_values(added, result.neuron_id)
+    except InvalidParameterError as exc:
+        raise ConnectomeSchemaError(
+            f"in the delta's added edges: {exc}", exc.name, exc.value, exc.reason
+        ) from exc
+    _validate_meta(result.meta)
 
 
 def _validate_arrays(c: Connectome) -> None:
