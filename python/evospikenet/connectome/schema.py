@@ -27,7 +27,7 @@ from evospikenet._formats import load_npz, parse_json, write_npz
 from evospikenet.errors import ConnectomeSchemaError, FileIOError, InvalidParameterError
 from evospikenet.io.sniff import describe_kind, file_kind
 
-#: The edge columns ``(pre_id, post_id, weight, delay_ms, synapse_type)``.
+# The edge columns (pre_id, post_id, weight, delay_ms, synapse_type).
 EdgeArrays = tuple[
     npt.NDArray[np.int64],
     npt.NDArray[np.int64],
