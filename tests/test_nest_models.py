@@ -72,25 +72,29 @@ def run_nest(job: dict[str, Any] | list[dict[str, Any]]) -> Any:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_iaf_psc_alpha_trace_matches_nest() -> None:
-    rng = np.random.default_rng(7)
-    t_ex = np.unique(np.round(rng.uniform(1, 190, 40) / DT) * DT)
-    t_in = np.unique(np.round(rng.uniform(1, 190, 25) / DT) * DT)
-    w_ex, w_in, delay = 180.0, -120.0, 1.0
-    # I_e: rest, a step that makes the neuron fire (R I = 16.8 mV > 15 mV), rest.
-    segments = [(50.0, 0.0), (100.0, 420.0), (50.0, 0.0)]
-    params = POINT_MODELS["iaf_psc_alpha"]()
+def _trace_matches_nest(
+    net: Network,
+    pop: Any,
+    model: str,
+    params: dict[str, float],
+    spikes: tuple[np.ndarray, np.ndarray, float, float, float],
+    segments: list[tuple[float, float]],
+) -> None:
+    """Drive ``pop`` (one neuron of ``net``) and NEST's ``model`` alike; compare.
 
+    ``spikes`` = (excitatory times, inhibitory times, their weights in pA, delay).
+    Same excitatory and inhibitory spike trains over ``delay`` and the same
+    ``I_e`` segments on both sides; the membrane must agree to 1e-9 mV at every
+    step and the spike times exactly (NEST stamps the end of a step).
+    """
+    t_ex, t_in, w_ex, w_in, delay = spikes
     times = np.concatenate([t_ex, t_in])
     weights = np.concatenate([np.full(t_ex.size, w_ex), np.full(t_in.size, w_in)])
     nest = run_nest({
-        "model": "iaf_psc_alpha", "params": dict(params.pairs()), "dt_ms": DT,
-        "segments": segments,
+        "model": model, "params": params, "dt_ms": DT, "segments": segments,
         "spikes": {"times_ms": times.tolist(), "weights_pa": weights.tolist(), "delay_ms": delay},
     })  # fmt: skip
 
-    net = Network(dt_ms=DT, seed=1)
-    pop = net.iaf_psc_alpha("n", 1)
     ex = net.spike_source("ex", 1, t_ex - DT, np.zeros(t_ex.size, dtype=int))
     inh = net.spike_source("in", 1, t_in - DT, np.zeros(t_in.size, dtype=int))
     net.connect(ex, pop, rule="all_to_all", weight=w_ex, delay_ms=delay)
@@ -106,11 +110,23 @@ def test_iaf_psc_alpha_trace_matches_nest() -> None:
     n = min(ours.size, theirs.size)
     assert n >= 1990
     err = np.abs(ours[:n] - theirs[:n])
-
     assert err.max() < 1e-9, f"max |dV| = {err.max():.3g} mV at t = {(err.argmax() + 1) * DT} ms"
-    spikes = np.asarray(nest["spike_times_ms"])
-    assert spikes.size >= 5  # the DC step made it fire
-    np.testing.assert_allclose(sm.t_ms + DT, spikes, atol=1e-9)
+    nest_spikes = np.asarray(nest["spike_times_ms"])
+    assert nest_spikes.size >= 5  # the DC step made it fire
+    np.testing.assert_allclose(sm.t_ms + DT, nest_spikes, atol=1e-9)
+
+
+def test_iaf_psc_alpha_trace_matches_nest() -> None:
+    rng = np.random.default_rng(7)
+    t_ex = np.unique(np.round(rng.uniform(1, 190, 40) / DT) * DT)
+    t_in = np.unique(np.round(rng.uniform(1, 190, 25) / DT) * DT)
+    # I_e: rest, a step that makes the neuron fire (R I = 16.8 mV > 15 mV), rest.
+    segments = [(50.0, 0.0), (100.0, 420.0), (50.0, 0.0)]
+    params = POINT_MODELS["iaf_psc_alpha"]()
+    net = Network(dt_ms=DT, seed=1)
+    pop = net.iaf_psc_alpha("n", 1)
+    spikes = (t_ex, t_in, 180.0, -120.0, 1.0)
+    _trace_matches_nest(net, pop, "iaf_psc_alpha", dict(params.pairs()), spikes, segments)
 
 
 @pytest.mark.parametrize("delay_ms", [0.1, 0.8, 1.5])
@@ -132,36 +148,11 @@ def test_iaf_psc_exp_first_steps_after_an_arrival_match_nest(delay_ms: float) ->
     # I_e: rest, a step well above rheobase (R I = 24 mV > 15 mV), rest.
     segments = [(50.0, 0.0), (100.0, 600.0), (50.0, 0.0)]
     params = {k: v for k, v in NEURON.items() if k != "synapse"}
-    times = np.concatenate([t_ex, t_in])
-    weights = np.concatenate([np.full(t_ex.size, w_ex), np.full(t_in.size, w_in)])
-    nest = run_nest({
-        "model": "iaf_psc_exp", "params": params, "dt_ms": DT, "segments": segments,
-        "spikes": {"times_ms": times.tolist(), "weights_pa": weights.tolist(),
-                   "delay_ms": delay_ms},
-    })  # fmt: skip
-
     net = Network(dt_ms=DT, seed=1)
     pop = net.lif("n", 1, **NEURON)
     pop.set("v_mv", NEURON["e_l_mv"])
-    ex = net.spike_source("ex", 1, t_ex - DT, np.zeros(t_ex.size, dtype=int))
-    inh = net.spike_source("in", 1, t_in - DT, np.zeros(t_in.size, dtype=int))
-    net.connect(ex, pop, rule="all_to_all", weight=w_ex, delay_ms=delay_ms)
-    net.connect(inh, pop, receptor="inhibitory", rule="all_to_all", weight=w_in, delay_ms=delay_ms)
-    vm = net.state_monitor(pop, "v_mv", [0])
-    sm = net.spike_monitor(pop)
-    for duration, i_e in segments:
-        pop.set_bias(i_e)
-        net.run(duration)
-
-    ours = vm.values[1:, 0]
-    theirs = np.asarray(nest["v_mv"])
-    n = min(ours.size, theirs.size)
-    assert n >= 1990
-    err = np.abs(ours[:n] - theirs[:n])
-    assert err.max() < 1e-9, f"max |dV| = {err.max():.3g} mV at t = {(err.argmax() + 1) * DT} ms"
-    spikes = np.asarray(nest["spike_times_ms"])
-    assert spikes.size >= 5  # the DC step made it fire
-    np.testing.assert_allclose(sm.t_ms + DT, spikes, atol=1e-9)
+    spikes = (t_ex, t_in, w_ex, w_in, delay_ms)
+    _trace_matches_nest(net, pop, "iaf_psc_exp", params, spikes, segments)
 
 
 ADEX_MODELS = ["aeif_cond_exp", "aeif_psc_exp"]
