@@ -379,6 +379,17 @@ def band_peak(
     return (float(freqs_hz[band][k]), float(power[band][k]))
 
 
+def _count_bins(t_start_ms: float, t_stop_ms: float, bin_ms: float) -> int:
+    """Whole bins of ``bin_ms`` in the window; at least two, else InvalidParameterError."""
+    if not bin_ms > 0:
+        raise _invalid("bin_ms", bin_ms, "must be > 0")
+    # Tolerance as Elephant's binning: a spike within 1e-8 bins below an edge is counted above it.
+    n_bins = int(np.floor((t_stop_ms - t_start_ms) / bin_ms + 1e-8))
+    if n_bins < 2:
+        raise _invalid("bin_ms", bin_ms, f"window [{t_start_ms}, {t_stop_ms}) ms holds < 2 bins")
+    return n_bins
+
+
 def _invalid(name: str, value: object, reason: str) -> Exception:
     """Build the project's InvalidParameterError, imported when raised (this file loads alone)."""
     from evospikenet.errors import InvalidParameterError
@@ -517,12 +528,7 @@ def count_correlations(
     sel = np.asarray(neurons, dtype=np.int64)
     if sel.ndim != 1 or sel.size < 2 or np.unique(sel).size != sel.size:
         raise _invalid("neurons", sel.size, "need at least two distinct neurons")
-    if not bin_ms > 0:
-        raise _invalid("bin_ms", bin_ms, "must be > 0")
-    # Tolerance as Elephant's binning: a spike within 1e-8 bins below an edge is counted above it.
-    n_bins = int(np.floor((t_stop_ms - t_start_ms) / bin_ms + 1e-8))
-    if n_bins < 2:
-        raise _invalid("bin_ms", bin_ms, f"window [{t_start_ms}, {t_stop_ms}) ms holds < 2 bins")
+    n_bins = _count_bins(t_start_ms, t_stop_ms, bin_ms)
     t = np.asarray(t_ms, dtype=np.float64)
     i = np.asarray(neuron, dtype=np.int64)
     row = np.full(max(int(i.max(initial=-1)), int(sel.max())) + 1, -1, dtype=np.int64)
@@ -565,11 +571,7 @@ def mean_count_correlation(
         The mean coefficient; NaN with fewer than two such neurons.
     """
     _window(t_start_ms, t_stop_ms)
-    if not bin_ms > 0:
-        raise _invalid("bin_ms", bin_ms, "must be > 0")
-    n_bins = int(np.floor((t_stop_ms - t_start_ms) / bin_ms + 1e-8))
-    if n_bins < 2:
-        raise _invalid("bin_ms", bin_ms, f"window [{t_start_ms}, {t_stop_ms}) ms holds < 2 bins")
+    n_bins = _count_bins(t_start_ms, t_stop_ms, bin_ms)
     t = np.asarray(t_ms, dtype=np.float64)
     i = np.asarray(neuron, dtype=np.int64)
     b = np.floor((t - t_start_ms) / bin_ms + 1e-8).astype(np.int64)
