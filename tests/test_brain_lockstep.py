@@ -199,8 +199,6 @@ def _run_until(
             for node, p in procs.items():
                 if p.poll() is not None:
                     when.setdefault(node, time.monotonic())
-            if "E" in when and procs["I"].poll() is None:
-                procs["I"].kill()  # a stopped shard, once its peer has given up
 
     (tmp / "spikes.parquet").write_bytes(b"an earlier result")  # a failed run must keep it
     run = simulate_local(
@@ -254,6 +252,10 @@ def test_a_stopped_shard_is_caught_by_the_timeout(tmp_path: Path) -> None:
     run, when = _run_until(plan, tmp_path, lambda p: p["I"].send_signal(signal.SIGSTOP), 1.5)
     assert "lost node 'I'" in run.errors["E"] and "silent for 1.5 s" in run.errors["E"]
     assert 1.0 < when["E"] - when["acted"] < 6.0
+    # The stopped shard never ends by itself: the launcher kills it timeout + 10 s after
+    # E ended, says so, and lists the first failure (E's) first.
+    assert list(run.errors) == ["E", "I"]
+    assert run.errors["I"] == "killed: still running 11.5 s after node 'E' ended"
 
 
 def test_a_shard_of_another_seed_is_refused_by_name(tmp_path: Path) -> None:

@@ -120,7 +120,10 @@ class LocalRun:
     complete : bool
         Every shard finished.
     errors : dict of str to str
-        Node -> its error message (its last ``Error:`` line, or its exit code).
+        Node -> its error message (its last ``Error:`` line, or its exit code),
+        in the order the nodes ended, so the first entry is the first failure.
+        A node still running ``timeout_s + 10`` s after another ended is killed
+        and its message says so.
     wall_s : float
         Wall time of the run.
     """
@@ -330,18 +333,24 @@ def simulate_local(
             readers.append(th)
         if on_start is not None:
             on_start(procs)
-        first_exit: float | None = None
+        ended: dict[str, float] = {}  # node -> when it was seen to end, in that order
+        killed: dict[str, str] = {}
         grace = timeout_s + 10.0
-        while any(p.poll() is None for p in procs.values()):
+        while len(ended) < len(procs):
             if progress is not None:
                 progress(min(done.values()), total)
             now = time.monotonic()
-            if first_exit is None and any(p.poll() is not None for p in procs.values()):
-                first_exit = now
-            if first_exit is not None and now - first_exit > grace:
-                for p in procs.values():  # never hang: the shards had their timeout
-                    if p.poll() is None:
+            for node, p in procs.items():
+                if node not in ended and p.poll() is not None:
+                    ended[node] = now
+            if ended and len(ended) < len(procs) and now - min(ended.values()) > grace:
+                first = next(iter(ended))
+                for node, p in procs.items():  # never hang: the shards had their timeout
+                    if node not in ended:
                         p.kill()
+                        killed[node] = (
+                            f"killed: still running {grace:g} s after node '{first}' ended"
+                        )
             time.sleep(0.05)
         for th in readers:
             th.join(timeout=1.0)
@@ -351,9 +360,10 @@ def simulate_local(
         if progress is not None:
             progress(min(done.values()), total)
         errors = {}
-        for node, p in procs.items():
-            if p.returncode != 0:
-                errors[node] = _last_error(logs[node]) or f"exit code {p.returncode}"
+        for node in ended:  # the first failure first
+            code = procs[node].returncode
+            if code != 0:
+                errors[node] = _last_error(logs[node]) or killed.get(node, f"exit code {code}")
         written = {}  # a failed shard's spikes are in its partial file
         for node, path in files.items():
             for candidate in (Path(path), partial_path(path)):
