@@ -730,42 +730,57 @@ class Projection:
 
 
 @dataclass(frozen=True)
-class RemoteProjection(Projection):
+class _OpaqueProjection(Projection):
+    """A projection whose synapses cannot be read or changed here as one projection.
+
+    Every method that would read or change them raises
+    :class:`~evospikenet.errors.InvalidParameterError` with :meth:`_why`.
+    """
+
+    def _why(self) -> str:
+        raise NotImplementedError  # each subclass says why
+
+    def _refuse(self) -> InvalidParameterError:
+        return InvalidParameterError.of(
+            "projection", f"{self.pre.name}->{self.post.name}", self._why()
+        )
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        raise self._refuse()
+
+    def bcm_threshold(self) -> npt.NDArray[np.float64]:
+        raise self._refuse()
+
+    def weights(self) -> npt.NDArray[np.float64]:
+        raise self._refuse()
+
+    def set_weights(self, values: float | npt.ArrayLike) -> None:
+        raise self._refuse()
+
+
+@dataclass(frozen=True)
+class RemoteProjection(_OpaqueProjection):
     """Stands for a projection onto a remote population in a part (:mod:`evospikenet.partition`).
 
     ``Network.connect`` returns it where ``post`` is simulated by another
     part: the synapses live there, so it has no engine object (``index`` is
-    -1) and every method that would read or change them raises
-    :class:`~evospikenet.errors.InvalidParameterError`; plasticity attached
-    to it is skipped (the owning part attaches it).
+    -1) and every method that would read or change them (``len`` included)
+    raises :class:`~evospikenet.errors.InvalidParameterError`; plasticity
+    attached to it is skipped (the owning part attaches it).
     """
 
-    def _refuse(self) -> InvalidParameterError:
-        return InvalidParameterError.of(
-            "projection",
-            f"{self.pre.name}->{self.post.name}",
+    def _why(self) -> str:
+        return (
             f"is onto the remote population {self.post.name!r}: its synapses live in the part "
-            "that simulates it",
+            "that simulates it"
         )
 
     def __len__(self) -> int:
         raise self._refuse()
 
-    def arrays(self) -> dict[str, npt.NDArray[Any]]:  # noqa: D102
-        raise self._refuse()
-
-    def bcm_threshold(self) -> npt.NDArray[np.float64]:  # noqa: D102
-        raise self._refuse()
-
-    def weights(self) -> npt.NDArray[np.float64]:  # noqa: D102
-        raise self._refuse()
-
-    def set_weights(self, values: float | npt.ArrayLike) -> None:  # noqa: D102
-        raise self._refuse()
-
 
 @dataclass(frozen=True)
-class SplitProjection(Projection):
+class SplitProjection(_OpaqueProjection):
     """A projection with an end split over parts (``Part.ranges``), in one part.
 
     ``Network.connect`` returns it where ``pre`` or ``post`` is a population
@@ -778,27 +793,11 @@ class SplitProjection(Projection):
 
     indices: tuple[int, ...] = ()
 
-    def _refuse(self) -> InvalidParameterError:
-        return InvalidParameterError.of(
-            "projection",
-            f"{self.pre.name}->{self.post.name}",
-            "has an end split over parts: its synapses are not readable as one projection",
-        )
+    def _why(self) -> str:
+        return "has an end split over parts: its synapses are not readable as one projection"
 
     def __len__(self) -> int:
         return sum(int(self.network._engine.projection_size(i)) for i in self.indices)
-
-    def arrays(self) -> dict[str, npt.NDArray[Any]]:  # noqa: D102
-        raise self._refuse()
-
-    def bcm_threshold(self) -> npt.NDArray[np.float64]:  # noqa: D102
-        raise self._refuse()
-
-    def weights(self) -> npt.NDArray[np.float64]:  # noqa: D102
-        raise self._refuse()
-
-    def set_weights(self, values: float | npt.ArrayLike) -> None:  # noqa: D102
-        raise self._refuse()
 
 
 class SpikeMonitor:
