@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from evospikenet._atomic import write_atomic
+from evospikenet._atomic import atomic_path, write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 NEST_PYTHON = Path(
@@ -99,7 +99,8 @@ def run_ours(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threa
         arrays[f"senders_{p}"] = i[keep][order].astype(np.int32)
         arrays[f"times_{p}_ms"] = t[keep][order]
         counts[p] = int(keep.sum())
-    np.savez_compressed(out, **arrays)
+    with atomic_path(out) as tmp, tmp.open("wb") as fh:
+        np.savez_compressed(fh, **arrays)
     return {
         "simulator": "evospikenet",
         "seed": seed,

@@ -26,6 +26,7 @@ import argparse
 import json
 
 import numpy as np
+from _npz import save_npz
 
 
 def stats(t_ms, i, n, t0_ms, t1_ms):
@@ -106,7 +107,7 @@ def main():
     t_all, i_all = np.asarray(mon.t / ms), np.asarray(mon.i)
     if args.out:
         steps = np.round(t_all / float(b2.defaultclock.dt / ms)).astype(np.int64)
-        np.savez(args.out, steps=steps, n=n, dt_ms=float(b2.defaultclock.dt / ms),
+        save_npz(args.out, steps=steps, n=n, dt_ms=float(b2.defaultclock.dt / ms),
                  duration_ms=args.duration * 1e3)  # fmt: skip
     exc_only = i_all < n_e
     rate, cv, peak, fano = stats(t_all[exc_only], i_all[exc_only], n_e, 100.0, args.duration * 1e3)

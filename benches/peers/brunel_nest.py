@@ -22,6 +22,7 @@ import json
 import time
 
 import numpy as np
+from _npz import save_npz
 
 REGIMES = {"SR": (3.0, 2.0), "SI-fast": (6.0, 4.0), "AI": (5.0, 2.0), "SI-slow": (4.5, 0.9)}
 
@@ -65,7 +66,7 @@ def main():
     wall = time.perf_counter() - t0
     # NEST stamps a spike at the end of its step; evospikenet at the start.
     steps = np.round(np.asarray(rec.events["times"]) / 0.1).astype(np.int64) - 1
-    np.savez(args.out, steps=steps, n=n_e + n_i, dt_ms=0.1, duration_ms=args.duration)
+    save_npz(args.out, steps=steps, n=n_e + n_i, dt_ms=0.1, duration_ms=args.duration)
     meta = {"simulator": "nest", "regime": args.regime, "seed": args.seed, "scale": args.scale}
     print(json.dumps({**meta, "simulate_s": wall, "spikes": int(steps.size)}))
 

@@ -31,6 +31,7 @@ import tempfile
 import time
 
 import numpy as np
+from _npz import save_npz
 
 
 def main():
@@ -95,7 +96,7 @@ def main():
         out[f"senders_{name}"] = senders[order].astype(np.int32)
         out[f"times_{name}_ms"] = steps[order] * dt
         counts[name] = int(senders.size)
-    np.savez_compressed(args.out, **out)
+    save_npz(args.out, compressed=True, **out)
     shutil.rmtree(tmp, ignore_errors=True)
     print(
         json.dumps(
