@@ -61,6 +61,45 @@ fn dist(py: Python<'_>, name: &str, spec: &(String, Vec<f64>)) -> PyResult<Dist>
     Dist::from_parts(name, &spec.0, &spec.1).map_err(|e| to_py_err(py, e))
 }
 
+/// What `connect` and `connect_window` parse alike: the owned parts of a
+/// `ConnectSpec`.
+struct Connection {
+    receptor: Receptor,
+    rule: Rule,
+    weight: Dist,
+    delay_ms: Dist,
+}
+
+impl Connection {
+    fn parse(
+        py: Python<'_>,
+        receptor_name: &str,
+        rule: &str,
+        value: f64,
+        weight: &(String, Vec<f64>),
+        delay_ms: &(String, Vec<f64>),
+    ) -> PyResult<Self> {
+        Ok(Self {
+            receptor: parse(py, receptor_name)?,
+            rule: Rule::from_name(rule, value).map_err(|e| to_py_err(py, e))?,
+            weight: dist(py, "weight", weight)?,
+            delay_ms: dist(py, "delay_ms", delay_ms)?,
+        })
+    }
+
+    fn spec(&self, pre: usize, post: usize, allow_autapses: bool) -> ConnectSpec<'_> {
+        ConnectSpec {
+            pre,
+            post,
+            receptor: self.receptor,
+            rule: &self.rule,
+            allow_autapses,
+            weight: &self.weight,
+            delay_ms: &self.delay_ms,
+        }
+    }
+}
+
 /// The simulation engine (see `evospikenet.Network` for the public API).
 #[pyclass(module = "evospikenet._core")]
 pub struct Engine {
@@ -314,19 +353,8 @@ impl Engine {
         weight: (String, Vec<f64>),
         delay_ms: (String, Vec<f64>),
     ) -> PyResult<usize> {
-        let receptor: Receptor = parse(py, receptor_name)?;
-        let rule = Rule::from_name(rule, value).map_err(|e| to_py_err(py, e))?;
-        let weight = dist(py, "weight", &weight)?;
-        let delay_ms = dist(py, "delay_ms", &delay_ms)?;
-        let spec = ConnectSpec {
-            pre,
-            post,
-            receptor,
-            rule: &rule,
-            allow_autapses,
-            weight: &weight,
-            delay_ms: &delay_ms,
-        };
+        let connection = Connection::parse(py, receptor_name, rule, value, &weight, &delay_ms)?;
+        let spec = connection.spec(pre, post, allow_autapses);
         let net = &mut self.net;
         interruptible(py, |hook| net.connect_with(&spec, hook))
     }
@@ -352,19 +380,8 @@ impl Engine {
         same_population: bool,
         pieces: Vec<(usize, u32, u32, u32)>,
     ) -> PyResult<Vec<usize>> {
-        let receptor: Receptor = parse(py, receptor_name)?;
-        let rule = Rule::from_name(rule, value).map_err(|e| to_py_err(py, e))?;
-        let weight = dist(py, "weight", &weight)?;
-        let delay_ms = dist(py, "delay_ms", &delay_ms)?;
-        let spec = ConnectSpec {
-            pre,
-            post,
-            receptor,
-            rule: &rule,
-            allow_autapses,
-            weight: &weight,
-            delay_ms: &delay_ms,
-        };
+        let connection = Connection::parse(py, receptor_name, rule, value, &weight, &delay_ms)?;
+        let spec = connection.spec(pre, post, allow_autapses);
         let window = Window {
             pre_ids: slice("pre_ids", &pre_ids)?,
             post_ids: slice("post_ids", &post_ids)?,
