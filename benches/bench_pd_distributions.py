@@ -79,7 +79,9 @@ def run_ours(seed: int, scale: float, t_presim_ms: float, t_sim_ms: float, threa
     from evospikenet.models import potjans2014
 
     t0 = time.perf_counter()
-    built = potjans2014.build(scale=scale, seed=seed, threads=threads, background=background)
+    built = potjans2014.build(
+        scale=scale, seed=seed, threads=threads, background=background, full_rates="inm6"
+    )
     t1 = time.perf_counter()
     built.run(t_presim_ms + t_sim_ms)
     t2 = time.perf_counter()

@@ -28,8 +28,10 @@ synaptic weights are divided by :math:`\sqrt{k}` and each population gets a
 DC current :math:`0.001\,\tau_{syn}(1-\sqrt{k})\sum_j K_{ij} w_{ij}\nu_j`
 (recurrent and background), which keeps the mean and variance of the input
 of the full model (van Albada, Helias & Diesmann 2015), using the full-scale
-rates ``REFERENCE_RATES_HZ['nest3']`` (:mod:`evospikenet.models._potjans2014_params`
-holds every parameter with its source). ``scale = k_scale = 1`` is the full model.
+rates ``REFERENCE_RATES_HZ['nest3']`` by default (``full_rates='inm6'`` takes those
+of the INM-6 ``microcircuit`` package, so that downscaled runs of the two get the
+same compensation; :mod:`evospikenet.models._potjans2014_params` holds every
+parameter with its source). ``scale = k_scale = 1`` is the full model.
 
 References
 ----------
@@ -76,6 +78,7 @@ def build(
     thalamic: bool = False,
     k_scale: float | None = None,
     part: Part | None = None,
+    full_rates: str = "nest3",
 ) -> BuiltModel:
     """Build the microcircuit at ``scale`` (0.01 to 1.0).
 
@@ -101,6 +104,11 @@ def build(
         ``Part({"L4E", "L4I"}, latency_ms=dt_ms)``: every drawn delay is
         at least one step, so the latency between parts is ``dt_ms``.
         The thalamic population ``TH`` is a spike source: put it in one part.
+    full_rates : str
+        Which full-scale rates (Hz) of ``REFERENCE_RATES_HZ`` the DC
+        compensation of ``k_scale < 1`` assumes: ``"nest3"`` (the NEST 3
+        example), ``"nest2"``, ``"inm6"`` (the INM-6 ``microcircuit`` package)
+        or ``"netpyne"``. No effect at ``k_scale = 1``.
 
     Returns
     -------
@@ -110,7 +118,7 @@ def build(
     Raises
     ------
     InvalidParameterError
-        Scale or k_scale outside [0.01, 1.0], unknown background.
+        Scale or k_scale outside [0.01, 1.0], unknown background or full_rates.
     """
     k = scale if k_scale is None else k_scale
     for name, value in (("scale", scale), ("k_scale", k)):
@@ -123,6 +131,9 @@ def build(
     thalamic = validation.flag("thalamic", thalamic)
     if not isinstance(background, str) or background not in ("poisson", "dc"):
         raise InvalidParameterError.of("background", background, "must be 'poisson' or 'dc'")
+    if not isinstance(full_rates, str) or full_rates not in ref.REFERENCE_RATES_HZ:
+        choices = ", ".join(repr(k) for k in ref.REFERENCE_RATES_HZ)
+        raise InvalidParameterError.of("full_rates", full_rates, f"must be one of {choices}")
     net = Network(dt_ms=dt_ms, seed=seed, threads=threads, part=part)
     tau_syn = ref.TAU_SYN_MS
     w_exc = ref.PSC_EXC_PA
@@ -142,7 +153,7 @@ def build(
     if k < 1.0:
         # PyNEST microcircuit, adjust_weights_and_input_to_synapse_scaling.
         indegree = k_full / np.asarray(ref.N_FULL, dtype=float)[:, None]
-        input_rec = (w_mean * indegree * np.asarray(ref.REFERENCE_RATES_HZ["nest3"])).sum(axis=1)
+        input_rec = (w_mean * indegree * np.asarray(ref.REFERENCE_RATES_HZ[full_rates])).sum(axis=1)
         dc = dc + 1e-3 * tau_syn * (1.0 - math.sqrt(k)) * input_rec
         if background == "poisson":
             dc = dc + 1e-3 * tau_syn * (1.0 - math.sqrt(k)) * w_exc * k_ext * ref.BG_RATE_HZ
@@ -182,6 +193,7 @@ def build(
             synapses[f"{source}->{target}"] = count
     parameters: dict[str, Any] = {
         "scale": scale, "k_scale": k, "background": background, "thalamic": thalamic,
+        "full_rates": full_rates,
         "w_exc_pa": w_exc, "dc_pa": dict(zip(ref.POPULATIONS, dc.tolist(), strict=True)),
     }  # fmt: skip
     if thalamic:
