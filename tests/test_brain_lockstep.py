@@ -239,6 +239,9 @@ def test_cli_failed_run_keeps_out_and_names_the_partial_file(tmp_path: Path) -> 
     assert "Traceback" not in result.output
     error = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(error) == 1 and "lost node" in error[0], result.output
+    # Every shard had every peer's hello before stepping: none was left waiting in the
+    # handshake (to be killed by the launcher) when the other gave up at once.
+    assert "killed" not in result.output
     assert f"{tmp_path / 'spikes.partial.parquet'}" in error[0]
     assert f"{out} not written" in error[0]
     assert out.read_bytes() == b"an earlier result"

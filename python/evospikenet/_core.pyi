@@ -661,6 +661,8 @@ class ShardSession:
         """Payloads of the ok replies to a query on ``{namespace}/{key}``."""
     def was_queried(self) -> bool:
         """Whether a peer has read this node's hello."""
+    def queried_by(self) -> list[str]:
+        """The peers that have been answered this node's hello, sorted."""
     def run(
         self,
         engine: Engine,

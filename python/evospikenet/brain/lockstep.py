@@ -58,10 +58,13 @@ the same spikes.
 **Handshake**: each shard answers queries on ``{namespace}/hello/{node}``
 with a hello packet carrying its plan's fingerprint (SHA-256 of the
 plan's JSON: model or manifest digest, options, seed, dt, latency,
-assignment, duration); it queries every peer's until all answered. A peer
-with another fingerprint is refused by name, naming the fields that
-differ. Subscriptions are declared before the queryable, so a peer that
-answered also listens.
+assignment, duration); it queries every peer's until all answered,
+naming itself in the query (``?from={node}``), and then waits until every
+peer has been answered its own hello (within the start-up timeout), so that
+no shard starts stepping, and perhaps fails and leaves at once, while a
+peer still waits for its hello. A peer with another fingerprint is refused
+by name, naming the fields that differ. Subscriptions are declared before
+the queryable, so a peer that answered also listens.
 
 **Faults**: each shard holds a liveliness token ``{namespace}/alive/{node}``;
 a peer whose token goes (a killed process) and whose packet has not come
@@ -82,7 +85,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -590,12 +593,15 @@ class _Requester(Protocol):
     def request(self, key: str, *, timeout: float) -> list[bytes]: ...
 
 
-def _handshake(comm: _Requester, peers: Sequence[str], hello: bytes, timeout_s: float) -> None:
+def _handshake(
+    comm: _Requester, me: str, peers: Sequence[str], hello: bytes, timeout_s: float,
+    queried_by: Callable[[], Collection[str]],
+) -> None:  # fmt: skip
     deadline = time.monotonic() + timeout_s
     waiting = list(peers)
     while waiting:
         peer = waiting[0]
-        replies = comm.request(f"hello/{peer}", timeout=0.5)
+        replies = comm.request(f"hello/{peer}?from={me}", timeout=0.5)
         if replies:
             try:
                 _check_hello(replies[0], peer, hello)
@@ -608,6 +614,13 @@ def _handshake(comm: _Requester, peers: Sequence[str], hello: bytes, timeout_s: 
                 f"node {peer!r} did not answer the handshake within {timeout_s:g} s", node=peer
             )
         time.sleep(0.05)
+    while missing := [p for p in peers if p not in queried_by()]:
+        if time.monotonic() > deadline:
+            raise LockstepError(
+                f"node {missing[0]!r} did not read our hello within {timeout_s:g} s",
+                node=missing[0],
+            )
+        time.sleep(0.01)
 
 
 def run_shard(
@@ -705,15 +718,19 @@ def run_shard(
         comm.subscribe(f"spikes/*/{me}", inbox.on_spikes)
         comm.watch_liveliness("alive/*", inbox.on_alive)
         queried = threading.Event()
+        queried_by: set[str] = set()
 
-        def answer_hello(_query: object) -> bytes:
+        def answer_hello(query: Any) -> None:
             queried.set()
-            return hello
+            query.reply(query.key_expr, hello)  # here, so the querier is noted once answered
+            peer = query.parameters.get("from")
+            if peer:
+                queried_by.add(str(peer))
 
         comm.declare_queryable(f"hello/{me}", answer_hello)
         comm.declare_token(f"alive/{me}")
         try:
-            _handshake(comm, peers, hello, startup_timeout_s)
+            _handshake(comm, me, peers, hello, startup_timeout_s, lambda: set(queried_by))
         except LockstepError as exc:
             if exc.refused:
                 # Stay reachable until a peer has read our hello (at most
@@ -769,7 +786,7 @@ def _run_rust(
     )  # fmt: skip
     try:
         try:
-            _handshake(session, peers, hello, startup_timeout_s)
+            _handshake(session, me, peers, hello, startup_timeout_s, session.queried_by)
         except LockstepError as exc:
             if exc.refused:  # as the Python loop: let the refused peer read our hello
                 until = time.monotonic() + REFUSAL_LINGER_S

@@ -6,10 +6,10 @@
 //! `hello/{node}` (the handshake queryable). Shards of both transports can
 //! run together: the bytes on the wire are the same.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use zenoh::liveliness::LivelinessToken;
@@ -77,14 +77,15 @@ pub struct ShardSession {
     _hello: Queryable<()>,
     _token: LivelinessToken,
     queried: Arc<AtomicBool>,
+    queried_by: Arc<Mutex<HashSet<String>>>,
     events: Receiver<Event>,
 }
 
 impl ShardSession {
     /// Open the session for node `me` with peers `peers`: subscribe to
     /// `spikes/*/{me}` and `alive/*` before anything else (no packet of a fast
-    /// peer can be missed), answer `hello/{me}` with `hello`, declare
-    /// `alive/{me}`.
+    /// peer can be missed), answer `hello/{me}` with `hello` (noting the
+    /// querier a `from` parameter names, once answered), declare `alive/{me}`.
     pub fn open(
         config: &SessionConfig,
         me: &str,
@@ -122,13 +123,24 @@ impl ShardSession {
         let spikes = subscribe_spikes(&session, &ns, me, peers, tx.clone())?;
         let alive = subscribe_alive(&session, &ns, peers, tx)?;
         let queried = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&queried);
+        let queried_by = Arc::new(Mutex::new(HashSet::new()));
+        let (flag, by) = (Arc::clone(&queried), Arc::clone(&queried_by));
         let hello = session
             .declare_queryable(format!("{ns}/hello/{me}"))
             .callback(move |query| {
                 flag.store(true, Ordering::SeqCst);
                 // A failed reply is the querier's problem (it retries).
-                let _ = query.reply(query.key_expr().clone(), hello.clone()).wait();
+                if query
+                    .reply(query.key_expr().clone(), hello.clone())
+                    .wait()
+                    .is_ok()
+                {
+                    if let Some(peer) = query.parameters().get("from") {
+                        by.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .insert(peer.to_owned());
+                    }
+                }
             })
             .wait()
             .map_err(|e| zerr("hello queryable", e))?;
@@ -147,6 +159,7 @@ impl ShardSession {
             _hello: hello,
             _token: token,
             queried,
+            queried_by,
             events,
         })
     }
@@ -154,6 +167,18 @@ impl ShardSession {
     /// Whether a peer has read this node's hello.
     pub fn was_queried(&self) -> bool {
         self.queried.load(Ordering::SeqCst)
+    }
+
+    /// The peers that have been answered this node's hello (those whose query
+    /// named them with `?from=`).
+    pub fn queried_by(&self) -> Vec<String> {
+        let by = self
+            .queried_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Vec<String> = by.iter().cloned().collect();
+        out.sort();
+        out
     }
 
     /// Query `{namespace}/{key}`; the payloads of the ok replies.

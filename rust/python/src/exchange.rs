@@ -205,6 +205,15 @@ impl PyShardSession {
             .unwrap_or(false)
     }
 
+    /// The peers that have been answered this node's hello, sorted.
+    fn queried_by(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(ShardSession::queried_by))
+            .unwrap_or_default()
+    }
+
     /// Run the lockstep loop over `engine` (module docs of
     /// `evospikenet_exchange::lockstep`). `exports` and `imports` pair
     /// population names with engine indices (`exports` also with the index
