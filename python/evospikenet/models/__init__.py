@@ -182,7 +182,7 @@ MODELS: dict[str, ModelInfo] = {
         "Potjans & Diesmann (2014) Cereb Cortex 24:785",
         0.1,
         _potjans,
-        ("background", "thalamic", "k_scale"),
+        ("background", "thalamic", "k_scale", "full_rates"),
         partitionable=True,
     ),
     "izhikevich2006": ModelInfo(
