@@ -268,7 +268,7 @@ def test_rust_kernel_defaults_and_bad_input() -> None:
     assert torch.equal(lif_sequence(x, 0.5, 1.0), lif_sequence(x, 0.5, 1.0, fused=False))
     with pytest.raises(InvalidParameterError, match="fused"):
         lif_sequence(x.double(), 0.5, 1.0, fused=True)
-    flat = np.zeros((4, 6), dtype=np.float32)
+    flat = np.zeros((2, 4, 6), dtype=np.float32)
     with pytest.raises(InvalidParameterError, match="beta"):
         _core.lif_window_forward(flat, 1.5, 1.0)
     with pytest.raises(InvalidParameterError, match="threshold"):
@@ -276,11 +276,11 @@ def test_rust_kernel_defaults_and_bad_input() -> None:
     with pytest.raises(InvalidParameterError, match="levels"):
         _core.lif_window_forward(flat, 0.5, 1.0, 0)
     with pytest.raises(InvalidParameterError, match="x"):
-        _core.lif_window_forward(np.zeros((6, 4), dtype=np.float32).T, 0.5, 1.0)
+        _core.lif_window_forward(np.zeros((6, 4, 2), dtype=np.float32).T, 0.5, 1.0)
     with pytest.raises(InvalidParameterError, match="surrogate"):
         _core.lif_window_backward(flat, flat, 0.5, 1.0, 1.0, 1, "relu")
     with pytest.raises(ShapeMismatchError, match="grad"):
-        _core.lif_window_backward(flat, np.zeros((4, 5), dtype=np.float32), 0.5, 1.0, 1.0)
+        _core.lif_window_backward(flat, np.zeros((2, 4, 5), dtype=np.float32), 0.5, 1.0, 1.0)
 
 
 def test_surrogates_have_the_published_shape() -> None:

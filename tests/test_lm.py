@@ -109,7 +109,9 @@ def test_training_step_is_the_same_with_the_rust_kernel_and_the_torch_loop() -> 
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), tokens[:, 1:].reshape(-1))
         loss.backward()  # type: ignore[no-untyped-call]
         grads[fused] = (loss.detach(), [p.grad.clone() for p in model.parameters()])  # type: ignore[union-attr]
-    assert torch.equal(grads[True][0], grads[False][0])
+    # The kernel returns contiguous spikes, the loop a transposed view: the matmuls
+    # after them may sum in another order, so the loss agrees to float32 rounding.
+    torch.testing.assert_close(grads[True][0], grads[False][0], rtol=1e-6, atol=0.0)
     for a, b in zip(grads[True][1], grads[False][1], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
     assert sum(float(g.abs().sum()) for g in grads[True][1]) > 0

@@ -642,7 +642,7 @@ def lif_window_forward(
     levels: int = 1,
     integer: bool = False,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """A LIF layer over the rows of ``x`` (time-major, one row per time step).
+    """A LIF layer over the time axis (dim 1) of ``x``, each window starting at rest.
 
     ``pre_t = beta v_{t-1} + x_t`` (``integer``: ``trunc(beta v_{t-1}) + x_t``), spikes
     ``s_t = [pre_t >= threshold]`` (``levels = 1``) or ``clip(floor(pre_t / threshold),
@@ -652,8 +652,8 @@ def lif_window_forward(
 
     Parameters
     ----------
-    x : numpy.ndarray of float32, shape (T, M), C-contiguous
-        Input per time step and neuron (units of the threshold).
+    x : numpy.ndarray of float32, shape (N, T, C), C-contiguous
+        Input per window, time step and neuron (units of the threshold).
     beta : float
         Membrane decay per step, in [0, 1].
     threshold : float
@@ -665,8 +665,8 @@ def lif_window_forward(
 
     Returns
     -------
-    spikes : numpy.ndarray of float32, shape (T, M)
-    rel : numpy.ndarray of float32, shape (T, M)
+    spikes : numpy.ndarray of float32, shape (N, T, C)
+    rel : numpy.ndarray of float32, shape (N, T, C)
         ``(pre_t - threshold) / threshold``, the input of :func:`lif_window_backward`.
 
     Raises
@@ -692,9 +692,9 @@ def lif_window_backward(
 
     Parameters
     ----------
-    rel : numpy.ndarray of float32, shape (T, M), C-contiguous
+    rel : numpy.ndarray of float32, shape (N, T, C), C-contiguous
         The forward pass's ``rel``.
-    grad : numpy.ndarray of float32, shape (T, M), C-contiguous
+    grad : numpy.ndarray of float32, shape (N, T, C), C-contiguous
         Gradient of the loss with respect to the spikes.
     beta, threshold, levels
         As in the forward pass.
@@ -704,7 +704,7 @@ def lif_window_backward(
 
     Returns
     -------
-    numpy.ndarray of float32, shape (T, M)
+    numpy.ndarray of float32, shape (N, T, C)
         Gradient with respect to the forward input ``x``.
 
     Raises

@@ -55,7 +55,7 @@ def lm_group() -> None:
 @click.option(
     "--context",
     type=click.IntRange(2),
-    default=128,
+    default=64,
     show_default=True,
     help="Training window in bytes (time steps); a new model only.",
 )

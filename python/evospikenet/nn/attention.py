@@ -198,8 +198,6 @@ class _LIFSequence(torch.autograd.Function):
         beta = float(beta_in.detach()) if isinstance(beta_in, Tensor) else float(beta_in)
         ctx.beta_is_tensor = isinstance(beta_in, Tensor)
         scale = EVOLIF_SCALE if integer else 1.0
-        # Time-major and contiguous: each step works on one contiguous (N, C) slab.
-        drive = (torch.round(x * scale) if integer else x).transpose(0, 1).contiguous()
         theta = float(round(threshold * scale)) if integer else threshold
         ctx.beta = beta
         ctx.surrogate = surrogate
@@ -208,11 +206,14 @@ class _LIFSequence(torch.autograd.Function):
         ctx.levels = levels
         ctx.fused = fused
         if fused:
-            flat = drive.detach().reshape(drive.shape[0], math.prod(drive.shape[1:])).numpy()
-            s_np, rel_np = _core.lif_window_forward(flat, beta, theta, levels, integer)
-            spikes = torch.from_numpy(s_np).view(drive.shape)
-            ctx.save_for_backward(torch.from_numpy(rel_np).view(drive.shape), spikes)
-            return spikes.transpose(0, 1)
+            # The kernel takes the (N, T, C) layout as it is: no transposed copies.
+            drive_nt = (torch.round(x * scale) if integer else x).detach().contiguous()
+            s_np, rel_np = _core.lif_window_forward(drive_nt.numpy(), beta, theta, levels, integer)
+            spikes_nt = torch.from_numpy(s_np)
+            ctx.save_for_backward(torch.from_numpy(rel_np), spikes_nt)
+            return spikes_nt
+        # Time-major and contiguous: each step works on one contiguous (N, C) slab.
+        drive = (torch.round(x * scale) if integer else x).transpose(0, 1).contiguous()
         spikes = torch.empty_like(drive)
         pre = torch.empty_like(drive)
         v = torch.zeros_like(drive[0])  # membrane after the reset of the previous step
@@ -238,20 +239,21 @@ class _LIFSequence(torch.autograd.Function):
         rel, spikes = ctx.saved_tensors
         # dL/dv_t = dL/ds_t * surrogate'(rel_t) / theta; the detached reset makes
         # dv_t/dx_k = scale * beta^(t-k): a reverse decayed cumulative sum.
-        grad = grads[0].transpose(0, 1)  # time-major like ``rel``
-        if ctx.fused:
-            flat = rel.reshape(rel.shape[0], math.prod(rel.shape[1:]))
+        if ctx.fused:  # (N, T, C)
+            time_dim = 1
             g_np = _core.lif_window_backward(
-                flat.numpy(),
-                grad.detach().to(torch.float32).contiguous().reshape(flat.shape).numpy(),
+                rel.numpy(),
+                grads[0].detach().to(torch.float32).contiguous().numpy(),
                 ctx.beta,
                 ctx.theta,
                 ctx.scale / ctx.theta,
                 ctx.levels,
                 ctx.surrogate,
             )
-            g = torch.from_numpy(g_np).view(rel.shape)
-        else:
+            g = torch.from_numpy(g_np)
+        else:  # (T, N, C)
+            time_dim = 0
+            grad = grads[0].transpose(0, 1)
             r = rel
             if ctx.levels > 1:
                 # Graded spikes: the bump of the nearest of the thresholds k theta.
@@ -267,9 +269,10 @@ class _LIFSequence(torch.autograd.Function):
             # membrane after the reset: dL/dbeta = sum_t dL/dpre_t v_{t-1}, and
             # dL/dpre_t = g_t / scale (g = dL/dx). The truncation of the integer state
             # passes the gradient straight through.
-            v_prev = (rel[:-1] + 1.0 - spikes[:-1]) * ctx.theta
-            g_beta = (g[1:] * v_prev).sum() / ctx.scale
-        return g.transpose(0, 1), g_beta, None, None, None, None, None
+            n_t = rel.shape[time_dim]
+            v_prev = rel.narrow(time_dim, 0, n_t - 1) + 1.0 - spikes.narrow(time_dim, 0, n_t - 1)
+            g_beta = (g.narrow(time_dim, 1, n_t - 1) * v_prev).sum() * (ctx.theta / ctx.scale)
+        return g.transpose(0, 1) if time_dim == 0 else g, g_beta, None, None, None, None, None
 
 
 def lif_sequence(

@@ -110,7 +110,7 @@ class LMConfig:
     n_layers: int = 3
     n_heads: int = 4
     d_ff: int = 512
-    context: int = 128
+    context: int = 64
     taus: tuple[float, ...] = (2.0, 8.0, 32.0, 128.0)
     beta: float = 0.5
     threshold: float = 1.0

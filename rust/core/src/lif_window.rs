@@ -2,9 +2,9 @@
 //! backward pass (BPTT), fused: the kernel behind the torch module's
 //! `lif_sequence` (issue 18).
 //!
-//! The arrays are time-major, `(T, M)` row-major: row `t` holds the `M`
-//! neurons (batch x channel) at step `t`, so each step sweeps one contiguous
-//! row. Forward, per neuron, with `v_{-1} = 0`:
+//! The arrays are `(B, T, C)` row-major, `B` independent windows: row `t` of
+//! a window holds its `C` neurons at step `t`, so each step sweeps one
+//! contiguous row. Forward, per neuron, with `v_{-1} = 0`:
 //!
 //! ```text
 //! pre_t = beta v_{t-1} + x_t                (integer: trunc(beta v_{t-1}) + x_t)
@@ -117,13 +117,25 @@ impl LifParams {
     }
 }
 
-fn check_shape(name: &str, len: usize, time_steps: usize, width: usize) -> Result<()> {
-    if time_steps.checked_mul(width) == Some(len) {
+fn check_shape(
+    name: &str,
+    len: usize,
+    batch: usize,
+    time_steps: usize,
+    width: usize,
+) -> Result<()> {
+    if batch
+        .checked_mul(time_steps)
+        .and_then(|n| n.checked_mul(width))
+        == Some(len)
+    {
         Ok(())
     } else {
         Err(Error::ShapeMismatch {
             name: name.to_owned(),
-            expected: format!("{time_steps} x {width} = time_steps x width values"),
+            expected: format!(
+                "{batch} x {time_steps} x {width} = batch x time_steps x width values"
+            ),
             got: len.to_string(),
         })
     }
@@ -148,22 +160,64 @@ fn div_floor(a: f32, b: f32) -> f32 {
     floordiv
 }
 
-/// Forward pass over `x`, time-major `(time_steps, width)`.
+/// One row of the forward pass before the reset: `pre` into `rr`, the spikes
+/// (for graded spikes from the rounded quotient) into `sr`; returns how many
+/// graded entries lie within `band` of a threshold multiple. Monomorphised per
+/// mode so that the loop has no branches and vectorises (hence `&`, `|` on
+/// booleans: both sides are cheap compares, evaluated without a jump).
+#[inline]
+#[allow(clippy::too_many_arguments, clippy::needless_bitwise_bool)]
+fn first_pass<const INTEGER: bool, const GRADED: bool>(
+    v: &mut [f32],
+    xr: &[f32],
+    sr: &mut [f32],
+    rr: &mut [f32],
+    beta: f32,
+    theta: f32,
+    k: f32,
+    band: f32,
+) -> f32 {
+    let mut near = 0.0_f32;
+    for ((vi, &xi), (si, ri)) in v.iter_mut().zip(xr).zip(sr.iter_mut().zip(rr.iter_mut())) {
+        let pre = if INTEGER {
+            xi + (*vi * beta).trunc()
+        } else {
+            vi.mul_add(beta, xi)
+        };
+        *ri = pre;
+        if GRADED {
+            let q = pre / theta;
+            let f = q.floor();
+            let frac = q - f;
+            let risky = (frac < band) | (frac > 1.0 - band);
+            let inside = (q > -2.0) & (q < k + 2.0);
+            near += f32::from(u8::from(risky & inside));
+            *si = f.clamp(0.0, k);
+        } else {
+            *si = f32::from(u8::from(pre >= theta));
+        }
+    }
+    near
+}
+
+/// Forward pass over `x`, `(batch, time_steps, width)` row-major: `batch`
+/// independent windows, each starting at rest.
 ///
-/// Returns `(spikes, rel)`, both `(time_steps, width)`: the spikes (0/1, or
-/// 0..K) and `rel_t = (pre_t - theta) / theta` for [`lif_window_backward`].
+/// Returns `(spikes, rel)`, both shaped like `x`: the spikes (0/1, or 0..K)
+/// and `rel_t = (pre_t - theta) / theta` for [`lif_window_backward`].
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for bad [`LifParams`]; [`Error::ShapeMismatch`]
-/// if `x.len() != time_steps * width`.
+/// if `x.len() != batch * time_steps * width`.
 pub fn lif_window_forward(
     x: &[f32],
+    batch: usize,
     time_steps: usize,
     width: usize,
     p: &LifParams,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     p.validate()?;
-    check_shape("x", x.len(), time_steps, width)?;
+    check_shape("x", x.len(), batch, time_steps, width)?;
     let mut spikes = vec![0.0_f32; x.len()];
     let mut rel = vec![0.0_f32; x.len()];
     if width == 0 {
@@ -173,28 +227,39 @@ pub fn lif_window_forward(
     #[allow(clippy::cast_precision_loss)]
     let k = p.levels as f32;
     let (beta, theta) = (p.beta, p.theta);
-    for ((xr, sr), rr) in x
+    // Graded spikes: floor(pre / theta) through one (vectorised) division. The
+    // rounded quotient is within (K + 2) 2^-24 of the true one where the clip does
+    // not decide the result (-2 < q < K + 2), so its floor is the true floor (what
+    // torch's fmod-based floor division returns) unless it lies within `band` of an
+    // integer; those few entries are recomputed with the exact algorithm.
+    let band = (1e-6_f32).max((k + 2.0) * f32::EPSILON * 2.0);
+    for (((xr, sr), rr), t) in x
         .chunks_exact(width)
         .zip(spikes.chunks_exact_mut(width))
         .zip(rel.chunks_exact_mut(width))
+        .zip((0..time_steps).cycle())
     {
-        for (((vi, &xi), si), ri) in v.iter_mut().zip(xr).zip(sr.iter_mut()).zip(rr.iter_mut()) {
-            let pre = if p.integer {
-                xi + (*vi * beta).trunc()
-            } else {
-                vi.mul_add(beta, xi)
-            };
-            let s = if p.levels == 1 {
-                if pre >= theta {
-                    1.0
-                } else {
-                    0.0
+        if t == 0 {
+            v.fill(0.0); // a new window starts at rest
+        }
+        let near = match (p.integer, p.levels == 1) {
+            (false, true) => first_pass::<false, false>(&mut v, xr, sr, rr, beta, theta, k, band),
+            (false, false) => first_pass::<false, true>(&mut v, xr, sr, rr, beta, theta, k, band),
+            (true, true) => first_pass::<true, false>(&mut v, xr, sr, rr, beta, theta, k, band),
+            (true, false) => first_pass::<true, true>(&mut v, xr, sr, rr, beta, theta, k, band),
+        };
+        if near > 0.0 {
+            for (si, &pre) in sr.iter_mut().zip(rr.iter()) {
+                let q = pre / theta;
+                let frac = q - q.floor();
+                if (frac < band || frac > 1.0 - band) && q > -2.0 && q < k + 2.0 {
+                    *si = div_floor(pre, theta).clamp(0.0, k);
                 }
-            } else {
-                div_floor(pre, theta).clamp(0.0, k)
-            };
-            *vi = s.mul_add(-theta, pre);
-            *si = s;
+            }
+        }
+        for ((vi, &si), ri) in v.iter_mut().zip(sr.iter()).zip(rr.iter_mut()) {
+            let pre = *ri;
+            *vi = si.mul_add(-theta, pre);
             *ri = (pre - theta) / theta;
         }
     }
@@ -204,15 +269,16 @@ pub fn lif_window_forward(
 /// Backward pass: the gradient with respect to the forward input `x`.
 ///
 /// `rel` is the forward pass's second output, `grad` the upstream gradient
-/// `dL/ds` (both time-major `(time_steps, width)`), `gain` the factor
+/// `dL/ds` (both `(batch, time_steps, width)`), `gain` the factor
 /// `scale / theta` (`scale` = 1000 for the integer state, else 1).
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for bad [`LifParams`]; [`Error::ShapeMismatch`]
-/// if `rel` or `grad` is not `time_steps * width` long.
+/// if `rel` or `grad` is not `batch * time_steps * width` long.
 pub fn lif_window_backward(
     rel: &[f32],
     grad: &[f32],
+    batch: usize,
     time_steps: usize,
     width: usize,
     p: &LifParams,
@@ -220,16 +286,40 @@ pub fn lif_window_backward(
     gain: f32,
 ) -> Result<Vec<f32>> {
     p.validate()?;
-    check_shape("rel", rel.len(), time_steps, width)?;
-    check_shape("grad", grad.len(), time_steps, width)?;
+    check_shape("rel", rel.len(), batch, time_steps, width)?;
+    check_shape("grad", grad.len(), batch, time_steps, width)?;
     let mut g = vec![0.0_f32; rel.len()];
-    if width == 0 {
+    if width == 0 || time_steps == 0 {
         return Ok(g);
     }
     #[allow(clippy::cast_precision_loss)]
     let top = (p.levels - 1) as f32;
+    // Walk each window's rows from the last step back:
+    // g_t = sg_t dL/ds_t + beta g_{t+1}.
+    let window = time_steps * width;
+    for ((gw, rw), dw) in g
+        .chunks_exact_mut(window)
+        .zip(rel.chunks_exact(window))
+        .zip(grad.chunks_exact(window))
+    {
+        backward_window(gw, rw, dw, time_steps, width, p, surrogate, gain, top);
+    }
+    Ok(g)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_window(
+    g: &mut [f32],
+    rel: &[f32],
+    grad: &[f32],
+    time_steps: usize,
+    width: usize,
+    p: &LifParams,
+    surrogate: Surrogate,
+    gain: f32,
+    top: f32,
+) {
     let beta = p.beta;
-    // Walk the rows from the last step back: g_t = sg_t dL/ds_t + beta g_{t+1}.
     for t in (0..time_steps).rev() {
         let (head, tail) = g.split_at_mut((t + 1) * width);
         let row = &mut head[t * width..];
@@ -249,7 +339,6 @@ pub fn lif_window_backward(
             }
         }
     }
-    Ok(g)
 }
 
 #[cfg(test)]
@@ -268,7 +357,7 @@ mod tests {
     #[test]
     fn binary_neuron_integrates_fires_and_resets() {
         // One neuron, constant drive 0.6: v = 0.6, 0.9, 1.05 -> spike, reset to 0.05, ...
-        let (s, rel) = lif_window_forward(&[0.6; 4], 4, 1, &params(1)).unwrap();
+        let (s, rel) = lif_window_forward(&[0.6; 4], 1, 4, 1, &params(1)).unwrap();
         assert_eq!(s, vec![0.0, 0.0, 1.0, 0.0]);
         assert!((rel[2] - 0.05).abs() < 1e-6);
         assert!((rel[3] - (0.025 + 0.6 - 1.0)).abs() < 1e-6);
@@ -276,7 +365,7 @@ mod tests {
 
     #[test]
     fn graded_spikes_are_clipped_and_reset_by_as_many_thresholds() {
-        let (s, rel) = lif_window_forward(&[2.5, 7.0, 0.0], 3, 1, &params(4)).unwrap();
+        let (s, rel) = lif_window_forward(&[2.5, 7.0, 0.0], 1, 3, 1, &params(4)).unwrap();
         // 2.5 -> 2 spikes, v = 0.5; 0.25 + 7 = 7.25 -> clipped at 4, v = 3.25; 1.625 -> 1.
         assert_eq!(s, vec![2.0, 4.0, 1.0]);
         assert!((rel[2] - 0.625).abs() < 1e-6);
@@ -300,12 +389,31 @@ mod tests {
     }
 
     #[test]
+    fn graded_spikes_near_a_threshold_multiple_use_exact_floor_division() {
+        // pre / theta lands on or next to an integer: the exact path decides.
+        let p = LifParams {
+            beta: 0.0,
+            theta: 0.1,
+            levels: 4,
+            integer: false,
+        };
+        let x = [0.3_f32, 0.2, 0.299_999_98, 0.400_000_03, -0.1];
+        let (s, _) = lif_window_forward(&x, 1, 5, 1, &p).unwrap();
+        let want: Vec<f32> = x
+            .iter()
+            .map(|&a| div_floor(a, 0.1).clamp(0.0, 4.0))
+            .collect();
+        assert_eq!(s, want);
+    }
+
+    #[test]
     fn backward_is_the_reverse_decayed_sum() {
         // rel = 0 everywhere: the surrogate is 1, so g_k = sum_t beta^(t-k) grad_t.
         let rel = vec![0.0_f32; 3];
         let g = lif_window_backward(
             &rel,
             &[1.0, 2.0, 4.0],
+            1,
             3,
             1,
             &params(1),
@@ -317,12 +425,25 @@ mod tests {
     }
 
     #[test]
+    fn windows_of_a_batch_are_independent() {
+        let x = [0.6_f32, 0.6, 0.6, 0.3, 0.6, 0.6, 0.6, 0.3];
+        let (s, rel) = lif_window_forward(&x, 2, 4, 1, &params(1)).unwrap();
+        let (s1, rel1) = lif_window_forward(&x[..4], 1, 4, 1, &params(1)).unwrap();
+        assert_eq!(&s[4..], s1.as_slice());
+        assert_eq!(&rel[4..], rel1.as_slice());
+        let g = lif_window_backward(&rel, &x, 2, 4, 1, &params(1), Surrogate::Atan, 1.0).unwrap();
+        let g1 =
+            lif_window_backward(&rel1, &x[..4], 1, 4, 1, &params(1), Surrogate::Atan, 1.0).unwrap();
+        assert_eq!(&g[4..], g1.as_slice());
+    }
+
+    #[test]
     fn bad_input_names_the_field() {
-        let e = lif_window_forward(&[0.0; 5], 2, 2, &params(1)).unwrap_err();
+        let e = lif_window_forward(&[0.0; 5], 1, 2, 2, &params(1)).unwrap_err();
         assert!(e.to_string().contains("shape mismatch for x"), "{e}");
         let mut p = params(1);
         p.beta = 1.5;
-        let e = lif_window_forward(&[0.0; 4], 2, 2, &p).unwrap_err();
+        let e = lif_window_forward(&[0.0; 4], 1, 2, 2, &p).unwrap_err();
         assert!(e.to_string().contains("beta"), "{e}");
         assert!(Surrogate::parse("relu").is_err());
     }

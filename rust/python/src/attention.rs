@@ -4,7 +4,7 @@ use evospikenet_core::attention;
 use evospikenet_core::lif_window::{self, LifParams, Surrogate};
 use evospikenet_core::Error;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray2,
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray3,
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
@@ -51,14 +51,14 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lif_window_backward, m)?)
 }
 
-fn rows<'a>(py: Python<'_>, name: &str, arr: &'a PyReadonlyArray2<'_, f32>) -> PyResult<&'a [f32]> {
+fn rows<'a>(py: Python<'_>, name: &str, arr: &'a PyReadonlyArray3<'_, f32>) -> PyResult<&'a [f32]> {
     let bad = || {
         to_py_err(
             py,
             Error::invalid(
                 name,
                 "non-contiguous array",
-                "must be C-contiguous float32 (T, M)",
+                "must be C-contiguous float32 (N, T, C)",
             ),
         )
     };
@@ -86,52 +86,54 @@ fn lif_params(
     Ok(p)
 }
 
-/// Spikes and `rel`, both float32 `(T, M)`.
-type SpikesRel<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<f32>>);
+/// Spikes and `rel`, both float32 `(N, T, C)`.
+type SpikesRel<'py> = (Bound<'py, PyArray3<f32>>, Bound<'py, PyArray3<f32>>);
 
-/// A LIF layer over the rows of `x` (float32 `(T, M)`, time-major): returns
-/// `(spikes, rel)`, both `(T, M)`, `rel = (pre - threshold) / threshold`.
+/// A LIF layer over the time axis of `x` (float32 `(N, T, C)`): returns
+/// `(spikes, rel)`, both `(N, T, C)`, `rel = (pre - threshold) / threshold`.
 #[pyfunction]
 #[pyo3(signature = (x, beta, threshold, levels=1, integer=false))]
 fn lif_window_forward<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f32>,
+    x: PyReadonlyArray3<'py, f32>,
     beta: f32,
     threshold: f32,
     levels: u32,
     integer: bool,
 ) -> PyResult<SpikesRel<'py>> {
-    let [t_len, width] = [x.shape()[0], x.shape()[1]];
+    let [n, t_len, width] = [x.shape()[0], x.shape()[1], x.shape()[2]];
     let p = lif_params(py, beta, threshold, levels, integer)?;
     let xs = rows(py, "x", &x)?;
-    let (s, rel) = detached(py, || lif_window::lif_window_forward(xs, t_len, width, &p))?;
+    let (s, rel) = detached(py, || {
+        lif_window::lif_window_forward(xs, n, t_len, width, &p)
+    })?;
     Ok((
-        s.into_pyarray(py).reshape([t_len, width])?,
-        rel.into_pyarray(py).reshape([t_len, width])?,
+        s.into_pyarray(py).reshape([n, t_len, width])?,
+        rel.into_pyarray(py).reshape([n, t_len, width])?,
     ))
 }
 
 /// The surrogate-gradient backward pass of [`lif_window_forward`]: the
-/// gradient `(T, M)` with respect to `x`, from `rel` and `grad = dL/ds`.
+/// gradient `(N, T, C)` with respect to `x`, from `rel` and `grad = dL/ds`.
 #[pyfunction]
 #[pyo3(signature = (rel, grad, beta, threshold, gain, levels=1, surrogate="fast_sigmoid"))]
 #[allow(clippy::too_many_arguments)]
 fn lif_window_backward<'py>(
     py: Python<'py>,
-    rel: PyReadonlyArray2<'py, f32>,
-    grad: PyReadonlyArray2<'py, f32>,
+    rel: PyReadonlyArray3<'py, f32>,
+    grad: PyReadonlyArray3<'py, f32>,
     beta: f32,
     threshold: f32,
     gain: f32,
     levels: u32,
     surrogate: &str,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    let [t_len, width] = [rel.shape()[0], rel.shape()[1]];
+) -> PyResult<Bound<'py, PyArray3<f32>>> {
+    let [n, t_len, width] = [rel.shape()[0], rel.shape()[1], rel.shape()[2]];
     let p = lif_params(py, beta, threshold, levels, false)?;
     let sg = Surrogate::parse(surrogate).map_err(|e| to_py_err(py, e))?;
     let (rs, gs) = (rows(py, "rel", &rel)?, rows(py, "grad", &grad)?);
     let g = detached(py, || {
-        lif_window::lif_window_backward(rs, gs, t_len, width, &p, sg, gain)
+        lif_window::lif_window_backward(rs, gs, n, t_len, width, &p, sg, gain)
     })?;
-    g.into_pyarray(py).reshape([t_len, width])
+    g.into_pyarray(py).reshape([n, t_len, width])
 }
