@@ -2,7 +2,7 @@
 equal-step ablations (issue 18).
 
     .venv/bin/python benches/bench_lm_steps.py speed --rounds 8 --steps 5
-    .venv/bin/python benches/bench_lm_steps.py ablate --steps 600 [--learn-beta] [--substeps 2]
+    .venv/bin/python benches/bench_lm_steps.py ablate --steps 600 [--config '{"learn_beta": true}']
 
 ``speed`` interleaves, in one process and one torch thread, rounds of ``--steps`` training
 steps (forward, backward, Adam; the shipped config: 64-byte windows, batch 32) of two
@@ -10,7 +10,7 @@ identical models, one whose LIF layers run the compiled kernel and one the torch
 over time steps, and the forward + backward of one LIF layer alone (32 x 64 x 512 and
 32 x 64 x 128); it prints the median seconds of each and the 1-minute load average
 before and after. ``ablate`` trains one config for ``--steps`` Adam steps (peak learning
-rate ``--lr``, 100-step warm-up, cosine to 10 % over the steps, seed 0) and prints the
+rate ``--lr``, 100-step warm-up, cosine to 10 % over the steps, ``--seed``) and prints the
 held-out BPC over the first 100,000 held-out bytes, s/step and the load. Prints JSON.
 """
 
@@ -103,7 +103,7 @@ def speed(args: argparse.Namespace, buf: torch.Tensor) -> dict[str, object]:
 
 def ablate(args: argparse.Namespace, buf: torch.Tensor, val: bytes) -> dict[str, object]:
     cfg = dataclasses.replace(LMConfig(context=64), **json.loads(args.config))
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     model = SpikingEvoSpikeNetLM(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     loads = [os.getloadavg()[0]]
@@ -113,7 +113,7 @@ def ablate(args: argparse.Namespace, buf: torch.Tensor, val: bytes) -> dict[str,
         cos = 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = args.lr * w * cos
-        gen = torch.Generator().manual_seed(step)  # train_lm's draw with seed 0
+        gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)  # train_lm's draw
         starts = torch.randint(0, len(buf) - 65, (32,), generator=gen)
         win = torch.stack([buf[s : s + 65] for s in starts.tolist()]).long()
         _step(model, opt, win)
@@ -124,6 +124,7 @@ def ablate(args: argparse.Namespace, buf: torch.Tensor, val: bytes) -> dict[str,
     return {
         "config": json.loads(args.config),
         "lr": args.lr,
+        "seed": args.seed,
         "steps": args.steps,
         "val_bpc_100k": round(bpc, 4),
         "spike_density": round(model.spike_density, 4),
@@ -140,6 +141,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--config", default="{}", help="LMConfig fields as JSON")
+    ap.add_argument("--seed", type=int, default=0, help="ablate: initialisation and batches")
     args = ap.parse_args()
     torch.set_num_threads(1)
     train, val = split(load_corpus("shakespeare"))

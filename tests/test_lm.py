@@ -238,6 +238,19 @@ def test_cli_bad_inputs_exit_2(corpus: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "does not exist" in res.output
 
 
+def test_cli_learned_decay_and_substeps_reach_the_checkpoint(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lm.safetensors"
+    args = ["--corpus", str(corpus), "--minutes", "0.01", "--out", str(out), "--context", "16"]
+    extra = ["--learn-beta", "--substeps", "2", "--batch-size", "2", "--eval-chars", "1000"]
+    res = CliRunner().invoke(cli, ["lm", "train", *args, *extra, "--no-progress", "--json"])
+    assert res.exit_code == 0, res.output
+    model, _, _ = load_checkpoint(out)
+    assert isinstance(model, SpikingEvoSpikeNetLM)
+    assert model.config.learn_beta and model.config.substeps == 2
+    assert model.config.context == 16
+    assert any(name.endswith("beta_logit") for name, _ in model.named_parameters())
+
+
 def test_cli_without_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import evospikenet.nn._torch as extra
 
