@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evospikenet import _core
-from evospikenet.errors import InvalidParameterError
+from evospikenet.errors import InvalidParameterError, ShapeMismatchError
 
 torch = pytest.importorskip("torch", reason="the torch extra is not installed")
 
@@ -16,6 +16,7 @@ from evospikenet.nn.attention import (  # noqa: E402
     ChronoSpikeAttention,
     ChronoState,
     NeuronLayer,
+    NeuronState,
     chrono_mask,
     lif_sequence,
     spike_fn,
@@ -167,6 +168,119 @@ def test_graded_lif_bptt_equals_autograd_of_the_unrolled_recurrence(levels: int)
         lif_sequence(x, 0.5, 1.0, levels=0)
     with pytest.raises(InvalidParameterError, match="levels"):
         NeuronLayer("Izhikevich", levels=2)
+
+
+@pytest.mark.parametrize("levels", [1, 4])
+@pytest.mark.parametrize("integer", [False, True])
+@pytest.mark.parametrize("surrogate", ["fast_sigmoid", "atan"])
+@pytest.mark.parametrize(
+    ("shape", "beta", "threshold"), [((4, 64, 24), 0.5, 1.0), ((3, 37, 7), 0.9, 0.7)]
+)
+def test_rust_kernel_equals_the_torch_loop(
+    levels: int,
+    integer: bool,
+    surrogate: str,
+    shape: tuple[int, int, int],
+    beta: float,
+    threshold: float,
+) -> None:
+    # The compiled kernel (fused=True) against the torch loop over time steps
+    # (fused=False), forward and backward, in float32. Both perform the same float32
+    # operations in the same order (a + alpha*b as one fused multiply-add, Python floor
+    # division, round half to even), so spikes must be identical; on x86-64 with FMA the
+    # gradients are bit-identical too (max difference 0.0 on the development machine).
+    # The gradient tolerance only allows for a torch build whose scalar tail rounds the
+    # multiply-add twice: ~1 float32 ulp per step, compounding over <= 64 steps with
+    # decay <= 0.9, far below 1e-5 relative.
+    torch.manual_seed(11)
+    x = (1.5 * torch.randn(*shape)).requires_grad_(True)
+    w = torch.randn(*shape)
+    out = {}
+    for fused in (False, True):
+        s = lif_sequence(x, beta, threshold, surrogate, integer, levels, fused=fused)  # type: ignore[arg-type]
+        (g,) = torch.autograd.grad((s * w).sum(), x)
+        out[fused] = (s.detach(), g)
+    assert torch.equal(out[True][0], out[False][0])
+    assert 0.02 < float((out[True][0] > 0).float().mean()) < 0.9  # neurons do fire
+    if levels > 1:
+        assert float(out[True][0].max()) == levels  # the clip is reached
+    torch.testing.assert_close(out[True][1], out[False][1], rtol=1e-5, atol=1e-7)
+    assert float(out[True][1].abs().max()) > 0.1
+
+
+@pytest.mark.parametrize("levels", [1, 4])
+def test_learned_decay_gradient_equals_autograd_of_the_unrolled_recurrence(levels: int) -> None:
+    # dL/dbeta of the fused BPTT against autograd through the unrolled recurrence
+    # (reset detached) in float64: the same sum in another order, so 1e-12 relative.
+    # Then the Rust kernel against the torch loop in float32: bit-identical dL/dx, and
+    # dL/dbeta (a sum over all 64 x 5 x 3 terms, in torch both times) to 1e-6.
+    torch.manual_seed(4)
+    x = (1.5 * torch.randn(3, 30, 5, dtype=torch.float64)).requires_grad_(True)
+    w = torch.randn(3, 30, 5, dtype=torch.float64)
+    beta = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    out = lif_sequence(x, beta, 1.0, levels=levels)
+    g_x, g_beta = torch.autograd.grad((out * w).sum(), (x, beta))
+    ref = _unrolled_lif(x, beta, 1.0) if levels == 1 else _unrolled_graded_lif(x, beta, levels)
+    r_x, r_beta = torch.autograd.grad((ref * w).sum(), (x, beta))
+    assert torch.equal(out, ref)
+    torch.testing.assert_close(g_x, r_x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_beta, r_beta, rtol=1e-12, atol=1e-12)
+    assert abs(float(g_beta)) > 0.1
+    xf = x.detach().float().requires_grad_(True)
+    b32 = torch.tensor(0.7, requires_grad=True)
+    grads = [
+        torch.autograd.grad(
+            (lif_sequence(xf, b32, 1.0, levels=levels, fused=f) * w.float()).sum(), (xf, b32)
+        )
+        for f in (True, False)
+    ]
+    assert torch.equal(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-6, atol=0.0)
+
+
+@pytest.mark.parametrize("neuron_type", ["LIF", "EvoLIF"])
+def test_substeps_and_learned_decay_in_a_layer(neuron_type: str) -> None:
+    # Two neuron steps per time step with the input held equal one step per time step
+    # on the input repeated twice, spikes summed in pairs; decode equals the window.
+    torch.manual_seed(6)
+    layer = NeuronLayer(neuron_type, 0.6, levels=2, learn_beta=True, substeps=2)  # type: ignore[arg-type]
+    plain = NeuronLayer(neuron_type, 0.6, levels=2)  # type: ignore[arg-type]
+    x = torch.randn(2, 12, 4, dtype=torch.float64)
+    out = layer(x)
+    want = plain(x.repeat_interleave(2, dim=1)).view(2, 12, 2, 4).sum(2)
+    assert torch.equal(out, want)
+    assert float(out.detach().max()) > 2  # sums of two steps exceed one step's clip
+    state = NeuronState()
+    with torch.no_grad():
+        steps = torch.stack([layer.step(x[:, t], state) for t in range(12)], dim=1)
+    assert torch.equal(steps, out.detach())
+    out.sum().backward()  # type: ignore[no-untyped-call]
+    assert layer.beta_logit is not None and layer.beta_logit.grad is not None
+    assert abs(float(torch.sigmoid(layer.beta_logit.detach())) - 0.6) < 1e-6
+    with pytest.raises(InvalidParameterError, match="substeps"):
+        NeuronLayer(substeps=0)
+    with pytest.raises(InvalidParameterError, match="learn_beta"):
+        NeuronLayer(beta=1.0, learn_beta=True)
+
+
+def test_rust_kernel_defaults_and_bad_input() -> None:
+    x = torch.randn(2, 8, 3)
+    assert torch.equal(lif_sequence(x, 0.5, 1.0), lif_sequence(x, 0.5, 1.0, fused=False))
+    with pytest.raises(InvalidParameterError, match="fused"):
+        lif_sequence(x.double(), 0.5, 1.0, fused=True)
+    flat = np.zeros((2, 4, 6), dtype=np.float32)
+    with pytest.raises(InvalidParameterError, match="beta"):
+        _core.lif_window_forward(flat, 1.5, 1.0)
+    with pytest.raises(InvalidParameterError, match="threshold"):
+        _core.lif_window_forward(flat, 0.5, 0.0)
+    with pytest.raises(InvalidParameterError, match="levels"):
+        _core.lif_window_forward(flat, 0.5, 1.0, 0)
+    with pytest.raises(InvalidParameterError, match="x"):
+        _core.lif_window_forward(np.zeros((6, 4, 2), dtype=np.float32).T, 0.5, 1.0)
+    with pytest.raises(InvalidParameterError, match="surrogate"):
+        _core.lif_window_backward(flat, flat, 0.5, 1.0, 1.0, 1, "relu")
+    with pytest.raises(ShapeMismatchError, match="grad"):
+        _core.lif_window_backward(flat, np.zeros((2, 4, 5), dtype=np.float32), 0.5, 1.0, 1.0)
 
 
 def test_surrogates_have_the_published_shape() -> None:

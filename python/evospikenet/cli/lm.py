@@ -55,7 +55,7 @@ def lm_group() -> None:
 @click.option(
     "--context",
     type=click.IntRange(2),
-    default=128,
+    default=64,
     show_default=True,
     help="Training window in bytes (time steps); a new model only.",
 )
@@ -70,6 +70,19 @@ def lm_group() -> None:
     "--token-shift/--no-token-shift",
     default=None,
     help="Delayed (one-byte) synapses into attention and feed-forward; a new model only "
+    "[default: the LMConfig default].",
+)
+@click.option(
+    "--learn-beta/--no-learn-beta",
+    default=None,
+    help="Learn each neuron layer's membrane decay; a new model only "
+    "[default: the LMConfig default].",
+)
+@click.option(
+    "--substeps",
+    type=click.IntRange(1),
+    default=None,
+    help="Neuron steps per byte (spikes summed); a new model only "
     "[default: the LMConfig default].",
 )
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
@@ -99,6 +112,8 @@ def train_command(
     context: int,
     spike_levels: int | None,
     token_shift: bool | None,
+    learn_beta: bool | None,
+    substeps: int | None,
     batch_size: int,
     lr: float,
     seed: int,
@@ -125,6 +140,10 @@ def train_command(
             options["spike_levels"] = spike_levels
         if token_shift is not None:
             options["token_shift"] = token_shift
+        if learn_beta is not None:
+            options["learn_beta"] = learn_beta
+        if substeps is not None:
+            options["substeps"] = substeps
         command = shlex.join(["evospikenet", "lm", "train", *sys.argv[3:]])
         show = not no_progress and sys.stderr.isatty()
         columns = (

@@ -170,23 +170,50 @@ def spike_fn(x: Tensor, surrogate: Surrogate = "fast_sigmoid") -> Tensor:
     return out
 
 
+def _fusable(x: Tensor) -> bool:
+    """Whether the Rust kernel can run ``x``: float32 on the CPU."""
+    return x.device.type == "cpu" and x.dtype == torch.float32
+
+
 class _LIFSequence(torch.autograd.Function):
-    """LIF over the time axis (dim 1) with reset by subtraction, fused BPTT."""
+    """LIF over the time axis (dim 1) with reset by subtraction, fused BPTT.
+
+    ``fused``: run forward and backward in the Rust kernel
+    (``_core.lif_window_forward`` / ``lif_window_backward``, one call each over the
+    whole window) instead of the torch loop over time steps; both perform the same
+    float32 operations in the same order.
+    """
 
     @staticmethod
     def forward(
         ctx: Any,
         x: Tensor,
-        beta: float,
+        beta_in: float | Tensor,
         threshold: float,
         surrogate: str,
         integer: bool,
         levels: int,
+        fused: bool,
     ) -> Tensor:
+        beta = float(beta_in.detach()) if isinstance(beta_in, Tensor) else float(beta_in)
+        ctx.beta_is_tensor = isinstance(beta_in, Tensor)
         scale = EVOLIF_SCALE if integer else 1.0
+        theta = float(round(threshold * scale)) if integer else threshold
+        ctx.beta = beta
+        ctx.surrogate = surrogate
+        ctx.theta = theta
+        ctx.scale = scale
+        ctx.levels = levels
+        ctx.fused = fused
+        if fused:
+            # The kernel takes the (N, T, C) layout as it is: no transposed copies.
+            drive_nt = (torch.round(x * scale) if integer else x).detach().contiguous()
+            s_np, rel_np = _core.lif_window_forward(drive_nt.numpy(), beta, theta, levels, integer)
+            spikes_nt = torch.from_numpy(s_np)
+            ctx.save_for_backward(torch.from_numpy(rel_np), spikes_nt)
+            return spikes_nt
         # Time-major and contiguous: each step works on one contiguous (N, C) slab.
         drive = (torch.round(x * scale) if integer else x).transpose(0, 1).contiguous()
-        theta = float(round(threshold * scale)) if integer else threshold
         spikes = torch.empty_like(drive)
         pre = torch.empty_like(drive)
         v = torch.zeros_like(drive[0])  # membrane after the reset of the previous step
@@ -202,37 +229,60 @@ class _LIFSequence(torch.autograd.Function):
                 torch.div(pre[t], theta, rounding_mode="floor", out=spikes[t])
                 spikes[t].clamp_(0.0, float(levels))
             torch.sub(pre[t], spikes[t], alpha=theta, out=v)
-        ctx.save_for_backward(pre.sub_(theta).div_(theta))
-        ctx.beta = beta
-        ctx.surrogate = surrogate
-        ctx.theta = theta
-        ctx.scale = scale
-        ctx.levels = levels
+        ctx.save_for_backward(pre.sub_(theta).div_(theta), spikes)
         return spikes.transpose(0, 1)
 
     @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> tuple[Tensor | None, None, None, None, None, None]:
-        (rel,) = ctx.saved_tensors
+    def backward(
+        ctx: Any, *grads: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, None, None, None, None, None]:
+        rel, spikes = ctx.saved_tensors
         # dL/dv_t = dL/ds_t * surrogate'(rel_t) / theta; the detached reset makes
         # dv_t/dx_k = scale * beta^(t-k): a reverse decayed cumulative sum.
-        if ctx.levels > 1:
-            # Graded spikes: the bump of the nearest of the thresholds k theta, k = 1..K.
-            rel = rel - torch.round(rel).clamp_(0.0, ctx.levels - 1.0)
-        g = _surrogate_grad(rel, ctx.surrogate)
-        g.mul_(ctx.scale / ctx.theta)
-        g.mul_(grads[0].transpose(0, 1))  # time-major like ``rel``: contiguous slabs
-        for t in range(g.shape[0] - 2, -1, -1):
-            g[t].add_(g[t + 1], alpha=ctx.beta)
-        return g.transpose(0, 1), None, None, None, None, None
+        if ctx.fused:  # (N, T, C)
+            time_dim = 1
+            g_np = _core.lif_window_backward(
+                rel.numpy(),
+                grads[0].detach().to(torch.float32).contiguous().numpy(),
+                ctx.beta,
+                ctx.theta,
+                ctx.scale / ctx.theta,
+                ctx.levels,
+                ctx.surrogate,
+            )
+            g = torch.from_numpy(g_np)
+        else:  # (T, N, C)
+            time_dim = 0
+            grad = grads[0].transpose(0, 1)
+            r = rel
+            if ctx.levels > 1:
+                # Graded spikes: the bump of the nearest of the thresholds k theta.
+                r = rel - torch.round(rel).clamp_(0.0, ctx.levels - 1.0)
+            g = _surrogate_grad(r, ctx.surrogate)
+            g.mul_(ctx.scale / ctx.theta)
+            g.mul_(grad)  # contiguous slabs
+            for t in range(g.shape[0] - 2, -1, -1):
+                g[t].add_(g[t + 1], alpha=ctx.beta)
+        g_beta = None
+        if ctx.beta_is_tensor and ctx.needs_input_grad[1]:
+            # pre_t = beta v_{t-1} + x_t with v_{t-1} = theta (rel_{t-1} + 1 - s_{t-1}) the
+            # membrane after the reset: dL/dbeta = sum_t dL/dpre_t v_{t-1}, and
+            # dL/dpre_t = g_t / scale (g = dL/dx). The truncation of the integer state
+            # passes the gradient straight through.
+            n_t = rel.shape[time_dim]
+            v_prev = rel.narrow(time_dim, 0, n_t - 1) + 1.0 - spikes.narrow(time_dim, 0, n_t - 1)
+            g_beta = (g.narrow(time_dim, 1, n_t - 1) * v_prev).sum() * (ctx.theta / ctx.scale)
+        return g.transpose(0, 1) if time_dim == 0 else g, g_beta, None, None, None, None, None
 
 
 def lif_sequence(
     x: Tensor,
-    beta: float,
+    beta: float | Tensor,
     threshold: float,
     surrogate: Surrogate = "fast_sigmoid",
     integer: bool = False,
     levels: int = 1,
+    fused: bool | None = None,
 ) -> Tensor:
     r"""Run a LIF layer over the time axis of ``x``.
 
@@ -249,8 +299,9 @@ def lif_sequence(
     ----------
     x : Tensor, shape (N, T, C)
         Input currents (dimensionless, in units of the threshold scale).
-    beta : float
-        Membrane decay per step, ``exp(-dt/tau_m)``, in [0, 1].
+    beta : float or Tensor
+        Membrane decay per step, ``exp(-dt/tau_m)``, in [0, 1]. A 0-d tensor (a learned
+        decay) receives the gradient ``sum_t dL/dv_t v_{t-1}`` (reset detached).
     threshold : float
         Firing threshold (> 0).
     surrogate : {'fast_sigmoid', 'atan'}
@@ -258,6 +309,11 @@ def lif_sequence(
         EvoLIF (integer state, input scaled by 1000).
     levels : int
         Largest spike value ``K`` (1: binary spikes).
+    fused : bool or None
+        Run forward and backward each as one call of the compiled kernel (float32 CPU
+        tensors only) instead of a torch loop over the ``T`` steps; both do the same
+        float32 operations in the same order. ``None`` (default): the kernel wherever
+        it applies (float32 on the CPU), the loop otherwise (float64, CUDA).
 
     Returns
     -------
@@ -267,11 +323,19 @@ def lif_sequence(
     Raises
     ------
     InvalidParameterError
-        ``levels < 1``.
+        ``levels < 1``; ``fused=True`` with a tensor that is not float32 on the CPU.
     """
     if levels < 1:
         raise InvalidParameterError.of("levels", levels, "must be >= 1")
-    out: Tensor = _LIFSequence.apply(x, beta, threshold, surrogate, integer, int(levels))
+    if fused is None:
+        fused = _fusable(x)
+    elif fused and not _fusable(x):
+        raise InvalidParameterError.of(
+            "fused", True, f"the kernel needs float32 on the CPU, got {x.dtype} on {x.device}"
+        )
+    out: Tensor = _LIFSequence.apply(
+        x, beta, threshold, surrogate, integer, int(levels), bool(fused)
+    )
     return out
 
 
@@ -312,12 +376,25 @@ class NeuronLayer(nn.Module):
     levels : int
         LIF and EvoLIF: largest spike value (1: binary spikes; ``K > 1``: graded spikes
         ``0..K``, see :func:`lif_sequence`).
+    learn_beta : bool
+        LIF and EvoLIF: learn the decay (one per layer, ``beta = sigmoid(beta_logit)``,
+        so it stays in (0, 1); ``beta`` is then its initial value, in (0, 1)).
+    substeps : int
+        Neuron steps per time step (>= 1): the input is held for ``substeps`` steps and
+        the output is the sum of their spikes (0..``substeps * levels``).
+
+    Attributes
+    ----------
+    fused : bool or None
+        LIF and EvoLIF over a window: passed to :func:`lif_sequence` (None: the compiled
+        kernel for float32 CPU tensors, the torch loop otherwise; False: always the loop).
 
     Raises
     ------
     InvalidParameterError
         Unknown neuron type or surrogate, ``beta`` outside [0, 1], ``threshold <= 0``,
-        ``levels < 1`` (or ``> 1`` with Izhikevich).
+        ``levels < 1`` (or ``> 1`` with Izhikevich), ``substeps < 1``, ``learn_beta``
+        with Izhikevich or with ``beta`` not in (0, 1).
     """
 
     def __init__(
@@ -328,6 +405,8 @@ class NeuronLayer(nn.Module):
         surrogate: Surrogate = "fast_sigmoid",
         izh_gain_pa: float = 80.0,
         levels: int = 1,
+        learn_beta: bool = False,
+        substeps: int = 1,
     ) -> None:
         super().__init__()
         if neuron_type not in ("LIF", "EvoLIF", "Izhikevich"):
@@ -346,45 +425,80 @@ class NeuronLayer(nn.Module):
             raise InvalidParameterError.of(
                 "levels", levels, "must be >= 1 (and 1 for Izhikevich neurons)"
             )
+        if substeps < 1:
+            raise InvalidParameterError.of("substeps", substeps, "must be >= 1")
+        if learn_beta and (neuron_type == "Izhikevich" or not 0.0 < beta < 1.0):
+            raise InvalidParameterError.of(
+                "learn_beta",
+                learn_beta,
+                f"needs a LIF or EvoLIF layer and 0 < beta < 1, got {beta}",
+            )
+        self.substeps = int(substeps)
+        self.beta_logit: nn.Parameter | None = None
+        if learn_beta:
+            self.beta_logit = nn.Parameter(torch.tensor(math.log(beta / (1.0 - beta))))
         self.levels = int(levels)
         self.neuron_type: NeuronType = neuron_type
         self.beta = float(beta)
         self.threshold = float(threshold)
         self.surrogate: Surrogate = surrogate
         self.izh_gain_pa = float(izh_gain_pa)
+        self.fused: bool | None = None
+
+    def decay(self) -> float | Tensor:
+        """Return the LIF decay per neuron step: ``beta``, or the learned 0-d tensor."""
+        if self.beta_logit is None:
+            return self.beta
+        return torch.sigmoid(self.beta_logit)
 
     def forward(self, x: Tensor) -> Tensor:
         """Spikes of ``x`` (N, T, C) over its time axis (dim 1); same shape and dtype."""
         if self.neuron_type == "Izhikevich":
             state = NeuronState()
             return torch.stack([self.step(x[:, t], state) for t in range(x.shape[1])], dim=1)
-        return lif_sequence(
+        n, t_len, c = x.shape
+        if self.substeps > 1:
+            x = x.repeat_interleave(self.substeps, dim=1)
+        s = lif_sequence(
             x,
-            self.beta,
+            self.decay(),
             self.threshold,
             self.surrogate,
             self.neuron_type == "EvoLIF",
             self.levels,
+            self.fused,
         )
+        if self.substeps > 1:
+            s = s.view(n, t_len, self.substeps, c).sum(dim=2)
+        return s
 
     def step(self, x: Tensor, state: NeuronState) -> Tensor:
         """Advance one time step: input ``x`` (N, C), update ``state`` in place, return spikes."""
         if self.neuron_type == "Izhikevich":
-            return self._izhikevich_step(x, state)
+            out = self._izhikevich_step(x, state)
+            for _ in range(self.substeps - 1):
+                out = out + self._izhikevich_step(x, state)
+            return out
         integer = self.neuron_type == "EvoLIF"
-        v = state.v if state.v is not None else torch.zeros_like(x)
-        if integer:
-            theta = float(round(self.threshold * EVOLIF_SCALE))
-            v = torch.trunc(v * self.beta) + torch.round(x * EVOLIF_SCALE)
-        else:
-            theta = self.threshold
-            v = v * self.beta + x
-        if self.levels == 1:
-            s = (v >= theta).to(v.dtype)
-        else:
-            s = torch.div(v, theta, rounding_mode="floor").clamp_(0.0, float(self.levels))
-        state.v = v - s * theta
-        return s
+        decay = self.decay()
+        beta = float(decay.detach()) if isinstance(decay, Tensor) else decay
+        total: Tensor | None = None
+        for _ in range(self.substeps):
+            v = state.v if state.v is not None else torch.zeros_like(x)
+            if integer:
+                theta = float(round(self.threshold * EVOLIF_SCALE))
+                v = torch.trunc(v * beta) + torch.round(x * EVOLIF_SCALE)
+            else:
+                theta = self.threshold
+                v = v * beta + x
+            if self.levels == 1:
+                s = (v >= theta).to(v.dtype)
+            else:
+                s = torch.div(v, theta, rounding_mode="floor").clamp_(0.0, float(self.levels))
+            state.v = v - s * theta
+            total = s if total is None else total + s
+        assert total is not None
+        return total
 
     def _izhikevich_step(self, x: Tensor, state: NeuronState) -> Tensor:
         a, b, c, d, v_peak = 0.02, 0.2, -65.0, 8.0, 30.0
@@ -463,6 +577,8 @@ class ChronoSpikeAttention(nn.Module):
         Biases in the projections.
     levels : int
         Largest spike value of the output neurons (1: binary; see :class:`NeuronLayer`).
+    learn_beta, substeps
+        Learned decay, neuron steps per time step (:class:`NeuronLayer`).
 
     Raises
     ------
@@ -488,6 +604,8 @@ class ChronoSpikeAttention(nn.Module):
         surrogate: Surrogate = "fast_sigmoid",
         bias: bool = False,
         levels: int = 1,
+        learn_beta: bool = False,
+        substeps: int = 1,
     ) -> None:
         super().__init__()
         if input_dim < 1 or num_heads < 1 or input_dim % num_heads:
@@ -517,7 +635,15 @@ class ChronoSpikeAttention(nn.Module):
         self.w_v = nn.Linear(input_dim, input_dim, bias=bias)
         self.w_out = nn.Linear(input_dim, input_dim, bias=bias)
         self.norm = nn.LayerNorm(input_dim)
-        self.neuron = NeuronLayer(neuron_type, beta, threshold, surrogate, levels=levels)
+        self.neuron = NeuronLayer(
+            neuron_type,
+            beta,
+            threshold,
+            surrogate,
+            levels=levels,
+            learn_beta=learn_beta,
+            substeps=substeps,
+        )
 
     def taus(self, time_steps: int) -> tuple[float, ...]:
         """Per-head decay time constants (time steps) for inputs of ``time_steps`` steps."""

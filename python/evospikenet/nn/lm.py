@@ -94,9 +94,15 @@ class LMConfig:
         through two synapse sets, one now and one a byte later, mixed per channel
         (``mu s_t + (1 - mu) s_{t-1}``, ``mu`` learned; the token shift of RWKV and
         SpikeGPT).
+    learn_beta : bool
+        Learn each neuron layer's decay ``beta`` (one per layer, from ``beta``).
+    substeps : int
+        Neuron steps per byte (the input held, the spikes summed; see
+        :class:`~evospikenet.nn.attention.NeuronLayer`).
 
-    Configs without the last two fields (older checkpoints) read as ``spike_levels=1``,
-    ``token_shift=False``.
+    Configs without ``spike_levels`` and ``token_shift`` (older checkpoints) read as
+    ``spike_levels=1``, ``token_shift=False``; without the last two, as no learned decay
+    and one step per byte.
     """
 
     vocab_size: int = 256
@@ -104,7 +110,7 @@ class LMConfig:
     n_layers: int = 3
     n_heads: int = 4
     d_ff: int = 512
-    context: int = 128
+    context: int = 64
     taus: tuple[float, ...] = (2.0, 8.0, 32.0, 128.0)
     beta: float = 0.5
     threshold: float = 1.0
@@ -113,6 +119,8 @@ class LMConfig:
     surrogate: str = "fast_sigmoid"
     spike_levels: int = 4
     token_shift: bool = True
+    learn_beta: bool = False
+    substeps: int = 1
 
     def to_json(self) -> str:
         """Return the config as canonical JSON text."""
@@ -140,7 +148,12 @@ class LMConfig:
 
 
 #: Values of fields added after the first checkpoints, for configs that lack them.
-_LEGACY: dict[str, Any] = {"spike_levels": 1, "token_shift": False}
+_LEGACY: dict[str, Any] = {
+    "spike_levels": 1,
+    "token_shift": False,
+    "learn_beta": False,
+    "substeps": 1,
+}
 
 
 class _SpikingBlock(nn.Module):
@@ -153,6 +166,8 @@ class _SpikingBlock(nn.Module):
             "threshold": cfg.threshold,
             "surrogate": cfg.surrogate,
             "levels": cfg.spike_levels,
+            "learn_beta": cfg.learn_beta,
+            "substeps": cfg.substeps,
         }
         self.ln_in = nn.LayerNorm(d)
         self.lif_in = NeuronLayer(**neuron)

@@ -22,3 +22,4 @@ pub mod validate;
 pub use error::{Error, Result};
 // ChronoSpikeAttention causal masks (issue 18).
 pub mod attention;
+pub mod lif_window;
