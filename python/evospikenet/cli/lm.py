@@ -82,8 +82,7 @@ def lm_group() -> None:
     "--substeps",
     type=click.IntRange(1),
     default=None,
-    help="Neuron steps per byte (spikes summed); a new model only "
-    "[default: the LMConfig default].",
+    help="Neuron steps per byte (spikes summed); a new model only [default: the LMConfig default].",
 )
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=3e-3, show_default=True)
