@@ -96,6 +96,9 @@ pub struct Network {
     state_monitors: Vec<StateMonitor>,
     /// Gap junctions (see `gap.rs`).
     gaps: Vec<GapJunctions>,
+    /// Per population, the spike buffer a step swaps with the population's
+    /// own while delivering (kept between steps: no allocation per step).
+    spike_buf: Vec<Vec<u32>>,
 }
 
 /// Check that `values` has one finite entry per neuron of a population of `n`.
@@ -148,6 +151,7 @@ impl Network {
             spike_monitors: Vec::new(),
             state_monitors: Vec::new(),
             gaps: Vec::new(),
+            spike_buf: Vec::new(),
         })
     }
 
