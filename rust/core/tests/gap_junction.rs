@@ -84,6 +84,7 @@ fn junction_between_two_populations_is_symmetric() {
     // The same pair split over two populations, ends swapped: same result.
     let params = common::cuba(1e9);
     let mut net = Network::new(0.1, 1, 2).unwrap();
+    net.set_par_min_neurons(0);
     let a = net.add_lif("a", 3, params).unwrap();
     let b = net.add_lif("b", 1, params).unwrap();
     net.set_state(a, Var::V, &[-70.0, -70.0, -70.0]).unwrap();

@@ -56,6 +56,8 @@ fn network(
     w_in: f64,
 ) -> Network {
     let mut net = Network::new(0.1, seed, threads).unwrap();
+    // Exercise the parallel path on this small network too.
+    net.set_par_min_neurons(0);
     let e = net.add_lif("E", n_e, params).unwrap();
     let i = net.add_lif("I", 75, params).unwrap();
     for pop in [e, i] {

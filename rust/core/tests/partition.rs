@@ -50,6 +50,7 @@ fn within() -> Dist {
 /// and B (a port where the part does not hold the population).
 fn build(part: Part, threads: usize) -> (Network, usize, usize) {
     let mut net = Network::new(DT_MS, SEED, threads).unwrap();
+    net.set_par_min_neurons(0);
     let params = common::cuba(-55.0);
     let latency = L;
     let a = if part == Part::B {
@@ -270,6 +271,7 @@ fn windows_of_a_split_population_are_the_whole_projection_cut() {
     let mut got: Vec<Vec<(u32, u32, u32, u16)>> = vec![Vec::new(); rules.len()];
     for (lo, hi) in [(0u32, 12u32), (12, N)] {
         let mut net = Network::new(DT_MS, SEED, 2).unwrap();
+        net.set_par_min_neurons(0);
         let here = net.add_lif("A", hi - lo, common::cuba(-55.0)).unwrap();
         let key = net.populations()[here].rng_key();
         let local_ids: Vec<u64> = (u64::from(lo)..u64::from(hi)).collect();

@@ -87,6 +87,7 @@ fn rule_strategy() -> impl Strategy<Value = PRule> {
 /// all-to-all plastic projection with random delays.
 fn network(rule: PRule, seed: u64, threads: usize, spikes: &[(f64, u32)]) -> (Network, usize) {
     let mut net = Network::new(0.1, seed, threads).unwrap();
+    net.set_par_min_neurons(0);
     let (times, neurons): (Vec<f64>, Vec<u32>) = spikes.iter().copied().unzip();
     let src = net.add_spike_source("src", 30, &times, &neurons).unwrap();
     let post = net.add_lif("post", 20, common::cuba(-55.0)).unwrap();

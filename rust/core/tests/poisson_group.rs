@@ -9,6 +9,7 @@ const DT_MS: f64 = 0.1;
 
 fn spikes(threads: usize, rates: &[f64], steps: u64) -> (Vec<u64>, Vec<u32>) {
     let mut net = Network::new(DT_MS, 7, threads).unwrap();
+    net.set_par_min_neurons(0);
     let g = net.add_poisson_group("g", rates).unwrap();
     let m = net.add_spike_monitor(g, None).unwrap();
     net.run(steps).unwrap();

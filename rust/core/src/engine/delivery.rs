@@ -12,12 +12,9 @@ use crate::neuron::lif::{self, LifBlock};
 use crate::rng::{Stream, BLOCK};
 use crate::Result;
 
-/// One block of a Poisson input: target variables, streams, sampler
-/// indices, refractory gate.
-type PoissonWork<'a> = (
-    ((&'a mut [f64], &'a mut [Stream]), &'a [u32]),
-    Option<&'a [f64]>,
-);
+/// One block of a Poisson input: block index, target variables, streams,
+/// sampler indices.
+type PoissonWork<'a> = (usize, ((&'a mut [f64], &'a mut [Stream]), &'a [u32]));
 
 impl Network {
     /// Run `n_steps` steps.
@@ -67,8 +64,25 @@ impl Network {
     }
 
     pub(super) fn advance(&mut self) {
-        let s = self.step;
         let pool = self.pool.take();
+        // Below `par_min_neurons` a step is a few tens of microseconds and
+        // the pool's hand-offs and joins cost more than they save (two
+        // threads measured slower than one at 4,000 neurons): run serially.
+        // The partition never changes results, so neither does this.
+        let neurons: usize = self.populations.iter().map(|p| p.n as usize).sum();
+        match &pool {
+            // One entry into the pool per step: the phases below fork and
+            // join inside it, on its workers, instead of handing each phase
+            // to the pool from outside and waiting for it.
+            Some(p) if neurons >= self.par_min_neurons => p.install(|| self.advance_on(Some(p))),
+            _ => self.advance_on(None),
+        }
+        self.pool = pool;
+        self.step += 1;
+    }
+
+    fn advance_on(&mut self, pool: Option<&rayon::ThreadPool>) {
+        let s = self.step;
 
         // 1. Inputs: Poisson draws, currents. Every neuron draws from its
         //    own stream, so the work partition does not change the numbers.
@@ -81,7 +95,9 @@ impl Network {
             let (target, gate) = self.populations[input.target]
                 .input_mut(input.receptor)
                 .expect("checked when added");
-            let body = |(((chunk, rngs), which), gate): PoissonWork<'_>| {
+            let body = |(b, ((chunk, rngs), which)): PoissonWork<'_>| {
+                let lo = b * BLOCK;
+                let gate = gate.map(|g| &g[lo..lo + chunk.len()]);
                 for (k, x) in chunk.iter_mut().enumerate() {
                     let Some(dist) = &dists[which[k] as usize] else {
                         continue;
@@ -93,24 +109,20 @@ impl Network {
                 }
             };
             let n_blocks = target.len().div_ceil(BLOCK);
-            let gates: Vec<Option<&[f64]>> = match gate {
-                Some(g) => g.chunks(BLOCK).map(Some).collect(),
-                None => vec![None; n_blocks],
-            };
-            match &pool {
+            match pool {
                 Some(p) if n_blocks > 1 => p.install(|| {
                     target
                         .par_chunks_mut(BLOCK)
                         .zip(input.streams.par_chunks_mut(BLOCK))
                         .zip(input.which.par_chunks(BLOCK))
-                        .zip(gates)
+                        .enumerate()
                         .for_each(body);
                 }),
                 _ => target
                     .chunks_mut(BLOCK)
                     .zip(input.streams.chunks_mut(BLOCK))
                     .zip(input.which.chunks(BLOCK))
-                    .zip(gates)
+                    .enumerate()
                     .for_each(body),
             }
         }
@@ -143,7 +155,7 @@ impl Network {
                     *x += value;
                 }
             };
-            match &pool {
+            match pool {
                 Some(p) if i_ext.len() > BLOCK => p.install(|| {
                     i_ext
                         .par_chunks_mut(BLOCK)
@@ -176,7 +188,7 @@ impl Network {
         // 3. Integrate.
         let dt = self.dt_ms;
         for pop in &mut self.populations {
-            update_population(pop, s, dt, pool.as_ref());
+            update_population(pop, s, dt, pool);
             pop.spike_count += pop.spikes.len() as u64;
         }
 
@@ -200,11 +212,11 @@ impl Network {
         //    s + 1). Each target population takes its incoming projections in
         //    index order, so targets can run in parallel with results
         //    independent of the thread count.
-        let spikes: Vec<Vec<u32>> = self
-            .populations
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.spikes))
-            .collect();
+        let mut spikes = std::mem::take(&mut self.spike_buf);
+        spikes.resize_with(self.populations.len(), Vec::new);
+        for (pop, buf) in self.populations.iter_mut().zip(spikes.iter_mut()) {
+            std::mem::swap(&mut pop.spikes, buf);
+        }
         let projections = &self.projections;
         let incoming = &self.incoming;
         let work = |(target, pop): (usize, &mut Population)| {
@@ -227,7 +239,7 @@ impl Network {
             .iter()
             .map(|p| spikes[p.pre].len() * p.csr.len() / p.csr.n_pre().max(1))
             .sum();
-        match &pool {
+        match pool {
             Some(p) if self.populations.len() > 1 && events > 4096 => p.install(|| {
                 self.populations.par_iter_mut().enumerate().for_each(work);
             }),
@@ -237,11 +249,10 @@ impl Network {
         //    s transmit their current weight and take the pre-side update,
         //    then this step's postsynaptic spikes take the post-side update.
         self.step_plastic(s, &spikes);
-        for (pop, spikes) in self.populations.iter_mut().zip(spikes) {
-            pop.spikes = spikes;
+        for (pop, buf) in self.populations.iter_mut().zip(spikes.iter_mut()) {
+            std::mem::swap(&mut pop.spikes, buf);
         }
-        self.pool = pool;
-        self.step += 1;
+        self.spike_buf = spikes;
     }
 }
 
@@ -265,28 +276,33 @@ pub(super) fn deliver(csr: &Csr, spikes: &[u32], s: u64, queue: &mut EventQueue)
 /// Run `step` over the blocks of a population: the whole population as one
 /// block when serial, [`BLOCK`]-sized blocks on the pool otherwise (the
 /// updates draw no random numbers, so the partition does not change
-/// results). Returns the spikes in ascending order.
+/// results). Appends the spikes to `spikes` in ascending order; `parts`
+/// holds each block's spikes (reused between steps).
 pub(super) fn run_blocks<B: Send>(
     blocks: Vec<B>,
     chunk: usize,
     pool: Option<&rayon::ThreadPool>,
     step: impl Fn(B, u32, &mut Vec<u32>) + Sync,
+    parts: &mut Vec<Vec<u32>>,
     spikes: &mut Vec<u32>,
 ) {
     match pool {
         Some(p) if blocks.len() > 1 => {
-            let parts: Vec<Vec<u32>> = p.install(|| {
+            let n_blocks = blocks.len();
+            parts.resize_with(n_blocks, Vec::new);
+            p.install(|| {
                 blocks
                     .into_par_iter()
+                    .zip(parts.par_iter_mut())
                     .enumerate()
-                    .map(|(b, blk)| {
-                        let mut out = Vec::new();
-                        step(blk, (b * chunk) as u32, &mut out);
-                        out
-                    })
-                    .collect()
+                    .for_each(|(b, (blk, out))| {
+                        out.clear();
+                        step(blk, (b * chunk) as u32, out);
+                    });
             });
-            spikes.extend(parts.into_iter().flatten());
+            for part in &parts[..n_blocks] {
+                spikes.extend_from_slice(part);
+            }
         }
         _ => {
             for (b, blk) in blocks.into_iter().enumerate() {
@@ -376,12 +392,26 @@ pub(super) fn update_population(
                 let step = |blk, base, out: &mut Vec<u32>| {
                     lif::step_block::<true>(&params, &prop, blk, base, out);
                 };
-                run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
+                run_blocks(
+                    blocks,
+                    chunk,
+                    pool,
+                    step,
+                    &mut pop.block_spikes,
+                    &mut pop.spikes,
+                );
             } else {
                 let step = |blk, base, out: &mut Vec<u32>| {
                     lif::step_block::<false>(&params, &prop, blk, base, out);
                 };
-                run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
+                run_blocks(
+                    blocks,
+                    chunk,
+                    pool,
+                    step,
+                    &mut pop.block_spikes,
+                    &mut pop.spikes,
+                );
             }
         }
         Model::Point(m) => m.step(&pop.i_ext, &mut pop.spikes),
@@ -413,7 +443,14 @@ pub(super) fn update_population(
             let step = |blk, base, out: &mut Vec<u32>| {
                 izhikevich::step_block(&params, dt_ms, blk, base, out);
             };
-            run_blocks(blocks, chunk, pool, step, &mut pop.spikes);
+            run_blocks(
+                blocks,
+                chunk,
+                pool,
+                step,
+                &mut pop.block_spikes,
+                &mut pop.spikes,
+            );
         }
     }
 }

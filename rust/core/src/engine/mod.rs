@@ -96,7 +96,16 @@ pub struct Network {
     state_monitors: Vec<StateMonitor>,
     /// Gap junctions (see `gap.rs`).
     gaps: Vec<GapJunctions>,
+    /// Per population, the spike buffer a step swaps with the population's
+    /// own while delivering (kept between steps: no allocation per step).
+    spike_buf: Vec<Vec<u32>>,
+    /// Fewest neurons (all populations together) for which a step uses
+    /// the thread pool.
+    par_min_neurons: usize,
 }
+
+/// Default of [`Network::set_par_min_neurons`].
+pub const PAR_MIN_NEURONS: usize = 16_384;
 
 /// Check that `values` has one finite entry per neuron of a population of `n`.
 fn check_per_neuron(name: &str, values: &[f64], n: u32) -> Result<()> {
@@ -148,7 +157,18 @@ impl Network {
             spike_monitors: Vec::new(),
             state_monitors: Vec::new(),
             gaps: Vec::new(),
+            spike_buf: Vec::new(),
+            par_min_neurons: PAR_MIN_NEURONS,
         })
+    }
+
+    /// Fewest neurons (all populations together) for which a step uses the
+    /// thread pool (default [`PAR_MIN_NEURONS`]); smaller networks step
+    /// serially, where the pool's hand-offs cost more than they save.
+    /// Results never depend on it (every partition gives the same numbers);
+    /// tests set 0 to exercise the parallel path on small networks.
+    pub fn set_par_min_neurons(&mut self, neurons: usize) {
+        self.par_min_neurons = neurons;
     }
 
     /// The populations, by index.

@@ -180,6 +180,9 @@ pub struct Population {
     pub(super) initial: Option<Vec<Vec<f64>>>,
     /// Spikes of the current chunk, when recorded ([`Network::record_chunk`]).
     pub(super) chunk: Option<(Vec<u64>, Vec<u32>)>,
+    /// Per block of a parallel update, the spikes the block found (kept
+    /// between steps: no allocation per step).
+    pub(super) block_spikes: Vec<Vec<u32>>,
 }
 
 impl Population {
@@ -200,6 +203,7 @@ impl Population {
             neuron_ids: None,
             initial: None,
             chunk: None,
+            block_spikes: Vec::new(),
         }
     }
 
