@@ -19,7 +19,9 @@ structural mutations, each weight perturbed with probability 0.8 by 100 pA),
 weight steps), `evospikenet-nodelays` (the same without evolved delays),
 `evospikenet-diff-coarse` (DPNV with the difference channel but DPV's weight steps: each
 weight with probability 0.3 by 250 pA), `evospikenet-diff-delays` (that, with evolved
-delays). Prints a table with NEAT's
+delays), `evospikenet-unmirrored` (DPV as first measured: no mirror
+symmetry), `evospikenet-mirrored` (DPNV with mirror
+symmetry). Prints a table with NEAT's
 published figures and writes benches/results/evolve_double_pole*.json.
 """
 
@@ -87,6 +89,10 @@ def run_evospikenet(task: str, seed: int, generations: int, variant: str) -> dic
         task_obj = _Coarse(velocities=False, differences=True)
     elif variant == "diff-delays":
         task_obj = _Coarse(velocities=False, differences=True, evolved_delays=True)
+    elif variant == "unmirrored":  # DPV as first measured: no mirror symmetry
+        task_obj = DoublePoleTask(velocities=velocities, mirrored=False)
+    elif variant == "mirrored":  # DPNV with mirror symmetry (DPV: the default)
+        task_obj = DoublePoleTask(velocities=velocities, mirrored=True)
     elif variant:
         sys.exit(f"unknown system evospikenet-{variant}")
     else:

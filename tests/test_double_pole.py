@@ -216,3 +216,63 @@ def test_cli_evolve_double_pole_nv(tmp_path: Path) -> None:
     assert data["solved"] == 0.0 and data["champion_tests"] >= 1
     bad = CliRunner().invoke(cli, ["evolve", "--task", "double-pol", "--out", str(out)])
     assert bad.exit_code == 2
+
+
+def test_mirrored_controller_reverses_the_force_for_a_mirrored_observation() -> None:
+    # DoublePoleTask.mirror: the off neuron of each push-pull pair projects onto
+    # population 0 as its on neuron onto 1 and vice versa, so the network is odd:
+    # observation -x gives the spike counts of x swapped. Counts are integers and
+    # the two runs sum the same weights in the same order, so equality is exact;
+    # the same random genome unmirrored is not odd (the check can fail).
+    task = DoublePoleTask(velocities=True)
+    assert task.mirrored and not DoublePoleTask(velocities=False).mirrored
+    rng = np.random.default_rng(5)
+    g = task.template()
+    g.input.gains_pa = rng.normal(0, 1500, task.n_inputs).tolist()
+    assert g.connections[0].weights is not None
+    g.connections[0].weights = rng.normal(0, 600, len(g.connections[0].weights)).tolist()
+    xs = rng.uniform(-1, 1, (60, task.n_inputs))
+
+    def counts(genome: EvoGenome, sign: float) -> np.ndarray:
+        built = genome.build()
+        return np.array([built.step(sign * x).copy() for x in xs])
+
+    assert not np.array_equal(counts(g, 1.0), counts(g, -1.0)[:, ::-1])
+    free = np.array(g.connections[0].weights).reshape(12, 16)[0::2].copy()
+    task.mirror(g)
+    w = np.array(g.connections[0].weights).reshape(12, 16)
+    np.testing.assert_array_equal(w[0::2], free)  # the on rows are kept
+    np.testing.assert_array_equal(w[1::2], np.hstack([free[:, 8:], free[:, :8]]))
+    plus, minus = counts(g, 1.0), counts(g, -1.0)
+    assert plus.sum() > 0 and np.any(plus[:, 0] != plus[:, 1])
+    np.testing.assert_array_equal(plus, minus[:, ::-1])
+    with pytest.raises(InvalidParameterError, match="genome"):
+        task.mirror(EvoGenome.minimal(6, 2))
+
+
+def test_the_pool_keeps_double_pole_genomes_mirrored(tmp_path: Path) -> None:
+    # evolve passes the task's constraint to the pool: every genome of every
+    # generation (initial, crossed, mutated) is mirror-symmetric.
+    from evospikenet.evolution.pool import GenomePool
+
+    task = DoublePoleTask(velocities=True)
+    pool = GenomePool(
+        8, seed=2, template=task.template(), mutation_config=task.mutation_config(),
+        constraint=task.constraint(),
+    )  # fmt: skip
+
+    def mirrored(genome: EvoGenome) -> bool:
+        w = np.array(genome.connections[0].weights).reshape(12, 16)
+        return bool(np.array_equal(w[1::2, :8], w[0::2, 8:]) and np.any(w != 0))
+
+    pool.initialize_population()
+    assert all(mirrored(g) for g in pool.genomes)
+    for k, g in enumerate(pool.genomes):
+        g.fitness = float(k)
+    import asyncio
+
+    asyncio.run(pool.evolve_generation())
+    assert pool.generation == 1 and all(mirrored(g) for g in pool.genomes)
+    unconstrained = GenomePool(8, seed=2, template=task.template())
+    unconstrained.initialize_population()
+    assert not any(mirrored(g) for g in unconstrained.genomes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -163,6 +163,14 @@ class GenomePool:
         Shape of the initial genomes (input/readout sizes, layers); its gains,
         weights and seed are redrawn for each genome. Default: a genome with
         4 inputs, 2 population outputs and no hidden layer.
+    constraint : callable, optional
+        ``constraint(genome)`` is applied, in place, to every genome the pool
+        makes (each initial genome after its random draws, each child after
+        crossover and mutation; elites are carried over as they are), so a
+        task can keep its genomes inside a subspace (the double-pole tasks
+        make the controller mirror-symmetric:
+        :meth:`~evospikenet.evolution.tasks.DoublePoleTask.mirror`). It must
+        leave the genome valid; it draws no random numbers of the pool.
 
     Raises
     ------
@@ -179,6 +187,7 @@ class GenomePool:
         seed: int | None = None,
         snapshot_manager: SnapshotManager | None = None,
         template: EvoGenome | None = None,
+        constraint: Callable[[EvoGenome], None] | None = None,
     ) -> None:
         if (
             isinstance(population_size, bool)
@@ -208,6 +217,7 @@ class GenomePool:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.template = template or EvoGenome.minimal(4, 2)
+        self.constraint = constraint
         advanced = None
         if self.mutation.structural:
             advanced = AdvancedMutationEngine(
@@ -257,7 +267,7 @@ class GenomePool:
         N(0, 150 pA) to every connection's weight mean and N(0, 600 pA) to
         each explicit weight (clipped to their bounds), draws each evolved
         delay uniformly on the step grid in ``(0, 20]`` ms, and draws its
-        ``network_seed``.
+        ``network_seed``; then applies the pool's ``constraint``, if any.
         """
         self.genomes = []
         for _ in range(self.population_size):
@@ -292,6 +302,8 @@ class GenomePool:
                     )
                 )
             g.network_seed = int(self.rng.integers(0, 2**32))
+            if self.constraint is not None:
+                self.constraint(g)
             g.validate()
             self.genomes.append(g)
         return self.genomes
@@ -365,7 +377,8 @@ class GenomePool:
         statistics; adaptation of the structural mutation rates from the
         offspring's improvements over their best parent; ``elitism`` best
         genomes carried over unchanged (fitness kept); the rest bred by
-        selection, crossover (with probability ``rate``) and mutation;
+        selection, crossover (with probability ``rate``), mutation and the
+        pool's ``constraint``, if any;
         snapshot ``post_generation_{N}``.
 
         Parameters
@@ -413,6 +426,9 @@ class GenomePool:
                 child.mutations = []
                 parent_ids = [a.genome_id]
             child = self.mutation_engine.mutate_genome(child, self.rng)
+            if self.constraint is not None:
+                self.constraint(child)
+                child.validate()
             child.genome_id = self._new_id()
             child.generation = self.generation
             child.fitness = None

@@ -247,14 +247,17 @@ def evolve(
     if validation_episodes:
         config["validation"] = [validation_episodes, validation_top]
     manager = SnapshotManager(out_dir / "snapshots") if snapshots else None
-    # a task may bring its own mutation settings (the double-pole tasks do)
+    # a task may bring its own mutation settings and a constraint on its genomes
+    # (the double-pole tasks do: DoublePoleTask.mutation_config, .constraint)
     mutation_config = getattr(task_obj, "mutation_config", None)
+    constraint = getattr(task_obj, "constraint", None)
     pool = GenomePool(
         population,
         seed=seed,
         snapshot_manager=manager,
         template=task_obj.template(),
         mutation_config=mutation_config() if mutation_config is not None else None,
+        constraint=constraint() if constraint is not None else None,
     )
     ckpt = out_dir / CHECKPOINT
     evaluations = 0

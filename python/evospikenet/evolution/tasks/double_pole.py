@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,17 @@ class DoublePoleTask:
     ``RateEncoder::differences``). No velocity of the physics reaches the
     controller.
 
+    Mirror symmetry (``mirrored``). The physics is symmetric under
+    :math:`s \to -s, F \to -F`; a mirrored controller is too: the off
+    neuron of each push-pull input pair projects onto output population 0
+    with the weights its on neuron has onto population 1, and onto 1 with
+    those onto 0 (:meth:`mirror`), so a mirrored observation swaps the
+    output spike counts and reverses the force. Evolution then searches
+    the on neurons' weights only (half the genes) and cannot make a
+    controller that pushes harder one way than the other (whose cart
+    drifts off the track after a few hundred steps, the plateau where DPV
+    runs spent most of their evaluations; see benches/README.md).
+
     Parameters
     ----------
     velocities : bool
@@ -129,6 +141,10 @@ class DoublePoleTask:
         DPNV without ``differences`` (positions alone).
     neurons_per_output : int
         Neurons of each output population in :meth:`template`.
+    mirrored : bool or None
+        Keep every genome mirror-symmetric (:meth:`mirror`, applied by the
+        pool through :meth:`constraint`). None (default): True for DPV,
+        False for DPNV (not measured there yet).
 
     References
     ----------
@@ -157,9 +173,12 @@ class DoublePoleTask:
     n_inputs: int = 0
     n_outputs: int = 2
     readout: str = "populations"
+    mirrored: bool | None = None
 
     def __post_init__(self) -> None:
         self.name = "double-pole" if self.velocities else "double-pole-nv"
+        if self.mirrored is None:
+            self.mirrored = self.velocities
         if self.differences is None:
             self.differences = not self.velocities
         if self.differences and self.velocities:
@@ -281,6 +300,50 @@ class DoublePoleTask:
             mutation_strength=0.03, structural=False, weight_rate=0.3, weight_sigma_pa=250.0
         )
 
+    def mirror(self, genome: EvoGenome) -> None:
+        """Make ``genome``'s input-to-output weights mirror-symmetric, in place.
+
+        With the direct weights as a matrix ``W`` of shape
+        ``(n_inputs * 2, 2 * neurons_per_output)`` (row ``2 i`` the on and
+        ``2 i + 1`` the off neuron of feature ``i``; columns: population 0,
+        then 1), the off rows become the on rows with the two populations
+        swapped: ``W[2i+1, :n] = W[2i, n:]`` and ``W[2i+1, n:] = W[2i, :n]``
+        (``n = neurons_per_output``); the on rows are kept. Evolved delays,
+        when present, are mirrored the same way.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``genome`` has no directly encoded input-to-output connection
+            of this task's shape (field ``genome``).
+        """
+        c = genome.connections[0] if genome.connections else None
+        n = genome.readout.neurons_per_output
+        rows = genome.input.size * genome.input.neurons_per_feature
+        if (
+            c is None
+            or c.weights is None
+            or genome.input.neurons_per_feature != 2
+            or genome.readout.size != 2
+            or len(c.weights) != rows * 2 * n
+        ):
+            raise InvalidParameterError.of(
+                "genome",
+                genome.genome_id,
+                "needs direct weights from push-pull inputs onto 2 output populations",
+            )
+        c.weights = _mirrored(c.weights, n)
+        if c.delays is not None:
+            c.delays = _mirrored(c.delays, n)
+
+    def constraint(self) -> Callable[[EvoGenome], None] | None:
+        """Return what the pool applies to each genome it makes: :meth:`mirror` or None.
+
+        :func:`~evospikenet.evolution.run.evolve` passes it to
+        :class:`~evospikenet.evolution.pool.GenomePool` (``constraint``).
+        """
+        return self.mirror if self.mirrored else None
+
     def template(self) -> EvoGenome:
         """Return the starting genome: push-pull inputs, 2 output populations, no hidden layer.
 
@@ -304,3 +367,10 @@ class DoublePoleTask:
             g.connections[0].delays = [self.dt_ms] * len(g.connections[0].weights)
         g.validate()
         return g
+
+
+def _mirrored(values: list[float], n: int) -> list[float]:
+    w = np.asarray(values, dtype=np.float64).reshape(-1, 2 * n)
+    w[1::2, :n] = w[0::2, n:]
+    w[1::2, n:] = w[0::2, :n]
+    return [float(x) for x in w.ravel()]
