@@ -388,31 +388,22 @@ pub(super) fn update_population(
                 )
                 .collect();
             let (params, prop) = (*params, *prop);
-            if with_current {
-                let step = |blk, base, out: &mut Vec<u32>| {
+            // One branch per block picks the monomorphised loop.
+            let step = |blk, base, out: &mut Vec<u32>| {
+                if with_current {
                     lif::step_block::<true>(&params, &prop, blk, base, out);
-                };
-                run_blocks(
-                    blocks,
-                    chunk,
-                    pool,
-                    step,
-                    &mut pop.block_spikes,
-                    &mut pop.spikes,
-                );
-            } else {
-                let step = |blk, base, out: &mut Vec<u32>| {
+                } else {
                     lif::step_block::<false>(&params, &prop, blk, base, out);
-                };
-                run_blocks(
-                    blocks,
-                    chunk,
-                    pool,
-                    step,
-                    &mut pop.block_spikes,
-                    &mut pop.spikes,
-                );
-            }
+                }
+            };
+            run_blocks(
+                blocks,
+                chunk,
+                pool,
+                step,
+                &mut pop.block_spikes,
+                &mut pop.spikes,
+            );
         }
         Model::Point(m) => m.step(&pop.i_ext, &mut pop.spikes),
         Model::Izhikevich { params, state } => {
